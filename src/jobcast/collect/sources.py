@@ -1,0 +1,296 @@
+"""Locate Spark event-log files and stream their lines, uncompressed or zstd/lz4 compressed."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from jobcast.errors import ImportFormatError
+
+__all__ = [
+    "EventLogSource",
+    "LineStream",
+    "find_event_logs",
+    "resolve_event_log",
+    "codec_of",
+]
+
+logger = logging.getLogger(__name__)
+
+INPROGRESS = ".inprogress"
+#: Spark's short codec names, as they appear as file suffixes.
+SUPPORTED_CODECS = ("zstd", "lz4")
+UNSUPPORTED_CODECS = ("snappy", "lzf")
+_CHUNK = 1 << 20
+_EVENTS_FILE = re.compile(r"^events_(\d+)_(.+?)(\.[a-z0-9]+)?(\.inprogress)?$")
+_LZ4_MAGIC = b"LZ4Block"
+_LZ4_HEADER = struct.Struct("<BiiI")  # token, compressed length, original length, checksum
+_LZ4_RAW = 0x10
+_LZ4_COMPRESSED = 0x20
+
+
+def codec_of(path: Path) -> str | None:
+    """Return the compression codec of an event-log file from its name.
+
+    Parameters
+    ----------
+    path
+        An event-log file (``app-1.zstd``, ``events_1_app-1.lz4``, ``app-1.inprogress``...).
+
+    Returns
+    -------
+    str or None
+        ``"zstd"``, ``"lz4"``, ``"snappy"``, ``"lzf"`` or None for an uncompressed log.
+    """
+    name = path.name
+    if name.endswith(INPROGRESS):
+        name = name[: -len(INPROGRESS)]
+    suffix = name.rsplit(".", 1)[-1] if "." in name else ""
+    if suffix in ("zst", "zstd"):
+        return "zstd"
+    if suffix in SUPPORTED_CODECS or suffix in UNSUPPORTED_CODECS:
+        return suffix
+    return None
+
+
+@dataclass(frozen=True)
+class EventLogSource:
+    """One Spark application's event log: a single file or a rolling ``eventlog_v2_*`` folder.
+
+    Parameters
+    ----------
+    path
+        The file or folder as given.
+    files
+        The files holding the events, in the order Spark wrote them.
+    in_progress
+        True when Spark marks the log as still being written (``.inprogress``).
+    """
+
+    path: Path
+    files: tuple[Path, ...]
+    in_progress: bool
+
+    def __post_init__(self) -> None:
+        if not self.files:
+            raise ImportFormatError(str(self.path), "the event log holds no events files")
+
+
+def resolve_event_log(path: str | Path) -> EventLogSource:
+    """Describe the event log of one application at ``path``.
+
+    Parameters
+    ----------
+    path
+        A single event-log file, or a rolling event-log folder (``eventlog_v2_<app id>``)
+        with ``events_<N>_<app id>[.codec]`` files and an ``appstatus_<app id>[.inprogress]``
+        marker.
+
+    Returns
+    -------
+    EventLogSource
+
+    Raises
+    ------
+    ImportFormatError
+        The path does not exist, is not readable, or is a folder that is not a rolling
+        event log.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ImportFormatError(str(p), "no such file or folder; give a Spark event-log path")
+    if p.is_file():
+        _check_codec(p)
+        return EventLogSource(p, (p,), p.name.endswith(INPROGRESS))
+    numbered: list[tuple[int, Path]] = []
+    in_progress = False
+    status_seen = False
+    for child in p.iterdir():
+        if child.name.startswith("appstatus_"):
+            status_seen = True
+            in_progress = child.name.endswith(INPROGRESS)
+            continue
+        m = _EVENTS_FILE.match(child.name)
+        if m and child.is_file():
+            _check_codec(child)
+            numbered.append((int(m.group(1)), child))
+    if not numbered:
+        raise ImportFormatError(
+            str(p),
+            "folder is not a rolling Spark event log (no events_<N>_<app id> files); "
+            "give the eventlog_v2_* folder or a single event-log file",
+        )
+    if not status_seen:
+        logger.warning("%s: no appstatus file; reading the events files anyway", p)
+    numbered.sort()
+    return EventLogSource(p, tuple(f for _, f in numbered), in_progress)
+
+
+def find_event_logs(path: str | Path) -> list[EventLogSource]:
+    """Find every application's event log under ``path``.
+
+    Parameters
+    ----------
+    path
+        An event-log file, a rolling event-log folder, or a folder (such as
+        ``spark.eventLog.dir``) holding several of them.
+
+    Returns
+    -------
+    list of EventLogSource
+        Sorted by path.
+
+    Raises
+    ------
+    ImportFormatError
+        Nothing at ``path`` looks like a Spark event log.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ImportFormatError(str(p), "no such file or folder; give a Spark event-log path")
+    if p.is_file() or any(c.name.startswith("events_") for c in p.iterdir()):
+        return [resolve_event_log(p)]
+    found: list[EventLogSource] = []
+    for child in sorted(p.iterdir()):
+        if child.name.startswith(".") or child.name.endswith(".crc"):
+            continue
+        if child.is_dir() and child.name.startswith("eventlog_v2_"):
+            found.append(resolve_event_log(child))
+        elif child.is_file():
+            found.append(resolve_event_log(child))
+    if not found:
+        raise ImportFormatError(str(p), "folder holds no Spark event logs")
+    return found
+
+
+def _check_codec(path: Path) -> None:
+    codec = codec_of(path)
+    if codec in UNSUPPORTED_CODECS:
+        raise ImportFormatError(
+            str(path),
+            f"event logs compressed with {codec!r} are not supported; write them with "
+            "spark.eventLog.compression.codec=zstd or lz4, or uncompressed",
+        )
+
+
+class LineStream:
+    """Iterate over the raw lines of an event log's files, decompressing as needed.
+
+    A truncated compressed stream (a log still being written) ends the file quietly; the
+    cut last line is handed on as it is, and the parser counts it as corrupt.
+
+    Parameters
+    ----------
+    source
+        The log to read.
+
+    Attributes
+    ----------
+    bytes_read
+        Uncompressed bytes handed out so far.
+    """
+
+    def __init__(self, source: EventLogSource) -> None:
+        self.source = source
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for path in self.source.files:
+            yield from self._lines(path)
+
+    def _lines(self, path: Path) -> Iterator[bytes]:
+        codec = codec_of(path)
+        try:
+            fh = path.open("rb")
+        except OSError as e:
+            raise ImportFormatError(str(path), f"cannot read the event log: {e}") from e
+        with fh:
+            if codec is None:
+                for line in fh:
+                    self.bytes_read += len(line)
+                    yield line
+                return
+            chunks = _zstd_chunks(fh, path) if codec == "zstd" else _lz4_chunks(fh, path)
+            rest = b""
+            for chunk in chunks:
+                self.bytes_read += len(chunk)
+                if rest:
+                    chunk = rest + chunk
+                lines = chunk.split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    yield line
+            if rest:
+                yield rest
+
+
+def _zstd_chunks(fh: BinaryIO, path: Path) -> Iterator[bytes]:
+    import zstandard
+
+    head = fh.read(4)
+    if head and head != b"\x28\xb5\x2f\xfd":
+        raise ImportFormatError(str(path), "file name says zstd but the content is not zstd")
+    fh.seek(0)
+    reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+    while True:
+        try:
+            chunk = reader.read(_CHUNK)
+        except zstandard.ZstdError as e:
+            logger.warning("%s: zstd stream ends early (%s); log still being written?", path, e)
+            return
+        if not chunk:
+            return
+        yield chunk
+
+
+def _lz4_chunks(fh: BinaryIO, path: Path) -> Iterator[bytes]:
+    """Decode lz4-java's ``LZ4BlockOutputStream`` framing, which Spark's lz4 codec writes.
+
+    Each block is ``"LZ4Block"``, a token (method | level), the compressed and original
+    lengths and an xxhash32 checksum (little endian), then the data; an empty block ends a
+    stream and streams may follow each other. The checksum is not verified (no xxhash in
+    the dependencies); a broken block shows up as a decoding error instead.
+    """
+    import lz4.block
+
+    reader = io.BufferedReader(fh, _CHUNK)  # type: ignore[arg-type]
+    first = True
+    while True:
+        magic = reader.read(8)
+        if not magic:
+            return
+        if magic != _LZ4_MAGIC:
+            if first:
+                raise ImportFormatError(
+                    str(path), "file name says lz4 but the content is not Spark's lz4 framing"
+                )
+            logger.warning("%s: lz4 stream ends in a partial block; log still being written?", path)
+            return
+        first = False
+        header = reader.read(_LZ4_HEADER.size)
+        if len(header) < _LZ4_HEADER.size:
+            logger.warning("%s: lz4 stream ends in a partial block header", path)
+            return
+        token, clen, olen, _checksum = _LZ4_HEADER.unpack(header)
+        method = token & 0xF0
+        if clen < 0 or olen < 0 or method not in (_LZ4_RAW, _LZ4_COMPRESSED):
+            raise ImportFormatError(str(path), "corrupt lz4 block header")
+        data = reader.read(clen)
+        if len(data) < clen:
+            logger.warning("%s: lz4 stream ends in a partial block; log still being written?", path)
+            return
+        if olen == 0:
+            continue
+        if method == _LZ4_RAW:
+            yield data
+            continue
+        try:
+            yield lz4.block.decompress(data, uncompressed_size=olen)
+        except lz4.block.LZ4BlockError as e:
+            raise ImportFormatError(str(path), f"corrupt lz4 block: {e}") from e

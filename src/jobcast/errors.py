@@ -1,0 +1,100 @@
+"""Exceptions raised by jobcast; every message says what was wrong and how to fix it."""
+
+from __future__ import annotations
+
+__all__ = [
+    "JobcastError",
+    "InputError",
+    "ImportFormatError",
+    "UnknownJobError",
+    "JobConflictError",
+    "DatabaseError",
+    "ModelError",
+    "NotEnoughDataError",
+    "PrivacyError",
+    "BudgetExceededError",
+    "DomainError",
+    "MissingExtraError",
+]
+
+
+class JobcastError(Exception):
+    """Base class of every error jobcast raises on purpose."""
+
+
+class InputError(JobcastError, ValueError):
+    """A value given by the user (argument, option, file content) is not acceptable."""
+
+
+class ImportFormatError(InputError):
+    """A trace file cannot be imported; names the file, line and column.
+
+    Parameters
+    ----------
+    path
+        The file that was read.
+    message
+        What is wrong and how to fix it.
+    line
+        1-based line number in the file (the header is line 1), if known.
+    column
+        Column name, if the problem is in one column.
+    """
+
+    def __init__(
+        self, path: str, message: str, *, line: int | None = None, column: str | None = None
+    ) -> None:
+        self.path = str(path)
+        self.line = line
+        self.column = column
+        self.reason = message
+        where = self.path
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {message}")
+
+
+class UnknownJobError(InputError, LookupError):
+    """The named job is not in the history."""
+
+
+class JobConflictError(InputError):
+    """A job of that name exists with different context attributes."""
+
+
+class DatabaseError(JobcastError):
+    """The history database cannot be opened, migrated or written."""
+
+
+class ModelError(JobcastError):
+    """A runtime or progress model cannot be trained or used."""
+
+
+class NotEnoughDataError(ModelError):
+    """The history holds too few executions for the requested model or estimate."""
+
+
+class PrivacyError(JobcastError):
+    """A differential-privacy requirement is not met."""
+
+
+class BudgetExceededError(PrivacyError):
+    """A release would take a job over its privacy budget."""
+
+
+class DomainError(PrivacyError, InputError):
+    """A column domain is missing, malformed, or a value lies outside it."""
+
+
+class MissingExtraError(JobcastError, ImportError):
+    """An optional dependency is not installed; says which extra installs it."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{purpose} needs the optional package {package!r}. "
+            f"Install it with: pip install 'jobcast[{extra}]' (or `make install` in a checkout)."
+        )

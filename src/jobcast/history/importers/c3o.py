@@ -1,0 +1,36 @@
+"""Importer of the C3O trace format (tab- or comma-separated, one row per execution)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from jobcast.history.importers.executions import table_from_raw
+from jobcast.history.importers.tabular import read_table
+from jobcast.history.records import AttributeKind, ExecutionTable
+
+__all__ = ["read_c3o"]
+
+
+def read_c3o(
+    path: str | Path, *, job: str, kinds: Mapping[str, AttributeKind] | None = None
+) -> ExecutionTable:
+    """Read a C3O trace: ``gross_runtime`` is the runtime, ``instance_count`` the scale-out.
+
+    ``machine_type`` is the machine type when the file has that column; every other
+    column becomes a context attribute.
+
+    Raises
+    ------
+    ImportFormatError
+        With file, line and column when the file does not follow the format.
+    """
+    raw = read_table(path)
+    return table_from_raw(
+        raw,
+        job=job,
+        runtime="gross_runtime",
+        scale_out="instance_count",
+        machine_type="machine_type" if "machine_type" in raw.header else None,
+        kinds=kinds,
+    )

@@ -1,0 +1,172 @@
+"""Turning a delimited file of executions into a validated execution table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from jobcast.errors import ImportFormatError
+from jobcast.history.importers.kinds import guess_kind
+from jobcast.history.importers.tabular import RawTable, parse_number, read_table
+from jobcast.history.records import (
+    Attribute,
+    AttributeKind,
+    ExecutionTable,
+    JobSpec,
+    Provenance,
+    SourceKind,
+)
+
+__all__ = ["table_from_raw", "read_executions"]
+
+
+def _attribute_column(table: RawTable, name: str) -> tuple[Attribute, list[object]]:
+    cells = table.column(name)
+    for cell, line in zip(cells, table.lines, strict=True):
+        if cell == "":
+            raise ImportFormatError(
+                table.path,
+                "empty value; fill it in, or drop the column if it is not known for every row",
+                line=line,
+                column=name,
+            )
+    try:
+        floats = [float(c) for c in cells]
+        numeric = True
+        integral = all(x.is_integer() and abs(x) < 2**53 for x in floats)
+        values: list[object] = [int(x) for x in floats] if integral else list(floats)
+    except ValueError:
+        values = list(cells)
+        numeric = False
+    if numeric:
+        bad = [
+            (c, ln)
+            for c, ln in zip(cells, table.lines, strict=True)
+            if c.lower() in {"nan", "inf", "-inf", "infinity"}
+        ]
+        if bad:
+            raise ImportFormatError(
+                table.path,
+                f"{bad[0][0]!r} is not a finite number; give a real value",
+                line=bad[0][1],
+                column=name,
+            )
+    return Attribute(name, guess_kind(name), numeric), values
+
+
+def table_from_raw(
+    table: RawTable,
+    *,
+    job: str,
+    runtime: str,
+    scale_out: str | None,
+    machine_type: str | None,
+    kinds: Mapping[str, AttributeKind] | None = None,
+    provenance: Provenance | None = None,
+) -> ExecutionTable:
+    """Validate a raw table as executions of ``job``.
+
+    Parameters
+    ----------
+    table
+        The file's cells.
+    job
+        Job name.
+    runtime
+        Column holding the gross runtime in seconds (finite, > 0).
+    scale_out
+        Column holding the number of worker machines (positive integer), or None.
+    machine_type
+        Column holding the machine type, or None.
+    kinds
+        Overrides of the guessed attribute kinds.
+    provenance
+        Where the rows come from; defaults to the file.
+
+    Raises
+    ------
+    ImportFormatError
+        Naming file, line and column, for every invalid cell or missing column.
+    """
+    kinds = dict(kinds or {})
+    r_idx = table.require_column(runtime, option="--runtime")
+    del r_idx
+    runtimes = parse_number(table, runtime, table.column(runtime), positive=True, what="runtime")
+    frame: dict[str, list[object]] = {"gross_runtime": list(runtimes)}
+    special = {runtime}
+    if scale_out is not None:
+        table.require_column(scale_out, option="--scale-out")
+        so = parse_number(
+            table,
+            scale_out,
+            table.column(scale_out),
+            positive=True,
+            integer=True,
+            what="scale-out",
+        )
+        frame["scale_out"] = [int(x) for x in so]
+        special.add(scale_out)
+    if machine_type is not None:
+        table.require_column(machine_type, option="--machine-type")
+        cells = table.column(machine_type)
+        for cell, line in zip(cells, table.lines, strict=True):
+            if not cell:
+                raise ImportFormatError(
+                    table.path, "empty machine type; fill it in", line=line, column=machine_type
+                )
+        frame["machine_type"] = list(cells)
+        special.add(machine_type)
+    unknown_kinds = sorted(set(kinds) - (set(table.header) - special))
+    if unknown_kinds:
+        raise ImportFormatError(
+            table.path,
+            f"--kind names columns that are not context attributes: {unknown_kinds}",
+            line=1,
+        )
+    attributes = []
+    for name in table.header:
+        if name in special:
+            continue
+        table.require_column(name)
+        attr, values = _attribute_column(table, name)
+        if name in kinds:
+            attr = Attribute(name, kinds[name], attr.numeric)
+        attributes.append(attr)
+        frame[name] = values
+    spec = JobSpec(
+        name=job,
+        attributes=tuple(attributes),
+        runtime_column=runtime,
+        scale_out_column=scale_out,
+        machine_type_column=machine_type,
+    )
+    df = pd.DataFrame(frame)
+    df.insert(0, "source_line", list(table.lines))
+    return ExecutionTable(
+        job=spec,
+        frame=df,
+        provenance=provenance or Provenance(SourceKind.FILE, str(Path(table.path).resolve())),
+    )
+
+
+def read_executions(
+    path: str | Path,
+    *,
+    job: str,
+    runtime: str = "gross_runtime",
+    scale_out: str | None = None,
+    machine_type: str | None = None,
+    sep: str | None = None,
+    kinds: Mapping[str, AttributeKind] | None = None,
+) -> ExecutionTable:
+    """Read and validate a CSV of executions (``jobcast import csv``)."""
+    return table_from_raw(
+        read_table(path, sep=sep),
+        job=job,
+        runtime=runtime,
+        scale_out=scale_out,
+        machine_type=machine_type,
+        kinds=kinds,
+    )

@@ -1,0 +1,164 @@
+"""Reading delimited trace files with the line number of every row kept for error messages."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobcast.errors import ImportFormatError
+
+__all__ = ["RawTable", "read_table", "parse_number"]
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A delimited file as text cells: header, rows, and each row's line number."""
+
+    path: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    lines: tuple[int, ...]
+
+    def column(self, name: str) -> list[str]:
+        """Cells of column ``name`` in row order."""
+        i = self.header.index(name)
+        return [r[i] for r in self.rows]
+
+    def require_column(self, name: str, *, option: str | None = None) -> int:
+        """Index of the one column called ``name``; raises a helpful error otherwise."""
+        count = self.header.count(name)
+        if count == 0:
+            hint = f" or name the right one with {option}" if option else ""
+            raise ImportFormatError(
+                self.path,
+                f"there is no column {name!r}; the header has {list(self.header)}. "
+                f"Add the column{hint}.",
+                line=1,
+            )
+        if count > 1:
+            raise ImportFormatError(
+                self.path,
+                f"column {name!r} appears {count} times in the header; "
+                "rename or remove the duplicates",
+                line=1,
+                column=name,
+            )
+        return self.header.index(name)
+
+
+def _sniff_separator(path: Path, first_line: str) -> str:
+    if path.suffix.lower() in {".tsv", ".tab"}:
+        return "\t"
+    counts = {sep: first_line.count(sep) for sep in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] > 0 else ","
+
+
+def read_table(path: str | Path, *, sep: str | None = None) -> RawTable:
+    """Read a delimited text file with a header line.
+
+    Parameters
+    ----------
+    path
+        The file.
+    sep
+        Field separator; guessed from the extension and the header when None.
+
+    Raises
+    ------
+    ImportFormatError
+        When the file is missing, empty, has no data rows, or a row has a different
+        number of fields than the header (with the line number).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ImportFormatError(str(p), "no such file; check the path")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ImportFormatError(
+            str(p), f"not UTF-8 text (byte {e.start}); save the file as UTF-8 CSV"
+        ) from e
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise ImportFormatError(
+            str(p), "the file is empty; it needs a header line and at least one row", line=1
+        )
+    separator = sep or _sniff_separator(p, lines[0])
+    reader = csv.reader(lines, delimiter=separator)
+    header: tuple[str, ...] = ()
+    rows: list[tuple[str, ...]] = []
+    numbers: list[int] = []
+    try:
+        for lineno, fields in enumerate(reader, start=1):
+            if lineno == 1:
+                header = tuple(f.strip() for f in fields)
+                empty = [i + 1 for i, h in enumerate(header) if not h]
+                if empty:
+                    raise ImportFormatError(
+                        str(p),
+                        f"header field(s) {empty} have no name; name every column",
+                        line=1,
+                    )
+                continue
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            if len(fields) != len(header):
+                raise ImportFormatError(
+                    str(p),
+                    f"{len(fields)} fields but the header has {len(header)} "
+                    f"(separator {separator!r}); fix the row or the separator (--sep)",
+                    line=lineno,
+                )
+            rows.append(tuple(f.strip() for f in fields))
+            numbers.append(lineno)
+    except csv.Error as e:
+        raise ImportFormatError(str(p), f"malformed CSV: {e}", line=reader.line_num) from e
+    if not rows:
+        raise ImportFormatError(
+            str(p), "the file has a header but no data rows; add executions", line=2
+        )
+    return RawTable(str(p), header, tuple(rows), tuple(numbers))
+
+
+def parse_number(
+    table: RawTable,
+    column: str,
+    values: Sequence[str],
+    *,
+    positive: bool = False,
+    integer: bool = False,
+    what: str = "value",
+) -> list[float]:
+    """Parse the cells of one column as finite numbers, naming the line of a bad cell."""
+    out: list[float] = []
+    for cell, line in zip(values, table.lines, strict=True):
+        try:
+            x = float(cell)
+        except ValueError:
+            raise ImportFormatError(
+                table.path,
+                f"{what} {cell!r} is not a number; write it as a plain number like 42 or 3.5",
+                line=line,
+                column=column,
+            ) from None
+        if not math.isfinite(x):
+            raise ImportFormatError(
+                table.path, f"{what} {cell!r} is not a finite number", line=line, column=column
+            )
+        if positive and not x > 0:
+            raise ImportFormatError(
+                table.path, f"{what} must be > 0, got {cell!r}", line=line, column=column
+            )
+        if integer and not float(x).is_integer():
+            raise ImportFormatError(
+                table.path,
+                f"{what} must be a whole number, got {cell!r}",
+                line=line,
+                column=column,
+            )
+        out.append(x)
+    return out

@@ -1,0 +1,225 @@
+"""Value objects of the job history: jobs, attributes, provenance and import tables."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from jobcast.errors import InputError
+
+__all__ = [
+    "AttributeKind",
+    "Attribute",
+    "JobSpec",
+    "SourceKind",
+    "Provenance",
+    "ExecutionTable",
+    "IterationTable",
+    "ImportSummary",
+    "JobSummary",
+    "Release",
+    "EXECUTION_COLUMNS",
+    "ITERATION_COLUMNS",
+]
+
+#: Columns every execution frame carries besides the job's context attributes.
+EXECUTION_COLUMNS = (
+    "execution_id",
+    "external_id",
+    "scale_out",
+    "machine_type",
+    "gross_runtime",
+    "started_at",
+    "finished_at",
+    "source",
+)
+
+#: Canonical iteration-level columns (optional ones may be missing or null).
+ITERATION_COLUMNS = (
+    "execution",
+    "iteration",
+    "duration_s",
+    "scale_out",
+    "started_at",
+    "finished_at",
+    "records",
+    "cpu",
+    "disk",
+    "net",
+)
+
+
+class AttributeKind(enum.StrEnum):
+    """What a context attribute describes."""
+
+    PARAMETER = "parameter"
+    DATASET = "dataset"
+    RESOURCE = "resource"
+
+
+class SourceKind(enum.StrEnum):
+    """Where an execution came from."""
+
+    FILE = "file"
+    LIVE = "live"
+    SHARE = "share"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A context attribute of a job: its name and what it describes."""
+
+    name: str
+    kind: AttributeKind
+    numeric: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.strip():
+            raise InputError("attribute names must not be empty")
+        object.__setattr__(self, "kind", AttributeKind(self.kind))
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job: its name, context attributes and the trace's names of the key columns.
+
+    Parameters
+    ----------
+    name
+        Unique job name, for example ``"kmeans"``.
+    attributes
+        The context attributes, in trace order.
+    runtime_column, scale_out_column, machine_type_column
+        The names the source trace used for runtime, scale-out and machine type, so that
+        exported rows (share packages) use the same column names.
+    """
+
+    name: str
+    attributes: tuple[Attribute, ...] = ()
+    runtime_column: str | None = "gross_runtime"
+    scale_out_column: str | None = "instance_count"
+    machine_type_column: str | None = "machine_type"
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.strip():
+            raise InputError("the job name must not be empty; pass --job NAME")
+        names = [a.name for a in self.attributes]
+        if len(set(names)) != len(names):
+            raise InputError(f"job {self.name!r}: attribute names repeat: {names}")
+
+    @property
+    def attribute_names(self) -> tuple[str, ...]:
+        """Names of the context attributes, in order."""
+        return tuple(a.name for a in self.attributes)
+
+    def attribute(self, name: str) -> Attribute:
+        """Return the attribute called ``name``."""
+        for a in self.attributes:
+            if a.name == name:
+                return a
+        raise InputError(
+            f"job {self.name!r} has no attribute {name!r}; "
+            f"its attributes are: {', '.join(self.attribute_names) or '(none)'}"
+        )
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a batch of executions came from.
+
+    Parameters
+    ----------
+    kind
+        File import, live collection, or a collaborator's synthetic share.
+    origin
+        The imported file, the Spark application, or the share's origin.
+    epsilon
+        For shares: the differential-privacy epsilon of the release (None without DP).
+    """
+
+    kind: SourceKind
+    origin: str
+    epsilon: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", SourceKind(self.kind))
+        if self.epsilon is not None and not self.epsilon > 0:
+            raise InputError(f"a share's epsilon must be > 0, got {self.epsilon}")
+
+
+@dataclass(frozen=True)
+class ExecutionTable:
+    """Validated executions ready to be stored: one row per execution.
+
+    ``frame`` has the columns ``gross_runtime`` (float > 0), ``scale_out`` (int > 0 or
+    missing), ``machine_type`` (str or missing), optional ``external_id``,
+    ``started_at``, ``finished_at`` and one column per attribute of ``job``.
+    """
+
+    job: JobSpec
+    frame: pd.DataFrame
+    provenance: Provenance
+
+    def __post_init__(self) -> None:
+        missing = [a for a in self.job.attribute_names if a not in self.frame.columns]
+        if missing:
+            raise InputError(f"execution table lacks attribute columns {missing}")
+        if "gross_runtime" not in self.frame.columns:
+            raise InputError("execution table lacks the gross_runtime column")
+
+
+@dataclass(frozen=True)
+class IterationTable:
+    """Validated iteration-level history: executions with their iterations.
+
+    ``executions`` is an :class:`ExecutionTable` whose ``external_id`` column names
+    each execution; ``iterations`` has the canonical :data:`ITERATION_COLUMNS` with
+    ``execution`` matching ``external_id``.
+    """
+
+    executions: ExecutionTable
+    iterations: pd.DataFrame
+    hardware: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What one import wrote."""
+
+    job: str
+    executions: int
+    iterations: int = 0
+    hardware_samples: int = 0
+    created_job: bool = False
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """A job with its attributes and how many executions of each source it has."""
+
+    name: str
+    attributes: tuple[Attribute, ...]
+    executions: Mapping[str, int] = field(default_factory=dict)
+    iterations: int = 0
+
+    @property
+    def total_executions(self) -> int:
+        """Executions of every source."""
+        return int(sum(self.executions.values()))
+
+
+@dataclass(frozen=True)
+class Release:
+    """One entry of a job's privacy-budget ledger."""
+
+    job: str
+    epsilon: float | None
+    method: str
+    rows: int
+    no_dp: bool
+    created_at: datetime
+    destination: str | None = None

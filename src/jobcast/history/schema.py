@@ -1,0 +1,173 @@
+"""SQLAlchemy tables of the job history (the Alembic migrations create them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "Base",
+    "JobRow",
+    "AttributeRow",
+    "ImportRow",
+    "ExecutionRow",
+    "IterationRow",
+    "HardwareSampleRow",
+    "ReleaseRow",
+    "ProgressParametersRow",
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every jobcast table."""
+
+
+class JobRow(Base):
+    """A recurring job."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    runtime_column: Mapped[str | None] = mapped_column(String(200))
+    scale_out_column: Mapped[str | None] = mapped_column(String(200))
+    machine_type_column: Mapped[str | None] = mapped_column(String(200))
+    privacy_budget: Mapped[float | None] = mapped_column(Float)
+
+    attributes: Mapped[list[AttributeRow]] = relationship(
+        back_populates="job", order_by="AttributeRow.position", cascade="all, delete-orphan"
+    )
+
+
+class AttributeRow(Base):
+    """A context attribute of a job and its kind."""
+
+    __tablename__ = "job_attributes"
+    __table_args__ = (UniqueConstraint("job_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    numeric: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+    job: Mapped[JobRow] = relationship(back_populates="attributes")
+
+
+class ImportRow(Base):
+    """One import (file, live run, share): the unit of a transaction."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    origin: Mapped[str] = mapped_column(Text)
+    epsilon: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    executions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ExecutionRow(Base):
+    """One run of a job."""
+
+    __tablename__ = "executions"
+    __table_args__ = (UniqueConstraint("job_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"))
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    scale_out: Mapped[int | None] = mapped_column(Integer)
+    machine_type: Mapped[str | None] = mapped_column(String(100))
+    gross_runtime: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(20))
+    origin: Mapped[str | None] = mapped_column(Text)
+    share_epsilon: Mapped[float | None] = mapped_column(Float)
+
+
+class IterationRow(Base):
+    """One iteration (Spark job or job group) of an execution."""
+
+    __tablename__ = "iterations"
+    __table_args__ = (UniqueConstraint("execution_id", "index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), index=True
+    )
+    index: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    scale_out: Mapped[int | None] = mapped_column(Integer)
+    records: Mapped[float | None] = mapped_column(Float)
+    cpu: Mapped[float | None] = mapped_column(Float)
+    disk: Mapped[float | None] = mapped_column(Float)
+    net: Mapped[float | None] = mapped_column(Float)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class HardwareSampleRow(Base):
+    """A resource-usage sample of one node during an execution."""
+
+    __tablename__ = "hardware_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), index=True
+    )
+    node: Mapped[str] = mapped_column(String(200))
+    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cpu_percent: Mapped[float | None] = mapped_column(Float)
+    disk_read_bps: Mapped[float | None] = mapped_column(Float)
+    disk_write_bps: Mapped[float | None] = mapped_column(Float)
+    net_rx_bps: Mapped[float | None] = mapped_column(Float)
+    net_tx_bps: Mapped[float | None] = mapped_column(Float)
+
+
+class ReleaseRow(Base):
+    """A privacy release of a job's metrics: the budget ledger."""
+
+    __tablename__ = "privacy_releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    epsilon: Mapped[float | None] = mapped_column(Float)
+    no_dp: Mapped[bool] = mapped_column(Boolean, default=False)
+    method: Mapped[str] = mapped_column(String(100))
+    rows: Mapped[int] = mapped_column(Integer)
+    destination: Mapped[str | None] = mapped_column(Text)
+
+
+class ProgressParametersRow(Base):
+    """Trained progress-estimation parameters of a job."""
+
+    __tablename__ = "progress_parameters"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    trained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)

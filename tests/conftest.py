@@ -1,0 +1,81 @@
+"""Shared fixtures: history repositories on SQLite and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jobcast.history import HistoryRepository
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_DATA = SHARED / "data"
+PG_ADMIN_URL = os.environ.get(
+    "JOBCAST_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def shared_file(*parts: str) -> Path:
+    """Path of a file of ../shared/data; skips (never in CI) when shared/ is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing; CI must run with ../shared beside the project")
+        pytest.skip(f"{path} is absent (../shared is not beside the project)")
+    return path
+
+
+@pytest.fixture
+def sqlite_repo(tmp_path: Path) -> Iterator[HistoryRepository]:
+    repo = HistoryRepository(f"sqlite:///{tmp_path / 'history.db'}")
+    yield repo
+    repo.close()
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3
+        ):
+            return None
+    except Exception as e:  # noqa: BLE001 - any failure means the server is not usable
+        return str(e)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
+    problem = _pg_available()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is not reachable in CI: {problem}")
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {problem}")
+    name = f"jobcast_test_{uuid.uuid4().hex[:12]}"
+    admin = PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryRepository]:
+    """The repository on SQLite and on PostgreSQL (each test runs against both)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'history.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    r = HistoryRepository(url)
+    yield r
+    r.close()
