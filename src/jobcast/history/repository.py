@@ -452,7 +452,14 @@ class HistoryRepository:
             "net",
             *spec.attribute_names,
         ]
-        return pd.DataFrame.from_records(records, columns=cols)
+        frame = pd.DataFrame.from_records(records, columns=cols)
+        numeric = ["duration_s", "records", "cpu", "disk", "net"]
+        numeric += [a.name for a in spec.attributes if a.numeric]
+        for c in numeric:
+            frame[c] = pd.to_numeric(frame[c]).astype("float64")
+        if len(frame) and frame["scale_out"].notna().all():
+            frame["scale_out"] = frame["scale_out"].astype("int64")
+        return frame
 
     def hardware(self, name: str) -> pd.DataFrame:
         """Hardware samples of job ``name``'s executions (``execution, node, timestamp, ...``)."""

@@ -57,7 +57,17 @@ def _sniff_separator(path: Path, first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def read_table(path: str | Path, *, sep: str | None = None) -> RawTable:
+def _dedupe(header: tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        n = seen.get(h, 0)
+        out.append(h if n == 0 else f"{h}.{n}")
+        seen[h] = n + 1
+    return tuple(out)
+
+
+def read_table(path: str | Path, *, sep: str | None = None, dedupe: bool = False) -> RawTable:
     """Read a delimited text file with a header line.
 
     Parameters
@@ -66,6 +76,9 @@ def read_table(path: str | Path, *, sep: str | None = None) -> RawTable:
         The file.
     sep
         Field separator; guessed from the extension and the header when None.
+    dedupe
+        Rename repeated header names to ``NAME.1``, ``NAME.2`` (as pandas does) instead of
+        keeping them, so that each can be addressed.
 
     Raises
     ------
@@ -96,6 +109,8 @@ def read_table(path: str | Path, *, sep: str | None = None) -> RawTable:
         for lineno, fields in enumerate(reader, start=1):
             if lineno == 1:
                 header = tuple(f.strip() for f in fields)
+                if dedupe:
+                    header = _dedupe(header)
                 empty = [i + 1 for i, h in enumerate(header) if not h]
                 if empty:
                     raise ImportFormatError(

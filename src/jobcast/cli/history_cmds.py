@@ -1,0 +1,185 @@
+"""Commands that read and fill the job history: ``jobs`` and ``import c3o|csv``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jobcast.cli.common import DbOption, JsonOption, console, emit_json, open_repo, table
+from jobcast.history.importers import parse_kind_overrides, read_c3o, read_executions
+from jobcast.history.importers.traces import TraceColumns, read_traces
+from jobcast.history.repository import summarize
+
+__all__ = ["register"]
+
+import_app = typer.Typer(
+    help="Import executions into the history (each import is one transaction)."
+)
+
+KindOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--kind",
+        help="Override the guessed kind of an attribute: NAME=parameter|dataset|resource.",
+    ),
+]
+
+
+def jobs(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the jobs with their execution counts and context attributes."""
+    with open_repo(db) as repo:
+        listing = repo.list_jobs()
+    if as_json:
+        emit_json({"jobs": summarize(listing)})
+        return
+    if not listing:
+        console.print("The history is empty. Import a trace: jobcast import c3o FILE --job NAME")
+        return
+    table(
+        "Jobs",
+        ["job", "executions", "of which shared", "iterations", "attributes"],
+        [
+            (
+                j.name,
+                j.total_executions,
+                j.executions.get("share", 0),
+                j.iterations,
+                ", ".join(f"{a.name} ({a.kind})" for a in j.attributes),
+            )
+            for j in listing
+        ],
+    )
+
+
+@import_app.command("c3o")
+def import_c3o(
+    files: Annotated[list[Path], typer.Argument(help="C3O trace files (.tsv or .csv).")],
+    job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
+    kind: KindOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import C3O traces: gross_runtime, instance_count (scale-out), machine_type, context."""
+    kinds = parse_kind_overrides(kind)
+    tables = [read_c3o(f, job=job, kinds=kinds) for f in files]
+    with open_repo(db) as repo:
+        summaries = [repo.import_executions(t) for t in tables]
+    _report(summaries, files, as_json)
+
+
+@import_app.command("csv")
+def import_csv(
+    file: Annotated[Path, typer.Argument(help="CSV file of executions, one row each.")],
+    job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
+    runtime: Annotated[str, typer.Option("--runtime", help="Column with the runtime (s).")],
+    scale_out: Annotated[
+        str | None, typer.Option("--scale-out", help="Column with the number of machines.")
+    ] = None,
+    machine_type: Annotated[
+        str | None, typer.Option("--machine-type", help="Column with the machine type.")
+    ] = None,
+    sep: Annotated[str | None, typer.Option("--sep", help="Field separator (guessed).")] = None,
+    kind: KindOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import any CSV of executions; columns other than the named ones become context."""
+    t = read_executions(
+        file,
+        job=job,
+        runtime=runtime,
+        scale_out=scale_out,
+        machine_type=machine_type,
+        sep=sep,
+        kinds=parse_kind_overrides(kind),
+    )
+    with open_repo(db) as repo:
+        summary = repo.import_executions(t)
+    _report([summary], [file], as_json)
+
+
+def _report(summaries: list, files: list[Path], as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {
+                "imports": [
+                    {
+                        "file": str(f),
+                        "job": s.job,
+                        "executions": s.executions,
+                        "iterations": s.iterations,
+                        "created_job": s.created_job,
+                    }
+                    for s, f in zip(summaries, files, strict=True)
+                ]
+            }
+        )
+        return
+    for s, f in zip(summaries, files, strict=True):
+        extra = f", {s.iterations} iterations" if s.iterations else ""
+        new = " (new job)" if s.created_job else ""
+        console.print(f"Imported {s.executions} executions{extra} from {f} into {s.job!r}{new}.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main application."""
+    app.command("jobs")(jobs)
+    app.add_typer(import_app, name="import")
+
+
+@import_app.command("traces")
+def import_traces(
+    file: Annotated[Path, typer.Argument(help="Iteration-level trace, one row per iteration.")],
+    job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
+    sep: Annotated[str | None, typer.Option("--sep", help="Field separator (guessed).")] = None,
+    execution: Annotated[str, typer.Option(help="Column with the execution id.")] = "execution",
+    iteration: Annotated[str, typer.Option(help="Column with the iteration index.")] = "iteration",
+    duration: Annotated[str, typer.Option(help="Column with the duration.")] = "duration_s",
+    duration_unit: Annotated[str, typer.Option(help="Unit of --duration: ms, s, min, h.")] = "s",
+    scale_out: Annotated[
+        str, typer.Option("--scale-out", help="Column with the executors while it ran.")
+    ] = "scale_out",
+    records: Annotated[str | None, typer.Option(help="Column with active data records.")] = None,
+    cpu: Annotated[str | None, typer.Option(help="Column with mean CPU use.")] = None,
+    disk: Annotated[str | None, typer.Option(help="Column with mean disk I/O.")] = None,
+    net: Annotated[str | None, typer.Option(help="Column with mean network I/O.")] = None,
+    input_size: Annotated[str | None, typer.Option(help="Column with the input size.")] = None,
+    started: Annotated[str | None, typer.Option(help="Column with iteration start time.")] = None,
+    finished: Annotated[str | None, typer.Option(help="Column with iteration end time.")] = None,
+    run_started: Annotated[str | None, typer.Option(help="Column with the run's start.")] = None,
+    run_finished: Annotated[str | None, typer.Option(help="Column with the run's end.")] = None,
+    context: Annotated[
+        list[str] | None, typer.Option("--context", help="Per-execution context column.")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import iteration-level traces (repeated header names are addressed as NAME.1, NAME.2).
+
+    The Ellis histories: --sep '|' --execution ID --iteration JOB_ID --duration DURATION_MS
+    --duration-unit ms --scale-out SCALE_OUT --started STARTED_AT.1 --finished FINISHED_AT.1
+    --run-started STARTED_AT --run-finished FINISHED_AT
+    """
+    columns = TraceColumns(
+        execution=execution,
+        iteration=iteration,
+        duration=duration,
+        duration_unit=duration_unit,
+        scale_out=scale_out,
+        records=records,
+        cpu=cpu,
+        disk=disk,
+        net=net,
+        input_size=input_size,
+        started=started,
+        finished=finished,
+        run_started=run_started,
+        run_finished=run_finished,
+        context=tuple(context or ()),
+    )
+    t = read_traces(file, job=job, columns=columns, sep=sep)
+    with open_repo(db) as repo:
+        summary = repo.import_iterations(t)
+    _report([summary], [file], as_json)

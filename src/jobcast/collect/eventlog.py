@@ -1,0 +1,653 @@
+"""Streaming import of Spark event logs into per-iteration figures.
+
+The parser keeps one small aggregate per iteration and forgets jobs and stages when they
+end, so its memory does not grow with the length of the log. Only the events that matter
+are decoded: the event type is read from the start of each line, and for the bulky
+``SparkListenerTaskEnd`` lines only the trailing ``"Task Metrics"`` object is parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from jobcast.collect.runs import ApplicationRun, iterations_frame, ms_to_datetime
+from jobcast.collect.sources import (
+    EventLogSource,
+    LineStream,
+    codec_of,
+    find_event_logs,
+    resolve_event_log,
+)
+from jobcast.errors import ImportFormatError, InputError
+
+__all__ = [
+    "IterationMode",
+    "EventLogImport",
+    "EventLogParser",
+    "EventLogFollower",
+    "read_event_log",
+    "read_event_logs",
+]
+
+logger = logging.getLogger(__name__)
+
+#: ``"jobs"`` (each Spark job is an iteration), ``"job-groups"`` (each value of the
+#: ``spark.jobGroup.id`` property, as set by ``SparkContext.setJobGroup``), or a regular
+#: expression searched in the job description (``spark.job.description``) and then the job
+#: group; its first capture group (or the whole match) names the iteration, and jobs that
+#: do not match belong to no iteration.
+IterationMode = str
+
+_PREFIX = b'{"Event":"'
+_PREFIX_LEN = len(_PREFIX)
+_STAGE_ID = re.compile(rb'"Stage ID":(\d+)')
+_TASK_METRICS = b'"Task Metrics":'
+_GROUP = "spark.jobGroup.id"
+_DESCRIPTION = "spark.job.description"
+_PROGRESS_EVERY = 1 << 24  # report progress every 16 MiB of uncompressed log
+
+
+class _Iteration:
+    """Running aggregate of one iteration (a handful of numbers, whatever the log size)."""
+
+    __slots__ = (
+        "label",
+        "first_submit",
+        "last_complete",
+        "active_jobs",
+        "jobs",
+        "tasks",
+        "records",
+        "cpu_ns",
+        "run_ms",
+        "disk",
+        "net",
+        "area_start",
+        "area_end",
+        "executors_end",
+    )
+
+    def __init__(self, label: str, submit: int, area: float) -> None:
+        self.label = label
+        self.first_submit = submit
+        self.last_complete: int | None = None
+        self.active_jobs = 0
+        self.jobs = 0
+        self.tasks = 0
+        self.records = 0
+        self.cpu_ns = 0
+        self.run_ms = 0
+        self.disk = 0
+        self.net = 0
+        self.area_start = area
+        self.area_end = area
+        self.executors_end = 1
+
+
+@dataclass(frozen=True)
+class EventLogImport:
+    """What one application's event log yields.
+
+    Parameters
+    ----------
+    path
+        The event log (file or rolling folder).
+    run
+        Summary of the application.
+    iterations
+        One row per completed iteration; columns
+        :data:`jobcast.collect.runs.ITERATION_COLUMNS` and
+        :data:`jobcast.collect.runs.EXTRA_ITERATION_COLUMNS`.
+    corrupt_lines
+        Lines that could not be parsed and were skipped (a cut last line included).
+    lines
+        Lines read.
+    bytes_read
+        Uncompressed bytes read.
+    """
+
+    path: Path
+    run: ApplicationRun
+    iterations: pd.DataFrame = field(repr=False)
+    corrupt_lines: int
+    lines: int
+    bytes_read: int
+
+
+class EventLogParser:
+    """Incremental Spark event-log parser: feed it lines, ask for the figures at any time.
+
+    Parameters
+    ----------
+    iterations
+        How Spark jobs form iterations; see :data:`IterationMode`.
+    name
+        Name of the log, used in warnings and errors.
+
+    Raises
+    ------
+    InputError
+        ``iterations`` is an invalid regular expression.
+
+    Examples
+    --------
+    >>> parser = EventLogParser(iterations="job-groups")
+    >>> parser.feed(b'{"Event":"SparkListenerApplicationStart","App Name":"a","App ID":"x",'
+    ...             b'"Timestamp":1000}')
+    >>> parser.application_run().app_id
+    'x'
+    """
+
+    def __init__(self, *, iterations: IterationMode = "jobs", name: str = "<event log>") -> None:
+        self.name = name
+        self.mode = iterations
+        self._regex: re.Pattern[str] | None = None
+        if iterations not in ("jobs", "job-groups"):
+            try:
+                self._regex = re.compile(iterations)
+            except re.error as e:
+                raise InputError(
+                    f"--iterations {iterations!r} is neither 'jobs', 'job-groups' nor a valid "
+                    f"regular expression: {e}"
+                ) from e
+        self.lines = 0
+        self.corrupt_lines = 0
+        self.app_id: str | None = None
+        self.app_name = ""
+        self.spark_version: str | None = None
+        self.start_ms: int | None = None
+        self.end_ms: int | None = None
+        self.last_ms: int | None = None
+        self._alive: set[str] = set()
+        self._max_alive = 0
+        self._area = 0.0  # executor-milliseconds since the first timestamp
+        self._area_ts: int | None = None
+        self._iterations: dict[str, _Iteration] = {}
+        self._job_iteration: dict[int, _Iteration | None] = {}
+        self._job_stages: dict[int, list[int]] = {}
+        self._stage_job: dict[int, int] = {}
+        self._handlers: dict[bytes, Callable[[bytes], None]] = {
+            b"SparkListenerTaskEnd": self._task_end,
+            b"SparkListenerJobStart": self._job_start,
+            b"SparkListenerJobEnd": self._job_end,
+            b"SparkListenerExecutorAdded": self._executor_added,
+            b"SparkListenerExecutorRemoved": self._executor_removed,
+            b"SparkListenerApplicationStart": self._app_start,
+            b"SparkListenerApplicationEnd": self._app_end,
+            b"SparkListenerLogStart": self._log_start,
+        }
+
+    # -- feeding -------------------------------------------------------------------------
+
+    def feed(self, line: bytes) -> None:
+        """Parse one line of the log (with or without its line break)."""
+        line = line.rstrip()
+        if not line:
+            return
+        self.lines += 1
+        end = line.find(b'"', _PREFIX_LEN)
+        if not line.startswith(_PREFIX) or end < 0 or not line.endswith(b"}"):
+            self._corrupt("not a JSON event")
+            return
+        handler = self._handlers.get(line[_PREFIX_LEN:end])
+        if handler is None:
+            return
+        try:
+            handler(line)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            self._corrupt(f"{type(e).__name__}: {e}")
+
+    def feed_lines(
+        self, lines: Iterable[bytes], *, callback: Callable[[int], None] | None = None
+    ) -> None:
+        """Parse many lines; ``callback`` gets the bytes parsed so far every 16 MiB."""
+        if callback is None:
+            feed = self.feed
+            for line in lines:
+                feed(line)
+            return
+        seen = 0
+        next_report = _PROGRESS_EVERY
+        for line in lines:
+            self.feed(line)
+            seen += len(line)
+            if seen >= next_report:
+                callback(seen)
+                next_report += _PROGRESS_EVERY
+        callback(seen)
+
+    def _corrupt(self, why: str) -> None:
+        self.corrupt_lines += 1
+        logger.debug("%s: line %d skipped (%s)", self.name, self.lines, why)
+
+    # -- results -------------------------------------------------------------------------
+
+    @property
+    def completed(self) -> bool:
+        """True once the application's end event was read."""
+        return self.end_ms is not None
+
+    def application_run(self) -> ApplicationRun:
+        """Summarise the application as read so far.
+
+        Raises
+        ------
+        ImportFormatError
+            No ``SparkListenerApplicationStart`` event was read.
+        """
+        if self.app_id is None or self.start_ms is None:
+            raise ImportFormatError(
+                self.name,
+                "no SparkListenerApplicationStart event; is this a Spark event log?",
+            )
+        end = self.end_ms if self.end_ms is not None else max(self.last_ms or 0, self.start_ms)
+        end = max(end, self.start_ms)
+        final = len(self._alive) if self._alive else 1
+        return ApplicationRun(
+            app_id=self.app_id,
+            app_name=self.app_name,
+            started_at=ms_to_datetime(self.start_ms),
+            finished_at=ms_to_datetime(end),
+            gross_runtime_s=(end - self.start_ms) / 1000.0,
+            final_executors=final,
+            max_executors=max(self._max_alive, final),
+            completed=self.completed,
+            spark_version=self.spark_version,
+        )
+
+    def iterations_frame(self, *, include_open: bool = False) -> pd.DataFrame:
+        """Return the iterations read so far.
+
+        Parameters
+        ----------
+        include_open
+            Also return iterations that may still get more work: with running jobs, or, when
+            iterations are job groups or regex matches, the last one of an application that
+            has not ended (a later job may join it).
+
+        Returns
+        -------
+        pandas.DataFrame
+            See :data:`jobcast.collect.runs.ITERATION_COLUMNS`.
+        """
+        execution = self.app_id or self.name
+        rows = []
+        latest_start = max((it.first_submit for it in self._iterations.values()), default=0)
+        for it in self._iterations.values():
+            if it.last_complete is None:
+                continue
+            if not include_open and not self._is_closed(it, latest_start):
+                continue
+            span = it.last_complete - it.first_submit
+            if span > 0:
+                scale_out = round((it.area_end - it.area_start) / span)
+            else:
+                scale_out = it.executors_end
+            rows.append(
+                {
+                    "execution": execution,
+                    "started_at": ms_to_datetime(it.first_submit),
+                    "finished_at": ms_to_datetime(it.last_complete),
+                    "duration_s": span / 1000.0,
+                    "scale_out": max(1, scale_out),
+                    "records": it.records,
+                    "cpu": (it.cpu_ns / (it.run_ms * 1e6)) if it.run_ms > 0 else float("nan"),
+                    "disk": it.disk,
+                    "net": it.net,
+                    "label": it.label,
+                    "jobs": it.jobs,
+                    "tasks": it.tasks,
+                }
+            )
+        return iterations_frame(rows)
+
+    def _is_closed(self, it: _Iteration, latest_start: int) -> bool:
+        if it.active_jobs > 0:
+            return False
+        if self.mode == "jobs" or self.completed:
+            return True
+        return latest_start > (it.last_complete or 0)
+
+    # -- executors -----------------------------------------------------------------------
+
+    def _area_at(self, ts: int) -> float:
+        if self._area_ts is None:
+            self._area_ts = ts
+        alive = len(self._alive) or 1
+        return self._area + alive * (ts - self._area_ts)
+
+    def _advance(self, ts: int) -> None:
+        self._area = self._area_at(ts)
+        self._area_ts = ts
+
+    def _executor_added(self, line: bytes) -> None:
+        ev = json.loads(line)
+        ts = int(ev["Timestamp"])
+        self._advance(ts)
+        self._alive.add(str(ev["Executor ID"]))
+        self._max_alive = max(self._max_alive, len(self._alive))
+        self._seen(ts)
+
+    def _executor_removed(self, line: bytes) -> None:
+        ev = json.loads(line)
+        ts = int(ev["Timestamp"])
+        self._advance(ts)
+        self._alive.discard(str(ev["Executor ID"]))
+        self._seen(ts)
+
+    def _seen(self, ts: int) -> None:
+        if self.last_ms is None or ts > self.last_ms:
+            self.last_ms = ts
+
+    # -- application ---------------------------------------------------------------------
+
+    def _log_start(self, line: bytes) -> None:
+        self.spark_version = str(json.loads(line).get("Spark Version"))
+
+    def _app_start(self, line: bytes) -> None:
+        ev = json.loads(line)
+        app_id = str(ev.get("App ID") or ev.get("App Name") or self.name)
+        attempt = ev.get("App Attempt ID")
+        self.app_id = f"{app_id}_{attempt}" if attempt not in (None, "") else app_id
+        self.app_name = str(ev.get("App Name", ""))
+        self.start_ms = int(ev["Timestamp"])
+        if self._area_ts is None:
+            self._area_ts = self.start_ms
+        self._seen(self.start_ms)
+
+    def _app_end(self, line: bytes) -> None:
+        ts = int(json.loads(line)["Timestamp"])
+        self.end_ms = ts
+        self._seen(ts)
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def _iteration_key(self, job_id: int, props: dict[str, Any]) -> str | None:
+        if self.mode == "jobs":
+            return str(job_id)
+        group = props.get(_GROUP)
+        if self._regex is None:
+            return None if group in (None, "") else str(group)
+        for text in (props.get(_DESCRIPTION), group):
+            if not text:
+                continue
+            m = self._regex.search(str(text))
+            if m is not None:
+                return m.group(1) if m.re.groups else m.group(0)
+        return None
+
+    def _job_start(self, line: bytes) -> None:
+        ev = json.loads(line)
+        job_id = int(ev["Job ID"])
+        submit = int(ev["Submission Time"])
+        props = ev.get("Properties") or {}
+        stages = [int(s) for s in ev.get("Stage IDs", [])]
+        key = self._iteration_key(job_id, props)
+        it: _Iteration | None = None
+        if key is not None:
+            it = self._iterations.get(key)
+            if it is None:
+                it = _Iteration(key, submit, self._area_at(submit))
+                self._iterations[key] = it
+            elif submit < it.first_submit:
+                it.first_submit = submit
+            it.active_jobs += 1
+            it.jobs += 1
+        self._job_iteration[job_id] = it
+        self._job_stages[job_id] = stages
+        for s in stages:
+            # a stage belongs to the latest job that lists it: earlier jobs only list it
+            # when its output is reused (skipped), so its tasks run in the latest one
+            self._stage_job[s] = job_id
+        self._seen(submit)
+
+    def _job_end(self, line: bytes) -> None:
+        ev = json.loads(line)
+        job_id = int(ev["Job ID"])
+        done = int(ev["Completion Time"])
+        it = self._job_iteration.pop(job_id, None)
+        for s in self._job_stages.pop(job_id, ()):
+            if self._stage_job.get(s) == job_id:
+                del self._stage_job[s]
+        self._seen(done)
+        if it is None:
+            return
+        it.active_jobs = max(0, it.active_jobs - 1)
+        if it.last_complete is None or done >= it.last_complete:
+            it.last_complete = done
+            it.area_end = self._area_at(done)
+            it.executors_end = len(self._alive) or 1
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    def _task_end(self, line: bytes) -> None:
+        m = _STAGE_ID.search(line, _PREFIX_LEN, 80)
+        if m is None:
+            raise ValueError("TaskEnd without Stage ID")
+        job = self._stage_job.get(int(m.group(1)))
+        it = self._job_iteration.get(job) if job is not None else None
+        if it is None:
+            return
+        idx = line.rfind(_TASK_METRICS)
+        metrics: dict[str, Any] | None
+        if idx < 0:
+            metrics = json.loads(line).get("Task Metrics")
+        else:
+            try:
+                metrics = json.loads(line[idx + len(_TASK_METRICS) : -1])
+            except ValueError:
+                # "Task Metrics" is not the last field (another Spark version): decode it all
+                metrics = json.loads(line).get("Task Metrics")
+        it.tasks += 1
+        if not metrics:
+            return
+        inp = metrics.get("Input Metrics") or {}
+        out = metrics.get("Output Metrics") or {}
+        sr = metrics.get("Shuffle Read Metrics") or {}
+        sw = metrics.get("Shuffle Write Metrics") or {}
+        push = sr.get("Push Based Shuffle") or {}
+        it.records += int(inp.get("Records Read", 0)) + int(sr.get("Total Records Read", 0))
+        it.cpu_ns += int(metrics.get("Executor CPU Time", 0))
+        it.run_ms += int(metrics.get("Executor Run Time", 0))
+        it.disk += (
+            int(inp.get("Bytes Read", 0))
+            + int(out.get("Bytes Written", 0))
+            + int(sw.get("Shuffle Bytes Written", 0))
+            + int(sr.get("Local Bytes Read", 0))
+            + int(metrics.get("Disk Bytes Spilled", 0))
+        )
+        it.net += int(sr.get("Remote Bytes Read", 0)) + int(push.get("Merged Remote Bytes Read", 0))
+
+
+def _warn_corrupt(name: str, count: int) -> None:
+    if count:
+        logger.warning(
+            "%s: skipped %d corrupt line%s (unparseable events; a log still being written "
+            "ends in a cut line)",
+            name,
+            count,
+            "" if count == 1 else "s",
+        )
+
+
+def read_event_log(
+    path: str | Path | EventLogSource,
+    *,
+    iterations: IterationMode = "jobs",
+    callback: Callable[[int], None] | None = None,
+) -> EventLogImport:
+    """Read one Spark application's event log.
+
+    Parameters
+    ----------
+    path
+        A single event-log file (uncompressed, ``.zstd`` or ``.lz4``, possibly
+        ``.inprogress``) or a rolling ``eventlog_v2_*`` folder.
+    iterations
+        How Spark jobs form iterations: ``"jobs"``, ``"job-groups"`` or a regular
+        expression (see :data:`IterationMode`).
+    callback
+        Called with the uncompressed bytes read so far, every 16 MiB and at the end.
+
+    Returns
+    -------
+    EventLogImport
+
+    Raises
+    ------
+    ImportFormatError
+        The path is missing or unreadable, compressed with an unsupported codec, or holds
+        no application start event.
+    InputError
+        ``iterations`` is not a valid mode or regular expression.
+
+    Examples
+    --------
+    >>> result = read_event_log("spark-events/eventlog_v2_local-1", iterations="job-groups")
+    ... # doctest: +SKIP
+    >>> result.iterations[["iteration", "duration_s", "scale_out"]]  # doctest: +SKIP
+    """
+    source = path if isinstance(path, EventLogSource) else resolve_event_log(path)
+    parser = EventLogParser(iterations=iterations, name=str(source.path))
+    stream = LineStream(source)
+    parser.feed_lines(stream, callback=callback)
+    _warn_corrupt(parser.name, parser.corrupt_lines)
+    run = parser.application_run()
+    return EventLogImport(
+        path=source.path,
+        run=run,
+        iterations=parser.iterations_frame(),
+        corrupt_lines=parser.corrupt_lines,
+        lines=parser.lines,
+        bytes_read=stream.bytes_read,
+    )
+
+
+def read_event_logs(
+    paths: Iterable[str | Path],
+    *,
+    iterations: IterationMode = "jobs",
+    callback: Callable[[int], None] | None = None,
+) -> list[EventLogImport]:
+    """Read every application's event log found at ``paths``.
+
+    Parameters
+    ----------
+    paths
+        Event-log files, rolling folders, or folders holding several logs (such as
+        ``spark.eventLog.dir``).
+    iterations
+        See :func:`read_event_log`.
+    callback
+        Called with the uncompressed bytes read so far over all logs.
+
+    Returns
+    -------
+    list of EventLogImport
+        One per application, in the order found.
+    """
+    results: list[EventLogImport] = []
+    done = 0
+    for p in paths:
+        for source in find_event_logs(p):
+            base = done
+            cb = None if callback is None else (lambda n, base=base: callback(base + n))
+            result = read_event_log(source, iterations=iterations, callback=cb)
+            done += result.bytes_read
+            results.append(result)
+    return results
+
+
+class EventLogFollower:
+    """Follow an event log that Spark is still writing and hand out newly finished iterations.
+
+    Uncompressed logs (single files and rolling folders) are read incrementally from where
+    the previous poll stopped; compressed logs are read again from the start at each poll
+    (their streams cannot be resumed), which the parser's speed makes affordable.
+
+    Parameters
+    ----------
+    path
+        The event-log file or rolling folder; a path without its ``.inprogress`` suffix
+        also finds the in-progress file, and the file is found again after Spark renames it.
+    iterations
+        See :func:`read_event_log`.
+    """
+
+    def __init__(self, path: str | Path, *, iterations: IterationMode = "jobs") -> None:
+        self.path = Path(path)
+        self.iterations = iterations
+        self._parser = EventLogParser(iterations=iterations, name=str(self.path))
+        self._offsets: dict[str, int] = {}
+        self._partial: dict[str, bytes] = {}
+        self._reported: set[str] = set()
+
+    def _source(self) -> EventLogSource:
+        p = self.path
+        if not p.exists():
+            alt = (
+                p.with_name(p.name[: -len(".inprogress")])
+                if p.name.endswith(".inprogress")
+                else p.with_name(p.name + ".inprogress")
+            )
+            if alt.exists():
+                self.path = p = alt
+        return resolve_event_log(p)
+
+    def poll(self) -> pd.DataFrame:
+        """Read what was appended and return the iterations finished since the last poll."""
+        source = self._source()
+        compressed = any(codec_of(f) is not None for f in source.files)
+        if compressed:
+            self._parser = EventLogParser(iterations=self.iterations, name=str(self.path))
+            self._parser.feed_lines(LineStream(source))
+        else:
+            for f in source.files:
+                self._read_new(f)
+        frame = self._parser.iterations_frame()
+        new = frame[~frame["label"].isin(self._reported)].reset_index(drop=True)
+        self._reported.update(new["label"].tolist())
+        return new
+
+    def _read_new(self, f: Path) -> None:
+        # Spark renames "x.inprogress" to "x" at the end: keep the offset across the rename
+        key = f.name[: -len(".inprogress")] if f.name.endswith(".inprogress") else f.name
+        offset = self._offsets.get(key, 0)
+        try:
+            with f.open("rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
+        except OSError as e:
+            raise ImportFormatError(str(f), f"cannot read the event log: {e}") from e
+        if not data:
+            return
+        self._offsets[key] = offset + len(data)
+        lines = (self._partial.pop(key, b"") + data).split(b"\n")
+        tail = lines.pop()
+        if tail:
+            self._partial[key] = tail
+        for line in lines:
+            self._parser.feed(line)
+
+    @property
+    def run(self) -> ApplicationRun:
+        """The application as read so far."""
+        return self._parser.application_run()
+
+    @property
+    def completed(self) -> bool:
+        """True once the application ended."""
+        return self._parser.completed
+
+    @property
+    def corrupt_lines(self) -> int:
+        """Corrupt lines skipped so far."""
+        return self._parser.corrupt_lines

@@ -1,0 +1,270 @@
+"""Importer of iteration-level traces: one row per iteration of an execution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from jobcast.errors import ImportFormatError, InputError
+from jobcast.history.importers.kinds import guess_kind
+from jobcast.history.importers.tabular import RawTable, parse_number, read_table
+from jobcast.history.records import (
+    Attribute,
+    ExecutionTable,
+    IterationTable,
+    JobSpec,
+    Provenance,
+    SourceKind,
+)
+
+__all__ = ["TraceColumns", "read_traces", "DURATION_UNITS"]
+
+#: Seconds per unit accepted by ``--duration-unit``.
+DURATION_UNITS = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True)
+class TraceColumns:
+    """Which file columns hold the canonical trace fields.
+
+    Repeated header names are addressed as ``NAME``, ``NAME.1``, ``NAME.2`` in order.
+    Optional fields that are None are looked up by their canonical name and skipped
+    when absent. ``context`` lists the per-execution context columns to keep.
+    """
+
+    execution: str = "execution"
+    iteration: str = "iteration"
+    duration: str = "duration_s"
+    duration_unit: str = "s"
+    scale_out: str = "scale_out"
+    records: str | None = None
+    cpu: str | None = None
+    disk: str | None = None
+    net: str | None = None
+    input_size: str | None = None
+    started: str | None = None
+    finished: str | None = None
+    run_started: str | None = None
+    run_finished: str | None = None
+    context: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.duration_unit not in DURATION_UNITS:
+            raise InputError(
+                f"--duration-unit must be one of {', '.join(DURATION_UNITS)}, "
+                f"got {self.duration_unit!r}"
+            )
+
+
+def _optional(table: RawTable, given: str | None, canonical: str) -> str | None:
+    if given is not None:
+        table.require_column(given, option=f"--{canonical.replace('_', '-')}")
+        return given
+    return canonical if canonical in table.header else None
+
+
+def _times(table: RawTable, column: str) -> list[pd.Timestamp]:
+    out = []
+    for cell, line in zip(table.column(column), table.lines, strict=True):
+        try:
+            ts: pd.Timestamp | None = pd.Timestamp(cell)
+        except (ValueError, TypeError):
+            ts = None
+        if ts is None or pd.isna(ts):
+            raise ImportFormatError(
+                table.path,
+                f"{cell!r} is not a timestamp; use ISO format like 2021-07-04 19:22:18.08",
+                line=line,
+                column=column,
+            )
+        out.append(ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC"))
+    return out
+
+
+def read_traces(
+    path: str | Path,
+    *,
+    job: str,
+    columns: TraceColumns | None = None,
+    sep: str | None = None,
+) -> IterationTable:
+    """Read an iteration-level trace into executions with their iterations.
+
+    Parameters
+    ----------
+    path
+        The trace file.
+    job
+        Job name to import into.
+    columns
+        Column mapping; defaults to the canonical names.
+    sep
+        Field separator (guessed when None).
+
+    Raises
+    ------
+    ImportFormatError
+        With file, line and column for a missing column, a duration that is not a
+        positive number, an iteration index that is not a non-negative integer, a
+        scale-out that is not a positive integer, a repeated (execution, iteration)
+        pair, or context values that change within one execution.
+
+    Examples
+    --------
+    The Ellis histories (pipe-separated, durations in milliseconds)::
+
+        read_traces("gbt.csv", job="gbt", sep="|", columns=TraceColumns(
+            execution="ID", iteration="JOB_ID", duration="DURATION_MS",
+            duration_unit="ms", scale_out="SCALE_OUT"))
+    """
+    cols = columns or TraceColumns()
+    table = read_table(path, sep=sep, dedupe=True)
+    for name, option in (
+        (cols.execution, "--execution"),
+        (cols.iteration, "--iteration"),
+        (cols.duration, "--duration"),
+        (cols.scale_out, "--scale-out"),
+    ):
+        table.require_column(name, option=option)
+    execs = table.column(cols.execution)
+    for cell, line in zip(execs, table.lines, strict=True):
+        if not cell:
+            raise ImportFormatError(
+                table.path, "empty execution id", line=line, column=cols.execution
+            )
+    iters = parse_number(
+        table, cols.iteration, table.column(cols.iteration), integer=True, what="iteration index"
+    )
+    for x, line in zip(iters, table.lines, strict=True):
+        if x < 0:
+            raise ImportFormatError(
+                table.path, "iteration index must be >= 0", line=line, column=cols.iteration
+            )
+    factor = DURATION_UNITS[cols.duration_unit]
+    durations = [
+        d * factor
+        for d in parse_number(
+            table, cols.duration, table.column(cols.duration), positive=True, what="duration"
+        )
+    ]
+    scale = parse_number(
+        table,
+        cols.scale_out,
+        table.column(cols.scale_out),
+        positive=True,
+        integer=True,
+        what="scale-out",
+    )
+    it = pd.DataFrame(
+        {
+            "execution": execs,
+            "iteration": [int(x) for x in iters],
+            "duration_s": durations,
+            "scale_out": [int(x) for x in scale],
+            "line": list(table.lines),
+        }
+    )
+    dup = it.duplicated(["execution", "iteration"], keep="first")
+    if dup.any():
+        row = it[dup].iloc[0]
+        raise ImportFormatError(
+            table.path,
+            f"execution {row['execution']!r} has iteration {row['iteration']} twice; "
+            "each (execution, iteration) pair must appear once",
+            line=int(row["line"]),
+            column=cols.iteration,
+        )
+    for canonical, given in (
+        ("records", cols.records),
+        ("cpu", cols.cpu),
+        ("disk", cols.disk),
+        ("net", cols.net),
+    ):
+        found = _optional(table, given, canonical)
+        if found is not None:
+            it[canonical] = parse_number(table, found, table.column(found), what=canonical)
+    started = _optional(table, cols.started, "started_at")
+    finished = _optional(table, cols.finished, "finished_at")
+    if started is not None:
+        it["started_at"] = _times(table, started)
+    if finished is not None:
+        it["finished_at"] = _times(table, finished)
+
+    context_names: list[str] = list(cols.context)
+    input_size = _optional(table, cols.input_size, "input_size")
+    if input_size is not None and input_size not in context_names:
+        context_names.insert(0, input_size)
+    context: dict[str, list[object]] = {}
+    attributes = []
+    for name in context_names:
+        table.require_column(name, option="--context")
+        cells = table.column(name)
+        try:
+            values: list[object] = [float(c) for c in cells]
+            numeric = True
+        except ValueError:
+            values, numeric = list(cells), False
+        attr_name = "input_size" if name == input_size else name
+        context[attr_name] = values
+        attributes.append(Attribute(attr_name, guess_kind(attr_name), numeric))
+    ctx = pd.DataFrame(context, index=it.index)
+    ctx["execution"] = it["execution"]
+    for name in context:
+        varies = ctx.groupby("execution", sort=False)[name].nunique() > 1
+        if varies.any():
+            bad = varies[varies].index[0]
+            line = int(it.loc[it["execution"] == bad, "line"].iloc[0])
+            raise ImportFormatError(
+                table.path,
+                f"context value changes within execution {bad!r}; context columns must be "
+                "constant per execution",
+                line=line,
+                column=name,
+            )
+
+    # file order of executions, iteration order inside each
+    order = {e: i for i, e in enumerate(pd.unique(it["execution"]))}
+    it = it.assign(_o=it["execution"].map(order)).sort_values(["_o", "iteration"], kind="stable")
+    it = it.drop(columns=["_o"])
+    grouped = it.groupby("execution", sort=False)
+    runtime = grouped["duration_s"].sum()
+    first = it.drop_duplicates("execution").set_index("execution")
+    executions = pd.DataFrame(
+        {
+            "external_id": runtime.index.astype(str),
+            "gross_runtime": runtime.to_numpy(),
+            "scale_out": first.loc[runtime.index, "scale_out"].to_numpy(),
+        }
+    )
+    if cols.run_started is not None and cols.run_finished is not None:
+        rs = pd.Series(_times(table, cols.run_started), index=ctx.index)
+        rf = pd.Series(_times(table, cols.run_finished), index=ctx.index)
+        span = (
+            pd.DataFrame({"execution": ctx["execution"], "s": rs, "f": rf})
+            .groupby("execution", sort=False)
+            .agg(s=("s", "min"), f=("f", "max"))
+        )
+        span = span.loc[runtime.index]
+        executions["started_at"] = span["s"].to_numpy()
+        executions["finished_at"] = span["f"].to_numpy()
+        seconds = (span["f"] - span["s"]).dt.total_seconds().to_numpy()
+        executions["gross_runtime"] = [
+            s if s > 0 else r for s, r in zip(seconds, runtime.to_numpy(), strict=True)
+        ]
+    ctx_first = ctx.drop_duplicates("execution").set_index("execution")
+    for name in context:
+        executions[name] = ctx_first.loc[runtime.index, name].to_numpy()
+    spec = JobSpec(
+        name=job,
+        attributes=tuple(attributes),
+        runtime_column=None,
+        scale_out_column=None,
+        machine_type_column=None,
+    )
+    prov = Provenance(SourceKind.FILE, str(Path(table.path).resolve()))
+    return IterationTable(
+        executions=ExecutionTable(spec, executions, prov),
+        iterations=it.drop(columns=["line"]).reset_index(drop=True),
+    )

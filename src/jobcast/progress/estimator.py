@@ -1,0 +1,259 @@
+"""The progress estimator: fit on an iteration history, estimate a running execution's ETA."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from jobcast.errors import InputError, NotEnoughDataError
+from jobcast.progress.arrays import check_current, node_profiles, to_arrays
+from jobcast.progress.inference import combine_estimates
+from jobcast.progress.matching import match
+from jobcast.progress.parameters import ProgressParameters
+from jobcast.progress.prepared import PreparedHistory, prepare_history
+from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
+
+__all__ = ["ProgressEstimate", "ProgressEstimator", "resolve_parameters"]
+
+logger = logging.getLogger(__name__)
+
+_KINDS = ("bell", "ernest", "none")
+
+
+@dataclass(frozen=True)
+class ProgressEstimate:
+    """The estimated progress of a running execution.
+
+    Attributes
+    ----------
+    iteration
+        Number of finished iterations (the index of the iteration now running).
+    elapsed_s
+        Sum of the finished iterations' runtimes.
+    remaining_s
+        Estimated runtime of the iterations still to come.
+    total_s
+        ``elapsed_s + remaining_s``.
+    similar
+        ``(execution, weight)`` of the Similar Executions Set, weights summing to 1,
+        largest first.
+    """
+
+    iteration: int
+    elapsed_s: float
+    remaining_s: float
+    total_s: float
+    similar: tuple[tuple[Any, float], ...]
+
+    def __post_init__(self) -> None:
+        if self.iteration < 1:
+            raise InputError(f"iteration must be >= 1, got {self.iteration}.")
+        for name in ("elapsed_s", "remaining_s", "total_s"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise InputError(f"{name} must be a finite number >= 0, got {value}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON form of ``jobcast estimate --json``."""
+        return {
+            "iteration": self.iteration,
+            "elapsed_s": self.elapsed_s,
+            "remaining_s": self.remaining_s,
+            "total_s": self.total_s,
+            "similar": [
+                {"execution": _plain(e), "weight": w} for e, w in self.similar
+            ],
+        }
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def resolve_parameters(params: ProgressParameters | Mapping[str, Any] | None) -> ProgressParameters:
+    """Turn ``None``, a mapping (as stored) or parameters into :class:`ProgressParameters`."""
+    if params is None:
+        return ProgressParameters()
+    if isinstance(params, ProgressParameters):
+        return params
+    if isinstance(params, Mapping):
+        return ProgressParameters.from_dict(params)
+    raise InputError(
+        f"params must be ProgressParameters, a mapping or None, got {type(params).__name__}."
+    )
+
+
+class ProgressEstimator(BaseEstimator):
+    """SMiPE: estimate the remaining runtime of a running iterative job from similar executions.
+
+    ``fit`` prepares the history once (padded arrays, one scale-out model per
+    iteration tabulated over scale-outs, runtimes normalised by it); ``estimate``
+    computes the five similarities against all previous executions at once,
+    selects the Similar Executions Set and averages their adjusted remaining
+    runtimes weighted by ``sim_final ** b``.
+
+    Parameters
+    ----------
+    params
+        Trained :class:`ProgressParameters` (or their ``to_dict()`` form); None for
+        untrained defaults (all measures weighted equally, no thresholds, ``b = 3``).
+    scale_out_model
+        ``"bell"`` (the paper's BELL model per iteration), ``"ernest"`` or ``"none"``.
+    min_executions
+        Fewest executions a history must hold.
+
+    Attributes
+    ----------
+    params_ : ProgressParameters
+    prepared_ : PreparedHistory
+    n_executions_ : int
+
+    References
+    ----------
+    Koch, Thamsen, Schmidt, Kao: "SMiPE: Estimating the Progress of Recurring
+    Iterative Distributed Dataflows", PDCAT 2017.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = [(e, j, 10.0 + e, 4) for e in range(3) for j in range(4)]
+    >>> history = pd.DataFrame(rows, columns=["execution", "iteration", "duration_s", "scale_out"])
+    >>> est = ProgressEstimator(scale_out_model="none").fit(history)
+    >>> current = pd.DataFrame({"iteration": [0, 1], "duration_s": [11.0, 11.0], "scale_out": [4, 4]})
+    >>> round(est.estimate(current).total_s, 6)
+    44.0
+    """
+
+    def __init__(
+        self,
+        params: ProgressParameters | Mapping[str, Any] | None = None,
+        *,
+        scale_out_model: ScaleOutModelKind = "bell",
+        min_executions: int = 2,
+    ) -> None:
+        self.params = params
+        self.scale_out_model = scale_out_model
+        self.min_executions = min_executions
+
+    def fit(self, history: pd.DataFrame, hardware: pd.DataFrame | None = None) -> ProgressEstimator:
+        """Prepare the history.
+
+        Parameters
+        ----------
+        history
+            Iteration frame of finished executions (``execution, iteration,
+            duration_s, scale_out`` and optional measures).
+        hardware
+            Optional hardware samples (``execution, node, timestamp, cpu, ...``).
+
+        Returns
+        -------
+        ProgressEstimator
+            ``self``.
+
+        Raises
+        ------
+        jobcast.errors.NotEnoughDataError
+            When the history holds fewer than ``min_executions`` executions.
+        jobcast.errors.InputError
+            On malformed frames or parameters.
+        """
+        if self.scale_out_model not in _KINDS:
+            raise InputError(
+                f"scale_out_model must be one of {_KINDS}, got {self.scale_out_model!r}."
+            )
+        if not isinstance(self.min_executions, int) or self.min_executions < 1:
+            raise InputError(f"min_executions must be an int >= 1, got {self.min_executions!r}.")
+        self.params_ = resolve_parameters(self.params)
+        if isinstance(history, pd.DataFrame) and len(history) == 0:
+            raise NotEnoughDataError(
+                "The history is empty: progress estimation needs finished executions of the "
+                "job. Import traces or record runs first."
+            )
+        arrays = to_arrays(history)
+        if arrays.n_executions < self.min_executions:
+            raise NotEnoughDataError(
+                f"The history holds {arrays.n_executions} execution(s); progress estimation "
+                f"needs at least {self.min_executions}. Record more runs of the job first."
+            )
+        nodes = None
+        if hardware is not None and len(hardware):
+            nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
+        table = fit_scale_out_table(arrays.runtime, arrays.scale_out, kind=self.scale_out_model)
+        self.prepared_: PreparedHistory = prepare_history(arrays, table, nodes=nodes)
+        self.n_executions_ = arrays.n_executions
+        self._row_of = {e: i for i, e in enumerate(arrays.executions.tolist())}
+        return self
+
+    def estimate(
+        self, current: pd.DataFrame, hardware: pd.DataFrame | None = None
+    ) -> ProgressEstimate:
+        """Estimate the remaining runtime of a running execution.
+
+        Parameters
+        ----------
+        current
+            The running execution's finished iterations ``0..i-1`` (same columns as
+            the history; ``execution`` optional). If that execution is also in the
+            fitted history, it is never matched with itself.
+        hardware
+            Optional hardware samples of the running execution.
+
+        Returns
+        -------
+        ProgressEstimate
+
+        Raises
+        ------
+        jobcast.errors.NotEnoughDataError
+            When no other execution of the history ran that many iterations.
+        jobcast.errors.InputError
+            On a malformed frame.
+        """
+        check_is_fitted(self, "prepared_")
+        cur = check_current(current)
+        prepared = self.prepared_
+        exclude = None
+        row = self._row_of.get(cur.executions[0])
+        if row is not None:
+            exclude = np.zeros(self.n_executions_, dtype=bool)
+            exclude[row] = True
+        current_nodes = None
+        if hardware is not None and len(hardware) and prepared.nodes:
+            k = next(iter(prepared.nodes.values())).shape[1]
+            profiles = node_profiles(hardware, n_points=k)
+            current_nodes = {m: v[0] for m, v in profiles.profiles.items()}
+        candidates = prepared.candidates(cur, exclude=exclude, current_nodes=current_nodes)
+        i = int(cur.n_iter[0])
+        if candidates.indices.size == 0:
+            longest = int(prepared.arrays.n_iter.max(initial=0))
+            raise NotEnoughDataError(
+                f"No other execution in the history ran {i} iterations (the longest ran "
+                f"{longest}); there is nothing to compare the running execution with."
+            )
+        valid = np.ones(candidates.indices.size, dtype=bool)
+        found = match(candidates.similarities, valid, self.params_)
+        estimates = candidates.remaining[found.indices]
+        remaining = combine_estimates(estimates, found.similarity, self.params_.exponent)
+        weights = np.power(np.clip(found.similarity, 0.0, 1.0), self.params_.exponent)
+        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))
+        order = np.argsort(-weights, kind="stable")
+        ids = prepared.arrays.executions[candidates.indices[found.indices]]
+        elapsed = float(cur.runtime[0, :i].sum())
+        remaining = max(remaining, 0.0)
+        if found.level < 1.0:
+            logger.info("No execution passed the thresholds; lowered them to %.0f%%.", 100 * found.level)
+        return ProgressEstimate(
+            iteration=i,
+            elapsed_s=elapsed,
+            remaining_s=remaining,
+            total_s=elapsed + remaining,
+            similar=tuple((_plain(ids[j]), float(weights[j])) for j in order),
+        )

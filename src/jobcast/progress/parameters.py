@@ -1,0 +1,123 @@
+"""The trained parameters of SMiPE's matching and inference, as a frozen value object."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from jobcast.errors import InputError
+from jobcast.progress.similarity import MEASURES
+
+__all__ = ["ProgressParameters"]
+
+
+def _five(values: Any, name: str) -> tuple[float, ...]:
+    if isinstance(values, Mapping):
+        unknown = set(values) - set(MEASURES)
+        if unknown:
+            raise InputError(
+                f"Unknown measure(s) {sorted(unknown)} in {name}; the measures are {MEASURES}."
+            )
+        values = [values.get(m, 0.0 if name == "thresholds" else 1.0) for m in MEASURES]
+    out = tuple(float(v) for v in values)
+    if len(out) != len(MEASURES):
+        raise InputError(f"{name} needs {len(MEASURES)} values ({MEASURES}), got {len(out)}.")
+    return out
+
+
+@dataclass(frozen=True)
+class ProgressParameters:
+    """Thresholds, weights and the exponent of SMiPE's matching and inference.
+
+    Parameters
+    ----------
+    thresholds
+        Per measure (order of :data:`jobcast.progress.similarity.MEASURES`, or a
+        mapping by name): executions whose similarity is below are discarded.
+    weights
+        Per measure: weight in the weighted average ``sim_final``.
+    final_threshold
+        ``T_final``: executions with ``sim_final`` below it are not similar.
+    exponent
+        ``b > 1``: per-execution estimates are averaged with weights ``sim_final ** b``.
+    lowering_step
+        When no execution passes, all thresholds are multiplied by
+        ``1 - step, 1 - 2 step, ...`` until one does.
+
+    Examples
+    --------
+    >>> p = ProgressParameters(weights={"runtime": 2.0})
+    >>> ProgressParameters.from_dict(p.to_dict()) == p
+    True
+    """
+
+    thresholds: tuple[float, ...] = field(default=(0.0,) * len(MEASURES))
+    weights: tuple[float, ...] = field(default=(1.0,) * len(MEASURES))
+    final_threshold: float = 0.0
+    exponent: float = 3.0
+    lowering_step: float = 0.1
+
+    def __post_init__(self) -> None:
+        thresholds = _five(self.thresholds, "thresholds")
+        weights = _five(self.weights, "weights")
+        object.__setattr__(self, "thresholds", thresholds)
+        object.__setattr__(self, "weights", weights)
+        for name, value in zip(MEASURES, thresholds, strict=True):
+            if not 0.0 <= value <= 1.0:
+                raise InputError(f"Threshold of {name!r} must lie in [0, 1], got {value}.")
+        if any(not (math.isfinite(w) and w >= 0.0) for w in weights) or sum(weights) <= 0:
+            raise InputError(f"Weights must be finite, >= 0 and not all 0, got {weights}.")
+        if not 0.0 <= float(self.final_threshold) <= 1.0:
+            raise InputError(f"final_threshold must lie in [0, 1], got {self.final_threshold}.")
+        if not (math.isfinite(float(self.exponent)) and float(self.exponent) > 1.0):
+            raise InputError(f"exponent b must be a number > 1, got {self.exponent}.")
+        if not 0.0 < float(self.lowering_step) <= 1.0:
+            raise InputError(f"lowering_step must lie in (0, 1], got {self.lowering_step}.")
+        object.__setattr__(self, "final_threshold", float(self.final_threshold))
+        object.__setattr__(self, "exponent", float(self.exponent))
+        object.__setattr__(self, "lowering_step", float(self.lowering_step))
+
+    @property
+    def threshold_array(self) -> np.ndarray:
+        """Thresholds as an array in measure order."""
+        return np.asarray(self.thresholds, dtype=np.float64)
+
+    @property
+    def weight_array(self) -> np.ndarray:
+        """Weights as an array in measure order."""
+        return np.asarray(self.weights, dtype=np.float64)
+
+    def with_values(self, **changes: Any) -> ProgressParameters:
+        """Return a copy with some fields replaced (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form: measures by name."""
+        return {
+            "thresholds": dict(zip(MEASURES, self.thresholds, strict=True)),
+            "weights": dict(zip(MEASURES, self.weights, strict=True)),
+            "final_threshold": self.final_threshold,
+            "exponent": self.exponent,
+            "lowering_step": self.lowering_step,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProgressParameters:
+        """Inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        jobcast.errors.InputError
+            On unknown keys or invalid values.
+        """
+        if not isinstance(data, Mapping):
+            raise InputError(f"Progress parameters must be a mapping, got {type(data).__name__}.")
+        known = {"thresholds", "weights", "final_threshold", "exponent", "lowering_step"}
+        unknown = set(data) - known
+        if unknown:
+            raise InputError(f"Unknown progress parameter(s) {sorted(unknown)}; known: {sorted(known)}.")
+        return cls(**dict(data))

@@ -1,0 +1,158 @@
+"""A history prepared for matching: scale-out-normalised runtimes and the candidate computation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jobcast.progress.arrays import IterationArrays, NodeProfiles
+from jobcast.progress.inference import adjustment_factors, remaining_estimates
+from jobcast.progress.scaling import ScaleOutTable
+from jobcast.progress.similarity import (
+    MEASURES,
+    hardware_similarity,
+    input_size_similarity,
+    node_hardware_similarity,
+    records_similarity,
+    runtime_similarity,
+    scale_out_similarity,
+)
+
+__all__ = ["Candidates", "PreparedHistory", "prepare_history"]
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """What every usable previous execution says about one current execution.
+
+    Attributes
+    ----------
+    indices
+        Rows of the history that may be matched (ran at least as many iterations
+        as the current one has finished; never the current execution itself).
+    similarities
+        Shape ``(M, k)`` in the order of ``MEASURES``; NaN where a measure lacks data.
+    remaining
+        Shape ``(k,)``: the remaining runtime each candidate predicts (seconds).
+    factors
+        Shape ``(k,)``: the adjustment factors ``f_total``.
+    """
+
+    indices: np.ndarray
+    similarities: np.ndarray
+    remaining: np.ndarray
+    factors: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedHistory:
+    """A history with its per-iteration scale-out table and normalised runtimes.
+
+    Attributes
+    ----------
+    arrays
+        The padded history.
+    table
+        Per-iteration scale-out models.
+    base
+        Shape ``(E, N)``: each runtime divided by its iteration's modelled runtime
+        at the scale-out it ran with, so ``base * table[j, s]`` is the runtime the
+        execution would have had on ``s`` executors; 0 where padded.
+    nodes
+        Per-node hardware profiles of the history, if hardware samples were given.
+    """
+
+    arrays: IterationArrays
+    table: ScaleOutTable
+    base: np.ndarray
+    nodes: dict[str, np.ndarray] | None = None
+
+    def candidates(
+        self,
+        current: IterationArrays,
+        *,
+        exclude: np.ndarray | None = None,
+        current_nodes: dict[str, np.ndarray] | None = None,
+    ) -> Candidates:
+        """Similarities and per-candidate remaining-runtime estimates for ``current``.
+
+        Parameters
+        ----------
+        current
+            One execution's finished iterations ``0..i-1`` (a one-row history).
+        exclude
+            Boolean mask ``(E,)`` of history rows never to use.
+        current_nodes
+            The current execution's per-node profiles, metric -> ``(K,)``.
+
+        Returns
+        -------
+        Candidates
+        """
+        hist = self.arrays
+        i = int(current.n_iter[0])
+        runtime = current.runtime[0, :i]
+        scale = current.scale_out[0, :i]
+        valid = (hist.n_iter >= i) & (i <= hist.max_iterations)
+        if exclude is not None:
+            valid &= ~exclude
+        idx = np.flatnonzero(valid)
+        k = idx.size
+        sims = np.full((len(MEASURES), k), np.nan)
+        if k == 0:
+            empty = np.zeros(0)
+            return Candidates(indices=idx, similarities=sims, remaining=empty, factors=empty)
+        past = np.arange(i)
+        model_now = self.table.lookup(past, scale)
+        comparable = self.base[idx, :i] * model_now
+        sims[0] = runtime_similarity(runtime, comparable)
+        if current.records is not None and hist.records is not None:
+            sims[1] = records_similarity(current.records[0, :i], hist.records[idx, :i])
+        hw = None
+        if current_nodes and self.nodes:
+            hw = node_hardware_similarity(
+                current_nodes, {m: v[idx] for m, v in self.nodes.items()}
+            )
+        if hw is None and current.hardware and hist.hardware:
+            hw = hardware_similarity(
+                {m: v[0, :i] for m, v in current.hardware.items()},
+                {m: v[idx, :i] for m, v in hist.hardware.items()},
+            )
+        if hw is not None:
+            sims[2] = hw
+        if current.input_size is not None and hist.input_size is not None:
+            sims[3] = input_size_similarity(float(current.input_size[0]), hist.input_size[idx])
+        sims[4] = scale_out_similarity(scale, hist.scale_out[idx, :i])
+        factors = adjustment_factors(runtime, comparable)
+        now = self.table.lookup(np.arange(i, hist.max_iterations), np.array(scale[-1]))
+        remaining = remaining_estimates(self.base[idx, i:], now, factors)
+        return Candidates(indices=idx, similarities=sims, remaining=remaining, factors=factors)
+
+
+def prepare_history(
+    arrays: IterationArrays,
+    table: ScaleOutTable,
+    *,
+    nodes: dict[str, np.ndarray] | None = None,
+) -> PreparedHistory:
+    """Normalise the history's runtimes by the scale-out table.
+
+    Parameters
+    ----------
+    arrays
+        The padded history.
+    table
+        Scale-out table with at least ``N`` iteration rows.
+    nodes
+        Optional per-node hardware profiles aligned with the rows of ``arrays``.
+
+    Returns
+    -------
+    PreparedHistory
+    """
+    n = arrays.max_iterations
+    modelled = table.lookup(np.arange(n)[None, :], arrays.scale_out)
+    with np.errstate(invalid="ignore"):
+        base = np.nan_to_num(arrays.runtime / modelled, nan=0.0)
+    return PreparedHistory(arrays=arrays, table=table, base=base, nodes=nodes)

@@ -1,0 +1,121 @@
+"""Per-iteration scale-out models, tabulated so runtimes convert between scale-outs by lookup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from jobcast.models import BellModel
+from jobcast.models.ernest import ernest_features, fit_nnls
+
+__all__ = ["ScaleOutModelKind", "ScaleOutTable", "fit_scale_out_table"]
+
+ScaleOutModelKind = Literal["bell", "ernest", "none"]
+
+# A model's prediction never falls below this share of the iteration's mean runtime;
+# a zero would make the conversion factor infinite.
+_FLOOR = 1e-3
+
+
+@dataclass(frozen=True, eq=False)
+class ScaleOutTable:
+    """Predicted runtime of every iteration at every scale-out ``1..max_scale_out``.
+
+    Attributes
+    ----------
+    table
+        Shape ``(N, S + 1)``: ``table[j, s]`` is iteration ``j``'s modelled runtime on
+        ``s`` executors (column 0 is unused).
+    kind
+        The model behind the table.
+    """
+
+    table: np.ndarray
+    kind: ScaleOutModelKind
+
+    @property
+    def max_scale_out(self) -> int:
+        """Largest tabulated scale-out."""
+        return int(self.table.shape[1] - 1)
+
+    def lookup(self, iterations: np.ndarray, scale_out: np.ndarray) -> np.ndarray:
+        """Modelled runtimes at (iteration, scale-out) pairs; NaN scale-outs give NaN.
+
+        Scale-outs above the tabulated range are clipped to the largest one; the
+        table is built up to twice the largest scale-out of the history.
+        """
+        s = np.asarray(scale_out, dtype=np.float64)
+        valid = np.isfinite(s)
+        idx = np.where(valid, np.clip(s, 1, self.max_scale_out), 1).astype(np.int64)
+        rows, idx, valid = np.broadcast_arrays(np.asarray(iterations), idx, valid)
+        return np.where(valid, self.table[rows, idx], np.nan)
+
+
+def _fit_iteration(
+    scale: np.ndarray, runtime: np.ndarray, grid: np.ndarray, kind: ScaleOutModelKind
+) -> np.ndarray:
+    ok = np.isfinite(scale) & np.isfinite(runtime)
+    if not ok.any():
+        return np.ones(len(grid))
+    s, y = scale[ok], runtime[ok]
+    mean = float(y.mean())
+    if kind == "none" or np.unique(s).size == 1:
+        pred = np.full(len(grid), mean)
+    elif kind == "bell":
+        pred = BellModel().fit(s[:, None], y).predict(grid[:, None].astype(np.float64))
+    else:
+        points, inverse = np.unique(s, return_inverse=True)
+        counts = np.bincount(inverse)
+        means = np.bincount(inverse, weights=y) / counts
+        theta = fit_nnls(ernest_features(points), means, weights=counts)
+        pred = ernest_features(grid.astype(np.float64)) @ theta
+    return np.maximum(np.nan_to_num(pred, nan=mean), _FLOOR * mean)
+
+
+def fit_scale_out_table(
+    runtime: np.ndarray,
+    scale_out: np.ndarray,
+    *,
+    kind: ScaleOutModelKind = "bell",
+    max_scale_out: int | None = None,
+    rows: np.ndarray | None = None,
+) -> ScaleOutTable:
+    """Fit one scale-out model per iteration on that iteration's runtimes across the history.
+
+    Because each iteration is modelled with the scale-out it actually ran on,
+    executions whose scale-out changed mid-run contribute correctly.
+
+    Parameters
+    ----------
+    runtime, scale_out
+        Padded arrays ``(E, N)`` of the history.
+    kind
+        ``"bell"`` (BELL's choice of Ernest or kernel regression, the paper's model),
+        ``"ernest"`` (Ernest's NNLS only, faster) or ``"none"`` (no adjustment).
+    max_scale_out
+        Largest scale-out to tabulate; default twice the history's largest.
+    rows
+        Executions to train on (indices or mask); default all.
+
+    Returns
+    -------
+    ScaleOutTable
+
+    References
+    ----------
+    Thamsen et al.: "Selecting Resources for Distributed Dataflow Systems According
+    to Runtime Targets", IPCCC 2016 (BELL).
+    """
+    if rows is not None:
+        runtime, scale_out = runtime[rows], scale_out[rows]
+    finite = scale_out[np.isfinite(scale_out)]
+    top = int(max_scale_out or (2 * int(finite.max()) if finite.size else 1))
+    grid = np.arange(1, top + 1)
+    n_cols = runtime.shape[1]
+    table = np.ones((n_cols, top + 1))
+    for j in range(n_cols):
+        table[j, 1:] = _fit_iteration(scale_out[:, j], runtime[:, j], grid, kind)
+    table[:, 0] = table[:, 1]
+    return ScaleOutTable(table=table, kind=kind)

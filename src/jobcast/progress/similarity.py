@@ -1,0 +1,189 @@
+"""SMiPE's five similarity measures between a running execution and all previous ones at once.
+
+Every measure returns one value in [0, 1] per previous execution (1 = identical) or
+NaN where the data for that pair is missing; a measure without any data is skipped by
+the matching, which renormalises the weights of the remaining ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = [
+    "MEASURES",
+    "hardware_similarity",
+    "input_size_similarity",
+    "node_hardware_similarity",
+    "ratio_similarity",
+    "records_similarity",
+    "runtime_similarity",
+    "scale_out_similarity",
+]
+
+#: The measures in the order used by parameter vectors.
+MEASURES = ("runtime", "records", "hardware", "input_size", "scale_out")
+
+
+def ratio_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise ``min(a, b) / max(a, b)`` for non-negative values (two zeros give 1).
+
+    Examples
+    --------
+    >>> ratio_similarity(np.array([2.0, 0.0, 3.0]), np.array([4.0, 0.0, 3.0])).tolist()
+    [0.5, 1.0, 1.0]
+    """
+    a, b = np.broadcast_arrays(np.abs(np.asarray(a, float)), np.abs(np.asarray(b, float)))
+    hi = np.maximum(a, b)
+    out = np.ones(hi.shape)
+    np.divide(np.minimum(a, b), hi, out=out, where=hi > 0)
+    out[np.isnan(hi)] = np.nan
+    return out
+
+
+def _row_mean(values: np.ndarray) -> np.ndarray:
+    if values.shape[-1] == 0:
+        return np.full(values.shape[:-1], np.nan)
+    if np.isnan(values).any():
+        valid = ~np.isnan(values)
+        count = valid.sum(axis=-1)
+        total = np.where(valid, values, 0.0).sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return values.mean(axis=-1)
+
+
+def runtime_similarity(current: np.ndarray, history: np.ndarray) -> np.ndarray:
+    """Similarity of the runtimes of the iterations run so far.
+
+    Parameters
+    ----------
+    current
+        Runtimes of the current execution's iterations ``0..i-1``, shape ``(i,)``.
+    history
+        The previous executions' runtimes of the same iterations, shape ``(E, i)``,
+        already converted to the current execution's scale-out of each iteration
+        (:meth:`ScaleOutTable.lookup`), so a run on more executors is not
+        dissimilar only because it was faster.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(E,)``: the mean over iterations of ``min / max`` of the two runtimes.
+    """
+    return _row_mean(ratio_similarity(current[None, :], history))
+
+
+def records_similarity(current: np.ndarray, history: np.ndarray) -> np.ndarray:
+    """Similarity of convergence: active data records per iteration, relative to iteration 0.
+
+    Iterative algorithms that converge shrink their working set (PageRank's unconverged
+    vertices, connected components' changing labels); executions converging at the same
+    pace are alike even when their inputs differ in size (the input-size measure
+    covers that).
+
+    Parameters
+    ----------
+    current
+        Records of iterations ``0..i-1``, shape ``(i,)``.
+    history
+        Records of the previous executions' iterations ``0..i-1``, shape ``(E, i)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(E,)``: mean over iterations of ``min / max`` of the records
+        normalised by each execution's iteration 0; NaN where records are missing.
+    """
+    cur = _normalised(current[None, :])
+    hist = _normalised(history)
+    return _row_mean(ratio_similarity(cur, hist))
+
+
+def _normalised(values: np.ndarray) -> np.ndarray:
+    first = values[:, :1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(first > 0, values / np.where(first > 0, first, 1.0), values)
+
+
+def hardware_similarity(
+    current: Mapping[str, np.ndarray], history: Mapping[str, np.ndarray]
+) -> np.ndarray | None:
+    """Similarity of per-iteration resource usage (cpu, disk, network means).
+
+    Parameters
+    ----------
+    current
+        Metric name -> values of iterations ``0..i-1``, shape ``(i,)``.
+    history
+        Metric name -> previous executions' values, shape ``(E, i)``.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Shape ``(E,)``: the mean over the metrics both sides have of the mean
+        ``min / max`` over iterations; None when no metric is shared.
+    """
+    shared = [m for m in current if m in history]
+    if not shared:
+        return None
+    per_metric = np.vstack(
+        [_row_mean(ratio_similarity(current[m][None, :], history[m])) for m in shared]
+    )
+    return _row_mean(per_metric.T)
+
+
+def node_hardware_similarity(
+    current: Mapping[str, np.ndarray], history: Mapping[str, np.ndarray]
+) -> np.ndarray | None:
+    """Similarity of per-node resource averages, compared sorted and pair-wise.
+
+    Parameters
+    ----------
+    current
+        Metric name -> the current execution's per-node averages sorted in
+        descending order and resampled to ``K`` points, shape ``(K,)``
+        (:func:`jobcast.progress.arrays.node_profiles`).
+    history
+        Metric name -> the same for the previous executions, shape ``(E, K)``.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Shape ``(E,)``: the mean over metrics and node pairs of ``min / max``.
+    """
+    shared = [m for m in current if m in history]
+    if not shared:
+        return None
+    per_metric = []
+    for m in shared:
+        cur, hist = current[m], history[m]
+        if cur.shape[-1] != hist.shape[-1]:
+            grid = np.linspace(0.0, 1.0, hist.shape[-1])
+            cur = np.interp(grid, np.linspace(0.0, 1.0, cur.shape[-1]), cur)
+        per_metric.append(_row_mean(ratio_similarity(cur[None, :], hist)))
+    return _row_mean(np.vstack(per_metric).T)
+
+
+def input_size_similarity(current: float, history: np.ndarray) -> np.ndarray:
+    """Similarity of the input sizes: ``min / max`` per previous execution."""
+    return ratio_similarity(np.asarray(current, float), np.asarray(history, float))
+
+
+def scale_out_similarity(current: np.ndarray, history: np.ndarray) -> np.ndarray:
+    """Similarity of the scale-outs of the iterations run so far.
+
+    Parameters
+    ----------
+    current
+        Executors of iterations ``0..i-1``, shape ``(i,)`` (changes mid-run count).
+    history
+        The previous executions' executors of those iterations, shape ``(E, i)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(E,)``: mean ``min / max`` over the iterations.
+    """
+    return _row_mean(ratio_similarity(current[None, :], history))

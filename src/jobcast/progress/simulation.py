@@ -1,0 +1,318 @@
+"""Leave-one-out simulations of estimates over a history, precomputed for training and evaluation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from jobcast.errors import InputError, MissingExtraError, NotEnoughDataError
+from jobcast.progress.arrays import IterationArrays
+from jobcast.progress.inference import combine_estimates
+from jobcast.progress.matching import match_masks
+from jobcast.progress.parameters import ProgressParameters
+from jobcast.progress.prepared import prepare_history
+from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
+from jobcast.progress.similarity import MEASURES
+
+__all__ = ["SimulationCases", "sample_iterations", "simulate_cases"]
+
+logger = logging.getLogger(__name__)
+
+
+def sample_iterations(n_iter: int, n_samples: int = 3, padding: float = 0.15) -> np.ndarray:
+    """Sample points of the paper's protocol: equally spaced, ``padding`` kept free at both ends.
+
+    A sample point ``i`` is the number of finished iterations when the estimate is
+    made; it lies in ``[1, n_iter - 1]`` so that something has run and something
+    remains.
+
+    Examples
+    --------
+    >>> sample_iterations(35).tolist()
+    [5, 18, 30]
+    >>> sample_iterations(2).tolist()
+    [1]
+    """
+    if n_iter < 2:
+        return np.zeros(0, dtype=np.int64)
+    points = np.rint(np.linspace(padding, 1.0 - padding, n_samples) * n_iter)
+    return np.unique(np.clip(points, 1, n_iter - 1).astype(np.int64))
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationCases:
+    """Estimates of every sampled (execution, iteration) from all other executions.
+
+    Everything here is independent of the matching parameters, so that training and
+    evaluation can try many parameter sets at the cost of a few array operations.
+
+    Attributes
+    ----------
+    current
+        Shape ``(C,)``: history row of the execution being estimated.
+    iteration
+        Shape ``(C,)``: finished iterations at the estimate.
+    similarities
+        Shape ``(C, M, E)``: each measure against every history row (NaN: no data).
+    valid
+        Shape ``(C, E)``: rows usable as candidates (never the current one).
+    remaining
+        Shape ``(C, E)``: the remaining runtime each candidate predicts.
+    elapsed, actual_remaining
+        Shape ``(C,)``: seconds run so far and the true remaining seconds.
+    executions
+        Execution ids of the history rows, shape ``(E,)``.
+    """
+
+    current: np.ndarray
+    iteration: np.ndarray
+    similarities: np.ndarray
+    valid: np.ndarray
+    remaining: np.ndarray
+    elapsed: np.ndarray
+    actual_remaining: np.ndarray
+    executions: np.ndarray
+
+    @property
+    def n_cases(self) -> int:
+        """Number of simulated estimates ``C``."""
+        return int(self.current.shape[0])
+
+    @property
+    def actual_total(self) -> np.ndarray:
+        """True total runtimes, shape ``(C,)``."""
+        return self.elapsed + self.actual_remaining
+
+    @property
+    def available_measures(self) -> tuple[str, ...]:
+        """Measures with data for at least one valid pair."""
+        has = ~np.isnan(self.similarities) & self.valid[:, None, :]
+        return tuple(m for m, ok in zip(MEASURES, has.any(axis=(0, 2)), strict=True) if ok)
+
+    def without(self, row: int) -> SimulationCases:
+        """Drop execution ``row`` both as current execution and as candidate."""
+        keep = self.current != row
+        valid = self.valid[keep].copy()
+        valid[:, row] = False
+        return SimulationCases(
+            current=self.current[keep],
+            iteration=self.iteration[keep],
+            similarities=self.similarities[keep],
+            valid=valid,
+            remaining=self.remaining[keep],
+            elapsed=self.elapsed[keep],
+            actual_remaining=self.actual_remaining[keep],
+            executions=self.executions,
+        )
+
+    def only(self, row: int) -> SimulationCases:
+        """Keep the cases in which execution ``row`` is the current one."""
+        keep = self.current == row
+        return SimulationCases(
+            current=self.current[keep],
+            iteration=self.iteration[keep],
+            similarities=self.similarities[keep],
+            valid=self.valid[keep],
+            remaining=self.remaining[keep],
+            elapsed=self.elapsed[keep],
+            actual_remaining=self.actual_remaining[keep],
+            executions=self.executions,
+        )
+
+    def estimate(self, params: ProgressParameters) -> np.ndarray:
+        """Remaining-runtime estimates of all cases under ``params``, shape ``(C,)``."""
+        mask, sim_final, _ = match_masks(self.similarities, self.valid, params)
+        weights = np.power(np.clip(sim_final, 0.0, 1.0), params.exponent) * mask
+        total = weights.sum(axis=1)
+        plain = (self.remaining * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weighted = (np.where(mask, self.remaining, 0.0) * weights).sum(axis=1) / total
+        return np.where(total > 0, weighted, plain)
+
+    def relative_errors(self, params: ProgressParameters) -> np.ndarray:
+        """``|estimated total - actual total| / actual total`` per case."""
+        return np.abs(self.estimate(params) - self.actual_remaining) / self.actual_total
+
+    def mean_relative_error(self, params: ProgressParameters) -> float:
+        """Mean of :meth:`relative_errors`."""
+        return float(self.relative_errors(params).mean()) if self.n_cases else float("nan")
+
+    def pair_accuracy(self) -> np.ndarray:
+        """Accuracy of estimating each case from each candidate alone, shape ``(C, E)``.
+
+        ``a = max(0, 1 - |estimated total - actual total| / actual total)``; NaN for
+        invalid pairs.
+        """
+        err = np.abs(self.remaining - self.actual_remaining[:, None]) / self.actual_total[:, None]
+        return np.where(self.valid, np.clip(1.0 - err, 0.0, 1.0), np.nan)
+
+
+def _one_execution(
+    arrays: IterationArrays,
+    row: int,
+    iterations: Sequence[int],
+    kind: ScaleOutModelKind,
+    nodes: dict[str, np.ndarray] | None,
+    max_scale_out: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cases of one held-out execution; its own runtimes never enter the models used."""
+    others = np.ones(arrays.n_executions, dtype=bool)
+    others[row] = False
+    table = fit_scale_out_table(
+        arrays.runtime, arrays.scale_out, kind=kind, rows=others, max_scale_out=max_scale_out
+    )
+    prepared = prepare_history(arrays, table, nodes=nodes)
+    current_full = arrays.row(row)
+    n_e = arrays.n_executions
+    m = len(MEASURES)
+    sims = np.full((len(iterations), m, n_e), np.nan)
+    valid = np.zeros((len(iterations), n_e), dtype=bool)
+    remaining = np.zeros((len(iterations), n_e))
+    for c, i in enumerate(iterations):
+        current = _cut(current_full, int(i))
+        current_nodes = None if nodes is None else {k: v[row] for k, v in nodes.items()}
+        cand = prepared.candidates(current, exclude=~others, current_nodes=current_nodes)
+        sims[c][:, cand.indices] = cand.similarities
+        valid[c, cand.indices] = True
+        remaining[c, cand.indices] = cand.remaining
+    elapsed = np.array([arrays.runtime[row, :i].sum() for i in iterations])
+    return sims, valid, remaining, elapsed
+
+
+def _cut(one: IterationArrays, i: int) -> IterationArrays:
+    return IterationArrays(
+        executions=one.executions,
+        n_iter=np.array([i]),
+        runtime=one.runtime[:, :i],
+        scale_out=one.scale_out[:, :i],
+        records=None if one.records is None else one.records[:, :i],
+        hardware={k: v[:, :i] for k, v in one.hardware.items()},
+        input_size=one.input_size,
+    )
+
+
+def _dask_client(scheduler: str) -> Any:
+    try:
+        from dask.distributed import Client
+    except ImportError as e:
+        raise MissingExtraError(
+            "dask[distributed]", "dask", "Running progress simulations on a Dask cluster"
+        ) from e
+    return Client(scheduler)
+
+
+def simulate_cases(
+    arrays: IterationArrays,
+    *,
+    n_samples: int = 3,
+    padding: float = 0.15,
+    scale_out_model: ScaleOutModelKind = "bell",
+    nodes: dict[str, np.ndarray] | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    callback: Callable[[int, int], None] | None = None,
+) -> SimulationCases:
+    """Simulate SMiPE's estimates leave-one-out over a history.
+
+    For every execution and each of its sample iterations
+    (:func:`sample_iterations`), all *other* executions are candidates, and the
+    per-iteration scale-out models are fitted without the execution being
+    estimated.
+
+    Parameters
+    ----------
+    arrays
+        The history.
+    n_samples, padding
+        Sample points per execution (the paper: 3, with 15% padding).
+    scale_out_model
+        Scale-out model per iteration (see :func:`fit_scale_out_table`).
+    nodes
+        Optional per-node hardware profiles aligned with the rows of ``arrays``.
+    n_jobs
+        joblib workers (one pool for the whole call); None or 1 runs serially.
+    scheduler
+        Address of a Dask scheduler (``tcp://host:8786``); the simulations of the
+        executions are then submitted to that cluster instead.
+    callback
+        Called as ``callback(done, total)`` after each execution.
+
+    Returns
+    -------
+    SimulationCases
+
+    Raises
+    ------
+    jobcast.errors.NotEnoughDataError
+        With fewer than two executions.
+    jobcast.errors.MissingExtraError
+        When ``scheduler`` is given and dask.distributed is not installed.
+    """
+    n_e = arrays.n_executions
+    if n_e < 2:
+        raise NotEnoughDataError(
+            f"Leave-one-out simulations need at least 2 executions, the history has {n_e}."
+        )
+    if n_samples < 1:
+        raise InputError(f"n_samples must be >= 1, got {n_samples}.")
+    if not 0.0 <= padding < 0.5:
+        raise InputError(f"padding must lie in [0, 0.5), got {padding}.")
+    finite = arrays.scale_out[np.isfinite(arrays.scale_out)]
+    max_scale_out = 2 * int(finite.max())
+    plan = [(row, sample_iterations(int(arrays.n_iter[row]), n_samples, padding)) for row in range(n_e)]
+    plan = [(row, its) for row, its in plan if its.size]
+    args = [(arrays, row, its.tolist(), scale_out_model, nodes, max_scale_out) for row, its in plan]
+    results: list[Any]
+    if scheduler is not None:
+        client = _dask_client(scheduler)
+        try:
+            futures = [client.submit(_one_execution, *a, pure=False) for a in args]
+            results = []
+            for done, fut in enumerate(futures, start=1):
+                results.append(fut.result())
+                if callback is not None:
+                    callback(done, len(futures))
+        finally:
+            client.close()
+    elif n_jobs is None or n_jobs == 1:
+        results = []
+        for done, a in enumerate(args, start=1):
+            results.append(_one_execution(*a))
+            if callback is not None:
+                callback(done, len(args))
+    else:
+        results = []
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+        for done, res in enumerate(parallel(delayed(_one_execution)(*a) for a in args), start=1):
+            results.append(res)
+            if callback is not None:
+                callback(done, len(args))
+    current = np.concatenate([np.full(its.size, row) for row, its in plan]).astype(np.int64)
+    iteration = np.concatenate([its for _, its in plan]).astype(np.int64)
+    sims = np.concatenate([r[0] for r in results])
+    valid = np.concatenate([r[1] for r in results])
+    remaining = np.concatenate([r[2] for r in results])
+    elapsed = np.concatenate([r[3] for r in results])
+    total = np.nansum(arrays.runtime, axis=1)[current]
+    logger.info("Simulated %d estimates over %d executions.", len(current), n_e)
+    return SimulationCases(
+        current=current,
+        iteration=iteration,
+        similarities=sims,
+        valid=valid,
+        remaining=remaining,
+        elapsed=elapsed,
+        actual_remaining=total - elapsed,
+        executions=arrays.executions,
+    )
+
+
+def combined_estimate(cases: SimulationCases, index: int, params: ProgressParameters) -> float:
+    """Estimate of one case (used to cross-check the batched path)."""
+    mask, sim_final, _ = match_masks(cases.similarities[index], cases.valid[index], params)
+    return combine_estimates(cases.remaining[index][mask], sim_final[mask], params.exponent)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jobcast.errors import ImportFormatError, InputError
+from jobcast.history import HistoryRepository
+from jobcast.history.importers.traces import TraceColumns, read_traces
+from tests.conftest import shared_file
+
+ELLIS = TraceColumns(
+    execution="ID",
+    iteration="JOB_ID",
+    duration="DURATION_MS",
+    duration_unit="ms",
+    scale_out="SCALE_OUT",
+    started="STARTED_AT.1",
+    finished="FINISHED_AT.1",
+    run_started="STARTED_AT",
+    run_finished="FINISHED_AT",
+)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "t.csv"
+    p.write_text(text)
+    return p
+
+
+def test_ellis_histories_import(sqlite_repo: HistoryRepository) -> None:
+    for name, runs in (("gbt", 65), ("logisticregression", 65)):
+        t = read_traces(shared_file("ellis", f"{name}.csv"), job=name, sep="|", columns=ELLIS)
+        summary = sqlite_repo.import_iterations(t)
+        assert summary.executions == runs
+        it = sqlite_repo.iterations(name)
+        assert it["duration_s"].gt(0).all()
+        # scale-out changes inside runs (dynamic rescaling)
+        assert (it.groupby("execution")["scale_out"].nunique() > 1).any()
+        ex = sqlite_repo.executions(name)
+        assert (ex["gross_runtime"] >= it.groupby("execution")["duration_s"].sum().min()).all()
+
+
+def test_canonical_columns_and_context(tmp_path: Path) -> None:
+    text = (
+        "execution,iteration,duration_s,scale_out,records,input_size\n"
+        "a,0,2.0,4,100,5e9\n"
+        "a,1,1.5,4,50,5e9\n"
+        "b,0,3.0,2,100,1e9\n"
+    )
+    t = read_traces(_write(tmp_path, text), job="pr")
+    assert list(t.iterations["records"]) == [100.0, 50.0, 100.0]
+    ex = t.executions.frame
+    assert list(ex["gross_runtime"]) == [3.5, 3.0]
+    assert list(ex["input_size"]) == [5e9, 1e9]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "fragment"),
+    [
+        ("execution,iteration,duration_s,scale_out\na,0,-1,2\n", 2, "duration_s", "> 0"),
+        ("execution,iteration,duration_s,scale_out\na,0,x,2\n", 2, "duration_s", "not a number"),
+        ("execution,iteration,duration_s,scale_out\na,1.5,1,2\n", 2, "iteration", "whole"),
+        ("execution,iteration,duration_s,scale_out\na,-1,1,2\n", 2, "iteration", ">= 0"),
+        ("execution,iteration,duration_s,scale_out\na,0,1,0\n", 2, "scale_out", "> 0"),
+        ("execution,iteration,duration_s,scale_out\na,0,1,2\na,0,2,2\n", 3, "iteration", "twice"),
+        ("execution,iteration,duration_s\na,0,1\n", 1, None, "--scale-out"),
+        (
+            "execution,iteration,duration_s,scale_out,input_size\na,0,1,2,5\na,1,1,2,6\n",
+            2,
+            "input_size",
+            "changes within execution",
+        ),
+    ],
+)
+def test_bad_traces(
+    tmp_path: Path, text: str, line: int, column: str | None, fragment: str
+) -> None:
+    with pytest.raises(ImportFormatError) as err:
+        read_traces(_write(tmp_path, text), job="j")
+    assert err.value.line == line and err.value.column == column
+    assert fragment in str(err.value)
+
+
+def test_bad_unit() -> None:
+    with pytest.raises(InputError, match="duration-unit"):
+        TraceColumns(duration_unit="days")
