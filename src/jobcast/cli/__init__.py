@@ -8,7 +8,7 @@ import sys
 import typer
 
 from jobcast import __version__
-from jobcast.cli import history_cmds
+from jobcast.cli import history_cmds, service_cmds
 from jobcast.cli.common import err_console
 from jobcast.errors import InputError, JobcastError
 
@@ -43,6 +43,7 @@ def _root(
 
 
 history_cmds.register(app)
+service_cmds.register(app)
 
 
 def main() -> None:

@@ -539,6 +539,43 @@ class HistoryRepository:
             s.flush()
             return int(row.id)
 
+    def job_of_execution(self, external_id: str) -> str:
+        """Name of the job that has the execution ``external_id`` (for collector calls)."""
+        with self.transaction() as s:
+            names = s.scalars(
+                select(JobRow.name)
+                .join(ExecutionRow, ExecutionRow.job_id == JobRow.id)
+                .where(ExecutionRow.external_id == external_id)
+            ).all()
+        if not names:
+            raise InputError(
+                f"no execution {external_id!r} is known; report its start first "
+                "(POST /api/v1/collector/executions)"
+            )
+        if len(names) > 1:
+            raise InputError(
+                f"execution id {external_id!r} exists in several jobs ({', '.join(names)}); "
+                "use ids unique across jobs"
+            )
+        return str(names[0])
+
+    def running_executions(self, at: datetime) -> list[tuple[str, str]]:
+        """(job, execution id) of live executions that were running at time ``at``."""
+        at = _dt(at) or datetime.now(UTC)
+        with self.transaction() as s:
+            rows = s.execute(
+                select(JobRow.name, ExecutionRow)
+                .join(ExecutionRow, ExecutionRow.job_id == JobRow.id)
+                .where(ExecutionRow.source == str(SourceKind.LIVE))
+            ).all()
+        out = []
+        for name, e in rows:
+            start = _dt(e.started_at)
+            end = _dt(e.finished_at)
+            if start is not None and start <= at and (end is None or at <= end):
+                out.append((str(name), str(e.external_id)))
+        return out
+
     def _execution_row(self, s: Session, job: str, external_id: str) -> ExecutionRow:
         job_row = self._job_row(s, job)
         row = s.scalar(

@@ -240,7 +240,7 @@ class ProgressEstimator(BaseEstimator):
             )
         valid = np.ones(candidates.indices.size, dtype=bool)
         found = match(candidates.similarities, valid, self.params_)
-        estimates = candidates.remaining[found.indices]
+        estimates = candidates.remaining(self.params_.adjustment)[found.indices]
         remaining = combine_estimates(estimates, found.similarity, self.params_.exponent)
         weights = np.power(np.clip(found.similarity, 0.0, 1.0), self.params_.exponent)
         weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))

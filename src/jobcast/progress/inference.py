@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "adjusted",
     "adjustment_factors",
     "combine_estimates",
     "recency_weights",
@@ -45,8 +46,13 @@ def adjustment_factors(current: np.ndarray, similar: np.ndarray) -> np.ndarray:
     return np.asarray(ratios @ (weights / weights.sum()), dtype=np.float64)
 
 
+def adjusted(factors: np.ndarray, strength: float) -> np.ndarray:
+    """Damped adjustment factors ``1 + strength (f_total - 1)`` (strength 1: the paper's)."""
+    return 1.0 + strength * (np.asarray(factors, dtype=np.float64) - 1.0)
+
+
 def remaining_estimates(
-    future_base: np.ndarray, future_model: np.ndarray, factors: np.ndarray
+    future_base: np.ndarray, future_model: np.ndarray, factors: np.ndarray | float
 ) -> np.ndarray:
     """Remaining runtime of the current execution according to each similar execution.
 
@@ -64,7 +70,7 @@ def remaining_estimates(
         Shape ``(n,)``: the scale-out model's runtime of those iterations at the
         current execution's latest scale-out (assumed to stay).
     factors
-        ``f_total`` per similar execution, shape ``(k,)``.
+        ``f_total`` per similar execution, shape ``(k,)`` (1.0: unadjusted).
 
     Returns
     -------

@@ -47,6 +47,11 @@ class ProgressParameters:
     lowering_step
         When no execution passes, all thresholds are multiplied by
         ``1 - step, 1 - 2 step, ...`` until one does.
+    adjustment
+        ``lambda`` in [0, 1]: share of the adjustment factor applied,
+        ``f = 1 + lambda (f_total - 1)``. 1 is the paper's inference; training may
+        damp it where iteration runtimes are dominated by noise that does not carry
+        over from past to future iterations (an extension of the paper).
 
     Examples
     --------
@@ -60,6 +65,7 @@ class ProgressParameters:
     final_threshold: float = 0.0
     exponent: float = 3.0
     lowering_step: float = 0.1
+    adjustment: float = 1.0
 
     def __post_init__(self) -> None:
         thresholds = _five(self.thresholds, "thresholds")
@@ -77,6 +83,9 @@ class ProgressParameters:
             raise InputError(f"exponent b must be a number > 1, got {self.exponent}.")
         if not 0.0 < float(self.lowering_step) <= 1.0:
             raise InputError(f"lowering_step must lie in (0, 1], got {self.lowering_step}.")
+        if not 0.0 <= float(self.adjustment) <= 1.0:
+            raise InputError(f"adjustment must lie in [0, 1], got {self.adjustment}.")
+        object.__setattr__(self, "adjustment", float(self.adjustment))
         object.__setattr__(self, "final_threshold", float(self.final_threshold))
         object.__setattr__(self, "exponent", float(self.exponent))
         object.__setattr__(self, "lowering_step", float(self.lowering_step))
@@ -103,6 +112,7 @@ class ProgressParameters:
             "final_threshold": self.final_threshold,
             "exponent": self.exponent,
             "lowering_step": self.lowering_step,
+            "adjustment": self.adjustment,
         }
 
     @classmethod
@@ -116,8 +126,12 @@ class ProgressParameters:
         """
         if not isinstance(data, Mapping):
             raise InputError(f"Progress parameters must be a mapping, got {type(data).__name__}.")
-        known = {"thresholds", "weights", "final_threshold", "exponent", "lowering_step"}
+        known = {
+            "thresholds", "weights", "final_threshold", "exponent", "lowering_step", "adjustment"
+        }
         unknown = set(data) - known
         if unknown:
-            raise InputError(f"Unknown progress parameter(s) {sorted(unknown)}; known: {sorted(known)}.")
+            raise InputError(
+                f"Unknown progress parameter(s) {sorted(unknown)}; known: {sorted(known)}."
+            )
         return cls(**dict(data))

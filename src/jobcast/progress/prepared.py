@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobcast.progress.arrays import IterationArrays, NodeProfiles
-from jobcast.progress.inference import adjustment_factors, remaining_estimates
+from jobcast.progress.inference import adjusted, adjustment_factors, remaining_estimates
 from jobcast.progress.scaling import ScaleOutTable
 from jobcast.progress.similarity import (
     MEASURES,
@@ -33,16 +33,21 @@ class Candidates:
         as the current one has finished; never the current execution itself).
     similarities
         Shape ``(M, k)`` in the order of ``MEASURES``; NaN where a measure lacks data.
-    remaining
-        Shape ``(k,)``: the remaining runtime each candidate predicts (seconds).
+    raw_remaining
+        Shape ``(k,)``: each candidate's remaining runtime converted to the current
+        scale-out, before the adjustment factor (seconds).
     factors
         Shape ``(k,)``: the adjustment factors ``f_total``.
     """
 
     indices: np.ndarray
     similarities: np.ndarray
-    remaining: np.ndarray
+    raw_remaining: np.ndarray
     factors: np.ndarray
+
+    def remaining(self, adjustment: float = 1.0) -> np.ndarray:
+        """Remaining runtime per candidate with the (damped) adjustment factor applied."""
+        return self.raw_remaining * adjusted(self.factors, adjustment)
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +107,7 @@ class PreparedHistory:
         sims = np.full((len(MEASURES), k), np.nan)
         if k == 0:
             empty = np.zeros(0)
-            return Candidates(indices=idx, similarities=sims, remaining=empty, factors=empty)
+            return Candidates(indices=idx, similarities=sims, raw_remaining=empty, factors=empty)
         past = np.arange(i)
         model_now = self.table.lookup(past, scale)
         comparable = self.base[idx, :i] * model_now
@@ -126,8 +131,8 @@ class PreparedHistory:
         sims[4] = scale_out_similarity(scale, hist.scale_out[idx, :i])
         factors = adjustment_factors(runtime, comparable)
         now = self.table.lookup(np.arange(i, hist.max_iterations), np.array(scale[-1]))
-        remaining = remaining_estimates(self.base[idx, i:], now, factors)
-        return Candidates(indices=idx, similarities=sims, remaining=remaining, factors=factors)
+        raw = remaining_estimates(self.base[idx, i:], now, 1.0)
+        return Candidates(indices=idx, similarities=sims, raw_remaining=raw, factors=factors)
 
 
 def prepare_history(

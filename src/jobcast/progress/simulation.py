@@ -12,7 +12,7 @@ from joblib import Parallel, delayed
 
 from jobcast.errors import InputError, MissingExtraError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays
-from jobcast.progress.inference import combine_estimates
+from jobcast.progress.inference import adjusted, combine_estimates
 from jobcast.progress.matching import match_masks
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import prepare_history
@@ -61,8 +61,11 @@ class SimulationCases:
         Shape ``(C, M, E)``: each measure against every history row (NaN: no data).
     valid
         Shape ``(C, E)``: rows usable as candidates (never the current one).
-    remaining
-        Shape ``(C, E)``: the remaining runtime each candidate predicts.
+    raw_remaining
+        Shape ``(C, E)``: each candidate's remaining runtime at the current
+        scale-out, before the adjustment factor.
+    factors
+        Shape ``(C, E)``: the adjustment factors ``f_total``.
     elapsed, actual_remaining
         Shape ``(C,)``: seconds run so far and the true remaining seconds.
     executions
@@ -73,7 +76,8 @@ class SimulationCases:
     iteration: np.ndarray
     similarities: np.ndarray
     valid: np.ndarray
-    remaining: np.ndarray
+    raw_remaining: np.ndarray
+    factors: np.ndarray
     elapsed: np.ndarray
     actual_remaining: np.ndarray
     executions: np.ndarray
@@ -104,7 +108,8 @@ class SimulationCases:
             iteration=self.iteration[keep],
             similarities=self.similarities[keep],
             valid=valid,
-            remaining=self.remaining[keep],
+            raw_remaining=self.raw_remaining[keep],
+            factors=self.factors[keep],
             elapsed=self.elapsed[keep],
             actual_remaining=self.actual_remaining[keep],
             executions=self.executions,
@@ -118,20 +123,26 @@ class SimulationCases:
             iteration=self.iteration[keep],
             similarities=self.similarities[keep],
             valid=self.valid[keep],
-            remaining=self.remaining[keep],
+            raw_remaining=self.raw_remaining[keep],
+            factors=self.factors[keep],
             elapsed=self.elapsed[keep],
             actual_remaining=self.actual_remaining[keep],
             executions=self.executions,
         )
 
+    def remaining(self, adjustment: float = 1.0) -> np.ndarray:
+        """Per-candidate remaining runtimes with the (damped) adjustment, shape ``(C, E)``."""
+        return self.raw_remaining * adjusted(self.factors, adjustment)
+
     def estimate(self, params: ProgressParameters) -> np.ndarray:
         """Remaining-runtime estimates of all cases under ``params``, shape ``(C,)``."""
         mask, sim_final, _ = match_masks(self.similarities, self.valid, params)
+        remaining = self.remaining(params.adjustment)
         weights = np.power(np.clip(sim_final, 0.0, 1.0), params.exponent) * mask
         total = weights.sum(axis=1)
-        plain = (self.remaining * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+        plain = np.where(mask, remaining, 0.0).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            weighted = (np.where(mask, self.remaining, 0.0) * weights).sum(axis=1) / total
+            weighted = (np.where(mask, remaining, 0.0) * weights).sum(axis=1) / total
         return np.where(total > 0, weighted, plain)
 
     def relative_errors(self, params: ProgressParameters) -> np.ndarray:
@@ -142,13 +153,14 @@ class SimulationCases:
         """Mean of :meth:`relative_errors`."""
         return float(self.relative_errors(params).mean()) if self.n_cases else float("nan")
 
-    def pair_accuracy(self) -> np.ndarray:
+    def pair_accuracy(self, adjustment: float = 1.0) -> np.ndarray:
         """Accuracy of estimating each case from each candidate alone, shape ``(C, E)``.
 
         ``a = max(0, 1 - |estimated total - actual total| / actual total)``; NaN for
         invalid pairs.
         """
-        err = np.abs(self.remaining - self.actual_remaining[:, None]) / self.actual_total[:, None]
+        remaining = self.remaining(adjustment)
+        err = np.abs(remaining - self.actual_remaining[:, None]) / self.actual_total[:, None]
         return np.where(self.valid, np.clip(1.0 - err, 0.0, 1.0), np.nan)
 
 
@@ -159,7 +171,7 @@ def _one_execution(
     kind: ScaleOutModelKind,
     nodes: dict[str, np.ndarray] | None,
     max_scale_out: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cases of one held-out execution; its own runtimes never enter the models used."""
     others = np.ones(arrays.n_executions, dtype=bool)
     others[row] = False
@@ -173,15 +185,17 @@ def _one_execution(
     sims = np.full((len(iterations), m, n_e), np.nan)
     valid = np.zeros((len(iterations), n_e), dtype=bool)
     remaining = np.zeros((len(iterations), n_e))
+    factors = np.ones((len(iterations), n_e))
     for c, i in enumerate(iterations):
         current = _cut(current_full, int(i))
         current_nodes = None if nodes is None else {k: v[row] for k, v in nodes.items()}
         cand = prepared.candidates(current, exclude=~others, current_nodes=current_nodes)
         sims[c][:, cand.indices] = cand.similarities
         valid[c, cand.indices] = True
-        remaining[c, cand.indices] = cand.remaining
+        remaining[c, cand.indices] = cand.raw_remaining
+        factors[c, cand.indices] = cand.factors
     elapsed = np.array([arrays.runtime[row, :i].sum() for i in iterations])
-    return sims, valid, remaining, elapsed
+    return sims, valid, remaining, factors, elapsed
 
 
 def _cut(one: IterationArrays, i: int) -> IterationArrays:
@@ -297,7 +311,8 @@ def simulate_cases(
     sims = np.concatenate([r[0] for r in results])
     valid = np.concatenate([r[1] for r in results])
     remaining = np.concatenate([r[2] for r in results])
-    elapsed = np.concatenate([r[3] for r in results])
+    factors = np.concatenate([r[3] for r in results])
+    elapsed = np.concatenate([r[4] for r in results])
     total = np.nansum(arrays.runtime, axis=1)[current]
     logger.info("Simulated %d estimates over %d executions.", len(current), n_e)
     return SimulationCases(
@@ -305,7 +320,8 @@ def simulate_cases(
         iteration=iteration,
         similarities=sims,
         valid=valid,
-        remaining=remaining,
+        raw_remaining=remaining,
+        factors=factors,
         elapsed=elapsed,
         actual_remaining=total - elapsed,
         executions=arrays.executions,
@@ -315,4 +331,5 @@ def simulate_cases(
 def combined_estimate(cases: SimulationCases, index: int, params: ProgressParameters) -> float:
     """Estimate of one case (used to cross-check the batched path)."""
     mask, sim_final, _ = match_masks(cases.similarities[index], cases.valid[index], params)
-    return combine_estimates(cases.remaining[index][mask], sim_final[mask], params.exponent)
+    remaining = cases.remaining(params.adjustment)[index]
+    return combine_estimates(remaining[mask], sim_final[mask], params.exponent)

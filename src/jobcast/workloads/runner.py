@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -145,10 +146,10 @@ def run_workload(
         rolling=rolling,
         ui_port=ui_port,
         app_name=app,
-        extra_conf=MappingProxyType(
-            {"spark.pyspark.python": sys.executable, "spark.pyspark.driver.python": sys.executable}
-        ),
     )
+    # PySpark starts its Python workers with $PYSPARK_PYTHON (default "python3", whatever
+    # that is on the PATH); they must be this interpreter, which can import jobcast
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     started = time.perf_counter()
     spark = spark_session(options)
     sc = spark.sparkContext
