@@ -129,8 +129,23 @@ def parse_int_list(text: str | None, *, option: str) -> list[int] | None:
     if text is None:
         return None
     out: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
+    parts = [p.strip() for p in text.split(",")]
+    if "..." in parts:
+        # "3,6,...,30": the step of the first two, up to the last
+        k = parts.index("...")
+        try:
+            if k < 2 or k != len(parts) - 2:
+                raise ValueError
+            a, b, last = int(parts[k - 2]), int(parts[k - 1]), int(parts[-1])
+            if b <= a or last < b:
+                raise ValueError
+        except ValueError:
+            raise InputError(
+                f"{option}: write a progression as FIRST,SECOND,...,LAST (e.g. 3,6,...,30), "
+                f"got {text!r}"
+            ) from None
+        parts = [str(x) for x in (*(int(p) for p in parts[: k - 2]), *range(a, last + 1, b - a))]
+    for part in parts:
         try:
             if "-" in part:
                 lo, hi = (int(x) for x in part.split("-", 1))

@@ -127,9 +127,7 @@ class CollectorClient:
         self._start_report = report
         return self._send(EXECUTIONS_PATH, report)
 
-    def finish_execution(
-        self, execution: str | None = None, *, completed: bool = True
-    ) -> bool:
+    def finish_execution(self, execution: str | None = None, *, completed: bool = True) -> bool:
         """Report that the execution ended (``completed=False`` when it failed)."""
         start = getattr(self, "_start_report", None)
         if start is None:

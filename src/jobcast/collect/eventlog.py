@@ -50,6 +50,9 @@ _PREFIX = b'{"Event":"'
 _PREFIX_LEN = len(_PREFIX)
 _STAGE_ID = re.compile(rb'"Stage ID":(\d+)')
 _TASK_METRICS = b'"Task Metrics":'
+_UPDATED_BLOCKS = b',"Updated Blocks":'
+_STAGE_IDS = b'"Stage IDs":'
+_JOB_HEAD = re.compile(rb'"Job ID":(\d+),"Submission Time":(\d+),')
 _GROUP = "spark.jobGroup.id"
 _DESCRIPTION = "spark.job.description"
 _PROGRESS_EVERY = 1 << 24  # report progress every 16 MiB of uncompressed log
@@ -385,9 +388,24 @@ class EventLogParser:
         return None
 
     def _job_start(self, line: bytes) -> None:
-        ev = json.loads(line)
-        job_id = int(ev["Job ID"])
-        submit = int(ev["Submission Time"])
+        # JobStart lines carry every stage's RDD lineage (tens of kB in iterative jobs);
+        # the ids, time, stage ids and properties sit at the start and the end
+        head = _JOB_HEAD.match(line, _PREFIX_LEN + len(b"SparkListenerJobStart") + 2)
+        idx = line.rfind(_STAGE_IDS)
+        ev: dict[str, Any] | None = None
+        if head is not None and idx > 0:
+            try:
+                ev = json.loads(b"{" + line[idx:])
+            except ValueError:
+                ev = None
+            if not isinstance(ev, dict) or "Stage IDs" not in ev:
+                ev = None
+        if ev is None or head is None:
+            ev = json.loads(line)
+            job_id = int(ev["Job ID"])
+            submit = int(ev["Submission Time"])
+        else:
+            job_id, submit = int(head.group(1)), int(head.group(2))
         props = ev.get("Properties") or {}
         stages = [int(s) for s in ev.get("Stage IDs", [])]
         key = self._iteration_key(job_id, props)
@@ -441,8 +459,15 @@ class EventLogParser:
         if idx < 0:
             metrics = json.loads(line).get("Task Metrics")
         else:
+            # "Updated Blocks" (last, and long for cached data) is not needed
+            cut = line.find(_UPDATED_BLOCKS, idx)
+            tail = (
+                line[idx + len(_TASK_METRICS) : cut] + b"}"
+                if cut > 0
+                else line[idx + len(_TASK_METRICS) : -1]
+            )
             try:
-                metrics = json.loads(line[idx + len(_TASK_METRICS) : -1])
+                metrics = json.loads(tail)
             except ValueError:
                 # "Task Metrics" is not the last field (another Spark version): decode it all
                 metrics = json.loads(line).get("Task Metrics")

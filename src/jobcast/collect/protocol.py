@@ -20,7 +20,7 @@ errors, so that nodes in different zones cannot be mixed up).
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -195,6 +195,4 @@ class HardwareReport(_Frozen):
 
 def utc_now() -> datetime:
     """Return the current time as an aware UTC datetime."""
-    from datetime import timezone
-
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -57,7 +57,7 @@ EXTRA_ITERATION_COLUMNS: tuple[str, ...] = ("label", "jobs", "tasks")
 
 def ms_to_datetime(ms: int | float) -> datetime:
     """Convert Spark's epoch milliseconds to an aware UTC datetime."""
-    return datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000.0, tz=UTC)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import struct
@@ -259,7 +258,7 @@ def _lz4_chunks(fh: BinaryIO, path: Path) -> Iterator[bytes]:
     """
     import lz4.block
 
-    reader = io.BufferedReader(fh, _CHUNK)  # type: ignore[arg-type]
+    reader = fh
     first = True
     while True:
         magic = reader.read(8)

@@ -147,15 +147,16 @@ def check_target(y: Any, n_samples: int, *, positive: bool = True) -> np.ndarray
         If ``y`` is missing, of the wrong length, not finite or not positive.
     """
     if y is None:
-        raise InputError("y (the runtimes) is required; this estimator requires y to be passed.")
+        raise InputError(
+            "This estimator requires y to be passed, but the target y is None; pass the "
+            "runtimes in seconds."
+        )
     y_arr = column_or_1d(y, warn=True)
     if not np.issubdtype(y_arr.dtype, np.number) and not np.issubdtype(y_arr.dtype, np.bool_):
         try:
             y_arr = y_arr.astype(np.float64)
         except (TypeError, ValueError) as e:
-            raise InputError(
-                "Unknown label type: runtimes y must be numbers of seconds."
-            ) from e
+            raise InputError("Unknown label type: runtimes y must be numbers of seconds.") from e
     y_arr = np.asarray(y_arr, dtype=np.float64)
     check_consistent_length(np.empty((n_samples, 0)), y_arr)
     if not np.all(np.isfinite(y_arr)):

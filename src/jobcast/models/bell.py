@@ -28,15 +28,15 @@ BellChoice = Literal["ernest", "kernel", "constant"]
 _MAX_FOLDS = 20
 
 
-def _interpolation_errors(
+def _interpolation_predictions(
     points: np.ndarray, means: np.ndarray, counts: np.ndarray, n_bandwidths: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Signed relative errors of Ernest and kernel regression on interpolation splits.
+    """Predictions of Ernest and kernel regression on interpolation splits.
 
     Every distinct scale-out strictly inside the observed range (at most
     ``_MAX_FOLDS`` of them, evenly spread) is left out in turn with all its runs
     and predicted by both models fitted on the others. Returns the held-out
-    positions and the two models' errors there.
+    positions and the two models' predictions there.
     """
     k = len(points)
     held_out = np.unique(np.linspace(1, k - 2, min(k - 2, _MAX_FOLDS)).round().astype(int))
@@ -45,10 +45,10 @@ def _interpolation_errors(
     for j, i in enumerate(held_out):
         train = np.arange(k) != i
         theta = fit_nnls(features[train], means[train], weights=counts[train])
-        ernest[j] = float(features[i] @ theta) / means[i] - 1.0
+        ernest[j] = float(features[i] @ theta)
     candidates = bandwidth_candidates(points, n_bandwidths)
     kernel = nested_loo_predictions(points, means, counts, candidates, held_out)
-    return held_out, ernest, kernel / means[held_out] - 1.0
+    return held_out, np.maximum(ernest, 1e-12 * float(means.min())), kernel
 
 
 class BellModel(RegressorMixin, BaseEstimator):
@@ -87,10 +87,13 @@ class BellModel(RegressorMixin, BaseEstimator):
     bandwidth_ : float
         The kernel bandwidth chosen by leave-one-out on all runs.
     cv_scores_ : dict
-        Mean absolute relative interpolation error per candidate (empty with
-        fewer than three distinct scale-outs).
+        Mean absolute percentage error (``|prediction - runtime| / runtime``,
+        count-weighted) on the interpolation splits per candidate; empty with
+        fewer than three distinct scale-outs.
     cv_errors_ : numpy.ndarray
-        Signed relative interpolation errors of the chosen model.
+        ``runtime / prediction - 1`` of the chosen model on the interpolation
+        splits (mean runtimes at the held-out scale-outs): how much longer than
+        predicted the job ran (negative: shorter).
     points_, means_, counts_ : numpy.ndarray
         Distinct scale-outs, mean runtime and number of runs at each.
     n_features_in_ : int
@@ -167,18 +170,18 @@ class BellModel(RegressorMixin, BaseEstimator):
         elif len(points) == 2:
             chosen, self.cv_errors_ = "ernest", np.zeros(0)
         else:
-            held_out, ernest, kernel = _interpolation_errors(
+            held_out, ernest, kernel = _interpolation_predictions(
                 points, means, counts, self.n_bandwidths
             )
-            weights = counts[held_out]
+            truth, weights = means[held_out], counts[held_out]
             self.cv_scores_ = {
-                "ernest": float(np.abs(ernest) @ weights / weights.sum()),
-                "kernel": float(np.abs(kernel) @ weights / weights.sum()),
+                "ernest": float(np.abs(ernest - truth) / truth @ weights / weights.sum()),
+                "kernel": float(np.abs(kernel - truth) / truth @ weights / weights.sum()),
             }
             if self.cv_scores_["kernel"] < self.cv_scores_["ernest"]:
-                chosen, self.cv_errors_ = "kernel", kernel
+                chosen, self.cv_errors_ = "kernel", truth / kernel - 1.0
             else:
-                chosen, self.cv_errors_ = "ernest", ernest
+                chosen, self.cv_errors_ = "ernest", truth / ernest - 1.0
         self.chosen_: BellChoice = chosen
         return self
 

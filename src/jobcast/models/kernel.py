@@ -96,9 +96,7 @@ def nested_loo_predictions(
     num2, den2 = w2 @ means, w2.sum(axis=-1)
     wi = np.moveaxis(w1[:, :, held_out], 2, 1)  # (h, f, j): weight of fold point at j
     with np.errstate(divide="ignore", invalid="ignore"):  # those entries are replaced
-        without = (num1[:, None, :] - wi * means[held_out][None, :, None]) / (
-            den1[:, None, :] - wi
-        )
+        without = (num1[:, None, :] - wi * means[held_out][None, :, None]) / (den1[:, None, :] - wi)
     is_top = top[:, None, :] == held_out[None, :, None]
     predictions = np.where(is_top, (num2 / den2)[:, None, :], without)  # (h, f, j)
     f = len(held_out)

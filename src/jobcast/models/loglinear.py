@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 from sklearn.linear_model import RidgeCV
 from sklearn.utils.validation import check_is_fitted
 
-from jobcast.errors import InputError
 from jobcast.models._base import ContextModel
 from jobcast.models._data import ColumnSpec
 
 __all__ = ["LogLinearModel"]
+
+logger = logging.getLogger(__name__)
 
 #: Candidate ridge penalties (on standardised features), chosen by leave-one-out.
 DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-4, 3, 15))
@@ -29,7 +31,10 @@ class LogLinearModel(ContextModel):
     ``1/m`` the bend of a fixed serial part (Amdahl's law). Features are
     standardised and the ridge penalty is chosen among ``alphas`` by efficient
     leave-one-out on the training rows, which keeps the model usable from two
-    rows on; with one row it predicts that row's runtime.
+    rows on; with one row it predicts that row's runtime. An attribute that
+    enters as a logarithm but is <= 0 at prediction time (e.g. a probability of
+    0 never seen in training) is predicted as the smallest value seen in
+    training.
 
     Parameters
     ----------
@@ -45,6 +50,8 @@ class LogLinearModel(ContextModel):
         None when fitted on a single row.
     log_columns_ : numpy.ndarray
         Which numeric context attributes enter as logarithms.
+    log_floor_ : numpy.ndarray
+        The smallest training value of every numeric context attribute.
     intercept_ : float
         Mean log runtime (the prediction when fitted on one row).
     n_features_in_ : int
@@ -84,6 +91,7 @@ class LogLinearModel(ContextModel):
         m, context, y_arr = self._prepare_fit(X, y)
         numeric = context[:, : len(self.encoder_.numeric)]
         self.log_columns_ = np.all(numeric > 0, axis=0)
+        self.log_floor_ = numeric.min(axis=0) if len(numeric) else np.zeros(0)
         raw = self._raw(m, context)
         self.center_ = raw.mean(axis=0)
         scale = raw.std(axis=0)
@@ -101,13 +109,20 @@ class LogLinearModel(ContextModel):
         """Predict runtimes in seconds."""
         check_is_fitted(self, "log_columns_")
         m, context = self._prepare_predict(X)
-        numeric = context[:, : len(self.log_columns_)]
-        bad = self.log_columns_ & np.any(numeric <= 0, axis=0)
-        if bad.any():
-            label = self.encoder_.numeric[int(np.flatnonzero(bad)[0])]
-            raise InputError(
-                f"Context attribute {label!r} was > 0 in every training execution and enters "
-                "the model as a logarithm; it must be > 0 here too."
+        n_numeric = len(self.log_columns_)
+        low = self.log_columns_ & np.any(context[:, :n_numeric] <= 0, axis=0)
+        if low.any():
+            labels = [self.encoder_.numeric[i] for i in np.flatnonzero(low)]
+            logger.info(
+                "context attribute(s) %s enter the model as logarithms; values <= 0 are "
+                "predicted as the smallest value seen in training",
+                labels,
+            )
+            context = context.copy()
+            context[:, :n_numeric] = np.where(
+                self.log_columns_,
+                np.maximum(context[:, :n_numeric], self.log_floor_),
+                context[:, :n_numeric],
             )
         if self.estimator_ is None:
             return np.full(len(m), np.exp(self.intercept_))

@@ -108,6 +108,10 @@ def _check_columns(frame: pd.DataFrame, what: str) -> None:
 
 
 def _numeric(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
+    try:  # fast path for numeric columns; pandas' converter handles the rest
+        return np.asarray(frame[column].to_numpy(dtype=np.float64, na_value=np.nan))
+    except (TypeError, ValueError):
+        pass
     try:
         values = pd.to_numeric(frame[column], errors="raise").to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as e:
@@ -238,7 +242,38 @@ def check_current(frame: pd.DataFrame) -> IterationArrays:
             f"The current execution frame holds {len(ids)} executions ({list(ids)[:5]}); "
             "pass the rows of one running execution."
         )
-    return to_arrays(frame, what="current execution")
+    what = "current execution"
+    _check_columns(frame, what)
+    iteration, duration, scale = _validate_values(frame, what)
+    order = np.argsort(iteration, kind="stable")
+    n = len(order)
+    if not np.array_equal(iteration[order], np.arange(n)):
+        raise InputError(
+            f"The {what} has iterations {sorted(iteration.tolist())[:10]}...; they must be "
+            "numbered 0, 1, 2, ... without gaps or repeats."
+        )
+
+    def column(name: str) -> np.ndarray | None:
+        if name not in frame.columns:
+            return None
+        values = _numeric(frame, name, what)[order]
+        return None if np.isnan(values).all() else values[None, :]
+
+    hardware = {}
+    for metric in HARDWARE_METRICS:
+        values = column(metric)
+        if values is not None:
+            hardware[metric] = values
+    sizes = column("input_size")
+    return IterationArrays(
+        executions=np.asarray(ids, dtype=object),
+        n_iter=np.array([n], dtype=np.int64),
+        runtime=duration[order][None, :],
+        scale_out=scale[order][None, :],
+        records=column("records"),
+        hardware=hardware,
+        input_size=None if sizes is None else np.array([float(np.nanmean(sizes))]),
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -126,7 +126,9 @@ class ProgressEstimator(BaseEstimator):
     >>> rows = [(e, j, 10.0 + e, 4) for e in range(3) for j in range(4)]
     >>> history = pd.DataFrame(rows, columns=["execution", "iteration", "duration_s", "scale_out"])
     >>> est = ProgressEstimator(scale_out_model="none").fit(history)
-    >>> current = pd.DataFrame({"iteration": [0, 1], "duration_s": [11.0, 11.0], "scale_out": [4, 4]})
+    >>> current = pd.DataFrame(
+    ...     {"iteration": [0, 1], "duration_s": [11.0, 11.0], "scale_out": [4, 4]}
+    ... )
     >>> round(est.estimate(current).total_s, 6)
     44.0
     """
@@ -243,13 +245,18 @@ class ProgressEstimator(BaseEstimator):
         estimates = candidates.remaining(self.params_.adjustment)[found.indices]
         remaining = combine_estimates(estimates, found.similarity, self.params_.exponent)
         weights = np.power(np.clip(found.similarity, 0.0, 1.0), self.params_.exponent)
-        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))
+        if weights.sum() > 0:
+            weights = weights / weights.sum()
+        else:
+            weights = np.full(len(weights), 1.0 / len(weights))
         order = np.argsort(-weights, kind="stable")
         ids = prepared.arrays.executions[candidates.indices[found.indices]]
         elapsed = float(cur.runtime[0, :i].sum())
         remaining = max(remaining, 0.0)
         if found.level < 1.0:
-            logger.info("No execution passed the thresholds; lowered them to %.0f%%.", 100 * found.level)
+            logger.info(
+                "No execution passed the thresholds; lowered them to %.0f%%.", 100 * found.level
+            )
         return ProgressEstimate(
             iteration=i,
             elapsed_s=elapsed,

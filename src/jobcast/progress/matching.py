@@ -74,8 +74,14 @@ def match_masks(
     valid execution passes is computed directly from the ratios ``s / T`` instead
     of looping over the levels.
     """
-    sim_final = np.nan_to_num(combine_similarities(similarities, params.weight_array), nan=0.0)
-    thresholds = params.threshold_array[:, None]
+    weights, thresholds = params.weight_array, params.threshold_array
+    # measures with weight 0 and threshold 0 change nothing; skipping them saves work
+    used = (weights > 0) | (thresholds > 0)
+    if not used.all():
+        similarities = similarities[..., used, :]
+        weights, thresholds = weights[used], thresholds[used]
+    sim_final = np.nan_to_num(combine_similarities(similarities, weights), nan=0.0)
+    thresholds = thresholds[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         ratios = np.where(
             (thresholds > 0) & ~np.isnan(similarities),

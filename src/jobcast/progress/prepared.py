@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jobcast.progress.arrays import IterationArrays, NodeProfiles
+from jobcast.progress.arrays import IterationArrays
 from jobcast.progress.inference import adjusted, adjustment_factors, remaining_estimates
 from jobcast.progress.scaling import ScaleOutTable
 from jobcast.progress.similarity import (
@@ -14,6 +14,7 @@ from jobcast.progress.similarity import (
     hardware_similarity,
     input_size_similarity,
     node_hardware_similarity,
+    normalise_records,
     records_similarity,
     runtime_similarity,
     scale_out_similarity,
@@ -66,12 +67,15 @@ class PreparedHistory:
         execution would have had on ``s`` executors; 0 where padded.
     nodes
         Per-node hardware profiles of the history, if hardware samples were given.
+    records
+        Active records per iteration divided by iteration 0's, if records were given.
     """
 
     arrays: IterationArrays
     table: ScaleOutTable
     base: np.ndarray
     nodes: dict[str, np.ndarray] | None = None
+    records: np.ndarray | None = None
 
     def candidates(
         self,
@@ -104,16 +108,19 @@ class PreparedHistory:
             valid &= ~exclude
         idx = np.flatnonzero(valid)
         k = idx.size
+        # all rows usable (the common case): slices instead of copies
+        rows: slice | np.ndarray = slice(None) if k == hist.n_executions else idx
         sims = np.full((len(MEASURES), k), np.nan)
         if k == 0:
             empty = np.zeros(0)
             return Candidates(indices=idx, similarities=sims, raw_remaining=empty, factors=empty)
         past = np.arange(i)
         model_now = self.table.lookup(past, scale)
-        comparable = self.base[idx, :i] * model_now
+        comparable = self.base[rows, :i] * model_now
         sims[0] = runtime_similarity(runtime, comparable)
-        if current.records is not None and hist.records is not None:
-            sims[1] = records_similarity(current.records[0, :i], hist.records[idx, :i])
+        if current.records is not None and self.records is not None:
+            cur_records = normalise_records(current.records[:, :i])[0]
+            sims[1] = records_similarity(cur_records, self.records[rows, :i], normalised=True)
         hw = None
         if current_nodes and self.nodes:
             hw = node_hardware_similarity(
@@ -128,10 +135,10 @@ class PreparedHistory:
             sims[2] = hw
         if current.input_size is not None and hist.input_size is not None:
             sims[3] = input_size_similarity(float(current.input_size[0]), hist.input_size[idx])
-        sims[4] = scale_out_similarity(scale, hist.scale_out[idx, :i])
+        sims[4] = scale_out_similarity(scale, hist.scale_out[rows, :i])
         factors = adjustment_factors(runtime, comparable)
         now = self.table.lookup(np.arange(i, hist.max_iterations), np.array(scale[-1]))
-        raw = remaining_estimates(self.base[idx, i:], now, 1.0)
+        raw = remaining_estimates(self.base[rows, i:], now, 1.0)
         return Candidates(indices=idx, similarities=sims, raw_remaining=raw, factors=factors)
 
 
@@ -160,4 +167,5 @@ def prepare_history(
     modelled = table.lookup(np.arange(n)[None, :], arrays.scale_out)
     with np.errstate(invalid="ignore"):
         base = np.nan_to_num(arrays.runtime / modelled, nan=0.0)
-    return PreparedHistory(arrays=arrays, table=table, base=base, nodes=nodes)
+    records = None if arrays.records is None else normalise_records(arrays.records)
+    return PreparedHistory(arrays=arrays, table=table, base=base, nodes=nodes, records=records)

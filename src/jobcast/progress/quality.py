@@ -86,8 +86,10 @@ def normalized_quality(s: np.ndarray, a: np.ndarray, x: np.ndarray) -> np.ndarra
     Examples
     --------
     >>> s = np.array([0.1, 0.2, 0.3, 0.4]); a = np.array([0.6, 0.7, 0.8, 0.9])
-    >>> normalized_quality(s, a, np.array([0.5])).tolist(), normalized_quality(s, a[::-1], np.array([0.5])).tolist()
-    ([1.0], [-1.0])
+    >>> normalized_quality(s, a, np.array([0.5])).round(6).tolist()
+    [1.0]
+    >>> normalized_quality(s, a[::-1], np.array([0.5])).round(6).tolist()
+    [-1.0]
     """
     s, a = _check_points(s, a)
     x = np.asarray(x, dtype=np.float64)

@@ -16,6 +16,7 @@ __all__ = [
     "hardware_similarity",
     "input_size_similarity",
     "node_hardware_similarity",
+    "normalise_records",
     "ratio_similarity",
     "records_similarity",
     "runtime_similarity",
@@ -27,31 +28,32 @@ MEASURES = ("runtime", "records", "hardware", "input_size", "scale_out")
 
 
 def ratio_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Element-wise ``min(a, b) / max(a, b)`` for non-negative values (two zeros give 1).
+    """Element-wise ``min(a, b) / max(a, b)`` for non-negative values (two zeros give 1, NaN stays).
 
     Examples
     --------
     >>> ratio_similarity(np.array([2.0, 0.0, 3.0]), np.array([4.0, 0.0, 3.0])).tolist()
     [0.5, 1.0, 1.0]
     """
-    a, b = np.broadcast_arrays(np.abs(np.asarray(a, float)), np.abs(np.asarray(b, float)))
     hi = np.maximum(a, b)
-    out = np.ones(hi.shape)
-    np.divide(np.minimum(a, b), hi, out=out, where=hi > 0)
-    out[np.isnan(hi)] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.asarray(np.minimum(a, b) / hi, dtype=np.float64)
+    if not np.all(hi):  # NaN counts as true here; only exact zeros need fixing
+        out = np.where(hi == 0, 1.0, out)
     return out
 
 
 def _row_mean(values: np.ndarray) -> np.ndarray:
     if values.shape[-1] == 0:
         return np.full(values.shape[:-1], np.nan)
-    if np.isnan(values).any():
+    mean = values.mean(axis=-1)
+    if np.isnan(mean).any():  # rare: only then pay for the NaN-aware mean
         valid = ~np.isnan(values)
         count = valid.sum(axis=-1)
         total = np.where(valid, values, 0.0).sum(axis=-1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return values.mean(axis=-1)
+            mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return np.asarray(mean, dtype=np.float64)
 
 
 def runtime_similarity(current: np.ndarray, history: np.ndarray) -> np.ndarray:
@@ -75,7 +77,9 @@ def runtime_similarity(current: np.ndarray, history: np.ndarray) -> np.ndarray:
     return _row_mean(ratio_similarity(current[None, :], history))
 
 
-def records_similarity(current: np.ndarray, history: np.ndarray) -> np.ndarray:
+def records_similarity(
+    current: np.ndarray, history: np.ndarray, *, normalised: bool = False
+) -> np.ndarray:
     """Similarity of convergence: active data records per iteration, relative to iteration 0.
 
     Iterative algorithms that converge shrink their working set (PageRank's unconverged
@@ -89,6 +93,9 @@ def records_similarity(current: np.ndarray, history: np.ndarray) -> np.ndarray:
         Records of iterations ``0..i-1``, shape ``(i,)``.
     history
         Records of the previous executions' iterations ``0..i-1``, shape ``(E, i)``.
+    normalised
+        True when both are already divided by their iteration 0 (the estimator
+        does that once at fit time).
 
     Returns
     -------
@@ -96,12 +103,13 @@ def records_similarity(current: np.ndarray, history: np.ndarray) -> np.ndarray:
         Shape ``(E,)``: mean over iterations of ``min / max`` of the records
         normalised by each execution's iteration 0; NaN where records are missing.
     """
-    cur = _normalised(current[None, :])
-    hist = _normalised(history)
-    return _row_mean(ratio_similarity(cur, hist))
+    if not normalised:
+        current, history = normalise_records(current[None, :])[0], normalise_records(history)
+    return _row_mean(ratio_similarity(current[None, :], history))
 
 
-def _normalised(values: np.ndarray) -> np.ndarray:
+def normalise_records(values: np.ndarray) -> np.ndarray:
+    """Records per iteration divided by iteration 0's (rows of a 2-d array)."""
     first = values[:, :1]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(first > 0, values / np.where(first > 0, first, 1.0), values)

@@ -1,4 +1,4 @@
-"""Leave-one-out simulations of estimates over a history, precomputed for training and evaluation."""
+"""Leave-one-out simulations of estimates over a history, for training and evaluation."""
 
 from __future__ import annotations
 
@@ -278,7 +278,10 @@ def simulate_cases(
         raise InputError(f"padding must lie in [0, 0.5), got {padding}.")
     finite = arrays.scale_out[np.isfinite(arrays.scale_out)]
     max_scale_out = 2 * int(finite.max())
-    plan = [(row, sample_iterations(int(arrays.n_iter[row]), n_samples, padding)) for row in range(n_e)]
+    plan = [
+        (row, sample_iterations(int(arrays.n_iter[row]), n_samples, padding))
+        for row in range(n_e)
+    ]
     plan = [(row, its) for row, its in plan if its.size]
     args = [(arrays, row, its.tolist(), scale_out_model, nodes, max_scale_out) for row, its in plan]
     results: list[Any]

@@ -184,7 +184,9 @@ class IterationHook:
         self.durations.append(duration)
         if self.client is not None:
             self.client.iteration_finished(iteration, records=int(records))
-        self.sc.setJobGroup("between-iterations", f"{self.name} bookkeeping")
+        # jobs between iterations (loading, checks) belong to no iteration group
+        self.sc.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+        self.sc.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]
         self._current = None
         logger.info("%s iteration %d: %.2f s, %d records", self.name, iteration, duration, records)
         if self.callback is not None:

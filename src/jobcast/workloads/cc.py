@@ -15,10 +15,10 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = ["DEFAULT_SIZE", "DEFAULTS", "run"]
 
 #: Vertices in the generated graph.
-DEFAULT_SIZE = 20_000
+DEFAULT_SIZE = 10_000
 #: ``iterations`` (at most), ``degree`` (mean vertex degree; near 1 the components are long
 #: chains that take many iterations), ``seed``.
-DEFAULTS: Mapping[str, Any] = {"iterations": 30, "degree": 2.0, "seed": 0}
+DEFAULTS: Mapping[str, Any] = {"iterations": 30, "degree": 2.5, "seed": 0}
 
 
 def generate_edges(size: int, *, degree: float, seed: int) -> list[tuple[int, int]]:

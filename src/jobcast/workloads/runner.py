@@ -84,6 +84,7 @@ def run_workload(
     codec: str | None = None,
     rolling: bool = False,
     ui_port: int | None = None,
+    spark_conf: Mapping[str, str] | None = None,
     callback: Callable[[int, float, int], None] | None = None,
 ) -> WorkloadResult:
     """Run a real iterative PySpark job locally, one Spark job group per iteration.
@@ -112,6 +113,8 @@ def run_workload(
         Write a rolling ``eventlog_v2_*`` folder.
     ui_port
         Keep the Spark UI and REST API on this port while running (off when None).
+    spark_conf
+        More Spark settings (they win over jobcast's).
     callback
         Called with ``(iteration, duration_s, records)`` after each iteration.
 
@@ -146,6 +149,7 @@ def run_workload(
         rolling=rolling,
         ui_port=ui_port,
         app_name=app,
+        extra_conf=MappingProxyType(dict(spark_conf or {})),
     )
     # PySpark starts its Python workers with $PYSPARK_PYTHON (default "python3", whatever
     # that is on the PATH); they must be this interpreter, which can import jobcast

@@ -1,0 +1,250 @@
+"""Sample a node's cpu, disk and network load with psutil, and ship samples to a collector."""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import psutil
+
+from jobcast.errors import InputError
+
+__all__ = [
+    "HARDWARE_COLUMNS",
+    "HardwareSample",
+    "HardwareSampler",
+    "hardware_frame",
+    "run_agent",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Columns of a hardware-sample frame: ``execution`` (may be missing), ``node`` (host name),
+#: ``timestamp`` (UTC, end of the interval), ``cpu`` (percent of all cores, 0..100),
+#: ``disk_read`` / ``disk_write`` (bytes per second), ``net_rx`` / ``net_tx`` (bytes per
+#: second received and sent).
+HARDWARE_COLUMNS: tuple[str, ...] = (
+    "execution",
+    "node",
+    "timestamp",
+    "cpu",
+    "disk_read",
+    "disk_write",
+    "net_rx",
+    "net_tx",
+)
+
+
+@dataclass(frozen=True)
+class HardwareSample:
+    """Load of one node over one sampling interval.
+
+    Parameters
+    ----------
+    timestamp
+        End of the interval (UTC).
+    cpu
+        CPU utilisation, percent of all cores (0..100).
+    disk_read, disk_write
+        Disk bytes per second.
+    net_rx, net_tx
+        Network bytes per second received and sent.
+    """
+
+    timestamp: datetime
+    cpu: float
+    disk_read: float
+    disk_write: float
+    net_rx: float
+    net_tx: float
+
+    def __post_init__(self) -> None:
+        if self.timestamp.tzinfo is None:
+            raise InputError("HardwareSample.timestamp must be timezone-aware")
+        for name in ("cpu", "disk_read", "disk_write", "net_rx", "net_tx"):
+            v = getattr(self, name)
+            if not math.isfinite(v) or v < 0:
+                raise InputError(f"HardwareSample.{name} must be finite and >= 0, got {v}")
+        if self.cpu > 100.0 + 1e-9:
+            raise InputError(f"HardwareSample.cpu is a percentage, got {self.cpu}")
+
+
+class HardwareSampler:
+    """Rates of a node's cpu, disk and network use between consecutive calls of :meth:`sample`.
+
+    Parameters
+    ----------
+    interval_s
+        Seconds between samples in :meth:`run`.
+
+    Notes
+    -----
+    Disk counters are not available in some containers; disk rates are then 0 (logged once).
+    """
+
+    def __init__(self, *, interval_s: float = 1.0) -> None:
+        if not interval_s > 0:
+            raise InputError(f"interval_s must be > 0, got {interval_s}")
+        self.interval_s = interval_s
+        self._warned_disk = False
+        self._last = self._counters()
+        psutil.cpu_percent(interval=None)  # prime: the next call measures from here
+
+    def _counters(self) -> tuple[float, int, int, int, int]:
+        disk = psutil.disk_io_counters()
+        if disk is None:
+            if not self._warned_disk:
+                logger.warning("no disk counters on this system; disk rates are reported as 0")
+                self._warned_disk = True
+            read = written = 0
+        else:
+            read, written = int(disk.read_bytes), int(disk.write_bytes)
+        net = psutil.net_io_counters()
+        return time.monotonic(), read, written, int(net.bytes_recv), int(net.bytes_sent)
+
+    def sample(self) -> HardwareSample:
+        """Return the load since the previous call (or since the sampler was made)."""
+        now = self._counters()
+        cpu = float(psutil.cpu_percent(interval=None))
+        t0, r0, w0, rx0, tx0 = self._last
+        t1, r1, w1, rx1, tx1 = now
+        self._last = now
+        dt = max(t1 - t0, 1e-6)
+
+        def rate(a: int, b: int) -> float:
+            return max(b - a, 0) / dt  # counters may wrap or reset: never negative
+
+        return HardwareSample(
+            timestamp=datetime.now(UTC),
+            cpu=min(max(cpu, 0.0), 100.0),
+            disk_read=rate(r0, r1),
+            disk_write=rate(w0, w1),
+            net_rx=rate(rx0, rx1),
+            net_tx=rate(tx0, tx1),
+        )
+
+    def run(
+        self,
+        *,
+        count: int | None = None,
+        stop: threading.Event | None = None,
+        callback: Callable[[HardwareSample], None] | None = None,
+    ) -> list[HardwareSample]:
+        """Take a sample every ``interval_s`` until ``count`` samples or ``stop`` is set.
+
+        Parameters
+        ----------
+        count
+            Samples to take; runs until ``stop`` is set when None.
+        stop
+            Event that ends sampling.
+        callback
+            Called with each sample (when it is given, samples are not kept in the result).
+
+        Returns
+        -------
+        list of HardwareSample
+            The samples, unless a callback took them.
+        """
+        if count is None and stop is None:
+            raise InputError("give count or a stop event, or sampling never ends")
+        stop = stop or threading.Event()
+        kept: list[HardwareSample] = []
+        taken = 0
+        deadline = time.monotonic()
+        while not stop.is_set() and (count is None or taken < count):
+            deadline += self.interval_s
+            if stop.wait(max(deadline - time.monotonic(), 0.0)):
+                break
+            s = self.sample()
+            taken += 1
+            if callback is None:
+                kept.append(s)
+            else:
+                callback(s)
+        return kept
+
+
+def hardware_frame(
+    samples: Iterable[HardwareSample], *, node: str | None = None, execution: str | None = None
+) -> pd.DataFrame:
+    """Build a hardware-sample frame (:data:`HARDWARE_COLUMNS`) from samples of one node."""
+    rows = [asdict(s) for s in samples]
+    frame = pd.DataFrame(rows, columns=list(HARDWARE_COLUMNS[2:]))
+    frame.insert(0, "node", node or socket.gethostname())
+    frame.insert(0, "execution", execution)
+    frame["execution"] = frame["execution"].astype("string")
+    frame["node"] = frame["node"].astype("string")
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    for c in HARDWARE_COLUMNS[3:]:
+        frame[c] = frame[c].astype("float64")
+    return frame
+
+
+def run_agent(
+    collector_url: str,
+    *,
+    interval_s: float = 1.0,
+    batch: int = 10,
+    node: str | None = None,
+    execution: str | None = None,
+    count: int | None = None,
+    stop: threading.Event | None = None,
+    callback: Callable[[HardwareSample], None] | None = None,
+) -> int:
+    """Sample this node and send the samples to a collector in batches (``jobcast agent``).
+
+    Parameters
+    ----------
+    collector_url
+        ``http://host:port`` of ``jobcast serve``.
+    interval_s
+        Seconds between samples.
+    batch
+        Samples per request.
+    node
+        Node name (the host name when None).
+    execution
+        Execution the samples belong to, if known.
+    count
+        Samples to take; until ``stop`` is set when None.
+    stop
+        Event that ends the agent.
+    callback
+        Called with each sample.
+
+    Returns
+    -------
+    int
+        Samples taken. Undeliverable samples are buffered by the client and logged.
+    """
+    from jobcast.collect.client import CollectorClient
+
+    if batch < 1:
+        raise InputError(f"batch must be >= 1, got {batch}")
+    name = node or socket.gethostname()
+    pending: list[HardwareSample] = []
+    taken = 0
+    with CollectorClient(collector_url) as client:
+
+        def on_sample(s: HardwareSample) -> None:
+            nonlocal taken
+            taken += 1
+            pending.append(s)
+            if callback is not None:
+                callback(s)
+            if len(pending) >= batch:
+                client.send_hardware_samples(pending, node=name, execution=execution)
+                pending.clear()
+
+        HardwareSampler(interval_s=interval_s).run(count=count, stop=stop, callback=on_sample)
+        if pending:
+            client.send_hardware_samples(pending, node=name, execution=execution)
+    return taken

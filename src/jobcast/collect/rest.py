@@ -1,0 +1,388 @@
+"""Follow a running Spark application through its REST API and hand out finished iterations."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from jobcast.collect.eventlog import IterationMode
+from jobcast.collect.runs import ApplicationRun, iterations_frame
+from jobcast.errors import InputError, JobcastError
+
+__all__ = ["SparkRestFollower", "SparkRestError", "parse_spark_time"]
+
+logger = logging.getLogger(__name__)
+
+_API = "/api/v1"
+_NO_TIME = -1
+
+
+class SparkRestError(JobcastError):
+    """The Spark REST API cannot be reached or answers nonsense."""
+
+
+def parse_spark_time(value: str | None) -> datetime | None:
+    """Parse the REST API's ``2026-11-22T01:36:12.181GMT`` times (None for none or epoch -1)."""
+    if not value:
+        return None
+    text = value.replace("GMT", "+00:00")
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    if t.year < 1971:  # Spark writes 1969-12-31T23:59:59.999 for "not yet"
+        return None
+    return t.astimezone(UTC)
+
+
+@dataclass
+class _Job:
+    """What the follower remembers of a finished Spark job (the UI may forget it)."""
+
+    job_id: int
+    key: str | None
+    submitted: datetime
+    completed: datetime
+    records: int = 0
+    cpu_ns: int = 0
+    run_ms: int = 0
+    disk: int = 0
+    net: int = 0
+    tasks: int = 0
+
+
+class SparkRestFollower:
+    """Follow one running Spark application through its UI's REST API.
+
+    Every :meth:`poll` asks for the application's jobs, remembers the newly finished ones
+    with their stage metrics (the UI keeps only the last ``spark.ui.retainedJobs``), and
+    returns the iterations that finished since the previous poll, in the layout of
+    :data:`jobcast.collect.runs.ITERATION_COLUMNS`. When the UI stops answering after the
+    application was seen, the application is taken as ended.
+
+    Parameters
+    ----------
+    ui_url
+        The Spark UI (``http://host:4040``) or a history server.
+    app_id
+        The application to follow; the UI's only (or most recent) application when None.
+    iterations
+        How Spark jobs form iterations, as for event logs: ``"jobs"``, ``"job-groups"`` or
+        a regular expression searched in the job description and then the job group.
+    timeout_s
+        Timeout of one HTTP request.
+    transport
+        httpx transport (tests); the network when None.
+
+    Examples
+    --------
+    >>> follower = SparkRestFollower("http://localhost:4040", iterations="job-groups")
+    ... # doctest: +SKIP
+    >>> while not follower.ended:  # doctest: +SKIP
+    ...     new = follower.poll(); time.sleep(2)
+    """
+
+    def __init__(
+        self,
+        ui_url: str,
+        *,
+        app_id: str | None = None,
+        iterations: IterationMode = "jobs",
+        timeout_s: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not ui_url.startswith(("http://", "https://")):
+            raise InputError(f"Spark UI URL must start with http:// or https://, got {ui_url!r}")
+        self.ui_url = ui_url.rstrip("/")
+        self.app_id = app_id
+        self.mode = iterations
+        self._regex: re.Pattern[str] | None = None
+        if iterations not in ("jobs", "job-groups"):
+            try:
+                self._regex = re.compile(iterations)
+            except re.error as e:
+                raise InputError(
+                    f"iterations {iterations!r} is neither 'jobs', 'job-groups' nor a valid "
+                    f"regular expression: {e}"
+                ) from e
+        self._http = httpx.Client(base_url=self.ui_url, timeout=timeout_s, transport=transport)
+        self._jobs: dict[int, _Job] = {}
+        self._running_keys: dict[str, datetime] = {}
+        self._counted_stages: set[tuple[int, int]] = set()
+        self._executors: dict[str, tuple[datetime, datetime | None]] = {}
+        self._reported: set[str] = set()
+        self.app_name = ""
+        self.started_at: datetime | None = None
+        self.finished_at: datetime | None = None
+        self.last_seen: datetime | None = None
+        self.ended = False
+        self.completed = False
+        self.polls = 0
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _get(self, path: str, **params: Any) -> Any:
+        response = self._http.get(f"{_API}{path}", params=params or None)
+        if response.status_code == 404:
+            raise SparkRestError(f"{self.ui_url}{_API}{path}: not found ({response.text[:200]})")
+        response.raise_for_status()
+        try:
+            return response.json()
+        except ValueError as e:
+            # e.g. "Spark is starting up. Please wait a while until it's ready."
+            raise SparkRestError(
+                f"{self.ui_url}{_API}{path} answered {response.text[:120]!r}, not JSON"
+            ) from e
+
+    def close(self) -> None:
+        """Close the HTTP connection."""
+        self._http.close()
+
+    def __enter__(self) -> SparkRestFollower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- polling -------------------------------------------------------------------------
+
+    def poll(self) -> pd.DataFrame:
+        """Fetch the application's state; return the iterations finished since the last poll.
+
+        Raises
+        ------
+        SparkRestError
+            The UI cannot be reached before the application was ever seen, or it does not
+            know the requested application.
+        """
+        self.polls += 1
+        if not self.ended:
+            try:
+                self._refresh()
+            except SparkRestError:
+                if self.started_at is None:
+                    raise
+                logger.info("%s answered nonsense; trying again at the next poll", self.ui_url)
+            except (httpx.TransportError, httpx.HTTPStatusError) as e:
+                if self.started_at is None:
+                    raise SparkRestError(
+                        f"cannot reach the Spark REST API at {self.ui_url}: {e}; is the "
+                        "application running with its UI on (spark.ui.enabled)?"
+                    ) from e
+                logger.info("%s stopped answering (%s): application ended", self.ui_url, e)
+                self.ended = True
+        frame = self.iterations_frame()
+        new = frame[~frame["label"].isin(self._reported)].reset_index(drop=True)
+        self._reported.update(new["label"].tolist())
+        return new
+
+    def _refresh(self) -> None:
+        apps = self._get("/applications")
+        if not isinstance(apps, list) or not apps:
+            raise SparkRestError(f"{self.ui_url} lists no applications")
+        app = None
+        if self.app_id is None:
+            app = apps[0]
+            self.app_id = str(app["id"])
+        else:
+            app = next((a for a in apps if str(a.get("id")) == self.app_id), None)
+            if app is None:
+                raise SparkRestError(
+                    f"{self.ui_url} does not know application {self.app_id!r}; it has "
+                    f"{', '.join(str(a.get('id')) for a in apps)}"
+                )
+        self.app_name = str(app.get("name", ""))
+        attempt = (app.get("attempts") or [{}])[-1]
+        self.started_at = parse_spark_time(attempt.get("startTime")) or self.started_at
+        jobs = self._get(f"/applications/{self.app_id}/jobs")
+        executors = self._get(f"/applications/{self.app_id}/allexecutors")
+        self._update_executors(executors)
+        newly_done = []
+        self._running_keys.clear()
+        for job in jobs:
+            job_id = int(job["jobId"])
+            submitted = parse_spark_time(job.get("submissionTime"))
+            if submitted is None:
+                continue
+            self._seen(submitted)
+            key = self._key(job_id, job)
+            if job.get("status") == "RUNNING":
+                if key is not None:
+                    self._running_keys[key] = submitted
+                continue
+            if job_id in self._jobs:
+                continue
+            done = parse_spark_time(job.get("completionTime")) or submitted
+            self._seen(done)
+            record = _Job(job_id, key, submitted, done)
+            self._jobs[job_id] = record
+            newly_done.append((record, [int(s) for s in job.get("stageIds", [])]))
+        if newly_done:
+            self._add_stage_metrics(newly_done)
+        if attempt.get("completed"):
+            self.ended = True
+            self.completed = True
+            self.finished_at = parse_spark_time(attempt.get("endTime"))
+
+    def _add_stage_metrics(self, done: list[tuple[_Job, list[int]]]) -> None:
+        stages = self._get(f"/applications/{self.app_id}/stages")
+        by_id: dict[int, list[dict[str, Any]]] = {}
+        for st in stages:
+            by_id.setdefault(int(st["stageId"]), []).append(st)
+        for job, stage_ids in sorted(done, key=lambda d: d[0].job_id):
+            for sid in stage_ids:
+                for st in by_id.get(sid, []):
+                    ident = (sid, int(st.get("attemptId", 0)))
+                    if st.get("status") not in ("COMPLETE", "FAILED"):
+                        continue
+                    if ident in self._counted_stages:
+                        continue  # a skipped stage in a later job: its work was counted once
+                    self._counted_stages.add(ident)
+                    g = st.get
+                    job.records += int(g("inputRecords", 0)) + int(g("shuffleReadRecords", 0))
+                    job.cpu_ns += int(g("executorCpuTime", 0))
+                    job.run_ms += int(g("executorRunTime", 0))
+                    job.disk += (
+                        int(g("inputBytes", 0))
+                        + int(g("outputBytes", 0))
+                        + int(g("shuffleWriteBytes", 0))
+                        + int(g("shuffleLocalBytesRead", 0))
+                        + int(g("diskBytesSpilled", 0))
+                    )
+                    job.net += int(g("shuffleRemoteBytesRead", 0)) + int(
+                        g("shuffleMergedRemoteBytesRead", 0)
+                    )
+                    job.tasks += int(g("numCompleteTasks", 0)) + int(g("numFailedTasks", 0))
+
+    def _update_executors(self, executors: list[dict[str, Any]]) -> None:
+        for ex in executors:
+            added = parse_spark_time(ex.get("addTime"))
+            if added is None:
+                continue
+            removed = parse_spark_time(ex.get("removeTime"))
+            if ex.get("isActive", True):
+                removed = None
+            self._executors[str(ex["id"])] = (added, removed)
+
+    def _seen(self, t: datetime) -> None:
+        if self.last_seen is None or t > self.last_seen:
+            self.last_seen = t
+
+    def _key(self, job_id: int, job: dict[str, Any]) -> str | None:
+        if self.mode == "jobs":
+            return str(job_id)
+        group = job.get("jobGroup")
+        if self._regex is None:
+            return None if not group else str(group)
+        for text in (job.get("description"), group):
+            if text:
+                m = self._regex.search(str(text))
+                if m is not None:
+                    return m.group(1) if m.re.groups else m.group(0)
+        return None
+
+    # -- results -------------------------------------------------------------------------
+
+    def _alive_at(self, t: datetime) -> int:
+        workers = [
+            (a, r) for ex_id, (a, r) in self._executors.items() if ex_id != "driver"
+        ] or list(self._executors.values())  # local mode: the driver is the executor
+        n = sum(1 for a, r in workers if a <= t and (r is None or r > t))
+        return max(n, 1)
+
+    def _scale_out(self, start: datetime, end: datetime) -> int:
+        # time-weighted executors over the span, from the executors' add/remove times
+        span = (end - start).total_seconds()
+        if span <= 0:
+            return self._alive_at(end)
+        cuts = sorted(
+            {start, end}
+            | {t for a, r in self._executors.values() for t in (a, r) if t and start < t < end}
+        )
+        area = sum(
+            self._alive_at(t0) * (t1 - t0).total_seconds()
+            for t0, t1 in zip(cuts, cuts[1:], strict=False)
+        )
+        return max(1, round(area / span))
+
+    def iterations_frame(self) -> pd.DataFrame:
+        """Return every finished iteration recorded so far."""
+        groups: dict[str, list[_Job]] = {}
+        for job in self._jobs.values():
+            if job.key is not None:
+                groups.setdefault(job.key, []).append(job)
+        latest_start = max(
+            [min(j.submitted for j in js) for js in groups.values()]
+            + list(self._running_keys.values()),
+            default=None,
+        )
+        rows = []
+        for key, js in groups.items():
+            if key in self._running_keys:
+                continue
+            start = min(j.submitted for j in js)
+            end = max(j.completed for j in js)
+            closed = (
+                self.mode == "jobs"
+                or self.ended
+                or (latest_start is not None and latest_start > end)
+            )
+            if not closed:
+                continue
+            run_ms = sum(j.run_ms for j in js)
+            rows.append(
+                {
+                    "execution": self.app_id or self.ui_url,
+                    "started_at": start,
+                    "finished_at": end,
+                    "duration_s": (end - start).total_seconds(),
+                    "scale_out": self._scale_out(start, end),
+                    "records": sum(j.records for j in js),
+                    "cpu": sum(j.cpu_ns for j in js) / (run_ms * 1e6) if run_ms else float("nan"),
+                    "disk": sum(j.disk for j in js),
+                    "net": sum(j.net for j in js),
+                    "label": key,
+                    "jobs": len(js),
+                    "tasks": sum(j.tasks for j in js),
+                }
+            )
+        return iterations_frame(rows)
+
+    def application_run(self) -> ApplicationRun:
+        """Summarise the application as seen so far.
+
+        Raises
+        ------
+        SparkRestError
+            The application was never seen.
+        """
+        if self.app_id is None or self.started_at is None:
+            raise SparkRestError(f"no application seen at {self.ui_url} yet; call poll() first")
+        end = self.finished_at or self.last_seen or self.started_at
+        end = max(end, self.started_at)
+        counts = [self._alive_at(a) for a, _ in self._executors.values()] or [1]
+        final = self._alive_at(end) if self.ended else self._alive_now()
+        return ApplicationRun(
+            app_id=self.app_id,
+            app_name=self.app_name,
+            started_at=self.started_at,
+            finished_at=end,
+            gross_runtime_s=(end - self.started_at).total_seconds(),
+            final_executors=final,
+            max_executors=max(max(counts), final),
+            completed=self.completed,
+        )
+
+    def _alive_now(self) -> int:
+        workers = [r for i, (_, r) in self._executors.items() if i != "driver"]
+        if not workers:
+            return 1
+        return max(1, sum(1 for r in workers if r is None))

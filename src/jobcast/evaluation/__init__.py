@@ -1,0 +1,1 @@
+"""The papers' experiment protocols and plots."""

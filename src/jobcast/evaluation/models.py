@@ -1,0 +1,470 @@
+"""The privacy paper's accuracy protocols for runtime models: holdout and small training sets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jobcast.errors import InputError, NotEnoughDataError
+from jobcast.models._base import seed_from
+from jobcast.models.registry import MODEL_NAMES, make_model
+
+__all__ = [
+    "DEFAULT_EVALUATION_MODELS",
+    "DEFAULT_TRAIN_SIZES",
+    "HoldoutEvaluation",
+    "ModelEvaluation",
+    "TrainingSizeEvaluation",
+    "evaluate_models",
+    "holdout_evaluation",
+    "mape",
+    "plot_model_evaluation",
+    "training_size_evaluation",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Progress callback: ``callback(done, total, message)``.
+ProgressCallback = Callable[[int, int, str], None]
+
+#: The models evaluated by default: every model that uses the context attributes,
+#: and BELL (scale-out only) for reference.
+DEFAULT_EVALUATION_MODELS: tuple[str, ...] = tuple(n for n in MODEL_NAMES if n != "kernel")
+
+#: The second protocol's training-set sizes: 3, 6, ..., 30 rows.
+DEFAULT_TRAIN_SIZES: tuple[int, ...] = tuple(range(3, 31, 3))
+
+
+def mape(y_true: np.ndarray | Sequence[float], y_pred: np.ndarray | Sequence[float]) -> float:
+    """Mean absolute percentage error ``mean(|pred - true| / true)`` (as a fraction)."""
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    return float(np.mean(np.abs(p - t) / t))
+
+
+def _freeze(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class HoldoutEvaluation:
+    """Protocol 1: MAPE of every model on ``repeats`` random holdout splits.
+
+    Attributes
+    ----------
+    test_size
+        Fraction of the rows held out.
+    repeats
+        Number of random splits.
+    n_rows
+        Rows of the data set.
+    mapes
+        Model name to its MAPE on each split (same splits for every model).
+    """
+
+    test_size: float
+    repeats: int
+    n_rows: int
+    mapes: Mapping[str, tuple[float, ...]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mapes", _freeze(self.mapes))
+
+    def mean(self, model: str) -> float:
+        """MAPE of ``model`` averaged over the splits."""
+        return float(np.mean(self.mapes[model]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as a JSON-ready dictionary (stable keys)."""
+        return {
+            "test_size": self.test_size,
+            "repeats": self.repeats,
+            "n_rows": self.n_rows,
+            "mape": {m: self.mean(m) for m in self.mapes},
+            "mape_per_repeat": {m: list(v) for m, v in self.mapes.items()},
+        }
+
+
+@dataclass(frozen=True)
+class TrainingSizeEvaluation:
+    """Protocol 2: MAPE of every model trained on few rows, per training-set size.
+
+    Attributes
+    ----------
+    train_sizes
+        The sizes evaluated (sizes larger than the training split are left out).
+    skipped_sizes
+        Requested sizes larger than the training split.
+    test_size, repeats, n_rows
+        As in :class:`HoldoutEvaluation`.
+    mapes
+        Model name to training-set size to MAPE on each repeat.
+    """
+
+    train_sizes: tuple[int, ...]
+    skipped_sizes: tuple[int, ...]
+    test_size: float
+    repeats: int
+    n_rows: int
+    mapes: Mapping[str, Mapping[int, tuple[float, ...]]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mapes", _freeze({m: _freeze(v) for m, v in self.mapes.items()}))
+
+    def mean(self, model: str, size: int | None = None) -> float:
+        """MAPE of ``model`` averaged over repeats (at ``size``, or also over all sizes)."""
+        per_size = self.mapes[model]
+        if size is not None:
+            return float(np.mean(per_size[size]))
+        return float(np.mean([np.mean(per_size[s]) for s in self.train_sizes]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as a JSON-ready dictionary (stable keys)."""
+        return {
+            "train_sizes": list(self.train_sizes),
+            "skipped_sizes": list(self.skipped_sizes),
+            "test_size": self.test_size,
+            "repeats": self.repeats,
+            "n_rows": self.n_rows,
+            "mape": {m: self.mean(m) for m in self.mapes},
+            "mape_per_size": {
+                m: {str(s): self.mean(m, s) for s in self.train_sizes} for m in self.mapes
+            },
+        }
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """Both protocols' results for one job.
+
+    Attributes
+    ----------
+    job
+        Name of the job, if known.
+    models
+        The models evaluated.
+    holdout
+        Protocol 1, or None if it was not run.
+    training_sizes
+        Protocol 2, or None if it was not run.
+    random_state
+        The seed used, if an int was given.
+    """
+
+    job: str | None
+    models: tuple[str, ...]
+    holdout: HoldoutEvaluation | None
+    training_sizes: TrainingSizeEvaluation | None
+    random_state: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as a JSON-ready dictionary (stable keys)."""
+        return {
+            "job": self.job,
+            "models": list(self.models),
+            "random_state": self.random_state,
+            "holdout": None if self.holdout is None else self.holdout.to_dict(),
+            "training_sizes": (
+                None if self.training_sizes is None else self.training_sizes.to_dict()
+            ),
+        }
+
+
+def _check_inputs(
+    X: pd.DataFrame, y: Any, models: Sequence[str], test_size: float, repeats: int
+) -> np.ndarray:
+    if not isinstance(X, pd.DataFrame):
+        raise InputError("X must be a DataFrame of executions (scale_out and context columns).")
+    y_arr = np.asarray(y, dtype=np.float64)
+    if y_arr.ndim != 1 or len(y_arr) != len(X):
+        raise InputError(f"y must hold one runtime per row of X ({len(X)}), got {y_arr.shape}.")
+    unknown = [m for m in models if m not in MODEL_NAMES]
+    if unknown or not models:
+        raise InputError(f"Unknown model(s) {unknown}; choose among {', '.join(MODEL_NAMES)}.")
+    if not isinstance(test_size, (int, float)) or not 0.0 < float(test_size) < 1.0:
+        raise InputError(f"test_size must be a fraction in (0, 1), got {test_size!r}.")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise InputError(f"repeats must be an int >= 1, got {repeats!r}.")
+    n_test = _n_test(len(X), test_size)
+    if n_test < 1 or len(X) - n_test < 1:
+        raise NotEnoughDataError(
+            f"{len(X)} executions cannot be split {1 - test_size:.0%}/{test_size:.0%}; "
+            "import more executions of the job."
+        )
+    return y_arr
+
+
+def _n_test(n: int, test_size: float) -> int:
+    return int(round(float(test_size) * n))
+
+
+def _split(n: int, test_size: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    order = rng.permutation(n)
+    n_test = _n_test(n, test_size)
+    return order[n_test:], order[:n_test]
+
+
+def _score(
+    name: str, seed: int, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> float:
+    model = make_model(name, random_state=seed)
+    model.fit(X.iloc[train], y[train])
+    return mape(y[test], model.predict(X.iloc[test]))
+
+
+def holdout_evaluation(
+    X: pd.DataFrame,
+    y: np.ndarray | Sequence[float],
+    *,
+    models: Sequence[str] = DEFAULT_EVALUATION_MODELS,
+    test_size: float = 0.2,
+    repeats: int = 10,
+    random_state: int | np.random.Generator | None = None,
+    callback: ProgressCallback | None = None,
+) -> HoldoutEvaluation:
+    """Protocol 1: train on a random ``1 - test_size`` of the rows, MAPE on the rest.
+
+    Every model is trained and tested on the same ``repeats`` random splits.
+
+    Parameters
+    ----------
+    X
+        Executions: ``scale_out``, optionally ``machine_type``, context attributes.
+    y
+        Runtimes in seconds.
+    models
+        Names from :data:`jobcast.models.MODEL_NAMES`.
+    test_size
+        Fraction held out.
+    repeats
+        Number of random splits.
+    random_state
+        Seed or Generator of the splits and of the models.
+    callback
+        Called as ``callback(done, total, message)`` after every model fit.
+
+    Returns
+    -------
+    HoldoutEvaluation
+
+    References
+    ----------
+    The privacy paper's first protocol (80/20 split, 10 repetitions); C3O's
+    evaluation of its models the same way.
+    """
+    y_arr = _check_inputs(X, y, models, test_size, repeats)
+    rng = np.random.default_rng(random_state)
+    total = repeats * len(models)
+    done = 0
+    mapes: dict[str, list[float]] = {m: [] for m in models}
+    for r in range(repeats):
+        train, test = _split(len(X), test_size, rng)
+        for name in models:
+            mapes[name].append(_score(name, seed_from(rng), X, y_arr, train, test))
+            done += 1
+            if callback is not None:
+                callback(done, total, f"holdout repeat {r + 1}/{repeats}: {name}")
+    return HoldoutEvaluation(
+        test_size=float(test_size),
+        repeats=repeats,
+        n_rows=len(X),
+        mapes={m: tuple(v) for m, v in mapes.items()},
+    )
+
+
+def training_size_evaluation(
+    X: pd.DataFrame,
+    y: np.ndarray | Sequence[float],
+    *,
+    models: Sequence[str] = DEFAULT_EVALUATION_MODELS,
+    train_sizes: Sequence[int] = DEFAULT_TRAIN_SIZES,
+    test_size: float = 0.2,
+    repeats: int = 10,
+    random_state: int | np.random.Generator | None = None,
+    callback: ProgressCallback | None = None,
+) -> TrainingSizeEvaluation:
+    """Protocol 2: train on a few rows drawn from the training split, MAPE on the held-out rows.
+
+    In every repeat the rows are split at random into ``1 - test_size`` for
+    training and ``test_size`` held out; for every size, that many rows are drawn
+    without replacement from the training part, every model is trained on them
+    and scored on all held-out rows. Sizes larger than the training part are
+    skipped (and listed in the result).
+
+    Parameters
+    ----------
+    X, y, models, test_size, repeats, random_state, callback
+        As in :func:`holdout_evaluation`.
+    train_sizes
+        Numbers of training rows (>= 1).
+
+    Returns
+    -------
+    TrainingSizeEvaluation
+    """
+    y_arr = _check_inputs(X, y, models, test_size, repeats)
+    sizes = [int(s) for s in train_sizes]
+    if not sizes or any(s < 1 for s in sizes):
+        raise InputError(f"train_sizes must be integers >= 1, got {list(train_sizes)}.")
+    available = len(X) - _n_test(len(X), test_size)
+    kept = tuple(s for s in sizes if s <= available)
+    skipped = tuple(s for s in sizes if s > available)
+    if skipped:
+        logger.warning("training split has %d rows; sizes %s are skipped", available, list(skipped))
+    if not kept:
+        raise NotEnoughDataError(
+            f"No training size fits into the {available} training rows; use smaller sizes."
+        )
+    rng = np.random.default_rng(random_state)
+    total = repeats * len(kept) * len(models)
+    done = 0
+    mapes: dict[str, dict[int, list[float]]] = {m: {s: [] for s in kept} for m in models}
+    for r in range(repeats):
+        pool, test = _split(len(X), test_size, rng)
+        for size in kept:
+            train = rng.choice(pool, size=size, replace=False)
+            for name in models:
+                mapes[name][size].append(_score(name, seed_from(rng), X, y_arr, train, test))
+                done += 1
+                if callback is not None:
+                    callback(done, total, f"repeat {r + 1}/{repeats}, {size} rows: {name}")
+    return TrainingSizeEvaluation(
+        train_sizes=kept,
+        skipped_sizes=skipped,
+        test_size=float(test_size),
+        repeats=repeats,
+        n_rows=len(X),
+        mapes={m: {s: tuple(v) for s, v in per.items()} for m, per in mapes.items()},
+    )
+
+
+def evaluate_models(
+    X: pd.DataFrame,
+    y: np.ndarray | Sequence[float],
+    *,
+    job: str | None = None,
+    models: Sequence[str] = DEFAULT_EVALUATION_MODELS,
+    test_size: float = 0.2,
+    repeats: int = 10,
+    train_sizes: Sequence[int] | None = DEFAULT_TRAIN_SIZES,
+    holdout: bool = True,
+    random_state: int | None = 0,
+    callback: ProgressCallback | None = None,
+) -> ModelEvaluation:
+    """Run both protocols (what ``jobcast evaluate models`` does).
+
+    Parameters
+    ----------
+    X, y, models, test_size, repeats, callback
+        As in :func:`holdout_evaluation`.
+    job
+        Name of the job, for the report.
+    train_sizes
+        Sizes of protocol 2; None or empty to skip it.
+    holdout
+        Run protocol 1.
+    random_state
+        Seed of both protocols (each gets its own stream from it).
+
+    Returns
+    -------
+    ModelEvaluation
+    """
+    seeds = np.random.SeedSequence(random_state).spawn(2)
+    first = (
+        holdout_evaluation(
+            X,
+            y,
+            models=models,
+            test_size=test_size,
+            repeats=repeats,
+            random_state=np.random.default_rng(seeds[0]),
+            callback=callback,
+        )
+        if holdout
+        else None
+    )
+    second = (
+        training_size_evaluation(
+            X,
+            y,
+            models=models,
+            train_sizes=train_sizes,
+            test_size=test_size,
+            repeats=repeats,
+            random_state=np.random.default_rng(seeds[1]),
+            callback=callback,
+        )
+        if train_sizes
+        else None
+    )
+    return ModelEvaluation(
+        job=job,
+        models=tuple(models),
+        holdout=first,
+        training_sizes=second,
+        random_state=random_state,
+    )
+
+
+def plot_model_evaluation(result: ModelEvaluation, path: str | Path) -> Path:
+    """Draw MAPE per model (holdout) and MAPE against training-set size into a PNG.
+
+    Parameters
+    ----------
+    result
+        From :func:`evaluate_models`.
+    path
+        The image file to write (its suffix picks the format, e.g. ``.png``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    panels = [p for p in (result.holdout, result.training_sizes) if p is not None]
+    if not panels:
+        raise InputError("The evaluation holds no protocol results to plot.")
+    figure = Figure(figsize=(6 * len(panels), 4.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    title = f" ({result.job})" if result.job else ""
+    i = 0
+    if result.holdout is not None:
+        ax = axes[i]
+        i += 1
+        names = list(result.holdout.mapes)
+        means = [result.holdout.mean(m) for m in names]
+        spread = [float(np.std(result.holdout.mapes[m])) for m in names]
+        ax.bar(names, means, yerr=spread, capsize=3, color="tab:blue")
+        ax.set_ylabel("MAPE")
+        ax.set_title(
+            f"Holdout {1 - result.holdout.test_size:.0%}/{result.holdout.test_size:.0%}, "
+            f"{result.holdout.repeats} repeats{title}"
+        )
+        ax.tick_params(axis="x", labelrotation=30)
+    if result.training_sizes is not None:
+        ax = axes[i]
+        ev = result.training_sizes
+        for name in ev.mapes:
+            ax.plot(
+                ev.train_sizes, [ev.mean(name, s) for s in ev.train_sizes], marker="o", label=name
+            )
+        ax.set_xlabel("training rows")
+        ax.set_ylabel("MAPE")
+        ax.set_yscale("log")
+        ax.set_title(f"Small training sets, {ev.repeats} repeats{title}")
+        ax.legend(fontsize="small")
+    out = Path(path)
+    figure.savefig(out, dpi=120)
+    return out

@@ -1,0 +1,306 @@
+"""The SMiPE paper's evaluation protocol for progress estimation, with two baselines and plots.
+
+Protocol: for every execution, up to three sample iterations equally spaced with 15%
+padding at both ends; each is estimated from all *other* executions. The error of one
+estimate is the relative error of the predicted total runtime,
+``|elapsed + estimated remaining - actual total| / actual total``, as in the paper's
+"relative error of the predicted runtime"; the mean over all estimates is the MRE.
+The relative error of the remaining runtime alone is reported too (``mre_remaining``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from jobcast.errors import ImportFormatError, InputError, NotEnoughDataError
+from jobcast.progress.arrays import IterationArrays, node_profiles, to_arrays
+from jobcast.progress.estimator import resolve_parameters
+from jobcast.progress.parameters import ProgressParameters
+from jobcast.progress.scaling import ScaleOutModelKind
+from jobcast.progress.simulation import SimulationCases, simulate_cases
+from jobcast.progress.training import train_on_cases
+
+__all__ = [
+    "ProgressEvaluation",
+    "baseline_estimates",
+    "evaluate_progress",
+    "plot_progress_errors",
+    "read_ellis_trace",
+]
+
+logger = logging.getLogger(__name__)
+
+Training = Literal["nested", "given", "none"]
+
+_ELLIS_COLUMNS = {"ID": "execution", "JOB_ID": "iteration", "DURATION_MS": "duration_s",
+                  "SCALE_OUT": "scale_out"}
+
+
+def read_ellis_trace(path: str | Path) -> pd.DataFrame:
+    """Read one of the Ellis/Enel iteration traces (``|``-separated, one row per Spark job).
+
+    ``ID`` is the execution, ``JOB_ID`` the iteration, ``DURATION_MS / 1000`` the
+    runtime and ``SCALE_OUT`` the executors; ``APP_ID`` is kept as ``app``.
+
+    Raises
+    ------
+    jobcast.errors.ImportFormatError
+        When the file lacks one of those columns.
+    """
+    frame = pd.read_csv(path, sep="|")
+    missing = [c for c in _ELLIS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ImportFormatError(str(path), f"missing column(s) {missing}", line=1)
+    out = pd.DataFrame({new: frame[old] for old, new in _ELLIS_COLUMNS.items()})
+    out["duration_s"] = out["duration_s"] / 1000.0
+    if "APP_ID" in frame.columns:
+        out["app"] = frame["APP_ID"]
+    return out
+
+
+def baseline_estimates(
+    arrays: IterationArrays, current: np.ndarray, iteration: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Remaining-runtime estimates of the two baselines for the given cases.
+
+    ``history_mean``: the mean remaining runtime (from the same iteration on) of
+    all other executions. ``linear``: the elapsed time per iteration extrapolated to
+    the median iteration count of the other executions.
+    """
+    runtime = np.nan_to_num(arrays.runtime, nan=0.0)
+    suffix = np.cumsum(runtime[:, ::-1], axis=1)[:, ::-1]
+    suffix = np.concatenate([suffix, np.zeros((len(runtime), 1))], axis=1)
+    hist_mean = np.empty(len(current))
+    linear = np.empty(len(current))
+    for c, (row, i) in enumerate(zip(current, iteration, strict=True)):
+        others = np.arange(arrays.n_executions) != row
+        hist_mean[c] = suffix[others, min(i, suffix.shape[1] - 1)].mean()
+        n_hat = max(float(np.median(arrays.n_iter[others])), float(i))
+        linear[c] = runtime[row, :i].sum() / i * (n_hat - i)
+    return {"history_mean": hist_mean, "linear": linear}
+
+
+@dataclass(frozen=True, eq=False)
+class ProgressEvaluation:
+    """Result of :func:`evaluate_progress`.
+
+    Attributes
+    ----------
+    job
+        Job name.
+    mre
+        Mean relative error of the total runtime predicted by SMiPE.
+    baselines
+        The same for ``history_mean`` and ``linear``.
+    estimates
+        Number of estimates.
+    mre_remaining, baselines_remaining
+        Mean relative errors of the remaining runtime alone.
+    training
+        ``"nested"`` (parameters trained for each execution on the others only),
+        ``"given"`` (parameters passed in) or ``"none"`` (untrained defaults).
+    cases
+        Per estimate: execution, iteration, n_iter, progress, actual and estimated
+        totals and errors of every method.
+    """
+
+    job: str
+    mre: float
+    baselines: Mapping[str, float]
+    estimates: int
+    mre_remaining: float
+    baselines_remaining: Mapping[str, float]
+    training: Training
+    cases: pd.DataFrame = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON of ``jobcast evaluate progress --json``."""
+        return {
+            "job": self.job,
+            "mre": self.mre,
+            "baselines": {k: float(v) for k, v in self.baselines.items()},
+            "estimates": self.estimates,
+        }
+
+
+def _nested_estimates(
+    cases: SimulationCases, row: int, kwargs: dict[str, Any]
+) -> tuple[int, np.ndarray, ProgressParameters]:
+    params = train_on_cases(cases.without(row), **kwargs)
+    return row, cases.only(row).estimate(params), params
+
+
+def evaluate_progress(
+    history: pd.DataFrame,
+    *,
+    job: str = "",
+    params: ProgressParameters | Mapping[str, Any] | None = None,
+    training: Training = "nested",
+    hardware: pd.DataFrame | None = None,
+    scale_out_model: ScaleOutModelKind = "bell",
+    n_samples: int = 3,
+    padding: float = 0.15,
+    train_options: Mapping[str, Any] | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    random_state: int | None = 0,
+    callback: Callable[[int, int], None] | None = None,
+) -> ProgressEvaluation:
+    """Run the paper's protocol on a job's history.
+
+    Parameters
+    ----------
+    history
+        Iteration frame of the job's executions.
+    job
+        Job name for the report.
+    params
+        Parameters to use with ``training="given"`` (for example the stored ones).
+        Trained on the same history they leak: the evaluated execution helped pick
+        them. ``training="nested"`` avoids that.
+    training
+        ``"nested"``: for each execution, parameters are trained (BOBYQA) on the
+        simulations of the other executions only, in which it is neither estimated
+        nor a candidate; ``"given"``: ``params``; ``"none"``: defaults.
+    hardware
+        Optional hardware samples.
+    scale_out_model
+        Per-iteration scale-out model (``"bell"``, the paper's).
+    n_samples, padding
+        Sample iterations per execution (3 and 15% in the paper).
+    train_options
+        Keyword arguments of :func:`jobcast.progress.training.train_on_cases`.
+    n_jobs
+        joblib workers for the simulations and the nested trainings.
+    scheduler
+        Dask scheduler address for the simulations.
+    random_state
+        Seed of the training's random starting points.
+    callback
+        ``callback(done, total)`` during the simulations.
+
+    Returns
+    -------
+    ProgressEvaluation
+
+    Raises
+    ------
+    jobcast.errors.NotEnoughDataError
+        With fewer than three executions.
+    """
+    if training not in ("nested", "given", "none"):
+        raise InputError(f"training must be 'nested', 'given' or 'none', got {training!r}.")
+    arrays = to_arrays(history)
+    if arrays.n_executions < 3:
+        raise NotEnoughDataError(
+            f"Evaluating progress estimates needs at least 3 executions, the history has "
+            f"{arrays.n_executions}."
+        )
+    nodes = None
+    if hardware is not None and len(hardware):
+        nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
+    cases = simulate_cases(
+        arrays,
+        n_samples=n_samples,
+        padding=padding,
+        scale_out_model=scale_out_model,
+        nodes=nodes,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        callback=callback,
+    )
+    if cases.n_cases == 0:
+        raise NotEnoughDataError("No execution has two or more iterations to sample.")
+    if training == "nested":
+        kwargs = {"random_state": random_state, **dict(train_options or {})}
+        rows = np.unique(cases.current)
+        jobs = (delayed(_nested_estimates)(cases, int(r), kwargs) for r in rows)
+        results = Parallel(n_jobs=n_jobs or 1)(jobs)
+        remaining = np.empty(cases.n_cases)
+        for row, est, _ in results:
+            remaining[cases.current == row] = est
+    else:
+        used = resolve_parameters(params) if training == "given" else ProgressParameters()
+        remaining = cases.estimate(used)
+    base = baseline_estimates(arrays, cases.current, cases.iteration)
+    total = cases.actual_total
+    methods = {"smipe": remaining, **base}
+    frame = pd.DataFrame(
+        {
+            "execution": arrays.executions[cases.current],
+            "iteration": cases.iteration,
+            "n_iter": arrays.n_iter[cases.current],
+            "progress": cases.iteration / arrays.n_iter[cases.current],
+            "actual_total_s": total,
+        }
+    )
+    for name, rem in methods.items():
+        frame[f"{name}_total_s"] = cases.elapsed + rem
+        frame[f"{name}_error"] = np.abs(rem - cases.actual_remaining) / total
+        frame[f"{name}_error_remaining"] = np.abs(rem - cases.actual_remaining) / np.maximum(
+            cases.actual_remaining, 1e-9
+        )
+    result = ProgressEvaluation(
+        job=job,
+        mre=float(frame["smipe_error"].mean()),
+        baselines={k: float(frame[f"{k}_error"].mean()) for k in base},
+        estimates=int(len(frame)),
+        mre_remaining=float(frame["smipe_error_remaining"].mean()),
+        baselines_remaining={k: float(frame[f"{k}_error_remaining"].mean()) for k in base},
+        training=training,
+        cases=frame,
+    )
+    logger.info(
+        "Progress evaluation %s: MRE %.4f, history mean %.4f, linear %.4f (%d estimates).",
+        job, result.mre, result.baselines["history_mean"], result.baselines["linear"],
+        result.estimates,
+    )
+    return result
+
+
+def plot_progress_errors(evaluation: ProgressEvaluation, path: str | Path) -> Path:
+    """Iteration-wise error plot: relative error of each method against the sample iteration.
+
+    Points are single estimates; lines the mean error per sample position (first,
+    second, third sample iteration of an execution).
+
+    Returns
+    -------
+    pathlib.Path
+        The written PNG.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = evaluation.cases
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    labels = {"smipe": "SMiPE", "history_mean": "history mean", "linear": "linear extrapolation"}
+    for (name, label), marker in zip(labels.items(), "o^s", strict=True):
+        err = frame[f"{name}_error"]
+        ax.scatter(frame["iteration"], err, s=10, alpha=0.35, marker=marker)
+        means = err.groupby(frame["iteration"]).mean()
+        mre = evaluation.mre if name == "smipe" else evaluation.baselines[name]
+        ax.plot(means.index, means.to_numpy(), marker=marker, label=f"{label} (MRE {mre:.3f})")
+    ax.set(
+        xlabel="finished iterations at the estimate",
+        ylabel="relative error of the total runtime",
+        title=f"Progress estimates{': ' + evaluation.job if evaluation.job else ''}",
+    )
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out

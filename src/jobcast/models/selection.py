@@ -1,0 +1,266 @@
+"""Automatic model selection by cross-validated relative error on the training data (C3O)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from jobcast.errors import InputError, JobcastError, ModelError
+from jobcast.models._base import seed_from
+from jobcast.models._data import (
+    ColumnSpec,
+    check_frame,
+    check_scale_out,
+    check_target,
+    scale_out_column,
+)
+from jobcast.models.registry import BASE_MODELS, make_model
+
+__all__ = ["AutoModel", "DEFAULT_CANDIDATES", "cross_val_errors", "cv_splits"]
+
+logger = logging.getLogger(__name__)
+
+#: Candidates built from regression trees; see ``min_rows_trees`` of :class:`AutoModel`.
+TREE_MODELS = frozenset({"gbm", "optimistic-gbm"})
+
+#: The candidates of :class:`AutoModel`, in order of preference on equal error.
+DEFAULT_CANDIDATES: tuple[str, ...] = (
+    "loglinear",
+    "optimistic",
+    "ernest",
+    "bell",
+    "gbm",
+    "optimistic-gbm",
+)
+
+
+def cv_splits(
+    n: int,
+    *,
+    n_folds: int = 5,
+    loo_max: int = 20,
+    random_state: int | np.random.Generator | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return ``(train, test)`` index pairs suited to ``n`` rows.
+
+    Leave-one-out up to ``loo_max`` rows (every row is tested once, on models fitted
+    on all others: the least wasteful split of a tiny history), otherwise
+    ``n_folds``-fold cross-validation on a shuffled order. Fewer than two rows
+    give no split.
+
+    Parameters
+    ----------
+    n
+        Number of training rows.
+    n_folds
+        Folds for more than ``loo_max`` rows.
+    loo_max
+        Largest ``n`` that gets leave-one-out.
+    random_state
+        Seed or Generator of the shuffle.
+
+    Returns
+    -------
+    list of tuple of numpy.ndarray
+    """
+    if n < 2:
+        return []
+    if n <= loo_max:
+        everything = np.arange(n)
+        return [(np.delete(everything, i), np.array([i])) for i in range(n)]
+    order = np.random.default_rng(random_state).permutation(n)
+    folds = np.array_split(order, min(n_folds, n))
+    return [
+        (np.sort(np.concatenate(folds[:i] + folds[i + 1 :])), np.sort(f))
+        for i, f in enumerate(folds)
+    ]
+
+
+def cross_val_errors(
+    estimator: BaseEstimator,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out predictions of clones of ``estimator`` on every split.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The runtimes and the predictions, one entry per held-out row of every split.
+    """
+    truth, predictions = [], []
+    for train, test in splits:
+        model = clone(estimator).fit(X.iloc[train], y[train])
+        predictions.append(np.asarray(model.predict(X.iloc[test]), dtype=np.float64))
+        truth.append(y[test])
+    if not splits:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(truth), np.concatenate(predictions)
+
+
+class AutoModel(RegressorMixin, BaseEstimator):
+    """Choose the runtime model with the lowest cross-validated error on the training data.
+
+    As in C3O, every candidate is cross-validated on the training executions only
+    (leave-one-out up to ``loo_max`` rows, ``n_folds``-fold above), scored by the
+    mean absolute percentage error of its held-out predictions, and the best one
+    (the earlier in ``candidates`` on a tie) is refitted on all rows. Its
+    held-out errors are kept for confidence bounds (see
+    :func:`jobcast.models.configurator.runtime_bound`). A candidate that fails on
+    a split is skipped with a logged warning.
+
+    Tree ensembles (``gbm``, ``optimistic-gbm``) are candidates only from
+    ``min_rows_trees`` training rows on. Below that, depth-3 trees have barely a
+    row per leaf and predict a handful of distinct runtimes, so they cannot
+    interpolate between the few configurations seen; they are also by far the
+    most expensive candidates to cross-validate (leave-one-out refits them once
+    per row). The rule depends only on the size of the training data.
+
+    Parameters
+    ----------
+    candidates
+        Model names from :data:`jobcast.models.registry.BASE_MODELS`; None for
+        :data:`DEFAULT_CANDIDATES`.
+    scale_out
+        The scale-out column: a name, a position, or None for the column named
+        ``"scale_out"`` (the first column when there is none).
+    n_folds
+        Folds of the cross-validation above ``loo_max`` rows.
+    loo_max
+        Up to this many rows, leave-one-out.
+    min_rows_trees
+        Fewest training rows with which tree ensembles are candidates.
+    random_state
+        Seed or Generator: shuffles the folds and seeds the randomised candidates.
+
+    Attributes
+    ----------
+    chosen_ : str
+        Name of the chosen model.
+    candidates_ : tuple of str
+        The candidates that were cross-validated.
+    estimator_ : sklearn.base.BaseEstimator
+        The chosen model, fitted on all training rows.
+    cv_scores_ : dict of str to float
+        Cross-validated mean absolute percentage error of every candidate that
+        was evaluated (``inf`` for one that failed).
+    cv_errors_ : numpy.ndarray
+        ``runtime / prediction - 1`` of the chosen model on every held-out row:
+        by how much the job ran longer than predicted (negative: shorter).
+    n_features_in_ : int
+
+    References
+    ----------
+    Will, Thamsen, Scheinert, Bader, Kao: "C3O: Collaborative Cluster
+    Configuration Optimization for Distributed Data Processing in Public
+    Clouds", IC2E 2021.
+    """
+
+    def __init__(
+        self,
+        *,
+        candidates: tuple[str, ...] | None = None,
+        scale_out: ColumnSpec | None = None,
+        n_folds: int = 5,
+        loo_max: int = 20,
+        min_rows_trees: int = 50,
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        self.candidates = candidates
+        self.scale_out = scale_out
+        self.n_folds = n_folds
+        self.loo_max = loo_max
+        self.min_rows_trees = min_rows_trees
+        self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Any:
+        """Declare positive runtimes and a model that is not meant for random data."""
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True
+        tags.regressor_tags.poor_score = True
+        return tags
+
+    def _candidate_names(self) -> tuple[str, ...]:
+        names = DEFAULT_CANDIDATES if self.candidates is None else tuple(self.candidates)
+        if not names:
+            raise InputError("candidates must name at least one model.")
+        unknown = [n for n in names if n not in BASE_MODELS]
+        if unknown:
+            raise InputError(
+                f"Unknown candidate model(s) {unknown}; choose among {', '.join(BASE_MODELS)}."
+            )
+        return names
+
+    def fit(self, X: Any, y: Any) -> AutoModel:
+        """Cross-validate the candidates, keep the best one refitted on all rows.
+
+        Parameters
+        ----------
+        X
+            Executions: scale-out and context attributes.
+        y
+            Runtimes in seconds (> 0).
+
+        Returns
+        -------
+        AutoModel
+            ``self``.
+
+        Raises
+        ------
+        jobcast.errors.ModelError
+            If every candidate fails.
+        """
+        names = self._candidate_names()
+        if not isinstance(self.n_folds, int) or self.n_folds < 2:
+            raise InputError(f"n_folds must be an int >= 2, got {self.n_folds!r}.")
+        frame = check_frame(self, X, reset=True)
+        y_arr = check_target(y, len(frame))
+        # bad input is the caller's error, not a reason to drop every candidate
+        label = scale_out_column(frame, self.scale_out)
+        check_scale_out(frame[label].to_numpy(), label)
+        if len(frame) < self.min_rows_trees and any(n not in TREE_MODELS for n in names):
+            names = tuple(n for n in names if n not in TREE_MODELS)
+        rng = np.random.default_rng(self.random_state)
+        splits = cv_splits(len(frame), n_folds=self.n_folds, loo_max=self.loo_max, random_state=rng)
+        models = {
+            name: make_model(name, scale_out=self.scale_out, random_state=seed_from(rng))
+            for name in names
+        }
+        self.candidates_ = names
+        self.cv_scores_: dict[str, float] = {}
+        errors: dict[str, np.ndarray] = {}
+        for name, model in models.items():
+            try:
+                truth, predicted = cross_val_errors(model, frame, y_arr, splits)
+            except (JobcastError, ValueError, np.linalg.LinAlgError) as e:
+                logger.warning("candidate %s failed in cross-validation: %s", name, e)
+                self.cv_scores_[name] = float("inf")
+                continue
+            predicted = np.maximum(predicted, np.finfo(float).tiny)
+            self.cv_scores_[name] = (
+                float(np.mean(np.abs(predicted - truth) / truth)) if len(truth) else 0.0
+            )
+            errors[name] = truth / predicted - 1.0
+        if not errors:
+            raise ModelError(
+                f"Every candidate model failed on these {len(frame)} executions: "
+                f"{', '.join(names)}; see the logged warnings."
+            )
+        self.chosen_ = min(errors, key=lambda n: (self.cv_scores_[n], names.index(n)))
+        self.cv_errors_ = errors[self.chosen_]
+        self.estimator_ = models[self.chosen_].fit(frame, y_arr)
+        logger.debug("auto chose %s (cv scores %s)", self.chosen_, self.cv_scores_)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict runtimes in seconds with the chosen model."""
+        check_is_fitted(self, "estimator_")
+        frame = check_frame(self, X, reset=False)
+        return np.asarray(self.estimator_.predict(frame), dtype=np.float64)

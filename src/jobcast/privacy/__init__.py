@@ -1,0 +1,58 @@
+"""Differentially private sharing of runtime metrics: domains, noise, accountant, synthesizers, shares."""
+
+from jobcast.privacy.accountant import Accountant, Spend
+from jobcast.privacy.base import BaseSynthesizer
+from jobcast.privacy.bounds import dp_log_range
+from jobcast.privacy.discretize import Discretizer
+from jobcast.privacy.domain import (
+    CategoricalDomain,
+    ColumnDomain,
+    Domain,
+    NumericDomain,
+    load_domain,
+    save_domain,
+)
+from jobcast.privacy.perfmodel import PerfModelSynthesizer
+from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
+from jobcast.privacy.share import (
+    MANIFEST_FILE,
+    ROWS_FILE,
+    SHARE_FORMAT,
+    SharePackage,
+    create_share,
+    read_share,
+    write_share,
+)
+from jobcast.privacy.synthesizers import (
+    IndependentSynthesizer,
+    PrivBayesSynthesizer,
+    RandomSynthesizer,
+)
+
+__all__ = [
+    "Accountant",
+    "Spend",
+    "BaseSynthesizer",
+    "dp_log_range",
+    "Discretizer",
+    "CategoricalDomain",
+    "ColumnDomain",
+    "Domain",
+    "NumericDomain",
+    "load_domain",
+    "save_domain",
+    "PerfModelSynthesizer",
+    "DEFAULT_METHOD",
+    "METHODS",
+    "make_synthesizer",
+    "MANIFEST_FILE",
+    "ROWS_FILE",
+    "SHARE_FORMAT",
+    "SharePackage",
+    "create_share",
+    "read_share",
+    "write_share",
+    "IndependentSynthesizer",
+    "PrivBayesSynthesizer",
+    "RandomSynthesizer",
+]

@@ -1,0 +1,203 @@
+"""Common fit/sample machinery of the synthesizers: domain checks, budget, bounds, codes.
+
+A synthesizer is a scikit-learn-like estimator: ``__init__`` only stores its
+arguments, ``fit(frame)`` spends the privacy budget through *one* accountant per
+release and keeps only differentially private results (attributes ending in ``_``),
+``sample(n_rows)`` is post-processing and may be called any number of times.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jobcast.errors import DomainError, InputError, PrivacyError
+from jobcast.privacy.accountant import Accountant, Spend
+from jobcast.privacy.bounds import dp_log_range
+from jobcast.privacy.discretize import Discretizer
+from jobcast.privacy.domain import Domain, NumericDomain
+from jobcast.privacy.noise import check_epsilon
+
+__all__ = ["BaseSynthesizer", "check_rows"]
+
+logger = logging.getLogger(__name__)
+
+
+def check_rows(n_rows: Any) -> int:
+    """Return ``n_rows`` as an int if it is a positive integer, else raise InputError."""
+    if isinstance(n_rows, bool) or not isinstance(n_rows, int | np.integer):
+        raise InputError(f"the number of rows must be a positive integer, got {n_rows!r}")
+    if n_rows <= 0:
+        raise InputError(f"the number of rows must be a positive integer, got {n_rows!r}")
+    return int(n_rows)
+
+
+class BaseSynthesizer(ABC):
+    """Base class: subclasses implement :meth:`_fit_codes` and :meth:`_sample_codes`.
+
+    Subclasses define ``__init__`` with keyword arguments ``domain``, ``epsilon``,
+    ``no_dp``, ``bounds_share`` and ``random_state`` (plus their own), stored unchanged.
+    """
+
+    #: short name used by :func:`jobcast.privacy.make_synthesizer` and manifests
+    method: str = ""
+    #: whether the method reads the private rows at all (``random`` does not)
+    uses_data: bool = True
+
+    domain: Domain | None
+    epsilon: float | None
+    no_dp: bool
+    bounds_share: float
+    random_state: int | np.random.Generator | None
+
+    # -- scikit-learn protocol -------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        import inspect
+
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor arguments (scikit-learn protocol)."""
+        return {p: getattr(self, p) for p in self._param_names()}
+
+    def set_params(self, **params: Any) -> BaseSynthesizer:
+        """Set constructor arguments (scikit-learn protocol)."""
+        valid = set(self._param_names())
+        for k, v in params.items():
+            if k not in valid:
+                raise InputError(f"unknown parameter {k!r} for {type(self).__name__}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if k != "domain")
+        return f"{type(self).__name__}({args})"
+
+    # -- fitting ---------------------------------------------------------------------
+    def fit(
+        self, frame: pd.DataFrame, *, accountant: Accountant | None = None
+    ) -> BaseSynthesizer:
+        """Learn a differentially private model of ``frame`` (one row = one execution).
+
+        Parameters
+        ----------
+        frame
+            The private executions; its columns must be exactly the domain's.
+        accountant
+            The release's accountant; by default a new one of ``epsilon``.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        PrivacyError
+            If ``epsilon`` is not > 0 (and ``no_dp`` is not set).
+        DomainError
+            On unknown columns or values outside a declared domain.
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise InputError("fit expects a pandas DataFrame of executions")
+        if not isinstance(self.domain, Domain):
+            raise DomainError("a synthesizer needs a Domain (see jobcast.privacy.domain)")
+        if self.no_dp is not True and self.no_dp is not False:
+            raise InputError(f"no_dp must be True or False, got {self.no_dp!r}")
+        if self.no_dp:
+            acc = None
+            logger.warning("fitting %s WITHOUT differential privacy (no_dp=True)", self.method)
+        else:
+            eps = check_epsilon(self.epsilon)
+            acc = accountant if accountant is not None else Accountant(eps)
+            if not np.isclose(acc.epsilon, eps):
+                raise PrivacyError(
+                    f"the accountant's total {acc.epsilon} differs from epsilon={eps}"
+                )
+        if len(frame) == 0 and self.uses_data:
+            raise InputError("cannot synthesize from an empty table")
+        self.domain.validate(frame)
+        frame = frame[list(self.domain.names)]
+        self.rng_ = np.random.default_rng(self.random_state)
+        domain = self._resolve_bounds(frame, acc)
+        self.domain_ = domain
+        self.discretizer_ = Discretizer(domain)
+        self._fit(frame, acc)
+        if acc is not None and self.uses_data:
+            acc.check_exhausted()
+        self.ledger_: tuple[Spend, ...] = acc.ledger if acc is not None else ()
+        self.epsilon_spent_: float | None = acc.spent if acc is not None else None
+        return self
+
+    def _resolve_bounds(self, frame: pd.DataFrame, acc: Accountant | None) -> Domain:
+        """Estimate undeclared log-scale bounds with ``bounds_share`` of ε (or none if declared)."""
+        assert self.domain is not None
+        todo = self.domain.undeclared
+        domain = self.domain
+        if not todo:
+            return domain
+        if acc is None:
+            each: float | None = None
+        else:
+            share = float(self.bounds_share)
+            if not 0.0 < share < 1.0:
+                raise PrivacyError(f"bounds_share must be in (0, 1), got {self.bounds_share!r}")
+            each = acc.epsilon * share / len(todo)
+        for name in todo:
+            x = frame[name].to_numpy(dtype=float)
+            if each is None:
+                lo, hi = dp_log_range(x, epsilon=None)
+            else:
+                acc_eps = acc.spend(f"bounds:{name}", each) if acc is not None else each
+                lo, hi = dp_log_range(x, epsilon=acc_eps)
+            dom = domain[name]
+            assert isinstance(dom, NumericDomain)
+            domain = domain.replace(name, dom.with_bounds(lo, hi))
+        return domain
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "discretizer_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
+
+    def sample(self, n_rows: int, *, random_state: Any = None) -> pd.DataFrame:
+        """Draw ``n_rows`` synthetic executions (post-processing: costs no budget).
+
+        Parameters
+        ----------
+        n_rows
+            Number of rows, > 0; any number, unrelated to the private row count.
+        random_state
+            Seed for this draw; by default the generator seeded in ``fit`` continues.
+        """
+        self._check_fitted()
+        n = check_rows(n_rows)
+        rng = self.rng_ if random_state is None else np.random.default_rng(random_state)
+        return self._sample(n, rng)
+
+    def fit_sample(self, frame: pd.DataFrame, n_rows: int) -> pd.DataFrame:
+        """``fit(frame).sample(n_rows)``."""
+        return self.fit(frame).sample(n_rows)
+
+    def parameters(self) -> dict[str, Any]:
+        """JSON-ready constructor parameters for a manifest (domain and seed excluded)."""
+        out: dict[str, Any] = {}
+        for k, v in self.get_params().items():
+            if k in ("domain", "random_state"):
+                continue
+            out[k] = v.item() if isinstance(v, np.generic) else v
+        return out
+
+    @abstractmethod
+    def _fit(self, frame: pd.DataFrame, acc: Accountant | None) -> None:
+        """Spend the budget on ``frame`` (validated, domain-ordered)."""
+
+    @abstractmethod
+    def _sample(self, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+        """Draw rows from the fitted model."""

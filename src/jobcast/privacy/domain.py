@@ -1,0 +1,418 @@
+"""Declared column domains (the public facts a release may use for free) and their JSON format.
+
+A domain file (``jobcast share --domain FILE.json``) is a JSON object with one entry per
+column of the job's executions::
+
+    {
+      "format": "jobcast-domain/1",
+      "columns": {
+        "instance_count": {"type": "numeric", "values": [2, 4, 6, 8, 10, 12], "integer": true},
+        "machine_type":   {"type": "categorical", "values": ["m5.xlarge", "c5.2xlarge"]},
+        "data_size_MB":   {"type": "numeric", "lower": 1000, "upper": 100000, "log": true},
+        "gross_runtime":  {"type": "numeric", "lower": 10, "upper": 14400, "log": true}
+      }
+    }
+
+Column kinds:
+
+``numeric`` with ``values``
+    A public grid (the scale-outs a cloud offers, a parameter grid).  Values are kept
+    exact, cost nothing, and a value outside the grid is an error.
+``numeric`` with ``lower``/``upper``
+    Public bounds; the column is discretized into ``bins`` bins (log-spaced when
+    ``log`` is true) and values are drawn inside the bins.  ``integer`` rounds them.
+``numeric`` without bounds
+    Only allowed with ``"log": true`` (positive quantities such as sizes and runtimes):
+    the bounds are *estimated with a recorded share of the privacy budget* (see
+    :mod:`jobcast.privacy.bounds`), never read from the private rows.
+``categorical``
+    Declared labels (strings or numbers without order).
+
+``format`` may be omitted.  Unknown keys are errors, so that a typo is not silently
+ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jobcast.errors import DomainError
+
+__all__ = [
+    "DOMAIN_FORMAT",
+    "NumericDomain",
+    "CategoricalDomain",
+    "ColumnDomain",
+    "Domain",
+    "load_domain",
+    "save_domain",
+]
+
+DOMAIN_FORMAT = "jobcast-domain/1"
+_DEFAULT_BINS = 20
+
+
+def _finite(x: float, what: str) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError) as e:
+        raise DomainError(f"{what} must be a number, got {x!r}") from e
+    if not math.isfinite(v):
+        raise DomainError(f"{what} must be finite, got {x!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class NumericDomain:
+    """Domain of a numeric column: a public grid, public bounds, or bounds to estimate.
+
+    Parameters
+    ----------
+    lower, upper
+        Public bounds (inclusive).  ``None`` for both means "estimate with budget"
+        (only for ``log=True``).  Ignored when ``values`` is given.
+    log
+        Log-scale column (positive values; bins are log-spaced).
+    integer
+        Values are integers (synthetic values are rounded).
+    bins
+        Number of bins used for discretization when the column is not a grid.
+    values
+        A public grid of allowed values, kept exact.
+    """
+
+    lower: float | None = None
+    upper: float | None = None
+    log: bool = False
+    integer: bool = False
+    bins: int = _DEFAULT_BINS
+    values: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.values is not None:
+            vals = tuple(sorted({_finite(v, "a grid value") for v in self.values}))
+            if not vals:
+                raise DomainError("a numeric grid needs at least one value")
+            if self.log and vals[0] <= 0:
+                raise DomainError(f"a log-scale grid needs positive values, got {vals[0]}")
+            object.__setattr__(self, "values", vals)
+            object.__setattr__(self, "lower", vals[0])
+            object.__setattr__(self, "upper", vals[-1])
+            return
+        if (self.lower is None) != (self.upper is None):
+            raise DomainError("declare both 'lower' and 'upper', or neither (to estimate them)")
+        if not isinstance(self.bins, int | np.integer) or isinstance(self.bins, bool):
+            raise DomainError(f"'bins' must be an integer, got {self.bins!r}")
+        if self.bins < 1:
+            raise DomainError(f"'bins' must be at least 1, got {self.bins}")
+        if self.lower is None:
+            if not self.log:
+                raise DomainError(
+                    "bounds can only be estimated for log-scale (positive) columns; "
+                    "declare 'lower' and 'upper' or set \"log\": true"
+                )
+            return
+        lo = _finite(self.lower, "'lower'")
+        hi = _finite(self.upper, "'upper'")
+        if not lo < hi:
+            raise DomainError(f"'lower' ({lo}) must be smaller than 'upper' ({hi})")
+        if self.log and lo <= 0:
+            raise DomainError(f"a log-scale column needs 'lower' > 0, got {lo}")
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
+
+    @property
+    def kind(self) -> str:
+        """``"grid"``, ``"bounded"`` or ``"estimated"``."""
+        if self.values is not None:
+            return "grid"
+        return "bounded" if self.lower is not None else "estimated"
+
+    @property
+    def declared(self) -> bool:
+        """Whether everything needed to discretize the column is public."""
+        return self.lower is not None
+
+    def with_bounds(self, lower: float, upper: float) -> NumericDomain:
+        """Return a copy with (estimated) bounds filled in."""
+        return NumericDomain(
+            lower=lower, upper=upper, log=self.log, integer=self.integer, bins=self.bins
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the domain file format)."""
+        d: dict[str, Any] = {"type": "numeric"}
+        if self.values is not None:
+            d["values"] = [int(v) if self.integer else v for v in self.values]
+        elif self.lower is not None:
+            d["lower"] = self.lower
+            d["upper"] = self.upper
+            d["bins"] = int(self.bins)
+        else:
+            d["bins"] = int(self.bins)
+        d["log"] = self.log
+        d["integer"] = self.integer
+        return d
+
+
+@dataclass(frozen=True)
+class CategoricalDomain:
+    """Domain of a categorical column: the declared labels.
+
+    Parameters
+    ----------
+    values
+        The allowed labels (strings or numbers), in the order used for codes.
+    """
+
+    values: tuple[Any, ...]
+
+    def __post_init__(self) -> None:
+        vals = tuple(self.values)
+        if not vals:
+            raise DomainError("a categorical domain needs at least one declared value")
+        if len(set(vals)) != len(vals):
+            raise DomainError(f"categorical values must be distinct, got {list(vals)!r}")
+        object.__setattr__(self, "values", vals)
+
+    kind = "categorical"
+    declared = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the domain file format)."""
+        return {"type": "categorical", "values": list(self.values)}
+
+
+ColumnDomain = NumericDomain | CategoricalDomain
+
+_NUMERIC_KEYS = {"type", "lower", "upper", "log", "integer", "bins", "values"}
+_CATEGORICAL_KEYS = {"type", "values"}
+
+
+def _column_from_dict(name: str, spec: Any) -> ColumnDomain:
+    if not isinstance(spec, Mapping):
+        raise DomainError(f"column {name!r}: expected an object, got {type(spec).__name__}")
+    kind = spec.get("type")
+    if kind == "numeric":
+        extra = set(spec) - _NUMERIC_KEYS
+        if extra:
+            raise DomainError(f"column {name!r}: unknown keys {sorted(extra)}")
+        values = spec.get("values")
+        if values is not None and not isinstance(values, list):
+            raise DomainError(f"column {name!r}: 'values' must be a list")
+        try:
+            return NumericDomain(
+                lower=spec.get("lower"),
+                upper=spec.get("upper"),
+                log=bool(spec.get("log", False)),
+                integer=bool(spec.get("integer", False)),
+                bins=spec.get("bins", _DEFAULT_BINS),
+                values=tuple(values) if values is not None else None,
+            )
+        except DomainError as e:
+            raise DomainError(f"column {name!r}: {e}") from e
+    if kind == "categorical":
+        extra = set(spec) - _CATEGORICAL_KEYS
+        if extra:
+            raise DomainError(f"column {name!r}: unknown keys {sorted(extra)}")
+        values = spec.get("values")
+        if not isinstance(values, list):
+            raise DomainError(f"column {name!r}: a categorical column needs a 'values' list")
+        try:
+            return CategoricalDomain(tuple(values))
+        except DomainError as e:
+            raise DomainError(f"column {name!r}: {e}") from e
+    raise DomainError(
+        f"column {name!r}: 'type' must be \"numeric\" or \"categorical\", got {kind!r}"
+    )
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The declared domains of a table's columns, in column order.
+
+    Parameters
+    ----------
+    columns
+        Pairs ``(name, domain)``; a mapping is accepted too.
+    """
+
+    columns: tuple[tuple[str, ColumnDomain], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        cols = self.columns
+        items = tuple(cols.items()) if isinstance(cols, Mapping) else tuple(cols)
+        names = [n for n, _ in items]
+        if len(set(names)) != len(names):
+            raise DomainError(f"duplicate column names in domain: {names}")
+        for n, d in items:
+            if not isinstance(n, str) or not n:
+                raise DomainError(f"column names must be non-empty strings, got {n!r}")
+            if not isinstance(d, NumericDomain | CategoricalDomain):
+                raise DomainError(f"column {n!r}: not a column domain: {d!r}")
+        object.__setattr__(self, "columns", items)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in order."""
+        return tuple(n for n, _ in self.columns)
+
+    def __getitem__(self, name: str) -> ColumnDomain:
+        for n, d in self.columns:
+            if n == name:
+                return d
+        raise DomainError(f"unknown column {name!r}; the domain declares {list(self.names)}")
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def replace(self, name: str, domain: ColumnDomain) -> Domain:
+        """Return a new domain with one column's domain replaced."""
+        self[name]
+        return Domain(tuple((n, domain if n == name else d) for n, d in self.columns))
+
+    def select(self, names: Iterable[str]) -> Domain:
+        """Return the domain restricted to ``names`` (in that order)."""
+        return Domain(tuple((n, self[n]) for n in names))
+
+    @property
+    def undeclared(self) -> tuple[str, ...]:
+        """Numeric columns whose bounds must be estimated with budget."""
+        return tuple(n for n, d in self.columns if not d.declared)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the domain file format)."""
+        return {"format": DOMAIN_FORMAT, "columns": {n: d.to_dict() for n, d in self.columns}}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Domain:
+        """Build a domain from its JSON form.
+
+        Raises
+        ------
+        DomainError
+            If the object is malformed.
+        """
+        if not isinstance(data, Mapping):
+            raise DomainError("a domain must be a JSON object with a 'columns' object")
+        extra = set(data) - {"format", "columns"}
+        if extra:
+            raise DomainError(f"unknown top-level keys in domain: {sorted(extra)}")
+        fmt = data.get("format", DOMAIN_FORMAT)
+        if fmt != DOMAIN_FORMAT:
+            raise DomainError(f"unsupported domain format {fmt!r}; expected {DOMAIN_FORMAT!r}")
+        cols = data.get("columns")
+        if not isinstance(cols, Mapping) or not cols:
+            raise DomainError("a domain needs a non-empty 'columns' object")
+        return cls(tuple((str(n), _column_from_dict(str(n), s)) for n, s in cols.items()))
+
+    def validate(self, frame: pd.DataFrame, *, require_all: bool = True) -> None:
+        """Check that ``frame`` has exactly the declared columns, with values inside them.
+
+        Parameters
+        ----------
+        frame
+            The private executions.
+        require_all
+            Whether every declared column must be present.
+
+        Raises
+        ------
+        DomainError
+            On an unknown or missing column, a missing value, or a value outside a
+            declared grid, category list or bounds.  The message names the column and
+            how many values are outside, not the values themselves.
+        """
+        unknown = [c for c in frame.columns if c not in self]
+        if unknown:
+            raise DomainError(
+                f"unknown columns {unknown}: declare them in the domain (or drop them); "
+                f"declared: {list(self.names)}"
+            )
+        if require_all:
+            missing = [n for n in self.names if n not in frame.columns]
+            if missing:
+                raise DomainError(f"declared columns {missing} are missing from the data")
+        for name in frame.columns:
+            dom = self[name]
+            col = frame[name]
+            if isinstance(dom, CategoricalDomain):
+                if col.isna().any():
+                    raise DomainError(
+                        f"column {name!r} has missing values; fill or drop them first"
+                    )
+                bad = ~col.isin(list(dom.values))
+                if bad.any():
+                    raise DomainError(
+                        f"column {name!r}: {int(bad.sum())} value(s) are not among the declared "
+                        f"categories; add them to the domain file"
+                    )
+                continue
+            try:
+                x = np.asarray(col, dtype=float)
+            except (TypeError, ValueError) as e:
+                raise DomainError(f"column {name!r} is declared numeric but is not") from e
+            if not np.isfinite(x).all():
+                raise DomainError(
+                    f"column {name!r} has missing or non-finite values; fill or drop them first"
+                )
+            if dom.values is not None:
+                grid = np.asarray(dom.values)
+                ok = (np.abs(x[:, None] - grid[None, :]) <= 1e-9 * np.abs(grid)[None, :]).any(
+                    axis=1
+                )
+                if not ok.all():
+                    raise DomainError(
+                        f"column {name!r}: {int((~ok).sum())} value(s) are outside the declared "
+                        f"grid; add them to its 'values'"
+                    )
+            elif dom.lower is not None and dom.upper is not None:
+                bad = (x < dom.lower) | (x > dom.upper)
+                if bad.any():
+                    raise DomainError(
+                        f"column {name!r}: {int(bad.sum())} value(s) are outside the declared "
+                        f"bounds [{dom.lower}, {dom.upper}]; widen the bounds"
+                    )
+            elif dom.log and (x <= 0).any():
+                raise DomainError(f"column {name!r} is log-scale but has values <= 0")
+
+
+def load_domain(path: str | Path) -> Domain:
+    """Read a domain file (format in this module's docstring).
+
+    Raises
+    ------
+    DomainError
+        If the file cannot be read or is malformed; the message names the file.
+    """
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise DomainError(f"{p}: cannot read domain file: {e.strerror or e}") from e
+    except json.JSONDecodeError as e:
+        raise DomainError(f"{p}, line {e.lineno}: not valid JSON: {e.msg}") from e
+    try:
+        return Domain.from_dict(data)
+    except DomainError as e:
+        raise DomainError(f"{p}: {e}") from e
+
+
+def save_domain(domain: Domain, path: str | Path) -> None:
+    """Write ``domain`` as a domain file."""
+    Path(path).write_text(json.dumps(domain.to_dict(), indent=2) + "\n", encoding="utf-8")
+

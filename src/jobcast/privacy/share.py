@@ -1,0 +1,343 @@
+"""Share packages: a directory with ``manifest.json`` and ``rows.csv`` of synthetic executions.
+
+``manifest.json`` (format ``jobcast-share/1``)::
+
+    {
+      "format": "jobcast-share/1",
+      "job": "sort",
+      "created": "2026-01-01T12:00:00+00:00",          # UTC, ISO 8601
+      "jobcast_version": "0.1.0",
+      "method": "perfmodel",
+      "parameters": {...},                             # the synthesizer's parameters
+      "seed": 7,                                       # sampling seed (OpenDP noise is not seeded)
+      "differential_privacy": true,                    # false only with no_dp=True (--no-dp)
+      "epsilon": 1.0,                                  # null without DP
+      "epsilon_spent": 1.0,
+      "budget": [{"label": "context:count", "epsilon": 0.05}, ...],   # the accountant's ledger
+      "rows": 1000,                                    # synthetic rows in rows.csv
+      "columns": [{"name": "instance_count", "type": "numeric",
+                   "domain": {...declared...}, "estimated_bounds": null}, ...]
+    }
+
+``rows.csv`` has one synthetic execution per line with exactly the manifest's columns
+(the job's attributes plus ``gross_runtime`` and ``instance_count`` where present).
+Nothing in a package depends on the private row count or on raw extremes or categories
+that were not declared or paid for: estimated bounds appear only as DP outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jobcast import __version__
+from jobcast.errors import DomainError, ImportFormatError, InputError, PrivacyError
+from jobcast.privacy.base import check_rows
+from jobcast.privacy.domain import Domain, NumericDomain, load_domain
+from jobcast.privacy.noise import check_epsilon
+from jobcast.privacy.registry import DEFAULT_METHOD, make_synthesizer
+
+__all__ = [
+    "SHARE_FORMAT",
+    "MANIFEST_FILE",
+    "ROWS_FILE",
+    "SharePackage",
+    "create_share",
+    "write_share",
+    "read_share",
+]
+
+logger = logging.getLogger(__name__)
+
+SHARE_FORMAT = "jobcast-share/1"
+MANIFEST_FILE = "manifest.json"
+ROWS_FILE = "rows.csv"
+
+_REQUIRED = {
+    "format": str,
+    "job": str,
+    "created": str,
+    "jobcast_version": str,
+    "method": str,
+    "parameters": dict,
+    "differential_privacy": bool,
+    "budget": list,
+    "rows": int,
+    "columns": list,
+}
+
+
+@dataclass(frozen=True)
+class SharePackage:
+    """A share: its manifest (JSON-ready mapping) and its synthetic rows.
+
+    Parameters
+    ----------
+    manifest
+        The manifest (format in this module's docstring).
+    rows
+        The synthetic executions, columns in manifest order.
+    """
+
+    manifest: Mapping[str, Any]
+    rows: pd.DataFrame = field(repr=False)
+
+    @property
+    def job(self) -> str:
+        """Job name."""
+        return str(self.manifest["job"])
+
+    @property
+    def epsilon(self) -> float | None:
+        """Total ε of the release (``None`` without DP)."""
+        e = self.manifest.get("epsilon")
+        return None if e is None else float(e)
+
+    @property
+    def differential_privacy(self) -> bool:
+        """Whether the rows are differentially private."""
+        return bool(self.manifest["differential_privacy"])
+
+
+def _json_safe(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, tuple):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, Mapping):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    return v
+
+
+def _as_domain(domain: Domain | Mapping[str, Any] | str | Path) -> Domain:
+    if isinstance(domain, Domain):
+        return domain
+    if isinstance(domain, str | Path):
+        return load_domain(domain)
+    if isinstance(domain, Mapping):
+        return Domain.from_dict(domain)
+    raise DomainError(f"expected a Domain, a domain dict or a domain file, got {domain!r}")
+
+
+def create_share(
+    frame: pd.DataFrame,
+    *,
+    job: str,
+    epsilon: float | None,
+    rows: int,
+    method: str = DEFAULT_METHOD,
+    domain: Domain | Mapping[str, Any] | str | Path,
+    seed: int | None = None,
+    no_dp: bool = False,
+    params: Mapping[str, Any] | None = None,
+) -> SharePackage:
+    """Synthesize a share package from a job's private executions (pure: writes nothing).
+
+    Parameters
+    ----------
+    frame
+        The job's executions; columns exactly those declared in ``domain``.
+    job
+        Job name recorded in the manifest.
+    epsilon
+        Total ε of this release (> 0); ignored (recorded as ``null``) with ``no_dp``.
+    rows
+        Number of synthetic rows (> 0), the user's choice.
+    method
+        Synthesizer name (see :func:`jobcast.privacy.make_synthesizer`).
+    domain
+        Declared column domains (object, JSON-ready dict, or domain file path).
+    seed
+        Seed of the sampling steps.
+    no_dp
+        Release *without* differential privacy; must be given explicitly and is
+        recorded in the manifest.
+    params
+        Extra synthesizer parameters (e.g. ``{"k": 3}``).
+
+    Returns
+    -------
+    SharePackage
+
+    Raises
+    ------
+    PrivacyError
+        If ``epsilon`` is not > 0 and ``no_dp`` is not set.
+    InputError
+        On a bad row count, job name, method or parameter.
+    DomainError
+        On unknown columns or values outside a declared domain.
+    """
+    if not isinstance(job, str) or not job.strip():
+        raise InputError("a share needs a non-empty job name")
+    n_rows = check_rows(rows)
+    if no_dp is not True and no_dp is not False:
+        raise InputError(f"no_dp must be True or False, got {no_dp!r}")
+    eps: float | None = None if no_dp else check_epsilon(epsilon)
+    dom = _as_domain(domain)
+    synth = make_synthesizer(
+        method,
+        domain=dom,
+        epsilon=eps if eps is not None else 1.0,
+        no_dp=no_dp,
+        random_state=seed,
+        **dict(params or {}),
+    )
+    synth.fit(frame)
+    synthetic = synth.sample(n_rows)
+    columns = []
+    for name, d in dom.columns:
+        resolved = synth.domain_[name]
+        est = None
+        if isinstance(d, NumericDomain) and not d.declared and isinstance(resolved, NumericDomain):
+            est = [resolved.lower, resolved.upper]
+        columns.append(
+            {
+                "name": name,
+                "type": "numeric" if isinstance(d, NumericDomain) else "categorical",
+                "domain": _json_safe(d.to_dict()),
+                "estimated_bounds": est,
+            }
+        )
+    manifest: dict[str, Any] = {
+        "format": SHARE_FORMAT,
+        "job": job,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "jobcast_version": __version__,
+        "method": synth.method,
+        "parameters": _json_safe(synth.parameters()),
+        "seed": seed,
+        "differential_privacy": not no_dp,
+        "epsilon": eps,
+        "epsilon_spent": synth.epsilon_spent_,
+        "budget": [s.to_dict() for s in synth.ledger_],
+        "rows": n_rows,
+        "columns": columns,
+    }
+    logger.info(
+        "created share of job %r: method %s, %d synthetic rows, %s",
+        job, synth.method, n_rows, "no DP" if no_dp else f"epsilon={eps}",
+    )
+    return SharePackage(manifest, synthetic)
+
+
+def write_share(pkg: SharePackage, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``DIR/manifest.json`` and ``DIR/rows.csv``; returns the directory.
+
+    Raises
+    ------
+    InputError
+        If the directory already holds a share and ``overwrite`` is false.
+    """
+    d = Path(out_dir)
+    if (d / MANIFEST_FILE).exists() and not overwrite:
+        raise InputError(f"{d} already holds a share; choose another --out directory")
+    d.mkdir(parents=True, exist_ok=True)
+    pkg.rows.to_csv(d / ROWS_FILE, index=False)
+    (d / MANIFEST_FILE).write_text(
+        json.dumps(_json_safe(dict(pkg.manifest)), indent=2) + "\n", encoding="utf-8"
+    )
+    return d
+
+
+def _check_manifest(path: Path, m: Any) -> None:
+    if not isinstance(m, dict):
+        raise ImportFormatError(str(path), "the manifest must be a JSON object")
+    for key, typ in _REQUIRED.items():
+        if key not in m:
+            raise ImportFormatError(str(path), f"missing key {key!r}")
+        val = m[key]
+        if typ is int and (isinstance(val, bool) or not isinstance(val, int)):
+            raise ImportFormatError(str(path), f"{key!r} must be an integer")
+        if typ is not int and not isinstance(val, typ):
+            raise ImportFormatError(str(path), f"{key!r} must be a {typ.__name__}")
+    if m["format"] != SHARE_FORMAT:
+        raise ImportFormatError(
+            str(path), f"unsupported share format {m['format']!r}; expected {SHARE_FORMAT!r}"
+        )
+    if m["rows"] <= 0:
+        raise ImportFormatError(str(path), "'rows' must be positive")
+    if m["differential_privacy"]:
+        try:
+            eps = check_epsilon(m.get("epsilon"))
+        except PrivacyError as e:
+            raise ImportFormatError(str(path), f"'epsilon': {e}") from e
+        spent = math.fsum(float(s.get("epsilon", math.nan)) for s in m["budget"])
+        if not spent <= eps * (1 + 1e-9):
+            raise ImportFormatError(
+                str(path), f"the budget ledger sums to {spent}, more than epsilon {eps}"
+            )
+    elif m.get("epsilon") is not None:
+        raise ImportFormatError(str(path), "a share without DP must have 'epsilon': null")
+    names = []
+    for c in m["columns"]:
+        if not isinstance(c, dict) or "name" not in c or "domain" not in c:
+            raise ImportFormatError(str(path), "every column needs 'name' and 'domain'")
+        names.append(c["name"])
+    if len(set(names)) != len(names) or not names:
+        raise ImportFormatError(str(path), "column names must be distinct and non-empty")
+
+
+def read_share(directory: str | Path) -> SharePackage:
+    """Read and validate a share package.
+
+    Raises
+    ------
+    ImportFormatError
+        Naming the file (and line/column where possible): missing files, invalid JSON,
+        unsupported format, missing keys, a ledger over ε, columns that differ from the
+        manifest, a wrong row count, or values outside the declared domains.
+    """
+    d = Path(directory)
+    mpath, rpath = d / MANIFEST_FILE, d / ROWS_FILE
+    if not mpath.is_file():
+        raise ImportFormatError(str(mpath), "no manifest.json: is this a jobcast share directory?")
+    if not rpath.is_file():
+        raise ImportFormatError(str(rpath), "no rows.csv next to the manifest")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ImportFormatError(str(mpath), f"not valid JSON: {e.msg}", line=e.lineno) from e
+    _check_manifest(mpath, manifest)
+    try:
+        domain = Domain.from_dict({"columns": {c["name"]: c["domain"] for c in manifest["columns"]}})
+    except DomainError as e:
+        raise ImportFormatError(str(mpath), f"bad column domain: {e}") from e
+    try:
+        rows = pd.read_csv(rpath)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise ImportFormatError(str(rpath), f"cannot parse CSV: {e}") from e
+    expected = list(domain.names)
+    if list(rows.columns) != expected:
+        raise ImportFormatError(
+            str(rpath), f"columns {list(rows.columns)} differ from the manifest's {expected}", line=1
+        )
+    if len(rows) != manifest["rows"]:
+        raise ImportFormatError(
+            str(rpath), f"{len(rows)} rows, but the manifest says {manifest['rows']}"
+        )
+    for c in manifest["columns"]:
+        est = c.get("estimated_bounds")
+        if est is not None:
+            dom = domain[c["name"]]
+            if isinstance(dom, NumericDomain):
+                domain = domain.replace(c["name"], dom.with_bounds(float(est[0]), float(est[1])))
+    for name in expected:
+        try:
+            domain.select([name]).validate(rows[[name]])
+        except DomainError as e:
+            bad_line = None
+            col = rows[name]
+            if col.isna().any():
+                bad_line = int(np.flatnonzero(col.isna().to_numpy())[0]) + 2
+            raise ImportFormatError(str(rpath), str(e), line=bad_line, column=name) from e
+    return SharePackage(manifest, rows)

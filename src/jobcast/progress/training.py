@@ -1,0 +1,274 @@
+"""Parameter training: thresholds from similarity quality, weights and b by BOBYQA."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jobcast.errors import InputError, MissingExtraError
+from jobcast.progress.arrays import node_profiles, to_arrays
+from jobcast.progress.parameters import ProgressParameters
+from jobcast.progress.quality import quality_curve, quality_points
+from jobcast.progress.scaling import ScaleOutModelKind
+from jobcast.progress.similarity import MEASURES
+from jobcast.progress.simulation import SimulationCases, simulate_cases
+
+__all__ = ["thresholds_from_quality", "train_on_cases", "train_parameters"]
+
+logger = logging.getLogger(__name__)
+
+#: Bounds of the exponent b searched by BOBYQA (optimised on a log scale).
+EXPONENT_BOUNDS = (1.01, 100.0)
+
+#: Candidate values of T_final tried after the weights are fixed.
+FINAL_THRESHOLD_GRID = np.round(np.linspace(0.0, 0.95, 20), 10)
+
+
+def thresholds_from_quality(
+    cases: SimulationCases,
+    *,
+    a_min: float = 0.9,
+    n_min: float = 0.25,
+    params: ProgressParameters | None = None,
+) -> tuple[float, ...]:
+    """Per-measure thresholds: the smallest ``t`` with ``h(t) >= a_min`` and ``n(t) >= n_min``.
+
+    A measure for which no threshold reaches ``a_min`` while keeping the share
+    ``n_min`` of the pairs gets threshold 0 (it does not discard anything).
+
+    Parameters
+    ----------
+    cases
+        Leave-one-out simulations.
+    a_min
+        Required mean accuracy ``1 - relative error`` of the pairs above the threshold.
+    n_min
+        Smallest share of pairs that must remain above it.
+    params
+        Adjustment strength used for the accuracies (default parameters when None).
+
+    Returns
+    -------
+    tuple of float
+        In the order of ``MEASURES``.
+    """
+    if not 0.0 <= a_min <= 1.0 or not 0.0 < n_min <= 1.0:
+        raise InputError(f"a_min must lie in [0, 1] and n_min in (0, 1], got {a_min}, {n_min}.")
+    out = []
+    for measure in MEASURES:
+        s, a = quality_points(cases, measure, params=params)
+        if s.size == 0:
+            out.append(0.0)
+            continue
+        found = quality_curve(s, a, measure=measure).threshold(a_min, n_min)
+        out.append(0.0 if found is None else found)
+    return tuple(out)
+
+
+def _bobyqa() -> Any:
+    try:
+        import pybobyqa
+    except ImportError as e:  # pragma: no cover - a core dependency
+        raise MissingExtraError("Py-BOBYQA", "progress", "Training progress parameters") from e
+    return pybobyqa
+
+
+def train_on_cases(
+    cases: SimulationCases,
+    *,
+    a_min: float = 0.9,
+    n_min: float = 0.25,
+    n_starts: int = 3,
+    maxfun: int = 200,
+    train_adjustment: bool = True,
+    random_state: int | np.random.Generator | None = None,
+) -> ProgressParameters:
+    """Train parameters on precomputed leave-one-out simulations.
+
+    1. Thresholds per measure from the quality curves (:func:`thresholds_from_quality`).
+    2. Weights of the measures with data, the exponent ``b`` and (with
+       ``train_adjustment``) the adjustment strength, minimising the mean relative
+       error of the simulated estimates with BOBYQA from ``n_starts`` starting points
+       (equal weights first, then random ones).
+    3. ``T_final`` by a grid search on the same error.
+    4. The quality thresholds are kept only if they do not raise the error
+       compared with no thresholds (they are a filter BOBYQA cannot undo).
+
+    Parameters
+    ----------
+    cases
+        Leave-one-out simulations of the history.
+    a_min, n_min
+        Threshold rule.
+    n_starts
+        BOBYQA starting points.
+    maxfun
+        Objective evaluations per start.
+    train_adjustment
+        Also train the damping of ``f_total``; False keeps the paper's full factor.
+    random_state
+        Seed or generator of the random starting points.
+
+    Returns
+    -------
+    ProgressParameters
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        When there are no simulated cases.
+    """
+    if cases.n_cases == 0:
+        raise InputError("There are no simulated estimates to train on (history too short).")
+    if n_starts < 1 or maxfun < 1:
+        raise InputError(f"n_starts and maxfun must be >= 1, got {n_starts}, {maxfun}.")
+    rng = np.random.default_rng(random_state)
+    pybobyqa = _bobyqa()
+    available = [MEASURES.index(m) for m in cases.available_measures]
+    quality_thresholds = thresholds_from_quality(cases, a_min=a_min, n_min=n_min)
+    lo_b, hi_b = np.log(EXPONENT_BOUNDS[0]), np.log(EXPONENT_BOUNDS[1])
+    free_weights = available if len(available) > 1 else []
+
+    def unpack(x: np.ndarray, thresholds: tuple[float, ...]) -> ProgressParameters:
+        weights = np.zeros(len(MEASURES))
+        weights[available] = 1.0
+        if free_weights:
+            weights[free_weights] = np.clip(x[: len(free_weights)], 0.0, 1.0)
+            if weights.sum() <= 1e-9:
+                weights[free_weights] = 1e-3
+        rest = x[len(free_weights):]
+        exponent = float(np.exp(np.clip(rest[0], lo_b, hi_b)))
+        adjustment = float(np.clip(rest[1], 0.0, 1.0)) if train_adjustment else 1.0
+        return ProgressParameters(
+            thresholds=thresholds, weights=tuple(weights), exponent=exponent, adjustment=adjustment
+        )
+
+    lower = [0.0] * len(free_weights) + [lo_b] + ([0.0] if train_adjustment else [])
+    upper = [1.0] * len(free_weights) + [hi_b] + ([1.0] if train_adjustment else [])
+    lower_a, upper_a = np.array(lower), np.array(upper)
+    candidates: list[tuple[float, ProgressParameters]] = []
+    for thresholds in {quality_thresholds, (0.0,) * len(MEASURES)}:
+        best: tuple[float, ProgressParameters] | None = None
+        for start in range(n_starts):
+            if start == 0:
+                x0 = np.concatenate(
+                    [
+                        np.full(len(free_weights), 0.5),
+                        [np.log(3.0)],
+                        [0.5] if train_adjustment else [],
+                    ]
+                )
+            else:
+                x0 = rng.uniform(lower_a, upper_a)
+
+            def objective(x: np.ndarray, thresholds: tuple[float, ...] = thresholds) -> float:
+                return cases.mean_relative_error(unpack(x, thresholds))
+
+            result = pybobyqa.solve(
+                objective,
+                x0,
+                bounds=(lower_a, upper_a),
+                maxfun=maxfun,
+                rhobeg=0.2 * float(np.min(upper_a - lower_a)),
+                objfun_has_noise=False,
+                do_logging=False,
+            )
+            x = np.asarray(result.x if result.x is not None else x0, dtype=np.float64)
+            params = unpack(x, thresholds)
+            err = cases.mean_relative_error(params)
+            if best is None or err < best[0]:
+                best = (err, params)
+        assert best is not None  # n_starts >= 1
+        err, params = best
+        for t_final in FINAL_THRESHOLD_GRID:
+            trial = params.with_values(final_threshold=float(t_final))
+            trial_err = cases.mean_relative_error(trial)
+            if trial_err < err - 1e-12:
+                err, params = trial_err, trial
+        candidates.append((err, params))
+    err, params = min(candidates, key=lambda c: c[0])
+    logger.info(
+        "Trained progress parameters: leave-one-out MRE %.4f (untrained %.4f).",
+        err,
+        cases.mean_relative_error(ProgressParameters()),
+    )
+    return params
+
+
+def train_parameters(
+    history: pd.DataFrame,
+    *,
+    hardware: pd.DataFrame | None = None,
+    scale_out_model: ScaleOutModelKind = "bell",
+    n_samples: int = 3,
+    padding: float = 0.15,
+    a_min: float = 0.9,
+    n_min: float = 0.25,
+    n_starts: int = 3,
+    maxfun: int = 200,
+    train_adjustment: bool = True,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    random_state: int | np.random.Generator | None = None,
+    callback: Callable[[int, int], None] | None = None,
+) -> ProgressParameters:
+    """Train SMiPE's parameters on a job's history (leave-one-out simulations + BOBYQA).
+
+    Parameters
+    ----------
+    history
+        Iteration frame of the job's finished executions.
+    hardware
+        Optional hardware samples.
+    scale_out_model
+        Scale-out model per iteration used in the simulations (use the same in
+        the estimator).
+    n_samples, padding
+        Sample iterations per execution in the simulations.
+    a_min, n_min, n_starts, maxfun, train_adjustment, random_state
+        See :func:`train_on_cases`.
+    n_jobs
+        joblib workers for the simulations (one pool for the call).
+    scheduler
+        Dask scheduler address to run the simulations on a cluster instead.
+    callback
+        ``callback(done, total)`` after each simulated execution.
+
+    Returns
+    -------
+    ProgressParameters
+
+    Raises
+    ------
+    jobcast.errors.NotEnoughDataError
+        With fewer than two executions.
+    jobcast.errors.MissingExtraError
+        When ``scheduler`` is given but dask.distributed is missing.
+    """
+    arrays = to_arrays(history)
+    nodes = None
+    if hardware is not None and len(hardware):
+        nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
+    cases = simulate_cases(
+        arrays,
+        n_samples=n_samples,
+        padding=padding,
+        scale_out_model=scale_out_model,
+        nodes=nodes,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        callback=callback,
+    )
+    return train_on_cases(
+        cases,
+        a_min=a_min,
+        n_min=n_min,
+        n_starts=n_starts,
+        maxfun=maxfun,
+        train_adjustment=train_adjustment,
+        random_state=random_state,
+    )

@@ -1,0 +1,103 @@
+"""Statistical tests of the noise steps (OpenDP's sampler is not seedable: large samples, wide margins)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from jobcast.errors import PrivacyError
+from jobcast.privacy.bayesnet import mutual_information_scores, score_sensitivity
+from jobcast.privacy.bounds import dp_log_range
+from jobcast.privacy.noise import exponential_select, laplace_int, quantize
+
+SAMPLES = 20_000
+
+
+def _empirical_loss(a: np.ndarray, b: np.ndarray, min_count: int = 400) -> np.ndarray:
+    """log(P_a(v) / P_b(v)) for every output v seen often enough in both samples."""
+    lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
+    ca = np.bincount(a - lo, minlength=hi - lo + 1)
+    cb = np.bincount(b - lo, minlength=hi - lo + 1)
+    keep = (ca >= min_count) & (cb >= min_count)
+    return np.log(ca[keep] / cb[keep])
+
+
+@pytest.mark.parametrize("epsilon", [0.5, 1.0])
+def test_noisy_count_privacy_loss_within_epsilon(epsilon):
+    # Neighbouring histograms: one execution added to a cell of count 5.
+    d = laplace_int(np.full(SAMPLES, 5), sensitivity=1, epsilon=epsilon)
+    d2 = laplace_int(np.full(SAMPLES, 6), sensitivity=1, epsilon=epsilon)
+    loss = _empirical_loss(d, d2)
+    assert len(loss) >= 4
+    # 5 standard errors of a log-ratio of counts >= 400
+    tol = 5 * math.sqrt(2 / 400)
+    assert np.abs(loss).max() <= epsilon + tol
+    # calibrated, not just "very noisy": the loss actually reaches epsilon
+    assert np.abs(loss).max() >= epsilon - tol
+
+
+def test_fixed_point_sum_loss_within_epsilon():
+    # a sum whose one-execution change is at most 3 steps
+    eps = 1.0
+    a = laplace_int(np.zeros(SAMPLES, dtype=np.int64), sensitivity=3, epsilon=eps)
+    b = laplace_int(np.full(SAMPLES, 3), sensitivity=3, epsilon=eps)
+    loss = _empirical_loss(a, b, min_count=300)
+    assert np.abs(loss).max() <= eps + 5 * math.sqrt(2 / 300)
+
+
+def test_noise_scale_matches_discrete_laplace_variance():
+    eps = 0.5
+    x = laplace_int(np.zeros(SAMPLES, dtype=np.int64), sensitivity=1, epsilon=eps)
+    p = math.exp(-eps)
+    var = 2 * p / (1 - p) ** 2
+    assert x.var() == pytest.approx(var, rel=0.08)
+    assert abs(x.mean()) < 5 * math.sqrt(var / SAMPLES)
+
+
+def test_exponential_mechanism_frequencies():
+    scores = np.array([0.0, 1.0, 2.0])
+    # P ∝ exp(eps * u / (2 * sens)) = exp(u) for eps = 2, sens = 1
+    picks = np.array([exponential_select(scores, sensitivity=1.0, epsilon=2.0) for _ in range(3000)])
+    freq = np.bincount(picks, minlength=3) / len(picks)
+    expected = np.exp(scores) / np.exp(scores).sum()
+    assert np.abs(freq - expected).max() < 0.035
+
+
+@pytest.mark.parametrize("eps", [0.0, -1.0, math.nan])
+def test_bad_epsilon_rejected(eps):
+    with pytest.raises(PrivacyError):
+        laplace_int(np.zeros(3, dtype=np.int64), sensitivity=1, epsilon=eps)
+    with pytest.raises(PrivacyError):
+        exponential_select(np.zeros(3), sensitivity=1.0, epsilon=eps)
+
+
+def test_quantize_bounds_sensitivity():
+    q = quantize(np.array([-0.3, 0.3, 0.1499]), resolution=0.3 / 1000)
+    assert q.tolist() == [-1000, 1000, 500]
+
+
+def test_score_sensitivity_holds_on_random_neighbours():
+    rng = np.random.default_rng(3)
+    card = np.array([3, 2, 4])
+    worst = 0.0
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        codes = np.column_stack([rng.integers(c, size=n) for c in card])
+        # skewed tables too: copies of one row
+        if rng.random() < 0.3:
+            codes[:] = codes[0]
+        extra = np.array([[rng.integers(c) for c in card]])
+        for par, a in [((0,), 1), ((0, 1), 2), ((), 0)]:
+            u = mutual_information_scores(codes, card, par, [a])[0]
+            u2 = mutual_information_scores(np.vstack([codes, extra]), card, par, [a])[0]
+            worst = max(worst, abs(u2 - u) - (math.log(n + 1) + 1))
+            assert abs(u2 - u) <= score_sensitivity(n + 1) + 1e-9
+    assert worst <= 1e-9
+
+
+def test_dp_log_range_covers_bulk():
+    rng = np.random.default_rng(0)
+    x = np.exp(rng.uniform(np.log(100), np.log(1000), 2000))
+    lo, hi = dp_log_range(x, epsilon=1.0)
+    assert lo <= 100 and hi >= 1000
+    assert lo >= 100 / 8 and hi <= 1000 * 8
