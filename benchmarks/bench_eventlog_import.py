@@ -38,7 +38,10 @@ def real_log(work: Path, source: str | None) -> list[bytes]:
         from jobcast.workloads import run_workload
 
         result = run_workload(
-            "pagerank", size=3000, cores=2, params={"iterations": 3},
+            "pagerank",
+            size=3000,
+            cores=2,
+            params={"iterations": 3},
             event_log_dir=work / "events",
         )
         assert result.event_log is not None
@@ -184,13 +187,17 @@ def main() -> None:
             )
         secs, before, peak = peak_rss(lambda: naive(small))
         naive_rate = small_bytes / MB / secs
-        print(f"{'naive json.loads, 1/4':>24}: {naive_rate:7.1f} MB/s  {secs:6.2f} s  "
-              f"peak RSS +{peak - before:6.1f} MB")
+        print(
+            f"{'naive json.loads, 1/4':>24}: {naive_rate:7.1f} MB/s  {secs:6.2f} s  "
+            f"peak RSS +{peak - before:6.1f} MB"
+        )
         speed, mem_big = results["uncompressed"]
         mem_small = results["uncompressed, 1/4 size"][1]
         print(f"speed-up over naive json.loads: {speed / naive_rate:.1f}x")
-        print(f"memory growth from 1/4 to full size: {mem_big - mem_small:+.1f} MB "
-              f"(log grew by {(big_bytes - small_bytes) / MB:.0f} MB)")
+        print(
+            f"memory growth from 1/4 to full size: {mem_big - mem_small:+.1f} MB "
+            f"(log grew by {(big_bytes - small_bytes) / MB:.0f} MB)"
+        )
         print(f"target >= 50 MB/s uncompressed: {'met' if speed >= 50 else 'NOT met'}")
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -24,10 +24,19 @@ def test_reports_reach_the_collector() -> None:
         for i in range(3):
             client.iteration_started()
             client.iteration_finished(records=100 - i, cpu=0.5)
-        sample = HardwareSample(datetime.now(timezone.utc), 12.5, 1.0, 2.0, 3.0, 4.0)
+        sample = HardwareSample(datetime.now(UTC), 12.5, 1.0, 2.0, 3.0, 4.0)
         client.send_hardware_samples(
-            [sample, {"timestamp": datetime.now(timezone.utc), "cpu": 1, "disk_read": 0,
-                      "disk_write": 0, "net_rx": 0, "net_tx": 0}],
+            [
+                sample,
+                {
+                    "timestamp": datetime.now(UTC),
+                    "cpu": 1,
+                    "disk_read": 0,
+                    "disk_write": 0,
+                    "net_rx": 0,
+                    "net_tx": 0,
+                },
+            ],
             node="n1",
         )
         client.finish_execution()
@@ -47,8 +56,9 @@ def test_offline_collector_never_raises_and_delivers_later(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     port = free_port()
-    client = CollectorClient(f"http://127.0.0.1:{port}", timeout_s=0.5, retries=2,
-                             backoff_s=0.01, buffer_size=5)
+    client = CollectorClient(
+        f"http://127.0.0.1:{port}", timeout_s=0.5, retries=2, backoff_s=0.01, buffer_size=5
+    )
     with caplog.at_level(logging.WARNING, logger="jobcast.collect.client"):
         assert not client.start_execution("app-2", job="kmeans")
         for i in range(6):
@@ -96,7 +106,7 @@ def test_refused_report_is_dropped_not_retried(caplog: pytest.LogCaptureFixture)
 
 
 def test_payload_validation() -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with pytest.raises(ValidationError):
         IterationStart(execution="a", iteration=-1, started_at=now)
     with pytest.raises(ValidationError):
@@ -106,8 +116,19 @@ def test_payload_validation() -> None:
     with pytest.raises(ValidationError):
         IterationFinish(execution="a", iteration=0, finished_at=now, cpu=float("nan"))
     with pytest.raises(ValidationError):
-        HardwareReport(node="n", samples=[{"timestamp": now, "cpu": 101, "disk_read": 0,
-                                           "disk_write": 0, "net_rx": 0, "net_tx": 0}])
+        HardwareReport(
+            node="n",
+            samples=[
+                {
+                    "timestamp": now,
+                    "cpu": 101,
+                    "disk_read": 0,
+                    "disk_write": 0,
+                    "net_rx": 0,
+                    "net_tx": 0,
+                }
+            ],
+        )
     report = IterationStart(execution="a", iteration=0, started_at=now)
     with pytest.raises(ValidationError):
         report.iteration = 3  # type: ignore[misc]

@@ -34,37 +34,59 @@ def ev(name: str, **fields: Any) -> str:
     return json.dumps({"Event": f"SparkListener{name}", **fields}, separators=(",", ":"))
 
 
-def task_end(stage: int, *, run_ms: int = 100, cpu_ns: int = 50_000_000, records: int = 10,
-             shuffle_records: int = 5, remote: int = 300, local: int = 200) -> str:
+def task_end(
+    stage: int,
+    *,
+    run_ms: int = 100,
+    cpu_ns: int = 50_000_000,
+    records: int = 10,
+    shuffle_records: int = 5,
+    remote: int = 300,
+    local: int = 200,
+) -> str:
     metrics = {
         "Executor Run Time": run_ms,
         "Executor CPU Time": cpu_ns,
         "Disk Bytes Spilled": 1,
-        "Shuffle Read Metrics": {"Remote Bytes Read": remote, "Local Bytes Read": local,
-                                 "Total Records Read": shuffle_records},
+        "Shuffle Read Metrics": {
+            "Remote Bytes Read": remote,
+            "Local Bytes Read": local,
+            "Total Records Read": shuffle_records,
+        },
         "Shuffle Write Metrics": {"Shuffle Bytes Written": 7},
         "Input Metrics": {"Bytes Read": 1000, "Records Read": records},
         "Output Metrics": {"Bytes Written": 3},
     }
-    return ev("TaskEnd", **{"Stage ID": stage, "Stage Attempt ID": 0, "Task Type": "ResultTask",
-                            "Task Info": {"Task ID": 1, "Executor ID": "1"},
-                            "Task Metrics": metrics})
+    return ev(
+        "TaskEnd",
+        **{
+            "Stage ID": stage,
+            "Stage Attempt ID": 0,
+            "Task Type": "ResultTask",
+            "Task Info": {"Task ID": 1, "Executor ID": "1"},
+            "Task Metrics": metrics,
+        },
+    )
 
 
-def job_start(job: int, t: int, stages: list[int], group: str | None = None,
-              desc: str | None = None) -> str:
+def job_start(
+    job: int, t: int, stages: list[int], group: str | None = None, desc: str | None = None
+) -> str:
     props = {}
     if group is not None:
         props["spark.jobGroup.id"] = group
     if desc is not None:
         props["spark.job.description"] = desc
-    return ev("JobStart", **{"Job ID": job, "Submission Time": t, "Stage IDs": stages,
-                             "Properties": props})
+    return ev(
+        "JobStart",
+        **{"Job ID": job, "Submission Time": t, "Stage IDs": stages, "Properties": props},
+    )
 
 
 def job_end(job: int, t: int) -> str:
-    return ev("JobEnd", **{"Job ID": job, "Completion Time": t,
-                           "Job Result": {"Result": "JobSucceeded"}})
+    return ev(
+        "JobEnd", **{"Job ID": job, "Completion Time": t, "Job Result": {"Result": "JobSucceeded"}}
+    )
 
 
 def crafted_log() -> list[str]:
@@ -75,18 +97,27 @@ def crafted_log() -> list[str]:
         ev("ExecutorAdded", **{"Timestamp": 100, "Executor ID": "1"}),
         ev("ExecutorAdded", **{"Timestamp": 200, "Executor ID": "2"}),
         # a job outside any iteration group
-        job_start(0, 500, [0]), task_end(0), job_end(0, 900),
+        job_start(0, 500, [0]),
+        task_end(0),
+        job_end(0, 900),
         # iteration 0: 2 executors throughout, two jobs
-        job_start(1, 1000, [1], "it-0", "step 0"), task_end(1), job_end(1, 1500),
-        job_start(2, 1500, [1, 2], "it-0", "step 0"), task_end(2), task_end(2), job_end(2, 2000),
+        job_start(1, 1000, [1], "it-0", "step 0"),
+        task_end(1),
+        job_end(1, 1500),
+        job_start(2, 1500, [1, 2], "it-0", "step 0"),
+        task_end(2),
+        task_end(2),
+        job_end(2, 2000),
         # iteration 1: 2 executors for 500 ms, then 3 for 1500 ms -> 2.75 -> 3
         job_start(3, 3000, [3], "it-1", "step 1"),
         ev("ExecutorAdded", **{"Timestamp": 3500, "Executor ID": "3"}),
-        task_end(3), job_end(3, 5000),
+        task_end(3),
+        job_end(3, 5000),
         # iteration 2: 3 executors for 1000 ms, then 2 for 3000 ms -> 2.25 -> 2
         job_start(4, 6000, [4], "it-2", "step 2"),
         ev("ExecutorRemoved", **{"Timestamp": 7000, "Executor ID": "1", "Removed Reason": "x"}),
-        task_end(4), job_end(4, 10000),
+        task_end(4),
+        job_end(4, 10000),
         ev("ApplicationEnd", Timestamp=11000),
     ]
 
@@ -282,8 +313,9 @@ def test_real_compressed_matches_uncompressed_stream(real_logs: dict[str, Path])
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_real_in_progress_cut_and_corrupt(tmp_path: Path, real_logs: dict[str, Path],
-                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_real_in_progress_cut_and_corrupt(
+    tmp_path: Path, real_logs: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
     full = read_event_log(real_logs["cc"], iterations="job-groups")
     lines = real_logs["cc"].read_bytes().split(b"\n")
     # cut in the middle of the last iteration's last TaskEnd, as a crash would leave it

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -53,7 +53,7 @@ def test_sampler_stops_on_event() -> None:
 
 
 def test_sample_validation() -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with pytest.raises(InputError):
         HardwareSample(now, 150.0, 0, 0, 0, 0)
     with pytest.raises(InputError):
@@ -72,7 +72,7 @@ def test_agent_sends_batches() -> None:
     assert {b["execution"] for b in batches} == {"e1"}
 
 
-DOOL = '''"Dool 1.3.2 CSV output"
+DOOL = """"Dool 1.3.2 CSV output"
 "Author:","Scott Baker","","","URL:","https://github.com/scottchiefbaker/dool/"
 "Host:","worker-7","","","User:","spark"
 "Cmdline:","dool -T --cpu --disk --net --output x.csv 1","","","Date:","22 Nov 2026 01:40:00 UTC"
@@ -81,9 +81,9 @@ DOOL = '''"Dool 1.3.2 CSV output"
 "epoch","usr","sys","idl","wai","stl","read","writ","recv","send"
 1795311600.0,10.0,5.0,80.0,5.0,0,1024,2048,100,200
 1795311601.0,50.0,10.0,40.0,0,0,0,4096.5,300,400
-'''
+"""
 
-DSTAT = '''"Dstat 0.7.4 CSV output"
+DSTAT = """"Dstat 0.7.4 CSV output"
 "Author:","Dag Wieers <dag@wieers.com>",,,,"URL:","http://dag.wieers.com/home-made/dstat/"
 "Host:","node-a",,,,"User:","root"
 "Cmdline:","dstat -tcdn --output out.csv",,,,"Date:","22 Nov 2026 01:40:00 UTC"
@@ -92,7 +92,7 @@ DSTAT = '''"Dstat 0.7.4 CSV output"
 "time","usr","sys","idl","wai","hiq","siq","read","writ","read","writ","recv","send","recv","send"
 "22-11 01:40:01",1.0,1.0,97.0,1.0,0,0,10,20,1,2,5,6,7,8
 "22-11 01:40:02",2.0,1.0,96.0,1.0,0,0,10,20,1,2,5,6,7,8
-"22-11 01:40:03",2.0,1.0,96'''
+"22-11 01:40:03",2.0,1.0,96"""
 
 
 def test_read_dool_epoch(tmp_path: Path) -> None:
@@ -110,8 +110,7 @@ def test_read_dool_epoch(tmp_path: Path) -> None:
     assert (frame["execution"] == "app-9").all()
 
 
-def test_read_dstat_devices_and_cut_line(tmp_path: Path,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_read_dstat_devices_and_cut_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "dstat.csv"
     path.write_text(DSTAT)
     frame = read_dool(path, node="override")
@@ -140,8 +139,9 @@ def test_read_dool_bad_input(tmp_path: Path) -> None:
     with pytest.raises(ImportFormatError, match="--cpu"):
         read_dool(nocpu)
     short = tmp_path / "short.csv"
-    short.write_text(DOOL.replace("1795311600.0,10.0,5.0,80.0,5.0,0,1024,2048,100,200",
-                                  "1795311600.0,10.0,5.0"))
+    short.write_text(
+        DOOL.replace("1795311600.0,10.0,5.0,80.0,5.0,0,1024,2048,100,200", "1795311600.0,10.0,5.0")
+    )
     with pytest.raises(ImportFormatError, match="line 8.*fields"):
         read_dool(short)
     with pytest.raises(ImportFormatError, match="cannot read"):

@@ -18,13 +18,23 @@ import pytest
 
 #: name, size, params, codec, rolling: small runs covering every codec and layout
 BATCH: list[dict[str, Any]] = [
-    {"name": "pagerank", "size": 2000, "params": {"iterations": 3}, "codec": "zstd",
-     "rolling": True},
+    {
+        "name": "pagerank",
+        "size": 2000,
+        "params": {"iterations": 3},
+        "codec": "zstd",
+        "rolling": True,
+    },
     {"name": "cc", "size": 2000, "params": {"iterations": 4}, "codec": None, "rolling": False},
-    {"name": "kmeans", "size": 5000, "params": {"iterations": 4}, "codec": "lz4",
-     "rolling": False},
-    {"name": "sgd", "size": 5000, "params": {"iterations": 4}, "codec": None, "rolling": True,
-     "report": True},
+    {"name": "kmeans", "size": 5000, "params": {"iterations": 4}, "codec": "lz4", "rolling": False},
+    {
+        "name": "sgd",
+        "size": 5000,
+        "params": {"iterations": 4},
+        "codec": None,
+        "rolling": True,
+        "report": True,
+    },
 ]
 
 
@@ -47,8 +57,12 @@ def run_batch(out: Path, specs: list[dict[str, Any]]) -> None:
             spark_conf=spec.get("spark_conf"),
         )
         results.append(
-            {**r.to_dict(), "codec": spec["codec"], "rolling": spec["rolling"],
-             "reported": bool(spec.get("collector_url"))}
+            {
+                **r.to_dict(),
+                "codec": spec["codec"],
+                "rolling": spec["rolling"],
+                "reported": bool(spec.get("collector_url")),
+            }
         )
     (out / "manifest.json").write_text(json.dumps(results, indent=1))
 

@@ -23,7 +23,12 @@ from jobcast.cli.common import (
 from jobcast.errors import InputError
 from jobcast.history import HistoryRepository, JobSpec
 from jobcast.models import MODEL_NAMES, PriceTable, configure, machine_attributes, make_model
-from jobcast.models.training_data import input_frame, query_frame, training_set
+from jobcast.models.training_data import (
+    held_out_errors,
+    input_frame,
+    query_frame,
+    training_set,
+)
 
 __all__ = ["register", "evaluate_app"]
 
@@ -172,6 +177,8 @@ def configure_cmd(
         derived = {k for values in machine_values.values() for k in values}
         context = {k: v for k, v in context.items() if k not in derived}
     price_table = PriceTable.from_json(prices) if prices is not None else PriceTable.default()
+    X_train, y_train = training_set(spec, executions)
+    errors = held_out_errors(estimator, X_train, y_train, random_state=seed)
     result = configure(
         estimator,
         context,
@@ -181,36 +188,30 @@ def configure_cmd(
         confidence=confidence,
         prices=price_table,
         machine_values=machine_values,
+        errors=errors,
     )
     if as_json:
         emit_json({"model": model, "chosen": _chosen(estimator), **result.to_dict()})
         return
+    with_type = any(c.machine_type for c in result.candidates)
     rows = []
     for c in result.candidates:
-        d = c.to_dict()
-        mark = "← cheapest" if result.best is not None and c == result.best else ""
+        mark = "← cheapest" if c == result.best else ""
         rows.append(
             (
-                d.get("machine_type") or "",
-                d["scale_out"],
-                d["predicted"],
-                d["bound"],
-                d["cost"],
-                "yes" if d["feasible"] else "no",
+                *([c.machine_type] if with_type else []),
+                c.scale_out,
+                c.predicted_runtime,
+                c.runtime_bound,
+                c.cost,
+                "yes" if c.feasible else "no",
                 mark,
             )
         )
+    header = ["scale-out", "predicted (s)", "bound (s)", f"cost ({result.currency})", "meets", ""]
     table(
         f"Configurations of {job!r}: deadline {deadline:g} s at {confidence:.0%} confidence",
-        [
-            "machine type",
-            "scale-out",
-            "predicted (s)",
-            "bound (s)",
-            f"cost ({result.currency})",
-            "meets",
-            "",
-        ],
+        [*(["machine type"] if with_type else []), *header],
         rows,
     )
     if result.best is None:
@@ -224,7 +225,7 @@ def configure_cmd(
         where = f" of {b['machine_type']}" if b.get("machine_type") else ""
         console.print(
             f"Cheapest: [bold]{b['scale_out']} machines{where}[/], predicted "
-            f"{b['predicted']:.0f} s (≤ {b['bound']:.0f} s), cost {b['cost']:.4g} "
+            f"{b['predicted_runtime']:.0f} s (≤ {b['runtime_bound']:.0f} s), cost {b['cost']:.4g} "
             f"{result.currency}."
         )
 

@@ -136,3 +136,25 @@ def input_frame(
     if "machine_type" in columns and "machine_type" not in frame.columns:
         raise InputError(f"{where}: a 'machine_type' column is needed for job {spec.name!r}")
     return frame[list(columns)].reset_index(drop=True)
+
+
+def held_out_errors(
+    estimator: Any, X: pd.DataFrame, y: np.ndarray, *, random_state: int | None = 0
+) -> np.ndarray:
+    """Relative errors ``runtime / prediction - 1`` of ``estimator`` on held-out rows.
+
+    For models other than ``auto`` (which keeps its own ``cv_errors_``): the
+    cross-validation of :func:`jobcast.models.selection.cv_splits`, used by the
+    configurator for confidence bounds.
+    """
+    from jobcast.models.selection import cross_val_errors, cv_splits
+
+    cv = getattr(estimator, "cv_errors_", None)
+    if cv is not None:
+        return np.asarray(cv, dtype=float)
+    truth, predicted = cross_val_errors(
+        estimator, X, y, cv_splits(len(y), random_state=random_state)
+    )
+    if len(truth) == 0:
+        raise NotEnoughDataError("at least two executions are needed to estimate model errors")
+    return truth / predicted - 1.0

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jobcast.errors import DomainError, InputError, PrivacyError
+from jobcast.errors import BudgetExceededError, DomainError, InputError, PrivacyError
 from jobcast.privacy.accountant import Accountant, Spend
 from jobcast.privacy.bounds import dp_log_range
 from jobcast.privacy.discretize import Discretizer
@@ -118,6 +118,10 @@ class BaseSynthesizer(ABC):
             if not np.isclose(acc.epsilon, eps):
                 raise PrivacyError(
                     f"the accountant's total {acc.epsilon} differs from epsilon={eps}"
+                )
+            if acc.exhausted:
+                raise BudgetExceededError(
+                    f"no privacy budget left in this release (all of {acc.epsilon:g} is spent)"
                 )
         if len(frame) == 0 and self.uses_data:
             raise InputError("cannot synthesize from an empty table")

@@ -18,9 +18,11 @@ References
 .. [2] A. Ghosh, T. Roughgarden, M. Sundararajan, "Universally utility-maximizing
    privacy mechanisms", STOC 2009 (geometric / discrete Laplace mechanism).
 .. [3] F. McSherry, K. Talwar, "Mechanism design via differential privacy", FOCS 2007
-   (exponential mechanism); OpenDP's ``make_noisy_max`` implements it as report-noisy-max
-   with Gumbel noise, which is ``2 * sensitivity / scale``-DP for scores that may move
-   in both directions.
+   (exponential mechanism), and R. McKenna, D. Sheldon, "Permute-and-flip: a new
+   mechanism for differentially private selection", NeurIPS 2020: OpenDP's
+   ``make_noisy_max`` under pure DP is report-noisy-max with exponential noise, which is
+   permute-and-flip -- ``2 * sensitivity / scale``-DP for scores that may move in both
+   directions, like the exponential mechanism it replaces, and never less accurate.
 .. [4] F. McSherry, "Privacy integrated queries", SIGMOD 2009 (parallel composition:
    disjoint cells of one histogram cost ε once).
 """
@@ -131,7 +133,7 @@ def quantize(x: np.ndarray, *, resolution: float) -> np.ndarray:
 
 
 def exponential_select(scores: np.ndarray, *, sensitivity: float, epsilon: float) -> int:
-    """Pick an index with the exponential mechanism (report noisy max with Gumbel noise).
+    """Pick an index privately by its score (permute-and-flip, in the exponential mechanism's place).
 
     Parameters
     ----------
@@ -146,8 +148,8 @@ def exponential_select(scores: np.ndarray, *, sensitivity: float, epsilon: float
     Returns
     -------
     int
-        The selected index; probability proportional to
-        ``exp(epsilon * score / (2 * sensitivity))`` [3]_.
+        The selected index; for every index, its probability changes by at most a
+        factor ``exp(epsilon)`` between neighbouring data sets [3]_.
     """
     eps = check_epsilon(epsilon)
     if not sensitivity > 0 or not math.isfinite(sensitivity):

@@ -246,7 +246,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
         if runtime_declared:
             lo, hi = dp_log_range(
                 t, epsilon=e_win, lower=rdom.lower, upper=float(rdom.upper or rdom.lower),
-                width=float(self.window_width), quantile=float(self.window_quantile),
+                width=float(self.window_width),
+                quantile=float(self.window_quantile) if e_win is not None else 0.0,
                 threshold=1.0,
             )
         else:

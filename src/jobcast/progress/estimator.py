@@ -262,5 +262,7 @@ class ProgressEstimator(BaseEstimator):
             elapsed_s=elapsed,
             remaining_s=remaining,
             total_s=elapsed + remaining,
-            similar=tuple((_plain(ids[j]), float(weights[j])) for j in order),
+            similar=tuple(
+                zip(map(_plain, ids[order].tolist()), weights[order].tolist(), strict=True)
+            ),
         )

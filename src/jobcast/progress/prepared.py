@@ -7,16 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobcast.progress.arrays import IterationArrays
-from jobcast.progress.inference import adjusted, adjustment_factors, remaining_estimates
+from jobcast.progress.inference import adjusted, recency_weights, remaining_estimates
 from jobcast.progress.scaling import ScaleOutTable
 from jobcast.progress.similarity import (
     MEASURES,
+    _row_mean,
     hardware_similarity,
     input_size_similarity,
     node_hardware_similarity,
     normalise_records,
     records_similarity,
-    runtime_similarity,
     scale_out_similarity,
 )
 
@@ -69,6 +69,10 @@ class PreparedHistory:
         Per-node hardware profiles of the history, if hardware samples were given.
     records
         Active records per iteration divided by iteration 0's, if records were given.
+    scale_int, scale_ratio
+        Scale-outs as integer codes (0 where padded) and the table of
+        ``min(a, b) / max(a, b)`` for all pairs of them (NaN against padding), so that
+        the scale-out similarity is a lookup.
     """
 
     arrays: IterationArrays
@@ -76,6 +80,8 @@ class PreparedHistory:
     base: np.ndarray
     nodes: dict[str, np.ndarray] | None = None
     records: np.ndarray | None = None
+    scale_int: np.ndarray | None = None
+    scale_ratio: np.ndarray | None = None
 
     def candidates(
         self,
@@ -117,7 +123,10 @@ class PreparedHistory:
         past = np.arange(i)
         model_now = self.table.lookup(past, scale)
         comparable = self.base[rows, :i] * model_now
-        sims[0] = runtime_similarity(runtime, comparable)
+        # runtime similarity and f_total both come from the ratios current / similar;
+        # computed once (equal to runtime_similarity and adjustment_factors)
+        ratios = runtime[None, :] / comparable
+        sims[0] = _row_mean(np.minimum(ratios, 1.0 / ratios))
         if current.records is not None and self.records is not None:
             cur_records = normalise_records(current.records[:, :i])[0]
             sims[1] = records_similarity(cur_records, self.records[rows, :i], normalised=True)
@@ -135,8 +144,14 @@ class PreparedHistory:
             sims[2] = hw
         if current.input_size is not None and hist.input_size is not None:
             sims[3] = input_size_similarity(float(current.input_size[0]), hist.input_size[idx])
-        sims[4] = scale_out_similarity(scale, hist.scale_out[rows, :i])
-        factors = adjustment_factors(runtime, comparable)
+        if self.scale_ratio is not None and self.scale_int is not None:
+            # min/max of integer scale-outs, looked up instead of computed
+            cur_int = np.clip(scale, 0, self.scale_ratio.shape[0] - 1).astype(np.int64)
+            sims[4] = _row_mean(self.scale_ratio[cur_int[None, :], self.scale_int[rows, :i]])
+        else:
+            sims[4] = scale_out_similarity(scale, hist.scale_out[rows, :i])
+        weights = recency_weights(i)
+        factors = np.einsum("ki,i->k", ratios, weights / weights.sum())
         now = self.table.lookup(np.arange(i, hist.max_iterations), np.array(scale[-1]))
         raw = remaining_estimates(self.base[rows, i:], now, 1.0)
         return Candidates(indices=idx, similarities=sims, raw_remaining=raw, factors=factors)
@@ -168,4 +183,27 @@ def prepare_history(
     with np.errstate(invalid="ignore"):
         base = np.nan_to_num(arrays.runtime / modelled, nan=0.0)
     records = None if arrays.records is None else normalise_records(arrays.records)
-    return PreparedHistory(arrays=arrays, table=table, base=base, nodes=nodes, records=records)
+    scale = np.nan_to_num(arrays.scale_out, nan=0.0)
+    top = 2 * int(scale.max(initial=1)) + 1
+    levels = np.arange(top, dtype=np.float64)
+    ratio = scale_ratio_table(levels)
+    return PreparedHistory(
+        arrays=arrays,
+        table=table,
+        base=base,
+        nodes=nodes,
+        records=records,
+        scale_int=scale.astype(np.int64),
+        scale_ratio=ratio,
+    )
+
+
+def scale_ratio_table(levels: np.ndarray) -> np.ndarray:
+    """``min / max`` of every pair of scale-outs; level 0 (padding) gives NaN."""
+    lo = np.minimum.outer(levels, levels)
+    hi = np.maximum.outer(levels, levels)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = lo / hi
+    out[0, :] = np.nan
+    out[:, 0] = np.nan
+    return out

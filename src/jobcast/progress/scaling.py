@@ -47,6 +47,9 @@ class ScaleOutTable:
         table is built up to twice the largest scale-out of the history.
         """
         s = np.asarray(scale_out, dtype=np.float64)
+        if s.ndim == 0 and np.isfinite(s) and isinstance(iterations, np.ndarray):
+            # one scale-out for a run of iterations: a plain column gather
+            return np.asarray(self.table[iterations, int(min(max(s, 1), self.max_scale_out))])
         valid = np.isfinite(s)
         idx = np.where(valid, np.clip(s, 1, self.max_scale_out), 1).astype(np.int64)
         rows, idx, valid = np.broadcast_arrays(np.asarray(iterations), idx, valid)

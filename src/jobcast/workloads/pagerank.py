@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from operator import add
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,10 @@ def _contributions(item: tuple[int, tuple[list[int], float]]) -> Iterable[tuple[
     return [(t, share) for t in targets]
 
 
+def _scale(factor: float) -> Callable[[float], float]:
+    return lambda r: r * factor
+
+
 def run(sc: SparkContext, hook: IterationHook, *, size: int, params: Mapping[str, Any]) -> None:
     """Run PageRank; an iteration's records are the pages whose rank still moved by ``tol``."""
     parts = sc.defaultParallelism
@@ -76,8 +80,7 @@ def run(sc: SparkContext, hook: IterationHook, *, size: int, params: Mapping[str
         # dangling pages here, so it stays at the page count; the check is the point)
         mass = new.values().sum()
         if abs(mass - size) > 1e-6 * size:
-            factor = size / mass
-            new = new.mapValues(lambda r: r * factor).cache()
+            new = new.mapValues(_scale(size / mass)).cache()
         changed = ranks.join(new).filter(lambda kv: abs(kv[1][0] - kv[1][1]) > tol).count()
         ranks.unpersist()
         ranks = new

@@ -1,0 +1,138 @@
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from jobcast.errors import DomainError, ImportFormatError, InputError, PrivacyError
+from jobcast.privacy import NumericDomain, create_share, read_share, save_domain, write_share
+
+from .conftest import N_ROWS, RAW_MAX, RAW_MIN, make_domain
+
+
+def _share(frame, domain, **kw):
+    args = dict(job="sort", epsilon=1.0, rows=200, method="perfmodel", domain=domain, seed=7)
+    args.update(kw)
+    return create_share(frame, **args)
+
+
+def test_round_trip_and_manifest_content(tmp_path, frame, domain):
+    pkg = _share(frame, domain)
+    write_share(pkg, tmp_path / "out")
+    back = read_share(tmp_path / "out")
+    m = back.manifest
+    assert m["format"] == "jobcast-share/1"
+    assert m["job"] == "sort" and m["method"] == "perfmodel" and m["rows"] == 200
+    assert m["differential_privacy"] is True and m["epsilon"] == 1.0
+    assert sum(s["epsilon"] for s in m["budget"]) == pytest.approx(1.0)
+    assert [c["name"] for c in m["columns"]] == list(domain.names)
+    assert m["columns"][0]["domain"]["values"] == [2, 4, 6, 8]
+    assert {"created", "jobcast_version", "parameters"} <= set(m)
+    assert list(back.rows.columns) == list(domain.names)
+    assert len(back.rows) == 200
+    pd.testing.assert_frame_equal(back.rows, pkg.rows, check_dtype=False)
+
+
+@pytest.mark.parametrize("method", ["random", "independent", "privbayes", "perfmodel"])
+def test_outputs_hold_no_raw_count_extremes_or_categories(tmp_path, frame, method):
+    # runtime bounds undeclared: they are bought, never copied
+    dom = make_domain(runtime=NumericDomain(log=True))
+    pkg = _share(frame, dom, method=method, rows=150)
+    write_share(pkg, tmp_path)
+    text = (tmp_path / "manifest.json").read_text()
+    numbers = {float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", text)}
+    assert float(N_ROWS) not in numbers
+    assert RAW_MIN not in numbers and RAW_MAX not in numbers
+    rows_text = (tmp_path / "rows.csv").read_text()
+    assert repr(RAW_MIN) not in rows_text and repr(RAW_MAX) not in rows_text
+    # the bought bounds are recorded, with their cost in the ledger
+    col = json.loads(text)["columns"][-1]
+    assert col["estimated_bounds"] is not None
+    assert any(s["label"] == "bounds:gross_runtime" for s in json.loads(text)["budget"])
+
+
+def test_no_dp_is_explicit_and_recorded(tmp_path, frame, domain):
+    pkg = _share(frame, domain, epsilon=None, no_dp=True)
+    assert pkg.manifest["differential_privacy"] is False
+    assert pkg.manifest["epsilon"] is None and pkg.manifest["budget"] == []
+    write_share(pkg, tmp_path)
+    assert read_share(tmp_path).differential_privacy is False
+
+
+@pytest.mark.parametrize("eps", [0, -1.0, None])
+def test_bad_epsilon(frame, domain, eps):
+    with pytest.raises(PrivacyError, match="epsilon"):
+        _share(frame, domain, epsilon=eps)
+
+
+@pytest.mark.parametrize("rows", [0, -10])
+def test_bad_rows(frame, domain, rows):
+    with pytest.raises(InputError, match="rows"):
+        _share(frame, domain, rows=rows)
+
+
+def test_unknown_method_and_column(frame, domain):
+    with pytest.raises(InputError, match="unknown method"):
+        _share(frame, domain, method="gan")
+    with pytest.raises(DomainError, match="unknown columns"):
+        _share(frame.assign(customer_id=1), domain)
+
+
+def test_domain_from_file(tmp_path, frame, domain):
+    save_domain(domain, tmp_path / "d.json")
+    pkg = _share(frame, tmp_path / "d.json")
+    assert pkg.manifest["columns"][1]["domain"]["values"] == ["small", "large", "xlarge"]
+
+
+def test_refuses_to_overwrite(tmp_path, frame, domain):
+    pkg = _share(frame, domain)
+    write_share(pkg, tmp_path)
+    with pytest.raises(InputError, match="already"):
+        write_share(pkg, tmp_path)
+    write_share(pkg, tmp_path, overwrite=True)
+
+
+def _written(tmp_path, frame, domain):
+    write_share(_share(frame, domain), tmp_path)
+    return json.loads((tmp_path / "manifest.json").read_text())
+
+
+def test_read_errors(tmp_path, frame, domain):
+    with pytest.raises(ImportFormatError, match="no manifest.json"):
+        read_share(tmp_path)
+    m = _written(tmp_path, frame, domain)
+
+    def put(obj):
+        (tmp_path / "manifest.json").write_text(json.dumps(obj))
+
+    (tmp_path / "manifest.json").write_text("{oops")
+    with pytest.raises(ImportFormatError, match="not valid JSON"):
+        read_share(tmp_path)
+    put({**m, "format": "jobcast-share/99"})
+    with pytest.raises(ImportFormatError, match="unsupported share format"):
+        read_share(tmp_path)
+    put({k: v for k, v in m.items() if k != "job"})
+    with pytest.raises(ImportFormatError, match="missing key 'job'"):
+        read_share(tmp_path)
+    put({**m, "budget": [*m["budget"], {"label": "extra", "epsilon": 0.5}]})
+    with pytest.raises(ImportFormatError, match="ledger"):
+        read_share(tmp_path)
+    put({**m, "epsilon": 0})
+    with pytest.raises(ImportFormatError, match="epsilon"):
+        read_share(tmp_path)
+    put({**m, "rows": 999})
+    with pytest.raises(ImportFormatError, match="rows"):
+        read_share(tmp_path)
+    put(m)
+    rows = pd.read_csv(tmp_path / "rows.csv")
+    rows.loc[4, "instance_count"] = 3
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    with pytest.raises(ImportFormatError, match="instance_count") as ei:
+        read_share(tmp_path)
+    assert ei.value.column == "instance_count"
+    rows.drop(columns=["machine_type"]).to_csv(tmp_path / "rows.csv", index=False)
+    with pytest.raises(ImportFormatError, match="differ"):
+        read_share(tmp_path)
+    (tmp_path / "rows.csv").unlink()
+    with pytest.raises(ImportFormatError, match="no rows.csv"):
+        read_share(tmp_path)
