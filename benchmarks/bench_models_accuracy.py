@@ -54,28 +54,39 @@ def main() -> int:
         X, y = load(job)
         if args.protocol in ("both", "holdout"):
             start = time.perf_counter()
-            ev = holdout_evaluation(X, y, models=models, repeats=args.repeats,
-                                    random_state=args.seed)
+            ev = holdout_evaluation(
+                X, y, models=models, repeats=args.repeats, random_state=args.seed
+            )
             report["holdout"][job] = {m: ev.mean(m) for m in models}
             figures = " ".join(f"{m}={ev.mean(m):.4f}" for m in models)
-            print(f"holdout {job:17s} {figures}  ({time.perf_counter() - start:.0f} s)",
-                  flush=True)
+            print(f"holdout {job:17s} {figures}  ({time.perf_counter() - start:.0f} s)", flush=True)
         if args.protocol in ("both", "sizes"):
             start = time.perf_counter()
-            sv = training_size_evaluation(X, y, models=models, repeats=args.repeats,
-                                          random_state=args.seed)
+            sv = training_size_evaluation(
+                X, y, models=models, repeats=args.repeats, random_state=args.seed
+            )
             report["sizes"][job] = {m: sv.mean(m) for m in models}
             figures = " ".join(f"{m}={sv.mean(m):.4f}" for m in models)
             per_size = " ".join(f"{s}:{sv.mean(models[0], s):.3f}" for s in sv.train_sizes)
-            print(f"sizes   {job:17s} {figures}  [{models[0]} by size {per_size}]"
-                  f"  ({time.perf_counter() - start:.0f} s)", flush=True)
-    for protocol, paper in (("holdout", "paper: gbm 0.038, ernest 0.229"),
-                            ("sizes", "paper: best of ernest/gbm per job 0.183")):
+            print(
+                f"sizes   {job:17s} {figures}  [{models[0]} by size {per_size}]"
+                f"  ({time.perf_counter() - start:.0f} s)",
+                flush=True,
+            )
+    for protocol, paper in (
+        ("holdout", "paper: gbm 0.038, ernest 0.229"),
+        ("sizes", "paper: best of ernest/gbm per job 0.183"),
+    ):
         if report[protocol]:
-            means = {m: float(np.mean([report[protocol][j][m] for j in report[protocol]]))
-                     for m in models}
-            print(f"{protocol} average over {len(report[protocol])} jobs: "
-                  + " ".join(f"{m}={v:.4f}" for m, v in means.items()) + f"  ({paper})")
+            means = {
+                m: float(np.mean([report[protocol][j][m] for j in report[protocol]]))
+                for m in models
+            }
+            print(
+                f"{protocol} average over {len(report[protocol])} jobs: "
+                + " ".join(f"{m}={v:.4f}" for m, v in means.items())
+                + f"  ({paper})"
+            )
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

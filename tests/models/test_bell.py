@@ -34,7 +34,9 @@ def test_bell_picks_ernest_on_ernest_shaped_data(rng: np.random.Generator) -> No
     assert model.chosen_ == "ernest"
     assert model.cv_scores_["ernest"] < model.cv_scores_["kernel"]
     # it extrapolates with Ernest's scale law
-    assert model.predict(np.array([[24.0]]))[0] == pytest.approx(20 + 600 / 24 + 2 * np.log(24), rel=0.05)
+    assert model.predict(np.array([[24.0]]))[0] == pytest.approx(
+        20 + 600 / 24 + 2 * np.log(24), rel=0.05
+    )
 
 
 def test_bell_picks_kernel_on_non_monotone_data() -> None:

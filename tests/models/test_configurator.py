@@ -58,10 +58,12 @@ def test_nothing_meets_the_deadline() -> None:
 def test_higher_confidence_is_stricter() -> None:
     model = _fitted()
     errors = np.concatenate([np.zeros(90), np.full(10, 0.5)])
-    loose = configure(model, {"size": 200.0}, scale_outs=[4, 8], deadline=300.0, errors=errors,
-                      confidence=0.8)
-    strict = configure(model, {"size": 200.0}, scale_outs=[4, 8], deadline=300.0, errors=errors,
-                       confidence=0.95)
+    loose = configure(
+        model, {"size": 200.0}, scale_outs=[4, 8], deadline=300.0, errors=errors, confidence=0.8
+    )
+    strict = configure(
+        model, {"size": 200.0}, scale_outs=[4, 8], deadline=300.0, errors=errors, confidence=0.95
+    )
     assert loose.best is not None and loose.best.scale_out == 8
     assert strict.best is None
     assert strict.candidates[1].runtime_bound > loose.candidates[1].runtime_bound
@@ -76,8 +78,14 @@ def test_machine_types_are_priced() -> None:
     y = (5 + 30 * size / m) * np.where(mt == "c4.2xlarge", 0.8, 1.0)
     X = pd.DataFrame({"scale_out": m, "machine_type": mt, "size": size})
     model = AutoModel(candidates=("loglinear", "optimistic"), random_state=0).fit(X, y)
-    result = configure(model, {"size": 20.0}, scale_outs=[2, 4, 8], deadline=400.0,
-                       machine_types=["m4.2xlarge", "c4.2xlarge"], prices=PriceTable.default())
+    result = configure(
+        model,
+        {"size": 20.0},
+        scale_outs=[2, 4, 8],
+        deadline=400.0,
+        machine_types=["m4.2xlarge", "c4.2xlarge"],
+        prices=PriceTable.default(),
+    )
     assert result.currency == "USD"
     assert result.best is not None and result.best.machine_type == "c4.2xlarge"
     assert len(result.candidates) == 6

@@ -29,7 +29,10 @@ def test_estimated_bounds_only_for_log_columns():
         ("{not json", "not valid JSON"),
         ('{"columns": {}}', "non-empty"),
         ('{"columns": {"a": {"type": "numeric", "lower": 5, "upper": 1}}}', "smaller"),
-        ('{"columns": {"a": {"type": "numeric", "lower": 1, "upper": 5, "colour": 1}}}', "unknown keys"),
+        (
+            '{"columns": {"a": {"type": "numeric", "lower": 1, "upper": 5, "colour": 1}}}',
+            "unknown keys",
+        ),
         ('{"columns": {"a": {"type": "text"}}}', "'type'"),
         ('{"columns": {"a": {"type": "categorical"}}}', "values"),
         ('{"columns": {"a": {"type": "categorical", "values": ["x", "x"]}}}', "distinct"),

@@ -1,4 +1,7 @@
-"""Statistical tests of the noise steps (OpenDP's sampler is not seedable: large samples, wide margins)."""
+"""Statistical tests of the noise steps.
+
+OpenDP's sampler is not seedable (it uses a CSPRNG): large samples and wide margins.
+"""
 
 import math
 
@@ -59,10 +62,19 @@ def test_selection_privacy_loss_within_epsilon():
     eps, draws = 1.0, 4000
     u = np.array([0.0, 1.0, 2.0])
     u2 = np.array([1.0, 0.0, 1.0])
-    f = np.bincount([exponential_select(u, sensitivity=1.0, epsilon=eps) for _ in range(draws)],
-                    minlength=3) / draws
-    f2 = np.bincount([exponential_select(u2, sensitivity=1.0, epsilon=eps) for _ in range(draws)],
-                     minlength=3) / draws
+    f = (
+        np.bincount(
+            [exponential_select(u, sensitivity=1.0, epsilon=eps) for _ in range(draws)], minlength=3
+        )
+        / draws
+    )
+    f2 = (
+        np.bincount(
+            [exponential_select(u2, sensitivity=1.0, epsilon=eps) for _ in range(draws)],
+            minlength=3,
+        )
+        / draws
+    )
     assert f.argmax() == 2  # the best candidate is favoured
     loss = np.abs(np.log(f / f2))
     # standard error of a log-frequency ratio with >= ~200 draws per cell: < 0.1

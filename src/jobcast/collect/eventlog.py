@@ -192,17 +192,25 @@ class EventLogParser:
 
     def feed(self, line: bytes) -> None:
         """Parse one line of the log (with or without its line break)."""
-        line = line.rstrip()
-        if not line:
+        if not line.startswith(_PREFIX):
+            if line.strip():
+                self.lines += 1
+                self._corrupt("not a JSON event")
             return
         self.lines += 1
         end = line.find(b'"', _PREFIX_LEN)
-        if not line.startswith(_PREFIX) or end < 0 or not line.endswith(b"}"):
-            self._corrupt("not a JSON event")
-            return
-        handler = self._handlers.get(line[_PREFIX_LEN:end])
+        handler = self._handlers.get(line[_PREFIX_LEN:end]) if end > 0 else None
         if handler is None:
+            # events not needed are only checked for their framing (no copy, no decoding)
+            if end < 0 or not (line.endswith(b"}\n") or line.endswith(b"}")):
+                if not line.rstrip().endswith(b"}"):
+                    self._corrupt("not a JSON event")
             return
+        if not line.endswith(b"}"):
+            line = line.rstrip()
+            if not line.endswith(b"}"):
+                self._corrupt("not a JSON event")
+                return
         try:
             handler(line)
         except (ValueError, KeyError, TypeError, AttributeError) as e:

@@ -33,25 +33,26 @@ DEFAULT_SCALE_OUT = "scale_out"
 
 
 def _numeric_column(values: pd.Series, label: Hashable) -> np.ndarray | None:
-    """Return the column as float64, ``None`` if it holds strings, raise on anything else."""
+    """Return the column as float64, ``None`` if it holds strings, raise on anything else.
+
+    A column of strings (or of strings mixed with numbers) is categorical.
+    """
     if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
         out = values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         raw = values.to_numpy(dtype=object)
+        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in raw):
+            raise InputError(f"Input X contains NaN in column {label!r}; drop or fill it.")
         if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in raw):
             out = raw.astype(np.float64)
-        elif all(isinstance(v, str) for v in raw):
-            return None
         else:
-            bad = next(
-                v for v in raw if not isinstance(v, (str, numbers.Real)) or isinstance(v, bool)
-            )
-            if bad is None or (isinstance(bad, float) and np.isnan(bad)):
-                raise InputError(f"Input X contains NaN in column {label!r}; drop or fill it.")
-            raise TypeError(
-                f"Column {label!r} of X: argument must be a string or a number, "
-                f"got {type(bad).__name__} {bad!r}."
-            )
+            bad = [v for v in raw if not isinstance(v, (str, numbers.Real))]
+            if bad:
+                raise TypeError(
+                    f"Column {label!r} of X: argument must be a string or a number, "
+                    f"got {type(bad[0]).__name__} {bad[0]!r}."
+                )
+            return None
     if not np.all(np.isfinite(out)):
         kind = "NaN" if np.isnan(out).any() else "infinity"
         raise InputError(
@@ -270,7 +271,14 @@ class Encoder:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Return the encoded matrix, numeric columns first, then the one-hot blocks."""
-        parts = [frame[label].to_numpy(dtype=np.float64)[:, None] for label in self.numeric]
+        parts = []
+        for label in self.numeric:
+            try:
+                parts.append(frame[label].to_numpy(dtype=np.float64)[:, None])
+            except (TypeError, ValueError) as e:
+                raise InputError(
+                    f"Context attribute {label!r} must be numeric, as in the training data."
+                ) from e
         for label, categories in self.categorical:
             values = frame[label].to_numpy()
             if values.dtype.kind == "f":

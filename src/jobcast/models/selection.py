@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -108,9 +108,14 @@ class AutoModel(RegressorMixin, BaseEstimator):
     """Choose the runtime model with the lowest cross-validated error on the training data.
 
     As in C3O, every candidate is cross-validated on the training executions only
-    (leave-one-out up to ``loo_max`` rows, ``n_folds``-fold above), scored by the
-    mean absolute percentage error of its held-out predictions, and the best one
-    (the earlier in ``candidates`` on a tie) is refitted on all rows. Its
+    (leave-one-out up to ``loo_max`` rows, ``n_folds``-fold above) and scored by
+    the mean absolute percentage error of its held-out predictions. With few
+    executions these scores are noisy, so by default the one-standard-error rule
+    (Breiman et al., *Classification and Regression Trees*, 1984, section 3.4.3;
+    Hastie et al., *The Elements of Statistical Learning*, section 7.10) picks the
+    first candidate in ``candidates`` whose score is within one standard error
+    of the lowest; the default order puts the most constrained, shrunken model
+    (``loglinear``) first. The chosen model is refitted on all rows. Its
     held-out errors are kept for confidence bounds (see
     :func:`jobcast.models.configurator.runtime_bound`). A candidate that fails on
     a split is skipped with a logged warning.
@@ -136,6 +141,10 @@ class AutoModel(RegressorMixin, BaseEstimator):
         Up to this many rows, leave-one-out.
     min_rows_trees
         Fewest training rows with which tree ensembles are candidates.
+    rule
+        ``"one-se"``: the first candidate (in the order of ``candidates``) whose
+        error is within one standard error of the lowest error; ``"min"``: the
+        lowest error.
     random_state
         Seed or Generator: shuffles the folds and seeds the randomised candidates.
 
@@ -150,6 +159,8 @@ class AutoModel(RegressorMixin, BaseEstimator):
     cv_scores_ : dict of str to float
         Cross-validated mean absolute percentage error of every candidate that
         was evaluated (``inf`` for one that failed).
+    cv_standard_errors_ : dict of str to float
+        Standard error of every score (of the per-row absolute percentage errors).
     cv_errors_ : numpy.ndarray
         ``runtime / prediction - 1`` of the chosen model on every held-out row:
         by how much the job ran longer than predicted (negative: shorter).
@@ -170,6 +181,7 @@ class AutoModel(RegressorMixin, BaseEstimator):
         n_folds: int = 5,
         loo_max: int = 20,
         min_rows_trees: int = 50,
+        rule: Literal["one-se", "min"] = "one-se",
         random_state: int | np.random.Generator | None = None,
     ) -> None:
         self.candidates = candidates
@@ -177,6 +189,7 @@ class AutoModel(RegressorMixin, BaseEstimator):
         self.n_folds = n_folds
         self.loo_max = loo_max
         self.min_rows_trees = min_rows_trees
+        self.rule = rule
         self.random_state = random_state
 
     def __sklearn_tags__(self) -> Any:
@@ -218,6 +231,8 @@ class AutoModel(RegressorMixin, BaseEstimator):
             If every candidate fails.
         """
         names = self._candidate_names()
+        if self.rule not in ("one-se", "min"):
+            raise InputError(f"rule must be 'one-se' or 'min', got {self.rule!r}.")
         if not isinstance(self.n_folds, int) or self.n_folds < 2:
             raise InputError(f"n_folds must be an int >= 2, got {self.n_folds!r}.")
         frame = check_frame(self, X, reset=True)
@@ -235,6 +250,7 @@ class AutoModel(RegressorMixin, BaseEstimator):
         }
         self.candidates_ = names
         self.cv_scores_: dict[str, float] = {}
+        self.cv_standard_errors_: dict[str, float] = {}
         errors: dict[str, np.ndarray] = {}
         for name, model in models.items():
             try:
@@ -244,8 +260,12 @@ class AutoModel(RegressorMixin, BaseEstimator):
                 self.cv_scores_[name] = float("inf")
                 continue
             predicted = np.maximum(predicted, np.finfo(float).tiny)
-            self.cv_scores_[name] = (
-                float(np.mean(np.abs(predicted - truth) / truth)) if len(truth) else 0.0
+            absolute = np.abs(predicted - truth) / truth
+            self.cv_scores_[name] = float(np.mean(absolute)) if len(truth) else 0.0
+            self.cv_standard_errors_[name] = (
+                float(np.std(absolute, ddof=1) / np.sqrt(len(absolute)))
+                if len(absolute) > 1
+                else 0.0
             )
             errors[name] = truth / predicted - 1.0
         if not errors:
@@ -253,7 +273,13 @@ class AutoModel(RegressorMixin, BaseEstimator):
                 f"Every candidate model failed on these {len(frame)} executions: "
                 f"{', '.join(names)}; see the logged warnings."
             )
-        self.chosen_ = min(errors, key=lambda n: (self.cv_scores_[n], names.index(n)))
+        best = min(errors, key=lambda n: (self.cv_scores_[n], names.index(n)))
+        if self.rule == "one-se":
+            # the first candidate (in order of preference) within one standard
+            # error of the best: differences smaller than that are noise
+            limit = self.cv_scores_[best] + self.cv_standard_errors_[best]
+            best = next(n for n in names if n in errors and self.cv_scores_[n] <= limit)
+        self.chosen_ = best
         self.cv_errors_ = errors[self.chosen_]
         self.estimator_ = models[self.chosen_].fit(frame, y_arr)
         logger.debug("auto chose %s (cv scores %s)", self.chosen_, self.cv_scores_)

@@ -1,4 +1,4 @@
-"""Differentially private sharing of runtime metrics: domains, noise, accountant, synthesizers, shares."""
+"""Differentially private sharing of runtime metrics: domains, budget, synthesizers, shares."""
 
 from jobcast.privacy.accountant import Accountant, Spend
 from jobcast.privacy.base import BaseSynthesizer

@@ -136,9 +136,7 @@ class Accountant:
             If less (or more) than ε was recorded.
         """
         if not self.exhausted:
-            raise PrivacyError(
-                f"release spent {self.spent!r} but {self.epsilon!r} was requested"
-            )
+            raise PrivacyError(f"release spent {self.spent!r} but {self.epsilon!r} was requested")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: total, spent and the ledger."""

@@ -80,9 +80,7 @@ class BaseSynthesizer(ABC):
         return f"{type(self).__name__}({args})"
 
     # -- fitting ---------------------------------------------------------------------
-    def fit(
-        self, frame: pd.DataFrame, *, accountant: Accountant | None = None
-    ) -> BaseSynthesizer:
+    def fit(self, frame: pd.DataFrame, *, accountant: Accountant | None = None) -> BaseSynthesizer:
         """Learn a differentially private model of ``frame`` (one row = one execution).
 
         Parameters

@@ -1,4 +1,4 @@
-"""Integer codes for runtime-metric tables: exact configuration grids, log-scale bins for sizes and runtimes.
+"""Integer codes for runtime metrics: exact configuration grids, log-scale bins for sizes/runtimes.
 
 Configuration attributes declared as grids (scale-outs, machine types, parameter grids)
 keep one code per declared value, so synthetic rows carry exact configurations.  Sizes
@@ -121,9 +121,7 @@ class Discretizer:
         e = _edges(dom)
         return np.sqrt(e[:-1] * e[1:]) if dom.log else (e[:-1] + e[1:]) / 2
 
-    def decode_column(
-        self, name: str, codes: np.ndarray, rng: np.random.Generator
-    ) -> np.ndarray:
+    def decode_column(self, name: str, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Values for codes: grid values and categories exact, bins sampled inside."""
         dom = self.domain[name]
         codes = np.asarray(codes, dtype=np.int64)

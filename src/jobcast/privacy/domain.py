@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,7 @@ class NumericDomain:
                 )
             return
         lo = _finite(self.lower, "'lower'")
-        hi = _finite(self.upper, "'upper'")
+        hi = _finite(self.upper if self.upper is not None else math.nan, "'upper'")
         if not lo < hi:
             raise DomainError(f"'lower' ({lo}) must be smaller than 'upper' ({hi})")
         if self.log and lo <= 0:
@@ -230,9 +230,7 @@ def _column_from_dict(name: str, spec: Any) -> ColumnDomain:
             return CategoricalDomain(tuple(values))
         except DomainError as e:
             raise DomainError(f"column {name!r}: {e}") from e
-    raise DomainError(
-        f"column {name!r}: 'type' must be \"numeric\" or \"categorical\", got {kind!r}"
-    )
+    raise DomainError(f'column {name!r}: \'type\' must be "numeric" or "categorical", got {kind!r}')
 
 
 @dataclass(frozen=True)
@@ -381,10 +379,10 @@ class Domain:
                         f"grid; add them to its 'values'"
                     )
             elif dom.lower is not None and dom.upper is not None:
-                bad = (x < dom.lower) | (x > dom.upper)
-                if bad.any():
+                outside = (x < dom.lower) | (x > dom.upper)
+                if outside.any():
                     raise DomainError(
-                        f"column {name!r}: {int(bad.sum())} value(s) are outside the declared "
+                        f"column {name!r}: {int(outside.sum())} value(s) are outside the declared "
                         f"bounds [{dom.lower}, {dom.upper}]; widen the bounds"
                     )
             elif dom.log and (x <= 0).any():
@@ -415,4 +413,3 @@ def load_domain(path: str | Path) -> Domain:
 def save_domain(domain: Domain, path: str | Path) -> None:
     """Write ``domain`` as a domain file."""
     Path(path).write_text(json.dumps(domain.to_dict(), indent=2) + "\n", encoding="utf-8")
-

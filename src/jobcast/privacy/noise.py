@@ -133,7 +133,7 @@ def quantize(x: np.ndarray, *, resolution: float) -> np.ndarray:
 
 
 def exponential_select(scores: np.ndarray, *, sensitivity: float, epsilon: float) -> int:
-    """Pick an index privately by its score (permute-and-flip, in the exponential mechanism's place).
+    """Pick an index privately by its score (permute-and-flip, for the exponential mechanism).
 
     Parameters
     ----------

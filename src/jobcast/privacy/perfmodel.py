@@ -1,4 +1,4 @@
-"""A performance-model-aware DP synthesizer: exact configurations, a DP log-linear runtime model, DP cell corrections.
+"""Performance-model-aware DP synthesizer: exact configurations plus a DP runtime model.
 
 Runtime metrics are a *relation*: the runtime of a Spark job is a smooth function of its
 configuration (scale-out, sizes, parameters).  PrivBayes spends its budget on many
@@ -51,8 +51,12 @@ _RESIDUAL_SD = 0.2  # public prior: run-to-run and model error in log-runtime
 
 
 def _features(
-    domain: Domain, names: tuple[str, ...], centers: list[np.ndarray], cell_codes: np.ndarray,
-    scale_out: str | None, interactions: bool,
+    domain: Domain,
+    names: tuple[str, ...],
+    centers: list[np.ndarray],
+    cell_codes: np.ndarray,
+    scale_out: str | None,
+    interactions: bool,
 ) -> tuple[np.ndarray, list[str]]:
     """Design matrix (cells x features) in [-1, 1], intercept first, and feature labels."""
     cols = [np.ones(cell_codes.shape[0])]
@@ -227,7 +231,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
             # The total has its own noisy count: summing many noisy cells would add
             # their noise up (std sqrt(2 * cells) / ε instead of sqrt(2) / ε).
             n_rows = counts.sum(dtype=np.int64)
-            total = max(float(laplace_int(np.array([n_rows]), sensitivity=1, epsilon=e_total)[0]), 1.0)
+            noisy_total = laplace_int(np.array([n_rows]), sensitivity=1, epsilon=e_total)[0]
+            total = max(float(noisy_total), 1.0)
             noisy = laplace_int(counts.astype(np.int64), sensitivity=1, epsilon=e_ctx)
             prior = total / n_cells
             var = 2.0 / e_ctx**2
@@ -245,7 +250,10 @@ class PerfModelSynthesizer(BaseSynthesizer):
         t = frame[self.runtime].to_numpy(dtype=float)
         if runtime_declared:
             lo, hi = dp_log_range(
-                t, epsilon=e_win, lower=rdom.lower, upper=float(rdom.upper or rdom.lower),
+                t,
+                epsilon=e_win,
+                lower=rdom.lower,
+                upper=float(rdom.upper or rdom.lower),
                 width=float(self.window_width),
                 quantile=float(self.window_quantile) if e_win is not None else 0.0,
                 threshold=1.0,
@@ -274,9 +282,10 @@ class PerfModelSynthesizer(BaseSynthesizer):
             # execution moves it by at most q_j steps (|phi_j| <= 1, |y| <= R); the L1
             # sensitivity is sum(q_j) and coordinate j effectively gets
             # e_fit * q_j / sum(q_j) -- the intercept `intercept_weight` of e_fit.
-            w = np.full(d, (1 - self.intercept_weight) / max(d - 1, 1))
-            w[0] = self.intercept_weight if d > 1 else 1.0
-            steps = np.maximum(np.rint(_Q * w / w.max()), 1).astype(np.int64)
+            assert e_cell is not None
+            share = np.full(d, (1 - self.intercept_weight) / max(d - 1, 1))
+            share[0] = self.intercept_weight if d > 1 else 1.0
+            steps = np.maximum(np.rint(_Q * share / share.max()), 1).astype(np.int64)
             e_fit = acc.spend("model:coefficients", acc.remaining - e_cell)
             contrib = phi[cell] * y[:, None] * (steps / r)[None, :]
             q = np.rint(contrib).astype(np.int64)
@@ -286,10 +295,10 @@ class PerfModelSynthesizer(BaseSynthesizer):
             noise_var = 2.0 * (r / eps_j) ** 2
             gpos = (phi * weights[:, None]).T @ phi
             sigma = np.diag(noise_var) + _RESIDUAL_SD**2 * gpos
-            prior = np.full(d, _PRIOR_SD**2)
-            prior[0] = max(r, 1e-6) ** 2
+            prior_var = np.full(d, _PRIOR_SD**2)
+            prior_var[0] = max(r, 1e-6) ** 2
             gs = g @ np.linalg.solve(sigma, np.eye(d))
-            beta = np.linalg.solve(gs @ g + np.diag(1.0 / prior), gs @ b)
+            beta = np.linalg.solve(gs @ g + np.diag(1.0 / prior_var), gs @ b)
         self.features_ = tuple(labels)
         self.coef_ = beta
         pred = phi @ beta
@@ -308,8 +317,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
             noisy_sums = laplace_int(sums_q, sensitivity=_Q, epsilon=e_cell) * (rho / _Q)
             tau2 = (rho / 2) ** 2
             nvar = 2.0 * (rho / e_cell) ** 2
-            corr = tau2 * weights * noisy_sums / (
-                weights**2 * tau2 + nvar + weights * _RESIDUAL_SD**2
+            corr = (
+                tau2 * weights * noisy_sums / (weights**2 * tau2 + nvar + weights * _RESIDUAL_SD**2)
             )
         # Post-processing: no configuration's runtime leaves the (DP) window.
         slack = float(self.window_width) if runtime_declared else 0.0

@@ -23,8 +23,11 @@ METHODS: dict[str, type[BaseSynthesizer]] = {
     "random": RandomSynthesizer,
 }
 # DataSynthesizer's names for its modes
-_ALIASES = {"correlated": "privbayes", "correlated_attribute": "privbayes",
-            "independent_attribute": "independent"}
+_ALIASES = {
+    "correlated": "privbayes",
+    "correlated_attribute": "privbayes",
+    "independent_attribute": "independent",
+}
 
 #: the method with the best measured utility (``jobcast evaluate privacy``)
 DEFAULT_METHOD = "perfmodel"

@@ -225,7 +225,10 @@ def create_share(
     }
     logger.info(
         "created share of job %r: method %s, %d synthetic rows, %s",
-        job, synth.method, n_rows, "no DP" if no_dp else f"epsilon={eps}",
+        job,
+        synth.method,
+        n_rows,
+        "no DP" if no_dp else f"epsilon={eps}",
     )
     return SharePackage(manifest, synthetic)
 
@@ -309,7 +312,8 @@ def read_share(directory: str | Path) -> SharePackage:
         raise ImportFormatError(str(mpath), f"not valid JSON: {e.msg}", line=e.lineno) from e
     _check_manifest(mpath, manifest)
     try:
-        domain = Domain.from_dict({"columns": {c["name"]: c["domain"] for c in manifest["columns"]}})
+        declared = {c["name"]: c["domain"] for c in manifest["columns"]}
+        domain = Domain.from_dict({"columns": declared})
     except DomainError as e:
         raise ImportFormatError(str(mpath), f"bad column domain: {e}") from e
     try:
@@ -319,7 +323,9 @@ def read_share(directory: str | Path) -> SharePackage:
     expected = list(domain.names)
     if list(rows.columns) != expected:
         raise ImportFormatError(
-            str(rpath), f"columns {list(rows.columns)} differ from the manifest's {expected}", line=1
+            str(rpath),
+            f"columns {list(rows.columns)} differ from the manifest's {expected}",
+            line=1,
         )
     if len(rows) != manifest["rows"]:
         raise ImportFormatError(

@@ -1,4 +1,4 @@
-"""DataSynthesizer's three modes, ε-DP end to end: random, independent attribute, correlated attribute (PrivBayes).
+"""DataSynthesizer's three modes, ε-DP end to end: random, independent, correlated (PrivBayes).
 
 Budget split (one accountant per release; the ledger records each line):
 
@@ -123,8 +123,10 @@ class IndependentSynthesizer(BaseSynthesizer):
             eps = None
             if acc is not None and each is not None:
                 last = j == len(names) - 1
-                eps = acc.spend_rest(f"histogram:{name}") if last else acc.spend(
-                    f"histogram:{name}", each
+                eps = (
+                    acc.spend_rest(f"histogram:{name}")
+                    if last
+                    else acc.spend(f"histogram:{name}", each)
                 )
             h = noisy_histogram(np.bincount(codes[:, j], minlength=int(card[j])), eps)
             probs.append(h / h.sum() if h.sum() > 0 else np.full(len(h), 1.0 / len(h)))

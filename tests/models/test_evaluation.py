@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jobcast.errors import InputError, NotEnoughDataError
+from jobcast.evaluation.models import (
+    evaluate_models,
+    holdout_evaluation,
+    mape,
+    plot_model_evaluation,
+    training_size_evaluation,
+)
+
+from .conftest import load_c3o_paper
+
+MODELS = ("loglinear", "ernest")
+
+
+def test_mape() -> None:
+    assert mape([100.0, 200.0], [110.0, 180.0]) == pytest.approx(0.1)
+
+
+def test_holdout_protocol_on_sort() -> None:
+    X, y = load_c3o_paper("sort")
+    calls: list[tuple[int, int, str]] = []
+    result = holdout_evaluation(
+        X, y, models=MODELS, repeats=3, random_state=7, callback=lambda *a: calls.append(a)
+    )
+    assert result.n_rows == 36 and result.repeats == 3
+    assert all(len(v) == 3 for v in result.mapes.values())
+    assert 0 < result.mean("loglinear") < 0.1
+    assert calls[-1][:2] == (6, 6)
+    again = holdout_evaluation(X, y, models=MODELS, repeats=3, random_state=7)
+    assert again.mapes == result.mapes
+    json.dumps(result.to_dict())
+
+
+def test_training_size_protocol_skips_sizes_beyond_the_training_split() -> None:
+    X, y = load_c3o_paper("sort")
+    result = training_size_evaluation(
+        X, y, models=MODELS, train_sizes=(3, 12, 30), repeats=2, random_state=1
+    )
+    assert result.train_sizes == (3, 12)  # the 80 % split of 36 rows holds 29
+    assert result.skipped_sizes == (30,)
+    assert set(result.mapes["ernest"]) == {3, 12}
+    assert result.mean("loglinear") == pytest.approx(
+        np.mean([np.mean(result.mapes["loglinear"][s]) for s in (3, 12)])
+    )
+    assert result.to_dict()["mape_per_size"]["ernest"].keys() == {"3", "12"}
+
+
+def test_evaluate_models_and_plot(tmp_path: Path) -> None:
+    X, y = load_c3o_paper("sort")
+    result = evaluate_models(X, y, job="sort", models=MODELS, repeats=2, train_sizes=(3, 6))
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["job"] == "sort" and data["models"] == list(MODELS)
+    assert set(data["holdout"]["mape"]) == set(MODELS)
+    path = plot_model_evaluation(result, tmp_path / "models.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    only = evaluate_models(X, y, models=MODELS, repeats=1, train_sizes=None)
+    assert only.training_sizes is None
+    plot_model_evaluation(only, tmp_path / "holdout.png")
+
+
+def test_protocol_input_errors() -> None:
+    X, y = load_c3o_paper("sort")
+    with pytest.raises(InputError, match="Unknown model"):
+        holdout_evaluation(X, y, models=("magic",))
+    with pytest.raises(InputError, match="test_size"):
+        holdout_evaluation(X, y, models=MODELS, test_size=1.5)
+    with pytest.raises(NotEnoughDataError):
+        holdout_evaluation(X.head(2), y[:2], models=MODELS, test_size=0.2)
+    with pytest.raises(NotEnoughDataError):
+        training_size_evaluation(X, y, models=MODELS, train_sizes=(100,))

@@ -1,0 +1,70 @@
+import json
+
+import numpy as np
+import pytest
+
+from jobcast.errors import NotEnoughDataError
+from jobcast.evaluation.progress import (
+    baseline_estimates,
+    evaluate_progress,
+    plot_progress_errors,
+    read_ellis_trace,
+)
+from jobcast.progress import ProgressEstimator, ProgressParameters, to_arrays
+from jobcast.progress.quality import plot_quality, similarity_quality
+from jobcast.progress.simulation import simulate_cases
+from tests.conftest import shared_file
+from tests.progress.synthetic import make_history
+
+
+def test_baselines_on_a_tiny_history():
+    history = make_history(n_exec=3, n_iter=4, seed=1, rescale_share=0.0)
+    arrays = to_arrays(history)
+    out = baseline_estimates(arrays, np.array([0]), np.array([2]))
+    others = arrays.runtime[1:, 2:].sum(axis=1).mean()
+    assert out["history_mean"][0] == pytest.approx(others)
+    assert out["linear"][0] == pytest.approx(arrays.runtime[0, :2].sum())  # 2 of 4 done
+
+
+def test_evaluate_progress_protocol_and_json(tmp_path):
+    history = make_history(n_exec=15, n_iter=12, seed=2, noise=0.05)
+    result = evaluate_progress(
+        history,
+        job="synthetic",
+        training="nested",
+        scale_out_model="ernest",
+        train_options={"n_starts": 1, "maxfun": 40},
+    )
+    assert result.estimates == 15 * 3
+    payload = json.loads(json.dumps(result.to_dict()))
+    assert set(payload) == {"job", "mre", "baselines", "estimates"}
+    assert set(payload["baselines"]) == {"history_mean", "linear"}
+    # on clustered executions SMiPE beats the history mean
+    assert result.mre < result.baselines["history_mean"]
+    assert set(result.cases["iteration"]) == {2, 6, 10}  # 15% .. 85% of 12
+    png = plot_progress_errors(result, tmp_path / "errors.png")
+    assert png.stat().st_size > 1000
+    given = evaluate_progress(
+        history, training="given", params=ProgressParameters(exponent=10.0),
+        scale_out_model="ernest",
+    )
+    assert given.training == "given" and given.estimates == result.estimates
+    with pytest.raises(NotEnoughDataError):
+        evaluate_progress(history[history["execution"].isin(["run-0", "run-1"])])
+
+
+def test_ellis_traces_with_the_estimator_and_quality(tmp_path):
+    path = shared_file("ellis", "logisticregression.csv")
+    history = read_ellis_trace(path)
+    assert set(history.columns) >= {"execution", "iteration", "duration_s", "scale_out"}
+    runs = history["execution"].unique()
+    assert len(runs) == 65
+    current = history[(history["execution"] == runs[10]) & (history["iteration"] < 13)]
+    est = ProgressEstimator(scale_out_model="ernest").fit(history)
+    result = est.estimate(current)
+    assert runs[10] not in [e for e, _ in result.similar]
+    actual = history.loc[history["execution"] == runs[10], "duration_s"].sum()
+    assert 0.5 * actual < result.total_s < 2.0 * actual
+    cases = simulate_cases(to_arrays(history), scale_out_model="none")
+    curves = similarity_quality(cases)
+    assert plot_quality(curves, tmp_path / "quality.png").exists()
