@@ -31,7 +31,7 @@ def naive_fit_predict(m: np.ndarray, y: np.ndarray, query: np.ndarray) -> np.nda
     for i in range(1, len(points) - 1):
         train = np.arange(len(points)) != i
         theta = fit_nnls(ernest_features(points[train]), means[train], weights=counts[train])
-        ernest.append(abs(float(ernest_features(points[i : i + 1]) @ theta) / means[i] - 1))
+        ernest.append(abs(float(ernest_features(points[i : i + 1])[0] @ theta) / means[i] - 1))
         h, _ = loo_bandwidth(points[train], means[train], counts[train], candidates)
         pred = nadaraya_watson(points[i : i + 1], points[train], means[train], counts[train], h)
         kernel.append(abs(float(pred[0]) / means[i] - 1))

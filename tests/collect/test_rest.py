@@ -44,7 +44,7 @@ def test_follow_a_real_application(tmp_path: Path) -> None:
     spec = {
         "name": "kmeans",
         "size": 4000,
-        "params": {"iterations": 4, "pause_s": 1.5, "tol": 0.0},
+        "params": {"iterations": 3, "pause_s": 1.0, "tol": 0.0},
         "codec": None,
         "rolling": False,
         "ui_port": port,

@@ -8,11 +8,14 @@ from jobcast.errors import InputError, ModelError, NotEnoughDataError
 from jobcast.models import (
     AutoModel,
     ErnestModel,
+    MachineAttribute,
     PriceTable,
     configure,
     machine_attributes,
     runtime_bound,
 )
+
+from .conftest import load_c3o
 
 
 def _fitted() -> ErnestModel:
@@ -107,9 +110,37 @@ def test_machine_attributes_from_a_history() -> None:
     history = pd.DataFrame(
         {
             "machine_type": ["a", "a", "b", "b"],
-            "slots": [8, 8, 16, 16],
-            "size": [1.0, 2.0, 1.0, 2.0],
+            "scale_out": [2, 4, 2, 4],
+            "slots": [16, 32, 32, 64],  # a cluster total: 8 or 16 per machine
+            "cores": [4, 4, 8, 8],  # per machine type
+            "size": [1.0, 3.0, 2.0, 2.0],  # a job parameter
+            "flag": [1, 1, 1, 1],  # constant: not informative
         }
     )
-    assert machine_attributes(history) == {"a": {"slots": 8.0}, "b": {"slots": 16.0}}
+    found = machine_attributes(history)
+    assert found == {
+        "a": {"slots": MachineAttribute(8.0, per_machine=True), "cores": MachineAttribute(4.0)},
+        "b": {"slots": MachineAttribute(16.0, per_machine=True), "cores": MachineAttribute(8.0)},
+    }
+    assert found["b"]["slots"].at(3) == 48.0
     assert machine_attributes(history.drop(columns="machine_type")) == {}
+
+
+def test_configure_on_c3o_sort_with_machine_types() -> None:
+    X, y = load_c3o("sort")
+    model = AutoModel(candidates=("loglinear",)).fit(X, y)
+    values = machine_attributes(X)
+    assert set(values["m4.2xlarge"]) == {"slots", "memory"}
+    context = {"data_size_MB": 15000.0, "line_length": 1000.0, "lines": 15_000_000.0}
+    result = configure(
+        model,
+        context,
+        scale_outs=range(2, 13, 2),
+        deadline=400.0,
+        machine_types=sorted(values),
+        machine_values=values,
+    )
+    assert len(result.candidates) == 18
+    assert result.best is not None
+    feasible = [c for c in result.candidates if c.feasible]
+    assert result.best.cost == min(c.cost for c in feasible)

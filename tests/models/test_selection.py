@@ -96,7 +96,6 @@ def test_bad_options_and_input() -> None:
         AutoModel(rule="max").fit(X.head(2), [1.0, 2.0])  # type: ignore[arg-type]
 
 
-@pytest.mark.slow
 def test_auto_on_c3o_sort_holdout() -> None:
     X, y = load_c3o_paper("sort")
     order = np.random.default_rng(0).permutation(len(y))

@@ -57,6 +57,7 @@ ESTIMATORS = [
 ]
 
 
+@pytest.mark.slow  # about 400 checks: a few minutes on a busy 2-core machine
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda _: NON_POSITIVE_SCALE_OUT)
 def test_sklearn_checks(estimator, check) -> None:  # type: ignore[no-untyped-def]
     check(estimator)

@@ -74,7 +74,9 @@ def test_estimate_value_object_and_json():
     assert weights == sorted(weights, reverse=True)
     payload = json.loads(json.dumps(result.to_dict()))
     assert set(payload) == {"iteration", "elapsed_s", "remaining_s", "total_s", "similar"}
-    with pytest.raises(Exception):  # frozen
+    from dataclasses import FrozenInstanceError
+
+    with pytest.raises(FrozenInstanceError):
         result.remaining_s = 1.0  # type: ignore[misc]
 
 

@@ -7,6 +7,7 @@ from jobcast.errors import NotEnoughDataError
 from jobcast.evaluation.progress import (
     baseline_estimates,
     evaluate_progress,
+    evaluate_similarity,
     plot_progress_errors,
     read_ellis_trace,
 )
@@ -68,3 +69,9 @@ def test_ellis_traces_with_the_estimator_and_quality(tmp_path):
     cases = simulate_cases(to_arrays(history), scale_out_model="none")
     curves = similarity_quality(cases)
     assert plot_quality(curves, tmp_path / "quality.png").exists()
+    via_evaluation = evaluate_similarity(
+        history, job="lr", scale_out_model="none", plot=tmp_path / "q2.png"
+    )
+    assert (tmp_path / "q2.png").exists()
+    assert np.allclose(via_evaluation["runtime"].n, curves["runtime"].n)
+    assert set(via_evaluation["final"].to_dict()) >= {"t", "h", "n", "x", "q"}

@@ -59,3 +59,33 @@ def test_mid_run_scale_out_change_is_handled(kind):
     # without the scale-out model, runtimes at other scale-outs are taken as they are
     naive = ProgressEstimator(scale_out_model="none").fit(history).estimate(current)
     assert abs(naive.remaining_s - actual_remaining) > 5 * abs(est.remaining_s - actual_remaining)
+
+
+def test_prepared_candidates_match_the_public_definitions():
+    from jobcast.progress.arrays import to_arrays
+    from jobcast.progress.prepared import prepare_history
+    from jobcast.progress.scaling import fit_scale_out_table
+    from jobcast.progress.similarity import runtime_similarity, scale_out_similarity
+    from tests.progress.synthetic import make_history
+
+    arrays = to_arrays(make_history(n_exec=8, n_iter=10, seed=11, rescale_share=0.6))
+    table = fit_scale_out_table(arrays.runtime, arrays.scale_out, kind="ernest")
+    prepared = prepare_history(arrays, table)
+    current = arrays.row(0)
+    i = 6
+    cut = type(current)(
+        executions=current.executions,
+        n_iter=np.array([i]),
+        runtime=current.runtime[:, :i],
+        scale_out=current.scale_out[:, :i],
+    )
+    exclude = np.arange(8) == 0
+    cand = prepared.candidates(cut, exclude=exclude)
+    rows = cand.indices
+    comparable = prepared.base[rows, :i] * table.lookup(np.arange(i), cut.scale_out[0])
+    runtime = cut.runtime[0]
+    assert cand.similarities[0] == pytest.approx(runtime_similarity(runtime, comparable))
+    assert cand.similarities[4] == pytest.approx(
+        scale_out_similarity(cut.scale_out[0], arrays.scale_out[rows, :i])
+    )
+    assert cand.factors == pytest.approx(adjustment_factors(runtime, comparable))

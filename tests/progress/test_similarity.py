@@ -93,7 +93,10 @@ def test_scale_out_similarity_counts_mid_run_changes():
     cur = np.array([4.0, 4.0, 8.0, 8.0])
     hist = np.array([[4.0, 4.0, 8.0, 8.0], [4.0, 4.0, 4.0, 4.0], [8.0, 8.0, 8.0, 8.0]])
     sims = scale_out_similarity(cur, hist)
-    assert sims.tolist() == pytest.approx([1.0, 0.75, 0.75])
+    w = 1 / np.array([4.0, 3.0, 2.0, 1.0])  # recency weights 1/x, latest iteration x = 1
+    expected = [1.0, (w @ [1, 1, 0.5, 0.5]) / w.sum(), (w @ [0.5, 0.5, 1, 1]) / w.sum()]
+    assert sims.tolist() == pytest.approx(expected)
+    assert sims[2] > sims[1]  # agreeing on the latest scale-out counts more
 
 
 def test_to_arrays_validates():

@@ -25,17 +25,19 @@ BATCH: list[dict[str, Any]] = [
         "codec": "zstd",
         "rolling": True,
     },
-    {"name": "cc", "size": 2000, "params": {"iterations": 4}, "codec": None, "rolling": False},
-    {"name": "kmeans", "size": 5000, "params": {"iterations": 4}, "codec": "lz4", "rolling": False},
+    {"name": "cc", "size": 2000, "params": {"iterations": 3}, "codec": None, "rolling": False},
+    {"name": "kmeans", "size": 5000, "params": {"iterations": 3}, "codec": "lz4", "rolling": False},
     {
         "name": "sgd",
         "size": 5000,
-        "params": {"iterations": 4},
+        "params": {"iterations": 3},
         "codec": None,
         "rolling": True,
         "report": True,
     },
 ]
+#: fewer tasks per stage than the workloads' default: the tests need events, not load
+TEST_CONF = {"spark.default.parallelism": "2"}
 
 
 def run_batch(out: Path, specs: list[dict[str, Any]]) -> None:
@@ -54,7 +56,7 @@ def run_batch(out: Path, specs: list[dict[str, Any]]) -> None:
             rolling=spec["rolling"],
             collector_url=spec.get("collector_url"),
             ui_port=spec.get("ui_port"),
-            spark_conf=spec.get("spark_conf"),
+            spark_conf={**TEST_CONF, **spec.get("spark_conf", {})},
         )
         results.append(
             {

@@ -111,3 +111,5 @@ def test_real_run_reports_to_collector(
     finishes = [f for f in store["finishes"] if f["execution"] == run["app_id"]]
     assert [s["iteration"] for s in starts] == list(range(run["iterations"]))
     assert [f["records"] for f in finishes] == run["records"]
+    assert {f["scale_out"] for f in finishes} == {1}  # local mode: the driver
+    assert executions[0]["input_size"] == run["size"]

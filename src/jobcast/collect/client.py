@@ -91,6 +91,7 @@ class CollectorClient:
         self.execution: str | None = None
         self._next_iteration = 0
         self._iteration_started: dict[int, float] = {}
+        self._start_report: ExecutionReport | None = None
 
     # -- reports -------------------------------------------------------------------------
 
@@ -122,14 +123,12 @@ class CollectorClient:
             input_size=input_size,
             scale_out=scale_out,
         )
-        self._job = job
-        self._started_at = report.started_at
         self._start_report = report
         return self._send(EXECUTIONS_PATH, report)
 
     def finish_execution(self, execution: str | None = None, *, completed: bool = True) -> bool:
         """Report that the execution ended (``completed=False`` when it failed)."""
-        start = getattr(self, "_start_report", None)
+        start = self._start_report
         if start is None:
             raise InputError("finish_execution called before start_execution")
         report = start.model_copy(

@@ -1,17 +1,15 @@
 """JSON payloads of the statistics collector's HTTP endpoints (shared by client and server).
 
-Paths, all ``POST`` with a JSON body, answered with ``2xx`` when stored:
+Paths, all ``POST`` with a JSON body, answered with a ``2xx`` status once stored (a
+``4xx`` answer means the report is refused for good; the client drops it and logs why):
 
-========================================  =====================  ============================
-path                                      body                   meaning
-========================================  =====================  ============================
-``/api/v1/collector/executions``          :class:`ExecutionReport`  an execution starts, or ends
-                                                                 (same execution, ``finished_at``
-                                                                 set)
-``/api/v1/collector/iterations/start``    :class:`IterationStart`   an iteration starts
-``/api/v1/collector/iterations/finish``   :class:`IterationFinish`  an iteration ends
-``/api/v1/collector/hardware``            :class:`HardwareReport`   hardware samples of one node
-========================================  =====================  ============================
+- ``/api/v1/collector/executions``, :class:`ExecutionReport`: an execution starts; the same
+  report with ``finished_at`` set says it ended.
+- ``/api/v1/collector/iterations/start``, :class:`IterationStart`: an iteration starts.
+- ``/api/v1/collector/iterations/finish``, :class:`IterationFinish`: an iteration ends, with
+  its active data records.
+- ``/api/v1/collector/hardware``, :class:`HardwareReport`: a batch of hardware samples of
+  one node.
 
 Every timestamp is an ISO 8601 string with a time zone (the models turn naive times into
 errors, so that nodes in different zones cannot be mixed up).
@@ -66,7 +64,8 @@ class ExecutionReport(_Frozen):
     completed
         False when the run ended without finishing its work (failed, killed).
     input_size
-        Input size in MB, if known.
+        Input size, if known: MB, or another unit used for every execution of the job
+        (``jobcast.workloads`` report their ``size`` parameter, in records).
     scale_out
         Executors or nodes at the start, if known.
     params

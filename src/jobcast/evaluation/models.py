@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from jobcast.errors import InputError, NotEnoughDataError
-from jobcast.models._base import seed_from
 from jobcast.models.registry import MODEL_NAMES, make_model
 
 __all__ = [
@@ -199,6 +198,11 @@ def _check_inputs(
             "import more executions of the job."
         )
     return y_arr
+
+
+def seed_from(rng: np.random.Generator) -> int:
+    """Draw an int seed for one model from the protocol's Generator."""
+    return int(rng.integers(0, 2**31 - 1))
 
 
 def _n_test(n: int, test_size: float) -> int:

@@ -24,6 +24,7 @@ from jobcast.errors import ImportFormatError, InputError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays, node_profiles, to_arrays
 from jobcast.progress.estimator import resolve_parameters
 from jobcast.progress.parameters import ProgressParameters
+from jobcast.progress.quality import QualityCurve, plot_quality, similarity_quality
 from jobcast.progress.scaling import ScaleOutModelKind
 from jobcast.progress.simulation import SimulationCases, simulate_cases
 from jobcast.progress.training import train_on_cases
@@ -32,6 +33,7 @@ __all__ = [
     "ProgressEvaluation",
     "baseline_estimates",
     "evaluate_progress",
+    "evaluate_similarity",
     "plot_progress_errors",
     "read_ellis_trace",
 ]
@@ -304,3 +306,50 @@ def plot_progress_errors(evaluation: ProgressEvaluation, path: str | Path) -> Pa
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
+
+
+def evaluate_similarity(
+    history: pd.DataFrame,
+    *,
+    job: str = "",
+    params: ProgressParameters | Mapping[str, Any] | None = None,
+    hardware: pd.DataFrame | None = None,
+    scale_out_model: ScaleOutModelKind = "bell",
+    n_samples: int = 3,
+    padding: float = 0.15,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    plot: str | Path | None = None,
+    callback: Callable[[int, int], None] | None = None,
+) -> dict[str, QualityCurve]:
+    """Similarity quality of each measure and of ``sim_final`` (``jobcast evaluate similarity``).
+
+    Simulates the estimates leave-one-out, takes every (current, candidate) pair as
+    a point (similarity, accuracy of estimating the current execution from that
+    candidate alone) and returns h(t), n(t) and q(x) per measure; with ``plot``
+    also draws them.
+
+    Returns
+    -------
+    dict
+        Measure name (and ``"final"``) -> :class:`QualityCurve` (``to_dict()`` for JSON).
+    """
+    arrays = to_arrays(history)
+    nodes = None
+    if hardware is not None and len(hardware):
+        nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
+    cases = simulate_cases(
+        arrays,
+        n_samples=n_samples,
+        padding=padding,
+        scale_out_model=scale_out_model,
+        nodes=nodes,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        callback=callback,
+    )
+    curves = similarity_quality(cases, params=resolve_parameters(params))
+    if plot is not None:
+        title = f"Similarity quality{': ' + job if job else ''}"
+        plot_quality(curves, plot, title=title)
+    return curves

@@ -4,6 +4,7 @@ from jobcast.models.bell import BellModel
 from jobcast.models.configurator import (
     Candidate,
     ConfigurationResult,
+    MachineAttribute,
     configure,
     machine_attributes,
     runtime_bound,
@@ -30,6 +31,7 @@ __all__ = [
     "KernelRegression",
     "LogLinearModel",
     "MODEL_NAMES",
+    "MachineAttribute",
     "OptimisticModel",
     "PriceTable",
     "configure",

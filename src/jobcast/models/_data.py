@@ -152,7 +152,16 @@ def check_target(y: Any, n_samples: int, *, positive: bool = True) -> np.ndarray
             "This estimator requires y to be passed, but the target y is None; pass the "
             "runtimes in seconds."
         )
-    y_arr = column_or_1d(y, warn=True)
+    if isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "iuf":
+        # fast path for the scale-out models refitted per iteration
+        y_arr = y
+        if len(y_arr) != n_samples:
+            raise InputError(
+                f"Found input variables with inconsistent numbers of samples: [{n_samples}, "
+                f"{len(y_arr)}]; give one runtime per execution."
+            )
+    else:
+        y_arr = column_or_1d(y, warn=True)
     if not np.issubdtype(y_arr.dtype, np.number) and not np.issubdtype(y_arr.dtype, np.bool_):
         try:
             y_arr = y_arr.astype(np.float64)

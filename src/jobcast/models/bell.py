@@ -29,7 +29,7 @@ _MAX_FOLDS = 20
 
 
 def _interpolation_predictions(
-    points: np.ndarray, means: np.ndarray, counts: np.ndarray, n_bandwidths: int
+    points: np.ndarray, means: np.ndarray, counts: np.ndarray, candidates: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Predictions of Ernest and kernel regression on interpolation splits.
 
@@ -46,7 +46,6 @@ def _interpolation_predictions(
         train = np.arange(k) != i
         theta = fit_nnls(features[train], means[train], weights=counts[train])
         ernest[j] = float(features[i] @ theta)
-    candidates = bandwidth_candidates(points, n_bandwidths)
     kernel = nested_loo_predictions(points, means, counts, candidates, held_out)
     return held_out, np.maximum(ernest, 1e-12 * float(means.min())), kernel
 
@@ -160,9 +159,8 @@ class BellModel(RegressorMixin, BaseEstimator):
         points, means, counts = group_scale_outs(m, y_arr)
         self.points_, self.means_, self.counts_ = points, means, counts
         self.coef_ = fit_nnls(ernest_features(points), means, weights=counts)
-        self.bandwidth_, _ = loo_bandwidth(
-            points, means, counts, bandwidth_candidates(points, self.n_bandwidths)
-        )
+        candidates = bandwidth_candidates(points, self.n_bandwidths)
+        self.bandwidth_, _ = loo_bandwidth(points, means, counts, candidates)
         self.cv_scores_: dict[str, float] = {}
         chosen: BellChoice
         if len(points) == 1:
@@ -170,9 +168,7 @@ class BellModel(RegressorMixin, BaseEstimator):
         elif len(points) == 2:
             chosen, self.cv_errors_ = "ernest", np.zeros(0)
         else:
-            held_out, ernest, kernel = _interpolation_predictions(
-                points, means, counts, self.n_bandwidths
-            )
+            held_out, ernest, kernel = _interpolation_predictions(points, means, counts, candidates)
             truth, weights = means[held_out], counts[held_out]
             self.cv_scores_ = {
                 "ernest": float(np.abs(ernest - truth) / truth @ weights / weights.sum()),

@@ -16,6 +16,7 @@ from jobcast.models.pricing import PriceTable
 __all__ = [
     "Candidate",
     "ConfigurationResult",
+    "MachineAttribute",
     "configure",
     "machine_attributes",
     "runtime_bound",
@@ -157,40 +158,79 @@ class ConfigurationResult:
         }
 
 
+@dataclass(frozen=True)
+class MachineAttribute:
+    """The value of an attribute that the machine type determines.
+
+    Attributes
+    ----------
+    value
+        The value, or the value per machine when ``per_machine``.
+    per_machine
+        Whether the attribute is a cluster total (e.g. C3O's ``slots`` and
+        ``memory``), i.e. ``value * scale_out``.
+    """
+
+    value: float
+    per_machine: bool = False
+
+    def at(self, scale_out: int) -> float:
+        """Return the attribute's value on a cluster of ``scale_out`` machines."""
+        return self.value * scale_out if self.per_machine else self.value
+
+
 def machine_attributes(
-    history: pd.DataFrame, *, machine_type: Hashable = "machine_type"
-) -> dict[str, dict[Hashable, float]]:
+    history: pd.DataFrame,
+    *,
+    machine_type: Hashable = "machine_type",
+    scale_out: Hashable = "scale_out",
+) -> dict[str, dict[str, MachineAttribute]]:
     """Attributes determined by the machine type (e.g. ``slots``, ``memory``) in a history.
 
-    A numeric column counts as a machine attribute when it is constant within
-    every machine type but differs between machine types. A job parameter that
-    the history happens to vary only together with the machine type would be
-    taken for one too; pass the values explicitly to :func:`configure` then.
+    A numeric column counts as a machine attribute when, within every machine
+    type, either its value is constant (and it differs between machine types),
+    or its value divided by the scale-out is constant (a cluster total, and it
+    varies). A job parameter that the history happens to vary only together with
+    the machine type would be taken for one too; values given explicitly to
+    :func:`configure` take precedence.
 
     Parameters
     ----------
     history
-        Executions with a machine-type column.
-    machine_type
-        Its name.
+        Executions with a machine-type and a scale-out column.
+    machine_type, scale_out
+        Their names.
 
     Returns
     -------
     dict
-        Machine type to ``{column: value}``; empty if there is no such column.
+        Machine type to ``{column: MachineAttribute}``; empty if there is no
+        machine-type column.
     """
-    if machine_type not in history.columns:
+    if machine_type not in history.columns or scale_out not in history.columns:
         return {}
-    groups = history.groupby(history[machine_type], sort=True)
-    columns = [
-        c
-        for c in history.columns
-        if c != machine_type
-        and pd.api.types.is_numeric_dtype(history[c])
-        and history[c].nunique() > 1
-        and bool((groups[c].nunique() <= 1).all())
-    ]
-    return {str(mt): {c: float(group[c].iloc[0]) for c in columns} for mt, group in groups}
+    keys = history[machine_type]
+    m = history[scale_out].astype(float)
+    result: dict[str, dict[str, MachineAttribute]] = {str(k): {} for k in sorted(keys.unique())}
+    for column in history.columns:
+        if column in (machine_type, scale_out) or not pd.api.types.is_numeric_dtype(
+            history[column]
+        ):
+            continue
+        values = history[column].astype(float)
+        if values.nunique() <= 1:
+            continue
+        per_type = values.groupby(keys).nunique()
+        per_machine = (values / m).round(9).groupby(keys).nunique()
+        if bool((per_type <= 1).all()):
+            first = values.groupby(keys).first()
+            for k in result:
+                result[k][str(column)] = MachineAttribute(float(first[k]))
+        elif bool((per_machine <= 1).all()):
+            first = (values / m).groupby(keys).first()
+            for k in result:
+                result[k][str(column)] = MachineAttribute(float(first[k]), per_machine=True)
+    return result
 
 
 def _feature_names(model: Any) -> list[str]:
@@ -215,7 +255,7 @@ def configure(
     errors: np.ndarray | Sequence[float] | None = None,
     scale_out_column: str = "scale_out",
     machine_type_column: str = "machine_type",
-    machine_values: Mapping[str, Mapping[Hashable, Any]] | None = None,
+    machine_values: Mapping[str, Mapping[str, MachineAttribute | float]] | None = None,
 ) -> ConfigurationResult:
     """Return the cheapest configuration whose runtime bound meets ``deadline``.
 
@@ -247,8 +287,9 @@ def configure(
     scale_out_column, machine_type_column
         Column names in the model's training data.
     machine_values
-        Per machine type, values of attributes that depend on it (see
-        :func:`machine_attributes`); they override ``context``.
+        Per machine type, attributes that depend on it (see
+        :func:`machine_attributes`; a plain number is a fixed value). They fill
+        in attributes that ``context`` does not give.
 
     Returns
     -------
@@ -289,7 +330,10 @@ def configure(
     for mt in types:
         extra = dict(machine_values.get(mt, {})) if machine_values and mt else {}
         for s in scale_list:
-            row: dict[str, Any] = {**dict(context), **{str(k): v for k, v in extra.items()}}
+            row: dict[str, Any] = {
+                k: v.at(s) if isinstance(v, MachineAttribute) else v for k, v in extra.items()
+            }
+            row.update(context)
             row[scale_out_column] = s
             if mt is not None:
                 row[machine_type_column] = mt

@@ -16,7 +16,7 @@ __all__ = ["LogLinearModel"]
 
 logger = logging.getLogger(__name__)
 
-#: Candidate ridge penalties (on standardised features), chosen by leave-one-out.
+#: Candidate ridge penalties (on centred features), chosen by leave-one-out.
 DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-4, 3, 15))
 
 
@@ -29,9 +29,14 @@ class LogLinearModel(ContextModel):
     twice the data takes about twice as long) and the identity otherwise; string
     attributes are one-hot encoded. ``log m`` captures a power-law speed-up,
     ``1/m`` the bend of a fixed serial part (Amdahl's law). Features are
-    standardised and the ridge penalty is chosen among ``alphas`` by efficient
-    leave-one-out on the training rows, which keeps the model usable from two
-    rows on; with one row it predicts that row's runtime. An attribute that
+    centred but deliberately not standardised: the penalty then acts on the
+    coefficients in their natural units (elasticities, for the logarithms), so a
+    feature that barely varies in the training data (say, scale-outs 10 and 12
+    only) gets a strongly shrunk coefficient. Standardising would instead blow
+    such a coefficient up and make extrapolation (to 2 machines) explode. The
+    ridge penalty is chosen among ``alphas`` by efficient leave-one-out on the
+    training rows, which keeps the model usable from two rows on; with one row
+    it predicts that row's runtime. An attribute that
     enters as a logarithm but is <= 0 at prediction time (e.g. a probability of
     0 never seen in training) is predicted as the smallest value seen in
     training.
@@ -71,7 +76,7 @@ class LogLinearModel(ContextModel):
         return np.column_stack([np.log(m), 1.0 / m, transformed, context[:, n_numeric:]])
 
     def _design(self, m: np.ndarray, context: np.ndarray) -> np.ndarray:
-        return np.asarray((self._raw(m, context) - self.center_) / self.scale_, dtype=np.float64)
+        return np.asarray(self._raw(m, context) - self.center_, dtype=np.float64)
 
     def fit(self, X: Any, y: Any) -> LogLinearModel:
         """Fit the power law.
@@ -94,8 +99,6 @@ class LogLinearModel(ContextModel):
         self.log_floor_ = numeric.min(axis=0) if len(numeric) else np.zeros(0)
         raw = self._raw(m, context)
         self.center_ = raw.mean(axis=0)
-        scale = raw.std(axis=0)
-        self.scale_ = np.where(scale > 0, scale, 1.0)
         target = np.log(y_arr)
         self.intercept_ = float(target.mean())
         if len(y_arr) < 2:

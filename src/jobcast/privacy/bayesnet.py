@@ -13,11 +13,18 @@ Privacy (one execution added or removed):
   ``g(c) = c ln c``, adding one row at cell ``(x, π)`` changes ``u`` by
   ``[A(c_xπ) - A(c_x)] + [A(n) - A(c_π)]`` with ``A(c) = g(c + 1) - g(c)``
   increasing, the first bracket in ``[-A(n), 0]`` and the second in ``[0, A(n)]``; so
-  ``|Δu| <= A(n) = ln(n + 1) + n ln(1 + 1/n) <= ln(N) + 1`` for tables of at most
-  ``N = max_rows`` rows.  This is the argument of PrivBayes' Lemma 4.1 (Zhang et al.,
-  TODS 2017, "the sensitivity of I is (1/n) log n + ((n-1)/n) log(n/(n-1))" under
-  substitution of a tuple), redone for adding/removing a row and the unnormalised score,
-  so that no private row count enters the mechanism.
+  ``|Δu| <= A(n) = ln(n + 1) + n ln(1 + 1/n) <= ln(n + 1) + 1``; replacing a row is a
+  removal plus an addition, ``|Δu| <= 2 (ln(n + 1) + 1)``.  This is the argument of
+  PrivBayes' Lemma 4.1 (Zhang et al., TODS 2017, "the sensitivity of I is
+  (1/n) log n + ((n-1)/n) log(n/(n-1))" under substitution of a tuple), redone for the
+  unnormalised score so that no private row count enters the mechanism.
+  Scores are computed on at most ``m = score_rows`` rows: all rows when there are at
+  most ``m``, else a uniformly random subset of ``m`` rows.  Adding one row to the data
+  either leaves the subset's distribution unchanged or replaces one of its rows
+  (the usual coupling of sampling without replacement), and a table of at most ``m``
+  rows changes by at most one addition, so the fixed public bound
+  ``Δ = 2 (ln(m + 1) + 1)`` holds in every case (:func:`score_sensitivity`).  This keeps
+  the greedy search linear in ``m``, not in the table size.
 * **Conditionals.**  For every attribute the joint counts over (parents, attribute) are
   released with discrete Laplace noise of sensitivity 1 (a row falls in exactly one cell
   of each table; Dwork et al., TCC 2006); the ``d`` tables compose sequentially.
@@ -55,12 +62,13 @@ __all__ = [
 ]
 
 
-def score_sensitivity(max_rows: int) -> float:
-    """Sensitivity of ``n * I(X; Π)`` (nats) for tables of at most ``max_rows`` rows.
+def score_sensitivity(score_rows: int) -> float:
+    """Sensitivity of ``n * I(X; Π)`` (nats) scored on at most ``score_rows`` rows.
 
-    ``ln(max_rows) + 1`` (derivation in the module docstring, after PrivBayes Lemma 4.1).
+    ``2 (ln(score_rows + 1) + 1)`` (derivation in the module docstring, after PrivBayes
+    Lemma 4.1).
     """
-    return math.log(max(int(max_rows), 2)) + 1.0
+    return 2.0 * (math.log(int(score_rows) + 1) + 1.0)
 
 
 def _xlogx(c: np.ndarray) -> float:
@@ -124,7 +132,7 @@ def greedy_network(
     k: int,
     epsilon_per_step: float | None,
     rng: np.random.Generator,
-    max_rows: int,
+    score_rows: int,
     max_cells: int,
 ) -> list[tuple[int, tuple[int, ...]]]:
     """Greedy PrivBayes network of degree ``k`` (Zhang et al., Algorithm 4).
@@ -134,7 +142,8 @@ def greedy_network(
     (``epsilon_per_step``; ``None`` takes the best pair, for a no-DP release).  Parent
     sets have ``min(k, chosen)`` members; a pair whose table would exceed
     ``max_cells`` cells is not a candidate (fewer parents are tried instead), as
-    PrivBayes' θ-usefulness keeps tables small enough for their noise.
+    PrivBayes' θ-usefulness keeps tables small enough for their noise.  Scores are
+    computed on at most ``score_rows`` rows (a random subset when there are more).
 
     Returns
     -------
@@ -143,10 +152,12 @@ def greedy_network(
     """
     d = codes.shape[1]
     root = int(rng.integers(d))
+    if codes.shape[0] > score_rows:
+        codes = codes[rng.choice(codes.shape[0], size=score_rows, replace=False)]
     order: list[tuple[int, tuple[int, ...]]] = [(root, ())]
     chosen = [root]
     cache: dict[tuple[int, tuple[int, ...]], float] = {}
-    sens = score_sensitivity(max_rows)
+    sens = score_sensitivity(score_rows)
     while len(chosen) < d:
         rest = [a for a in range(d) if a not in chosen]
         cands: list[tuple[int, tuple[int, ...]]] = []

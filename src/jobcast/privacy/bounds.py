@@ -55,7 +55,8 @@ def dp_log_range(
         default ``ln(bins / 0.05)`` makes a spurious (empty but kept) bin unlikely
         anywhere in a wide search range; a narrow window may use a lower threshold.
         When no bin passes, the range is the noisy mode's bin widened by three bins
-        on each side.
+        on each side.  ``threshold <= 0`` reads the quantiles off the *unclamped*
+        cumulative noisy counts instead (zero-mean noise of empty bins cancels).
 
     Returns
     -------
@@ -79,6 +80,17 @@ def dp_log_range(
         t = float(np.log(nbins / 0.05)) if threshold is None else float(threshold)
         floor = t / epsilon
     # Post-processing only from here on.
+    if threshold is not None and threshold <= 0:
+        # Unclamped cumulative counts: the noise of empty bins averages out along the
+        # cumulative sum instead of piling up as positive mass after clamping.
+        cum = np.maximum.accumulate(np.cumsum(noisy))
+        tot = cum[-1]
+        if tot > 0:
+            a = int(np.searchsorted(cum, quantile * tot, side="left"))
+            b = int(np.searchsorted(cum, (1.0 - quantile) * tot, side="left")) + 1
+            a = min(max(a, 0), nbins - 1)
+            b = min(max(b, a + 1), nbins)
+            return float(np.exp(edges[a])), float(np.exp(edges[b]))
     kept = np.maximum(noisy - floor, 0.0)
     if kept.sum() <= 0:
         top = int(np.argmax(noisy))

@@ -104,10 +104,13 @@ class PerfModelSynthesizer(BaseSynthesizer):
     runtime
         Name of the runtime column.
     scale_out
-        Name of the scale-out column (adds Ernest's ``1/m`` term), if present.
-    context_share, window_share, cell_share
-        Shares of the (post-bounds) budget for the configuration histogram, the runtime
-        window and the cell corrections; the runtime model gets the rest.
+        Name of the scale-out column, if present.
+    inverse_scale_out
+        Add Ernest's ``1/m`` term for the scale-out column.
+    count_share, context_share, window_share, cell_share
+        Shares of the (post-bounds) budget for the number of executions, the
+        configuration histogram, the runtime window and the cell corrections; the
+        runtime model gets the rest.
     intercept_weight
         Share of the model's budget for the intercept (the runtime level).
     residual_clip
@@ -118,6 +121,13 @@ class PerfModelSynthesizer(BaseSynthesizer):
         Noisy quantile cut at each end of the runtime window.
     window_width
         Bin width (natural-log units) of the window's noisy histogram.
+    window_threshold
+        Noise threshold of the window's histogram in units of ``1 / ε``
+        (``None``: :func:`jobcast.privacy.bounds.dp_log_range`'s robust default).
+    estimator
+        ``"gls"``: posterior mean of the coefficients given the noisy statistics (noise
+        and residual covariance); ``"ridge"``: ridge regression with the noise
+        variance as penalty.
     jitter
         Standard deviation of the log-normal noise added to synthetic runtimes (a public
         modelling choice, not learned).
@@ -140,15 +150,19 @@ class PerfModelSynthesizer(BaseSynthesizer):
         epsilon: float | None = 1.0,
         runtime: str = "gross_runtime",
         scale_out: str | None = "instance_count",
-        context_share: float = 0.1,
+        inverse_scale_out: bool = True,
+        count_share: float = 0.1,
+        context_share: float = 0.05,
         window_share: float = 0.2,
         cell_share: float = 0.05,
         intercept_weight: float = 0.3,
         residual_clip: float = 0.3,
         interactions: bool = False,
-        window_quantile: float = 0.02,
-        window_width: float = 0.5,
+        window_quantile: float = 0.05,
+        window_width: float = 0.25,
+        window_threshold: float | None = 0.0,
         jitter: float = 0.0,
+        estimator: str = "gls",
         max_cells: int = 1_000_000,
         no_dp: bool = False,
         bounds_share: float = 0.1,
@@ -158,6 +172,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self.epsilon = epsilon
         self.runtime = runtime
         self.scale_out = scale_out
+        self.inverse_scale_out = inverse_scale_out
+        self.count_share = count_share
         self.context_share = context_share
         self.window_share = window_share
         self.cell_share = cell_share
@@ -166,7 +182,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self.interactions = interactions
         self.window_quantile = window_quantile
         self.window_width = window_width
+        self.window_threshold = window_threshold
         self.jitter = jitter
+        self.estimator = estimator
         self.max_cells = max_cells
         self.no_dp = no_dp
         self.bounds_share = bounds_share
@@ -181,9 +199,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 f"the runtime column {self.runtime!r} must be numeric, log-scale, with bounds "
                 "(declared or estimated), not a grid"
             )
-        shares = (self.context_share, self.window_share, self.cell_share)
+        shares = (self.count_share, self.context_share, self.window_share, self.cell_share)
         if any(not 0.0 < float(s) < 1.0 for s in shares) or sum(shares) >= 1.0:
-            raise InputError("context_share, window_share, cell_share must be in (0, 1), sum < 1")
+            raise InputError("the budget shares must each be in (0, 1) and sum to less than 1")
         if not 0.0 < float(self.intercept_weight) < 1.0:
             raise InputError(f"intercept_weight must be in (0, 1), got {self.intercept_weight}")
         if not float(self.residual_clip) > 0.0 or not float(self.jitter) >= 0.0:
@@ -212,8 +230,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
             e_total = e_ctx = e_win = e_cell = e_fit = None
         else:
             rest = acc.remaining
-            e_total = acc.spend("context:count", rest * self.context_share / 2)
-            e_ctx = acc.spend("context:histogram", rest * self.context_share / 2)
+            e_total = acc.spend("context:count", rest * self.count_share)
+            e_ctx = acc.spend("context:histogram", rest * self.context_share)
             e_win = (
                 acc.spend(f"window:{self.runtime}", rest * self.window_share)
                 if runtime_declared
@@ -256,7 +274,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 upper=float(rdom.upper or rdom.lower),
                 width=float(self.window_width),
                 quantile=float(self.window_quantile) if e_win is not None else 0.0,
-                threshold=1.0,
+                threshold=self.window_threshold,
             )
         else:
             lo, hi = rdom.lower, float(rdom.upper or rdom.lower)
@@ -268,7 +286,12 @@ class PerfModelSynthesizer(BaseSynthesizer):
         cell_codes = np.column_stack(np.unravel_index(np.arange(n_cells), tuple(card)))
         centers = [disc.centers(n) for n in ctx]
         phi, labels = _features(
-            domain, ctx, centers, cell_codes, self.scale_out, bool(self.interactions)
+            domain,
+            ctx,
+            centers,
+            cell_codes,
+            self.scale_out if self.inverse_scale_out else None,
+            bool(self.interactions),
         )
         d = phi.shape[1]
         y = np.log(np.clip(t, lo, hi)) - c
@@ -297,8 +320,11 @@ class PerfModelSynthesizer(BaseSynthesizer):
             sigma = np.diag(noise_var) + _RESIDUAL_SD**2 * gpos
             prior_var = np.full(d, _PRIOR_SD**2)
             prior_var[0] = max(r, 1e-6) ** 2
-            gs = g @ np.linalg.solve(sigma, np.eye(d))
-            beta = np.linalg.solve(gs @ g + np.diag(1.0 / prior_var), gs @ b)
+            if self.estimator == "ridge":
+                beta = np.linalg.solve(g + np.diag(noise_var / prior_var), b)
+            else:
+                gs = g @ np.linalg.solve(sigma, np.eye(d))
+                beta = np.linalg.solve(gs @ g + np.diag(1.0 / prior_var), gs @ b)
         self.features_ = tuple(labels)
         self.coef_ = beta
         pred = phi @ beta

@@ -150,9 +150,9 @@ class PrivBayesSynthesizer(BaseSynthesizer):
         Maximum number of parents per attribute.
     beta
         Share of the (post-bounds) budget for learning the network.
-    max_rows
-        Public upper bound on the number of rows, used in the score's sensitivity
-        (``ln(max_rows) + 1``); more rows is an error.
+    score_rows
+        The network's scores are computed on at most this many rows (a random subset
+        of larger tables); their sensitivity is ``2 (ln(score_rows + 1) + 1)``.
     max_cells
         Largest noisy table (parents x attribute cells) a node may use.
     no_dp
@@ -172,8 +172,8 @@ class PrivBayesSynthesizer(BaseSynthesizer):
         epsilon: float | None = 1.0,
         k: int = 2,
         beta: float = 0.3,
-        max_rows: int = 10_000_000,
-        max_cells: int = 4096,
+        score_rows: int = 10_000,
+        max_cells: int = 2048,
         no_dp: bool = False,
         bounds_share: float = 0.1,
         random_state: int | np.random.Generator | None = None,
@@ -182,7 +182,7 @@ class PrivBayesSynthesizer(BaseSynthesizer):
         self.epsilon = epsilon
         self.k = k
         self.beta = beta
-        self.max_rows = max_rows
+        self.score_rows = score_rows
         self.max_cells = max_cells
         self.no_dp = no_dp
         self.bounds_share = bounds_share
@@ -193,10 +193,8 @@ class PrivBayesSynthesizer(BaseSynthesizer):
             raise InputError(f"k must be a non-negative integer, got {self.k!r}")
         if not 0.0 < float(self.beta) < 1.0:
             raise InputError(f"beta must be in (0, 1), got {self.beta!r}")
-        if len(frame) > int(self.max_rows):
-            raise InputError(
-                f"the table has more rows than max_rows={self.max_rows}; raise max_rows"
-            )
+        if isinstance(self.score_rows, bool) or int(self.score_rows) < 1:
+            raise InputError(f"score_rows must be a positive integer, got {self.score_rows!r}")
         disc = self.discretizer_
         codes = disc.encode(frame, validate=False)
         card = disc.cardinalities
@@ -219,7 +217,7 @@ class PrivBayesSynthesizer(BaseSynthesizer):
             k=int(self.k),
             epsilon_per_step=eps_step,
             rng=self.rng_,
-            max_rows=int(self.max_rows),
+            score_rows=int(self.score_rows),
             max_cells=int(self.max_cells),
         )
         eps_tables = None

@@ -230,6 +230,15 @@ class ProgressEstimator(BaseEstimator):
         current_nodes = None
         if hardware is not None and len(hardware) and prepared.nodes:
             k = next(iter(prepared.nodes.values())).shape[1]
+            if "execution" not in hardware.columns:
+                hardware = hardware.assign(execution=cur.executions[0])
+            elif hardware["execution"].nunique() > 1:
+                hardware = hardware[hardware["execution"] == cur.executions[0]]
+                if len(hardware) == 0:
+                    raise InputError(
+                        f"The hardware samples hold several executions but none is the "
+                        f"current one ({cur.executions[0]!r}); pass its samples only."
+                    )
             profiles = node_profiles(hardware, n_points=k)
             current_nodes = {m: v[0] for m, v in profiles.profiles.items()}
         candidates = prepared.candidates(cur, exclude=exclude, current_nodes=current_nodes)

@@ -11,7 +11,7 @@ from jobcast.progress.inference import adjusted, recency_weights, remaining_esti
 from jobcast.progress.scaling import ScaleOutTable
 from jobcast.progress.similarity import (
     MEASURES,
-    _row_mean,
+    _recency_mean,
     hardware_similarity,
     input_size_similarity,
     node_hardware_similarity,
@@ -126,7 +126,7 @@ class PreparedHistory:
         # runtime similarity and f_total both come from the ratios current / similar;
         # computed once (equal to runtime_similarity and adjustment_factors)
         ratios = runtime[None, :] / comparable
-        sims[0] = _row_mean(np.minimum(ratios, 1.0 / ratios))
+        sims[0] = _recency_mean(np.minimum(ratios, 1.0 / ratios))
         if current.records is not None and self.records is not None:
             cur_records = normalise_records(current.records[:, :i])[0]
             sims[1] = records_similarity(cur_records, self.records[rows, :i], normalised=True)
@@ -144,10 +144,16 @@ class PreparedHistory:
             sims[2] = hw
         if current.input_size is not None and hist.input_size is not None:
             sims[3] = input_size_similarity(float(current.input_size[0]), hist.input_size[idx])
-        if self.scale_ratio is not None and self.scale_int is not None:
+        if (
+            self.scale_ratio is not None
+            and self.scale_int is not None
+            and scale.max() < self.scale_ratio.shape[0]
+        ):
             # min/max of integer scale-outs, looked up instead of computed
-            cur_int = np.clip(scale, 0, self.scale_ratio.shape[0] - 1).astype(np.int64)
-            sims[4] = _row_mean(self.scale_ratio[cur_int[None, :], self.scale_int[rows, :i]])
+            cur_int = scale.astype(np.int64)
+            sims[4] = _recency_mean(
+                self.scale_ratio[cur_int[None, :], self.scale_int[rows, :i]]
+            )
         else:
             sims[4] = scale_out_similarity(scale, hist.scale_out[rows, :i])
         weights = recency_weights(i)

@@ -49,7 +49,8 @@ class ScaleOutTable:
         s = np.asarray(scale_out, dtype=np.float64)
         if s.ndim == 0 and np.isfinite(s) and isinstance(iterations, np.ndarray):
             # one scale-out for a run of iterations: a plain column gather
-            return np.asarray(self.table[iterations, int(min(max(s, 1), self.max_scale_out))])
+            column = int(np.clip(s, 1, self.max_scale_out))
+            return np.asarray(self.table[:, column][iterations])
         valid = np.isfinite(s)
         idx = np.where(valid, np.clip(s, 1, self.max_scale_out), 1).astype(np.int64)
         rows, idx, valid = np.broadcast_arrays(np.asarray(iterations), idx, valid)

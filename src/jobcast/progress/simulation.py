@@ -19,7 +19,7 @@ from jobcast.progress.prepared import prepare_history
 from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
 from jobcast.progress.similarity import MEASURES
 
-__all__ = ["SimulationCases", "sample_iterations", "simulate_cases"]
+__all__ = ["SimulationCases", "combined_estimate", "sample_iterations", "simulate_cases"]
 
 logger = logging.getLogger(__name__)
 

@@ -28,6 +28,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Executors of a local run, as the event log and REST API count them: the driver is the
+#: one executor (its cores are the ``cores`` parameter).
+LOCAL_SCALE_OUT = 1
 #: Spark's event-log codecs that jobcast can read back.
 EVENT_LOG_CODECS = ("zstd", "lz4")
 
@@ -171,7 +174,7 @@ class IterationHook:
             f"iteration-{iteration}", f"{self.name} iteration {iteration}", interruptOnCancel=False
         )
         if self.client is not None:
-            self.client.iteration_started(iteration)
+            self.client.iteration_started(iteration, scale_out=LOCAL_SCALE_OUT)
         self._started = time.perf_counter()
 
     def finish(self, records: int) -> None:
@@ -183,7 +186,9 @@ class IterationHook:
         self.records.append(int(records))
         self.durations.append(duration)
         if self.client is not None:
-            self.client.iteration_finished(iteration, records=int(records))
+            self.client.iteration_finished(
+                iteration, records=int(records), scale_out=LOCAL_SCALE_OUT
+            )
         # jobs between iterations (loading, checks) belong to no iteration group
         self.sc.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
         self.sc.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from typing import Any
 from jobcast.errors import InputError
 from jobcast.workloads import cc, kmeans, pagerank, sgd
 from jobcast.workloads.base import (
+    LOCAL_SCALE_OUT,
     IterationHook,
     SparkOptions,
     WorkloadResult,
@@ -167,6 +168,8 @@ def run_workload(
             app_id,
             job=app,
             params={"workload": name, "size": size, "cores": cores, **merged},
+            input_size=float(size),
+            scale_out=LOCAL_SCALE_OUT,
         )
     hook = IterationHook(
         sc, name, client=client, pause_s=float(merged["pause_s"]), callback=callback

@@ -1,0 +1,75 @@
+"""Run the privacy paper's experiments (jobcast.evaluation.privacy) and print the summary.
+
+Usage: .venv/bin/python benchmarks/privacy_evaluate.py [--experiments train_sizes,time,risk]
+       [--sizes 1000] [--repeats 3] [--methods perfmodel,privbayes,datasynthesizer]
+       [--json OUT.json] [--plot OUT.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+
+from jobcast.evaluation.privacy import C3O_PAPER_JOBS, EPSILONS, evaluate_privacy, plot_utility
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", default=",".join(C3O_PAPER_JOBS))
+    ap.add_argument("--methods", default="perfmodel,privbayes,datasynthesizer")
+    ap.add_argument("--epsilons", default=",".join(f"{e:g}" for e in EPSILONS))
+    ap.add_argument("--experiments", default="train_sizes,time,risk")
+    ap.add_argument("--models", default="gbm,ernest")
+    ap.add_argument("--sizes", default="1000")
+    ap.add_argument("--originals", default="3,6,9,12,15,18,21,24,27,30")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--timing-repeats", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--plot", default=None)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    warnings.simplefilter("ignore")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        print(f"\r{stage}: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    ev = evaluate_privacy(
+        tuple(args.jobs.split(",")),
+        methods=tuple(args.methods.split(",")),
+        epsilons=tuple(float(e) for e in args.epsilons.split(",")),
+        models=tuple(args.models.split(",")),
+        experiments=tuple(args.experiments.split(",")),
+        sizes=_ints(args.sizes),
+        originals=_ints(args.originals),
+        repeats=args.repeats,
+        timing_repeats=args.timing_repeats,
+        seed=args.seed,
+        callback=progress,
+    )
+    print(file=sys.stderr)
+    d = ev.to_dict()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(d, f, indent=1)
+    if args.plot:
+        plot_utility(ev, args.plot)
+    print(json.dumps({k: d[k] for k in ("summary", "speed_seconds", "errors")}, indent=1))
+    if d["risk"]:
+        print("risk (job, method, epsilon, singling_out, linkability, inference, "
+              "dcr_syn_median, dcr_holdout_median, closer_than_holdout)")
+        for r in d["risk"]:
+            print(r["job"], r["method"], r["epsilon"], *(round(r[k], 3) for k in (
+                "singling_out", "linkability", "inference", "dcr_synthetic_median",
+                "dcr_holdout_median", "closer_than_holdout")))
+
+
+if __name__ == "__main__":
+    main()
