@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jobcast.evaluation.models import holdout_evaluation, training_size_evaluation
+from jobcast.evaluation.models import DEFAULT_TRAIN_SIZES, evaluate_models
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "c3o-paper"
 JOBS = ("grep", "kmeans", "linearregression", "pagerank", "sort")
@@ -52,27 +52,30 @@ def main() -> int:
     report: dict[str, dict[str, dict[str, float]]] = {"holdout": {}, "sizes": {}}
     for job in jobs:
         X, y = load(job)
-        if args.protocol in ("both", "holdout"):
-            start = time.perf_counter()
-            ev = holdout_evaluation(
-                X, y, models=models, repeats=args.repeats, random_state=args.seed
-            )
+        start = time.perf_counter()
+        # evaluate_models is what `jobcast evaluate models` runs: same seed, same figures
+        result = evaluate_models(
+            X,
+            y,
+            job=job,
+            models=models,
+            repeats=args.repeats,
+            holdout=args.protocol in ("both", "holdout"),
+            train_sizes=None if args.protocol == "holdout" else DEFAULT_TRAIN_SIZES,
+            random_state=args.seed,
+        )
+        seconds = time.perf_counter() - start
+        ev, sv = result.holdout, result.training_sizes
+        if ev is not None:
             report["holdout"][job] = {m: ev.mean(m) for m in models}
             figures = " ".join(f"{m}={ev.mean(m):.4f}" for m in models)
-            print(f"holdout {job:17s} {figures}  ({time.perf_counter() - start:.0f} s)", flush=True)
-        if args.protocol in ("both", "sizes"):
-            start = time.perf_counter()
-            sv = training_size_evaluation(
-                X, y, models=models, repeats=args.repeats, random_state=args.seed
-            )
+            print(f"holdout {job:17s} {figures}", flush=True)
+        if sv is not None:
             report["sizes"][job] = {m: sv.mean(m) for m in models}
             figures = " ".join(f"{m}={sv.mean(m):.4f}" for m in models)
             per_size = " ".join(f"{s}:{sv.mean(models[0], s):.3f}" for s in sv.train_sizes)
-            print(
-                f"sizes   {job:17s} {figures}  [{models[0]} by size {per_size}]"
-                f"  ({time.perf_counter() - start:.0f} s)",
-                flush=True,
-            )
+            print(f"sizes   {job:17s} {figures}  [{models[0]} by size {per_size}]", flush=True)
+        print(f"        {job:17s} ({seconds:.0f} s)", flush=True)
     for protocol, paper in (
         ("holdout", "paper: gbm 0.038, ernest 0.229"),
         ("sizes", "paper: best of ernest/gbm per job 0.183"),

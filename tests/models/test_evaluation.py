@@ -76,3 +76,17 @@ def test_protocol_input_errors() -> None:
         holdout_evaluation(X.head(2), y[:2], models=MODELS, test_size=0.2)
     with pytest.raises(NotEnoughDataError):
         training_size_evaluation(X, y, models=MODELS, train_sizes=(100,))
+
+
+def test_figures_do_not_depend_on_the_other_models() -> None:
+    X, y = load_c3o_paper("sort")
+    alone = holdout_evaluation(X, y, models=("loglinear",), repeats=2, random_state=3)
+    together = holdout_evaluation(X, y, models=MODELS, repeats=2, random_state=3)
+    assert alone.mapes["loglinear"] == together.mapes["loglinear"]
+    small = training_size_evaluation(
+        X, y, models=("ernest",), train_sizes=(3, 6), repeats=2, random_state=3
+    )
+    both = training_size_evaluation(
+        X, y, models=MODELS, train_sizes=(3, 6), repeats=2, random_state=3
+    )
+    assert small.mapes["ernest"] == both.mapes["ernest"]

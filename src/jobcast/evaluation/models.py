@@ -235,7 +235,9 @@ def holdout_evaluation(
 ) -> HoldoutEvaluation:
     """Protocol 1: train on a random ``1 - test_size`` of the rows, MAPE on the rest.
 
-    Every model is trained and tested on the same ``repeats`` random splits.
+    Every model is trained and tested on the same ``repeats`` random splits and
+    gets the same seed, so a model's figures do not depend on which other models
+    are evaluated alongside it.
 
     Parameters
     ----------
@@ -270,8 +272,9 @@ def holdout_evaluation(
     mapes: dict[str, list[float]] = {m: [] for m in models}
     for r in range(repeats):
         train, test = _split(len(X), test_size, rng)
+        seed = seed_from(rng)  # one seed for every model: results do not depend on the list
         for name in models:
-            mapes[name].append(_score(name, seed_from(rng), X, y_arr, train, test))
+            mapes[name].append(_score(name, seed, X, y_arr, train, test))
             done += 1
             if callback is not None:
                 callback(done, total, f"holdout repeat {r + 1}/{repeats}: {name}")
@@ -334,8 +337,9 @@ def training_size_evaluation(
         pool, test = _split(len(X), test_size, rng)
         for size in kept:
             train = rng.choice(pool, size=size, replace=False)
+            seed = seed_from(rng)
             for name in models:
-                mapes[name][size].append(_score(name, seed_from(rng), X, y_arr, train, test))
+                mapes[name][size].append(_score(name, seed, X, y_arr, train, test))
                 done += 1
                 if callback is not None:
                     callback(done, total, f"repeat {r + 1}/{repeats}, {size} rows: {name}")

@@ -92,6 +92,25 @@ def _features(
     return np.column_stack(cols), labels
 
 
+def _coordinate_shares(
+    labels: list[str], scale_out: str | None, intercept: float, scale_out_weight: float | None
+) -> np.ndarray:
+    """Share of the model's budget per coefficient (intercept first)."""
+    d = len(labels)
+    if d == 1:
+        return np.ones(1)
+    share = np.full(d, (1 - intercept) / (d - 1))
+    share[0] = intercept
+    if scale_out_weight is not None and scale_out is not None:
+        so = np.array([scale_out in lab and j > 0 for j, lab in enumerate(labels)])
+        rest = ~so
+        rest[0] = False
+        if so.any() and rest.any():
+            share[so] = (1 - intercept) * scale_out_weight / so.sum()
+            share[rest] = (1 - intercept) * (1 - scale_out_weight) / rest.sum()
+    return share
+
+
 class PerfModelSynthesizer(BaseSynthesizer):
     """Exact configurations plus a DP runtime relation (see the module docstring).
 
@@ -113,6 +132,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
         runtime model gets the rest.
     intercept_weight
         Share of the model's budget for the intercept (the runtime level).
+    scale_out_weight
+        Share of the slopes' budget for the scale-out terms (``None``: every
+        coefficient but the intercept gets the same share).
     residual_clip
         Clip of log-runtime residuals for the cell corrections.
     interactions
@@ -156,6 +178,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         window_share: float = 0.2,
         cell_share: float = 0.05,
         intercept_weight: float = 0.3,
+        scale_out_weight: float | None = None,
         residual_clip: float = 0.3,
         interactions: bool = False,
         window_quantile: float = 0.05,
@@ -178,6 +201,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self.window_share = window_share
         self.cell_share = cell_share
         self.intercept_weight = intercept_weight
+        self.scale_out_weight = scale_out_weight
         self.residual_clip = residual_clip
         self.interactions = interactions
         self.window_quantile = window_quantile
@@ -306,8 +330,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
             # sensitivity is sum(q_j) and coordinate j effectively gets
             # e_fit * q_j / sum(q_j) -- the intercept `intercept_weight` of e_fit.
             assert e_cell is not None
-            share = np.full(d, (1 - self.intercept_weight) / max(d - 1, 1))
-            share[0] = self.intercept_weight if d > 1 else 1.0
+            share = _coordinate_shares(
+                labels, self.scale_out, float(self.intercept_weight), self.scale_out_weight
+            )
             steps = np.maximum(np.rint(_Q * share / share.max()), 1).astype(np.int64)
             e_fit = acc.spend("model:coefficients", acc.remaining - e_cell)
             contrib = phi[cell] * y[:, None] * (steps / r)[None, :]

@@ -1,0 +1,201 @@
+"""Commands that collect real runs: ``import eventlog|dool``, ``agent``, ``workloads run``."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jobcast.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    emit_json,
+    err_console,
+    open_repo,
+    parse_assignments,
+)
+from jobcast.cli.history_cmds import import_app
+from jobcast.errors import UnknownJobError
+
+__all__ = ["register", "workloads_app"]
+
+workloads_app = typer.Typer(help="Real iterative PySpark jobs run locally (needs jobcast[spark]).")
+
+IterationsOption = Annotated[
+    str,
+    typer.Option(
+        "--iterations",
+        help="What an iteration is: jobs (each Spark job), job-groups, or a REGEX on the "
+        "job description/group.",
+    ),
+]
+
+
+@import_app.command("eventlog")
+def import_eventlog(
+    paths: Annotated[list[Path], typer.Argument(help="Event logs, rolling folders, log dirs.")],
+    job: Annotated[
+        str | None, typer.Option("--job", help="Job name (default: the Spark app name).")
+    ] = None,
+    iterations: IterationsOption = "jobs",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import Spark event logs (plain, zstd, lz4; rolling eventlog_v2_* folders; .inprogress)."""
+    from jobcast.collect import read_event_logs
+    from jobcast.collect.store import iteration_table
+
+    imports = read_event_logs(paths, iterations=iterations)
+    out = []
+    with open_repo(db) as repo:
+        for imp in imports:
+            name = job or imp.run.app_name
+            try:
+                existing = repo.job(name)
+            except UnknownJobError:
+                existing = None
+            summary = repo.import_iterations(iteration_table(imp, job=name, existing=existing))
+            out.append(
+                {
+                    "path": str(imp.path),
+                    "job": name,
+                    "execution": imp.run.app_id,
+                    "iterations": summary.iterations,
+                    "completed": imp.run.completed,
+                    "corrupt_lines": imp.corrupt_lines,
+                }
+            )
+    if as_json:
+        emit_json({"imports": out})
+        return
+    for o in out:
+        state = "" if o["completed"] else " (still running: no runtime recorded yet)"
+        console.print(
+            f"Imported {o['execution']} with {o['iterations']} iterations into {o['job']!r}{state}."
+        )
+        if o["corrupt_lines"]:
+            err_console.print(
+                f"[yellow]warning:[/] {o['path']}: {o['corrupt_lines']} corrupt line(s) skipped"
+            )
+
+
+@import_app.command("dool")
+def import_dool(
+    file: Annotated[Path, typer.Argument(help="dool/dstat CSV output (dool --output F.csv).")],
+    job: Annotated[str, typer.Option("--job", help="Job of the execution.")],
+    execution: Annotated[str, typer.Option("--execution", help="Execution the samples belong to.")],
+    node: Annotated[str | None, typer.Option("--node", help="Node name (default: Host:).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Import a node's hardware samples recorded by dool or dstat."""
+    from jobcast.collect import read_dool
+
+    frame = read_dool(file, execution=execution, node=node)
+    with open_repo(db) as repo:
+        n = repo.add_hardware_samples(job, execution, frame)
+    console.print(f"Imported {n} hardware samples for {execution!r} of {job!r}.")
+
+
+def agent(
+    collector: Annotated[str, typer.Option("--collector", help="URL of `jobcast serve`.")],
+    interval: Annotated[float, typer.Option(help="Seconds between samples.")] = 1.0,
+    batch: Annotated[int, typer.Option(help="Samples per request.")] = 10,
+    node: Annotated[str | None, typer.Option(help="Node name (default: host name).")] = None,
+    execution: Annotated[str | None, typer.Option(help="Execution the samples belong to.")] = None,
+    count: Annotated[int | None, typer.Option(help="Stop after this many samples.")] = None,
+) -> None:
+    """Sample this node's cpu, disk and network with psutil and send them to a collector."""
+    from jobcast.collect import run_agent
+
+    stop = threading.Event()
+    console.print(f"Sampling every {interval:g} s to {collector} (Ctrl-C stops).")
+    try:
+        taken = run_agent(
+            collector,
+            interval_s=interval,
+            batch=batch,
+            node=node,
+            execution=execution,
+            count=count,
+            stop=stop,
+        )
+    except KeyboardInterrupt:
+        stop.set()
+        taken = -1
+    if taken >= 0:
+        console.print(f"{taken} samples taken.")
+
+
+@workloads_app.command("run")
+def workloads_run(
+    name: Annotated[str, typer.Argument(help="pagerank, cc, kmeans or sgd.")],
+    size: Annotated[int | None, typer.Option(help="Data size (pages/vertices/points).")] = None,
+    cores: Annotated[int, typer.Option(help="Local worker threads (local[N]).")] = 2,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Workload parameter KEY=VALUE.")
+    ] = None,
+    job: Annotated[str | None, typer.Option("--job", help="Job name (default: NAME).")] = None,
+    event_log_dir: Annotated[
+        Path, typer.Option("--event-log-dir", help="Folder for Spark event logs.")
+    ] = Path("spark-events"),
+    collector: Annotated[
+        str | None, typer.Option("--collector", help="Report iterations live to this URL.")
+    ] = None,
+    codec: Annotated[str | None, typer.Option(help="Event-log codec: zstd or lz4.")] = None,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="Store the run in the history.")
+    ] = True,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a real iterative PySpark job locally and record it in the history."""
+    from jobcast.workloads import run_workload
+    from jobcast.workloads.record import record_workload
+
+    params = parse_assignments(param, option="--param")
+    event_log_dir.mkdir(parents=True, exist_ok=True)
+
+    def show(i: int, duration: float, records: int) -> None:
+        if not as_json:
+            err_console.print(f"  iteration {i}: {duration:.2f} s, {records} records")
+
+    result = run_workload(
+        name,
+        size=size,
+        cores=cores,
+        params=params,
+        event_log_dir=event_log_dir,
+        collector_url=collector,
+        app_name=job,
+        codec=codec,
+        callback=show,
+    )
+    stored = None
+    if record and collector is None:
+        with open_repo(db) as repo:
+            stored = record_workload(repo, result, job=job)
+    payload = {
+        "workload": result.name,
+        "execution": result.app_id,
+        "iterations": result.iterations,
+        "runtime_s": result.runtime_s,
+        "event_log": None if result.event_log is None else str(result.event_log),
+        "recorded": stored is not None,
+    }
+    if as_json:
+        emit_json(payload)
+        return
+    where = f" and recorded as job {stored.job!r}" if stored is not None else ""
+    console.print(
+        f"{result.name}: {result.iterations} iterations in {result.runtime_s:.1f} s "
+        f"({result.app_id}){where}."
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main application."""
+    app.command("agent")(agent)
+    app.add_typer(workloads_app, name="workloads")

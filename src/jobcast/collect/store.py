@@ -1,0 +1,89 @@
+"""Turning collected Spark runs into history tables (what ``import eventlog`` stores)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from jobcast.collect.eventlog import EventLogImport
+from jobcast.history import (
+    Attribute,
+    ExecutionTable,
+    IterationTable,
+    JobSpec,
+    Provenance,
+    SourceKind,
+)
+from jobcast.history.importers.kinds import guess_kind
+
+__all__ = ["iteration_table"]
+
+_CANONICAL = (
+    "execution",
+    "iteration",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "scale_out",
+    "records",
+    "cpu",
+    "disk",
+    "net",
+)
+
+
+def iteration_table(
+    imported: EventLogImport,
+    *,
+    job: str,
+    existing: JobSpec | None = None,
+    context: Mapping[str, Any] | None = None,
+    iterations: pd.DataFrame | None = None,
+) -> IterationTable:
+    """One application's execution and iterations, ready for the repository.
+
+    Parameters
+    ----------
+    imported
+        What :func:`jobcast.collect.read_event_log` read.
+    job
+        Job name.
+    existing
+        The job's spec when it exists already: its context attributes are kept and
+        the ones the log cannot tell are left empty.
+    context
+        Context attribute values known from elsewhere (workload parameters).
+    iterations
+        Replacement iteration rows (for example with the records a workload counted
+        itself); the log's when None.
+    """
+    run = imported.run
+    context = dict(context or {})
+    if existing is not None:
+        attributes = existing.attributes
+        spec = existing
+    else:
+        attributes = tuple(
+            Attribute(k, guess_kind(k), isinstance(v, int | float)) for k, v in context.items()
+        )
+        spec = JobSpec(
+            job, attributes, runtime_column=None, scale_out_column=None, machine_type_column=None
+        )
+    it = (imported.iterations if iterations is None else iterations).copy()
+    it["execution"] = run.app_id
+    it = it[[c for c in _CANONICAL if c in it.columns]]
+    first_scale = int(it["scale_out"].iloc[0]) if len(it) else run.final_executors
+    row: dict[str, Any] = {
+        "external_id": run.app_id,
+        "gross_runtime": run.gross_runtime_s if run.completed else None,
+        "scale_out": first_scale,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at if run.completed else None,
+    }
+    for a in attributes:
+        row[a.name] = context.get(a.name)
+    executions = pd.DataFrame([row])
+    prov = Provenance(SourceKind.FILE, str(imported.path))
+    return IterationTable(ExecutionTable(spec, executions, prov), it.reset_index(drop=True))
