@@ -15,7 +15,7 @@ from jobcast.models import (
     runtime_bound,
 )
 
-from .conftest import load_c3o
+from .helpers import load_c3o
 
 
 def _fitted() -> ErnestModel:

@@ -7,7 +7,7 @@ from sklearn.base import clone
 
 from jobcast.models import GradientBoostingModel, LogLinearModel, OptimisticModel
 
-from .conftest import load_c3o
+from .helpers import load_c3o
 
 
 def _product_data(rng: np.random.Generator, n: int = 60) -> tuple[pd.DataFrame, np.ndarray]:

@@ -9,7 +9,7 @@ from jobcast.errors import InputError
 from jobcast.models import ErnestModel
 from jobcast.models.ernest import ernest_features, fit_nnls
 
-from .conftest import ernest_data, load_c3o_paper
+from .helpers import ernest_data, load_c3o_paper
 
 
 def test_recovers_coefficients_of_its_own_formula() -> None:

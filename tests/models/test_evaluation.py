@@ -15,7 +15,7 @@ from jobcast.evaluation.models import (
     training_size_evaluation,
 )
 
-from .conftest import load_c3o_paper
+from .helpers import load_c3o_paper
 
 MODELS = ("loglinear", "ernest")
 

@@ -9,7 +9,7 @@ from jobcast.errors import InputError
 from jobcast.models import MODEL_NAMES, AutoModel, make_model
 from jobcast.models.selection import cv_splits
 
-from .conftest import ernest_data, load_c3o_paper
+from .helpers import ernest_data, load_c3o_paper
 
 
 def test_make_model_knows_every_name() -> None:

@@ -119,3 +119,16 @@ def test_dp_log_range_covers_bulk():
     lo, hi = dp_log_range(x, epsilon=1.0)
     assert lo <= 100 and hi >= 1000
     assert lo >= 100 / 8 and hi <= 1000 * 8
+
+
+def test_dp_log_range_subarray_window_ignores_noise_far_away():
+    rng = np.random.default_rng(1)
+    x = np.exp(rng.uniform(np.log(100), np.log(700), 150))
+    for _ in range(5):
+        lo, hi = dp_log_range(
+            x, epsilon=1.0, lower=10.0, upper=14400.0, width=0.25, threshold=3.0, mode="subarray"
+        )
+        assert 100 / 3 <= lo <= 200 and 350 <= hi <= 700 * 3
+    # without noise: exactly the bins from the first to the last non-empty one
+    lo, hi = dp_log_range(x, epsilon=None, lower=10.0, upper=14400.0, width=0.25, mode="subarray")
+    assert lo <= x.min() < lo * np.exp(0.25) and hi / np.exp(0.25) <= x.max() <= hi

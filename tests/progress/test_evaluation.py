@@ -27,6 +27,7 @@ def test_baselines_on_a_tiny_history():
     assert out["linear"][0] == pytest.approx(arrays.runtime[0, :2].sum())  # 2 of 4 done
 
 
+@pytest.mark.slow
 def test_evaluate_progress_protocol_and_json(tmp_path):
     history = make_history(n_exec=15, n_iter=12, seed=2, noise=0.05)
     result = evaluate_progress(

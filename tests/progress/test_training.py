@@ -52,6 +52,7 @@ def test_thresholds_from_quality(cases):
     assert np.nanmean(curves["runtime"].q[:5]) > 0.2
 
 
+@pytest.mark.slow
 def test_train_parameters_end_to_end_with_joblib():
     history = make_history(n_exec=10, n_iter=10, seed=2)
     params = train_parameters(

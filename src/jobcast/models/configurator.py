@@ -209,27 +209,24 @@ def machine_attributes(
     """
     if machine_type not in history.columns or scale_out not in history.columns:
         return {}
-    keys = history[machine_type]
-    m = history[scale_out].astype(float)
-    result: dict[str, dict[str, MachineAttribute]] = {str(k): {} for k in sorted(keys.unique())}
+    keys = history[machine_type].astype(str).to_numpy()
+    m = history[scale_out].to_numpy(dtype=np.float64)
+    result: dict[str, dict[str, MachineAttribute]] = {k: {} for k in sorted(set(keys))}
     for column in history.columns:
-        if column in (machine_type, scale_out) or not pd.api.types.is_numeric_dtype(
-            history[column]
-        ):
+        if column in (machine_type, scale_out):
             continue
-        values = history[column].astype(float)
-        if values.nunique() <= 1:
+        if not pd.api.types.is_numeric_dtype(history[column]):
             continue
-        per_type = values.groupby(keys).nunique()
-        per_machine = (values / m).round(9).groupby(keys).nunique()
-        if bool((per_type <= 1).all()):
-            first = values.groupby(keys).first()
-            for k in result:
-                result[k][str(column)] = MachineAttribute(float(first[k]))
-        elif bool((per_machine <= 1).all()):
-            first = (values / m).groupby(keys).first()
-            for k in result:
-                result[k][str(column)] = MachineAttribute(float(first[k]), per_machine=True)
+        values = history[column].to_numpy(dtype=np.float64)
+        if np.unique(values).size <= 1:
+            continue
+        for per_machine, series in ((False, values), (True, np.round(values / m, 9))):
+            grouped = pd.Series(series).groupby(keys)
+            if bool((grouped.nunique() <= 1).all()):
+                first = grouped.first()
+                for k in result:
+                    result[k][str(column)] = MachineAttribute(float(first[k]), per_machine)
+                break
     return result
 
 

@@ -32,6 +32,7 @@ def dp_log_range(
     width: float = float(np.log(2.0)),
     quantile: float = 0.02,
     threshold: float | None = None,
+    mode: str = "quantile",
 ) -> tuple[float, float]:
     """Estimate a range holding most of the positive values ``x`` with ε-DP.
 
@@ -57,6 +58,12 @@ def dp_log_range(
         When no bin passes, the range is the noisy mode's bin widened by three bins
         on each side.  ``threshold <= 0`` reads the quantiles off the *unclamped*
         cumulative noisy counts instead (zero-mean noise of empty bins cancels).
+    mode
+        ``"quantile"`` as above; ``"subarray"``: the contiguous run of bins with the
+        largest total of noisy count minus ``threshold / epsilon`` per bin (no
+        ``quantile``); when no run's total reaches ``3 / epsilon`` the whole search
+        range is returned; without noise, the run from the first to the last non-empty
+        bin.
 
     Returns
     -------
@@ -80,6 +87,31 @@ def dp_log_range(
         t = float(np.log(nbins / 0.05)) if threshold is None else float(threshold)
         floor = t / epsilon
     # Post-processing only from here on.
+    if mode == "subarray":
+        # The contiguous run of bins with the largest total of (noisy count - penalty):
+        # zero-mean noise of empty bins costs `penalty` per bin, so isolated noise
+        # spikes far from the data are not joined, while the data's bins (counts well
+        # above the penalty) are (Kadane's maximum-subarray algorithm).
+        pen = (1.0 if threshold is None else float(threshold)) * (
+            0.0 if epsilon is None else 1.0 / epsilon
+        )
+        gain = noisy - pen
+        best, best_a, best_b = -np.inf, 0, 0
+        run, start = 0.0, 0
+        for i, g in enumerate(gain):
+            if run <= 0:
+                run, start = 0.0, i
+            run += float(g)
+            if run > best:
+                best, best_a, best_b = run, start, i
+        if epsilon is None:
+            nz = np.flatnonzero(counts)
+            best_a, best_b = (int(nz[0]), int(nz[-1])) if nz.size else (0, nbins - 1)
+        elif best < 3.0 / epsilon:
+            # No run stands out of the noise: keep the whole public range rather than
+            # trust a lone noise spike.
+            return float(lower), float(upper)
+        return float(np.exp(edges[best_a])), float(np.exp(edges[best_b + 1]))
     if threshold is not None and threshold <= 0:
         # Unclamped cumulative counts: the noise of empty bins averages out along the
         # cumulative sum instead of piling up as positive mass after clamping.

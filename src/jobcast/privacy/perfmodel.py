@@ -4,14 +4,23 @@ Runtime metrics are a *relation*: the runtime of a Spark job is a smooth functio
 configuration (scale-out, sizes, parameters).  PrivBayes spends its budget on many
 noisy tables and loses that relation at small ε; this method spends it where it matters:
 
-1. **Context** (``context_share``): the histogram of configurations over the declared
+Budget split (after any undeclared bounds), each line one entry of the ledger:
+``count_share`` 0.10, ``context_share`` 0.05, ``window_share`` 0.20, ``cell_share``
+0.05, the runtime model the rest (0.60).
+
+1. **Context** (``count_share`` + ``context_share``): the number of executions (one
+   noisy count, sensitivity 1) and the histogram of configurations over the declared
    grid (one cell per combination of context codes), discrete Laplace with sensitivity 1
    (a row falls in one cell; Dwork et al., TCC 2006).  Noisy counts are shrunk towards
-   the uniform design in proportion to their noise (post-processing); synthetic
-   configurations are drawn from it, so they are always exact grid values.
+   the uniform design in proportion to their noise and rescaled to the noisy total
+   (post-processing); synthetic configurations are drawn from it, so they are always
+   exact grid values.
 2. **Runtime window** (``window_share``, only when the runtime bounds are declared): a
-   DP range of the runtime inside the declared bounds (:mod:`jobcast.privacy.bounds`),
-   the clipping interval ``[L, U]`` of ``log(runtime)``.
+   noisy histogram of ``log(runtime)`` inside the declared bounds, with a bin width
+   adapted to the noisy count; the window ``[L, U]`` is the run of bins with the largest
+   total noisy count minus ``window_threshold / ε`` per bin (maximum subarray,
+   :func:`jobcast.privacy.bounds.dp_log_range`) -- the clipping interval of
+   ``log(runtime)``, never the raw extremes.
 3. **Runtime model** (the rest): noisy sufficient statistics ``b = Σ φ(x) (y - c)`` of a
    log-linear model ``log t = c + φ(x)·β`` with ``φ`` = normalised (log) context
    attributes in ``[-1, 1]`` plus ``1/scale-out`` (Ernest's serial term; Venkataraman et
@@ -143,6 +152,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
         Noisy quantile cut at each end of the runtime window.
     window_width
         Bin width (natural-log units) of the window's noisy histogram.
+    window_mode
+        ``"quantile"`` or ``"subarray"`` (:func:`jobcast.privacy.bounds.dp_log_range`).
     window_threshold
         Noise threshold of the window's histogram in units of ``1 / ε``
         (``None``: :func:`jobcast.privacy.bounds.dp_log_range`'s robust default).
@@ -182,8 +193,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
         residual_clip: float = 0.3,
         interactions: bool = False,
         window_quantile: float = 0.05,
-        window_width: float = 0.25,
-        window_threshold: float | None = 0.0,
+        window_width: float | None = None,
+        window_threshold: float | None = 3.0,
+        window_mode: str = "subarray",
         jitter: float = 0.0,
         estimator: str = "gls",
         max_cells: int = 1_000_000,
@@ -207,6 +219,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self.window_quantile = window_quantile
         self.window_width = window_width
         self.window_threshold = window_threshold
+        self.window_mode = window_mode
         self.jitter = jitter
         self.estimator = estimator
         self.max_cells = max_cells
@@ -266,6 +279,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
 
         # 1. configurations
         counts = np.bincount(cell, minlength=n_cells).astype(float)
+        total: float | None = None
         if e_ctx is None:
             design = counts
         else:
@@ -296,9 +310,10 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 epsilon=e_win,
                 lower=rdom.lower,
                 upper=float(rdom.upper or rdom.lower),
-                width=float(self.window_width),
+                width=self._window_width(total, e_win),
                 quantile=float(self.window_quantile) if e_win is not None else 0.0,
                 threshold=self.window_threshold,
+                mode=self.window_mode,
             )
         else:
             lo, hi = rdom.lower, float(rdom.upper or rdom.lower)
@@ -372,10 +387,27 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 tau2 * weights * noisy_sums / (weights**2 * tau2 + nvar + weights * _RESIDUAL_SD**2)
             )
         # Post-processing: no configuration's runtime leaves the (DP) window.
-        slack = float(self.window_width) if runtime_declared else 0.0
+        slack = min(float(self._width_used), 0.5) if runtime_declared else 0.0
         self.log_runtime_ = np.clip(c + pred + corr, big_l - slack, big_u + slack)
         self.cardinalities_ = card
         self.context_ = ctx
+
+    def _window_width(self, total: float | None, e_win: float | None) -> float:
+        """Bin width of the runtime window: fixed, or adapted to the *noisy* row count.
+
+        Adaptive rule (``window_width=None``): ``8 / (ε_window * ñ)`` in log units,
+        between 0.25 and 1, so that with a runtime range of ~2 (a factor 7) a bin
+        expects more rows than the default penalty of ``3 / ε``.  Uses only DP outputs
+        and public values.
+        """
+        if self.window_width is not None:
+            w = float(self.window_width)
+        elif total is None or e_win is None:
+            w = 0.25
+        else:
+            w = float(np.clip(8.0 / (e_win * max(total, 1.0)), 0.25, 1.0))
+        self._width_used = w
+        return w
 
     def _sample(self, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
         disc = self.discretizer_

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import LinAlgWarning
 
 from jobcast.errors import InputError, MissingExtraError
 from jobcast.progress.arrays import node_profiles, to_arrays
@@ -168,15 +170,19 @@ def train_on_cases(
             def objective(x: np.ndarray, thresholds: tuple[float, ...] = thresholds) -> float:
                 return cases.mean_relative_error(unpack(x, thresholds))
 
-            result = pybobyqa.solve(
-                objective,
-                x0,
-                bounds=(lower_a, upper_a),
-                maxfun=maxfun,
-                rhobeg=0.2 * float(np.min(upper_a - lower_a)),
-                objfun_has_noise=False,
-                do_logging=False,
-            )
+            with warnings.catch_warnings():
+                # the objective is piecewise constant in places, so BOBYQA's
+                # interpolation systems can be singular; it recovers on its own
+                warnings.simplefilter("ignore", LinAlgWarning)
+                result = pybobyqa.solve(
+                    objective,
+                    x0,
+                    bounds=(lower_a, upper_a),
+                    maxfun=maxfun,
+                    rhobeg=0.2 * float(np.min(upper_a - lower_a)),
+                    objfun_has_noise=False,
+                    do_logging=False,
+                )
             x = np.asarray(result.x if result.x is not None else x0, dtype=np.float64)
             params = unpack(x, thresholds)
             err = cases.mean_relative_error(params)

@@ -1,0 +1,39 @@
+"""`jobcast import eventlog` on event logs of real PySpark runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jobcast.cli import app
+from jobcast.history import HistoryRepository
+
+runner = CliRunner()
+
+
+@pytest.mark.spark
+def test_import_real_event_logs(tmp_path: Path, real_logs: dict[str, Path]) -> None:
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    name, log = next(iter(sorted(real_logs.items())))
+    result = runner.invoke(
+        app,
+        ["import", "eventlog", str(log), "--job", "real", "--iterations", "job-groups",
+         "--db", url, "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    (imp,) = json.loads(result.stdout)["imports"]
+    assert imp["job"] == "real" and imp["iterations"] >= 2 and imp["completed"]
+    with HistoryRepository(url) as repo:
+        it = repo.iterations("real")
+        ex = repo.executions("real")
+    assert len(it) == imp["iterations"] and it["duration_s"].gt(0).all()
+    assert ex["gross_runtime"].iloc[0] >= it["duration_s"].sum() * 0.99
+    # the same log again is refused as a duplicate, and nothing changes
+    again = runner.invoke(app, ["import", "eventlog", str(log), "--job", "real", "--db", url])
+    assert again.exit_code != 0
+    with HistoryRepository(url) as repo:
+        assert len(repo.iterations("real")) == len(it)
