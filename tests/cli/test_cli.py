@@ -47,22 +47,43 @@ def test_jobs_json(db: str) -> None:
 
 def test_predict_set_and_input_agree(db: str, tmp_path: Path) -> None:
     out = run(
-        "predict", "--job", "sort", "--set", "data_size_MB=12000", "--scale-out", "2,4,8",
-        "--model", "ernest", "--db", db, "--json",
+        "predict",
+        "--job",
+        "sort",
+        "--set",
+        "data_size_MB=12000",
+        "--scale-out",
+        "2,4,8",
+        "--model",
+        "ernest",
+        "--db",
+        db,
+        "--json",
     )
     assert out["model"] == "ernest" and len(out["predictions"]) == 3
     p = out["predictions"]
     assert p[0] > p[1] > p[2] > 0  # sort scales out
     csv = tmp_path / "q.csv"
     csv.write_text("instance_count,data_size_MB\n2,12000\n4,12000\n8,12000\n")
-    again = run("predict", "--job", "sort", "--input", str(csv), "--model", "ernest",
-                "--db", db, "--json")
+    again = run(
+        "predict", "--job", "sort", "--input", str(csv), "--model", "ernest", "--db", db, "--json"
+    )
     assert again["predictions"] == pytest.approx(p)
 
 
 def test_predict_auto_reports_choice(db: str) -> None:
-    out = run("predict", "--job", "sort", "--set", "data_size_MB=12000", "--scale-out", "4",
-              "--db", db, "--json")
+    out = run(
+        "predict",
+        "--job",
+        "sort",
+        "--set",
+        "data_size_MB=12000",
+        "--scale-out",
+        "4",
+        "--db",
+        db,
+        "--json",
+    )
     assert out["model"] == "auto" and out["chosen"]
 
 
@@ -78,9 +99,19 @@ def test_predict_auto_reports_choice(db: str) -> None:
 )
 def test_predict_errors_name_the_problem(db: str, args: list[str], fragment: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "from jobcast.cli import main; main()", "predict", "--job", "sort",
-         "--db", db, *args],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from jobcast.cli import main; main()",
+            "predict",
+            "--job",
+            "sort",
+            "--db",
+            db,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2, result.stderr
     assert fragment in result.stderr
@@ -88,9 +119,22 @@ def test_predict_errors_name_the_problem(db: str, args: list[str], fragment: str
 
 def test_unknown_job(db: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "from jobcast.cli import main; main()", "predict", "--job", "nope",
-         "--set", "a=1", "--scale-out", "2", "--db", db],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from jobcast.cli import main; main()",
+            "predict",
+            "--job",
+            "nope",
+            "--set",
+            "a=1",
+            "--scale-out",
+            "2",
+            "--db",
+            db,
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2 and "unknown job 'nope'" in result.stderr
     assert "sort" in result.stderr
@@ -100,9 +144,20 @@ def test_bad_import_writes_nothing(db: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("instance_count,data_size_MB,gross_runtime\n2,100,10\n2,100,-1\n")
     result = subprocess.run(
-        [sys.executable, "-c", "from jobcast.cli import main; main()", "import", "c3o",
-         str(bad), "--job", "other", "--db", db],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from jobcast.cli import main; main()",
+            "import",
+            "c3o",
+            str(bad),
+            "--job",
+            "other",
+            "--db",
+            db,
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "line 3" in result.stderr and "gross_runtime" in result.stderr
@@ -111,23 +166,73 @@ def test_bad_import_writes_nothing(db: str, tmp_path: Path) -> None:
 
 
 def test_configure_cheapest_and_infeasible(db: str) -> None:
-    ok = run("configure", "--job", "sort", "--deadline", "100000", "--set", "data_size_MB=12000",
-             "--model", "ernest", "--db", db, "--json")
+    ok = run(
+        "configure",
+        "--job",
+        "sort",
+        "--deadline",
+        "100000",
+        "--set",
+        "data_size_MB=12000",
+        "--model",
+        "ernest",
+        "--db",
+        db,
+        "--json",
+    )
     assert ok["feasible"] and ok["best"]["scale_out"] == min(
         c["scale_out"] for c in ok["candidates"]
     )
-    tight = run("configure", "--job", "sort", "--deadline", "1", "--set", "data_size_MB=12000",
-                "--model", "ernest", "--db", db, "--json")
+    tight = run(
+        "configure",
+        "--job",
+        "sort",
+        "--deadline",
+        "1",
+        "--set",
+        "data_size_MB=12000",
+        "--model",
+        "ernest",
+        "--db",
+        db,
+        "--json",
+    )
     assert not tight["feasible"] and tight["best"] is None
-    text = run("configure", "--job", "sort", "--deadline", "1", "--set", "data_size_MB=12000",
-               "--model", "ernest", "--db", db)
+    text = run(
+        "configure",
+        "--job",
+        "sort",
+        "--deadline",
+        "1",
+        "--set",
+        "data_size_MB=12000",
+        "--model",
+        "ernest",
+        "--db",
+        db,
+    )
     assert "No configuration meets the deadline" in text
 
 
 def test_evaluate_models_json_and_plot(db: str, tmp_path: Path) -> None:
     plot = tmp_path / "e.png"
-    out = run("evaluate", "models", "--job", "sort", "--repeats", "2", "--train-sizes", "3,6",
-              "--models", "ernest,gbm", "--plot", str(plot), "--db", db, "--json")
+    out = run(
+        "evaluate",
+        "models",
+        "--job",
+        "sort",
+        "--repeats",
+        "2",
+        "--train-sizes",
+        "3,6",
+        "--models",
+        "ernest,gbm",
+        "--plot",
+        str(plot),
+        "--db",
+        db,
+        "--json",
+    )
     (job,) = out["jobs"]
     assert job["job"] == "sort" and set(job["models"]) == {"ernest", "gbm"}
     assert 0 < out["mean_over_jobs"]["holdout"]["ernest"] < 1

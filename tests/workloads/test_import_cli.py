@@ -20,8 +20,18 @@ def test_import_real_event_logs(tmp_path: Path, real_logs: dict[str, Path]) -> N
     name, log = next(iter(sorted(real_logs.items())))
     result = runner.invoke(
         app,
-        ["import", "eventlog", str(log), "--job", "real", "--iterations", "job-groups",
-         "--db", url, "--json"],
+        [
+            "import",
+            "eventlog",
+            str(log),
+            "--job",
+            "real",
+            "--iterations",
+            "job-groups",
+            "--db",
+            url,
+            "--json",
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
@@ -37,3 +47,32 @@ def test_import_real_event_logs(tmp_path: Path, real_logs: dict[str, Path]) -> N
     assert again.exit_code != 0
     with HistoryRepository(url) as repo:
         assert len(repo.iterations("real")) == len(it)
+
+
+@pytest.mark.spark
+def test_watch_an_event_log_records_the_run(tmp_path: Path, real_logs: dict[str, Path]) -> None:
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    logs = sorted(real_logs.items())
+    _, first = logs[0]
+    result = runner.invoke(
+        app,
+        [
+            "watch",
+            "--eventlog",
+            str(first),
+            "--job",
+            "w",
+            "--interval",
+            "0.1",
+            "--timeout",
+            "60",
+            "--db",
+            url,
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "No estimate possible yet" in result.stdout and "recorded in job 'w'" in result.stdout
+    with HistoryRepository(url) as repo:
+        assert repo.executions("w")["gross_runtime"].iloc[0] > 0
+        assert len(repo.iterations("w")) >= 2

@@ -8,7 +8,14 @@ import sys
 import typer
 
 from jobcast import __version__
-from jobcast.cli import collect_cmds, history_cmds, model_cmds, privacy_cmds, service_cmds
+from jobcast.cli import (
+    collect_cmds,
+    history_cmds,
+    model_cmds,
+    privacy_cmds,
+    progress_cmds,
+    service_cmds,
+)
 from jobcast.cli.common import err_console
 from jobcast.errors import InputError, JobcastError
 
@@ -47,6 +54,7 @@ service_cmds.register(app)
 model_cmds.register(app)
 privacy_cmds.register(app)
 collect_cmds.register(app)
+progress_cmds.register(app)
 app.add_typer(model_cmds.evaluate_app, name="evaluate")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from jobcast.collect.eventlog import EventLogImport
+from jobcast.collect.runs import ITERATION_COLUMNS, ApplicationRun
 from jobcast.history import (
     Attribute,
     ExecutionTable,
@@ -20,22 +21,10 @@ from jobcast.history.importers.kinds import guess_kind
 
 __all__ = ["iteration_table"]
 
-_CANONICAL = (
-    "execution",
-    "iteration",
-    "started_at",
-    "finished_at",
-    "duration_s",
-    "scale_out",
-    "records",
-    "cpu",
-    "disk",
-    "net",
-)
 
 
 def iteration_table(
-    imported: EventLogImport,
+    imported: EventLogImport | tuple[ApplicationRun, pd.DataFrame, str],
     *,
     job: str,
     existing: JobSpec | None = None,
@@ -47,7 +36,8 @@ def iteration_table(
     Parameters
     ----------
     imported
-        What :func:`jobcast.collect.read_event_log` read.
+        What :func:`jobcast.collect.read_event_log` read, or ``(run, iterations,
+        origin)`` from a live follower.
     job
         Job name.
     existing
@@ -59,7 +49,10 @@ def iteration_table(
         Replacement iteration rows (for example with the records a workload counted
         itself); the log's when None.
     """
-    run = imported.run
+    if isinstance(imported, EventLogImport):
+        run, logged, origin = imported.run, imported.iterations, str(imported.path)
+    else:
+        run, logged, origin = imported
     context = dict(context or {})
     if existing is not None:
         attributes = existing.attributes
@@ -71,9 +64,9 @@ def iteration_table(
         spec = JobSpec(
             job, attributes, runtime_column=None, scale_out_column=None, machine_type_column=None
         )
-    it = (imported.iterations if iterations is None else iterations).copy()
+    it = (logged if iterations is None else iterations).copy()
     it["execution"] = run.app_id
-    it = it[[c for c in _CANONICAL if c in it.columns]]
+    it = it[[c for c in ITERATION_COLUMNS if c in it.columns]]
     first_scale = int(it["scale_out"].iloc[0]) if len(it) else run.final_executors
     row: dict[str, Any] = {
         "external_id": run.app_id,
@@ -85,5 +78,7 @@ def iteration_table(
     for a in attributes:
         row[a.name] = context.get(a.name)
     executions = pd.DataFrame([row])
-    prov = Provenance(SourceKind.FILE, str(imported.path))
+    prov = Provenance(
+        SourceKind.FILE if isinstance(imported, EventLogImport) else SourceKind.LIVE, origin
+    )
     return IterationTable(ExecutionTable(spec, executions, prov), it.reset_index(drop=True))

@@ -24,6 +24,7 @@ from jobcast.errors import (
 from jobcast.history.database import create_history_engine, migrate, resolve_url
 from jobcast.history.records import (
     EXECUTION_COLUMNS,
+    ITERATION_COLUMNS,
     Attribute,
     AttributeKind,
     ExecutionTable,
@@ -439,19 +440,7 @@ class HistoryRepository:
                 }
                 rec.update({k: e.attributes.get(k) for k in spec.attribute_names})
                 records.append(rec)
-        cols = [
-            "execution",
-            "iteration",
-            "duration_s",
-            "scale_out",
-            "started_at",
-            "finished_at",
-            "records",
-            "cpu",
-            "disk",
-            "net",
-            *spec.attribute_names,
-        ]
+        cols = [*ITERATION_COLUMNS, *spec.attribute_names]
         frame = pd.DataFrame.from_records(records, columns=cols)
         numeric = ["duration_s", "records", "cpu", "disk", "net"]
         numeric += [a.name for a in spec.attributes if a.numeric]
@@ -603,16 +592,7 @@ class HistoryRepository:
         ``values`` may hold ``started_at``, ``finished_at``, ``duration_s``,
         ``scale_out``, ``records``, ``cpu``, ``disk``, ``net``.
         """
-        allowed = {
-            "started_at",
-            "finished_at",
-            "duration_s",
-            "scale_out",
-            "records",
-            "cpu",
-            "disk",
-            "net",
-        }
+        allowed = set(ITERATION_COLUMNS) - {"execution", "iteration"}
         unknown = sorted(set(values) - allowed)
         if unknown:
             raise InputError(f"unknown iteration fields {unknown}; allowed: {sorted(allowed)}")

@@ -89,6 +89,7 @@ def read_traces(
     job: str,
     columns: TraceColumns | None = None,
     sep: str | None = None,
+    single_execution: str | None = None,
 ) -> IterationTable:
     """Read an iteration-level trace into executions with their iterations.
 
@@ -102,6 +103,9 @@ def read_traces(
         Column mapping; defaults to the canonical names.
     sep
         Field separator (guessed when None).
+    single_execution
+        When the file has no execution column, the id of the one execution it holds
+        (a running execution's iterations so far).
 
     Raises
     ------
@@ -121,6 +125,13 @@ def read_traces(
     """
     cols = columns or TraceColumns()
     table = read_table(path, sep=sep, dedupe=True)
+    if single_execution is not None and cols.execution not in table.header:
+        table = RawTable(
+            table.path,
+            (*table.header, cols.execution),
+            tuple((*r, single_execution) for r in table.rows),
+            table.lines,
+        )
     for name, option in (
         (cols.execution, "--execution"),
         (cols.iteration, "--iteration"),

@@ -1,0 +1,379 @@
+"""Commands of progress estimation: ``train progress``, ``estimate``, ``watch``, evaluations."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.live import Live
+from rich.text import Text
+
+from jobcast.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    emit_json,
+    open_repo,
+    parse_assignments,
+    progress_callback,
+    table,
+)
+from jobcast.cli.model_cmds import evaluate_app
+from jobcast.errors import InputError, JobcastError, NotEnoughDataError, UnknownJobError
+from jobcast.history import HistoryRepository
+
+__all__ = ["register", "train_app"]
+
+train_app = typer.Typer(help="Train models whose parameters are stored in the history.")
+
+ScaleOutModelOption = Annotated[
+    str,
+    typer.Option(
+        "--scale-out-model",
+        help="Per-iteration scale-out model making runtimes comparable: bell, ernest or none.",
+    ),
+]
+NJobsOption = Annotated[int | None, typer.Option("--n-jobs", help="Parallel simulations.")]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Dask scheduler ADDRESS to run simulations on."),
+]
+
+
+def _history(repo: HistoryRepository, job: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    history = repo.iterations(job)
+    if history.empty:
+        raise NotEnoughDataError(
+            f"job {job!r} has no completed executions with iterations; import some with "
+            "`jobcast import traces|eventlog` or record runs with `jobcast workloads run`"
+        )
+    hardware = repo.hardware(job)
+    return history, (hardware if len(hardware) else None)
+
+
+def _stored(repo: HistoryRepository, job: str) -> tuple[dict[str, Any] | None, str]:
+    stored = repo.progress_parameters(job)
+    if stored is None:
+        return None, "bell"
+    return stored.get("parameters"), str(stored.get("scale_out_model", "bell"))
+
+
+def _estimator(repo: HistoryRepository, job: str) -> Any:
+    from jobcast.progress import ProgressEstimator
+
+    params, model = _stored(repo, job)
+    history, hardware = _history(repo, job)
+    estimator = ProgressEstimator(params, scale_out_model=model)  # type: ignore[arg-type]
+    return estimator.fit(history, hardware), params
+
+
+@train_app.command("progress")
+def train_progress(
+    job: Annotated[str, typer.Option("--job", help="Job whose history to train on.")],
+    scale_out_model: ScaleOutModelOption = "bell",
+    n_jobs: NJobsOption = None,
+    scheduler: SchedulerOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the optimizer starts.")] = 0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Train SMiPE's thresholds and weights (leave-one-out simulations, BOBYQA) and store them."""
+    from jobcast.progress import train_parameters
+
+    with open_repo(db) as repo:
+        history, hardware = _history(repo, job)
+        with progress_callback(f"training {job}", quiet=as_json) as callback:
+            params = train_parameters(
+                history,
+                hardware=hardware,
+                scale_out_model=scale_out_model,  # type: ignore[arg-type]
+                n_jobs=n_jobs,
+                scheduler=scheduler,
+                random_state=seed,
+                callback=callback,
+            )
+        stored = {
+            "parameters": params.to_dict(),
+            "scale_out_model": scale_out_model,
+            "executions": int(history["execution"].nunique()),
+        }
+        repo.save_progress_parameters(job, stored)
+    if as_json:
+        emit_json({"job": job, **stored})
+        return
+    table(
+        f"Progress parameters of {job!r}",
+        ["parameter", "value"],
+        [(k, v) for k, v in params.to_dict().items()],
+    )
+    console.print(f"Stored; `jobcast estimate --job {job}` and `jobcast watch` now use them.")
+
+
+def _read_current(path: Path) -> pd.DataFrame:
+    from jobcast.history.importers.traces import read_traces
+
+    table_ = read_traces(path, job="current", single_execution="current")
+    current = table_.iterations.copy()
+    executions = table_.executions.frame
+    if current["execution"].nunique() != 1:
+        raise InputError(
+            f"{path}: the current file must hold one execution's iterations, found "
+            f"{current['execution'].nunique()}"
+        )
+    for a in table_.executions.job.attribute_names:
+        current[a] = executions[a].iloc[0]
+    return current
+
+
+def estimate(
+    job: Annotated[str, typer.Option("--job", help="The running execution's job.")],
+    current: Annotated[
+        Path, typer.Option("--current", help="Its finished iterations so far (trace format).")
+    ],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Estimate the remaining runtime of a running execution from its iterations so far.
+
+    --json prints {"iteration", "elapsed_s", "remaining_s", "total_s",
+    "similar": [{"execution", "weight"}, ...]}.
+    """
+    frame = _read_current(current)
+    with open_repo(db) as repo:
+        estimator, params = _estimator(repo, job)
+    result = estimator.estimate(frame)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    trained = (
+        "trained parameters" if params else "default parameters (run `jobcast train progress`)"
+    )
+    console.print(
+        f"After {result.iteration} iterations ({result.elapsed_s:.1f} s): about "
+        f"[bold]{result.remaining_s:.1f} s remaining[/], {result.total_s:.1f} s in total "
+        f"({trained})."
+    )
+    table(
+        "Most similar earlier executions",
+        ["execution", "weight"],
+        [(str(e), w) for e, w in result.similar[:10]],
+    )
+
+
+@evaluate_app.command("progress")
+def evaluate_progress_cmd(
+    job: Annotated[str, typer.Option("--job", help="Job whose history to evaluate on.")],
+    training: Annotated[
+        str,
+        typer.Option(
+            "--training",
+            help="nested (parameters trained without the evaluated execution), given "
+            "(the stored ones; they saw every execution) or none (defaults).",
+        ),
+    ] = "nested",
+    scale_out_model: ScaleOutModelOption = "bell",
+    n_jobs: NJobsOption = None,
+    scheduler: SchedulerOption = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Iteration-wise error plot.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The SMiPE paper's protocol, with two baselines (history mean, linear extrapolation).
+
+    --json prints {"job", "mre", "baselines": {"history_mean", "linear"}, "estimates"}.
+    """
+    from jobcast.evaluation.progress import evaluate_progress, plot_progress_errors
+
+    if training not in {"nested", "given", "none"}:
+        raise InputError(f"--training must be nested, given or none, got {training!r}")
+    with open_repo(db) as repo:
+        history, hardware = _history(repo, job)
+        params, stored_model = _stored(repo, job)
+    if training == "given" and params is None:
+        raise InputError(f"job {job!r} has no stored parameters; run `jobcast train progress`")
+    with progress_callback(f"evaluating {job}", quiet=as_json) as callback:
+        result = evaluate_progress(
+            history,
+            job=job,
+            params=params if training == "given" else None,
+            training=training,  # type: ignore[arg-type]
+            hardware=hardware,
+            scale_out_model=(stored_model if training == "given" else scale_out_model),  # type: ignore[arg-type]
+            n_jobs=n_jobs,
+            scheduler=scheduler,
+            callback=callback,
+        )
+    if plot is not None:
+        plot_progress_errors(result, plot)
+    out = result.to_dict()
+    if as_json:
+        emit_json(out)
+        return
+    b = out["baselines"]
+    table(
+        f"Progress estimation of {job!r}: mean relative error ({out['estimates']} estimates)",
+        ["estimator", "MRE"],
+        [
+            ("jobcast (SMiPE)", out["mre"]),
+            ("history mean", b["history_mean"]),
+            ("linear extrapolation", b["linear"]),
+        ],
+    )
+    if plot is not None:
+        console.print(f"Plot written to {plot}")
+
+
+@evaluate_app.command("similarity")
+def evaluate_similarity_cmd(
+    job: Annotated[str, typer.Option("--job", help="Job whose history to evaluate on.")],
+    plot: Annotated[Path, typer.Option("--plot", help="PNG of the quality charts.")],
+    n_jobs: NJobsOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Quality of each similarity measure: h(t), n(t) and q(x) over execution pairs."""
+    from jobcast.evaluation.progress import evaluate_similarity
+
+    with open_repo(db) as repo:
+        history, hardware = _history(repo, job)
+        params, model = _stored(repo, job)
+    with progress_callback(f"simulating {job}", quiet=as_json) as callback:
+        curves = evaluate_similarity(
+            history,
+            job=job,
+            params=params,
+            hardware=hardware,
+            scale_out_model=model,  # type: ignore[arg-type]
+            n_jobs=n_jobs,
+            plot=plot,
+            callback=callback,
+        )
+    if as_json:
+        emit_json({"job": job, "measures": {k: v.to_dict() for k, v in curves.items()}})
+        return
+    console.print(f"Quality charts of {', '.join(curves)} written to {plot}")
+
+
+def watch(
+    job: Annotated[str, typer.Option("--job", help="Job of the running application.")],
+    spark_ui: Annotated[
+        str | None, typer.Option("--spark-ui", help="Spark UI URL, e.g. http://HOST:4040.")
+    ] = None,
+    app_id: Annotated[str | None, typer.Option("--app", help="Application id.")] = None,
+    eventlog: Annotated[
+        Path | None, typer.Option("--eventlog", help="Event log being written.")
+    ] = None,
+    iterations: Annotated[
+        str, typer.Option("--iterations", help="jobs, job-groups or a REGEX.")
+    ] = "job-groups",
+    settings: Annotated[
+        list[str] | None, typer.Option("--set", help="Context of this run: KEY=VALUE.")
+    ] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
+    timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="Store the run when it ends.")
+    ] = True,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Follow a live Spark application with its estimated remaining time, iteration by iteration.
+
+    With --json, prints one JSON estimate per finished iteration (JSON lines) and a final
+    {"execution", "actual_s", "estimates": N} line.
+    """
+    from jobcast.collect import EventLogFollower, SparkRestFollower
+    from jobcast.collect.store import iteration_table
+
+    if (spark_ui is None) == (eventlog is None):
+        raise InputError("give either --spark-ui URL or --eventlog PATH")
+    follower: Any = (
+        SparkRestFollower(spark_ui, app_id=app_id, iterations=iterations)
+        if spark_ui is not None
+        else EventLogFollower(eventlog, iterations=iterations)  # type: ignore[arg-type]
+    )
+    context = parse_assignments(settings)
+    with open_repo(db) as repo:
+        try:
+            estimator, _ = _estimator(repo, job)
+        except (UnknownJobError, NotEnoughDataError) as e:
+            estimator = None
+            console.print(f"[yellow]No estimate possible yet:[/] {e}")
+        seen: list[pd.DataFrame] = []
+        last_line = Text("waiting for the first iteration…")
+        estimates = 0
+        started = time.monotonic()
+        with Live(
+            last_line, console=console, refresh_per_second=4, transient=False, redirect_stdout=False
+        ) as live:
+            while True:
+                new = follower.poll()
+                if len(new):
+                    seen.append(new)
+                    current = pd.concat(seen, ignore_index=True).assign(**context)
+                    line, payload = _render(estimator, current)
+                    if payload is not None:
+                        estimates += 1
+                        if as_json:
+                            emit_json(payload)
+                    live.update(line)
+                done = getattr(follower, "ended", None)
+                if done is None:
+                    done = follower.completed
+                if done:
+                    break
+                if timeout is not None and time.monotonic() - started > timeout:
+                    raise InputError(f"the application did not end within {timeout:g} s")
+                time.sleep(interval)
+        run = follower.application_run() if hasattr(follower, "application_run") else follower.run
+        everything = pd.concat(seen, ignore_index=True) if seen else pd.DataFrame()
+        if record and len(everything):
+            try:
+                existing = repo.job(job)
+            except UnknownJobError:
+                existing = None
+            origin = spark_ui or str(eventlog)
+            repo.import_iterations(
+                iteration_table(
+                    (run, everything, origin), job=job, existing=existing, context=context
+                )
+            )
+    summary = {"execution": run.app_id, "actual_s": run.gross_runtime_s, "estimates": estimates}
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(
+            f"{run.app_id} ended after {run.gross_runtime_s:.1f} s"
+            + (f" and was recorded in job {job!r}." if record and len(everything) else ".")
+        )
+
+
+def _render(estimator: Any, current: pd.DataFrame) -> tuple[Text, dict[str, Any] | None]:
+    done = int(current["iteration"].max()) + 1
+    elapsed = float(current["duration_s"].sum())
+    if estimator is None:
+        return Text(f"iterations done: {done}   elapsed: {elapsed:.1f} s   (no estimate)"), None
+    try:
+        est = estimator.estimate(current)
+    except JobcastError as e:
+        return Text(f"iterations done: {done}   elapsed: {elapsed:.1f} s   ({e})"), None
+    share = est.elapsed_s / est.total_s if est.total_s > 0 else 0.0
+    width = 30
+    bar = "█" * int(share * width) + "░" * (width - int(share * width))
+    finish = datetime.now(UTC) + timedelta(seconds=est.remaining_s)
+    text = Text(
+        f"{bar} {share:4.0%}  iterations done: {done}  elapsed: {est.elapsed_s:.1f} s  "
+        f"remaining: ~{est.remaining_s:.1f} s  finish ≈ {finish:%H:%M:%S} UTC"
+    )
+    return text, est.to_dict()
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the main application."""
+    app.command("estimate")(estimate)
+    app.command("watch")(watch)
+    app.add_typer(train_app, name="train")

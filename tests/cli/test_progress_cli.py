@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from jobcast.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> dict:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """A history of 12 runs of a 10-iteration job whose speed differs per run."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for e in range(12):
+        speed = rng.uniform(0.7, 1.4)
+        for i in range(10):
+            rows.append(
+                {
+                    "execution": f"r{e}",
+                    "iteration": i,
+                    "scale_out": 4,
+                    "duration_s": speed * (10 + 2 * i) * rng.uniform(0.97, 1.03),
+                    "records": 1000 // (i + 1),
+                }
+            )
+    path = tmp_path / "hist.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    out = run(
+        "import", "traces", str(path), "--job", "it", "--records", "records", "--db", url, "--json"
+    )
+    assert out["imports"][0]["iterations"] == 120
+    return url
+
+
+def _current(tmp_path: Path, speed: float, n: int = 4) -> Path:
+    cur = pd.DataFrame(
+        {
+            "iteration": range(n),
+            "scale_out": 4,
+            "duration_s": [speed * (10 + 2 * i) for i in range(n)],
+            "records": [1000 // (i + 1) for i in range(n)],
+        }
+    )
+    path = tmp_path / "cur.csv"
+    cur.to_csv(path, index=False)
+    return path
+
+
+def test_estimate_follows_the_running_speed(db: str, tmp_path: Path) -> None:
+    slow = run(
+        "estimate", "--job", "it", "--current", str(_current(tmp_path, 1.3)), "--db", db, "--json"
+    )
+    fast = run(
+        "estimate", "--job", "it", "--current", str(_current(tmp_path, 0.75)), "--db", db, "--json"
+    )
+    assert set(slow) == {"iteration", "elapsed_s", "remaining_s", "total_s", "similar"}
+    assert slow["iteration"] == 4
+    assert slow["remaining_s"] > fast["remaining_s"]
+    truth_slow = 1.3 * sum(10 + 2 * i for i in range(4, 10))
+    assert abs(slow["remaining_s"] - truth_slow) / truth_slow < 0.25
+    assert abs(sum(s["weight"] for s in slow["similar"]) - 1) < 1e-6
+
+
+def test_train_then_evaluate(db: str) -> None:
+    trained = run("train", "progress", "--job", "it", "--n-jobs", "1", "--db", db, "--json")
+    assert trained["job"] == "it" and trained["parameters"]
+    ev = run("evaluate", "progress", "--job", "it", "--training", "given", "--db", db, "--json")
+    assert set(ev) >= {"job", "mre", "baselines", "estimates"}
+    assert ev["estimates"] > 0 and 0 <= ev["mre"] < ev["baselines"]["linear"] + 1
+
+
+def test_empty_history_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "estimate",
+            "--job",
+            "none",
+            "--current",
+            str(_current(tmp_path, 1.0)),
+            "--db",
+            f"sqlite:///{tmp_path / 'e.db'}",
+        ],
+    )
+    assert result.exit_code != 0
+    assert "unknown job" in str(result.exception)
