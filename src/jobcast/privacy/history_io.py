@@ -1,0 +1,98 @@
+"""Between the job history and share packages: what a release reads, what an import writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from jobcast.errors import DomainError, InputError, NotEnoughDataError
+from jobcast.history import (
+    Attribute,
+    ExecutionTable,
+    HistoryRepository,
+    JobSpec,
+    Provenance,
+    SourceKind,
+)
+from jobcast.history.importers.kinds import guess_kind
+from jobcast.privacy.share import SharePackage
+
+__all__ = ["release_frame", "schema_domain", "share_table"]
+
+
+def release_frame(repo: HistoryRepository, job: str) -> tuple[JobSpec, pd.DataFrame]:
+    """A job's own executions under the trace's column names (no shared rows, ever)."""
+    spec = repo.job(job)
+    own = repo.executions(job, include_shared=False)
+    if own.empty:
+        raise NotEnoughDataError(f"job {job!r} has no own executions to share")
+    columns: dict[str, str] = {}
+    if spec.scale_out_column and own["scale_out"].notna().all():
+        columns["scale_out"] = spec.scale_out_column
+    if spec.machine_type_column and own["machine_type"].notna().all():
+        columns["machine_type"] = spec.machine_type_column
+    frame = own[[*columns, *spec.attribute_names]].rename(columns=columns)
+    frame[spec.runtime_column or "gross_runtime"] = own["gross_runtime"].to_numpy()
+    return spec, frame.reset_index(drop=True)
+
+
+def schema_domain(spec: JobSpec, frame: pd.DataFrame) -> dict[str, Any]:
+    """A domain declaring nothing: bounds are bought with budget (log-scale positive numbers).
+
+    Only the job's schema is used here, never the private values.
+    """
+    columns: dict[str, Any] = {}
+    for name in frame.columns:
+        if name == spec.machine_type_column or (
+            name in spec.attribute_names and not spec.attribute(name).numeric
+        ):
+            raise DomainError(
+                f"column {name!r} is categorical: its categories must be declared (they are "
+                "not read from your data). Write a domain file with "
+                f'"{name}": {{"type": "categorical", "values": [...]}} and pass --domain FILE'
+            )
+        entry: dict[str, Any] = {"type": "numeric", "log": True}
+        if name == spec.scale_out_column:
+            entry["integer"] = True
+        columns[name] = entry
+    return {"columns": columns}
+
+
+def share_table(
+    pkg: SharePackage, job: str, existing: JobSpec | None, origin: str
+) -> ExecutionTable:
+    """The share's rows as executions of ``job`` (column names as in the job's traces)."""
+    rows = pkg.rows
+    runtime = (existing.runtime_column if existing else None) or "gross_runtime"
+    scale = (existing.scale_out_column if existing else None) or "instance_count"
+    mtype = (existing.machine_type_column if existing else None) or "machine_type"
+    if runtime not in rows.columns:
+        raise InputError(f"the share has no runtime column {runtime!r}; it cannot be used")
+    special = {runtime, scale, mtype}
+    attrs = [c for c in rows.columns if c not in special]
+    frame = pd.DataFrame({"gross_runtime": rows[runtime].astype(float)})
+    if scale in rows.columns:
+        frame["scale_out"] = rows[scale].round().astype("int64")
+    if mtype in rows.columns:
+        frame["machine_type"] = rows[mtype].astype(str)
+    for a in attrs:
+        frame[a] = rows[a]
+    if existing is not None:
+        spec = existing
+    else:
+        spec = JobSpec(
+            job,
+            tuple(
+                Attribute(a, guess_kind(a), pd.api.types.is_numeric_dtype(rows[a])) for a in attrs
+            ),
+            runtime_column=runtime,
+            scale_out_column=scale if scale in rows.columns else None,
+            machine_type_column=mtype if mtype in rows.columns else None,
+        )
+    prov = Provenance(
+        SourceKind.SHARE,
+        f"{pkg.job} share {origin}",
+        pkg.epsilon if pkg.differential_privacy else None,
+    )
+    return ExecutionTable(spec, frame, prov)

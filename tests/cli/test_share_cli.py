@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from jobcast.cli import app
+from jobcast.errors import BudgetExceededError, InputError, PrivacyError
+from jobcast.history import HistoryRepository
+from tests.conftest import shared_file
+
+runner = CliRunner()
+
+DOMAIN = {
+    "columns": {
+        "instance_count": {"type": "numeric", "values": [2, 4, 6, 8, 10, 12], "integer": True},
+        "data_size_MB": {"type": "numeric", "lower": 1000, "upper": 100000, "log": True},
+        "gross_runtime": {"type": "numeric", "lower": 10, "upper": 14400, "log": True},
+    }
+}
+
+
+def invoke(*args: str) -> object:
+    result = runner.invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout) if "--json" in args else result.stdout
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[str, Path]:
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    invoke("import", "c3o", str(shared_file("c3o-paper", "sort.csv")), "--job", "sort", "--db", url)
+    domain = tmp_path / "domain.json"
+    domain.write_text(json.dumps(DOMAIN))
+    return url, domain
+
+
+def test_share_round_trip_and_ledger(setup: tuple[str, Path], tmp_path: Path) -> None:
+    url, domain = setup
+    out = tmp_path / "share1"
+    res = invoke(
+        "share",
+        "--job",
+        "sort",
+        "--epsilon",
+        "1",
+        "--rows",
+        "300",
+        "--out",
+        str(out),
+        "--domain",
+        str(domain),
+        "--seed",
+        "3",
+        "--db",
+        url,
+        "--json",
+    )
+    assert res["budget_spent"] == pytest.approx(1.0)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["rows"] == 300 and manifest["epsilon"] == pytest.approx(1.0)
+    assert sum(s["epsilon"] for s in manifest["budget"]) == pytest.approx(1.0)
+    rows = pd.read_csv(out / "rows.csv")
+    assert list(rows.columns) == ["instance_count", "data_size_MB", "gross_runtime"]
+    assert len(rows) == 300 and set(rows["instance_count"]) <= {2, 4, 6, 8, 10, 12}
+    # the private row count (36) is nowhere in the manifest
+    assert "36" not in json.dumps({k: v for k, v in manifest.items() if k != "created"})
+
+    imported = invoke("import", "share", str(out), "--db", url, "--json")
+    assert imported["executions"] == 300
+    with HistoryRepository(url) as repo:
+        ex = repo.executions("sort")
+        assert (ex["source"] == "share").sum() == 300
+        assert len(repo.executions("sort", include_shared=False)) == 36
+    own = invoke(
+        "predict",
+        "--job",
+        "sort",
+        "--set",
+        "data_size_MB=12000",
+        "--scale-out",
+        "4",
+        "--model",
+        "ernest",
+        "--no-include-shared",
+        "--db",
+        url,
+        "--json",
+    )
+    both = invoke(
+        "predict",
+        "--job",
+        "sort",
+        "--set",
+        "data_size_MB=12000",
+        "--scale-out",
+        "4",
+        "--model",
+        "ernest",
+        "--db",
+        url,
+        "--json",
+    )
+    assert own["predictions"] != both["predictions"]
+
+
+def test_budget_refuses_and_writes_nothing(setup: tuple[str, Path], tmp_path: Path) -> None:
+    url, domain = setup
+    invoke("budget", "--job", "sort", "--epsilon", "1.5", "--db", url)
+    invoke(
+        "share",
+        "--job",
+        "sort",
+        "--epsilon",
+        "1",
+        "--out",
+        str(tmp_path / "a"),
+        "--domain",
+        str(domain),
+        "--db",
+        url,
+    )
+    with pytest.raises(BudgetExceededError, match="never free"):
+        invoke(
+            "share",
+            "--job",
+            "sort",
+            "--epsilon",
+            "1",
+            "--out",
+            str(tmp_path / "b"),
+            "--domain",
+            str(domain),
+            "--db",
+            url,
+        )
+    assert not (tmp_path / "b").exists()
+    ledger = invoke("budget", "--job", "sort", "--db", url, "--json")
+    assert ledger["spent"] == pytest.approx(1.0) and len(ledger["releases"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--epsilon", "0"], PrivacyError),
+        (["--epsilon", "-1"], PrivacyError),
+        (["--epsilon", "1", "--rows", "0"], InputError),
+        ([], InputError),
+    ],
+)
+def test_bad_release_arguments(
+    setup: tuple[str, Path], tmp_path: Path, args: list[str], error: type[Exception]
+) -> None:
+    url, domain = setup
+    with pytest.raises(error):
+        invoke(
+            "share",
+            "--job",
+            "sort",
+            "--out",
+            str(tmp_path / "x"),
+            "--domain",
+            str(domain),
+            "--db",
+            url,
+            *args,
+        )
+    with HistoryRepository(url) as repo:
+        assert repo.releases("sort") == []
+
+
+def test_no_dp_is_explicit_and_recorded(setup: tuple[str, Path], tmp_path: Path) -> None:
+    url, domain = setup
+    out = tmp_path / "nodp"
+    invoke(
+        "share",
+        "--job",
+        "sort",
+        "--no-dp",
+        "--rows",
+        "50",
+        "--out",
+        str(out),
+        "--domain",
+        str(domain),
+        "--db",
+        url,
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["differential_privacy"] is False and manifest["epsilon"] is None
+    ledger = invoke("budget", "--job", "sort", "--db", url, "--json")
+    assert ledger["releases"][0]["no_dp"] is True and ledger["spent"] == 0
