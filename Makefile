@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := dev,spark,dask,risk
+EXTRAS := dev,spark,dask,risk,bench
 
 .PHONY: install demo test lint typecheck unit clean
 

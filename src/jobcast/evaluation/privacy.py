@@ -290,11 +290,18 @@ class PrivacyEvaluation:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(
-        self, *, experiment: str = "train_sizes", model: str = "gbm", rows: int = 1000
+        self,
+        *,
+        experiment: str = "train_sizes",
+        model: str = "gbm",
+        rows: int = 1000,
+        statistic: str = "mean",
     ) -> dict[str, dict[str, float]]:
-        """Mean MAPE over jobs (of per-job means over repeats), by method and ε.
+        """Mean MAPE over jobs of per-job ``statistic`` (mean or median) over repeats.
 
         Returns ``{method: {eps_label: mape}}`` with ``eps_label`` the ε or ``"no-dp"``.
+        The median over repeats shows the typical share; the mean includes the rare
+        shares whose noise made them useless.
         """
         frame = pd.DataFrame([asdict(r) for r in self.utility])
         if frame.empty:
@@ -303,7 +310,8 @@ class PrivacyEvaluation:
         if experiment == "train_sizes":
             sel = sel[sel.synthetic_rows == rows]
         sel = sel.assign(eps=sel.epsilon.map(lambda e: "no-dp" if pd.isna(e) else f"{e:g}"))
-        per_job = sel.groupby(["method", "eps", "job"]).mape.mean()
+        grouped = sel.groupby(["method", "eps", "job"]).mape
+        per_job = grouped.median() if statistic == "median" else grouped.mean()
         mean = per_job.groupby(["method", "eps"]).mean()
         out: dict[str, dict[str, float]] = {}
         for key, v in mean.items():
@@ -327,6 +335,7 @@ class PrivacyEvaluation:
             "errors": list(self.errors),
             "summary": {
                 "gbm_1000_rows": self.summary(model="gbm"),
+                "gbm_1000_rows_median_over_repeats": self.summary(model="gbm", statistic="median"),
                 "ernest_1000_rows": self.summary(model="ernest"),
                 "gbm_small": self.summary(experiment="small", model="gbm"),
             },

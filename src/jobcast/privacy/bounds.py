@@ -33,6 +33,7 @@ def dp_log_range(
     quantile: float = 0.02,
     threshold: float | None = None,
     mode: str = "quantile",
+    fallback: int | None = None,
 ) -> tuple[float, float]:
     """Estimate a range holding most of the positive values ``x`` with ε-DP.
 
@@ -62,8 +63,9 @@ def dp_log_range(
         ``"quantile"`` as above; ``"subarray"``: the contiguous run of bins with the
         largest total of noisy count minus ``threshold / epsilon`` per bin (no
         ``quantile``); when no run's total reaches ``3 / epsilon`` the whole search
-        range is returned; without noise, the run from the first to the last non-empty
-        bin.
+        range is returned, or with ``fallback`` the noisy mode's bin widened by that
+        many bins on each side; without noise, the run from the first to the last
+        non-empty bin.
 
     Returns
     -------
@@ -108,9 +110,12 @@ def dp_log_range(
             nz = np.flatnonzero(counts)
             best_a, best_b = (int(nz[0]), int(nz[-1])) if nz.size else (0, nbins - 1)
         elif best < 3.0 / epsilon:
-            # No run stands out of the noise: keep the whole public range rather than
-            # trust a lone noise spike.
-            return float(lower), float(upper)
+            # No run stands out of the noise: the noisy mode's bin widened by
+            # `fallback` bins on each side (the whole range when fallback is None).
+            if fallback is None:
+                return float(lower), float(upper)
+            top = int(np.argmax(noisy))
+            best_a, best_b = max(top - fallback, 0), min(top + fallback, nbins - 1)
         return float(np.exp(edges[best_a])), float(np.exp(edges[best_b + 1]))
     if threshold is not None and threshold <= 0:
         # Unclamped cumulative counts: the noise of empty bins averages out along the

@@ -154,6 +154,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
         Bin width (natural-log units) of the window's noisy histogram.
     window_mode
         ``"quantile"`` or ``"subarray"`` (:func:`jobcast.privacy.bounds.dp_log_range`).
+    window_fallback
+        Bins kept on each side of the noisy mode when no run of bins is significant
+        (``None``: the whole declared range).
     window_threshold
         Noise threshold of the window's histogram in units of ``1 / ε``
         (``None``: :func:`jobcast.privacy.bounds.dp_log_range`'s robust default).
@@ -196,6 +199,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         window_width: float | None = None,
         window_threshold: float | None = 3.0,
         window_mode: str = "subarray",
+        window_fallback: int | None = None,
         jitter: float = 0.0,
         estimator: str = "gls",
         max_cells: int = 1_000_000,
@@ -220,6 +224,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self.window_width = window_width
         self.window_threshold = window_threshold
         self.window_mode = window_mode
+        self.window_fallback = window_fallback
         self.jitter = jitter
         self.estimator = estimator
         self.max_cells = max_cells
@@ -314,6 +319,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 quantile=float(self.window_quantile) if e_win is not None else 0.0,
                 threshold=self.window_threshold,
                 mode=self.window_mode,
+                fallback=self.window_fallback,
             )
         else:
             lo, hi = rdom.lower, float(rdom.upper or rdom.lower)
