@@ -101,6 +101,21 @@ def _features(
     return np.column_stack(cols), labels
 
 
+def _count_posterior_mean(noisy: float, scale: float) -> float:
+    """Posterior mean of a row count ``n >= 1`` given its discrete-Laplace release.
+
+    Flat prior on the integers ``n >= 1``; the likelihood of ``noisy`` is proportional
+    to ``exp(-|noisy - n| / scale)``.  Unlike ``max(noisy, 1)`` it does not collapse
+    towards 1 when the noise scale is comparable to the count, which would inflate
+    every ratio of a noisy sum to the count (post-processing of a DP output).
+    """
+    top = max(noisy, 1.0) + 40.0 * scale + 10.0
+    n = np.arange(1.0, np.ceil(top) + 1.0)
+    logw = -np.abs(noisy - n) / scale
+    w = np.exp(logw - logw.max())
+    return float((w * n).sum() / w.sum())
+
+
 def _coordinate_shares(
     labels: list[str], scale_out: str | None, intercept: float, scale_out_weight: float | None
 ) -> np.ndarray:
@@ -197,11 +212,14 @@ class PerfModelSynthesizer(BaseSynthesizer):
         interactions: bool = False,
         window_quantile: float = 0.05,
         window_width: float | None = None,
-        window_threshold: float | None = 3.0,
+        window_threshold: float | None = 2.0,
+        window_min_signal: float = 12.0,
+        window_max_share: float = 0.4,
         window_mode: str = "subarray",
         window_fallback: int | None = None,
         jitter: float = 0.0,
         estimator: str = "gls",
+        select_ratio: float | None = 0.5,
         max_cells: int = 1_000_000,
         no_dp: bool = False,
         bounds_share: float = 0.1,
@@ -223,10 +241,13 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self.window_quantile = window_quantile
         self.window_width = window_width
         self.window_threshold = window_threshold
+        self.window_min_signal = window_min_signal
+        self.window_max_share = window_max_share
         self.window_mode = window_mode
         self.window_fallback = window_fallback
         self.jitter = jitter
         self.estimator = estimator
+        self.select_ratio = select_ratio
         self.max_cells = max_cells
         self.no_dp = no_dp
         self.bounds_share = bounds_share
@@ -273,9 +294,15 @@ class PerfModelSynthesizer(BaseSynthesizer):
         else:
             rest = acc.remaining
             e_total = acc.spend("context:count", rest * self.count_share)
+            # The noisy count (released just above) sizes the window's share: adaptive
+            # sequential composition, the shares still sum to the budget.
+            n_hint = _count_posterior_mean(
+                float(laplace_int(np.array([len(frame)]), sensitivity=1, epsilon=e_total)[0]),
+                1.0 / e_total,
+            )
             e_ctx = acc.spend("context:histogram", rest * self.context_share)
             e_win = (
-                acc.spend(f"window:{self.runtime}", rest * self.window_share)
+                acc.spend(f"window:{self.runtime}", rest * self._window_fraction(n_hint, rest))
                 if runtime_declared
                 else None
             )
@@ -291,9 +318,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
             assert e_total is not None
             # The total has its own noisy count: summing many noisy cells would add
             # their noise up (std sqrt(2 * cells) / ε instead of sqrt(2) / ε).
-            n_rows = counts.sum(dtype=np.int64)
-            noisy_total = laplace_int(np.array([n_rows]), sensitivity=1, epsilon=e_total)[0]
-            total = max(float(noisy_total), 1.0)
+            total = n_hint
             noisy = laplace_int(counts.astype(np.int64), sensitivity=1, epsilon=e_ctx)
             prior = total / n_cells
             var = 2.0 / e_ctx**2
@@ -351,9 +376,13 @@ class PerfModelSynthesizer(BaseSynthesizer):
             # sensitivity is sum(q_j) and coordinate j effectively gets
             # e_fit * q_j / sum(q_j) -- the intercept `intercept_weight` of e_fit.
             assert e_cell is not None
-            share = _coordinate_shares(
-                labels, self.scale_out, float(self.intercept_weight), self.scale_out_weight
-            )
+            # Fewer parameters when the noise dominates (post-processing of the noisy
+            # design and public values; see `_select_features`).
+            keep = self._select_features(labels, g, r, acc.remaining - e_cell)
+            phi, g = phi[:, keep], g[np.ix_(keep, keep)]
+            labels = [labels[j] for j in keep]
+            d = len(keep)
+            share = self._shares(labels)
             steps = np.maximum(np.rint(_Q * share / share.max()), 1).astype(np.int64)
             e_fit = acc.spend("model:coefficients", acc.remaining - e_cell)
             contrib = phi[cell] * y[:, None] * (steps / r)[None, :]
@@ -365,12 +394,16 @@ class PerfModelSynthesizer(BaseSynthesizer):
             gpos = (phi * weights[:, None]).T @ phi
             sigma = np.diag(noise_var) + _RESIDUAL_SD**2 * gpos
             prior_var = np.full(d, _PRIOR_SD**2)
-            prior_var[0] = max(r, 1e-6) ** 2
+            # Uniform prior of the level on [-R, R] (the window's half width): variance R²/3.
+            prior_var[0] = max(r, 1e-6) ** 2 / 3.0
             if self.estimator == "ridge":
                 beta = np.linalg.solve(g + np.diag(noise_var / prior_var), b)
             else:
                 gs = g @ np.linalg.solve(sigma, np.eye(d))
                 beta = np.linalg.solve(gs @ g + np.diag(1.0 / prior_var), gs @ b)
+        self._dbg = (total, float(np.exp(big_l)), float(np.exp(big_u)), float(np.mean(y)), float(len(y)))
+        # Post-processing: the mean of the clipped, centred log-runtimes lies in [-R, R].
+        beta[0] = float(np.clip(beta[0], -r, r))
         self.features_ = tuple(labels)
         self.coef_ = beta
         pred = phi @ beta
@@ -397,6 +430,55 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self.log_runtime_ = np.clip(c + pred + corr, big_l - slack, big_u + slack)
         self.cardinalities_ = card
         self.context_ = ctx
+
+    def _shares(self, labels: list[str]) -> np.ndarray:
+        return _coordinate_shares(
+            labels, self.scale_out, float(self.intercept_weight), self.scale_out_weight
+        )
+
+    def _select_features(
+        self, labels: list[str], g: np.ndarray, r: float, e_fit: float
+    ) -> list[int]:
+        """Indices of the model's features worth their share of ``e_fit``.
+
+        For the kept set, the noise standard deviation of each least-squares coefficient
+        is ``sqrt(diag(G⁻¹ N G⁻¹))`` with ``G`` the noisy design's Gram matrix and ``N``
+        the Laplace variances of the released statistics (``2 (R / ε_j)²``).  While some
+        slope's noise standard deviation exceeds ``select_ratio`` times the public prior's
+        (``_PRIOR_SD``: then its estimate is mostly prior, and collinear pairs such as
+        ``log m`` and ``1/m`` amplify each other's noise), the worst slope is dropped and
+        its budget goes to the rest.  The intercept is always kept.  Only DP outputs and
+        public values are used (post-processing).
+        """
+        keep = list(range(len(labels)))
+        if self.select_ratio is None:
+            return keep
+        while len(keep) > 1:
+            share = self._shares([labels[j] for j in keep])
+            steps = np.maximum(np.rint(_Q * share / share.max()), 1.0)
+            eps_j = e_fit * steps / steps.sum()
+            nvar = 2.0 * (r / eps_j) ** 2
+            ginv = np.linalg.pinv(g[np.ix_(keep, keep)])
+            sd = np.sqrt(np.maximum(np.einsum("ij,j,ij->i", ginv, nvar, ginv), 0.0))
+            worst = int(np.argmax(sd[1:])) + 1
+            if sd[worst] <= float(self.select_ratio) * _PRIOR_SD:
+                break
+            keep.pop(worst)
+        return keep
+
+    def _window_fraction(self, n_hint: float, rest: float) -> float:
+        """Share of the (post-bounds) budget for the runtime window, from the *noisy* count.
+
+        A run of ``k`` bins holding ``n`` rows is kept by the maximum-subarray rule when
+        ``n ε_w >= 3 + threshold * k`` (:func:`jobcast.privacy.bounds.dp_log_range`);
+        with ``k`` about 3 that needs ``n ε_w`` of about ``window_min_signal``.  Few rows
+        therefore get a larger share (up to ``window_max_share``) instead of a window
+        that is lost in the noise and falls back to the whole declared range (which
+        multiplies every later sensitivity).  Uses only a DP output and public values.
+        """
+        need = float(self.window_min_signal) / (max(n_hint, 1.0) * rest)
+        cap = max(float(self.window_max_share), float(self.window_share))
+        return float(min(max(float(self.window_share), need), cap))
 
     def _window_width(self, total: float | None, e_win: float | None) -> float:
         """Bin width of the runtime window: fixed, or adapted to the *noisy* row count.
