@@ -5,8 +5,20 @@ configuration (scale-out, sizes, parameters).  PrivBayes spends its budget on ma
 noisy tables and loses that relation at small ε; this method spends it where it matters:
 
 Budget split (after any undeclared bounds), each line one entry of the ledger:
-``count_share`` 0.10, ``context_share`` 0.05, ``window_share`` 0.20, ``cell_share``
-0.05, the runtime model the rest (0.60).
+``count_share`` 0.10, ``context_share`` 0.05, ``window_share`` 0.20 (up to 0.40 when
+the noisy count says the rows are few), ``cell_share`` 0.05, the runtime model the
+rest (0.60, or 0.40 with the larger window).
+
+Robustness for few rows (all post-processing of DP outputs and public values):
+
+* the row count used in every ratio is the posterior mean of ``n >= 1`` given the
+  noisy count, not ``max(noisy, 1)``;
+* the window's share grows when ``ε_window * n`` (with a low guess of ``n``) would be
+  too small for the window to stand out of the noise -- a lost window falls back to
+  the whole declared range and multiplies every later sensitivity;
+* slopes whose noise would exceed the public prior are not fitted (fewer parameters,
+  more budget each), collinear pairs such as ``log m`` and ``1/m`` first;
+* the level (intercept) has a uniform prior on the window and is clipped to it.
 
 1. **Context** (``count_share`` + ``context_share``): the number of executions (one
    noisy count, sensitivity 1) and the histogram of configurations over the declared
@@ -101,6 +113,57 @@ def _features(
     return np.column_stack(cols), labels
 
 
+def _subarray_window(
+    x: np.ndarray,
+    *,
+    epsilon: float,
+    lower: float,
+    upper: float,
+    width: float,
+    threshold: float | None,
+    fallback: int | None,
+) -> tuple[float, float, float]:
+    """Runtime window ``(low, high)`` and a centre of mass of ``log x``, with ε-DP.
+
+    The mechanism of :func:`jobcast.privacy.bounds.dp_log_range` in ``"subarray"``
+    mode: a histogram of ``log x`` over public bins of the declared range, discrete
+    Laplace with sensitivity 1 (a row falls in one bin; Dwork et al., TCC 2006), and the
+    run of bins with the largest total of noisy count minus ``threshold / ε`` per bin.
+    The same noisy histogram also gives, for free (post-processing), the centre of
+    the window: the mean of the run's bin midpoints weighted by their positive noisy
+    counts.  Centring the runtime model there rather than at the window's midpoint
+    makes its intercept sum small, so the error of the noisy row count it is divided
+    by matters little.
+    """
+    lo, hi = float(np.log(lower)), float(np.log(upper))
+    nbins = max(int(np.ceil((hi - lo) / width)), 1)
+    edges = lo + width * np.arange(nbins + 1)
+    edges[-1] = hi
+    v = np.log(np.clip(np.asarray(x, dtype=float), lower, upper))
+    idx = np.clip(((v - lo) / width).astype(np.int64), 0, nbins - 1)
+    noisy = laplace_int(np.bincount(idx, minlength=nbins), sensitivity=1, epsilon=epsilon)
+    noisy = noisy.astype(float)
+    # Post-processing only from here on (Kadane's maximum subarray).
+    gain = noisy - (1.0 if threshold is None else float(threshold)) / epsilon
+    best, a, b, run, start = -np.inf, 0, nbins - 1, 0.0, 0
+    for i, g in enumerate(gain):
+        if run <= 0:
+            run, start = 0.0, i
+        run += float(g)
+        if run > best:
+            best, a, b = run, start, i
+    if best < 3.0 / epsilon:
+        if fallback is None:
+            a, b = 0, nbins - 1
+        else:
+            top = int(np.argmax(noisy))
+            a, b = max(top - fallback, 0), min(top + fallback, nbins - 1)
+    mids = (edges[a : b + 1] + edges[a + 1 : b + 2]) / 2
+    w = np.maximum(noisy[a : b + 1], 0.0)
+    centre = float((w * mids).sum() / w.sum()) if w.sum() > 0 else float(mids.mean())
+    return float(np.exp(edges[a])), float(np.exp(edges[b + 1])), centre
+
+
 def _count_posterior_mean(noisy: float, scale: float) -> float:
     """Posterior mean of a row count ``n >= 1`` given its discrete-Laplace release.
 
@@ -174,11 +237,20 @@ class PerfModelSynthesizer(BaseSynthesizer):
         (``None``: the whole declared range).
     window_threshold
         Noise threshold of the window's histogram in units of ``1 / ε``
-        (``None``: :func:`jobcast.privacy.bounds.dp_log_range`'s robust default).
+        (``None``: :func:`jobcast.privacy.bounds.dp_log_range`'s robust default;
+        ``"auto"``: from the noisy count, see ``_threshold``).
+    window_min_signal
+        Target of ``ε_window * n`` (noisy, low guess of ``n``): few rows raise the
+        window's share up to ``window_max_share`` (see ``_window_fraction``).
+    window_max_share
+        Largest share of the (post-bounds) budget the window may take.
     estimator
         ``"gls"``: posterior mean of the coefficients given the noisy statistics (noise
         and residual covariance); ``"ridge"``: ridge regression with the noise
         variance as penalty.
+    select_ratio
+        Drop slopes whose noise standard deviation exceeds this multiple of the public
+        prior's (``None``: keep every feature; see ``_select_features``).
     jitter
         Standard deviation of the log-normal noise added to synthetic runtimes (a public
         modelling choice, not learned).
@@ -212,7 +284,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         interactions: bool = False,
         window_quantile: float = 0.05,
         window_width: float | None = None,
-        window_threshold: float | None = 2.0,
+        window_threshold: float | str | None = "auto",
         window_min_signal: float = 12.0,
         window_max_share: float = 0.4,
         window_mode: str = "subarray",
@@ -291,18 +363,20 @@ class PerfModelSynthesizer(BaseSynthesizer):
         # Budget split, after any bounds (see the module docstring).
         if acc is None:
             e_total = e_ctx = e_win = e_cell = e_fit = None
+            n_low = 1.0
         else:
             rest = acc.remaining
             e_total = acc.spend("context:count", rest * self.count_share)
             # The noisy count (released just above) sizes the window's share: adaptive
             # sequential composition, the shares still sum to the budget.
-            n_hint = _count_posterior_mean(
-                float(laplace_int(np.array([len(frame)]), sensitivity=1, epsilon=e_total)[0]),
-                1.0 / e_total,
-            )
+            n_noisy = float(laplace_int(np.array([len(frame)]), sensitivity=1, epsilon=e_total)[0])
+            n_hint = _count_posterior_mean(n_noisy, 1.0 / e_total)
+            # A low guess (two noise scales below) sizes the window: overestimating the
+            # rows would starve the window and let a noise spike outweigh the data.
+            n_low = max(n_noisy - 2.0 / e_total, 1.0)
             e_ctx = acc.spend("context:histogram", rest * self.context_share)
             e_win = (
-                acc.spend(f"window:{self.runtime}", rest * self._window_fraction(n_hint, rest))
+                acc.spend(f"window:{self.runtime}", rest * self._window_fraction(n_low, rest))
                 if runtime_declared
                 else None
             )
@@ -334,22 +408,35 @@ class PerfModelSynthesizer(BaseSynthesizer):
         rdom = domain[self.runtime]
         assert isinstance(rdom, NumericDomain) and rdom.lower is not None
         t = frame[self.runtime].to_numpy(dtype=float)
-        if runtime_declared:
+        c_hat: float | None = None
+        if runtime_declared and self.window_mode == "subarray" and e_win is not None:
+            lo, hi, c_hat = _subarray_window(
+                t,
+                epsilon=e_win,
+                lower=rdom.lower,
+                upper=float(rdom.upper or rdom.lower),
+                width=self._window_width(n_low, e_win),
+                threshold=self._threshold(n_low, e_win),
+                fallback=self.window_fallback,
+            )
+        elif runtime_declared:
             lo, hi = dp_log_range(
                 t,
                 epsilon=e_win,
                 lower=rdom.lower,
                 upper=float(rdom.upper or rdom.lower),
-                width=self._window_width(total, e_win),
+                width=self._window_width(None if total is None else n_low, e_win),
                 quantile=float(self.window_quantile) if e_win is not None else 0.0,
-                threshold=self.window_threshold,
+                threshold=self._threshold(n_low, e_win),
                 mode=self.window_mode,
                 fallback=self.window_fallback,
             )
         else:
             lo, hi = rdom.lower, float(rdom.upper or rdom.lower)
         big_l, big_u = np.log(lo), np.log(hi)
-        c, r = (big_l + big_u) / 2, (big_u - big_l) / 2
+        c = (big_l + big_u) / 2 if c_hat is None else float(np.clip(c_hat, big_l, big_u))
+        # |clip(log t) - c| <= r: the sensitivity scale of every later sum.
+        r = max(big_u - c, c - big_l, 1e-9)
         self.center_ = float(c)
 
         # 3. runtime model on noisy sufficient statistics
@@ -401,9 +488,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
             else:
                 gs = g @ np.linalg.solve(sigma, np.eye(d))
                 beta = np.linalg.solve(gs @ g + np.diag(1.0 / prior_var), gs @ b)
-        self._dbg = (total, float(np.exp(big_l)), float(np.exp(big_u)), float(np.mean(y)), float(len(y)))
         # Post-processing: the mean of the clipped, centred log-runtimes lies in [-R, R].
-        beta[0] = float(np.clip(beta[0], -r, r))
+        beta[0] = float(np.clip(beta[0], big_l - c, big_u - c))
         self.features_ = tuple(labels)
         self.coef_ = beta
         pred = phi @ beta
@@ -465,6 +551,20 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 break
             keep.pop(worst)
         return keep
+
+    def _threshold(self, n_low: float, e_win: float | None) -> float | None:
+        """Noise penalty per bin of the window (units of ``1 / ε``), see ``window_threshold``.
+
+        ``"auto"``: ``ε_window * n_low / 10`` between 1 and 3.  With a strong signal
+        the high penalty keeps noise bins from widening the window; with a weak one a
+        run of ``k`` data bins loses ``k`` penalties while a noise spike in one empty
+        bin loses only one, so a low penalty keeps a spike from beating the data.
+        """
+        if self.window_threshold != "auto":
+            return None if self.window_threshold is None else float(self.window_threshold)
+        if e_win is None:
+            return 3.0
+        return float(np.clip(e_win * n_low / 10.0, 1.0, 3.0))
 
     def _window_fraction(self, n_hint: float, rest: float) -> float:
         """Share of the (post-bounds) budget for the runtime window, from the *noisy* count.
