@@ -305,7 +305,7 @@ def watch(
             console.print(f"[yellow]No estimate possible yet:[/] {e}")
         seen: list[pd.DataFrame] = []
         last_line = Text("waiting for the first iteration…")
-        estimates = 0
+        estimates: list[dict[str, Any]] = []
         started = time.monotonic()
         with Live(
             last_line, console=console, refresh_per_second=4, transient=False, redirect_stdout=False
@@ -317,7 +317,7 @@ def watch(
                     current = pd.concat(seen, ignore_index=True).assign(**context)
                     line, payload = _render(estimator, current)
                     if payload is not None:
-                        estimates += 1
+                        estimates.append(payload)
                         if as_json:
                             emit_json(payload)
                     live.update(line)
@@ -342,13 +342,28 @@ def watch(
                     (run, everything, origin), job=job, existing=existing, context=context
                 )
             )
-    summary = {"execution": run.app_id, "actual_s": run.gross_runtime_s, "estimates": estimates}
+    summary = {
+        "execution": run.app_id,
+        "actual_s": run.gross_runtime_s,
+        "estimates": len(estimates),
+    }
     if as_json:
         emit_json(summary)
-    else:
-        console.print(
-            f"{run.app_id} ended after {run.gross_runtime_s:.1f} s"
-            + (f" and was recorded in job {job!r}." if record and len(everything) else ".")
+        return
+    console.print(
+        f"{run.app_id} ended after {run.gross_runtime_s:.1f} s"
+        + (f" and was recorded in job {job!r}." if record and len(everything) else ".")
+    )
+    if estimates and len(everything):
+        # the estimates predict the summed iteration runtimes, so compare with those
+        actual = float(everything["duration_s"].sum())
+        table(
+            f"Estimates against the actual iteration time ({actual:.1f} s)",
+            ["after iteration", "estimated total (s)", "relative error"],
+            [
+                (e["iteration"], e["total_s"], f"{abs(e['total_s'] - actual) / actual:.1%}")
+                for e in estimates
+            ],
         )
 
 

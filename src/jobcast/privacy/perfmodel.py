@@ -11,11 +11,16 @@ rest (0.60, or 0.40 with the larger window).
 
 Robustness for few rows (all post-processing of DP outputs and public values):
 
-* the row count used in every ratio is the posterior mean of ``n >= 1`` given the
-  noisy count, not ``max(noisy, 1)``;
-* the window's share grows when ``ε_window * n`` (with a low guess of ``n``) would be
-  too small for the window to stand out of the noise -- a lost window falls back to
-  the whole declared range and multiplies every later sensitivity;
+* the row count used in every ratio combines the noisy count with the window
+  histogram's noisy total (inverse variance) and is the posterior mean of ``n >= 1``
+  given them, not ``max(noisy, 1)``;
+* the window's share, bin width and noise penalty follow ``ε_window * n`` (with a low
+  guess of ``n``): a window lost in the noise falls back to the whole declared range
+  and multiplies every later sensitivity, and with a weak signal a noise spike in one
+  empty bin must not outweigh a run of data bins;
+* the model is centred at the window histogram's noisy centre of mass, not the
+  window's midpoint, so its intercept sum is small and the row count's error matters
+  little;
 * slopes whose noise would exceed the public prior are not fitted (fewer parameters,
   more budget each), collinear pairs such as ``log m`` and ``1/m`` first;
 * the level (intercept) has a uniform prior on the window and is clipped to it.
@@ -30,13 +35,15 @@ Robustness for few rows (all post-processing of DP outputs and public values):
 2. **Runtime window** (``window_share``, only when the runtime bounds are declared): a
    noisy histogram of ``log(runtime)`` inside the declared bounds, with a bin width
    adapted to the noisy count; the window ``[L, U]`` is the run of bins with the largest
-   total noisy count minus ``window_threshold / ε`` per bin (maximum subarray,
-   :func:`jobcast.privacy.bounds.dp_log_range`) -- the clipping interval of
-   ``log(runtime)``, never the raw extremes.
+   total noisy count minus ``window_threshold / ε`` per bin (maximum subarray, the
+   mechanism of :func:`jobcast.privacy.bounds.dp_log_range`, see
+   :func:`_subarray_window`) -- the clipping interval of ``log(runtime)``, never the
+   raw extremes; ``c`` is the noisy centre of mass inside it.
 3. **Runtime model** (the rest): noisy sufficient statistics ``b = Σ φ(x) (y - c)`` of a
    log-linear model ``log t = c + φ(x)·β`` with ``φ`` = normalised (log) context
    attributes in ``[-1, 1]`` plus ``1/scale-out`` (Ernest's serial term; Venkataraman et
-   al., NSDI 2016).  Each coordinate has sensitivity ``max|φ_j| * R`` with ``R = (U - L)/2``
+   al., NSDI 2016).  Each coordinate has sensitivity ``max|φ_j| * R`` with
+   ``R = max(U - c, c - L)`` (so ``|clip(log t) - c| <= R``)
    (Sheffet, "Private approximations of the 2nd-moment matrix using existing techniques
    in linear regression", 2015; Wang, "Revisiting differentially private linear
    regression", UAI 2018, for noisy sufficient statistics) and gets its own ε share
@@ -122,8 +129,8 @@ def _subarray_window(
     width: float,
     threshold: float | None,
     fallback: int | None,
-) -> tuple[float, float, float]:
-    """Runtime window ``(low, high)`` and a centre of mass of ``log x``, with ε-DP.
+) -> tuple[float, float, float, float, int]:
+    """Runtime window ``(low, high)``, a centre of ``log x``, the noisy total and the bins.
 
     The mechanism of :func:`jobcast.privacy.bounds.dp_log_range` in ``"subarray"``
     mode: a histogram of ``log x`` over public bins of the declared range, discrete
@@ -159,9 +166,19 @@ def _subarray_window(
             top = int(np.argmax(noisy))
             a, b = max(top - fallback, 0), min(top + fallback, nbins - 1)
     mids = (edges[a : b + 1] + edges[a + 1 : b + 2]) / 2
-    w = np.maximum(noisy[a : b + 1], 0.0)
+    # Signed noisy counts: the zero-mean noise of near-empty bins cancels instead of
+    # pulling the centre towards the middle of a wide run.
+    # When the run's noisy total is not clearly above its own noise (std
+    # sqrt(2 k) / ε), the signed mean is unstable: weight by the counts above the
+    # penalty instead, or take the run's midpoint.
+    w = noisy[a : b + 1]
+    if w.sum() <= 2.0 * np.sqrt(2.0 * w.size) / epsilon:
+        w = np.maximum(gain[a : b + 1], 0.0)
     centre = float((w * mids).sum() / w.sum()) if w.sum() > 0 else float(mids.mean())
-    return float(np.exp(edges[a])), float(np.exp(edges[b + 1])), centre
+    centre = float(np.clip(centre, edges[a], edges[b + 1]))
+    # Every row falls in exactly one bin: the noisy total is a second, independent
+    # estimate of the row count, with variance nbins * 2 / ε².
+    return float(np.exp(edges[a])), float(np.exp(edges[b + 1])), centre, float(noisy.sum()), nbins
 
 
 def _count_posterior_mean(noisy: float, scale: float) -> float:
@@ -410,7 +427,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         t = frame[self.runtime].to_numpy(dtype=float)
         c_hat: float | None = None
         if runtime_declared and self.window_mode == "subarray" and e_win is not None:
-            lo, hi, c_hat = _subarray_window(
+            lo, hi, c_hat, n_win, nbins = _subarray_window(
                 t,
                 epsilon=e_win,
                 lower=rdom.lower,
@@ -419,6 +436,15 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 threshold=self._threshold(n_low, e_win),
                 fallback=self.window_fallback,
             )
+            # Inverse-variance combination of the two noisy row counts (post-processing);
+            # the design is rescaled to it.
+            assert e_total is not None and total is not None
+            v1, v2 = 2.0 / e_total**2, 2.0 * nbins / e_win**2
+            n_comb = (n_noisy / v1 + n_win / v2) / (1.0 / v1 + 1.0 / v2)
+            new_total = _count_posterior_mean(n_comb, float(np.sqrt(v1 * v2 / (v1 + v2) / 2.0)))
+            design = design * (new_total / total)
+            weights = weights * (new_total / total)
+            total = new_total
         elif runtime_declared:
             lo, hi = dp_log_range(
                 t,
@@ -555,7 +581,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
     def _threshold(self, n_low: float, e_win: float | None) -> float | None:
         """Noise penalty per bin of the window (units of ``1 / ε``), see ``window_threshold``.
 
-        ``"auto"``: ``ε_window * n_low / 10`` between 1 and 3.  With a strong signal
+        ``"auto"``: ``ε_window * n_low / 5`` between 1 and 3.  With a strong signal
         the high penalty keeps noise bins from widening the window; with a weak one a
         run of ``k`` data bins loses ``k`` penalties while a noise spike in one empty
         bin loses only one, so a low penalty keeps a spike from beating the data.
@@ -564,7 +590,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
             return None if self.window_threshold is None else float(self.window_threshold)
         if e_win is None:
             return 3.0
-        return float(np.clip(e_win * n_low / 10.0, 1.0, 3.0))
+        return float(np.clip(e_win * n_low / 5.0, 1.0, 3.0))
 
     def _window_fraction(self, n_hint: float, rest: float) -> float:
         """Share of the (post-bounds) budget for the runtime window, from the *noisy* count.
