@@ -65,12 +65,11 @@ before=$(ls "$EV" | wc -l)
 $JC workloads run pagerank --size 9000 --cores 2 --event-log-dir "$EV" --param pause_s=1 \
   --no-record > "$OUT/live-run.log" 2>&1 &
 runner=$!
-log=""
 for _ in $(seq 1 240); do
-  log=$(ls -t "$EV" | grep -v '^$' | head -n 1)
   [ "$(ls "$EV" | wc -l)" -gt "$before" ] && break
   sleep 0.5
 done
+log=$(ls -t "$EV" | head -n 1)   # the new run's log (.inprogress while it runs)
 $JC watch --eventlog "$EV/$log" --job pagerank --iterations job-groups \
   --set input_size=9000 --set cores=2 --interval 0.5 --timeout 900
 wait "$runner"

@@ -50,6 +50,7 @@ def test_spark_options_conf(tmp_path: Path) -> None:
     assert conf["spark.eventLog.compression.codec"] == "zstd"
     assert conf["spark.eventLog.rolling.enabled"] == "true"
     assert conf["spark.ui.port"] == "4555" and conf["spark.ui.enabled"] == "true"
+    assert conf["spark.driver.bindAddress"] == "127.0.0.1"
     plain = SparkOptions(cores=1, event_log_dir=tmp_path).conf()
     assert plain["spark.eventLog.compress"] == "false" and plain["spark.ui.enabled"] == "false"
 

@@ -88,6 +88,8 @@ class SparkOptions:
             "spark.sql.shuffle.partitions": str(2 * self.cores),
             "spark.ui.enabled": "false" if self.ui_port is None else "true",
             "spark.ui.showConsoleProgress": "false",
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
         }
         if self.codec:
             conf["spark.eventLog.compression.codec"] = self.codec

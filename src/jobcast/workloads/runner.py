@@ -155,6 +155,9 @@ def run_workload(
     # PySpark starts its Python workers with $PYSPARK_PYTHON (default "python3", whatever
     # that is on the PATH); they must be this interpreter, which can import jobcast
     os.environ["PYSPARK_PYTHON"] = sys.executable
+    # local runs talk to themselves only: keep the driver, its block manager and the UI on
+    # the loopback interface instead of whatever address the host name resolves to
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     started = time.perf_counter()
     spark = spark_session(options)
     sc = spark.sparkContext
