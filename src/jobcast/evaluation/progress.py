@@ -26,7 +26,7 @@ from jobcast.progress.estimator import resolve_parameters
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import QualityCurve, plot_quality, similarity_quality
 from jobcast.progress.scaling import ScaleOutModelKind
-from jobcast.progress.simulation import SimulationCases, simulate_cases
+from jobcast.progress.simulation import SimulationCases, simulate_cases, simulate_history
 from jobcast.progress.training import train_on_cases
 
 __all__ = [
@@ -334,16 +334,12 @@ def evaluate_similarity(
     dict
         Measure name (and ``"final"``) -> :class:`QualityCurve` (``to_dict()`` for JSON).
     """
-    arrays = to_arrays(history)
-    nodes = None
-    if hardware is not None and len(hardware):
-        nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
-    cases = simulate_cases(
-        arrays,
+    arrays, cases = simulate_history(
+        history,
+        hardware,
         n_samples=n_samples,
         padding=padding,
         scale_out_model=scale_out_model,
-        nodes=nodes,
         n_jobs=n_jobs,
         scheduler=scheduler,
         callback=callback,

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from joblib import Parallel, delayed
 
 from jobcast.errors import InputError, MissingExtraError, NotEnoughDataError
-from jobcast.progress.arrays import IterationArrays
+from jobcast.progress.arrays import IterationArrays, node_profiles, to_arrays
 from jobcast.progress.inference import adjusted, combine_estimates
 from jobcast.progress.matching import match_masks
 from jobcast.progress.parameters import ProgressParameters
@@ -19,7 +20,13 @@ from jobcast.progress.prepared import prepare_history
 from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
 from jobcast.progress.similarity import MEASURES
 
-__all__ = ["SimulationCases", "combined_estimate", "sample_iterations", "simulate_cases"]
+__all__ = [
+    "SimulationCases",
+    "combined_estimate",
+    "sample_iterations",
+    "simulate_cases",
+    "simulate_history",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -336,3 +343,38 @@ def combined_estimate(cases: SimulationCases, index: int, params: ProgressParame
     mask, sim_final, _ = match_masks(cases.similarities[index], cases.valid[index], params)
     remaining = cases.remaining(params.adjustment)[index]
     return combine_estimates(remaining[mask], sim_final[mask], params.exponent)
+
+
+def simulate_history(
+    history: pd.DataFrame,
+    hardware: pd.DataFrame | None = None,
+    *,
+    n_samples: int = 3,
+    padding: float = 0.15,
+    scale_out_model: ScaleOutModelKind = "bell",
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    callback: Callable[[int, int], None] | None = None,
+) -> tuple[IterationArrays, SimulationCases]:
+    """:func:`simulate_cases` on an iteration frame (and optional hardware samples).
+
+    Returns
+    -------
+    tuple
+        The history's arrays and its simulation cases.
+    """
+    arrays = to_arrays(history)
+    nodes = None
+    if hardware is not None and len(hardware):
+        nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
+    cases = simulate_cases(
+        arrays,
+        n_samples=n_samples,
+        padding=padding,
+        scale_out_model=scale_out_model,
+        nodes=nodes,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        callback=callback,
+    )
+    return arrays, cases

@@ -12,12 +12,11 @@ import pandas as pd
 from scipy.linalg import LinAlgWarning
 
 from jobcast.errors import InputError, MissingExtraError
-from jobcast.progress.arrays import node_profiles, to_arrays
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import quality_curve, quality_points
 from jobcast.progress.scaling import ScaleOutModelKind
 from jobcast.progress.similarity import MEASURES
-from jobcast.progress.simulation import SimulationCases, simulate_cases
+from jobcast.progress.simulation import SimulationCases, simulate_history
 
 __all__ = ["thresholds_from_quality", "train_on_cases", "train_parameters"]
 
@@ -255,16 +254,12 @@ def train_parameters(
     jobcast.errors.MissingExtraError
         When ``scheduler`` is given but dask.distributed is missing.
     """
-    arrays = to_arrays(history)
-    nodes = None
-    if hardware is not None and len(hardware):
-        nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
-    cases = simulate_cases(
-        arrays,
+    arrays, cases = simulate_history(
+        history,
+        hardware,
         n_samples=n_samples,
         padding=padding,
         scale_out_model=scale_out_model,
-        nodes=nodes,
         n_jobs=n_jobs,
         scheduler=scheduler,
         callback=callback,
