@@ -30,6 +30,7 @@ from jobcast.errors import ImportFormatError, InputError
 
 __all__ = [
     "IterationMode",
+    "iteration_regex",
     "EventLogImport",
     "EventLogParser",
     "EventLogFollower",
@@ -45,6 +46,25 @@ logger = logging.getLogger(__name__)
 #: group; its first capture group (or the whole match) names the iteration, and jobs that
 #: do not match belong to no iteration.
 IterationMode = str
+
+
+def iteration_regex(iterations: IterationMode) -> re.Pattern[str] | None:
+    """The compiled REGEX of an iteration mode; None for ``jobs`` and ``job-groups``.
+
+    Raises
+    ------
+    InputError
+        When the mode is neither keyword nor a valid regular expression.
+    """
+    if iterations in ("jobs", "job-groups"):
+        return None
+    try:
+        return re.compile(iterations)
+    except re.error as e:
+        raise InputError(
+            f"--iterations {iterations!r} is neither 'jobs', 'job-groups' nor a valid "
+            f"regular expression: {e}"
+        ) from e
 
 _PREFIX = b'{"Event":"'
 _PREFIX_LEN = len(_PREFIX)
@@ -152,15 +172,7 @@ class EventLogParser:
     def __init__(self, *, iterations: IterationMode = "jobs", name: str = "<event log>") -> None:
         self.name = name
         self.mode = iterations
-        self._regex: re.Pattern[str] | None = None
-        if iterations not in ("jobs", "job-groups"):
-            try:
-                self._regex = re.compile(iterations)
-            except re.error as e:
-                raise InputError(
-                    f"--iterations {iterations!r} is neither 'jobs', 'job-groups' nor a valid "
-                    f"regular expression: {e}"
-                ) from e
+        self._regex = iteration_regex(iterations)
         self.lines = 0
         self.corrupt_lines = 0
         self.app_id: str | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from jobcast.collect.eventlog import IterationMode
+from jobcast.collect.eventlog import IterationMode, iteration_regex
 from jobcast.collect.runs import ApplicationRun, iterations_frame
 from jobcast.errors import InputError, JobcastError
 
@@ -104,15 +103,7 @@ class SparkRestFollower:
         self.ui_url = ui_url.rstrip("/")
         self.app_id = app_id
         self.mode = iterations
-        self._regex: re.Pattern[str] | None = None
-        if iterations not in ("jobs", "job-groups"):
-            try:
-                self._regex = re.compile(iterations)
-            except re.error as e:
-                raise InputError(
-                    f"iterations {iterations!r} is neither 'jobs', 'job-groups' nor a valid "
-                    f"regular expression: {e}"
-                ) from e
+        self._regex = iteration_regex(iterations)
         self._http = httpx.Client(base_url=self.ui_url, timeout=timeout_s, transport=transport)
         self._jobs: dict[int, _Job] = {}
         self._running_keys: dict[str, datetime] = {}

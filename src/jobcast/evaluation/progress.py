@@ -21,12 +21,12 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from jobcast.errors import ImportFormatError, InputError, NotEnoughDataError
-from jobcast.progress.arrays import IterationArrays, node_profiles, to_arrays
+from jobcast.progress.arrays import IterationArrays
 from jobcast.progress.estimator import resolve_parameters
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import QualityCurve, plot_quality, similarity_quality
 from jobcast.progress.scaling import ScaleOutModelKind
-from jobcast.progress.simulation import SimulationCases, simulate_cases, simulate_history
+from jobcast.progress.simulation import SimulationCases, simulate_history
 from jobcast.progress.training import train_on_cases
 
 __all__ = [
@@ -200,21 +200,18 @@ def evaluate_progress(
     """
     if training not in ("nested", "given", "none"):
         raise InputError(f"training must be 'nested', 'given' or 'none', got {training!r}.")
-    arrays = to_arrays(history)
-    if arrays.n_executions < 3:
+    n_executions = history["execution"].nunique() if "execution" in history.columns else 0
+    if n_executions < 3:
         raise NotEnoughDataError(
             f"Evaluating progress estimates needs at least 3 executions, the history has "
-            f"{arrays.n_executions}."
+            f"{n_executions}."
         )
-    nodes = None
-    if hardware is not None and len(hardware):
-        nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
-    cases = simulate_cases(
-        arrays,
+    arrays, cases = simulate_history(
+        history,
+        hardware,
         n_samples=n_samples,
         padding=padding,
         scale_out_model=scale_out_model,
-        nodes=nodes,
         n_jobs=n_jobs,
         scheduler=scheduler,
         callback=callback,
