@@ -76,3 +76,13 @@ def test_ellis_traces_with_the_estimator_and_quality(tmp_path):
     assert (tmp_path / "q2.png").exists()
     assert np.allclose(via_evaluation["runtime"].n, curves["runtime"].n)
     assert set(via_evaluation["final"].to_dict()) >= {"t", "h", "n", "x", "q"}
+
+
+def test_history_mean_baseline_uses_executions_that_reached_the_iteration():
+    history = make_history(n_exec=4, n_iter=6, seed=3, rescale_share=0.0)
+    # run-3 stopped after 2 iterations: it has no remaining runtime at iteration 3
+    history = history[(history["execution"] != "run-3") | (history["iteration"] < 2)]
+    arrays = to_arrays(history)
+    out = baseline_estimates(arrays, np.array([0]), np.array([3]))
+    reached = arrays.runtime[1:3, 3:].sum(axis=1).mean()
+    assert out["history_mean"][0] == pytest.approx(reached)

@@ -26,7 +26,7 @@ from jobcast.progress.estimator import resolve_parameters
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import QualityCurve, plot_quality, similarity_quality
 from jobcast.progress.scaling import ScaleOutModelKind
-from jobcast.progress.simulation import SimulationCases, simulate_history
+from jobcast.progress.simulation import STRENGTH_GRID, SimulationCases, simulate_history
 from jobcast.progress.training import train_on_cases
 
 __all__ = [
@@ -74,8 +74,10 @@ def baseline_estimates(
     """Remaining-runtime estimates of the two baselines for the given cases.
 
     ``history_mean``: the mean remaining runtime (from the same iteration on) of
-    all other executions. ``linear``: the elapsed time per iteration extrapolated to
-    the median iteration count of the other executions.
+    the other executions that reached that iteration, as SMiPE's candidates must
+    (all other executions if none did; those count as finished). ``linear``: the
+    elapsed time per iteration extrapolated to the median iteration count of the
+    other executions.
     """
     runtime = np.nan_to_num(arrays.runtime, nan=0.0)
     suffix = np.cumsum(runtime[:, ::-1], axis=1)[:, ::-1]
@@ -84,7 +86,8 @@ def baseline_estimates(
     linear = np.empty(len(current))
     for c, (row, i) in enumerate(zip(current, iteration, strict=True)):
         others = np.arange(arrays.n_executions) != row
-        hist_mean[c] = suffix[others, min(i, suffix.shape[1] - 1)].mean()
+        reached = others & (arrays.n_iter >= i)
+        hist_mean[c] = suffix[reached if reached.any() else others, i].mean()
         n_hat = max(float(np.median(arrays.n_iter[others])), float(i))
         linear[c] = runtime[row, :i].sum() / i * (n_hat - i)
     return {"history_mean": hist_mean, "linear": linear}
@@ -134,10 +137,10 @@ class ProgressEvaluation:
 
 
 def _nested_estimates(
-    cases: SimulationCases, row: int, kwargs: dict[str, Any]
+    cases: Mapping[float, SimulationCases], row: int, kwargs: dict[str, Any]
 ) -> tuple[int, np.ndarray, ProgressParameters]:
-    params = train_on_cases(cases.without(row), **kwargs)
-    return row, cases.only(row).estimate(params), params
+    params = train_on_cases({k: c.without(row) for k, c in cases.items()}, **kwargs)
+    return row, cases[params.scale_out_strength].only(row).estimate(params), params
 
 
 def evaluate_progress(
@@ -169,9 +172,10 @@ def evaluate_progress(
         Trained on the same history they leak: the evaluated execution helped pick
         them. ``training="nested"`` avoids that.
     training
-        ``"nested"``: for each execution, parameters are trained (BOBYQA) on the
-        simulations of the other executions only, in which it is neither estimated
-        nor a candidate; ``"given"``: ``params``; ``"none"``: defaults.
+        ``"nested"``: for each execution, parameters (including the scale-out
+        strength) are trained on the simulations of the other executions only, in
+        which it is neither estimated nor a candidate; ``"given"``: ``params``;
+        ``"none"``: defaults.
     hardware
         Optional hardware samples.
     scale_out_model
@@ -206,28 +210,30 @@ def evaluate_progress(
             f"Evaluating progress estimates needs at least 3 executions, the history has "
             f"{n_executions}."
         )
-    arrays, cases = simulate_history(
+    used = resolve_parameters(params) if training == "given" else ProgressParameters()
+    arrays, by_strength = simulate_history(
         history,
         hardware,
         n_samples=n_samples,
         padding=padding,
         scale_out_model=scale_out_model,
+        strengths=STRENGTH_GRID if training == "nested" else (used.scale_out_strength,),
         n_jobs=n_jobs,
         scheduler=scheduler,
         callback=callback,
     )
+    cases = next(iter(by_strength.values()))
     if cases.n_cases == 0:
         raise NotEnoughDataError("No execution has two or more iterations to sample.")
     if training == "nested":
         kwargs = {"random_state": random_state, **dict(train_options or {})}
         rows = np.unique(cases.current)
-        jobs = (delayed(_nested_estimates)(cases, int(r), kwargs) for r in rows)
+        jobs = (delayed(_nested_estimates)(by_strength, int(r), kwargs) for r in rows)
         results = Parallel(n_jobs=n_jobs or 1)(jobs)
         remaining = np.empty(cases.n_cases)
         for row, est, _ in results:
             remaining[cases.current == row] = est
     else:
-        used = resolve_parameters(params) if training == "given" else ProgressParameters()
         remaining = cases.estimate(used)
     base = baseline_estimates(arrays, cases.current, cases.iteration)
     total = cases.actual_total
@@ -331,17 +337,19 @@ def evaluate_similarity(
     dict
         Measure name (and ``"final"``) -> :class:`QualityCurve` (``to_dict()`` for JSON).
     """
-    arrays, cases = simulate_history(
+    used = resolve_parameters(params)
+    _, by_strength = simulate_history(
         history,
         hardware,
         n_samples=n_samples,
         padding=padding,
         scale_out_model=scale_out_model,
+        strengths=(used.scale_out_strength,),
         n_jobs=n_jobs,
         scheduler=scheduler,
         callback=callback,
     )
-    curves = similarity_quality(cases, params=resolve_parameters(params))
+    curves = similarity_quality(by_strength[used.scale_out_strength], params=used)
     if plot is not None:
         title = f"Similarity quality{': ' + job if job else ''}"
         plot_quality(curves, plot, title=title)

@@ -39,11 +39,18 @@ from jobcast.progress.similarity import (
     runtime_similarity,
     scale_out_similarity,
 )
-from jobcast.progress.simulation import SimulationCases, sample_iterations, simulate_cases
+from jobcast.progress.simulation import (
+    STRENGTH_GRID,
+    SimulationCases,
+    sample_iterations,
+    simulate_cases,
+    simulate_strengths,
+)
 from jobcast.progress.training import thresholds_from_quality, train_on_cases, train_parameters
 
 __all__ = [
     "MEASURES",
+    "STRENGTH_GRID",
     "Candidates",
     "IterationArrays",
     "Match",
@@ -84,6 +91,7 @@ __all__ = [
     "scale_out_similarity",
     "similarity_quality",
     "simulate_cases",
+    "simulate_strengths",
     "thresholds_from_quality",
     "to_arrays",
     "train_on_cases",

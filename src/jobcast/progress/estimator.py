@@ -94,7 +94,8 @@ class ProgressEstimator(BaseEstimator):
     """SMiPE: estimate the remaining runtime of a running iterative job from similar executions.
 
     ``fit`` prepares the history once (padded arrays, one scale-out model per
-    iteration tabulated over scale-outs, runtimes normalised by it); ``estimate``
+    iteration tabulated over scale-outs and damped by the trained
+    ``scale_out_strength``, runtimes normalised by it); ``estimate``
     computes the five similarities against all previous executions at once,
     selects the Similar Executions Set and averages their adjusted remaining
     runtimes weighted by ``sim_final ** b``.
@@ -188,7 +189,9 @@ class ProgressEstimator(BaseEstimator):
         nodes = None
         if hardware is not None and len(hardware):
             nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
-        table = fit_scale_out_table(arrays.runtime, arrays.scale_out, kind=self.scale_out_model)
+        table = fit_scale_out_table(
+            arrays.runtime, arrays.scale_out, kind=self.scale_out_model
+        ).powered(self.params_.scale_out_strength)
         self.prepared_: PreparedHistory = prepare_history(arrays, table, nodes=nodes)
         self.n_executions_ = arrays.n_executions
         self._row_of = {e: i for i, e in enumerate(arrays.executions.tolist())}

@@ -52,6 +52,12 @@ class ProgressParameters:
         ``f = 1 + lambda (f_total - 1)``. 1 is the paper's inference; training may
         damp it where iteration runtimes are dominated by noise that does not carry
         over from past to future iterations (an extension of the paper).
+    scale_out_strength
+        ``kappa`` in [0, 1]: how far runtimes are converted between scale-outs by the
+        per-iteration scale-out models, ``runtime * (model(s_to) / model(s_from)) **
+        kappa``. 1 is the paper's full conversion, 0 none; training picks it where
+        the models, fitted per iteration on few noisy points, convert worse than
+        they help (an extension of the paper).
 
     Examples
     --------
@@ -66,6 +72,7 @@ class ProgressParameters:
     exponent: float = 3.0
     lowering_step: float = 0.1
     adjustment: float = 1.0
+    scale_out_strength: float = 1.0
 
     def __post_init__(self) -> None:
         thresholds = _five(self.thresholds, "thresholds")
@@ -85,7 +92,12 @@ class ProgressParameters:
             raise InputError(f"lowering_step must lie in (0, 1], got {self.lowering_step}.")
         if not 0.0 <= float(self.adjustment) <= 1.0:
             raise InputError(f"adjustment must lie in [0, 1], got {self.adjustment}.")
+        if not 0.0 <= float(self.scale_out_strength) <= 1.0:
+            raise InputError(
+                f"scale_out_strength must lie in [0, 1], got {self.scale_out_strength}."
+            )
         object.__setattr__(self, "adjustment", float(self.adjustment))
+        object.__setattr__(self, "scale_out_strength", float(self.scale_out_strength))
         object.__setattr__(self, "final_threshold", float(self.final_threshold))
         object.__setattr__(self, "exponent", float(self.exponent))
         object.__setattr__(self, "lowering_step", float(self.lowering_step))
@@ -113,11 +125,12 @@ class ProgressParameters:
             "exponent": self.exponent,
             "lowering_step": self.lowering_step,
             "adjustment": self.adjustment,
+            "scale_out_strength": self.scale_out_strength,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProgressParameters:
-        """Inverse of :meth:`to_dict`.
+        """Inverse of :meth:`to_dict` (keys missing from older stored forms take their defaults).
 
         Raises
         ------
@@ -127,7 +140,13 @@ class ProgressParameters:
         if not isinstance(data, Mapping):
             raise InputError(f"Progress parameters must be a mapping, got {type(data).__name__}.")
         known = {
-            "thresholds", "weights", "final_threshold", "exponent", "lowering_step", "adjustment"
+            "thresholds",
+            "weights",
+            "final_threshold",
+            "exponent",
+            "lowering_step",
+            "adjustment",
+            "scale_out_strength",
         }
         unknown = set(data) - known
         if unknown:

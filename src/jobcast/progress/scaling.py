@@ -7,6 +7,7 @@ from typing import Literal
 
 import numpy as np
 
+from jobcast.errors import InputError
 from jobcast.models import BellModel
 from jobcast.models.ernest import ernest_features, fit_nnls
 
@@ -39,6 +40,25 @@ class ScaleOutTable:
     def max_scale_out(self) -> int:
         """Largest tabulated scale-out."""
         return int(self.table.shape[1] - 1)
+
+    def powered(self, strength: float) -> ScaleOutTable:
+        """The table raised to ``strength``: conversions ``(t[j, a] / t[j, b]) ** strength``.
+
+        Runtimes are only ever converted by ratios of the table (``base = runtime /
+        t[j, s_ran]``, then ``base * t[j, s_now]``), so powering the table damps
+        every conversion geometrically; strength 0 converts nothing.
+
+        Examples
+        --------
+        >>> t = ScaleOutTable(table=np.array([[4.0, 4.0, 1.0]]), kind="ernest")
+        >>> t.powered(0.5).table.tolist()
+        [[2.0, 2.0, 1.0]]
+        """
+        if not 0.0 <= strength <= 1.0:
+            raise InputError(f"strength must lie in [0, 1], got {strength}.")
+        if strength == 1.0:
+            return self
+        return ScaleOutTable(table=np.power(self.table, strength), kind=self.kind)
 
     def lookup(self, iterations: np.ndarray, scale_out: np.ndarray) -> np.ndarray:
         """Modelled runtimes at (iteration, scale-out) pairs; NaN scale-outs give NaN.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,14 +21,20 @@ from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
 from jobcast.progress.similarity import MEASURES
 
 __all__ = [
+    "STRENGTH_GRID",
     "SimulationCases",
     "combined_estimate",
     "sample_iterations",
     "simulate_cases",
     "simulate_history",
+    "simulate_strengths",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Values of ``scale_out_strength`` simulated for training: from no conversion between
+#: scale-outs to the scale-out models' full conversion (the paper's).
+STRENGTH_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def sample_iterations(n_iter: int, n_samples: int = 3, padding: float = 0.15) -> np.ndarray:
@@ -77,6 +83,8 @@ class SimulationCases:
         Shape ``(C,)``: seconds run so far and the true remaining seconds.
     executions
         Execution ids of the history rows, shape ``(E,)``.
+    strength
+        The ``scale_out_strength`` the runtimes were converted with.
     """
 
     current: np.ndarray
@@ -88,6 +96,7 @@ class SimulationCases:
     elapsed: np.ndarray
     actual_remaining: np.ndarray
     executions: np.ndarray
+    strength: float = 1.0
 
     @property
     def n_cases(self) -> int:
@@ -107,25 +116,18 @@ class SimulationCases:
 
     def without(self, row: int) -> SimulationCases:
         """Drop execution ``row`` both as current execution and as candidate."""
-        keep = self.current != row
-        valid = self.valid[keep].copy()
+        out = self._select(self.current != row)
+        valid = out.valid.copy()
         valid[:, row] = False
-        return SimulationCases(
-            current=self.current[keep],
-            iteration=self.iteration[keep],
-            similarities=self.similarities[keep],
-            valid=valid,
-            raw_remaining=self.raw_remaining[keep],
-            factors=self.factors[keep],
-            elapsed=self.elapsed[keep],
-            actual_remaining=self.actual_remaining[keep],
-            executions=self.executions,
-        )
+        return replace(out, valid=valid)
 
     def only(self, row: int) -> SimulationCases:
         """Keep the cases in which execution ``row`` is the current one."""
-        keep = self.current == row
-        return SimulationCases(
+        return self._select(self.current == row)
+
+    def _select(self, keep: np.ndarray) -> SimulationCases:
+        return replace(
+            self,
             current=self.current[keep],
             iteration=self.iteration[keep],
             similarities=self.similarities[keep],
@@ -134,7 +136,6 @@ class SimulationCases:
             factors=self.factors[keep],
             elapsed=self.elapsed[keep],
             actual_remaining=self.actual_remaining[keep],
-            executions=self.executions,
         )
 
     def remaining(self, adjustment: float = 1.0) -> np.ndarray:
@@ -178,31 +179,39 @@ def _one_execution(
     kind: ScaleOutModelKind,
     nodes: dict[str, np.ndarray] | None,
     max_scale_out: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Cases of one held-out execution; its own runtimes never enter the models used."""
+    strengths: Sequence[float] = (1.0,),
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Cases of one held-out execution per scale-out strength.
+
+    Its own runtimes never enter the models used; the models are fitted once and
+    powered to each strength.
+    """
     others = np.ones(arrays.n_executions, dtype=bool)
     others[row] = False
-    table = fit_scale_out_table(
+    fitted = fit_scale_out_table(
         arrays.runtime, arrays.scale_out, kind=kind, rows=others, max_scale_out=max_scale_out
     )
-    prepared = prepare_history(arrays, table, nodes=nodes)
     current_full = arrays.row(row)
+    current_nodes = None if nodes is None else {k: v[row] for k, v in nodes.items()}
+    elapsed = np.array([arrays.runtime[row, :i].sum() for i in iterations])
     n_e = arrays.n_executions
     m = len(MEASURES)
-    sims = np.full((len(iterations), m, n_e), np.nan)
-    valid = np.zeros((len(iterations), n_e), dtype=bool)
-    remaining = np.zeros((len(iterations), n_e))
-    factors = np.ones((len(iterations), n_e))
-    for c, i in enumerate(iterations):
-        current = _cut(current_full, int(i))
-        current_nodes = None if nodes is None else {k: v[row] for k, v in nodes.items()}
-        cand = prepared.candidates(current, exclude=~others, current_nodes=current_nodes)
-        sims[c][:, cand.indices] = cand.similarities
-        valid[c, cand.indices] = True
-        remaining[c, cand.indices] = cand.raw_remaining
-        factors[c, cand.indices] = cand.factors
-    elapsed = np.array([arrays.runtime[row, :i].sum() for i in iterations])
-    return sims, valid, remaining, factors, elapsed
+    out = []
+    for strength in strengths:
+        prepared = prepare_history(arrays, fitted.powered(float(strength)), nodes=nodes)
+        sims = np.full((len(iterations), m, n_e), np.nan)
+        valid = np.zeros((len(iterations), n_e), dtype=bool)
+        remaining = np.zeros((len(iterations), n_e))
+        factors = np.ones((len(iterations), n_e))
+        for c, i in enumerate(iterations):
+            current = _cut(current_full, int(i))
+            cand = prepared.candidates(current, exclude=~others, current_nodes=current_nodes)
+            sims[c][:, cand.indices] = cand.similarities
+            valid[c, cand.indices] = True
+            remaining[c, cand.indices] = cand.raw_remaining
+            factors[c, cand.indices] = cand.factors
+        out.append((sims, valid, remaining, factors, elapsed))
+    return out
 
 
 def _cut(one: IterationArrays, i: int) -> IterationArrays:
@@ -227,7 +236,7 @@ def _dask_client(scheduler: str) -> Any:
     return Client(scheduler)
 
 
-def simulate_cases(
+def simulate_strengths(
     arrays: IterationArrays,
     *,
     n_samples: int = 3,
@@ -237,8 +246,9 @@ def simulate_cases(
     n_jobs: int | None = None,
     scheduler: str | None = None,
     callback: Callable[[int, int], None] | None = None,
-) -> SimulationCases:
-    """Simulate SMiPE's estimates leave-one-out over a history.
+    strengths: Sequence[float] = STRENGTH_GRID,
+) -> dict[float, SimulationCases]:
+    """Simulate SMiPE's estimates leave-one-out over a history, for several scale-out strengths.
 
     For every execution and each of its sample iterations
     (:func:`sample_iterations`), all *other* executions are candidates, and the
@@ -262,10 +272,14 @@ def simulate_cases(
         executions are then submitted to that cluster instead.
     callback
         Called as ``callback(done, total)`` after each execution.
+    strengths
+        Values of ``scale_out_strength`` to simulate (the scale-out models are
+        fitted once per held-out execution and powered to each).
 
     Returns
     -------
-    SimulationCases
+    dict
+        ``scale_out_strength`` -> :class:`SimulationCases`.
 
     Raises
     ------
@@ -273,6 +287,8 @@ def simulate_cases(
         With fewer than two executions.
     jobcast.errors.MissingExtraError
         When ``scheduler`` is given and dask.distributed is not installed.
+    jobcast.errors.InputError
+        On bad ``n_samples``, ``padding`` or ``strengths``.
     """
     n_e = arrays.n_executions
     if n_e < 2:
@@ -283,6 +299,9 @@ def simulate_cases(
         raise InputError(f"n_samples must be >= 1, got {n_samples}.")
     if not 0.0 <= padding < 0.5:
         raise InputError(f"padding must lie in [0, 0.5), got {padding}.")
+    strengths = tuple(float(x) for x in strengths)
+    if not strengths or any(not 0.0 <= x <= 1.0 for x in strengths):
+        raise InputError(f"strengths must be values in [0, 1], got {strengths}.")
     finite = arrays.scale_out[np.isfinite(arrays.scale_out)]
     max_scale_out = 2 * int(finite.max())
     plan = [
@@ -290,7 +309,10 @@ def simulate_cases(
         for row in range(n_e)
     ]
     plan = [(row, its) for row, its in plan if its.size]
-    args = [(arrays, row, its.tolist(), scale_out_model, nodes, max_scale_out) for row, its in plan]
+    args = [
+        (arrays, row, its.tolist(), scale_out_model, nodes, max_scale_out, strengths)
+        for row, its in plan
+    ]
     results: list[Any]
     if scheduler is not None:
         client = _dask_client(scheduler)
@@ -318,24 +340,60 @@ def simulate_cases(
                 callback(done, len(args))
     current = np.concatenate([np.full(its.size, row) for row, its in plan]).astype(np.int64)
     iteration = np.concatenate([its for _, its in plan]).astype(np.int64)
-    sims = np.concatenate([r[0] for r in results])
-    valid = np.concatenate([r[1] for r in results])
-    remaining = np.concatenate([r[2] for r in results])
-    factors = np.concatenate([r[3] for r in results])
-    elapsed = np.concatenate([r[4] for r in results])
+    elapsed = np.concatenate([r[0][4] for r in results])
     total = np.nansum(arrays.runtime, axis=1)[current]
     logger.info("Simulated %d estimates over %d executions.", len(current), n_e)
-    return SimulationCases(
-        current=current,
-        iteration=iteration,
-        similarities=sims,
-        valid=valid,
-        raw_remaining=remaining,
-        factors=factors,
-        elapsed=elapsed,
-        actual_remaining=total - elapsed,
-        executions=arrays.executions,
-    )
+    return {
+        strength: SimulationCases(
+            current=current,
+            iteration=iteration,
+            similarities=np.concatenate([r[k][0] for r in results]),
+            valid=np.concatenate([r[k][1] for r in results]),
+            raw_remaining=np.concatenate([r[k][2] for r in results]),
+            factors=np.concatenate([r[k][3] for r in results]),
+            elapsed=elapsed,
+            actual_remaining=total - elapsed,
+            executions=arrays.executions,
+            strength=strength,
+        )
+        for k, strength in enumerate(strengths)
+    }
+
+
+def simulate_cases(
+    arrays: IterationArrays,
+    *,
+    n_samples: int = 3,
+    padding: float = 0.15,
+    scale_out_model: ScaleOutModelKind = "bell",
+    scale_out_strength: float = 1.0,
+    nodes: dict[str, np.ndarray] | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    callback: Callable[[int, int], None] | None = None,
+) -> SimulationCases:
+    """Simulate SMiPE's estimates leave-one-out over a history, for one scale-out strength.
+
+    For every execution and each of its sample iterations
+    (:func:`sample_iterations`), all *other* executions are candidates, and the
+    per-iteration scale-out models are fitted without the execution being
+    estimated. See :func:`simulate_strengths` for the parameters.
+
+    Returns
+    -------
+    SimulationCases
+    """
+    return simulate_strengths(
+        arrays,
+        n_samples=n_samples,
+        padding=padding,
+        scale_out_model=scale_out_model,
+        nodes=nodes,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        callback=callback,
+        strengths=(scale_out_strength,),
+    )[float(scale_out_strength)]
 
 
 def combined_estimate(cases: SimulationCases, index: int, params: ProgressParameters) -> float:
@@ -352,22 +410,23 @@ def simulate_history(
     n_samples: int = 3,
     padding: float = 0.15,
     scale_out_model: ScaleOutModelKind = "bell",
+    strengths: Sequence[float] = STRENGTH_GRID,
     n_jobs: int | None = None,
     scheduler: str | None = None,
     callback: Callable[[int, int], None] | None = None,
-) -> tuple[IterationArrays, SimulationCases]:
-    """:func:`simulate_cases` on an iteration frame (and optional hardware samples).
+) -> tuple[IterationArrays, dict[float, SimulationCases]]:
+    """:func:`simulate_strengths` on an iteration frame (and optional hardware samples).
 
     Returns
     -------
     tuple
-        The history's arrays and its simulation cases.
+        The history's arrays and its simulation cases per scale-out strength.
     """
     arrays = to_arrays(history)
     nodes = None
     if hardware is not None and len(hardware):
         nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
-    cases = simulate_cases(
+    cases = simulate_strengths(
         arrays,
         n_samples=n_samples,
         padding=padding,
@@ -376,5 +435,6 @@ def simulate_history(
         n_jobs=n_jobs,
         scheduler=scheduler,
         callback=callback,
+        strengths=strengths,
     )
     return arrays, cases

@@ -1,10 +1,10 @@
-"""Parameter training: thresholds from similarity quality, weights and b by BOBYQA."""
+"""Parameter training: thresholds from similarity quality, the rest by BOBYQA on the LOO error."""
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import quality_curve, quality_points
 from jobcast.progress.scaling import ScaleOutModelKind
 from jobcast.progress.similarity import MEASURES
-from jobcast.progress.simulation import SimulationCases, simulate_history
+from jobcast.progress.simulation import STRENGTH_GRID, SimulationCases, simulate_history
 
 __all__ = ["thresholds_from_quality", "train_on_cases", "train_parameters"]
 
@@ -79,7 +79,7 @@ def _bobyqa() -> Any:
 
 
 def train_on_cases(
-    cases: SimulationCases,
+    cases: SimulationCases | Mapping[float, SimulationCases],
     *,
     a_min: float = 0.9,
     n_min: float = 0.25,
@@ -99,10 +99,17 @@ def train_on_cases(
     4. The quality thresholds are kept only if they do not raise the error
        compared with no thresholds (they are a filter BOBYQA cannot undo).
 
+    Given simulations for several scale-out strengths
+    (:func:`jobcast.progress.simulation.simulate_strengths`), steps 1-4 run from the
+    first starting point with a quarter of ``maxfun`` for each strength; the
+    strength with the lowest error then gets the full search from all starting
+    points.
+
     Parameters
     ----------
     cases
-        Leave-one-out simulations of the history.
+        Leave-one-out simulations of the history, or a mapping
+        ``scale_out_strength -> simulations``.
     a_min, n_min
         Threshold rule.
     n_starts
@@ -117,18 +124,72 @@ def train_on_cases(
     Returns
     -------
     ProgressParameters
+        With ``scale_out_strength`` set to the strength of the chosen simulations.
 
     Raises
     ------
     jobcast.errors.InputError
         When there are no simulated cases.
     """
-    if cases.n_cases == 0:
+    by_strength = {cases.strength: cases} if isinstance(cases, SimulationCases) else dict(cases)
+    if not by_strength or any(c.n_cases == 0 for c in by_strength.values()):
         raise InputError("There are no simulated estimates to train on (history too short).")
     if n_starts < 1 or maxfun < 1:
         raise InputError(f"n_starts and maxfun must be >= 1, got {n_starts}, {maxfun}.")
     rng = np.random.default_rng(random_state)
+
+    def train(
+        c: SimulationCases, starts: int, random_first: bool, evaluations: int
+    ) -> tuple[float, ProgressParameters]:
+        return _train_one(
+            c,
+            starts=starts,
+            rng=rng,
+            a_min=a_min,
+            n_min=n_min,
+            maxfun=evaluations,
+            train_adjustment=train_adjustment,
+            random_first=random_first,
+        )
+
+    # several strengths: a shorter search ranks them, the chosen one is searched in full
+    screen = maxfun if len(by_strength) == 1 else max(1, maxfun // 4)
+    screened = {s: train(c, 1, False, screen) for s, c in sorted(by_strength.items())}
+    strength = min(screened, key=lambda k: screened[k][0])
+    err, params = screened[strength]
+    chosen = by_strength[strength]
+    runs = []
+    if screen < maxfun:
+        runs.append(train(chosen, 1, False, maxfun))
+    if n_starts > 1:
+        runs.append(train(chosen, n_starts - 1, True, maxfun))
+    for run in runs:
+        if run[0] < err:
+            err, params = run
+    logger.info(
+        "Trained progress parameters: leave-one-out MRE %.4f (untrained %.4f), scale-out "
+        "strength %.2f.",
+        err,
+        chosen.mean_relative_error(ProgressParameters(scale_out_strength=strength)),
+        strength,
+    )
+    return params
+
+
+def _train_one(
+    cases: SimulationCases,
+    *,
+    starts: int,
+    rng: np.random.Generator,
+    a_min: float,
+    n_min: float,
+    maxfun: int,
+    train_adjustment: bool,
+    random_first: bool = False,
+) -> tuple[float, ProgressParameters]:
+    """Steps 1-4 of :func:`train_on_cases` on the simulations of one scale-out strength."""
     pybobyqa = _bobyqa()
+    strength = cases.strength
     available = [MEASURES.index(m) for m in cases.available_measures]
     quality_thresholds = thresholds_from_quality(cases, a_min=a_min, n_min=n_min)
     lo_b, hi_b = np.log(EXPONENT_BOUNDS[0]), np.log(EXPONENT_BOUNDS[1])
@@ -145,17 +206,22 @@ def train_on_cases(
         exponent = float(np.exp(np.clip(rest[0], lo_b, hi_b)))
         adjustment = float(np.clip(rest[1], 0.0, 1.0)) if train_adjustment else 1.0
         return ProgressParameters(
-            thresholds=thresholds, weights=tuple(weights), exponent=exponent, adjustment=adjustment
+            thresholds=thresholds,
+            weights=tuple(weights),
+            exponent=exponent,
+            adjustment=adjustment,
+            scale_out_strength=strength,
         )
 
     lower = [0.0] * len(free_weights) + [lo_b] + ([0.0] if train_adjustment else [])
     upper = [1.0] * len(free_weights) + [hi_b] + ([1.0] if train_adjustment else [])
     lower_a, upper_a = np.array(lower), np.array(upper)
     candidates: list[tuple[float, ProgressParameters]] = []
-    for thresholds in {quality_thresholds, (0.0,) * len(MEASURES)}:
+    # sorted: a set's order would make the random starts depend on hashing
+    for thresholds in sorted({quality_thresholds, (0.0,) * len(MEASURES)}):
         best: tuple[float, ProgressParameters] | None = None
-        for start in range(n_starts):
-            if start == 0:
+        for start in range(starts):
+            if start == 0 and not random_first:
                 x0 = np.concatenate(
                     [
                         np.full(len(free_weights), 0.5),
@@ -187,7 +253,8 @@ def train_on_cases(
             err = cases.mean_relative_error(params)
             if best is None or err < best[0]:
                 best = (err, params)
-        assert best is not None  # n_starts >= 1
+        if best is None:  # starts >= 1 always gives one
+            raise InputError("No BOBYQA start ran.")
         err, params = best
         for t_final in FINAL_THRESHOLD_GRID:
             trial = params.with_values(final_threshold=float(t_final))
@@ -195,13 +262,7 @@ def train_on_cases(
             if trial_err < err - 1e-12:
                 err, params = trial_err, trial
         candidates.append((err, params))
-    err, params = min(candidates, key=lambda c: c[0])
-    logger.info(
-        "Trained progress parameters: leave-one-out MRE %.4f (untrained %.4f).",
-        err,
-        cases.mean_relative_error(ProgressParameters()),
-    )
-    return params
+    return min(candidates, key=lambda c: c[0])
 
 
 def train_parameters(
@@ -209,6 +270,7 @@ def train_parameters(
     *,
     hardware: pd.DataFrame | None = None,
     scale_out_model: ScaleOutModelKind = "bell",
+    strengths: Sequence[float] = STRENGTH_GRID,
     n_samples: int = 3,
     padding: float = 0.15,
     a_min: float = 0.9,
@@ -232,6 +294,9 @@ def train_parameters(
     scale_out_model
         Scale-out model per iteration used in the simulations (use the same in
         the estimator).
+    strengths
+        Candidate values of ``scale_out_strength``; training keeps the one with the
+        lowest leave-one-out error.
     n_samples, padding
         Sample iterations per execution in the simulations.
     a_min, n_min, n_starts, maxfun, train_adjustment, random_state
@@ -260,6 +325,7 @@ def train_parameters(
         n_samples=n_samples,
         padding=padding,
         scale_out_model=scale_out_model,
+        strengths=strengths,
         n_jobs=n_jobs,
         scheduler=scheduler,
         callback=callback,
