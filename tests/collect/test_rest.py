@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -11,8 +12,9 @@ import pandas as pd
 import pytest
 
 from jobcast.collect import SparkRestError, SparkRestFollower, read_event_log
-from jobcast.collect.rest import parse_spark_time
-from jobcast.errors import InputError
+from jobcast.collect.rest import event_log_dir_from_properties, parse_spark_time
+from jobcast.collect.sources import find_application_log
+from jobcast.errors import ImportFormatError, InputError
 from tests.workloads import spark_batch
 from tests.workloads.spark_batch import free_port
 
@@ -100,3 +102,123 @@ def test_follow_a_real_application(tmp_path: Path) -> None:
     for col in ("started_at", "finished_at", "records", "disk", "net", "scale_out", "jobs"):
         assert followed[col].tolist() == log[col].tolist(), col
     assert followed["duration_s"].tolist() == pytest.approx(log["duration_s"].tolist())
+
+
+def test_event_log_dir_from_properties() -> None:
+    on = {"spark.eventLog.enabled": "true"}
+    assert event_log_dir_from_properties({}) is None
+    assert event_log_dir_from_properties({"spark.eventLog.dir": "/x"}) is None  # logs off
+    assert event_log_dir_from_properties(on) == Path("/tmp/spark-events")  # Spark's default
+    for given in ("file:///tmp/my%20events", "file:/tmp/my%20events"):
+        got = event_log_dir_from_properties({**on, "spark.eventLog.dir": given})
+        assert got == Path("/tmp/my events")
+    assert event_log_dir_from_properties({**on, "spark.eventLog.dir": "logs/ev"}) == Path("logs/ev")
+    for remote in ("hdfs://nn:8020/spark-logs", "s3a://bucket/logs"):
+        assert event_log_dir_from_properties({**on, "spark.eventLog.dir": remote}) is None
+    with pytest.raises(InputError, match="log_grace_s"):
+        SparkRestFollower("http://localhost:4040", log_grace_s=-1)
+
+
+def test_find_application_log(tmp_path: Path) -> None:
+    assert find_application_log(tmp_path / "missing", "local-1") is None
+    assert find_application_log(tmp_path, "local-1") is None
+    (tmp_path / "local-12").write_text("{}\n")  # another application, same prefix
+    assert find_application_log(tmp_path, "local-1") is None
+    (tmp_path / "local-1.zstd.inprogress").write_bytes(b"")
+    found = find_application_log(tmp_path, "local-1")
+    assert found is not None and found.in_progress
+    assert found.path == tmp_path / "local-1.zstd.inprogress"
+    (tmp_path / "local-1.zstd.inprogress").rename(tmp_path / "local-1.zstd")
+    found = find_application_log(tmp_path, "local-1")
+    assert found is not None and not found.in_progress and found.path.name == "local-1.zstd"
+    # attempts and Spark's file-system-safe names (Utils.sanitizeDirName)
+    rolling = tmp_path / "eventlog_v2_application_17_0001_2"
+    rolling.mkdir()
+    (rolling / "events_1_application_17_0001_2").write_text("{}\n")
+    (rolling / "appstatus_application_17_0001_2").write_bytes(b"")
+    found = find_application_log(tmp_path, "application_17_0001", attempt_id="2")
+    assert found is not None and found.path == rolling and not found.in_progress
+    assert find_application_log(tmp_path, "application_17_0001", attempt_id="1") is None
+    (tmp_path / "app-x_y").write_text("{}\n")
+    assert find_application_log(tmp_path, "App:X.Y") is not None
+    (tmp_path / "local-2.snappy").write_bytes(b"")
+    with pytest.raises(ImportFormatError, match="snappy"):
+        find_application_log(tmp_path, "local-2")
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_iterations_after_the_last_poll_come_from_the_event_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The UI goes away with the application: what finished after the last poll is kept."""
+    port = free_port()
+    n = 3
+    spec = {
+        "name": "kmeans",
+        "size": 4000,
+        # no pause after the last iteration: Spark stops (and its UI goes) right after it
+        "params": {"iterations": n, "pause_s": 0.0, "tol": 0.0},
+        "codec": "zstd",
+        "rolling": False,
+        "ui_port": port,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, spark_batch.__file__, str(tmp_path), json.dumps([spec])],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYSPARK_PYTHON": sys.executable},
+    )
+    url = f"http://127.0.0.1:{port}"
+    # the same application, followed twice: with its own event-log folder (found through
+    # the REST API), and with a folder where its log is not, as when the log is out of reach
+    follower = SparkRestFollower(url, iterations="job-groups", log_grace_s=60)
+    blind = SparkRestFollower(url, iterations="job-groups", event_log_dir=tmp_path / "elsewhere")
+    try:
+        deadline = time.monotonic() + 240
+        while True:  # wait for the UI, then poll once only: the application ends unseen
+            try:
+                first = follower.poll()
+                blind_first = blind.poll()
+                break
+            except SparkRestError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"Spark app did not come up: {proc.stderr.read()[-3000:]}")  # type: ignore[union-attr]
+                time.sleep(0.5)
+        assert not follower.ended
+        proc.wait(timeout=240)
+        frames = [first]
+        while not follower.ended and time.monotonic() < deadline:
+            frames.append(follower.poll())
+            time.sleep(0.2)
+        with caplog.at_level(logging.WARNING, logger="jobcast.collect.rest"):
+            blind_rest = blind.poll()
+        run = follower.application_run()
+    finally:
+        follower.close()
+        blind.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, proc.stderr.read()[-3000:]  # type: ignore[union-attr]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())[0]
+    assert manifest["iterations"] == n
+    labels = [f"iteration-{i}" for i in range(n)]
+    # the one poll came before the last iteration ended (the UI is up before any job runs)
+    assert len(first) < n
+    followed = pd.concat(frames, ignore_index=True)
+    assert follower.ended and follower.completed
+    assert followed["label"].tolist() == labels  # every iteration, the last one included
+    assert follower.event_log == Path(manifest["event_log"])
+    log = read_event_log(Path(manifest["event_log"]), iterations="job-groups")
+    assert followed["execution"].unique().tolist() == [manifest["app_id"]]
+    for col in ("started_at", "finished_at", "records", "disk", "net", "scale_out", "jobs"):
+        assert followed[col].tolist() == log.iterations[col].tolist(), col
+    # the end of the application, not of its last job, as the log records it
+    assert run.completed and run.finished_at == log.run.finished_at
+    assert run.gross_runtime_s == pytest.approx(log.run.gross_runtime_s)
+    # without the log, what finished after the last poll is lost, and said so
+    assert blind.ended and not blind.completed and blind.event_log is None
+    blind_labels = pd.concat([blind_first, blind_rest])["label"].tolist()
+    assert len(blind_labels) < n and blind_labels == labels[: len(blind_labels)]
+    assert "are lost" in caplog.text

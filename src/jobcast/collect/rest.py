@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pandas as pd
 
-from jobcast.collect.eventlog import IterationMode, iteration_regex
+from jobcast.collect.eventlog import EventLogImport, IterationMode, iteration_regex, read_event_log
 from jobcast.collect.runs import ApplicationRun, iterations_frame
+from jobcast.collect.sources import find_application_log
 from jobcast.errors import InputError, JobcastError
 
-__all__ = ["SparkRestFollower", "SparkRestError", "parse_spark_time"]
+__all__ = [
+    "SparkRestFollower",
+    "SparkRestError",
+    "event_log_dir_from_properties",
+    "parse_spark_time",
+]
 
 logger = logging.getLogger(__name__)
 
 _API = "/api/v1"
 _NO_TIME = -1
+#: Spark's default ``spark.eventLog.dir``.
+_SPARK_EVENT_LOG_DIR = "/tmp/spark-events"
 
 
 class SparkRestError(JobcastError):
@@ -40,6 +53,32 @@ def parse_spark_time(value: str | None) -> datetime | None:
     if t.year < 1971:  # Spark writes 1969-12-31T23:59:59.999 for "not yet"
         return None
     return t.astimezone(UTC)
+
+
+def event_log_dir_from_properties(properties: Mapping[str, str]) -> Path | None:
+    """Return the local folder an application writes its event log to, from its Spark settings.
+
+    Parameters
+    ----------
+    properties
+        The application's Spark properties (the REST API's ``environment`` answer).
+
+    Returns
+    -------
+    Path or None
+        ``spark.eventLog.dir`` (Spark's default ``/tmp/spark-events`` when unset) as a local
+        path; None when event logs are off or go to a file system that is not local
+        (``hdfs://``, ``s3a://``...).
+    """
+    if str(properties.get("spark.eventLog.enabled", "false")).strip().lower() != "true":
+        return None
+    raw = str(properties.get("spark.eventLog.dir") or _SPARK_EVENT_LOG_DIR).strip()
+    parts = urlsplit(raw)
+    if parts.scheme == "file":
+        return Path(unquote(parts.path))
+    if parts.scheme == "" or (len(parts.scheme) == 1 and raw[1:2] == ":"):  # C:\spark-events
+        return Path(raw)
+    return None
 
 
 @dataclass
@@ -64,8 +103,22 @@ class SparkRestFollower:
     Every :meth:`poll` asks for the application's jobs, remembers the newly finished ones
     with their stage metrics (the UI keeps only the last ``spark.ui.retainedJobs``), and
     returns the iterations that finished since the previous poll, in the layout of
-    :data:`jobcast.collect.runs.ITERATION_COLUMNS`. When the UI stops answering after the
-    application was seen, the application is taken as ended.
+    :data:`jobcast.collect.runs.ITERATION_COLUMNS`.
+
+    The application ends in one of two ways. Either the REST API reports its attempt as
+    completed (a history server does; so may a live UI for a moment while Spark stops):
+    the jobs are then read after that report, so they are all finished and all seen.
+    Or the UI goes away with the application, and jobs that finished after the last
+    successful poll were never seen by the REST API. To lose none of them, the follower
+    then reads the application's event log, which Spark finishes writing after its UI
+    stops: it waits up to ``log_grace_s`` for Spark to close the log (its ``.inprogress``
+    mark goes), reads it, and hands out the iterations the REST API missed; the
+    application's end time then comes from the log as well. The log is looked for in
+    ``event_log_dir``, by default the application's own ``spark.eventLog.dir`` as its
+    environment reports it, when that is a local path. Without a readable log (event logs
+    off, on HDFS or S3, or on another machine) the follower ends at once and logs a
+    warning: iterations finished in the last poll interval are then lost, and with
+    ``job-groups`` or a REGEX the last iteration may be cut short.
 
     Parameters
     ----------
@@ -78,8 +131,28 @@ class SparkRestFollower:
         a regular expression searched in the job description and then the job group.
     timeout_s
         Timeout of one HTTP request.
+    event_log_dir
+        Local folder holding the application's event log (its ``spark.eventLog.dir``, as
+        seen from this machine); when None, the application's own setting is used if it
+        is a local path.
+    log_grace_s
+        Seconds to wait, after the UI went away, for Spark to finish the event log.
     transport
         httpx transport (tests); the network when None.
+
+    Attributes
+    ----------
+    ended
+        True once the application ended and nothing more will be handed out.
+    completed
+        True when the application's end was reported (by the REST API or the event log).
+    event_log
+        The event log read after the UI went away, if one was.
+
+    Raises
+    ------
+    InputError
+        A URL that is not http(s), an invalid iteration mode, or a negative grace period.
 
     Examples
     --------
@@ -96,14 +169,26 @@ class SparkRestFollower:
         app_id: str | None = None,
         iterations: IterationMode = "jobs",
         timeout_s: float = 5.0,
+        event_log_dir: str | Path | None = None,
+        log_grace_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not ui_url.startswith(("http://", "https://")):
             raise InputError(f"Spark UI URL must start with http:// or https://, got {ui_url!r}")
+        if not math.isfinite(log_grace_s) or log_grace_s < 0:
+            raise InputError(f"log_grace_s must be a finite number >= 0, got {log_grace_s!r}")
         self.ui_url = ui_url.rstrip("/")
         self.app_id = app_id
         self.mode = iterations
         self._regex = iteration_regex(iterations)
+        self.event_log_dir = None if event_log_dir is None else Path(event_log_dir)
+        self._log_dir_given = event_log_dir is not None
+        self.log_grace_s = float(log_grace_s)
+        self._attempt_id: str | None = None
+        self._environment_read = False
+        self._ui_gone_at: float | None = None
+        self._final: EventLogImport | None = None
+        self.event_log: Path | None = None
         self._http = httpx.Client(base_url=self.ui_url, timeout=timeout_s, transport=transport)
         self._jobs: dict[int, _Job] = {}
         self._running_keys: dict[str, datetime] = {}
@@ -148,6 +233,9 @@ class SparkRestFollower:
     def poll(self) -> pd.DataFrame:
         """Fetch the application's state; return the iterations finished since the last poll.
 
+        After the UI went away, polls read the application's event log instead (see the
+        class description) until :attr:`ended`.
+
         Raises
         ------
         SparkRestError
@@ -155,7 +243,7 @@ class SparkRestFollower:
             know the requested application.
         """
         self.polls += 1
-        if not self.ended:
+        if not self.ended and self._ui_gone_at is None:
             try:
                 self._refresh()
             except SparkRestError:
@@ -169,7 +257,9 @@ class SparkRestFollower:
                         "application running with its UI on (spark.ui.enabled)?"
                     ) from e
                 logger.info("%s stopped answering (%s): application ended", self.ui_url, e)
-                self.ended = True
+                self._ui_gone_at = time.monotonic()
+        if not self.ended and self._ui_gone_at is not None:
+            self._read_final_log(time.monotonic() - self._ui_gone_at)
         frame = self.iterations_frame()
         new = frame[~frame["label"].isin(self._reported)].reset_index(drop=True)
         self._reported.update(new["label"].tolist())
@@ -192,7 +282,21 @@ class SparkRestFollower:
                 )
         self.app_name = str(app.get("name", ""))
         attempt = (app.get("attempts") or [{}])[-1]
+        self._attempt_id = str(attempt["attemptId"]) if attempt.get("attemptId") else None
         self.started_at = parse_spark_time(attempt.get("startTime")) or self.started_at
+        if not self._environment_read:
+            try:
+                self._read_environment()
+            except (SparkRestError, httpx.HTTPStatusError) as e:
+                if isinstance(e, httpx.HTTPStatusError) and e.response.status_code >= 500:
+                    raise  # the UI is going away (or broken): as for any other request
+                self._environment_read = True
+                logger.warning(
+                    "%s: cannot read the application's environment (%s); without its "
+                    "event-log folder, iterations that finish after the last poll may be lost",
+                    self.app_id,
+                    e,
+                )
         jobs = self._get(f"/applications/{self.app_id}/jobs")
         executors = self._get(f"/applications/{self.app_id}/allexecutors")
         self._update_executors(executors)
@@ -222,6 +326,71 @@ class SparkRestFollower:
             self.ended = True
             self.completed = True
             self.finished_at = parse_spark_time(attempt.get("endTime"))
+
+    def _read_environment(self) -> None:
+        # the settings do not change while the application runs: ask once
+        env = self._get(f"/applications/{self.app_id}/environment")
+        self._environment_read = True
+        if self._log_dir_given:
+            return
+        pairs = env.get("sparkProperties", []) if isinstance(env, dict) else []
+        props = {str(p[0]): str(p[1]) for p in pairs if isinstance(p, list) and len(p) == 2}
+        self.event_log_dir = event_log_dir_from_properties(props)
+        if self.event_log_dir is None:
+            logger.warning(
+                "%s: no local event log (spark.eventLog.enabled=%s, spark.eventLog.dir=%s); "
+                "iterations that finish after the last poll will be lost when the UI goes "
+                "away",
+                self.app_id,
+                props.get("spark.eventLog.enabled", "false"),
+                props.get("spark.eventLog.dir", _SPARK_EVENT_LOG_DIR),
+            )
+
+    def _read_final_log(self, waited: float) -> None:
+        """After the UI went away ``waited`` s ago: take what the REST API missed from the log."""
+        source = None
+        if self.event_log_dir is not None and self.app_id is not None:
+            try:
+                source = find_application_log(
+                    self.event_log_dir, self.app_id, attempt_id=self._attempt_id
+                )
+            except (JobcastError, OSError) as e:
+                logger.warning("%s: cannot use the event log: %s", self.app_id, e)
+        if source is None:
+            logger.warning(
+                "%s: the UI went away and %s; iterations that finished after the last poll "
+                "are lost",
+                self.app_id,
+                "no event log is known"
+                if self.event_log_dir is None
+                else f"no event log was found in {self.event_log_dir}",
+            )
+            self.ended = True
+            return
+        if source.in_progress and waited < self.log_grace_s:
+            return  # Spark writes the last events and closes the log after its UI stops
+        try:
+            final = read_event_log(source, iterations=self.mode)
+        except (JobcastError, OSError) as e:
+            if waited < self.log_grace_s:
+                return  # e.g. renamed from .inprogress while being opened: next poll
+            logger.warning("%s: cannot read the event log %s: %s", self.app_id, source.path, e)
+            self.ended = True
+            return
+        if source.in_progress:
+            logger.warning(
+                "%s: the event log %s was not closed within %g s; using it as it is",
+                self.app_id,
+                source.path,
+                self.log_grace_s,
+            )
+        self._final = final
+        self.event_log = source.path
+        self.ended = True
+        self.completed = final.run.completed
+        if final.run.completed:
+            self.finished_at = final.run.finished_at
+        self._seen(final.run.finished_at)
 
     def _add_stage_metrics(self, done: list[tuple[_Job, list[int]]]) -> None:
         stages = self._get(f"/applications/{self.app_id}/stages")
@@ -305,7 +474,22 @@ class SparkRestFollower:
         return max(1, round(area / span))
 
     def iterations_frame(self) -> pd.DataFrame:
-        """Return every finished iteration recorded so far."""
+        """Return every finished iteration recorded so far.
+
+        Once the event log was read (see the class description), its iterations stand for
+        the ones it holds, and the REST API's only for those it does not.
+        """
+        rest = self._rest_frame()
+        if self._final is None:
+            return rest
+        log = self._final.iterations.assign(execution=self.app_id or self.ui_url)
+        missing = rest[~rest["label"].isin(log["label"])]
+        if missing.empty:
+            return log
+        rows = pd.concat([log, missing], ignore_index=True).drop(columns="iteration")
+        return iterations_frame({str(k): v for k, v in r.items()} for r in rows.to_dict("records"))
+
+    def _rest_frame(self) -> pd.DataFrame:
         groups: dict[str, list[_Job]] = {}
         for job in self._jobs.values():
             if job.key is not None:
@@ -357,6 +541,8 @@ class SparkRestFollower:
         """
         if self.app_id is None or self.started_at is None:
             raise SparkRestError(f"no application seen at {self.ui_url} yet; call poll() first")
+        if self._final is not None:
+            return replace(self._final.run, app_id=self.app_id)
         end = self.finished_at or self.last_seen or self.started_at
         end = max(end, self.started_at)
         counts = [self._alive_at(a) for a, _ in self._executors.values()] or [1]

@@ -16,6 +16,7 @@ __all__ = [
     "EventLogSource",
     "LineStream",
     "find_event_logs",
+    "find_application_log",
     "resolve_event_log",
     "codec_of",
 ]
@@ -166,6 +167,64 @@ def find_event_logs(path: str | Path) -> list[EventLogSource]:
     if not found:
         raise ImportFormatError(str(p), "folder holds no Spark event logs")
     return found
+
+
+def spark_safe_name(name: str) -> str:
+    """Return ``name`` as Spark writes it into event-log file names (``Utils.sanitizeDirName``)."""
+    return re.sub(r"[.${}'\"]", "_", re.sub(r"[ :/]", "-", name)).lower()
+
+
+def find_application_log(
+    folder: str | Path, app_id: str, *, attempt_id: str | None = None
+) -> EventLogSource | None:
+    """Find the event log Spark writes for one application in ``spark.eventLog.dir``.
+
+    Spark names it ``<app id>[_<attempt>][.<codec>][.inprogress]``, or
+    ``eventlog_v2_<app id>[_<attempt>]`` for a rolling log; only these names are looked at
+    (no listing of a folder that may hold thousands of logs).
+
+    Parameters
+    ----------
+    folder
+        The ``spark.eventLog.dir`` folder, as a local path.
+    app_id
+        The application id (``local-1795...``, ``application_17..._0001``).
+    attempt_id
+        The attempt id, for applications that Spark runs in attempts (YARN cluster mode).
+
+    Returns
+    -------
+    EventLogSource or None
+        None when no such log exists (or the folder does not).
+
+    Raises
+    ------
+    ImportFormatError
+        The log exists but is compressed with a codec jobcast cannot read.
+    """
+    base = spark_safe_name(app_id)
+    if attempt_id:
+        base = f"{base}_{spark_safe_name(attempt_id)}"
+    root = Path(folder)
+    rolling = root / f"eventlog_v2_{base}"
+    candidates = [rolling] if rolling.is_dir() else []
+    for codec in ("", *(f".{c}" for c in SUPPORTED_CODECS + UNSUPPORTED_CODECS)):
+        for state in ("", INPROGRESS):
+            path = root / f"{base}{codec}{state}"
+            if path.is_file():
+                candidates.append(path)
+    if not candidates:
+        return None
+    # a resubmitted application with the same id leaves an older log: take the newest
+    newest = max(candidates, key=_mtime)
+    return resolve_event_log(newest)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # renamed from .inprogress a moment ago
+        return float("-inf")
 
 
 def _check_codec(path: Path) -> None:

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# A history of real local PySpark runs (`jobcast workloads run`), then progress estimation
+# trained and evaluated on it: the README's figures on real local runs.
+#
+#   scripts/local_history.sh [DB_URL] [RUNS] [WORKLOAD...]
+#
+#   DB_URL    history database, fresh (default sqlite:///$PWD/local-history/history.db)
+#   RUNS      runs per workload (default 16)
+#   WORKLOAD  kmeans and/or pagerank (default kmeans)
+#
+# Run i of a workload uses a fixed configuration (size, cores, parameters, data seed
+# chosen from the lists below by i), so the same command runs the same configurations on
+# the same generated data; only the measured runtimes vary with the machine and its load.
+# A run takes about half a minute on two idle cores (Spark's start included); training and
+# evaluation take a few minutes more.
+# Event logs go to $EVENTS (default: spark-events next to a SQLite database file).
+# The figures are printed as JSON at the end (also kept in $OUT/evaluate-<workload>.json).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JC=${JC:-.venv/bin/jobcast}
+DB=${1:-sqlite:///$PWD/local-history/history.db}
+RUNS=${2:-16}
+if [ $# -ge 2 ]; then shift 2; else shift $#; fi
+if [ $# -eq 0 ]; then set -- kmeans; fi
+for workload in "$@"; do
+  case "$workload" in
+    kmeans|pagerank) ;;
+    *) echo "unknown workload $workload (kmeans or pagerank)" >&2; exit 2 ;;
+  esac
+done
+case "$RUNS" in
+  ''|*[!0-9]*|0) echo "RUNS must be a positive integer, got '$RUNS'" >&2; exit 2 ;;
+esac
+
+case "$DB" in
+  sqlite:///*)
+    file=${DB#sqlite:///}
+    OUT=$(dirname "$file")
+    if [ -e "$file" ]; then
+      echo "$file exists: give a fresh database (this script builds a history from scratch)" >&2
+      exit 2
+    fi
+    ;;
+  *) OUT=${OUT:-$PWD/local-history} ;;
+esac
+mkdir -p "$OUT"
+EVENTS=${EVENTS:-$OUT/spark-events}
+mkdir -p "$EVENTS"
+
+# configuration i: list lengths are pairwise coprime, so the settings vary independently
+pick() { local -n list=$1; echo "${list[$(( $2 % ${#list[@]} ))]}"; }
+KMEANS_SIZES=(10000 40000 25000 50000 15000)
+KMEANS_K=(4 8 6 5 9 3 7)
+KMEANS_ITERATIONS=(8 12 10)
+PAGERANK_SIZES=(2000 4000 3000 5000 2500)
+PAGERANK_DEGREE=(4 7 5 9 3 8 6)
+PAGERANK_ITERATIONS=(5 7 6)
+CORES=(1 2)
+
+started=$(date +%s)
+for workload in "$@"; do
+  for i in $(seq 0 $((RUNS - 1))); do
+    cores=$(pick CORES "$i")
+    case "$workload" in
+      kmeans)
+        size=$(pick KMEANS_SIZES "$i")
+        params=(--param "k=$(pick KMEANS_K "$i")"
+                --param "iterations=$(pick KMEANS_ITERATIONS "$i")" --param "seed=$i")
+        ;;
+      pagerank)
+        size=$(pick PAGERANK_SIZES "$i")
+        params=(--param "degree=$(pick PAGERANK_DEGREE "$i")"
+                --param "iterations=$(pick PAGERANK_ITERATIONS "$i")" --param "seed=$i")
+        ;;
+    esac
+    echo "== $workload run $((i + 1))/$RUNS: size $size, cores $cores, ${params[*]}" >&2
+    $JC workloads run "$workload" --size "$size" --cores "$cores" "${params[@]}" \
+      --event-log-dir "$EVENTS" --db "$DB" --json > "$OUT/run-$workload-$i.json" 2>>"$OUT/spark.log"
+  done
+done
+echo "== runs took $(( $(date +%s) - started )) s" >&2
+
+for workload in "$@"; do
+  echo "== train and evaluate progress estimation on $workload" >&2
+  $JC train progress --job "$workload" --db "$DB" --json > "$OUT/train-$workload.json"
+  $JC evaluate progress --job "$workload" --db "$DB" --json | tee "$OUT/evaluate-$workload.json"
+done
+echo "== done after $(( $(date +%s) - started )) s; history in $DB" >&2
