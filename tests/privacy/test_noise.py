@@ -8,12 +8,18 @@ import math
 import numpy as np
 import pytest
 
-from jobcast.errors import PrivacyError
+from jobcast.errors import BudgetExceededError, PrivacyError
+from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.bayesnet import mutual_information_scores, score_sensitivity
 from jobcast.privacy.bounds import dp_log_range
 from jobcast.privacy.noise import exponential_select, laplace_int, quantize
 
 SAMPLES = 20_000
+
+
+def _acc(epsilon: float) -> Accountant:
+    """A fresh accountant holding exactly one mechanism's budget."""
+    return Accountant(epsilon)
 
 
 def _empirical_loss(a: np.ndarray, b: np.ndarray, min_count: int = 400) -> np.ndarray:
@@ -28,8 +34,8 @@ def _empirical_loss(a: np.ndarray, b: np.ndarray, min_count: int = 400) -> np.nd
 @pytest.mark.parametrize("epsilon", [0.5, 1.0])
 def test_noisy_count_privacy_loss_within_epsilon(epsilon):
     # Neighbouring histograms: one execution added to a cell of count 5.
-    d = laplace_int(np.full(SAMPLES, 5), sensitivity=1, epsilon=epsilon)
-    d2 = laplace_int(np.full(SAMPLES, 6), sensitivity=1, epsilon=epsilon)
+    d = laplace_int(np.full(SAMPLES, 5), sensitivity=1, accountant=_acc(epsilon), label="test")
+    d2 = laplace_int(np.full(SAMPLES, 6), sensitivity=1, accountant=_acc(epsilon), label="test")
     loss = _empirical_loss(d, d2)
     assert len(loss) >= 4
     # 5 standard errors of a log-ratio of counts >= 400
@@ -42,15 +48,19 @@ def test_noisy_count_privacy_loss_within_epsilon(epsilon):
 def test_fixed_point_sum_loss_within_epsilon():
     # a sum whose one-execution change is at most 3 steps
     eps = 1.0
-    a = laplace_int(np.zeros(SAMPLES, dtype=np.int64), sensitivity=3, epsilon=eps)
-    b = laplace_int(np.full(SAMPLES, 3), sensitivity=3, epsilon=eps)
+    a = laplace_int(
+        np.zeros(SAMPLES, dtype=np.int64), sensitivity=3, accountant=_acc(eps), label="test"
+    )
+    b = laplace_int(np.full(SAMPLES, 3), sensitivity=3, accountant=_acc(eps), label="test")
     loss = _empirical_loss(a, b, min_count=300)
     assert np.abs(loss).max() <= eps + 5 * math.sqrt(2 / 300)
 
 
 def test_noise_scale_matches_discrete_laplace_variance():
     eps = 0.5
-    x = laplace_int(np.zeros(SAMPLES, dtype=np.int64), sensitivity=1, epsilon=eps)
+    x = laplace_int(
+        np.zeros(SAMPLES, dtype=np.int64), sensitivity=1, accountant=_acc(eps), label="test"
+    )
     p = math.exp(-eps)
     var = 2 * p / (1 - p) ** 2
     assert x.var() == pytest.approx(var, rel=0.08)
@@ -64,13 +74,20 @@ def test_selection_privacy_loss_within_epsilon():
     u2 = np.array([1.0, 0.0, 1.0])
     f = (
         np.bincount(
-            [exponential_select(u, sensitivity=1.0, epsilon=eps) for _ in range(draws)], minlength=3
+            [
+                exponential_select(u, sensitivity=1.0, accountant=_acc(eps), label="test")
+                for _ in range(draws)
+            ],
+            minlength=3,
         )
         / draws
     )
     f2 = (
         np.bincount(
-            [exponential_select(u2, sensitivity=1.0, epsilon=eps) for _ in range(draws)],
+            [
+                exponential_select(u2, sensitivity=1.0, accountant=_acc(eps), label="test")
+                for _ in range(draws)
+            ],
             minlength=3,
         )
         / draws
@@ -83,10 +100,40 @@ def test_selection_privacy_loss_within_epsilon():
 
 @pytest.mark.parametrize("eps", [0.0, -1.0, math.nan])
 def test_bad_epsilon_rejected(eps):
+    acc = Accountant(1.0)
     with pytest.raises(PrivacyError):
-        laplace_int(np.zeros(3, dtype=np.int64), sensitivity=1, epsilon=eps)
+        laplace_int(
+            np.zeros(3, dtype=np.int64), sensitivity=1, accountant=acc, label="x", epsilon=eps
+        )
     with pytest.raises(PrivacyError):
-        exponential_select(np.zeros(3), sensitivity=1.0, epsilon=eps)
+        exponential_select(np.zeros(3), sensitivity=1.0, accountant=acc, label="x", epsilon=eps)
+    with pytest.raises(PrivacyError):
+        Accountant(eps)
+    assert acc.ledger == ()
+
+
+def test_every_mechanism_charges_the_accountant_before_drawing():
+    acc = Accountant(1.0)
+    laplace_int(np.zeros(3, dtype=np.int64), sensitivity=1, accountant=acc, label="a", epsilon=0.25)
+    exponential_select(np.arange(3.0), sensitivity=1.0, accountant=acc, label="b", epsilon=0.25)
+    dp_log_range(np.array([5.0, 9.0]), accountant=acc, label="c", epsilon=0.25)
+    laplace_int(np.zeros(2, dtype=np.int64), sensitivity=1, accountant=acc, label="d")
+    assert [s.label for s in acc.ledger] == ["a", "b", "c", "d"]
+    assert acc.exhausted
+    # over budget: refused before any noise is drawn, nothing recorded
+    with pytest.raises(BudgetExceededError):
+        laplace_int(
+            np.zeros(1, dtype=np.int64), sensitivity=1, accountant=acc, label="e", epsilon=0.1
+        )
+    assert len(acc.ledger) == 4
+    with pytest.raises(PrivacyError, match="Accountant"):
+        laplace_int(
+            np.zeros(1, dtype=np.int64),
+            sensitivity=1,
+            accountant=None,  # type: ignore[arg-type]
+            label="f",
+            epsilon=0.1,
+        )
 
 
 def test_quantize_bounds_sensitivity():
@@ -116,7 +163,7 @@ def test_score_sensitivity_holds_on_random_neighbours():
 def test_dp_log_range_covers_bulk():
     rng = np.random.default_rng(0)
     x = np.exp(rng.uniform(np.log(100), np.log(1000), 2000))
-    lo, hi = dp_log_range(x, epsilon=1.0)
+    lo, hi = dp_log_range(x, accountant=_acc(1.0))
     assert lo <= 100 and hi >= 1000
     assert lo >= 100 / 8 and hi <= 1000 * 8
 
@@ -126,9 +173,17 @@ def test_dp_log_range_subarray_window_ignores_noise_far_away():
     x = np.exp(rng.uniform(np.log(100), np.log(700), 150))
     for _ in range(5):
         lo, hi = dp_log_range(
-            x, epsilon=1.0, lower=10.0, upper=14400.0, width=0.25, threshold=3.0, mode="subarray"
+            x,
+            accountant=_acc(1.0),
+            lower=10.0,
+            upper=14400.0,
+            width=0.25,
+            threshold=3.0,
+            mode="subarray",
         )
         assert 100 / 3 <= lo <= 200 and 350 <= hi <= 700 * 3
     # without noise: exactly the bins from the first to the last non-empty one
-    lo, hi = dp_log_range(x, epsilon=None, lower=10.0, upper=14400.0, width=0.25, mode="subarray")
+    lo, hi = dp_log_range(
+        x, accountant=None, lower=10.0, upper=14400.0, width=0.25, mode="subarray"
+    )
     assert lo <= x.min() < lo * np.exp(0.25) and hi / np.exp(0.25) <= x.max() <= hi

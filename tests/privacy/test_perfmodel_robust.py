@@ -85,6 +85,62 @@ def test_features_are_dropped_when_noise_dominates_and_kept_otherwise():
     domain = _domain()
     small = PerfModelSynthesizer(domain=domain, epsilon=0.5, random_state=0).fit(_job(29, 1))
     big = PerfModelSynthesizer(domain=domain, epsilon=50.0, random_state=0).fit(_job(2000, 1))
-    assert small.features_[0] == "intercept" and len(small.features_) < 4
-    assert len(big.features_) == 4
-    assert len(small.coef_) == len(small.features_)
+    assert small.released_[0] == "intercept" and len(small.released_) < 4
+    assert len(big.released_) == 4
+    assert len(small.coef_) == len(small.features_) == 4
+    # A coefficient that is not released stays at its prior mean (0 without elasticities).
+    dropped = [j for j, lab in enumerate(small.features_) if lab not in small.released_]
+    assert dropped and all(small.coef_[j] == 0.0 for j in dropped)
+
+
+def _labels(s: PerfModelSynthesizer) -> list[str]:
+    return [spend.label for spend in s.ledger_]
+
+
+def test_per_value_corrections_only_when_their_noise_is_small():
+    domain = _domain()
+    frame = _job(2000, 3)
+    # Many rows per value at a large ε: one correction release per context column.
+    big = PerfModelSynthesizer(domain=domain, epsilon=50.0, random_state=0).fit(frame)
+    assert "corrections:instance_count" in _labels(big)
+    assert "corrections:data_size_MB" in _labels(big)
+    assert sum(x.epsilon for x in big.ledger_) == pytest.approx(50.0)
+    # Few rows at ε = 1: corrections would be pure noise; their share goes to the model.
+    small = PerfModelSynthesizer(domain=domain, epsilon=1.0, random_state=0).fit(_job(29, 3))
+    assert not any(lab.startswith("corrections:") for lab in _labels(small))
+    model = {x.label: x.epsilon for x in small.ledger_}["model:coefficients"]
+    assert model > 0.3
+    assert sum(x.epsilon for x in small.ledger_) == pytest.approx(1.0)
+
+
+def test_coverage_spreads_rows_over_the_declared_grid():
+    # Without DP the configurations of the rows would be the owner's only; coverage
+    # puts a share of the synthetic rows on every declared configuration.
+    frame = _job(400, 4)
+    frame = frame[frame["instance_count"] != 12.0]
+    s = PerfModelSynthesizer(domain=_domain(), no_dp=True, random_state=0).fit(frame)
+    out = s.sample(4000)
+    share12 = float((out["instance_count"] == 12.0).mean())
+    # expected: coverage / 6 of the rows (0.25 / 6 = 0.042)
+    assert 0.025 < share12 < 0.06
+    none = PerfModelSynthesizer(domain=_domain(), no_dp=True, coverage=0.0, random_state=0)
+    assert (none.fit(frame).sample(2000)["instance_count"] == 12.0).sum() == 0
+    # the unseen configuration gets the model's runtime, close to the truth
+    rows = out[out["instance_count"] == 12.0]
+    ratio = rows["gross_runtime"] / _truth(rows["instance_count"], rows["data_size_MB"])
+    assert abs(float(np.mean(np.log(ratio)))) < 0.3
+
+
+def test_declared_elasticity_is_the_prior_mean_of_an_unreleased_slope():
+    domain = _domain()
+    s = PerfModelSynthesizer(
+        domain=domain, epsilon=0.2, elasticity={"data_size_MB": 1.0}, random_state=0
+    ).fit(_job(29, 5))
+    j = list(s.features_).index("log(data_size_MB)")
+    if "log(data_size_MB)" not in s.released_:
+        half_range = (np.log(SIZES[-1]) - np.log(SIZES[0])) / 2
+        assert s.coef_[j] == pytest.approx(half_range)
+    with pytest.raises(Exception, match="not a context column"):
+        PerfModelSynthesizer(domain=domain, epsilon=1.0, elasticity={"nope": 1.0}).fit(
+            _job(29, 5)
+        )

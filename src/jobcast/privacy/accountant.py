@@ -13,12 +13,33 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobcast.errors import BudgetExceededError, PrivacyError
-from jobcast.privacy.noise import check_epsilon
+import numpy as np
 
-__all__ = ["Spend", "Accountant"]
+from jobcast.errors import BudgetExceededError, PrivacyError
+
+__all__ = ["Spend", "Accountant", "check_epsilon"]
 
 _REL_TOL = 1e-9
+
+
+def check_epsilon(epsilon: Any, *, what: str = "epsilon") -> float:
+    """Return ``epsilon`` as a float if it is a finite number > 0, else raise.
+
+    Raises
+    ------
+    PrivacyError
+        If ``epsilon`` is not a finite number greater than 0.  (No truth test: 0 is an
+        error, never "privacy off".)
+    """
+    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float | np.number):
+        raise PrivacyError(f"{what} must be a number > 0, got {epsilon!r}")
+    e = float(epsilon)
+    if not math.isfinite(e) or e <= 0.0:
+        raise PrivacyError(
+            f"{what} must be a finite number > 0, got {epsilon!r}; to release without "
+            "differential privacy, say so explicitly with no_dp=True (--no-dp)"
+        )
+    return e
 
 
 @dataclass(frozen=True)

@@ -153,10 +153,9 @@ class BaseSynthesizer(ABC):
         for name in todo:
             x = frame[name].to_numpy(dtype=float)
             if each is None:
-                lo, hi = dp_log_range(x, epsilon=None)
+                lo, hi = dp_log_range(x, accountant=None)
             else:
-                acc_eps = acc.spend(f"bounds:{name}", each) if acc is not None else each
-                lo, hi = dp_log_range(x, epsilon=acc_eps)
+                lo, hi = dp_log_range(x, accountant=acc, label=f"bounds:{name}", epsilon=each)
             dom = domain[name]
             assert isinstance(dom, NumericDomain)
             domain = domain.replace(name, dom.with_bounds(lo, hi))

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.noise import exponential_select, laplace_int
 
 __all__ = [
@@ -130,6 +131,7 @@ def greedy_network(
     card: np.ndarray,
     *,
     k: int,
+    accountant: Accountant | None,
     epsilon_per_step: float | None,
     rng: np.random.Generator,
     score_rows: int,
@@ -139,7 +141,8 @@ def greedy_network(
 
     The first attribute is drawn uniformly at random (no data used); each next step
     selects an (attribute, parents) pair with the exponential mechanism
-    (``epsilon_per_step``; ``None`` takes the best pair, for a no-DP release).  Parent
+    (``epsilon_per_step`` each, recorded in ``accountant`` as ``network:stepI``;
+    ``accountant=None`` takes the best pair, for a no-DP release).  Parent
     sets have ``min(k, chosen)`` members; a pair whose table would exceed
     ``max_cells`` cells is not a candidate (fewer parents are tried instead), as
     PrivBayes' θ-usefulness keeps tables small enough for their noise.  Scores are
@@ -177,21 +180,34 @@ def greedy_network(
             for a, s in zip(attrs, mutual_information_scores(codes, card, par, attrs), strict=True):
                 cache[(a, par)] = float(s)
         scores = np.array([cache[c] for c in cands])
-        if epsilon_per_step is None:
+        if accountant is None:
             pick = int(np.argmax(scores))
         else:
-            pick = exponential_select(scores, sensitivity=sens, epsilon=epsilon_per_step)
+            pick = exponential_select(
+                scores, sensitivity=sens, accountant=accountant,
+                label=f"network:step{len(chosen)}", epsilon=epsilon_per_step,
+            )
         a, par = cands[pick]
         order.append((a, par))
         chosen.append(a)
     return order
 
 
-def noisy_histogram(counts: np.ndarray, epsilon: float | None) -> np.ndarray:
-    """Counts with discrete Laplace noise (sensitivity 1), clamped at 0 (post-processing)."""
-    if epsilon is None:
+def noisy_histogram(
+    counts: np.ndarray,
+    accountant: Accountant | None,
+    *,
+    label: str = "histogram",
+    epsilon: float | None = None,
+) -> np.ndarray:
+    """Counts with discrete Laplace noise (sensitivity 1), clamped at 0 (post-processing).
+
+    ``accountant=None`` only for a no-DP release; ``epsilon=None`` spends all that remains.
+    """
+    if accountant is None:
         return counts.astype(float)
-    return np.maximum(laplace_int(counts, sensitivity=1, epsilon=epsilon), 0).astype(float)
+    noisy = laplace_int(counts, sensitivity=1, accountant=accountant, label=label, epsilon=epsilon)
+    return np.maximum(noisy, 0).astype(float)
 
 
 def noisy_conditionals(
@@ -199,9 +215,13 @@ def noisy_conditionals(
     card: np.ndarray,
     order: Sequence[tuple[int, tuple[int, ...]]],
     *,
-    epsilon: float | None,
+    accountant: Accountant | None,
+    epsilon: float | None = None,
 ) -> list[Conditional]:
     """Noisy ``P(X | Π)`` for every node, all tables released together with ``epsilon``.
+
+    Recorded in ``accountant`` as one spend ``conditionals`` (``epsilon=None``: all
+    that remains; ``accountant=None`` only for a no-DP release).
 
     A row adds 1 to one cell of each of the ``d`` tables, so the concatenated counts
     have L1 sensitivity ``d``: one discrete Laplace release of scale ``d / epsilon``,
@@ -215,11 +235,15 @@ def noisy_conditionals(
         joints.append(np.bincount(pcode * ca + codes[:, a], minlength=psize * ca))
         shapes.append((psize, ca))
     flat = np.concatenate(joints)
-    if epsilon is None:
+    if accountant is None:
         noisy_flat = flat.astype(float)
     else:
         noisy_flat = np.maximum(
-            laplace_int(flat, sensitivity=len(order), epsilon=epsilon), 0
+            laplace_int(
+                flat, sensitivity=len(order), accountant=accountant, label="conditionals",
+                epsilon=epsilon,
+            ),
+            0,
         ).astype(float)
     out = []
     pos = 0

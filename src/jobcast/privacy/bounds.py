@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from jobcast.errors import DomainError
+from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.noise import laplace_int
 
 __all__ = ["SEARCH_LOWER", "SEARCH_UPPER", "dp_log_range"]
@@ -26,7 +27,9 @@ SEARCH_UPPER = 2.0**40
 def dp_log_range(
     x: np.ndarray,
     *,
-    epsilon: float | None,
+    accountant: Accountant | None,
+    label: str = "bounds",
+    epsilon: float | None = None,
     lower: float = SEARCH_LOWER,
     upper: float = SEARCH_UPPER,
     width: float = float(np.log(2.0)),
@@ -42,10 +45,10 @@ def dp_log_range(
     x
         Private positive values (one per execution); values outside
         ``[lower, upper]`` are clipped into the end bins.
-    epsilon
-        Budget of this estimate (the caller records it in the accountant); ``None``
-        only for an explicit no-DP release (no noise, still bin edges, never raw
-        extremes).
+    accountant, label, epsilon
+        The release's accountant, the label and ε of this estimate's spend (``epsilon``
+        ``None``: all that remains); ``accountant=None`` only for an explicit no-DP
+        release (no noise, still bin edges, never raw extremes).
     lower, upper
         Public search range.
     width
@@ -81,13 +84,17 @@ def dp_log_range(
     v = np.log(np.clip(np.asarray(x, dtype=float), lower, upper))
     idx = np.clip(((v - lo) / width).astype(np.int64), 0, nbins - 1)
     counts = np.bincount(idx, minlength=nbins)
-    if epsilon is None:
+    if accountant is None:
+        eps: float | None = None
         noisy = counts.astype(float)
         floor = 0.0
     else:
-        noisy = laplace_int(counts, sensitivity=1, epsilon=epsilon).astype(float)
+        noisy = laplace_int(
+            counts, sensitivity=1, accountant=accountant, label=label, epsilon=epsilon
+        ).astype(float)
+        eps = accountant.ledger[-1].epsilon
         t = float(np.log(nbins / 0.05)) if threshold is None else float(threshold)
-        floor = t / epsilon
+        floor = t / eps
     # Post-processing only from here on.
     if mode == "subarray":
         # The contiguous run of bins with the largest total of (noisy count - penalty):
@@ -95,7 +102,7 @@ def dp_log_range(
         # spikes far from the data are not joined, while the data's bins (counts well
         # above the penalty) are (Kadane's maximum-subarray algorithm).
         pen = (1.0 if threshold is None else float(threshold)) * (
-            0.0 if epsilon is None else 1.0 / epsilon
+            0.0 if eps is None else 1.0 / eps
         )
         gain = noisy - pen
         best, best_a, best_b = -np.inf, 0, 0
@@ -106,10 +113,10 @@ def dp_log_range(
             run += float(g)
             if run > best:
                 best, best_a, best_b = run, start, i
-        if epsilon is None:
+        if eps is None:
             nz = np.flatnonzero(counts)
             best_a, best_b = (int(nz[0]), int(nz[-1])) if nz.size else (0, nbins - 1)
-        elif best < 3.0 / epsilon:
+        elif best < 3.0 / eps:
             # No run stands out of the noise: the noisy mode's bin widened by
             # `fallback` bins on each side (the whole range when fallback is None).
             if fallback is None:

@@ -1,8 +1,11 @@
 """The only place that samples privacy noise: OpenDP's discrete Laplace and noisy-max mechanisms.
 
 Every mechanism here takes the *sensitivity* of the released quantity (stated and
-cited by the caller) and the ε it may spend, builds the OpenDP measurement, and checks
-with OpenDP's own privacy map that the measurement costs no more than that ε.
+cited by the caller) and the release's :class:`~jobcast.privacy.accountant.Accountant`
+with a label and the ε to spend (``None``: all that remains).  It records the spend in
+the accountant *before* drawing (so no noise is ever drawn unaccounted, and an
+over-budget spend raises before anything is released), builds the OpenDP measurement,
+and checks with OpenDP's own privacy map that it costs no more than that ε.
 
 Why integers: OpenDP samples the discrete Laplace (two-sided geometric) exactly, with
 no floating-point attack surface (Mironov, CCS 2012), and an order of magnitude faster
@@ -37,6 +40,7 @@ import numpy as np
 import opendp.prelude as dp
 
 from jobcast.errors import PrivacyError
+from jobcast.privacy.accountant import Accountant, check_epsilon
 
 __all__ = ["laplace_int", "quantize", "exponential_select", "check_epsilon"]
 
@@ -45,26 +49,6 @@ __all__ = ["laplace_int", "quantize", "exponential_select", "check_epsilon"]
 dp.enable_features("contrib")
 
 _SLACK = 1e-9
-
-
-def check_epsilon(epsilon: Any, *, what: str = "epsilon") -> float:
-    """Return ``epsilon`` as a float if it is a finite number > 0, else raise.
-
-    Raises
-    ------
-    PrivacyError
-        If ``epsilon`` is not a finite number greater than 0.  (No truth test: 0 is an
-        error, never "privacy off".)
-    """
-    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float | np.number):
-        raise PrivacyError(f"{what} must be a number > 0, got {epsilon!r}")
-    e = float(epsilon)
-    if not math.isfinite(e) or e <= 0.0:
-        raise PrivacyError(
-            f"{what} must be a finite number > 0, got {epsilon!r}; to release without "
-            "differential privacy, say so explicitly with no_dp=True (--no-dp)"
-        )
-    return e
 
 
 @lru_cache(maxsize=256)
@@ -84,7 +68,23 @@ def _noisy_max(scale: float) -> Any:
     )
 
 
-def laplace_int(values: np.ndarray, *, sensitivity: int, epsilon: float) -> np.ndarray:
+def _charge(accountant: Accountant, label: str, epsilon: float | None) -> float:
+    """Record the spend of one mechanism in the release's accountant; return its ε."""
+    if not isinstance(accountant, Accountant):
+        raise PrivacyError(
+            f"the mechanism for {label!r} needs the release's Accountant, got {accountant!r}"
+        )
+    return accountant.spend_rest(label) if epsilon is None else accountant.spend(label, epsilon)
+
+
+def laplace_int(
+    values: np.ndarray,
+    *,
+    sensitivity: int,
+    accountant: Accountant,
+    label: str,
+    epsilon: float | None = None,
+) -> np.ndarray:
     """Add discrete Laplace noise to a vector of integers (counts or fixed-point sums).
 
     Parameters
@@ -94,8 +94,10 @@ def laplace_int(values: np.ndarray, *, sensitivity: int, epsilon: float) -> np.n
         ``sensitivity``.
     sensitivity
         L1 sensitivity of the whole vector, in the same integer units.
+    accountant, label
+        The release's accountant and what this spend is recorded as.
     epsilon
-        Budget this release may spend.
+        ε of this mechanism (``None``: all that remains in ``accountant``).
 
     Returns
     -------
@@ -108,10 +110,12 @@ def laplace_int(values: np.ndarray, *, sensitivity: int, epsilon: float) -> np.n
         If ε is not > 0, the sensitivity is not a positive integer, or OpenDP's privacy
         map says the measurement would cost more than ε.
     """
-    eps = check_epsilon(epsilon)
+    if epsilon is not None:
+        check_epsilon(epsilon)
     if int(sensitivity) != sensitivity or sensitivity < 1:
         raise PrivacyError(f"sensitivity must be a positive integer, got {sensitivity!r}")
     arr = np.asarray(values)
+    eps = _charge(accountant, label, epsilon)
     if arr.size == 0:
         return arr.astype(np.int64)
     scale = float(sensitivity) / eps
@@ -132,7 +136,14 @@ def quantize(x: np.ndarray, *, resolution: float) -> np.ndarray:
     return np.rint(np.asarray(x, dtype=float) / resolution).astype(np.int64)
 
 
-def exponential_select(scores: np.ndarray, *, sensitivity: float, epsilon: float) -> int:
+def exponential_select(
+    scores: np.ndarray,
+    *,
+    sensitivity: float,
+    accountant: Accountant,
+    label: str,
+    epsilon: float | None = None,
+) -> int:
     """Pick an index privately by its score (permute-and-flip, for the exponential mechanism).
 
     Parameters
@@ -142,8 +153,10 @@ def exponential_select(scores: np.ndarray, *, sensitivity: float, epsilon: float
         ``sensitivity`` (L-infinity).
     sensitivity
         Bound on the change of every score when one execution is added or removed.
+    accountant, label
+        The release's accountant and what this spend is recorded as.
     epsilon
-        Budget of this selection.
+        ε of this selection (``None``: all that remains in ``accountant``).
 
     Returns
     -------
@@ -151,12 +164,14 @@ def exponential_select(scores: np.ndarray, *, sensitivity: float, epsilon: float
         The selected index; for every index, its probability changes by at most a
         factor ``exp(epsilon)`` between neighbouring data sets [3]_.
     """
-    eps = check_epsilon(epsilon)
+    if epsilon is not None:
+        check_epsilon(epsilon)
     if not sensitivity > 0 or not math.isfinite(sensitivity):
         raise PrivacyError(f"sensitivity must be a finite number > 0, got {sensitivity!r}")
     s = np.asarray(scores, dtype=float)
     if s.size == 0:
         raise PrivacyError("the exponential mechanism needs at least one candidate")
+    eps = _charge(accountant, label, epsilon)
     if s.size == 1:
         return 0
     if not np.isfinite(s).all():

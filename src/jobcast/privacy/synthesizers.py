@@ -120,15 +120,13 @@ class IndependentSynthesizer(BaseSynthesizer):
         each = None if acc is None else acc.remaining / len(names)
         probs = []
         for j, name in enumerate(names):
-            eps = None
-            if acc is not None and each is not None:
-                last = j == len(names) - 1
-                eps = (
-                    acc.spend_rest(f"histogram:{name}")
-                    if last
-                    else acc.spend(f"histogram:{name}", each)
-                )
-            h = noisy_histogram(np.bincount(codes[:, j], minlength=int(card[j])), eps)
+            last = j == len(names) - 1
+            h = noisy_histogram(
+                np.bincount(codes[:, j], minlength=int(card[j])),
+                acc,
+                label=f"histogram:{name}",
+                epsilon=None if last else each,
+            )
             probs.append(h / h.sum() if h.sum() > 0 else np.full(len(h), 1.0 / len(h)))
         self.marginals_ = tuple(probs)
 
@@ -203,33 +201,21 @@ class PrivBayesSynthesizer(BaseSynthesizer):
         # 1 - beta for the d conditional tables.
         if acc is None:
             eps_step: float | None = None
-            eps_table: float | None = None
         else:
             rest = acc.remaining
             eps_step = rest * self.beta / (d - 1) if d > 1 else None
-            eps_table = rest * (1 - self.beta) / d if d > 1 else rest
-        if acc is not None and eps_step is not None:
-            for i in range(1, d):
-                acc.spend(f"network:step{i}", eps_step)
         order = greedy_network(
             codes,
             card,
             k=int(self.k),
+            accountant=acc,
             epsilon_per_step=eps_step,
             rng=self.rng_,
             score_rows=int(self.score_rows),
             max_cells=int(self.max_cells),
         )
-        eps_tables = None
-        if acc is not None and eps_table is not None:
-            for i, (a, _) in enumerate(order):
-                label = f"conditional:{disc.names[a]}"
-                if i == d - 1:
-                    acc.spend_rest(label)
-                else:
-                    acc.spend(label, eps_table)
-            eps_tables = eps_table * d if d > 1 else eps_table
-        conds: list[Conditional] = noisy_conditionals(codes, card, order, epsilon=eps_tables)
+        # The d tables are one release of sensitivity d with what remains, 1 - beta.
+        conds: list[Conditional] = noisy_conditionals(codes, card, order, accountant=acc)
         self.network_ = tuple(
             (disc.names[a], tuple(disc.names[p] for p in par)) for a, par in order
         )
