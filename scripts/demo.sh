@@ -26,17 +26,47 @@ for job in grep kmeans linearregression pagerank sort; do
 done
 $JC jobs
 
+live_part() {
+  EV="$OUT/spark-events"
+  rm -rf "$EV"; mkdir -p "$EV"
+  say "2. While it runs: build a small history of real PageRank runs (local PySpark)"
+  for size in 6000 8000 10000; do
+    $JC workloads run pagerank --job pagerank-local --size "$size" --cores 2 --event-log-dir "$EV"
+  done
+  $JC train progress --job pagerank-local
+
+  say "3. Watch one more run live, with its estimated remaining time vs the actual"
+  before=$(ls "$EV" | wc -l)
+  $JC workloads run pagerank --size 9000 --cores 2 --event-log-dir "$EV" --param pause_s=1 \
+    --no-record > "$OUT/live-run.log" 2>&1 &
+  runner=$!
+  for _ in $(seq 1 240); do
+    [ "$(ls "$EV" | wc -l)" -gt "$before" ] && break
+    sleep 0.5
+  done
+  log=$(ls -t "$EV" | head -n 1)   # the new run's log (.inprogress while it runs)
+  $JC watch --eventlog "$EV/$log" --job pagerank-local --iterations job-groups \
+    --set input_size=9000 --set cores=2 --interval 0.5 --timeout 900
+  wait "$runner"
+}
+
+if command -v java >/dev/null 2>&1; then
+  live_part
+else
+  echo "Java is not installed: skipping the live Spark part (progress estimation)."
+fi
+
 PR="--set pages=2000000 --set links=20000000 --set convergence_criterion=0.001"
-say "2. Before submitting: how long will PageRank on 2M pages / 20M links take per scale-out?"
+say "4. Before submitting: how long will PageRank on 2M pages / 20M links take per scale-out?"
 $JC predict --job pagerank $PR --scale-out 2,4,6,8,12
 
-say "3. Which is the cheapest cluster that finishes it within 6 minutes (95% confidence)?"
+say "5. Which is the cheapest cluster that finishes it within 6 minutes (95% confidence)?"
 $JC configure --job pagerank --deadline 360 --confidence 0.95 $PR
 
-say "4. How accurate are the models on this history? (privacy paper's protocols, 3 repeats)"
+say "6. How accurate are the models on this history? (privacy paper's protocols, 3 repeats)"
 $JC evaluate models --job sort --repeats 3 --train-sizes 3,6,...,30 --plot "$OUT/sort-models.png"
 
-say "5. A privacy-safe share of the sort history (epsilon = 1, public domains declared)"
+say "7. A privacy-safe share of the sort history (epsilon = 1, public domains declared)"
 cat > "$OUT/sort-domain.json" <<JSON
 {"columns": {
   "instance_count": {"type": "numeric", "values": [2, 4, 6, 8, 10, 12], "integer": true},
@@ -48,29 +78,4 @@ $JC share --job sort --epsilon 1 --rows 1000 --out "$OUT/share-sort" \
   --domain "$OUT/sort-domain.json" --seed 1
 $JC budget --job sort
 
-if ! command -v java >/dev/null 2>&1; then
-  echo "Java is not installed: skipping the live Spark part (progress estimation)."
-  exit 0
-fi
-EV="$OUT/spark-events"
-rm -rf "$EV"; mkdir -p "$EV"
-say "6. While it runs: build a small history of real PageRank runs (local PySpark)"
-for size in 6000 8000 10000; do
-  $JC workloads run pagerank --size "$size" --cores 2 --event-log-dir "$EV"
-done
-$JC train progress --job pagerank
-
-say "7. Watch one more run live, with its estimated remaining time"
-before=$(ls "$EV" | wc -l)
-$JC workloads run pagerank --size 9000 --cores 2 --event-log-dir "$EV" --param pause_s=1 \
-  --no-record > "$OUT/live-run.log" 2>&1 &
-runner=$!
-for _ in $(seq 1 240); do
-  [ "$(ls "$EV" | wc -l)" -gt "$before" ] && break
-  sleep 0.5
-done
-log=$(ls -t "$EV" | head -n 1)   # the new run's log (.inprogress while it runs)
-$JC watch --eventlog "$EV/$log" --job pagerank --iterations job-groups \
-  --set input_size=9000 --set cores=2 --interval 0.5 --timeout 900
-wait "$runner"
 echo "Done. The history is in $OUT/history.db (JOBCAST_DB=$JOBCAST_DB)."

@@ -124,7 +124,9 @@ class BaseSynthesizer(ABC):
         if len(frame) == 0 and self.uses_data:
             raise InputError("cannot synthesize from an empty table")
         self.domain.validate(frame)
-        frame = frame[list(self.domain.names)]
+        names = list(self.domain.names)
+        if list(frame.columns) != names:  # reorder only when needed (pandas copies)
+            frame = frame[names]
         self.rng_ = np.random.default_rng(self.random_state)
         domain = self._resolve_bounds(frame, acc)
         self.domain_ = domain

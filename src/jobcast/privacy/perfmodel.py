@@ -842,4 +842,4 @@ class PerfModelSynthesizer(BaseSynthesizer):
         if float(self.jitter) > 0:
             logt = logt + float(self.jitter) * rng.standard_normal(n_rows)
         out[self.runtime] = disc.finish_numeric(self.runtime, np.exp(logt))
-        return pd.DataFrame(out)[list(disc.names)]
+        return pd.DataFrame({n: out[n] for n in disc.names})
