@@ -181,7 +181,8 @@ def _subarray_window(
         run += float(g)
         if run > best:
             best, a, b = run, start, i
-    if best < 3.0 / epsilon:
+    significant = best >= 3.0 / epsilon
+    if not significant:
         if fallback is None:
             a, b = 0, nbins - 1
         else:
@@ -200,6 +201,7 @@ def _subarray_window(
     w = noisy[a : b + 1]
     if w.sum() <= 2.0 * np.sqrt(2.0 * w.size) / epsilon:
         w = np.maximum(gain[a : b + 1], 0.0)
+        significant = False
     centre = float((w * mids).sum() / w.sum()) if w.sum() > 0 else float(mids.mean())
     centre = float(np.clip(centre, edges[a], edges[b + 1]))
     # Every row falls in exactly one bin: the noisy total is a second, independent
@@ -208,6 +210,8 @@ def _subarray_window(
     # spread of a row inside its bin (width² / 12): the level's prior (post-processing).
     weight = max(float(w.sum()), 1.0)
     var_c = float(((mids - centre) ** 2).sum() * 2.0 / epsilon**2) / weight**2 + width**2 / 12
+    if not significant:  # a centre found in the noise is no prior for the level
+        var_c = float("inf")
     return (
         float(np.exp(edges[a])), float(np.exp(edges[b + 1])), centre, var_c,
         float(noisy.sum()), nbins,
@@ -450,6 +454,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
     def _fit(self, frame: pd.DataFrame, acc: Accountant | None) -> None:
         domain = self.domain_
         ctx = self._check_params(domain)
+        self._width_used = 0.0  # set by the window's bin width, if a window is bought
         disc = self.discretizer_
         card = np.array([disc.cardinality(n) for n in ctx], dtype=np.int64)
         n_cells = int(np.prod(card))
@@ -482,6 +487,11 @@ class PerfModelSynthesizer(BaseSynthesizer):
             n_low = max(n_noisy - 2.0 / e_total, 1.0)
             e_ctx = rest * self.context_share
             e_win = rest * self._window_fraction(n_low, rest) if runtime_declared else None
+            if e_win is not None and n_low * e_win < 3.0:
+                # Too few rows for this budget: any run of bins the window found would
+                # be noise (a noise run far from the data then clips every row); keep
+                # the declared range and give the share to the model.
+                e_win = None
             # Corrections only where their noise would not swamp them (from the noisy
             # count and public values); an unused share goes to the model.
             e_marg, e_cells = self._correction_plan(
@@ -533,7 +543,10 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 upper=float(rdom.upper or rdom.lower),
                 width=self._window_width(n_low, e_win),
                 threshold=self._threshold(n_low, e_win),
-                fallback=self.window_fallback,
+                # The adjacent-bins fallback needs the data's total to stand out of the
+                # noise of a 3-bin sum (std sqrt(6) / ε) wherever it lies, else a noise
+                # run far from the data wins: then the whole declared range is safer.
+                fallback=self.window_fallback if n_low * e_win >= 3 * np.sqrt(6.0) else None,
             )
             # Inverse-variance combination of the two noisy row counts (post-processing);
             # the design is rescaled to it.
@@ -544,7 +557,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
             design = design * (new_total / total)
             weights = weights * (new_total / total)
             total = new_total
-        elif runtime_declared:
+        elif runtime_declared and (acc is None or e_win is not None):
             lo, hi = dp_log_range(
                 t,
                 accountant=acc,
