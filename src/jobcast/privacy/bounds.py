@@ -89,10 +89,10 @@ def dp_log_range(
         noisy = counts.astype(float)
         floor = 0.0
     else:
+        eps = accountant.remaining if epsilon is None else float(epsilon)
         noisy = laplace_int(
             counts, sensitivity=1, accountant=accountant, label=label, epsilon=epsilon
         ).astype(float)
-        eps = accountant.ledger[-1].epsilon
         t = float(np.log(nbins / 0.05)) if threshold is None else float(threshold)
         floor = t / eps
     # Post-processing only from here on.

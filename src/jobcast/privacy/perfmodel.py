@@ -240,10 +240,11 @@ def _noisy_levels(
     """
     q = quantize(np.clip(resid, -rho, rho), resolution=rho / _Q)
     sums = np.bincount(group, weights=q, minlength=n_groups).astype(np.int64)
+    eps = accountant.remaining if epsilon is None else float(epsilon)
     noisy = laplace_int(
         sums, sensitivity=_Q, accountant=accountant, label=label, epsilon=epsilon
     ) * (rho / _Q)
-    nvar = 2.0 * (rho / accountant.ledger[-1].epsilon) ** 2
+    nvar = 2.0 * (rho / eps) ** 2
     tau2 = tau**2
     return tau2 * sizes * noisy / (sizes**2 * tau2 + nvar + sizes * _RESIDUAL_SD**2)
 
@@ -677,17 +678,13 @@ class PerfModelSynthesizer(BaseSynthesizer):
         keep = self._select_features(labels, g, r, e_stage, np.sqrt(prior_var))
         last = e_stage >= acc.remaining
         e = acc.remaining if last else e_stage
-        share = self._shares([labels[j] for j in keep])
-        steps = np.maximum(np.rint(_Q * share / share.max()), 1).astype(np.int64)
+        steps, noise_var = self._steps_and_noise([labels[j] for j in keep], r, e)
         pk = phi[:, keep]
         q = np.rint(pk[cell] * y[:, None] * (steps / r)[None, :]).astype(np.int64)
-        sens = int(steps.sum())
         b = laplace_int(
-            q.sum(axis=0), sensitivity=sens, accountant=acc, label="model:coefficients",
-            epsilon=None if last else e,
+            q.sum(axis=0), sensitivity=int(steps.sum()), accountant=acc,
+            label="model:coefficients", epsilon=None if last else e,
         ) * (r / steps)
-        eps_j = e * steps / sens
-        noise_var = 2.0 * (r / eps_j) ** 2
         gk = g[np.ix_(keep, keep)]
         # Features not released stay at their prior mean; their part of the sums is
         # taken out (post-processing with the noisy design).
@@ -750,6 +747,20 @@ class PerfModelSynthesizer(BaseSynthesizer):
             e_cells = 0.0
         return e_marg, e_cells
 
+    def _steps_and_noise(
+        self, labels: list[str], r: float, epsilon: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed-point steps per coefficient and the Laplace variance of each released sum.
+
+        Coordinate j is quantized in steps of ``r / q_j`` (``q_j`` proportional to its
+        share), so the L1 sensitivity is ``Σ q_j`` and coordinate j effectively gets
+        ``ε q_j / Σ q_j``: variance ``2 (r / ε_j)²``.
+        """
+        share = self._shares(labels)
+        steps = np.maximum(np.rint(_Q * share / share.max()), 1).astype(np.int64)
+        eps_j = epsilon * steps / steps.sum()
+        return steps, 2.0 * (r / eps_j) ** 2
+
     def _shares(self, labels: list[str]) -> np.ndarray:
         return _coordinate_shares(
             labels, self.scale_out, float(self.intercept_weight), self.scale_out_weight
@@ -775,28 +786,13 @@ class PerfModelSynthesizer(BaseSynthesizer):
         if self.select_ratio is None:
             return keep
         while len(keep) > 1:
-            share = self._shares([labels[j] for j in keep])
-            steps = np.maximum(np.rint(_Q * share / share.max()), 1.0)
-            eps_j = e_fit * steps / steps.sum()
-            nvar = 2.0 * (r / eps_j) ** 2
+            _, nvar = self._steps_and_noise([labels[j] for j in keep], r, e_fit)
             ginv = np.linalg.pinv(g[np.ix_(keep, keep)])
             sd = np.sqrt(np.maximum(np.einsum("ij,j,ij->i", ginv, nvar, ginv), 0.0))
             ratio = sd / prior_sd[keep]
             ratio[[labels[j] == "intercept" for j in keep]] = 0.0
             worst = int(np.argmax(ratio))
             if ratio[worst] <= float(self.select_ratio):
-                break
-            keep.pop(worst)
-        return keep
-        while len(keep) > 1:
-            share = self._shares([labels[j] for j in keep])
-            steps = np.maximum(np.rint(_Q * share / share.max()), 1.0)
-            eps_j = e_fit * steps / steps.sum()
-            nvar = 2.0 * (r / eps_j) ** 2
-            ginv = np.linalg.pinv(g[np.ix_(keep, keep)])
-            sd = np.sqrt(np.maximum(np.einsum("ij,j,ij->i", ginv, nvar, ginv), 0.0))
-            worst = int(np.argmax(sd[1:])) + 1
-            if sd[worst] <= float(self.select_ratio) * _PRIOR_SD:
                 break
             keep.pop(worst)
         return keep
