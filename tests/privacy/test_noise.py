@@ -12,7 +12,13 @@ from jobcast.errors import BudgetExceededError, PrivacyError
 from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.bayesnet import mutual_information_scores, score_sensitivity
 from jobcast.privacy.bounds import dp_log_range
-from jobcast.privacy.noise import exponential_select, laplace_int, quantize
+from jobcast.privacy.noise import (
+    exponential_select,
+    laplace_int,
+    linf_laplace_int,
+    linf_noise_variance,
+    quantize,
+)
 
 SAMPLES = 20_000
 
@@ -67,6 +73,51 @@ def test_noise_scale_matches_discrete_laplace_variance():
     assert abs(x.mean()) < 5 * math.sqrt(var / SAMPLES)
 
 
+def _cube_draws(q: tuple[int, ...], sensitivity: int, eps: float, n: int) -> np.ndarray:
+    return np.array(
+        [
+            linf_laplace_int(
+                np.array(q), sensitivity=sensitivity, accountant=_acc(eps), label="test"
+            )
+            for _ in range(n)
+        ]
+    )
+
+
+def test_cube_noise_privacy_loss_within_epsilon():
+    # Neighbours differ by a corner of the cube: both coordinates move by the full
+    # sensitivity (L1 change 2, L-infinity change 1).  The K-norm noise still keeps
+    # every output's probability ratio within exp(ε), and reaches it.
+    eps = 1.0
+    a = _cube_draws((0, 0), 1, eps, SAMPLES)
+    b = _cube_draws((1, -1), 1, eps, SAMPLES)
+    lo = min(a.min(), b.min())
+    width = max(a.max(), b.max()) - lo + 1
+
+    def counts(x: np.ndarray) -> np.ndarray:
+        return np.bincount((x[:, 0] - lo) * width + (x[:, 1] - lo), minlength=width * width)
+
+    ca, cb = counts(a), counts(b)
+    keep = (ca >= 300) & (cb >= 300)
+    loss = np.abs(np.log(ca[keep] / cb[keep]))
+    tol = 5 * math.sqrt(2 / 300)
+    assert keep.sum() >= 9
+    assert loss.max() <= eps + tol
+    assert loss.max() >= eps - tol
+
+
+def test_cube_noise_variance_is_the_k_norm_variance():
+    eps, s, d = 0.5, 40, 4
+    z = _cube_draws((0,) * d, s, eps, 4000)
+    var = linf_noise_variance(d, s, eps)
+    assert z.var(axis=0) == pytest.approx(np.full(d, var), rel=0.12)
+    assert np.abs(z.mean(axis=0)).max() < 5 * math.sqrt(var / 4000)
+    corr = np.corrcoef(z.T)[np.triu_indices(d, 1)]
+    assert np.abs(corr).max() < 0.08  # symmetric cube: uncorrelated coordinates
+    # against Laplace noise calibrated to the L1 sensitivity d * s on each coordinate
+    assert var < 2 * (d * s / eps) ** 2 / 3
+
+
 def test_selection_privacy_loss_within_epsilon():
     # neighbouring score vectors: every score moves by at most the sensitivity 1
     eps, draws = 1.0, 4000
@@ -108,6 +159,10 @@ def test_bad_epsilon_rejected(eps):
     with pytest.raises(PrivacyError):
         exponential_select(np.zeros(3), sensitivity=1.0, accountant=acc, label="x", epsilon=eps)
     with pytest.raises(PrivacyError):
+        linf_laplace_int(
+            np.zeros(3, dtype=np.int64), sensitivity=1, accountant=acc, label="x", epsilon=eps
+        )
+    with pytest.raises(PrivacyError):
         Accountant(eps)
     assert acc.ledger == ()
 
@@ -117,15 +172,19 @@ def test_every_mechanism_charges_the_accountant_before_drawing():
     laplace_int(np.zeros(3, dtype=np.int64), sensitivity=1, accountant=acc, label="a", epsilon=0.25)
     exponential_select(np.arange(3.0), sensitivity=1.0, accountant=acc, label="b", epsilon=0.25)
     dp_log_range(np.array([5.0, 9.0]), accountant=acc, label="c", epsilon=0.25)
-    laplace_int(np.zeros(2, dtype=np.int64), sensitivity=1, accountant=acc, label="d")
-    assert [s.label for s in acc.ledger] == ["a", "b", "c", "d"]
+    linf_laplace_int(np.zeros(3, dtype=np.int64), sensitivity=2, accountant=acc, label="d",
+                     epsilon=0.125)
+    laplace_int(np.zeros(2, dtype=np.int64), sensitivity=1, accountant=acc, label="e")
+    assert [s.label for s in acc.ledger] == ["a", "b", "c", "d", "e"]
     assert acc.exhausted
     # over budget: refused before any noise is drawn, nothing recorded
     with pytest.raises(BudgetExceededError):
         laplace_int(
             np.zeros(1, dtype=np.int64), sensitivity=1, accountant=acc, label="e", epsilon=0.1
         )
-    assert len(acc.ledger) == 4
+    with pytest.raises(BudgetExceededError):
+        linf_laplace_int(np.zeros(2, dtype=np.int64), sensitivity=1, accountant=acc, label="f")
+    assert len(acc.ledger) == 5
     with pytest.raises(PrivacyError, match="Accountant"):
         laplace_int(
             np.zeros(1, dtype=np.int64),

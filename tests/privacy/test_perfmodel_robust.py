@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jobcast.errors import InputError
 from jobcast.privacy import Domain, NumericDomain, PerfModelSynthesizer
 from jobcast.privacy.perfmodel import _count_posterior_mean
 
@@ -144,3 +145,43 @@ def test_declared_elasticity_is_the_prior_mean_of_an_unreleased_slope():
         PerfModelSynthesizer(domain=domain, epsilon=1.0, elasticity={"nope": 1.0}).fit(
             _job(29, 5)
         )
+
+
+def _grid_job(replicates: int, seed: int) -> pd.DataFrame:
+    """Every configuration of the grid run ``replicates`` times (a balanced design)."""
+    rng = np.random.default_rng(seed)
+    gm, gs = (np.repeat(a.ravel(), replicates) for a in np.meshgrid(SCALE_OUTS, SIZES))
+    rt = _truth(gm, gs) * np.exp(0.05 * rng.standard_normal(gm.size))
+    return pd.DataFrame({"instance_count": gm, "data_size_MB": gs, "gross_runtime": rt})
+
+
+def _grid_errors(model_noise: str, n_fits: int) -> np.ndarray:
+    """Mean relative error of each share's runtime relation over the grid (144 rows)."""
+    domain = _domain()
+    gm, gs = (a.ravel() for a in np.meshgrid(SCALE_OUTS, SIZES))
+    truth = _truth(gm, gs)
+    errs = []
+    for seed in range(n_fits):
+        s = PerfModelSynthesizer(
+            domain=domain, epsilon=1.0, random_state=seed, model_noise=model_noise,
+            correction_share=0.01,
+        ).fit(_grid_job(4, seed))
+        idx = np.ravel_multi_index(
+            (np.searchsorted(SCALE_OUTS, gm), np.searchsorted(SIZES, gs)),
+            tuple(s.cardinalities_),
+        )
+        errs.append(float(np.mean(np.abs(np.exp(s.log_runtime_[idx]) / truth - 1))))
+    return np.array(errs)
+
+
+def test_cube_noise_fits_the_runtime_relation_better_than_per_coordinate_laplace():
+    # Same budget, same statistics, the same jobs (paired by seed): K-norm noise of the
+    # L-infinity cube has about 3 times less variance per sum than Laplace noise
+    # calibrated to the L1 sensitivity (measured: 0.18 against 0.21 mean error).
+    diff = _grid_errors("cube", 300) - _grid_errors("laplace", 300)
+    assert diff.mean() < 0.0
+
+
+def test_unknown_model_noise_is_refused():
+    with pytest.raises(InputError, match="model_noise"):
+        PerfModelSynthesizer(domain=_domain(), epsilon=1.0, model_noise="gauss").fit(_job(30, 0))

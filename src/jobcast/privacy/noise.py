@@ -28,6 +28,12 @@ References
    directions, like the exponential mechanism it replaces, and never less accurate.
 .. [4] F. McSherry, "Privacy integrated queries", SIGMOD 2009 (parallel composition:
    disjoint cells of one histogram cost ε once).
+.. [5] M. Hardt, K. Talwar, "On the geometry of differential privacy", STOC 2010 (the
+   K-norm mechanism: noise with density proportional to ``exp(-ε ||z||_K)`` is ε-DP
+   when every one-execution change lies in ``K``; for a vector whose coordinates each
+   move by at most ``s``, ``K`` is the cube and the noise is about ``sqrt(d / 6)``
+   times smaller per coordinate than Laplace noise calibrated to the L1 sensitivity
+   ``d s``).
 """
 
 from __future__ import annotations
@@ -42,7 +48,14 @@ import opendp.prelude as dp
 from jobcast.errors import PrivacyError
 from jobcast.privacy.accountant import Accountant, check_epsilon
 
-__all__ = ["laplace_int", "quantize", "exponential_select", "check_epsilon"]
+__all__ = [
+    "laplace_int",
+    "linf_laplace_int",
+    "linf_noise_variance",
+    "quantize",
+    "exponential_select",
+    "check_epsilon",
+]
 
 # OpenDP gates mechanisms that are not yet fully vetted behind "contrib"; the discrete
 # Laplace and noisy-max measurements used here are among them.
@@ -125,6 +138,82 @@ def laplace_int(
         raise PrivacyError(f"discrete Laplace would spend {spent} > {eps}")
     noisy = meas(arr.astype(np.int64).ravel().tolist())
     return np.asarray(noisy, dtype=np.int64).reshape(arr.shape)
+
+
+def linf_noise_variance(d: int, sensitivity: float, epsilon: float) -> float:
+    """Variance per coordinate of :func:`linf_laplace_int`'s noise (continuous approximation).
+
+    ``z = r u`` with ``r ~ Gamma(d + 1, 1 / ε)`` and ``u`` uniform in the cube
+    ``[-s, s]^d``: ``E[r²] s² / 3 = (d + 1)(d + 2) s² / (3 ε²)``; for ``d = 1`` this is
+    the Laplace variance ``2 (s / ε)²``.
+    """
+    return (d + 1) * (d + 2) * (float(sensitivity) / float(epsilon)) ** 2 / 3.0
+
+
+def linf_laplace_int(
+    values: np.ndarray,
+    *,
+    sensitivity: int,
+    accountant: Accountant,
+    label: str,
+    epsilon: float | None = None,
+) -> np.ndarray:
+    """Add K-norm noise for the cube to an integer vector whose coordinates each move by ≤ s.
+
+    When one execution changes *every* coordinate of a ``d``-vector by at most ``s``
+    (an L-infinity sensitivity, such as the sufficient statistics ``Σ φ(x) y`` of a
+    regression with ``|φ_j| <= 1``), the noise ``z`` with probability proportional to
+    ``exp(-ε max_j |z_j| / s)`` on the integer lattice is ε-DP: for any change ``Δ``
+    with ``max |Δ_j| <= s`` the triangle inequality bounds the probability ratio by
+    ``exp(ε)`` [5]_.  Its variance per coordinate (:func:`linf_noise_variance`) is
+    ``(d + 1)(d + 2) / 6`` times the variance of discrete Laplace noise on one
+    coordinate, against ``d²`` for Laplace noise calibrated to the L1 sensitivity
+    ``d s``: 3.6 times less variance for ``d = 5``.
+
+    Sampling is exact rejection sampling from OpenDP's discrete Laplace: proposals
+    with independent coordinates of scale ``d s / ε`` (their density ratio to the
+    target is at most 1 because ``Σ |z_j| <= d max |z_j|``) are accepted with
+    probability ``exp(-ε (max_j |z_j| - Σ_j |z_j| / d) / s)``; about
+    ``d! / d^d`` of them are (4 % for ``d = 5``).  The noise never depends on the
+    data, only on ``d``, ``s`` and ε.
+
+    Parameters
+    ----------
+    values
+        Integer vector (``d`` coordinates).
+    sensitivity
+        Bound ``s`` on the change of each coordinate when one execution is added or
+        removed, in the same integer units.
+    accountant, label, epsilon
+        As in :func:`laplace_int`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The noisy vector (int64).
+    """
+    arr = np.asarray(values).astype(np.int64).ravel()
+    if arr.size <= 1:
+        return laplace_int(
+            arr, sensitivity=sensitivity, accountant=accountant, label=label, epsilon=epsilon
+        )
+    if epsilon is not None:
+        check_epsilon(epsilon)
+    if int(sensitivity) != sensitivity or sensitivity < 1:
+        raise PrivacyError(f"sensitivity must be a positive integer, got {sensitivity!r}")
+    eps = _charge(accountant, label, epsilon)
+    d = int(arr.size)
+    s = float(sensitivity)
+    proposal = _int_laplace(d * s / eps)
+    rng = np.random.default_rng()  # only for the accept coin; fresh OS entropy
+    batch = int(math.ceil(2.0 * d**d / math.factorial(d))) + 8
+    while True:
+        draws = np.asarray(proposal([0] * (batch * d)), dtype=np.int64).reshape(batch, d)
+        a = np.abs(draws).astype(float)
+        log_accept = -eps * (a.max(axis=1) - a.sum(axis=1) / d) / s
+        ok = np.flatnonzero(np.log(rng.random(batch)) < log_accept)
+        if ok.size:
+            return arr + draws[ok[0]]
 
 
 def quantize(x: np.ndarray, *, resolution: float) -> np.ndarray:
