@@ -15,7 +15,8 @@ import pytest
 
 from jobcast.errors import InputError
 from jobcast.privacy import Domain, NumericDomain, PerfModelSynthesizer
-from jobcast.privacy.perfmodel import _count_posterior_mean
+from jobcast.privacy.accountant import Accountant
+from jobcast.privacy.perfmodel import _count_posterior_mean, _subarray_window
 
 SCALE_OUTS = (2.0, 4.0, 6.0, 8.0, 10.0, 12.0)
 SIZES = (9630.0, 11556.0, 13482.0, 15408.0, 17334.0, 19260.0)
@@ -185,3 +186,21 @@ def test_cube_noise_fits_the_runtime_relation_better_than_per_coordinate_laplace
 def test_unknown_model_noise_is_refused():
     with pytest.raises(InputError, match="model_noise"):
         PerfModelSynthesizer(domain=_domain(), epsilon=1.0, model_noise="gauss").fit(_job(30, 0))
+
+
+def test_window_goes_where_most_rows_are_not_to_a_lone_spike():
+    # 8 adjacent bins of 25 rows each and one far bin of 50: with a per-bin penalty of
+    # 22 rows the lone bin wins the maximum subarray (gain 28 against 8 x 3 = 24), but
+    # it holds fewer rows than the best 3-bin block of the data (75), so the window is
+    # that block.  The noise is negligible here (ε = 5 on counts of 25).
+    width = 0.25
+    lo = np.log(10.0)
+    data = np.exp(lo + width * (np.repeat(np.arange(8), 25) + 4.5))
+    spike = np.full(50, np.exp(lo + width * 20.5))
+    acc = Accountant(5.0)
+    low, high, centre, _, _, _ = _subarray_window(
+        np.concatenate([data, spike]), accountant=acc, label="w", epsilon=5.0,
+        lower=10.0, upper=4 * 3600.0, width=width, threshold=110.0, fallback=1,
+    )
+    assert np.exp(lo + width * 4) <= low < high <= np.exp(lo + width * 12)
+    assert lo + width * 4 <= centre <= lo + width * 12
