@@ -39,6 +39,8 @@ References
 from __future__ import annotations
 
 import math
+import random
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -170,12 +172,12 @@ def linf_laplace_int(
     coordinate, against ``d²`` for Laplace noise calibrated to the L1 sensitivity
     ``d s``: 3.6 times less variance for ``d = 5``.
 
-    Sampling is exact rejection sampling from OpenDP's discrete Laplace: proposals
-    with independent coordinates of scale ``d s / ε`` (their density ratio to the
-    target is at most 1 because ``Σ |z_j| <= d max |z_j|``) are accepted with
-    probability ``exp(-ε (max_j |z_j| - Σ_j |z_j| / d) / s)``; about
-    ``d! / d^d`` of them are (4 % for ``d = 5``).  The noise never depends on the
-    data, only on ``d``, ``s`` and ε.
+    Sampling is exact, in two steps (:func:`_cube_norm` and :func:`_cube_shell_point`):
+    the norm ``m = max_j |z_j|``, whose probability is proportional to the number of
+    lattice points on the cube's shell of radius ``m`` times ``exp(-ε m / s)``, by
+    rejection from the L1 norm of ``d`` draws of OpenDP's discrete Laplace (same rate;
+    accepted with the ratio of shell sizes, most often), then a point uniformly on that
+    shell.  The noise never depends on the data, only on ``d``, ``s`` and ε.
 
     Parameters
     ----------
@@ -203,17 +205,58 @@ def linf_laplace_int(
         raise PrivacyError(f"sensitivity must be a positive integer, got {sensitivity!r}")
     eps = _charge(accountant, label, epsilon)
     d = int(arr.size)
-    s = float(sensitivity)
-    proposal = _int_laplace(d * s / eps)
-    rng = np.random.default_rng()  # only for the accept coin; fresh OS entropy
-    batch = int(math.ceil(2.0 * d**d / math.factorial(d))) + 8
+    m = _cube_norm(d, float(sensitivity) / eps)
+    return arr + _cube_shell_point(d, m)
+
+
+_SYSRAND = random.SystemRandom()  # OS entropy, like OpenDP's own sampler
+
+
+def _cube_shell(d: int, m: int) -> int:
+    """Lattice points ``z`` in ``Z^d`` with ``max_j |z_j| = m``."""
+    return 1 if m == 0 else (2 * m + 1) ** d - (2 * m - 1) ** d
+
+
+def _l1_shell(d: int, t: int) -> int:
+    """Lattice points ``z`` in ``Z^d`` with ``Σ_j |z_j| = t``."""
+    if t == 0:
+        return 1
+    return sum(2**k * math.comb(d, k) * math.comb(t - 1, k - 1) for k in range(1, min(d, t) + 1))
+
+
+def _cube_norm(d: int, scale: float) -> int:
+    """``m`` with probability proportional to ``_cube_shell(d, m) * exp(-m / scale)``.
+
+    Proposal: ``t = Σ |L_k|`` of ``d`` OpenDP discrete Laplace draws of that scale, whose
+    probability is ``_l1_shell(d, t) * exp(-t / scale)`` up to a constant; the ratio of
+    the two shells grows from 1 (``t = 0``) towards ``d!``, so ``t`` is accepted with
+    probability ``_cube_shell / (_l1_shell * d!) <= 1``: nearly always for the large
+    ``t`` of fixed-point sums.
+    """
+    proposal = _int_laplace(scale)
+    bound = math.factorial(d)
     while True:
-        draws = np.asarray(proposal([0] * (batch * d)), dtype=np.int64).reshape(batch, d)
-        a = np.abs(draws).astype(float)
-        log_accept = -eps * (a.max(axis=1) - a.sum(axis=1) / d) / s
-        ok = np.flatnonzero(np.log(rng.random(batch)) < log_accept)
-        if ok.size:
-            return arr + draws[ok[0]]
+        t = int(np.abs(np.asarray(proposal([0] * d), dtype=np.int64)).sum())
+        accept = Fraction(_cube_shell(d, t), _l1_shell(d, t) * bound)
+        if _SYSRAND.random() < accept:
+            return t
+
+
+def _cube_shell_point(d: int, m: int) -> np.ndarray:
+    """A point uniformly on ``{z in Z^d : max_j |z_j| = m}``.
+
+    One coordinate (uniform) is set to ``±m``, the others uniform on ``[-m, m]``; a point
+    with ``c`` coordinates at ``±m`` can be reached in ``c`` ways, so it is kept with
+    probability ``1 / c``.
+    """
+    if m == 0:
+        return np.zeros(d, dtype=np.int64)
+    while True:
+        z = [_SYSRAND.randint(-m, m) for _ in range(d)]
+        z[_SYSRAND.randrange(d)] = m if _SYSRAND.random() < 0.5 else -m
+        c = sum(abs(v) == m for v in z)
+        if c == 1 or _SYSRAND.randrange(c) == 0:
+            return np.asarray(z, dtype=np.int64)
 
 
 def quantize(x: np.ndarray, *, resolution: float) -> np.ndarray:

@@ -109,7 +109,7 @@ _PRIOR_SD = 1.0  # public prior: a coefficient changes log-runtime by ~1 over a 
 _RESIDUAL_SD = 0.2  # public prior: run-to-run and model error in log-runtime
 _MARGINAL_SD = 0.05  # public prior: what a log-linear model misses per value of a column
 _MAX_DESIGN_SHRINK = 0.9  # skip the configuration histogram when it would be >90 % prior
-_CUBE_MAX_D = 7  # K-norm rejection sampling accepts d!/d^d of its proposals (0.6 % at 7)
+_CUBE_MAX_D = 16  # more coefficients get Laplace shares (exact shell counts grow like m^d)
 
 
 def _features(
@@ -363,9 +363,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
         variance as penalty.
     model_noise
         ``"cube"``: the model's sums get the K-norm noise of their L-infinity
-        sensitivity (up to 7 coefficients; more fall back to Laplace, whose sampler is
-        cheaper there); ``"laplace"``: per-coordinate discrete Laplace shares
-        (``intercept_weight``, ``scale_out_weight``) of the L1 sensitivity.
+        sensitivity (up to 16 coefficients; more get Laplace shares); ``"laplace"``:
+        per-coordinate discrete Laplace shares (``intercept_weight``,
+        ``scale_out_weight``) of the L1 sensitivity.
     select_ratio
         Drop slopes whose noise standard deviation exceeds this multiple of the public
         prior's (``None``: keep every feature; see ``_select_features``).
