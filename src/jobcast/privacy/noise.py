@@ -31,9 +31,9 @@ References
 .. [5] M. Hardt, K. Talwar, "On the geometry of differential privacy", STOC 2010 (the
    K-norm mechanism: noise with density proportional to ``exp(-ε ||z||_K)`` is ε-DP
    when every one-execution change lies in ``K``; for a vector whose coordinates each
-   move by at most ``s``, ``K`` is the cube and the noise is about ``sqrt(d / 6)``
-   times smaller per coordinate than Laplace noise calibrated to the L1 sensitivity
-   ``d s``).
+   move by at most ``s``, ``K`` is the cube and the noise per coordinate is
+   ``sqrt(6 d² / ((d + 1)(d + 2)))`` times smaller (1.9 for ``d = 5``, at most
+   ``sqrt(6)``) than Laplace noise calibrated to the L1 sensitivity ``d s``).
 """
 
 from __future__ import annotations
