@@ -19,6 +19,17 @@ from tests.workloads import spark_batch
 from tests.workloads.spark_batch import free_port
 
 
+def _start_application(tmp_path: Path, spec: dict) -> subprocess.Popen[str]:
+    """A real local Spark application (tests/workloads/spark_batch.py) in its own process."""
+    return subprocess.Popen(
+        [sys.executable, spark_batch.__file__, str(tmp_path), json.dumps([spec])],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYSPARK_PYTHON": sys.executable},
+    )
+
+
 def test_parse_spark_time() -> None:
     t = parse_spark_time("2026-11-22T01:36:12.181GMT")
     assert t is not None and t.isoformat() == "2026-11-22T01:36:12.181000+00:00"
@@ -53,13 +64,7 @@ def test_follow_a_real_application(tmp_path: Path) -> None:
         # the UI keeps only the last 2 jobs: the follower must keep its own record
         "spark_conf": {"spark.ui.retainedJobs": "2", "spark.ui.retainedStages": "4"},
     }
-    proc = subprocess.Popen(
-        [sys.executable, spark_batch.__file__, str(tmp_path), json.dumps([spec])],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYSPARK_PYTHON": sys.executable},
-    )
+    proc = _start_application(tmp_path, spec)
     try:
         follower = SparkRestFollower(f"http://127.0.0.1:{port}", iterations="job-groups")
         deadline = time.monotonic() + 240
@@ -163,13 +168,7 @@ def test_iterations_after_the_last_poll_come_from_the_event_log(
         "rolling": False,
         "ui_port": port,
     }
-    proc = subprocess.Popen(
-        [sys.executable, spark_batch.__file__, str(tmp_path), json.dumps([spec])],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYSPARK_PYTHON": sys.executable},
-    )
+    proc = _start_application(tmp_path, spec)
     url = f"http://127.0.0.1:{port}"
     # the same application, followed twice: with its own event-log folder (found through
     # the REST API), and with a folder where its log is not, as when the log is out of reach

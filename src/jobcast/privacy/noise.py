@@ -83,8 +83,15 @@ def _noisy_max(scale: float) -> Any:
     )
 
 
+def _check_int_sensitivity(sensitivity: int) -> None:
+    if int(sensitivity) != sensitivity or sensitivity < 1:
+        raise PrivacyError(f"sensitivity must be a positive integer, got {sensitivity!r}")
+
+
 def _charge(accountant: Accountant, label: str, epsilon: float | None) -> float:
-    """Record the spend of one mechanism in the release's accountant; return its ε."""
+    """Check ε (> 0, or ``None`` for all that remains), record the spend; return its ε."""
+    if epsilon is not None:
+        check_epsilon(epsilon)
     if not isinstance(accountant, Accountant):
         raise PrivacyError(
             f"the mechanism for {label!r} needs the release's Accountant, got {accountant!r}"
@@ -125,10 +132,7 @@ def laplace_int(
         If ε is not > 0, the sensitivity is not a positive integer, or OpenDP's privacy
         map says the measurement would cost more than ε.
     """
-    if epsilon is not None:
-        check_epsilon(epsilon)
-    if int(sensitivity) != sensitivity or sensitivity < 1:
-        raise PrivacyError(f"sensitivity must be a positive integer, got {sensitivity!r}")
+    _check_int_sensitivity(sensitivity)
     arr = np.asarray(values)
     eps = _charge(accountant, label, epsilon)
     if arr.size == 0:
@@ -199,10 +203,7 @@ def linf_laplace_int(
         return laplace_int(
             arr, sensitivity=sensitivity, accountant=accountant, label=label, epsilon=epsilon
         )
-    if epsilon is not None:
-        check_epsilon(epsilon)
-    if int(sensitivity) != sensitivity or sensitivity < 1:
-        raise PrivacyError(f"sensitivity must be a positive integer, got {sensitivity!r}")
+    _check_int_sensitivity(sensitivity)
     eps = _charge(accountant, label, epsilon)
     d = int(arr.size)
     m = _cube_norm(d, float(sensitivity) / eps)
@@ -296,8 +297,6 @@ def exponential_select(
         The selected index; for every index, its probability changes by at most a
         factor ``exp(epsilon)`` between neighbouring data sets [3]_.
     """
-    if epsilon is not None:
-        check_epsilon(epsilon)
     if not sensitivity > 0 or not math.isfinite(sensitivity):
         raise PrivacyError(f"sensitivity must be a finite number > 0, got {sensitivity!r}")
     s = np.asarray(scores, dtype=float)
