@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
+from jobcast.app.jobs import summarize
 from jobcast.cli.common import DbOption, JsonOption, console, emit_json, open_repo, table
 from jobcast.history.importers import parse_kind_overrides, read_c3o, read_executions
 from jobcast.history.importers.traces import TraceColumns, read_traces
-from jobcast.history.repository import summarize
 
 __all__ = ["register"]
 

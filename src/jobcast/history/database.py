@@ -96,15 +96,17 @@ def migrate(engine: Engine) -> None:
         When the database cannot be reached or migrated.
     """
     cfg = _alembic_config()
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    # Several heads are allowed: features that add tables independently each branch
+    # from the revision they need, and "heads" applies all of them.
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
     try:
         with engine.begin() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-            if current == head:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+            if current == heads:
                 return
-            logger.info("migrating %s from %s to %s", engine.url, current, head)
+            logger.info("migrating %s from %s to %s", engine.url, sorted(current), sorted(heads))
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
     except SQLAlchemyError as e:
         cause = getattr(e, "orig", None) or e
         raise DatabaseError(

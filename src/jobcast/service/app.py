@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from jobcast import __version__
+from jobcast.app.jobs import summarize
 from jobcast.collect.protocol import (
     EXECUTIONS_PATH,
     HARDWARE_PATH,
@@ -23,7 +24,6 @@ from jobcast.collect.protocol import (
 )
 from jobcast.errors import InputError, JobcastError, UnknownJobError
 from jobcast.history import HistoryRepository
-from jobcast.history.repository import summarize
 from jobcast.service.collector import Collector
 
 __all__ = ["create_app"]

@@ -1,0 +1,1 @@
+"""The use cases the command line and the service both call: one module each."""

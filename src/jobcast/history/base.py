@@ -1,0 +1,169 @@
+"""The repository's foundation: engine, transactions and the jobs table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobcast.errors import (
+    DatabaseError,
+    JobConflictError,
+    UnknownJobError,
+)
+from jobcast.history.database import create_history_engine, migrate, resolve_url
+from jobcast.history.records import (
+    Attribute,
+    AttributeKind,
+    JobSpec,
+    JobSummary,
+)
+from jobcast.history.schema import (
+    AttributeRow,
+    ExecutionRow,
+    IterationRow,
+    JobRow,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RepositoryBase"]
+
+
+class RepositoryBase:
+    """Engine, transactions and job rows, shared by every part of the repository."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = resolve_url(url)
+        self.engine: Engine = create_history_engine(self.url)
+        migrate(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> RepositoryBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except IntegrityError as e:
+            session.rollback()
+            raise DatabaseError(
+                f"the history refused the write, nothing was stored: {e.orig}"
+            ) from e
+        except SQLAlchemyError as e:
+            session.rollback()
+            raise DatabaseError(f"database error, nothing was stored: {e}") from e
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    # ------------------------------------------------------------------ jobs
+    def _job_row(self, session: Session, name: str) -> JobRow:
+        row = session.scalar(select(JobRow).where(JobRow.name == name))
+        if row is None:
+            known = session.scalars(select(JobRow.name).order_by(JobRow.name)).all()
+            hint = f"known jobs: {', '.join(known)}" if known else "the history has no jobs yet"
+            raise UnknownJobError(
+                f"unknown job {name!r} ({hint}); import executions with `jobcast import`"
+            )
+        return row
+
+    @staticmethod
+    def _spec(row: JobRow) -> JobSpec:
+        return JobSpec(
+            name=row.name,
+            attributes=tuple(
+                Attribute(a.name, AttributeKind(a.kind), a.numeric) for a in row.attributes
+            ),
+            runtime_column=row.runtime_column,
+            scale_out_column=row.scale_out_column,
+            machine_type_column=row.machine_type_column,
+        )
+
+    def job(self, name: str) -> JobSpec:
+        """Return the job called ``name``.
+
+        Raises
+        ------
+        UnknownJobError
+            When there is no such job; the message lists the known ones.
+        """
+        with self.transaction() as s:
+            return self._spec(self._job_row(s, name))
+
+    def list_jobs(self) -> list[JobSummary]:
+        """Every job with its attributes and execution counts by source."""
+        with self.transaction() as s:
+            counts: dict[int, dict[str, int]] = {}
+            for job_id, source, n in s.execute(
+                select(ExecutionRow.job_id, ExecutionRow.source, func.count()).group_by(
+                    ExecutionRow.job_id, ExecutionRow.source
+                )
+            ):
+                counts.setdefault(job_id, {})[source] = int(n)
+            iters = dict(
+                s.execute(
+                    select(ExecutionRow.job_id, func.count(IterationRow.id))
+                    .join(IterationRow, IterationRow.execution_id == ExecutionRow.id)
+                    .group_by(ExecutionRow.job_id)
+                ).all()
+            )
+            return [
+                JobSummary(
+                    name=row.name,
+                    attributes=self._spec(row).attributes,
+                    executions=counts.get(row.id, {}),
+                    iterations=int(iters.get(row.id, 0)),
+                )
+                for row in s.scalars(select(JobRow).order_by(JobRow.name))
+            ]
+
+    def _ensure_job(self, s: Session, spec: JobSpec) -> tuple[JobRow, bool]:
+        row = s.scalar(select(JobRow).where(JobRow.name == spec.name))
+        if row is None:
+            row = JobRow(
+                name=spec.name,
+                runtime_column=spec.runtime_column,
+                scale_out_column=spec.scale_out_column,
+                machine_type_column=spec.machine_type_column,
+            )
+            row.attributes = [
+                AttributeRow(name=a.name, kind=str(a.kind), numeric=a.numeric, position=i)
+                for i, a in enumerate(spec.attributes)
+            ]
+            s.add(row)
+            s.flush()
+            return row, True
+        existing = self._spec(row)
+        if set(existing.attribute_names) != set(spec.attribute_names):
+            only_old = sorted(set(existing.attribute_names) - set(spec.attribute_names))
+            only_new = sorted(set(spec.attribute_names) - set(existing.attribute_names))
+            raise JobConflictError(
+                f"job {spec.name!r} already exists with other context attributes "
+                f"(only in the history: {only_old or 'none'}; only in this import: "
+                f"{only_new or 'none'}). Import under another --job name, or drop/rename "
+                "the columns so they match."
+            )
+        return row, False
+
+    def delete_job(self, name: str) -> None:
+        """Remove a job with all its executions, iterations and ledger."""
+        with self.transaction() as s:
+            s.delete(self._job_row(s, name))
