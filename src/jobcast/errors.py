@@ -8,6 +8,7 @@ __all__ = [
     "ImportFormatError",
     "UnknownJobError",
     "JobConflictError",
+    "ConflictError",
     "DatabaseError",
     "ModelError",
     "NotEnoughDataError",
@@ -62,6 +63,10 @@ class UnknownJobError(InputError, LookupError):
 
 class JobConflictError(InputError):
     """A job of that name exists with different context attributes."""
+
+
+class ConflictError(InputError):
+    """A report or import contradicts what the history already holds (it is never rewritten)."""
 
 
 class DatabaseError(JobcastError):
