@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from jobcast.errors import InputError, NotEnoughDataError
 from jobcast.progress.arrays import check_current, node_profiles, to_arrays
 from jobcast.progress.inference import combine_estimates
+from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import PreparedHistory, prepare_history
@@ -44,6 +45,12 @@ class ProgressEstimate:
     similar
         ``(execution, weight)`` of the Similar Executions Set, weights summing to 1,
         largest first.
+    estimates_s
+        Remaining runtime according to each similar execution, in the order of
+        ``similar``.
+    spread
+        How much the similar executions disagree: the weighted standard deviation of
+        their log estimates plus a floor (:func:`jobcast.progress.interval.log_spread`).
     """
 
     iteration: int
@@ -51,6 +58,8 @@ class ProgressEstimate:
     remaining_s: float
     total_s: float
     similar: tuple[tuple[Any, float], ...]
+    estimates_s: tuple[float, ...] = ()
+    spread: float = 0.0
 
     def __post_init__(self) -> None:
         if self.iteration < 1:
@@ -68,9 +77,14 @@ class ProgressEstimate:
             "remaining_s": self.remaining_s,
             "total_s": self.total_s,
             "similar": [
-                {"execution": _plain(e), "weight": w} for e, w in self.similar
+                {"execution": _plain(e), "weight": w, "remaining_s": r}
+                for (e, w), r in zip(self.similar, self._estimates(), strict=True)
             ],
+            "spread": self.spread,
         }
+
+    def _estimates(self) -> tuple[float | None, ...]:
+        return self.estimates_s if self.estimates_s else (None,) * len(self.similar)
 
 
 def _plain(value: Any) -> Any:
@@ -277,4 +291,6 @@ class ProgressEstimator(BaseEstimator):
             similar=tuple(
                 zip(map(_plain, ids[order].tolist()), weights[order].tolist(), strict=True)
             ),
+            estimates_s=tuple(float(x) for x in estimates[order]),
+            spread=float(log_spread(estimates, weights)),
         )

@@ -1,0 +1,281 @@
+"""Wall-clock ETA of a running execution: remaining time, finish time, interval, deadline risk."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from jobcast.errors import InputError, JobcastError, NotEnoughDataError
+from jobcast.progress.estimator import ProgressEstimator
+from jobcast.progress.interval import (
+    IntervalCalibration,
+    calibrate,
+    log_spread,
+    miss_probability,
+    scores,
+)
+from jobcast.progress.parameters import ProgressParameters
+from jobcast.progress.simulation import sample_iterations
+from jobcast.progress.wallclock import WallClockHistory, wall_clock_history
+
+__all__ = ["WallClockEstimate", "WallClockEstimator"]
+
+logger = logging.getLogger(__name__)
+
+# Pseudo-count of the history's gap ratio against the running execution's own so far:
+# after 3 observed gaps the run's own pauses count as much as the history's.
+_GAP_PRIOR = 3.0
+
+
+@dataclass(frozen=True)
+class WallClockEstimate:
+    """A running execution's wall-clock ETA at one moment.
+
+    Attributes
+    ----------
+    iterations_done
+        Finished iterations.
+    elapsed_s
+        Wall-clock seconds since the run started.
+    remaining_s
+        Estimated wall-clock seconds until the run ends.
+    finish_at
+        ``now + remaining_s``.
+    interval_s
+        Central prediction interval of ``remaining_s`` (``level``, 80 % by default).
+    progress
+        ``elapsed / (elapsed + remaining)`` in [0, 1].
+    deadline_risk
+        Probability of ending after the deadline (None without one).
+    similar
+        The most similar earlier executions, most similar first.
+    basis
+        ``"iterations"`` (matched iteration by iteration) or ``"history"`` (no
+        iteration yet or nothing to match: the history's run lengths).
+    """
+
+    iterations_done: int
+    elapsed_s: float
+    remaining_s: float
+    finish_at: datetime
+    interval_s: tuple[float, float]
+    progress: float
+    deadline_risk: float | None
+    similar: tuple[str, ...]
+    basis: str = "iterations"
+
+    def __post_init__(self) -> None:
+        lo, hi = self.interval_s
+        if not 0.0 <= self.progress <= 1.0:
+            raise InputError(f"progress must lie in [0, 1], got {self.progress}.")
+        if not (0.0 <= lo <= hi):
+            raise InputError(f"interval_s must be 0 <= low <= high, got {self.interval_s}.")
+
+
+class WallClockEstimator(BaseEstimator):
+    """SMiPE's remaining iteration time turned into remaining wall-clock time with an interval.
+
+    ``fit`` fits a :class:`ProgressEstimator`, reads the history's gaps between
+    iterations and tails after them (:mod:`jobcast.progress.wallclock`) and
+    calibrates the prediction interval on the estimator's leave-one-out errors
+    over the history (:mod:`jobcast.progress.interval`).
+
+    Parameters
+    ----------
+    params
+        Progress parameters (or their stored dict); None for defaults.
+    scale_out_model
+        Per-iteration scale-out model of the :class:`ProgressEstimator`.
+    level
+        Coverage of the prediction interval.
+    n_samples
+        Leave-one-out estimates per history execution for the calibration.
+    """
+
+    def __init__(
+        self,
+        params: ProgressParameters | Mapping[str, Any] | None = None,
+        *,
+        scale_out_model: str = "bell",
+        level: float = 0.8,
+        n_samples: int = 6,
+    ) -> None:
+        self.params = params
+        self.scale_out_model = scale_out_model
+        self.level = level
+        self.n_samples = n_samples
+
+    def fit(
+        self,
+        history: pd.DataFrame,
+        executions: pd.DataFrame,
+        hardware: pd.DataFrame | None = None,
+    ) -> WallClockEstimator:
+        """Fit on finished executions.
+
+        Parameters
+        ----------
+        history
+            Iteration frame of finished executions.
+        executions
+            Their execution frame (start, end, gross runtime).
+        hardware
+            Optional hardware samples.
+
+        Returns
+        -------
+        WallClockEstimator
+        """
+        self.estimator_ = ProgressEstimator(
+            self.params, scale_out_model=self.scale_out_model  # type: ignore[arg-type]
+        ).fit(history, hardware)
+        self.wall_clock_: WallClockHistory = wall_clock_history(history, executions)
+        self.calibration_ = self._calibrate(history)
+        lengths = np.array([v for v in self.wall_clock_.length.values() if np.isfinite(v)])
+        self.lengths_ = lengths if lengths.size else history.groupby("execution")[
+            "duration_s"
+        ].sum().to_numpy(dtype=np.float64)
+        return self
+
+    def _calibrate(self, history: pd.DataFrame) -> IntervalCalibration:
+        got: list[float] = []
+        for _, group in history.sort_values(["execution", "iteration"]).groupby("execution"):
+            n = len(group)
+            for i in sample_iterations(n, self.n_samples, 0.05).tolist():
+                try:
+                    est = self.estimator_.estimate(group.iloc[:i])
+                except JobcastError:
+                    continue
+                actual = float(group["duration_s"].iloc[i:].sum())
+                got.append(float(scores(np.array([est.remaining_s]), np.array([actual]),
+                                        np.array([max(est.spread, 1e-9)]))[0]))
+        return calibrate(np.asarray(got), level=self.level)
+
+    def predict(
+        self,
+        current: pd.DataFrame,
+        *,
+        started_at: datetime,
+        now: datetime,
+        deadline_s: float | None = None,
+    ) -> WallClockEstimate:
+        """The ETA of a running execution at ``now``.
+
+        Parameters
+        ----------
+        current
+            Its finished iterations so far (may be empty); ``finished_at`` of the
+            iterations, if present, lets the estimate count down between them.
+        started_at
+            When the run started (aware datetime).
+        now
+            The moment of the estimate.
+        deadline_s
+            Deadline in seconds after ``started_at``.
+
+        Returns
+        -------
+        WallClockEstimate
+        """
+        check_is_fitted(self, "estimator_")
+        elapsed = max((now - started_at).total_seconds(), 0.0)
+        done = int(len(current))
+        est = None
+        if done:
+            try:
+                est = self.estimator_.estimate(current)
+            except NotEnoughDataError as e:
+                logger.info("No iteration-wise estimate: %s", e)
+        if est is None:
+            return self._from_lengths(done, elapsed, now, deadline_s)
+        ids = [e for e, _ in est.similar]
+        weights = np.array([w for _, w in est.similar])
+        gap, tail = self.wall_clock_.combined(ids, weights, done)
+        own = _own_gap(current, started_at)
+        if own is not None and done >= 2:
+            gap = (_GAP_PRIOR * gap + (done - 1) * own) / (_GAP_PRIOR + done - 1)
+        lo_it, hi_it = self.calibration_.interval(est.remaining_s, est.spread)
+        wall = est.remaining_s * gap + tail
+        lo, hi = lo_it * gap + tail, hi_it * gap + tail
+        since = _since_last(current, started_at, elapsed)
+        remaining = max(wall - since, tail)
+        interval = (max(lo - since, tail), max(hi - since, tail))
+        interval = (min(interval[0], remaining), max(interval[1], remaining))
+        return self._result(done, elapsed, remaining, interval, now, deadline_s,
+                            tuple(str(e) for e in ids[:10]), "iterations")
+
+    def _from_lengths(
+        self, done: int, elapsed: float, now: datetime, deadline_s: float | None
+    ) -> WallClockEstimate:
+        lengths = self.lengths_
+        median = float(np.median(lengths))
+        tail = (1.0 - self.level) / 2.0
+        lo_len, hi_len = np.quantile(lengths, [tail, 1.0 - tail])
+        # the history spread, at least one MIN_SPREAD-wide, for runs not yet under way
+        s = float(log_spread(lengths, np.ones(len(lengths))))
+        lo_len, hi_len = min(lo_len, median * np.exp(-s)), max(hi_len, median * np.exp(s))
+        remaining = max(median - elapsed, 0.0)
+        interval = (max(lo_len - elapsed, 0.0), max(hi_len - elapsed, 0.0))
+        interval = (min(interval[0], remaining), max(interval[1], remaining))
+        return self._result(done, elapsed, remaining, interval, now, deadline_s, (), "history")
+
+    def _result(
+        self,
+        done: int,
+        elapsed: float,
+        remaining: float,
+        interval: tuple[float, float],
+        now: datetime,
+        deadline_s: float | None,
+        similar: tuple[str, ...],
+        basis: str,
+    ) -> WallClockEstimate:
+        risk = None
+        if deadline_s is not None:
+            risk = miss_probability(elapsed, interval, float(deadline_s), level=self.level)
+        total = elapsed + remaining
+        return WallClockEstimate(
+            iterations_done=done,
+            elapsed_s=elapsed,
+            remaining_s=remaining,
+            finish_at=now + timedelta(seconds=remaining),
+            interval_s=(float(interval[0]), float(interval[1])),
+            progress=float(elapsed / total) if total > 0 else 0.0,
+            deadline_risk=risk,
+            similar=similar,
+            basis=basis,
+        )
+
+
+def _finish_offsets(current: pd.DataFrame, started_at: datetime) -> np.ndarray | None:
+    if "finished_at" not in current.columns or not len(current):
+        return None
+    stamps = pd.to_datetime(current["finished_at"], utc=True, errors="coerce")
+    offsets = np.asarray((stamps - pd.Timestamp(started_at)).dt.total_seconds(), dtype=float)
+    return offsets if np.isfinite(offsets).all() else None
+
+
+def _own_gap(current: pd.DataFrame, started_at: datetime) -> float | None:
+    """Wall-clock per iteration second of the run between its first and last iteration end."""
+    offsets = _finish_offsets(current, started_at)
+    if offsets is None or len(offsets) < 2:
+        return None
+    busy = float(current["duration_s"].iloc[1:].sum())
+    span = float(offsets[-1] - offsets[0])
+    return float(np.clip(span / busy, 0.5, 20.0)) if busy > 0 and span > 0 else None
+
+
+def _since_last(current: pd.DataFrame, started_at: datetime, elapsed: float) -> float:
+    """Seconds since the last iteration ended (0 when unknown)."""
+    offsets = _finish_offsets(current, started_at)
+    if offsets is None:
+        return 0.0
+    return float(max(elapsed - offsets[-1], 0.0))

@@ -1,0 +1,118 @@
+"""The wall-clock ETA of live executions (app.progress) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from jobcast.app.progress import Eta, eta, running
+from jobcast.errors import InputError
+from jobcast.history import HistoryRepository, JobSpec
+from jobcast.progress.interval import calibrate, log_spread, miss_probability
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+GAP = 2.0  # seconds the driver pauses after every iteration
+TAIL = 5.0  # seconds the run goes on after its last iteration
+
+
+def _record(
+    repo: HistoryRepository,
+    run: str,
+    durations: list[float],
+    *,
+    start: datetime,
+    finish: bool,
+) -> datetime:
+    """Record a live run whose iterations are separated by GAP seconds; returns its end."""
+    repo.start_execution(JobSpec("loop"), run, scale_out=4, started_at=start)
+    t = start
+    for i, d in enumerate(durations):
+        end = t + timedelta(seconds=d)
+        repo.record_iteration(
+            "loop", run, i, values={"started_at": t, "finished_at": end, "duration_s": d}
+        )
+        t = end + timedelta(seconds=GAP)
+    end = t - timedelta(seconds=GAP) + timedelta(seconds=TAIL)
+    if finish:
+        repo.finish_execution("loop", run, finished_at=end)
+    return end
+
+
+def _history(repo: HistoryRepository, n_runs: int = 6, n_iter: int = 10) -> list[float]:
+    rng = np.random.default_rng(0)
+    durations = [10.0 * float(x) for x in rng.lognormal(0.0, 0.05, n_iter)]
+    for r in range(n_runs):
+        scale = float(rng.lognormal(0.0, 0.05))
+        _record(repo, f"old-{r}", [d * scale for d in durations], start=T0, finish=True)
+    return durations
+
+
+def test_eta_counts_gaps_and_tail_and_counts_down(repo: HistoryRepository) -> None:
+    durations = _history(repo)
+    start = T0 + timedelta(days=1)
+    # the run has finished 4 of 10 iterations; the 4th ended at 4*10 + 3*GAP seconds
+    _record(repo, "now", durations[:4], start=start, finish=False)
+    last_end = start + timedelta(seconds=sum(durations[:4]) + 3 * GAP)
+    actual_end = start + timedelta(seconds=sum(durations) + 9 * GAP + TAIL)
+    first = eta(repo, "loop", "now", now=last_end)
+    assert isinstance(first, Eta)
+    assert first.iterations_done == 4
+    assert first.elapsed_s == pytest.approx((last_end - start).total_seconds())
+    true_remaining = (actual_end - last_end).total_seconds()
+    # iteration time alone would be 60 s; with gaps and tail it is 77 s
+    assert first.remaining_s == pytest.approx(true_remaining, rel=0.08)
+    assert abs((first.finish_at - actual_end).total_seconds()) < 0.08 * true_remaining
+    lo, hi = first.interval_s
+    assert lo <= first.remaining_s <= hi
+    assert 0.0 < first.progress < 1.0
+    assert first.similar and first.deadline_risk is None
+    later = eta(repo, "loop", "now", now=last_end + timedelta(seconds=5))
+    assert later.elapsed_s == pytest.approx(first.elapsed_s + 5)
+    assert later.remaining_s == pytest.approx(first.remaining_s - 5)
+    assert later.finish_at == first.finish_at
+
+
+def test_deadline_risk_and_running(repo: HistoryRepository) -> None:
+    durations = _history(repo)
+    start = T0 + timedelta(days=1)
+    _record(repo, "now", durations[:5], start=start, finish=False)
+    at = start + timedelta(seconds=sum(durations[:5]) + 4 * GAP)
+    total = sum(durations) + 9 * GAP + TAIL
+    tight = eta(repo, "loop", "now", deadline_s=0.8 * total, now=at)
+    loose = eta(repo, "loop", "now", deadline_s=1.5 * total, now=at)
+    assert tight.deadline_risk is not None and loose.deadline_risk is not None
+    assert tight.deadline_risk > 0.9 and loose.deadline_risk < 0.1
+    found = running(repo, now=at)
+    assert [(e.job, e.execution) for e in found] == [("loop", "now")]
+    assert found[0].to_dict()["finish_at"].startswith(str(found[0].finish_at.date()))
+
+
+def test_eta_before_the_first_iteration_uses_run_lengths(repo: HistoryRepository) -> None:
+    durations = _history(repo)
+    start = T0 + timedelta(days=1)
+    repo.start_execution(JobSpec("loop"), "fresh", scale_out=4, started_at=start)
+    got = eta(repo, "loop", "fresh", now=start + timedelta(seconds=3))
+    total = sum(durations) + 9 * GAP + TAIL
+    assert got.iterations_done == 0
+    assert got.remaining_s == pytest.approx(total - 3, rel=0.1)
+
+
+def test_eta_of_unknown_execution_says_so(repo: HistoryRepository) -> None:
+    _history(repo, n_runs=3)
+    with pytest.raises(InputError, match="no execution 'nope'"):
+        eta(repo, "loop", "nope")
+
+
+def test_interval_calibration_covers_at_its_level() -> None:
+    rng = np.random.default_rng(1)
+    past = rng.normal(0.0, 1.0, 2000)
+    cal = calibrate(past, level=0.8)
+    fresh = rng.normal(0.0, 1.0, 2000)
+    covered = np.mean((fresh >= cal.low) & (fresh <= cal.high))
+    assert 0.77 <= covered <= 0.83
+    assert float(log_spread(np.array([5.0, 20.0]), np.array([1.0, 1.0]))) > 0.5
+    # at the upper end of an 80 % interval the risk is 10 %
+    assert miss_probability(0.0, (10.0, 40.0), 40.0) == pytest.approx(0.1)
+    assert miss_probability(50.0, (10.0, 40.0), 40.0) == 1.0
