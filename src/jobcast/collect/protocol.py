@@ -13,6 +13,9 @@ Paths, all ``POST`` with a JSON body, answered with a ``2xx`` status once stored
 
 Every timestamp is an ISO 8601 string with a time zone (the models turn naive times into
 errors, so that nodes in different zones cannot be mixed up).
+
+Reports are bounded (:data:`MAX_BODY_BYTES`, :data:`MAX_PARAMS`, :data:`MAX_SAMPLES` and the
+numeric ranges of the fields); the collector answers 413 or 422 naming the limit.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 __all__ = [
     "utc_now",
+    "MAX_BODY_BYTES",
+    "MAX_PARAMS",
+    "MAX_SAMPLES",
+    "MAX_SCALE_OUT",
     "COLLECTOR_PREFIX",
     "EXECUTIONS_PATH",
     "ITERATION_START_PATH",
@@ -42,6 +49,48 @@ EXECUTIONS_PATH = f"{COLLECTOR_PREFIX}/executions"
 ITERATION_START_PATH = f"{COLLECTOR_PREFIX}/iterations/start"
 ITERATION_FINISH_PATH = f"{COLLECTOR_PREFIX}/iterations/finish"
 HARDWARE_PATH = f"{COLLECTOR_PREFIX}/hardware"
+
+#: Largest request body the collector reads (a full batch of samples fits well within it).
+MAX_BODY_BYTES = 4 * 1024 * 1024
+#: Most job parameters one execution report may carry.
+MAX_PARAMS = 100
+#: Most hardware samples in one report.
+MAX_SAMPLES = 10_000
+#: Largest scale-out (executors or nodes) accepted.
+MAX_SCALE_OUT = 100_000
+#: Largest magnitude of a number (sizes, records, rates): exact in a float, fits every database.
+MAX_NUMBER = 1e15
+_MAX_TEXT = 1_000
+
+
+def _check_name(v: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in v):
+        raise ValueError("must not contain control characters (newlines, NUL, escapes)")
+    return v
+
+
+def _check_params(params: dict[str, Any]) -> dict[str, Any]:
+    if len(params) > MAX_PARAMS:
+        raise ValueError(f"has {len(params)} entries; at most MAX_PARAMS={MAX_PARAMS} are allowed")
+    for key, value in params.items():
+        if not 1 <= len(key) <= 200:
+            raise ValueError(f"name {key[:40]!r} must have 1 to 200 characters")
+        _check_name(key)
+        if value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            if not (math.isfinite(value) and abs(value) <= MAX_NUMBER):
+                raise ValueError(
+                    f"{key!r} is {value!r}; numbers must be finite and at most {MAX_NUMBER:g}"
+                )
+        elif isinstance(value, str):
+            if len(value) > _MAX_TEXT or "\x00" in value:
+                raise ValueError(
+                    f"{key!r} must be text of at most {_MAX_TEXT} characters without NUL"
+                )
+        else:
+            raise ValueError(f"{key!r} must be a number, text, true/false or null")
+    return params
 
 
 class _Frozen(BaseModel):
@@ -77,9 +126,12 @@ class ExecutionReport(_Frozen):
     started_at: AwareDatetime
     finished_at: AwareDatetime | None = None
     completed: bool = True
-    input_size: float | None = Field(default=None, ge=0)
-    scale_out: int | None = Field(default=None, ge=1)
+    input_size: float | None = Field(default=None, ge=0, le=MAX_NUMBER, allow_inf_nan=False)
+    scale_out: int | None = Field(default=None, ge=1, le=MAX_SCALE_OUT)
     params: dict[str, Any] = Field(default_factory=dict)
+
+    _names = field_validator("execution", "job")(_check_name)
+    _params = field_validator("params")(_check_params)
 
 
 class IterationStart(_Frozen):
@@ -98,9 +150,11 @@ class IterationStart(_Frozen):
     """
 
     execution: str = Field(min_length=1, max_length=200)
-    iteration: int = Field(ge=0)
+    iteration: int = Field(ge=0, le=10_000_000)
     started_at: AwareDatetime
-    scale_out: int | None = Field(default=None, ge=1)
+    scale_out: int | None = Field(default=None, ge=1, le=MAX_SCALE_OUT)
+
+    _names = field_validator("execution")(_check_name)
 
 
 class IterationFinish(_Frozen):
@@ -126,14 +180,16 @@ class IterationFinish(_Frozen):
     """
 
     execution: str = Field(min_length=1, max_length=200)
-    iteration: int = Field(ge=0)
+    iteration: int = Field(ge=0, le=10_000_000)
     finished_at: AwareDatetime
-    duration_s: float | None = Field(default=None, ge=0)
-    records: int | None = Field(default=None, ge=0)
-    scale_out: int | None = Field(default=None, ge=1)
-    cpu: float | None = Field(default=None, ge=0)
-    disk: float | None = Field(default=None, ge=0)
-    net: float | None = Field(default=None, ge=0)
+    duration_s: float | None = Field(default=None, ge=0, le=MAX_NUMBER)
+    records: int | None = Field(default=None, ge=0, le=int(MAX_NUMBER))
+    scale_out: int | None = Field(default=None, ge=1, le=MAX_SCALE_OUT)
+    cpu: float | None = Field(default=None, ge=0, le=MAX_NUMBER)
+    disk: float | None = Field(default=None, ge=0, le=MAX_NUMBER)
+    net: float | None = Field(default=None, ge=0, le=MAX_NUMBER)
+
+    _names = field_validator("execution")(_check_name)
 
     @field_validator("duration_s", "cpu", "disk", "net")
     @classmethod
@@ -160,10 +216,10 @@ class HardwareSampleModel(_Frozen):
 
     timestamp: AwareDatetime
     cpu: float = Field(ge=0, le=100)
-    disk_read: float = Field(ge=0)
-    disk_write: float = Field(ge=0)
-    net_rx: float = Field(ge=0)
-    net_tx: float = Field(ge=0)
+    disk_read: float = Field(ge=0, le=MAX_NUMBER)
+    disk_write: float = Field(ge=0, le=MAX_NUMBER)
+    net_rx: float = Field(ge=0, le=MAX_NUMBER)
+    net_tx: float = Field(ge=0, le=MAX_NUMBER)
 
     @field_validator("cpu", "disk_read", "disk_write", "net_rx", "net_tx")
     @classmethod
@@ -188,8 +244,13 @@ class HardwareReport(_Frozen):
     """
 
     node: str = Field(min_length=1, max_length=200)
-    execution: str | None = Field(default=None, max_length=200)
-    samples: tuple[HardwareSampleModel, ...] = Field(max_length=10_000)
+    execution: str | None = Field(default=None, min_length=1, max_length=200)
+    samples: tuple[HardwareSampleModel, ...] = Field(max_length=MAX_SAMPLES)
+
+    @field_validator("node", "execution")
+    @classmethod
+    def _names(cls, v: str | None) -> str | None:
+        return None if v is None else _check_name(v)
 
 
 def utc_now() -> datetime:

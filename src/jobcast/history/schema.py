@@ -85,6 +85,7 @@ class ImportRow(Base):
     epsilon: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     executions: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class ExecutionRow(Base):
@@ -106,6 +107,7 @@ class ExecutionRow(Base):
     source: Mapped[str] = mapped_column(String(20))
     origin: Mapped[str | None] = mapped_column(Text)
     share_epsilon: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str | None] = mapped_column(String(20))
 
 
 class IterationRow(Base):

@@ -30,9 +30,10 @@ def utc(value: Any) -> datetime | None:
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        # stored in UTC: SQLite keeps the wall time only, so other zones would compare wrong
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     ts = pd.Timestamp(value)
     if ts is pd.NaT:
         return None
     out: datetime = ts.to_pydatetime()
-    return out if out.tzinfo else out.replace(tzinfo=UTC)
+    return out.astimezone(UTC) if out.tzinfo else out.replace(tzinfo=UTC)
