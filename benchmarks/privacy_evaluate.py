@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("--methods", default="perfmodel,privbayes,datasynthesizer")
     ap.add_argument("--epsilons", default=",".join(f"{e:g}" for e in EPSILONS))
     ap.add_argument("--experiments", default="train_sizes,time,risk")
+    ap.add_argument("--domains", default="bounds", choices=("bounds", "grid", "none"))
     ap.add_argument("--models", default="gbm,ernest")
     ap.add_argument("--sizes", default="1000")
     ap.add_argument("--originals", default="3,6,9,12,15,18,21,24,27,30")
@@ -47,6 +48,7 @@ def main() -> None:
         epsilons=tuple(float(e) for e in args.epsilons.split(",")),
         models=tuple(args.models.split(",")),
         experiments=tuple(args.experiments.split(",")),
+        domains=args.domains,
         sizes=_ints(args.sizes),
         originals=_ints(args.originals),
         repeats=args.repeats,
@@ -62,6 +64,11 @@ def main() -> None:
     if args.plot:
         plot_utility(ev, args.plot)
     print(json.dumps({k: d[k] for k in ("summary", "speed_seconds", "errors")}, indent=1))
+    if d["secrets"]:
+        print("secrets (job, method, domains, column, inference risk, median error)")
+        for r in d["secrets"]:
+            print(r["job"], r["method"], r["domains"], r["column"], round(r["inference"], 3),
+                  round(r["median_error"], 3))
     if d["risk"]:
         print("risk (job, method, epsilon, singling_out, linkability, inference, "
               "dcr_syn_median, dcr_holdout_median, closer_than_holdout)")

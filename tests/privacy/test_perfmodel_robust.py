@@ -16,7 +16,8 @@ import pytest
 from jobcast.errors import InputError
 from jobcast.privacy import Domain, NumericDomain, PerfModelSynthesizer
 from jobcast.privacy.accountant import Accountant
-from jobcast.privacy.perfmodel import _count_posterior_mean, _subarray_window
+from jobcast.privacy.bounds import dp_window
+from jobcast.privacy.perfmodel import _count_posterior_mean
 
 SCALE_OUTS = (2.0, 4.0, 6.0, 8.0, 10.0, 12.0)
 SIZES = (9630.0, 11556.0, 13482.0, 15408.0, 17334.0, 19260.0)
@@ -198,9 +199,10 @@ def test_window_goes_where_most_rows_are_not_to_a_lone_spike():
     data = np.exp(lo + width * (np.repeat(np.arange(8), 25) + 4.5))
     spike = np.full(50, np.exp(lo + width * 20.5))
     acc = Accountant(5.0)
-    low, high, centre, _, _, _ = _subarray_window(
+    win = dp_window(
         np.concatenate([data, spike]), accountant=acc, label="w", epsilon=5.0,
         lower=10.0, upper=4 * 3600.0, width=width, threshold=110.0, fallback=1,
     )
+    low, high, centre = win.low, win.high, win.centre
     assert np.exp(lo + width * 4) <= low < high <= np.exp(lo + width * 12)
     assert lo + width * 4 <= centre <= lo + width * 12

@@ -1,7 +1,12 @@
-"""Commands of privacy-preserving sharing: ``budget`` (the ledger)."""
+"""Commands of privacy-preserving sharing: ``share``, ``budget``, ``import share``, ``domain init``.
+
+Thin: parse, call :mod:`jobcast.app.share`, render.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,95 +17,100 @@ from jobcast.cli.common import (
     JsonOption,
     console,
     emit_json,
+    err_console,
     open_repo,
     parse_int_list,
     progress_callback,
     table,
 )
-from jobcast.cli.history_cmds import import_app
-from jobcast.cli.model_cmds import evaluate_app
-from jobcast.errors import InputError, UnknownJobError
-from jobcast.privacy.history_io import release_frame, schema_domain, share_table
+from jobcast.errors import InputError
 
-__all__ = ["register"]
+__all__ = ["budget", "share", "import_share", "domain_init", "evaluate_privacy_cmd"]
 
 
 def budget(
     job: Annotated[str, typer.Option("--job", help="The job whose privacy ledger to show.")],
     epsilon: Annotated[
         float | None,
-        typer.Option("--epsilon", help="Set the job's total budget (lifetime epsilon)."),
+        typer.Option(
+            "--epsilon",
+            help="Set the job's total budget (lifetime epsilon); never below what was spent.",
+        ),
     ] = None,
+    confirm_raise: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-raise", help="Confirm that --epsilon raises the budget (recorded)."
+        ),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show (or set) a job's privacy budget and every release charged to it."""
+    """Show (or set) a job's privacy budget, every release charged to it and every change.
+
+    Releases are charged to the job by name and by data: a release of the same
+    executions under another job name (a copy, a re-import) counts here too.
+    """
+    from jobcast.app.share import budget as budget_of
+
     with open_repo(db) as repo:
-        if epsilon is not None:
-            repo.set_privacy_budget(job, epsilon)
-        total = repo.privacy_budget(job)
-        spent = repo.spent_epsilon(job)
-        releases = repo.releases(job)
+        info = budget_of(repo, job, set_epsilon=epsilon, confirm_raise=confirm_raise)
     if as_json:
-        emit_json(
-            {
-                "job": job,
-                "budget": total,
-                "spent": spent,
-                "remaining": max(total - spent, 0.0),
-                "releases": [
-                    {
-                        "created_at": r.created_at,
-                        "epsilon": r.epsilon,
-                        "no_dp": r.no_dp,
-                        "method": r.method,
-                        "rows": r.rows,
-                        "destination": r.destination,
-                    }
-                    for r in releases
-                ],
-            }
-        )
+        emit_json(info)
         return
     console.print(
-        f"Job {job!r}: budget ε = {total:g}, spent {spent:g}, remaining {max(total - spent, 0):g}"
+        f"Job {job!r}: budget ε = {info['budget']:g}, spent {info['spent']:g}, "
+        f"remaining {info['remaining']:g}"
     )
-    if releases:
+    if info["releases"]:
         table(
             "Releases",
-            ["when", "ε", "method", "rows", "destination"],
+            ["when", "job", "ε", "method", "rows", "by", "digest", "destination"],
             [
                 (
-                    r.created_at.strftime("%Y-%m-%d %H:%M"),
-                    "no DP" if r.no_dp else r.epsilon,
-                    r.method,
-                    r.rows,
-                    r.destination,
+                    r["created_at"].strftime("%Y-%m-%d %H:%M"),
+                    r["job"],
+                    "no DP" if r["no_dp"] else r["epsilon"],
+                    r["method"],
+                    r["rows"],
+                    r["released_by"],
+                    (r["digest"] or "")[:12],
+                    r["destination"],
                 )
-                for r in releases
+                for r in info["releases"]
             ],
         )
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main application."""
-    app.command("budget")(budget)
-    app.command("share")(share)
+    if info["changes"]:
+        table(
+            "Budget changes",
+            ["when", "by", "from", "to"],
+            [
+                (c["changed_at"].strftime("%Y-%m-%d %H:%M"), c["changed_by"], c["from"], c["to"])
+                for c in info["changes"]
+            ],
+        )
 
 
 def share(
     job: Annotated[str, typer.Option("--job", help="The job whose executions to share.")],
     epsilon: Annotated[
-        float | None, typer.Option("--epsilon", help="Privacy budget of this release (> 0).")
+        float | None,
+        typer.Option("--epsilon", help="Privacy budget of this release (1e-6 .. remaining)."),
     ] = None,
-    rows: Annotated[int, typer.Option("--rows", help="Synthetic rows to generate.")] = 1000,
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the share to.")] = Path(
-        "share"
-    ),
+    rows: Annotated[
+        int, typer.Option("--rows", help="Synthetic rows to generate (1 .. 10,000,000).")
+    ] = 1000,
+    out: Annotated[
+        Path, typer.Option("--out", help="New (or empty) directory to write the share to.")
+    ] = Path("share"),
     method: Annotated[str, typer.Option("--method", help="Synthesizer.")] = "",
     domain: Annotated[
         Path | None,
-        typer.Option("--domain", help="JSON of public column domains (free of charge)."),
+        typer.Option(
+            "--domain",
+            help="JSON of public column domains (free of charge); "
+            "`jobcast domain init --job NAME` writes a skeleton.",
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed.")] = None,
     no_dp: Annotated[
@@ -109,98 +119,97 @@ def share(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Write a differentially private synthetic copy of a job's executions to share."""
-    from jobcast.privacy import DEFAULT_METHOD, create_share, load_domain, write_share
+    """Write a differentially private synthetic copy of a job's executions to share.
 
-    if not no_dp and epsilon is None:
-        raise InputError("give --epsilon E (> 0), or --no-dp to release without privacy")
-    if (out / "manifest.json").exists():
-        raise InputError(f"{out} already holds a share; choose another --out directory")
-    method = method or DEFAULT_METHOD
+    One transaction: the budget is checked under a lock, the rows are synthesized, the
+    release is recorded and the files appear together, or nothing happens at all.
+    """
+    from jobcast.app.share import release
+
     with open_repo(db) as repo:
-        spec, frame = release_frame(repo, job)
-        if not no_dp and epsilon is not None:
-            repo.check_budget(job, epsilon)
-        declared = load_domain(domain) if domain is not None else schema_domain(spec, frame)
-        pkg = create_share(
-            frame,
-            job=job,
-            epsilon=None if no_dp else epsilon,
-            rows=rows,
-            method=method,
-            domain=declared,
-            seed=seed,
-            no_dp=no_dp,
-        )
-        # the ledger entry and the files: if writing fails, the budget is still charged,
-        # because the mechanism already ran on the private data
-        repo.record_release(
+        info = release(
+            repo,
             job,
-            epsilon=None if no_dp else epsilon,
-            method=method,
+            epsilon=epsilon,
             rows=rows,
+            out=out,
+            method=method or None,
+            domain=domain,
             no_dp=no_dp,
-            destination=str(out.resolve()),
+            seed=seed,
         )
-        write_share(pkg, out)
-        spent, total = repo.spent_epsilon(job), repo.privacy_budget(job)
     if as_json:
-        emit_json(
-            {
-                "job": job,
-                "out": str(out),
-                "rows": rows,
-                "method": method,
-                "epsilon": pkg.epsilon,
-                "budget_spent": spent,
-                "budget": total,
-            }
-        )
+        emit_json(info)
         return
     if no_dp:
-        console.print(f"[bold red]Wrote {rows} rows to {out} WITHOUT differential privacy.[/]")
+        console.print(
+            f"Wrote {info['rows']} rows to {out} WITHOUT differential privacy.",
+            style="bold red",
+            highlight=False,
+        )
     else:
         console.print(
-            f"Wrote {rows} synthetic rows to {out} at ε = {epsilon:g} ({method}); the job has "
-            f"now spent {spent:g} of its budget {total:g}."
+            f"Wrote {info['rows']} synthetic rows to {out} at ε = {info['epsilon']:g} "
+            f"({info['method']}); the job has now spent {info['budget_spent']:g} of its "
+            f"budget {info['budget']:g}. Digest {info['digest'][:16]}.",
+            highlight=False,
         )
 
 
-@import_app.command("share")
 def import_share(
     directory: Annotated[Path, typer.Argument(help="A share package (manifest.json, rows.csv).")],
     job: Annotated[
-        str | None, typer.Option("--job", help="Job to add the rows to (default: the share's).")
+        str | None,
+        typer.Option("--job", help="Name of the new job (default: ORIGIN-share-DIGEST)."),
+    ] = None,
+    merge_into: Annotated[
+        str | None,
+        typer.Option("--merge-into", help="Add the rows to this existing job instead."),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Add a collaborator's share as synthetic executions (provenance and ε recorded)."""
-    from jobcast.privacy import read_share
+    """Verify a collaborator's share and add its rows as synthetic executions.
 
-    pkg = read_share(directory)
-    name = job or pkg.job
+    The digests, the budget ledger and every row are checked first; a share imported
+    before is refused. The rows go into a job of their own unless --merge-into is given.
+    """
+    from jobcast.app.share import import_share as do_import
+
     with open_repo(db) as repo:
-        try:
-            existing = repo.job(name)
-        except UnknownJobError:
-            existing = None
-        table_ = share_table(pkg, name, existing, str(directory.resolve()))
-        summary = repo.import_executions(table_)
+        info = do_import(repo, directory, job=job, merge_into=merge_into)
     if as_json:
-        emit_json(
-            {
-                "job": summary.job,
-                "executions": summary.executions,
-                "epsilon": pkg.epsilon,
-                "differential_privacy": pkg.differential_privacy,
-            }
-        )
+        emit_json(info)
         return
-    dp = f"ε = {pkg.epsilon:g}" if pkg.differential_privacy else "WITHOUT differential privacy"
-    console.print(
-        f"Imported {summary.executions} synthetic executions ({dp}) into {summary.job!r}."
+    dp = (
+        f"ε = {info['epsilon']:g}"
+        if info["differential_privacy"]
+        else "WITHOUT differential privacy"
     )
+    console.print(
+        f"Imported {info['executions']} synthetic executions ({dp}) of {info['origin_job']!r} "
+        f"into {'new job ' if info['created_job'] else ''}{info['job']!r}.",
+        highlight=False,
+    )
+
+
+def domain_init(
+    job: Annotated[str, typer.Option("--job", help="The job whose schema to describe.")],
+    db: DbOption = None,
+) -> None:
+    """Print a domain-file skeleton for `share --domain` from the job's schema alone.
+
+    Nothing is read from the values: names, types and public defaults (runtime 10 s-4 h,
+    scale-out 1-1024, log scale). Edit it, then: jobcast share --domain FILE. What to
+    edit is printed on standard error.
+    """
+    from jobcast.app.share import domain_init as skeleton_of
+
+    with open_repo(db) as repo:
+        skeleton, notes = skeleton_of(repo, job)
+    sys.stdout.write(json.dumps(skeleton, indent=2) + "\n")
+    for note in notes:
+        err_console.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _floats(text: str, option: str) -> list[float]:
@@ -213,7 +222,6 @@ def _floats(text: str, option: str) -> list[float]:
     return values
 
 
-@evaluate_app.command("privacy")
 def evaluate_privacy_cmd(
     job: Annotated[
         list[str] | None,
@@ -227,8 +235,16 @@ def evaluate_privacy_cmd(
     ] = "perfmodel,privbayes,datasynthesizer",
     epsilons: Annotated[str, typer.Option(help="Privacy budgets.")] = "0.1,0.5,1,2,5,10",
     experiments: Annotated[
-        str, typer.Option(help="Comma-separated: train_sizes, small, time, risk.")
+        str, typer.Option(help="Comma-separated: train_sizes, small, time, risk, secrets.")
     ] = "train_sizes,small,time,risk",
+    domains: Annotated[
+        str,
+        typer.Option(
+            "--domains",
+            help="What is declared public: bounds (scale-outs, runtime 10 s-4 h, other "
+            "columns a coarse range), grid (the C3O grids, published as is) or none.",
+        ),
+    ] = "bounds",
     sizes: Annotated[
         str, typer.Option(help="Synthetic training sizes of experiment 1.")
     ] = "100,200,...,1100",
@@ -242,9 +258,9 @@ def evaluate_privacy_cmd(
 ) -> None:
     """The privacy paper's experiments side by side with DataSynthesizer (needs jobcast[bench]).
 
-    Runs on the c3o-paper files with the public domains their experiments declare
-    (scale-out grids, parameter grids, runtime range 10 s-4 h; see
-    jobcast.evaluation.privacy).
+    Runs on the c3o-paper files under the declared domains of --domains (see
+    jobcast.evaluation.privacy_domains); --experiments secrets measures how well a
+    share's holder infers the dataset sizes.
     """
     from jobcast.evaluation.privacy import C3O_PAPER_JOBS, evaluate_privacy, plot_utility
 
@@ -256,6 +272,7 @@ def evaluate_privacy_cmd(
             epsilons=_floats(epsilons, "--epsilons"),
             models=[m.strip() for m in models.split(",") if m.strip()],
             experiments=[e.strip() for e in experiments.split(",") if e.strip()],
+            domains=domains,
             sizes=size_list,
             repeats=repeats,
             data_dir=data_dir,
@@ -274,6 +291,16 @@ def evaluate_privacy_cmd(
         ["method", *(f"ε={e}" if e != "no-dp" else "no DP" for e in labels)],
         [(m, *(f"{v[e]:.3f}" if e in v else "-" for e in labels)) for m, v in summary.items()],
     )
+    if result.secrets:
+        table(
+            "Secret inference at the risk ε: dataset-size columns",
+            ["job", "method", "declared", "column", "inference risk", "median error"],
+            [
+                (r.job, r.method, r.domains, r.column, f"{r.inference:.3f}",
+                 f"{r.median_error:.3f}")
+                for r in result.secrets
+            ],
+        )
     if plot is not None:
         console.print(f"Plot written to {plot}")
 

@@ -11,39 +11,20 @@ DataSynthesizer 0.1.13 at the same *nominal* ε:
 2. ``small``: 3..30 original rows (from the 80 %) -> 1000 synthetic rows; MAPE on the 20 %.
 3. ``time``: describing and generating 1000 rows.
 
-Risk: anonymeter's singling-out, linkability and attribute-inference risks of a share
-(original = the 80 %, control = the 20 %) and the distance to the closest record.
+``risk``: anonymeter's singling-out, linkability and attribute-inference risks of a
+share and the distance to the closest record; ``secrets``: how well the holder of an
+ε = 1 share infers the job's dataset sizes, for grid-declared, bounds-declared and
+DataSynthesizer shares (:mod:`jobcast.evaluation.privacy_baselines`).
 
-Declared (public) domains used for c3o-paper -- what a user would know without looking
-at the private rows (:func:`c3o_paper_domain`):
-
-* ``instance_count``: the scale-outs offered/used, ``2, 4, ..., 12`` (a grid; exact);
-  ``4, ..., 12`` for kmeans and linearregression, whose scale-out 2 runs the paper
-  drops as memory-bound before any analysis (a public protocol choice, so those rows
-  are never shared and the shared domain does not offer them).
-* job parameters and dataset sizes: the C3O experiment grids, published with the
-  C3O data set (Will et al., IC2E 2021) -- e.g. grep's ``p_occurrence`` 0..1 in steps
-  of 0.25 and its input sizes 10100..20200 MB.  They are the experiment designer's
-  public parameter grids, written out literally below, never computed from the rows.
-  A team whose input sizes are confidential declares them as log-scale bounds instead
-  (then they are binned and drawn inside bins) or leaves them undeclared (then their
-  range is bought with budget).
-* ``gross_runtime``: plausible public bounds of 10 s .. 4 h for a batch Spark job,
-  log scale.  The runtime *window* inside them is bought with budget by ``perfmodel``.
-
-DataSynthesizer reads its own raw minimum/maximum, categories and row count from the
-data (its documented behaviour), so it gets no declared domain.
+What is declared public (``domains``: ``bounds``, the headline; ``grid``; ``none``) is
+described in :mod:`jobcast.evaluation.privacy_domains`.  DataSynthesizer reads its own
+raw minimum/maximum, categories and row count from the data (its documented
+behaviour), so it gets no declared domain.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
-import math
-import os
-import random
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -53,13 +34,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jobcast.errors import InputError, MissingExtraError
-from jobcast.privacy import Domain, NumericDomain, make_synthesizer
+from jobcast.errors import InputError
+from jobcast.evaluation.privacy_baselines import (
+    DataSynthesizerBaseline,
+    RiskRecord,
+    SecretRecord,
+    risk,
+    secret_inference,
+)
+from jobcast.evaluation.privacy_domains import (
+    C3O_PAPER_JOBS,
+    DEFAULT_DATA_DIR,
+    DOMAIN_MODES,
+    RUNTIME,
+    SCALE_OUT,
+    c3o_paper_domain,
+    load_c3o_paper,
+)
+from jobcast.privacy import make_synthesizer
 
 __all__ = [
     "C3O_PAPER_JOBS",
     "EPSILONS",
     "DEFAULT_DATA_DIR",
+    "DOMAIN_MODES",
+    "EXPERIMENTS",
     "c3o_paper_domain",
     "load_c3o_paper",
     "DataSynthesizerBaseline",
@@ -67,6 +66,7 @@ __all__ = [
     "UtilityRecord",
     "TimingRecord",
     "RiskRecord",
+    "SecretRecord",
     "PrivacyEvaluation",
     "evaluate_privacy",
     "plot_utility",
@@ -74,143 +74,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-C3O_PAPER_JOBS: tuple[str, ...] = ("grep", "kmeans", "linearregression", "pagerank", "sort")
 EPSILONS: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "c3o-paper"
-RUNTIME = "gross_runtime"
-SCALE_OUT = "instance_count"
+EXPERIMENTS: tuple[str, ...] = ("train_sizes", "small", "time", "risk", "secrets")
 DATASYNTHESIZER = "datasynthesizer"
 
 Callback = Callable[[str, int, int], None]
-
-# Public domains (see the module docstring): the C3O experiment grids, literally.
-_SCALE_OUTS = (2, 4, 6, 8, 10, 12)
-_FILTERED = ("kmeans", "linearregression")  # the paper drops instance_count <= 2
-_GRIDS: dict[str, dict[str, tuple[tuple[float, ...], bool, bool]]] = {
-    # column: (grid values, log scale, integer)
-    "grep": {
-        "data_size_MB": ((10100, 12625, 15150, 17675, 20200), True, True),
-        "p_occurrence": ((0.0, 0.25, 0.5, 0.75, 1.0), False, False),
-    },
-    "kmeans": {
-        "observations": ((1e8, 1.25e8, 1.5e8, 1.75e8, 2e8), True, True),
-        "features": ((5, 10, 15), True, True),
-        "k": ((3, 5, 7, 9), True, True),
-    },
-    "linearregression": {
-        "observations": ((1e8, 1.5e8, 2e8, 2.5e8, 3e8), True, True),
-        "features": ((5, 10, 15), True, True),
-        "iterations": ((1, 25, 50, 100), True, True),
-    },
-    "pagerank": {
-        "links": ((1e7, 2e7, 3e7), True, True),
-        "pages": ((1e6, 2e6, 3e6), True, True),
-        "convergence_criterion": ((1e-4, 5e-4, 1e-3, 5e-3, 1e-2), True, False),
-    },
-    "sort": {
-        "data_size_MB": ((9630, 11556, 13482, 15408, 17334, 19260), True, True),
-    },
-}
-_RUNTIME_BOUNDS = (10.0, 4 * 3600.0)
-
-
-def c3o_paper_domain(job: str) -> Domain:
-    """The public domain declared for a c3o-paper job (documented in the module docstring)."""
-    if job not in _GRIDS:
-        raise InputError(f"unknown c3o-paper job {job!r}; choose one of {list(C3O_PAPER_JOBS)}")
-    scale_outs = tuple(float(v) for v in _SCALE_OUTS if job not in _FILTERED or v > 2)
-    cols: list[tuple[str, Any]] = [
-        (SCALE_OUT, NumericDomain(values=scale_outs, log=True, integer=True))
-    ]
-    for name, (values, log, integer) in _GRIDS[job].items():
-        cols.append((name, NumericDomain(values=values, log=log, integer=integer)))
-    lo, hi = _RUNTIME_BOUNDS
-    cols.append((RUNTIME, NumericDomain(lower=lo, upper=hi, log=True, bins=20)))
-    return Domain(tuple(cols))
-
-
-def load_c3o_paper(job: str, data_dir: str | Path | None = None) -> pd.DataFrame:
-    """Read a c3o-paper job with the paper's filter (kmeans, linearregression: scale-out > 2).
-
-    Columns are put in the declared domain's order.
-    """
-    d = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
-    path = d / f"{job}.csv"
-    if not path.is_file():
-        raise InputError(f"{path} not found: is ../shared/data/c3o-paper beside the project?")
-    frame = pd.read_csv(path)
-    if job in _FILTERED:
-        frame = frame[frame[SCALE_OUT] > 2]
-    return frame[list(c3o_paper_domain(job).names)].reset_index(drop=True)
-
-
-class DataSynthesizerBaseline:
-    """DataSynthesizer 0.1.13's correlated attribute mode, as the paper ran it.
-
-    It reads the raw data itself (its own min/max, categories, row count) and only
-    supports global seeding, so it runs in a temporary directory with ``random`` and
-    ``numpy.random`` seeded right before describing and generating.
-
-    Parameters
-    ----------
-    epsilon
-        Its nominal ε; ``None`` runs it with ``epsilon=0`` (its "no DP" switch).
-    k
-        Degree of the Bayesian network.
-    category_threshold
-        Columns with at most this many distinct values are categorical.
-    random_state
-        Seed.
-    """
-
-    def __init__(
-        self,
-        *,
-        epsilon: float | None = 1.0,
-        k: int = 2,
-        category_threshold: int = 20,
-        random_state: int | None = None,
-    ) -> None:
-        self.epsilon = epsilon
-        self.k = k
-        self.category_threshold = category_threshold
-        self.random_state = random_state
-
-    def fit(self, frame: pd.DataFrame) -> DataSynthesizerBaseline:
-        """Describe ``frame`` (DataDescriber, correlated attribute mode)."""
-        try:
-            from DataSynthesizer.DataDescriber import DataDescriber
-        except ImportError as e:
-            raise MissingExtraError(
-                "DataSynthesizer", "bench", "Comparing with DataSynthesizer"
-            ) from e
-        self._dir = tempfile.TemporaryDirectory(prefix="jobcast-ds-")
-        src = os.path.join(self._dir.name, "input.csv")
-        frame.to_csv(src, index=False)
-        self.description_ = os.path.join(self._dir.name, "description.json")
-        seed = 0 if self.random_state is None else int(self.random_state)
-        random.seed(seed)
-        np.random.seed(seed)  # DataSynthesizer only supports global seeding
-        eps = 0 if self.epsilon is None else float(self.epsilon)
-        with contextlib.redirect_stdout(io.StringIO()):
-            describer = DataDescriber(category_threshold=self.category_threshold)
-            describer.describe_dataset_in_correlated_attribute_mode(
-                dataset_file=src, epsilon=eps, k=self.k
-            )
-            describer.save_dataset_description_to_file(self.description_)
-        self.columns_ = list(frame.columns)
-        return self
-
-    def sample(self, n_rows: int) -> pd.DataFrame:
-        """Generate ``n_rows`` rows (DataGenerator)."""
-        from DataSynthesizer.DataGenerator import DataGenerator
-
-        seed = 0 if self.random_state is None else int(self.random_state)
-        with contextlib.redirect_stdout(io.StringIO()):
-            gen = DataGenerator()
-            gen.generate_dataset_in_correlated_attribute_mode(n_rows, self.description_, seed=seed)
-        out = gen.synthetic_dataset
-        return out[self.columns_].apply(pd.to_numeric, errors="coerce")
 
 
 def synthesize(
@@ -222,16 +90,18 @@ def synthesize(
     n_rows: int,
     seed: int,
     params: dict[str, Any] | None = None,
+    domains: str = "bounds",
 ) -> pd.DataFrame:
     """Synthetic rows from ``train`` by a jobcast method or ``"datasynthesizer"``.
 
     ``epsilon=None`` means without DP (jobcast: ``no_dp=True``; DataSynthesizer: ε = 0).
+    ``domains`` says what is declared public (:func:`c3o_paper_domain`).
     """
     if method == DATASYNTHESIZER:
         return DataSynthesizerBaseline(epsilon=epsilon, random_state=seed).fit(train).sample(n_rows)
     s = make_synthesizer(
         method,
-        domain=c3o_paper_domain(job),
+        domain=c3o_paper_domain(job, domains, train),
         epsilon=1.0 if epsilon is None else epsilon,
         no_dp=epsilon is None,
         random_state=seed,
@@ -265,21 +135,6 @@ class TimingRecord:
     seconds: float
 
 
-@dataclass(frozen=True)
-class RiskRecord:
-    """Risks of one share against its original rows."""
-
-    job: str
-    method: str
-    epsilon: float | None
-    singling_out: float
-    linkability: float
-    inference: float
-    dcr_synthetic_median: float
-    dcr_holdout_median: float
-    closer_than_holdout: float
-
-
 @dataclass
 class PrivacyEvaluation:
     """Everything :func:`evaluate_privacy` measured."""
@@ -287,6 +142,7 @@ class PrivacyEvaluation:
     utility: list[UtilityRecord] = field(default_factory=list)
     timing: list[TimingRecord] = field(default_factory=list)
     risk: list[RiskRecord] = field(default_factory=list)
+    secrets: list[SecretRecord] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(
@@ -332,6 +188,7 @@ class PrivacyEvaluation:
             "utility": [asdict(r) for r in self.utility],
             "timing": [asdict(r) for r in self.timing],
             "risk": [asdict(r) for r in self.risk],
+            "secrets": [asdict(r) for r in self.secrets],
             "errors": list(self.errors),
             "summary": {
                 "gbm_1000_rows": self.summary(model="gbm"),
@@ -370,83 +227,6 @@ def _split(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
 
 
-def _dcr(job: str, train: pd.DataFrame, other: pd.DataFrame) -> np.ndarray:
-    """Distance of each row of ``other`` to its closest row of ``train``.
-
-    Columns scaled to [0, 1] by their *declared* domain (log scale where declared).
-    """
-    dom = c3o_paper_domain(job)
-
-    def scale(f: pd.DataFrame) -> np.ndarray:
-        cols = []
-        for name in dom.names:
-            d = dom[name]
-            assert isinstance(d, NumericDomain) and d.lower is not None and d.upper is not None
-            x = f[name].to_numpy(dtype=float)
-            if d.log:
-                x, lo, hi = np.log(np.maximum(x, 1e-300)), math.log(d.lower), math.log(d.upper)
-            else:
-                lo, hi = d.lower, d.upper
-            cols.append((x - lo) / (hi - lo) if hi > lo else np.zeros_like(x))
-        return np.column_stack(cols)
-
-    a, b = scale(train), scale(other)
-    dist = np.sqrt(((b[:, None, :] - a[None, :, :]) ** 2).sum(axis=2))
-    return dist.min(axis=1)
-
-
-def _risk(
-    job: str, method: str, epsilon: float | None, train: pd.DataFrame, test: pd.DataFrame,
-    syn: pd.DataFrame, n_attacks: int, seed: int,
-) -> RiskRecord:
-    try:
-        from anonymeter.evaluators import (
-            InferenceEvaluator,
-            LinkabilityEvaluator,
-            SinglingOutEvaluator,
-        )
-    except ImportError as e:
-        raise MissingExtraError("anonymeter", "risk", "Measuring privacy risk") from e
-    cols = list(train.columns)
-    n = min(n_attacks, len(test))
-    with contextlib.redirect_stdout(io.StringIO()), _quiet_warnings():
-        so = SinglingOutEvaluator(ori=train, syn=syn, control=test, n_attacks=n, seed=seed)
-        so.evaluate(mode="univariate")
-        half = max(len(cols) // 2, 1)
-        link = LinkabilityEvaluator(
-            ori=train, syn=syn, control=test, n_attacks=n,
-            aux_cols=(cols[:half], cols[half:]), n_neighbors=1,
-        )
-        link.evaluate(n_jobs=1)
-        inf = InferenceEvaluator(
-            ori=train, syn=syn, control=test, aux_cols=[c for c in cols if c != RUNTIME],
-            secret=RUNTIME, regression=True, n_attacks=n,
-        )
-        inf.evaluate(n_jobs=1)
-    d_syn = _dcr(job, train, syn)
-    d_hold = _dcr(job, train, test)
-    return RiskRecord(
-        job=job,
-        method=method,
-        epsilon=epsilon,
-        singling_out=float(so.risk().value),
-        linkability=float(link.risk().value),
-        inference=float(inf.risk().value),
-        dcr_synthetic_median=float(np.median(d_syn)),
-        dcr_holdout_median=float(np.median(d_hold)),
-        closer_than_holdout=float(np.mean(d_syn < np.median(d_hold))),
-    )
-
-
-@contextlib.contextmanager
-def _quiet_warnings() -> Any:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-
-
 def evaluate_privacy(
     jobs: Sequence[str] = C3O_PAPER_JOBS,
     *,
@@ -455,6 +235,7 @@ def evaluate_privacy(
     include_no_dp: bool = True,
     models: Sequence[str] = ("gbm", "ernest"),
     experiments: Iterable[str] = ("train_sizes", "small", "time", "risk"),
+    domains: str = "bounds",
     sizes: Sequence[int] = tuple(range(100, 1101, 100)),
     originals: Sequence[int] = tuple(range(3, 31, 3)),
     synthetic_rows: int = 1000,
@@ -479,7 +260,12 @@ def evaluate_privacy(
     models
         Runtime models trained on the synthetic rows (:func:`jobcast.models.make_model`).
     experiments
-        Any of ``"train_sizes"``, ``"small"``, ``"time"``, ``"risk"``.
+        Any of :data:`EXPERIMENTS`.
+    domains
+        What the user declares public: ``"bounds"`` (scale-outs and runtime bounds;
+        every other column a coarse range), ``"grid"`` (the C3O grids) or ``"none"``
+        (no domain file); see :mod:`jobcast.evaluation.privacy_domains`.  The
+        ``secrets`` experiment always compares grid- and bounds-declared shares.
     sizes
         Synthetic training-set sizes of experiment 1.
     originals
@@ -506,9 +292,11 @@ def evaluate_privacy(
     PrivacyEvaluation
     """
     exps = set(experiments)
-    unknown = exps - {"train_sizes", "small", "time", "risk"}
+    unknown = exps - set(EXPERIMENTS)
     if unknown:
-        raise InputError(f"unknown experiments {sorted(unknown)}")
+        raise InputError(f"unknown experiments {sorted(unknown)}; choose from {list(EXPERIMENTS)}")
+    if domains not in DOMAIN_MODES:
+        raise InputError(f"domains must be one of {list(DOMAIN_MODES)}, got {domains!r}")
     eps_list: list[float | None] = [float(e) for e in epsilons]
     if include_no_dp:
         eps_list.append(None)
@@ -523,6 +311,8 @@ def evaluate_privacy(
         total += len(jobs) * len(methods)
     if "risk" in exps:
         total += len(jobs) * len(methods) * 2
+    if "secrets" in exps:
+        total += len(jobs) * len(_secret_shares(methods))
     done = 0
 
     def tick(stage: str) -> None:
@@ -545,7 +335,8 @@ def evaluate_privacy(
                     if "train_sizes" in exps:
                         try:
                             syn = synthesize(
-                                method, train, job=job, epsilon=eps, n_rows=max(sizes), seed=rs
+                                method, train, job=job, epsilon=eps, n_rows=max(sizes), seed=rs,
+                                domains=domains,
                             )
                             for size in sizes:
                                 for model in models:
@@ -568,7 +359,7 @@ def evaluate_privacy(
                             try:
                                 syn = synthesize(
                                     method, orig, job=job, epsilon=eps, n_rows=synthetic_rows,
-                                    seed=rs,
+                                    seed=rs, domains=domains,
                                 )
                                 for model in models:
                                     result.utility.append(
@@ -591,7 +382,10 @@ def evaluate_privacy(
                 secs = []
                 for t in range(timing_repeats):
                     start = time.perf_counter()
-                    synthesize(method, train, job=job, epsilon=1.0, n_rows=synthetic_rows, seed=t)
+                    synthesize(
+                        method, train, job=job, epsilon=1.0, n_rows=synthetic_rows, seed=t,
+                        domains=domains,
+                    )
                     secs.append(time.perf_counter() - start)
                 result.timing.append(
                     TimingRecord(job, method, synthetic_rows, float(np.median(secs)))
@@ -602,10 +396,11 @@ def evaluate_privacy(
                 for eps in (risk_epsilon, None):
                     try:
                         syn = synthesize(
-                            method, train, job=job, epsilon=eps, n_rows=synthetic_rows, seed=seed
+                            method, train, job=job, epsilon=eps, n_rows=synthetic_rows,
+                            seed=seed, domains=domains,
                         )
                         result.risk.append(
-                            _risk(job, method, eps, train, test, syn, risk_attacks, seed)
+                            risk(job, method, eps, train, test, syn, risk_attacks, seed)
                         )
                     except Exception as e:  # noqa: BLE001
                         record_error(
@@ -613,7 +408,37 @@ def evaluate_privacy(
                             error=f"{type(e).__name__}: {e}",
                         )
                     tick("risk")
+        if "secrets" in exps:
+            for method, declared in _secret_shares(methods):
+                try:
+                    syn = synthesize(
+                        method, train, job=job, epsilon=risk_epsilon, n_rows=synthetic_rows,
+                        seed=seed, domains=declared,
+                    )
+                    result.secrets.extend(
+                        secret_inference(
+                            job, method, declared if method != DATASYNTHESIZER else "raw",
+                            risk_epsilon, train, test, syn, risk_attacks, seed,
+                        )
+                    )
+                except Exception as e:  # noqa: BLE001
+                    record_error(
+                        experiment="secrets", job=job, method=method, domains=declared,
+                        error=f"{type(e).__name__}: {e}",
+                    )
+                tick("secrets")
     return result
+
+
+def _secret_shares(methods: Sequence[str]) -> list[tuple[str, str]]:
+    """(method, domains) of the secrets experiment: jobcast's with grid and bounds."""
+    out: list[tuple[str, str]] = []
+    for m in methods:
+        if m == DATASYNTHESIZER:
+            out.append((m, "bounds"))
+        else:
+            out.extend([(m, "grid"), (m, "bounds")])
+    return out
 
 
 def plot_utility(

@@ -11,17 +11,160 @@ quantiles give the bounds.  Nothing about the raw minimum or maximum is used.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from jobcast.errors import DomainError
 from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.noise import laplace_int
 
-__all__ = ["SEARCH_LOWER", "SEARCH_UPPER", "dp_log_range"]
+__all__ = ["SEARCH_LOWER", "SEARCH_UPPER", "Window", "dp_log_range", "dp_window"]
 
 #: Public search range for undeclared log-scale bounds: 2**-20 .. 2**40.
 SEARCH_LOWER = 2.0**-20
 SEARCH_UPPER = 2.0**40
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where the data lie inside a public range, found by :func:`dp_window`.
+
+    Attributes
+    ----------
+    low, high
+        The window's edges (bin edges of the public range, in the column's units).
+    centre, centre_var
+        Noisy centre of mass of the rows inside the window, on the transformed scale
+        (log or linear), and its variance (``inf`` when the window was not significant,
+        so the centre is no prior).
+    total
+        Noisy total of the histogram: a second, independent estimate of the row count
+        with variance ``bins * 2 / ε²``.
+    bins
+        Number of bins of the public range.
+    significant
+        Whether a run of bins stood out of the noise.
+    """
+
+    low: float
+    high: float
+    centre: float
+    centre_var: float
+    total: float
+    bins: int
+    significant: bool
+
+
+def _kadane(gain: np.ndarray) -> tuple[float, int, int]:
+    """Largest sum of a contiguous run of ``gain`` and its first and last index."""
+    best, a, b, run, start = -np.inf, 0, len(gain) - 1, 0.0, 0
+    for i, g in enumerate(gain):
+        if run <= 0:
+            run, start = 0.0, i
+        run += float(g)
+        if run > best:
+            best, a, b = run, start, i
+    return best, a, b
+
+
+def dp_window(
+    x: np.ndarray,
+    *,
+    accountant: Accountant,
+    label: str,
+    epsilon: float,
+    lower: float,
+    upper: float,
+    width: float,
+    log: bool = True,
+    threshold: float = 1.0,
+    fallback: int | None = 1,
+) -> Window:
+    """The run of bins of a public range holding the data, ε-DP (the one window mechanism).
+
+    A histogram of ``x`` (``log x`` when ``log``) over public bins of ``width`` between
+    ``lower`` and ``upper``, discrete Laplace with sensitivity 1 (a row falls in one bin;
+    Dwork et al., TCC 2006; parallel composition, McSherry, SIGMOD 2009), and from it
+    (post-processing) the contiguous run of bins with the largest total of noisy count
+    minus ``threshold / ε`` per bin (Kadane's maximum subarray): empty bins cost the
+    penalty, so noise spikes far from the data are not joined.  A run whose total is
+    below ``3 / ε`` is not significant: then the ``2 fallback + 1`` adjacent bins with the
+    largest noisy total are the window (the whole range when ``fallback`` is ``None``),
+    and so they are when the winning run holds fewer rows than that block (a noise
+    spike beating the data's penalties; measured about 1 share in 300 at ε = 1 on grep).
+
+    Parameters
+    ----------
+    x
+        Private values; values outside ``[lower, upper]`` are clipped into the end bins.
+    accountant, label, epsilon
+        The release's accountant, the label and ε of this histogram.
+    lower, upper
+        Public range (``0 < lower`` when ``log``).
+    width
+        Bin width on the transformed scale.
+    log
+        Bins on ``log x`` (positive columns) or on ``x``.
+    threshold
+        Penalty per bin in units of ``1 / ε``.
+    fallback
+        Half width in bins of the block taken when no run is significant.
+
+    Returns
+    -------
+    Window
+    """
+    if not lower < upper or (log and lower <= 0):
+        need = "0 < lower < upper" if log else "lower < upper"
+        raise DomainError(f"a window needs {need}, got {lower}, {upper}")
+    fwd, inv = (np.log, np.exp) if log else (lambda v: v, lambda v: v)
+    lo, hi = float(fwd(lower)), float(fwd(upper))
+    nbins = max(int(np.ceil((hi - lo) / width - 1e-9)), 1)
+    edges = lo + width * np.arange(nbins + 1)
+    edges[-1] = hi
+    v = fwd(np.clip(np.asarray(x, dtype=float), lower, upper))
+    idx = np.clip(((v - lo) / width).astype(np.int64), 0, nbins - 1)
+    noisy = laplace_int(
+        np.bincount(idx, minlength=nbins), sensitivity=1, accountant=accountant, label=label,
+        epsilon=epsilon,
+    ).astype(float)
+    # Post-processing only from here on.
+    gain = noisy - float(threshold) / epsilon
+    best, a, b = _kadane(gain)
+    significant = best >= 3.0 / epsilon
+    k = min(2 * int(1 if fallback is None else fallback) + 1, nbins)
+    sums = np.convolve(noisy, np.ones(k), mode="valid")
+    block = int(np.argmax(sums))
+    if significant and sums[block] > noisy[a : b + 1].sum():
+        significant = False
+        a, b = block, block + k - 1
+    elif not significant:
+        a, b = (0, nbins - 1) if fallback is None else (block, block + k - 1)
+    mids = (edges[a : b + 1] + edges[a + 1 : b + 2]) / 2
+    # Signed noisy counts: the zero-mean noise of near-empty bins cancels instead of
+    # pulling the centre towards the middle of a wide run; when the run's total is not
+    # clearly above its own noise (std sqrt(2 k) / ε), weight by the counts above the
+    # penalty instead.
+    w = noisy[a : b + 1]
+    if w.sum() <= 2.0 * np.sqrt(2.0 * w.size) / epsilon:
+        w = np.maximum(gain[a : b + 1], 0.0)
+        significant = False
+    centre = float((w * mids).sum() / w.sum()) if w.sum() > 0 else float(mids.mean())
+    centre = float(np.clip(centre, edges[a], edges[b + 1]))
+    # Noise variance of the centre (each count has variance 2 / ε²) plus the spread of a
+    # row inside its bin (width² / 12).
+    weight = max(float(w.sum()), 1.0)
+    var_c = float(((mids - centre) ** 2).sum() * 2.0 / epsilon**2) / weight**2 + width**2 / 12
+    return Window(
+        low=float(inv(edges[a])),
+        high=float(inv(edges[b + 1])),
+        centre=centre,
+        centre_var=var_c if significant else float("inf"),
+        total=float(noisy.sum()),
+        bins=nbins,
+        significant=bool(significant),
+    )
 
 
 def dp_log_range(
@@ -104,15 +247,7 @@ def dp_log_range(
         pen = (1.0 if threshold is None else float(threshold)) * (
             0.0 if eps is None else 1.0 / eps
         )
-        gain = noisy - pen
-        best, best_a, best_b = -np.inf, 0, 0
-        run, start = 0.0, 0
-        for i, g in enumerate(gain):
-            if run <= 0:
-                run, start = 0.0, i
-            run += float(g)
-            if run > best:
-                best, best_a, best_b = run, start, i
+        best, best_a, best_b = _kadane(noisy - pen)
         if eps is None:
             nz = np.flatnonzero(counts)
             best_a, best_b = (int(nz[0]), int(nz[-1])) if nz.size else (0, nbins - 1)

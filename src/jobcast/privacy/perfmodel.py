@@ -56,7 +56,7 @@ worth releasing).
    adapted to the noisy count; the window ``[L, U]`` is the run of bins with the largest
    total noisy count minus ``window_threshold / ε`` per bin (maximum subarray, the
    mechanism of :func:`jobcast.privacy.bounds.dp_log_range`, see
-   :func:`_subarray_window`) -- the clipping interval of ``log(runtime)``, never the
+   :func:`jobcast.privacy.bounds.dp_window`) -- the clipping interval of ``log(runtime)``, never the
    raw extremes; ``c`` is the noisy centre of mass inside it.
 3. **Runtime model** (the rest): noisy sufficient statistics ``b = Σ φ(x) (y - c)`` of a
    log-linear model ``log t = c + φ(x)·β`` with ``φ`` = normalised (log) context
@@ -98,7 +98,8 @@ import pandas as pd
 from jobcast.errors import DomainError, InputError
 from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.base import BaseSynthesizer
-from jobcast.privacy.bounds import dp_log_range
+from jobcast.privacy.bounds import dp_log_range, dp_window
+from jobcast.privacy.discretize import Discretizer
 from jobcast.privacy.domain import CategoricalDomain, Domain, NumericDomain
 from jobcast.privacy.noise import laplace_int, linf_laplace_int, linf_noise_variance, quantize
 
@@ -110,6 +111,8 @@ _RESIDUAL_SD = 0.2  # public prior: run-to-run and model error in log-runtime
 _MARGINAL_SD = 0.05  # public prior: what a log-linear model misses per value of a column
 _MAX_DESIGN_SHRINK = 0.9  # skip the configuration histogram when it would be >90 % prior
 _CUBE_MAX_D = 16  # more coefficients get Laplace shares (exact shell counts grow like m^d)
+_LOCATE_SHARE = 0.15  # of the budget: windows of the bounded context columns, together
+_LINEAR_SPAN = float(np.log(100.0))  # a linear range is binned like two decades
 
 
 def _features(
@@ -152,93 +155,6 @@ def _features(
                 cols.append(numeric[a] * numeric[b])
                 labels.append(f"interaction{a}x{b}")
     return np.column_stack(cols), labels
-
-
-def _subarray_window(
-    x: np.ndarray,
-    *,
-    accountant: Accountant,
-    label: str,
-    epsilon: float,
-    lower: float,
-    upper: float,
-    width: float,
-    threshold: float | None,
-    fallback: int | None,
-) -> tuple[float, float, float, float, float, int]:
-    """Window ``(low, high)``, a centre of ``log x`` and its variance, noisy total, bins.
-
-    The mechanism of :func:`jobcast.privacy.bounds.dp_log_range` in ``"subarray"``
-    mode: a histogram of ``log x`` over public bins of the declared range, discrete
-    Laplace with sensitivity 1 (a row falls in one bin; Dwork et al., TCC 2006), and the
-    run of bins with the largest total of noisy count minus ``threshold / ε`` per bin.
-    The same noisy histogram also gives, for free (post-processing), the centre of
-    the window: the mean of the run's bin midpoints weighted by their positive noisy
-    counts.  Centring the runtime model there rather than at the window's midpoint
-    makes its intercept sum small, so the error of the noisy row count it is divided
-    by matters little.
-    """
-    lo, hi = float(np.log(lower)), float(np.log(upper))
-    nbins = max(int(np.ceil((hi - lo) / width)), 1)
-    edges = lo + width * np.arange(nbins + 1)
-    edges[-1] = hi
-    v = np.log(np.clip(np.asarray(x, dtype=float), lower, upper))
-    idx = np.clip(((v - lo) / width).astype(np.int64), 0, nbins - 1)
-    noisy = laplace_int(
-        np.bincount(idx, minlength=nbins), sensitivity=1, accountant=accountant, label=label,
-        epsilon=epsilon,
-    )
-    noisy = noisy.astype(float)
-    # Post-processing only from here on (Kadane's maximum subarray).
-    gain = noisy - (1.0 if threshold is None else float(threshold)) / epsilon
-    best, a, b, run, start = -np.inf, 0, nbins - 1, 0.0, 0
-    for i, g in enumerate(gain):
-        if run <= 0:
-            run, start = 0.0, i
-        run += float(g)
-        if run > best:
-            best, a, b = run, start, i
-    significant = best >= 3.0 / epsilon
-    # The run of k = 2 * fallback + 1 bins with the largest noisy total, not the noisy
-    # mode +- fallback: the data fill adjacent bins, a noise spike one.
-    k = min(2 * int(1 if fallback is None else fallback) + 1, nbins)
-    sums = np.convolve(noisy, np.ones(k), mode="valid")
-    block = int(np.argmax(sums))
-    if significant and sums[block] > noisy[a : b + 1].sum():
-        # A winning run that holds fewer rows than the best block of k bins is a noise
-        # spike beating the data's penalties (measured: about 1 share in 300 at ε = 1
-        # on grep, with its level 30 times too high): take the block.
-        significant = False
-        a, b = block, block + k - 1
-    elif not significant:
-        if fallback is None:
-            a, b = 0, nbins - 1
-        else:
-            a, b = block, block + k - 1
-    mids = (edges[a : b + 1] + edges[a + 1 : b + 2]) / 2
-    # Signed noisy counts: the zero-mean noise of near-empty bins cancels instead of
-    # pulling the centre towards the middle of a wide run.
-    # When the run's noisy total is not clearly above its own noise (std
-    # sqrt(2 k) / ε), the signed mean is unstable: weight by the counts above the
-    # penalty instead, or take the run's midpoint.
-    w = noisy[a : b + 1]
-    if w.sum() <= 2.0 * np.sqrt(2.0 * w.size) / epsilon:
-        w = np.maximum(gain[a : b + 1], 0.0)
-        significant = False
-    centre = float((w * mids).sum() / w.sum()) if w.sum() > 0 else float(mids.mean())
-    centre = float(np.clip(centre, edges[a], edges[b + 1]))
-    # Every row falls in exactly one bin: the noisy total is a second, independent
-    # estimate of the row count, with variance nbins * 2 / ε².
-    # Noise variance of the centre (each bin's count has variance 2 / ε²) plus the
-    # spread of a row inside its bin (width² / 12): the level's prior (post-processing).
-    weight = max(float(w.sum()), 1.0)
-    var_c = float(((mids - centre) ** 2).sum() * 2.0 / epsilon**2) / weight**2 + width**2 / 12
-    if not significant:  # a centre found in the noise is no prior for the level
-        var_c = float("inf")
-    return (
-        float(np.exp(edges[a])), float(np.exp(edges[b + 1])), centre, var_c,
-        float(noisy.sum()), nbins,
-    )
 
 
 def _noisy_levels(
@@ -496,8 +412,6 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 f"{n_cells} configuration cells exceed max_cells={self.max_cells}; declare "
                 "coarser grids/bins or use method='privbayes'"
             )
-        codes = np.column_stack([disc.encode_column(n, frame[n]) for n in ctx])
-        cell = np.ravel_multi_index(tuple(codes.T), tuple(card))
         runtime_declared = self.domain is not None and self.domain[self.runtime].declared
         # Budget split, after any bounds (see the module docstring).
         if acc is None:
@@ -518,6 +432,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
             # A low guess (two noise scales below) sizes the window: overestimating the
             # rows would starve the window and let a noise spike outweigh the data.
             n_low = max(n_noisy - 2.0 / e_total, 1.0)
+            # Bounded context columns: where the data lie inside their declared range.
+            self._locate(frame, ctx, acc, rest, n_low)
+            disc = self.discretizer_
             e_ctx = rest * self.context_share
             e_win = rest * self._window_fraction(n_low, rest) if runtime_declared else None
             if e_win is not None and n_low * e_win < 3.0:
@@ -532,6 +449,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
             )
             e_cell = e_marg * int((card > 1).sum()) + e_cells
             e_fit = acc.remaining - e_cell
+
+        codes = np.column_stack([disc.encode_column(n, frame[n]) for n in ctx])
+        cell = np.ravel_multi_index(tuple(codes.T), tuple(card))
 
         # 1. configurations
         counts = np.bincount(cell, minlength=n_cells).astype(float)
@@ -576,7 +496,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         c_var: float | None = None
         if runtime_declared and self.window_mode == "subarray" and e_win is not None:
             assert acc is not None
-            lo, hi, c_hat, c_var, n_win, nbins = _subarray_window(
+            win = dp_window(
                 t,
                 accountant=acc,
                 label=f"window:{self.runtime}",
@@ -584,11 +504,14 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 lower=rdom.lower,
                 upper=float(rdom.upper or rdom.lower),
                 width=self._window_width(n_low, e_win),
-                threshold=self._threshold(n_low, e_win),
+                threshold=float(self._threshold(n_low, e_win) or 1.0),
                 # The adjacent-bins fallback needs the data's total to stand out of the
                 # noise of a 3-bin sum (std sqrt(6) / ε) wherever it lies, else a noise
                 # run far from the data wins: then the whole declared range is safer.
                 fallback=self.window_fallback if n_low * e_win >= 3 * np.sqrt(6.0) else None,
+            )
+            lo, hi, c_hat, c_var, n_win, nbins = (
+                win.low, win.high, win.centre, win.centre_var, win.total, win.bins
             )
             # Inverse-variance combination of the two noisy row counts (post-processing);
             # the design is rescaled to it.
@@ -701,6 +624,56 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self.log_runtime_ = np.clip(c + pred + corr, big_l - slack, big_u + slack)
         self.cardinalities_ = card
         self.context_ = ctx
+
+    def _locate(
+        self, frame: pd.DataFrame, ctx: tuple[str, ...], acc: Accountant, rest: float,
+        n_low: float,
+    ) -> None:
+        """Narrow each bounded context column to the DP window holding its rows.
+
+        A coarse public range (a dataset size declared as "1 GB to 1 TB") would spread
+        the column's bins, the synthetic values and the model's features over values
+        the job never ran; :func:`jobcast.privacy.bounds.dp_window` finds the run of
+        bins holding the rows with ``_LOCATE_SHARE`` of the (post-bounds) budget, split
+        evenly over those columns, and the column is re-binned inside the window (its
+        declared number of bins).  Bin width ``8 / (ε n)`` between 0.25 and 1 in log
+        units (a linear range is read as spanning ``_LINEAR_SPAN`` log units), from
+        the low guess of the noisy count: a bin should expect more rows than the
+        penalty.  With too few rows for the budget (``ε n < 3``) the declared range is
+        kept.  Only DP outputs and public values decide (post-processing).
+        """
+        todo = [
+            n for n in ctx
+            if isinstance(self.domain_[n], NumericDomain) and self.domain_[n].values is None
+        ]
+        if not todo:
+            return
+        e_each = rest * _LOCATE_SHARE / len(todo)
+        if n_low * e_each < 3.0:
+            return
+        domain = self.domain_
+        for name in todo:
+            dom = domain[name]
+            assert isinstance(dom, NumericDomain) and dom.lower is not None
+            upper = float(dom.upper if dom.upper is not None else dom.lower)
+            w_log = float(np.clip(8.0 / (e_each * n_low), 0.25, 1.0))
+            span = np.log(upper / dom.lower) if dom.log else _LINEAR_SPAN
+            width = w_log if dom.log else w_log * (upper - dom.lower) / _LINEAR_SPAN
+            if span <= width:
+                continue
+            win = dp_window(
+                frame[name].to_numpy(dtype=float), accountant=acc, label=f"window:{name}",
+                epsilon=e_each, lower=float(dom.lower), upper=upper, width=width, log=dom.log,
+                threshold=float(self._threshold(n_low, e_each) or 1.0),
+                fallback=1 if n_low * e_each >= 3 * np.sqrt(6.0) else None,
+            )
+            domain = domain.replace(
+                name,
+                NumericDomain(lower=win.low, upper=win.high, log=dom.log, integer=dom.integer,
+                              bins=dom.bins),
+            )
+        self.domain_ = domain
+        self.discretizer_ = Discretizer(domain)
 
     def _release_coefficients(
         self,

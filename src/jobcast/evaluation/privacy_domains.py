@@ -1,0 +1,182 @@
+"""What a user declares public about a c3o-paper job: the grid, bounds-only and no-domain protocols.
+
+The privacy experiments run under one of three declarations (``--domains``):
+
+``bounds`` (the headline)
+    What a team knows without publishing its business facts: the scale-outs it may
+    rent (a grid; :data:`SCALE_OUTS`), plausible runtime bounds of a batch Spark job
+    (10 s .. 4 h, log scale) and, for every other numeric column, only a coarse range
+    from one decade below its smallest to one decade above its largest value, rounded
+    outwards to one significant digit (log scale when every value is positive, else
+    linear).  Dataset sizes and parameters stay secret: a synthesizer must locate
+    them inside that range with budget.  Categorical columns would be declared as
+    their public options (c3o-paper has none).
+``grid``
+    The C3O experiment grids written out literally (:data:`GRIDS`): every declared
+    grid value is published as is, so the dataset sizes of the job are public.
+``none``
+    No domain file, what ``jobcast share`` does without ``--domain``: every column
+    numeric with bounds bought from the budget, the scale-out integer.
+
+The coarse range of ``bounds`` plays the user's rough knowledge ("tens of gigabytes")
+and is computed from the file here only to simulate that knowledge; it never reaches
+a share except as the rounded, widened range a user would write.
+
+Scale-outs: ``2, 4, ..., 12``; ``4, ..., 12`` for kmeans and linearregression, whose
+scale-out 2 runs the paper drops as memory-bound before any analysis (a public
+protocol choice, so those rows are never shared and the domain does not offer them).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jobcast.errors import InputError
+from jobcast.privacy import Domain, NumericDomain
+
+__all__ = [
+    "C3O_PAPER_JOBS",
+    "DEFAULT_DATA_DIR",
+    "DOMAIN_MODES",
+    "GRIDS",
+    "RUNTIME",
+    "SCALE_OUT",
+    "SCALE_OUTS",
+    "c3o_paper_domain",
+    "coarse_range",
+    "load_c3o_paper",
+]
+
+C3O_PAPER_JOBS: tuple[str, ...] = ("grep", "kmeans", "linearregression", "pagerank", "sort")
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "c3o-paper"
+RUNTIME = "gross_runtime"
+SCALE_OUT = "instance_count"
+DOMAIN_MODES: tuple[str, ...] = ("bounds", "grid", "none")
+SCALE_OUTS = (2, 4, 6, 8, 10, 12)
+RUNTIME_BOUNDS = (10.0, 4 * 3600.0)
+_FILTERED = ("kmeans", "linearregression")  # the paper drops instance_count <= 2
+
+#: The C3O experiment grids (Will et al., IC2E 2021): column -> (values, log, integer).
+GRIDS: dict[str, dict[str, tuple[tuple[float, ...], bool, bool]]] = {
+    "grep": {
+        "data_size_MB": ((10100, 12625, 15150, 17675, 20200), True, True),
+        "p_occurrence": ((0.0, 0.25, 0.5, 0.75, 1.0), False, False),
+    },
+    "kmeans": {
+        "observations": ((1e8, 1.25e8, 1.5e8, 1.75e8, 2e8), True, True),
+        "features": ((5, 10, 15), True, True),
+        "k": ((3, 5, 7, 9), True, True),
+    },
+    "linearregression": {
+        "observations": ((1e8, 1.5e8, 2e8, 2.5e8, 3e8), True, True),
+        "features": ((5, 10, 15), True, True),
+        "iterations": ((1, 25, 50, 100), True, True),
+    },
+    "pagerank": {
+        "links": ((1e7, 2e7, 3e7), True, True),
+        "pages": ((1e6, 2e6, 3e6), True, True),
+        "convergence_criterion": ((1e-4, 5e-4, 1e-3, 5e-3, 1e-2), True, False),
+    },
+    "sort": {
+        "data_size_MB": ((9630, 11556, 13482, 15408, 17334, 19260), True, True),
+    },
+}
+
+
+def _round_out(x: float, *, up: bool) -> float:
+    """``x`` rounded away from the data to one significant digit (0 stays 0)."""
+    if x == 0:
+        return 0.0
+    mag = 10.0 ** math.floor(math.log10(abs(x)))
+    f = math.ceil if (x > 0) == up else math.floor
+    return math.copysign(f(abs(x) / mag) * mag, x)
+
+
+def coarse_range(x: np.ndarray) -> tuple[float, float, bool]:
+    """A user's coarse public range of a column: a decade beyond its values, rounded out.
+
+    Returns ``(lower, upper, log)``: ``[min / 10, max * 10]`` on a log scale when every
+    value is positive; otherwise a linear range reaching ten times the largest magnitude
+    on each side that holds values (``[0, 10 max]`` for a column of zeros and positives).
+    """
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if lo > 0:
+        return _round_out(lo / 10.0, up=False), _round_out(hi * 10.0, up=True), True
+    big = 10.0 * max(abs(lo), abs(hi), 1e-12)
+    lower = -_round_out(big, up=True) if lo < 0 else 0.0
+    upper = _round_out(big, up=True) if hi > 0 else 0.0
+    if upper <= lower:
+        upper = lower + 1.0
+    return lower, upper, False
+
+
+def _scale_outs(job: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in SCALE_OUTS if job not in _FILTERED or v > 2)
+
+
+def c3o_paper_domain(job: str, domains: str = "grid", frame: pd.DataFrame | None = None) -> Domain:
+    """The public domain declared for a c3o-paper job under one protocol (module docstring).
+
+    Parameters
+    ----------
+    job
+        A c3o-paper job.
+    domains
+        ``"bounds"``, ``"grid"`` or ``"none"``.
+    frame
+        The job's rows, needed by ``"bounds"`` to simulate the user's coarse knowledge.
+
+    Raises
+    ------
+    InputError
+        For an unknown job or protocol, or ``"bounds"`` without ``frame``.
+    """
+    if job not in GRIDS:
+        raise InputError(f"unknown c3o-paper job {job!r}; choose one of {list(C3O_PAPER_JOBS)}")
+    if domains not in DOMAIN_MODES:
+        raise InputError(f"--domains must be one of {list(DOMAIN_MODES)}, got {domains!r}")
+    names = [SCALE_OUT, *GRIDS[job], RUNTIME]
+    if domains == "none":
+        # What jobcast share writes without --domain: every column's bounds bought.
+        return Domain(
+            tuple(
+                (n, NumericDomain(log=True, integer=n == SCALE_OUT))
+                for n in names
+            )
+        )
+    cols: list[tuple[str, Any]] = [
+        (SCALE_OUT, NumericDomain(values=_scale_outs(job), log=True, integer=True))
+    ]
+    for name, (values, log, integer) in GRIDS[job].items():
+        if domains == "grid":
+            cols.append((name, NumericDomain(values=values, log=log, integer=integer)))
+            continue
+        if frame is None:
+            raise InputError("bounds-only domains need the job's rows to simulate the user")
+        lower, upper, is_log = coarse_range(frame[name].to_numpy(dtype=float))
+        cols.append(
+            (name, NumericDomain(lower=lower, upper=upper, log=is_log, integer=integer, bins=20))
+        )
+    lo, hi = RUNTIME_BOUNDS
+    cols.append((RUNTIME, NumericDomain(lower=lo, upper=hi, log=True, bins=20)))
+    return Domain(tuple(cols))
+
+
+def load_c3o_paper(job: str, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Read a c3o-paper job with the paper's filter (kmeans, linearregression: scale-out > 2).
+
+    Columns are put in the declared domain's order.
+    """
+    d = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+    path = d / f"{job}.csv"
+    if not path.is_file():
+        raise InputError(f"{path} not found: is ../shared/data/c3o-paper beside the project?")
+    frame = pd.read_csv(path)
+    if job in _FILTERED:
+        frame = frame[frame[SCALE_OUT] > 2]
+    return frame[[SCALE_OUT, *GRIDS[job], RUNTIME]].reset_index(drop=True)
