@@ -46,7 +46,7 @@ from jobcast.errors import (
 )
 from jobcast.history import Attribute, HistoryRepository, JobSpec
 from jobcast.history.importers.kinds import guess_kind
-from jobcast.history.live import LiveWriter
+from jobcast.history.live_writer import LiveWriter
 
 __all__ = ["Collector", "Report", "MAX_QUEUE"]
 

@@ -1,0 +1,427 @@
+"""Appending collector reports to the history on an open connection: checked, never rewriting."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from jobcast.errors import ConflictError, InputError, UnknownJobError
+from jobcast.history.records import ITERATION_COLUMNS, JobSpec, SourceKind
+from jobcast.history.schema import (
+    AttributeRow,
+    ExecutionRow,
+    HardwareSampleRow,
+    IterationRow,
+    JobRow,
+)
+from jobcast.history.values import clean, utc
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LiveWriter", "LiveExecution", "START_HINT", "RUNNING", "COMPLETED", "FAILED"]
+
+#: ``executions.status`` of live executions (imported ones have none and are never touched).
+RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
+
+_E: Table = ExecutionRow.__table__  # type: ignore[assignment]
+_J: Table = JobRow.__table__  # type: ignore[assignment]
+_A: Table = AttributeRow.__table__  # type: ignore[assignment]
+_I: Table = IterationRow.__table__  # type: ignore[assignment]
+_H: Table = HardwareSampleRow.__table__  # type: ignore[assignment]
+
+START_HINT = "report its start first (POST /api/v1/collector/executions)"
+
+
+def _upsert(conn: Connection, table: Table) -> Any:
+    """An INSERT that can skip rows clashing with a unique key (get-or-create under races)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+@dataclass(frozen=True)
+class LiveExecution:
+    """What the history holds of one execution named in a report."""
+
+    id: int
+    job: str
+    job_id: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    status: str | None
+    scale_out: int | None
+    attributes: Mapping[str, Any]
+    origin: str | None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, datetime) or isinstance(b, datetime):
+        return utc(a) == utc(b)
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return bool(a == b)
+
+
+class LiveWriter:
+    """Appends what collectors report, on an open connection (the caller commits).
+
+    Every method checks before it writes, so a refused report (an :class:`InputError`)
+    leaves the transaction as it found it and the caller may go on with the next report.
+
+    Parameters
+    ----------
+    conn
+        Connection inside a transaction.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # ---------------------------------------------------------------- jobs
+    def job(self, name: str, *, create: JobSpec | None = None) -> tuple[int, tuple[str, ...]]:
+        """Id and attribute names of job ``name``; created from ``create`` when missing.
+
+        Raises
+        ------
+        UnknownJobError
+            When the job does not exist and ``create`` is None.
+        """
+        conn = self.conn
+        job_id = conn.scalar(select(_J.c.id).where(_J.c.name == name))
+        if job_id is None:
+            if create is None:
+                raise UnknownJobError(
+                    f"unknown job {name!r}: this collector may not create jobs. Import the "
+                    "job first (`jobcast import`) or report with a token allowed to create jobs"
+                )
+            stmt = (
+                _upsert(conn, _J)
+                .values(name=name, created_at=datetime.now(UTC))
+                .on_conflict_do_nothing(index_elements=["name"])
+                .returning(_J.c.id)
+            )
+            job_id = conn.scalar(stmt)
+            created = job_id is not None
+            if job_id is None:  # created concurrently by another writer
+                job_id = conn.scalar(select(_J.c.id).where(_J.c.name == name))
+            if created and create.attributes:
+                conn.execute(
+                    _A.insert(),
+                    [
+                        {
+                            "job_id": job_id,
+                            "name": a.name,
+                            "kind": str(a.kind),
+                            "numeric": a.numeric,
+                            "position": i,
+                        }
+                        for i, a in enumerate(create.attributes)
+                    ],
+                )
+        names = conn.scalars(
+            select(_A.c.name).where(_A.c.job_id == job_id).order_by(_A.c.position)
+        ).all()
+        return int(job_id), tuple(str(n) for n in names)  # type: ignore[arg-type]
+
+    # ---------------------------------------------------------- executions
+    def named(self, external_id: str) -> list[LiveExecution]:
+        """Every execution, in any job, whose external id is ``external_id``."""
+        rows = self.conn.execute(
+            select(
+                _E.c.id,
+                _J.c.name,
+                _E.c.job_id,
+                _E.c.started_at,
+                _E.c.finished_at,
+                _E.c.status,
+                _E.c.scale_out,
+                _E.c.attributes,
+                _E.c.origin,
+            )
+            .join(_J, _J.c.id == _E.c.job_id)
+            .where(_E.c.external_id == external_id)
+        ).all()
+        return [
+            LiveExecution(
+                id=int(r[0]),
+                job=str(r[1]),
+                job_id=int(r[2]),
+                started_at=utc(r[3]),
+                finished_at=utc(r[4]),
+                status=r[5],
+                scale_out=r[6],
+                attributes=dict(r[7] or {}),
+                origin=r[8],
+            )
+            for r in rows
+        ]
+
+    def own(self, external_id: str, *, job: str | None = None) -> LiveExecution:
+        """The live execution ``external_id`` (of ``job`` when given), refusing imported runs."""
+        rows = self.named(external_id)
+        if job is not None:
+            rows = [r for r in rows if r.job == job] or rows
+        if not rows:
+            raise InputError(f"no execution {external_id!r} is known; {START_HINT}")
+        if len(rows) > 1:
+            jobs = ", ".join(sorted(r.job for r in rows))
+            raise ConflictError(
+                f"execution id {external_id!r} exists in several jobs ({jobs}); "
+                "report with ids unique across jobs (the Spark application id)"
+            )
+        row = rows[0]
+        if row.status is None:
+            raise ConflictError(
+                f"execution id {external_id!r} names a run of job {row.job!r} imported from "
+                f"{row.origin or 'a file'}; collectors may only report executions they "
+                "started. Use an id of your own (the Spark application id)"
+            )
+        if job is not None and row.job != job:
+            raise ConflictError(
+                f"execution {external_id!r} belongs to job {row.job!r}, not {job!r}; "
+                "report it under the job it was started with"
+            )
+        return row
+
+    def start(
+        self,
+        job: str,
+        external_id: str,
+        *,
+        job_id: int,
+        started_at: datetime,
+        scale_out: int | None = None,
+        machine_type: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        origin: str = "collector",
+    ) -> tuple[int, bool]:
+        """Record a started execution; returns its id and whether it was new.
+
+        The same start reported again is accepted without change; a different start of
+        an existing id is refused, as is an id naming an imported run.
+        """
+        started_at = utc(started_at) or datetime.now(UTC)
+        attributes = dict(attributes or {})
+        for row in self.named(external_id):
+            if row.status is None or row.job != job:
+                self.own(external_id, job=job)  # raises the precise conflict
+            changed = [
+                name
+                for name, old, new in (
+                    ("started_at", row.started_at, started_at),
+                    ("scale_out", row.scale_out, scale_out),
+                    ("params", dict(row.attributes), attributes),
+                )
+                if not _same(old, new)
+            ]
+            if changed:
+                raise ConflictError(
+                    f"execution {external_id!r} of job {job!r} was started already with other "
+                    f"{', '.join(changed)}; a start is never rewritten. Report a new run under "
+                    "a new id"
+                )
+            return row.id, False
+        stmt = (
+            _upsert(self.conn, _E)
+            .values(
+                job_id=job_id,
+                external_id=external_id,
+                scale_out=scale_out,
+                machine_type=machine_type,
+                started_at=started_at,
+                attributes=attributes,
+                source=str(SourceKind.LIVE),
+                origin=origin,
+                status=RUNNING,
+            )
+            .on_conflict_do_nothing(index_elements=["job_id", "external_id"])
+            .returning(_E.c.id)
+        )
+        new_id = self.conn.scalar(stmt)
+        if new_id is None:  # another writer won the race: compare with what it stored
+            return self.start(
+                job,
+                external_id,
+                job_id=job_id,
+                started_at=started_at,
+                scale_out=scale_out,
+                machine_type=machine_type,
+                attributes=attributes,
+                origin=origin,
+            )
+        return int(new_id), True
+
+    def finish(
+        self,
+        external_id: str,
+        *,
+        job: str | None = None,
+        finished_at: datetime,
+        completed: bool = True,
+        started_at: datetime | None = None,
+        gross_runtime: float | None = None,
+    ) -> bool:
+        """Record the end of a live execution; returns False when it was recorded already.
+
+        A failed run (``completed=False``) keeps no runtime, so models never train on it.
+        """
+        e = self.own(external_id, job=job)
+        finished = utc(finished_at) or datetime.now(UTC)
+        if started_at is not None and not _same(started_at, e.started_at):
+            raise ConflictError(
+                f"execution {external_id!r} started at {e.started_at}, the finish says "
+                f"{utc(started_at)}; send the finish with the start time it was started with"
+            )
+        status = COMPLETED if completed else FAILED
+        if e.finished_at is not None:
+            if _same(e.finished_at, finished) and e.status == status:
+                return False
+            raise ConflictError(
+                f"execution {external_id!r} already finished at {e.finished_at} ({e.status}); "
+                "a finish is never rewritten"
+            )
+        if e.started_at is not None and not finished > e.started_at:
+            raise InputError(
+                f"execution {external_id!r}: finished_at {finished} is not after its start "
+                f"{e.started_at}; send the time the run ended"
+            )
+        last = self.conn.scalar(select(func.max(_I.c.finished_at)).where(_I.c.execution_id == e.id))
+        if last is not None and utc(last) > finished:  # type: ignore[operator]
+            raise InputError(
+                f"execution {external_id!r}: finished_at {finished} is before the end of its "
+                f"iteration at {utc(last)}; send the time the run ended"
+            )
+        runtime: float | None = None
+        if completed:
+            runtime = (
+                float(gross_runtime)
+                if gross_runtime is not None
+                else (finished - e.started_at).total_seconds()  # type: ignore[operator]
+            )
+            if not runtime > 0:
+                raise InputError(f"execution {external_id!r}: gross runtime must be > 0")
+        done = self.conn.scalar(
+            update(_E)
+            .where(_E.c.id == e.id, _E.c.finished_at.is_(None))
+            .values(finished_at=finished, gross_runtime=runtime, status=status)
+            .returning(_E.c.id)
+        )
+        if done is None:  # finished concurrently: identical finish or conflict
+            return self.finish(
+                external_id,
+                job=job,
+                finished_at=finished,
+                completed=completed,
+                gross_runtime=gross_runtime,
+            )
+        return True
+
+    # ---------------------------------------------------------- iterations
+    def iteration(
+        self, external_id: str, index: int, values: Mapping[str, Any], *, job: str | None = None
+    ) -> bool:
+        """Record what is known of one iteration; returns False when nothing was new.
+
+        A start and a finish may arrive in either order; a value already stored is never
+        changed (the same value again is accepted).
+        """
+        allowed = set(ITERATION_COLUMNS) - {"execution", "iteration"}
+        unknown = sorted(set(values) - allowed)
+        if unknown:
+            raise InputError(f"unknown iteration fields {unknown}; allowed: {sorted(allowed)}")
+        e = self.own(external_id, job=job)
+        new = {
+            k: (utc(v) if k.endswith("_at") else clean(v))
+            for k, v in values.items()
+            if v is not None
+        }
+        where = f"execution {external_id!r}, iteration {index}"
+        for key in ("started_at", "finished_at"):
+            t = new.get(key)
+            if t is None:
+                continue
+            if e.started_at is not None and t < e.started_at:
+                raise InputError(
+                    f"{where}: {key} {t} is before the execution started ({e.started_at})"
+                )
+            if e.finished_at is not None and t > e.finished_at:
+                raise InputError(
+                    f"{where}: {key} {t} is after the execution finished ({e.finished_at})"
+                )
+        cols = [_I.c[k] for k in sorted(allowed)]
+        cur = self.conn.execute(
+            select(*cols).where(_I.c.execution_id == e.id, _I.c.index == index)
+        ).first()
+        old = dict(zip(sorted(allowed), cur, strict=True)) if cur is not None else {}
+        clash = [k for k, v in new.items() if old.get(k) is not None and not _same(old[k], v)]
+        if clash:
+            raise ConflictError(
+                f"{where} was reported already with other {', '.join(sorted(clash))}; "
+                "an iteration is never rewritten"
+            )
+        changes = {k: v for k, v in new.items() if old.get(k) is None}
+        merged = {**{k: v for k, v in old.items() if v is not None}, **changes}
+        start, end = utc(merged.get("started_at")), utc(merged.get("finished_at"))
+        if start is not None and end is not None:
+            if end < start:
+                raise InputError(f"{where}: finished_at {end} is before started_at {start}")
+            if merged.get("duration_s") is None:
+                changes["duration_s"] = (end - start).total_seconds()
+        if not changes:
+            return False
+        if cur is None:
+            stmt = (
+                _upsert(self.conn, _I)
+                .values(execution_id=e.id, index=index, **changes)
+                .on_conflict_do_nothing(index_elements=["execution_id", "index"])
+                .returning(_I.c.id)
+            )
+            if self.conn.scalar(stmt) is None:  # inserted concurrently: merge again
+                return self.iteration(external_id, index, values, job=job)
+            return True
+        self.conn.execute(
+            update(_I).where(_I.c.execution_id == e.id, _I.c.index == index).values(**changes)
+        )
+        return True
+
+    # ------------------------------------------------------------ hardware
+    def hardware(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert hardware rows (columns of ``hardware_samples``) in one statement."""
+        if rows:
+            self.conn.execute(_H.insert(), list(rows))
+        return len(rows)
+
+    def running_between(
+        self, first: datetime, last: datetime
+    ) -> list[tuple[int, datetime, datetime | None]]:
+        """(id, start, end) of live executions running at some time in ``[first, last]``."""
+        rows = self.conn.execute(
+            select(_E.c.id, _E.c.started_at, _E.c.finished_at).where(
+                _E.c.status.is_not(None),
+                _E.c.started_at <= utc(last),
+                (_E.c.finished_at.is_(None)) | (_E.c.finished_at >= utc(first)),
+            )
+        ).all()
+        return [(int(i), utc(s), utc(f)) for i, s, f in rows]  # type: ignore[misc]
+
+    def match_hardware(self, samples: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Hardware rows for samples without an execution: one per live run at each time.
+
+        One query finds the runs overlapping the batch's time window; the samples are
+        matched to them here.
+        """
+        if not samples:
+            return []
+        times = [utc(s["timestamp"]) or datetime.now(UTC) for s in samples]
+        runs = self.running_between(min(times), max(times))
+        out: list[dict[str, Any]] = []
+        for s, t in zip(samples, times, strict=True):
+            for run_id, start, end in runs:
+                if start <= t and (end is None or t <= end):  # type: ignore[operator]
+                    out.append({**s, "execution_id": run_id, "timestamp": t})
+        return out
