@@ -1,86 +1,453 @@
-"""The privacy ledger: each job's budget and every release, checked in one transaction."""
+"""The privacy ledger: budgets and releases, tied to job names and to the executions' data.
+
+A release is charged to the job it was made from *and* to the data it used: the ledger
+keeps the fingerprint (a hash of the canonical row) of every execution a release read.
+A job's spend is the sum of the differentially private releases made under its name or
+from any of the executions it holds now, so importing the same file as another job,
+renaming, or deleting and re-importing does not reset it; the ledger has no foreign key
+to the jobs table and survives :meth:`~jobcast.history.base.RepositoryBase.delete_job`.
+Its budget is the smallest of the budgets of every job name those releases were made
+under (a copy cannot raise it).
+
+Every budget check runs inside the transaction that records the release, under a lock
+(``BEGIN IMMEDIATE`` on SQLite; a ledger-wide advisory lock and the job's row lock on
+PostgreSQL), so concurrent releases can never spend more than the budget.
+"""
 
 from __future__ import annotations
 
+import getpass
+import hashlib
+import json
 import logging
 import math
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.orm import Session
 
-from jobcast.errors import (
-    BudgetExceededError,
-    InputError,
-)
+from jobcast.errors import BudgetExceededError, InputError, UnknownJobError
 from jobcast.history.base import RepositoryBase
-from jobcast.history.records import (
-    Release,
-)
+from jobcast.history.records import Release, SourceKind
 from jobcast.history.schema import (
-    ReleaseRow,
+    BudgetChangeRow,
+    ExecutionRow,
+    ImportRow,
+    JobRow,
+    LedgerEntryRow,
+    LedgerFingerprintRow,
+    ShareImportRow,
 )
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PrivacyLedger", "DEFAULT_PRIVACY_BUDGET"]
+__all__ = [
+    "PrivacyLedger",
+    "DEFAULT_PRIVACY_BUDGET",
+    "BudgetChange",
+    "BudgetState",
+    "ReleaseLease",
+    "execution_fingerprint",
+    "current_user",
+]
 
 #: Total epsilon a job may release over its lifetime unless configured otherwise.
 #: Chosen so that a few releases at epsilon = 1 fit, the range differential-privacy
 #: deployments treat as strong protection.
 DEFAULT_PRIVACY_BUDGET = 5.0
 
+# one constant key: every release and budget change of a PostgreSQL history queues here,
+# because a release may be charged to several jobs through shared data
+_PG_LEDGER_LOCK = 0x6A6F6263  # "jobc"
+_CHUNK = 2000
+_TOLERANCE = 1e-12
+# a claim older than this without its import is left over from a killed process
+_CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class BudgetChange:
+    """One recorded change of a job's budget."""
+
+    job: str
+    changed_at: datetime
+    changed_by: str | None
+    from_epsilon: float
+    to_epsilon: float
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    """What a job may still release: its budget and the releases charged to it."""
+
+    job: str
+    budget: float
+    spent: float
+    releases: tuple[Release, ...]
+
+    @property
+    def remaining(self) -> float:
+        """Epsilon left (never negative)."""
+        return max(self.budget - self.spent, 0.0)
+
+
+def current_user() -> str:
+    """The OS user recorded with releases and budget changes."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (containers)
+        return "unknown"
+
+
+def _canon(value: Any) -> Any:
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        v = float(value)
+        return repr(v) if math.isfinite(v) else str(v)
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return str(value)
+
+
+def execution_fingerprint(
+    *,
+    scale_out: Any,
+    machine_type: Any,
+    gross_runtime: Any,
+    attributes: Mapping[str, Any],
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+) -> str:
+    """A hash of an execution's canonical row, independent of job name, ids and origin.
+
+    Numbers are compared as floats (``4`` and ``4.0`` are one value) and times in UTC, so
+    the same trace file gives the same fingerprints whatever job it is imported as.
+    """
+    payload = [
+        _canon(scale_out),
+        _canon(machine_type),
+        _canon(gross_runtime),
+        sorted((str(k), _canon(v)) for k, v in attributes.items()),
+        _canon(started_at),
+        _canon(finished_at),
+    ]
+    blob = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def _release(e: LedgerEntryRow) -> Release:
+    return Release(
+        job=e.job_name,
+        epsilon=e.epsilon,
+        method=e.method,
+        rows=e.rows,
+        no_dp=e.no_dp,
+        created_at=e.created_at,
+        destination=e.destination,
+        released_by=e.released_by,
+        digest=e.digest,
+    )
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+class ReleaseLease:
+    """A job's ledger, locked for one release: check, then record inside the lock.
+
+    Obtained from :meth:`PrivacyLedger.release_lock`; valid until its block ends.
+    """
+
+    def __init__(self, session: Session, state: BudgetState, fingerprints: list[str]) -> None:
+        self._session = session
+        self.state = state
+        self.fingerprints = fingerprints
+
+    def check(self, epsilon: float | None, *, no_dp: bool = False) -> None:
+        """Raise :class:`BudgetExceededError` if ``epsilon`` does not fit the budget."""
+        if no_dp:
+            return
+        if epsilon is None or not epsilon > 0:
+            raise InputError(f"a differentially private release needs epsilon > 0, got {epsilon}")
+        st = self.state
+        if st.spent + epsilon > st.budget + _TOLERANCE:
+            raise BudgetExceededError(
+                f"job {st.job!r}: releasing epsilon={epsilon:g} would spend "
+                f"{st.spent + epsilon:g} of its budget {st.budget:g} (already spent "
+                f"{st.spent:g} in {len(st.releases)} release(s) of this job or of the same "
+                "executions). Re-releasing is never free: share an existing package again, or "
+                "raise the budget with `jobcast budget --job NAME --epsilon TOTAL "
+                "--confirm-raise` if your policy allows."
+            )
+
+    def record(
+        self,
+        *,
+        epsilon: float | None,
+        method: str,
+        rows: int,
+        no_dp: bool = False,
+        destination: str | None = None,
+        digest: str | None = None,
+        released_by: str | None = None,
+    ) -> None:
+        """Check the budget again and add the release (flushed, committed with the block)."""
+        self.check(epsilon, no_dp=no_dp)
+        s = self._session
+        entry = LedgerEntryRow(
+            job_name=self.state.job,
+            epsilon=None if no_dp else epsilon,
+            no_dp=bool(no_dp),
+            method=method,
+            rows=int(rows),
+            destination=destination,
+            released_by=released_by or current_user(),
+            digest=digest,
+        )
+        s.add(entry)
+        s.flush()
+        if self.fingerprints:
+            s.execute(
+                insert(LedgerFingerprintRow),
+                [{"entry_id": entry.id, "fingerprint": f} for f in self.fingerprints],
+            )
+        s.flush()
+
 
 class PrivacyLedger(RepositoryBase):
-    """The privacy budget and ledger of each job."""
+    """The privacy budget and ledger of each job (see the module docstring)."""
 
-    def set_privacy_budget(self, name: str, epsilon: float) -> None:
-        """Set the total epsilon job ``name`` may release over its lifetime."""
-        if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0):
-            raise InputError(f"a privacy budget must be a finite number > 0, got {epsilon!r}")
+    # ------------------------------------------------------------- locking
+    def _lock(self, s: Session) -> None:
+        conn = s.connection()
+        dialect = conn.dialect.name
+        if dialect == "sqlite":
+            raw = conn.connection.driver_connection
+            if raw is not None and not raw.in_transaction:
+                # take the write lock now, before the first read, so the check below sees
+                # every release committed before ours and none can commit until we do
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.execute(text("UPDATE jobs SET name = name WHERE 1 = 0"))
+        elif dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LEDGER_LOCK})
+
+    def _locked_job(self, s: Session, name: str) -> JobRow | None:
+        query = select(JobRow).where(JobRow.name == name)
+        if s.connection().dialect.name != "sqlite":
+            query = query.with_for_update()
+        return s.scalar(query)
+
+    @contextmanager
+    def release_lock(self, name: str) -> Iterator[ReleaseLease]:
+        """Lock the ledger for a release of job ``name``; commit when the block ends.
+
+        The lease holds the job's budget state, computed under the lock, and records
+        the release in the same transaction; any error inside the block rolls it back.
+
+        Raises
+        ------
+        UnknownJobError
+            When there is no such job.
+        """
         with self.transaction() as s:
-            self._job_row(s, name).privacy_budget = float(epsilon)
+            self._lock(s)
+            row = self._locked_job(s, name)
+            if row is None:
+                self._job_row(s, name)  # raises with the list of known jobs
+                raise UnknownJobError(f"unknown job {name!r}")
+            fps = self._fingerprints(s, row.id)
+            yield ReleaseLease(s, self._state(s, name, fps), fps)
 
-    # -------------------------------------------------------- privacy ledger
+    # ----------------------------------------------------------- the state
+    @staticmethod
+    def _fingerprints(s: Session, job_id: int) -> list[str]:
+        rows = s.execute(
+            select(
+                ExecutionRow.scale_out,
+                ExecutionRow.machine_type,
+                ExecutionRow.gross_runtime,
+                ExecutionRow.attributes,
+                ExecutionRow.started_at,
+                ExecutionRow.finished_at,
+            ).where(
+                ExecutionRow.job_id == job_id,
+                ExecutionRow.source != str(SourceKind.SHARE),
+                ExecutionRow.gross_runtime.is_not(None),
+            )
+        )
+        return sorted(
+            {
+                execution_fingerprint(
+                    scale_out=r[0],
+                    machine_type=r[1],
+                    gross_runtime=r[2],
+                    attributes=r[3] or {},
+                    started_at=r[4],
+                    finished_at=r[5],
+                )
+                for r in rows
+            }
+        )
+
+    @staticmethod
+    def _own_budget(s: Session, name: str) -> float:
+        last = s.scalar(
+            select(BudgetChangeRow.to_epsilon)
+            .where(BudgetChangeRow.job_name == name)
+            .order_by(BudgetChangeRow.id.desc())
+            .limit(1)
+        )
+        return float(last) if last is not None else DEFAULT_PRIVACY_BUDGET
+
+    def _state(self, s: Session, name: str, fingerprints: Iterable[str]) -> BudgetState:
+        ids = set(s.scalars(select(LedgerEntryRow.id).where(LedgerEntryRow.job_name == name)))
+        for chunk in _chunks(list(fingerprints)):
+            ids.update(
+                s.scalars(
+                    select(LedgerFingerprintRow.entry_id)
+                    .where(LedgerFingerprintRow.fingerprint.in_(chunk))
+                    .distinct()
+                )
+            )
+        entries: list[LedgerEntryRow] = []
+        for chunk_ids in (sorted(ids)[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)):
+            entries.extend(
+                s.scalars(select(LedgerEntryRow).where(LedgerEntryRow.id.in_(chunk_ids)))
+            )
+        entries.sort(key=lambda e: e.id)
+        spent = math.fsum(e.epsilon for e in entries if not e.no_dp and e.epsilon is not None)
+        names = {name} | {e.job_name for e in entries}
+        budget = min(self._own_budget(s, n) for n in names)
+        return BudgetState(name, budget, spent, tuple(_release(e) for e in entries))
+
+    def _state_of(self, s: Session, name: str) -> BudgetState:
+        row = s.scalar(select(JobRow).where(JobRow.name == name))
+        if row is None:
+            known = s.scalar(
+                select(LedgerEntryRow.id).where(LedgerEntryRow.job_name == name).limit(1)
+            )
+            if known is None:
+                self._job_row(s, name)  # raises with the list of known jobs
+            return self._state(s, name, [])
+        return self._state(s, name, self._fingerprints(s, row.id))
+
+    # ------------------------------------------------------------- reading
+    def budget_state(self, name: str) -> BudgetState:
+        """Budget, spend and releases of job ``name`` (also of a deleted job's ledger).
+
+        Raises
+        ------
+        UnknownJobError
+            When neither a job nor a ledger entry has that name.
+        """
+        with self.transaction() as s:
+            return self._state_of(s, name)
+
     def privacy_budget(self, name: str) -> float:
         """The total epsilon job ``name`` may release."""
-        with self.transaction() as s:
-            row = self._job_row(s, name)
-            return row.privacy_budget if row.privacy_budget is not None else DEFAULT_PRIVACY_BUDGET
+        return self.budget_state(name).budget
 
     def releases(self, name: str) -> list[Release]:
-        """The job's privacy ledger, oldest first."""
+        """The releases charged to job ``name`` (by name or by data), oldest first."""
+        return list(self.budget_state(name).releases)
+
+    def spent_epsilon(self, name: str) -> float:
+        """Epsilon spent by the differentially private releases charged to job ``name``."""
+        return self.budget_state(name).spent
+
+    def budget_changes(self, name: str) -> list[BudgetChange]:
+        """Every recorded change of job ``name``'s budget, oldest first."""
         with self.transaction() as s:
-            row = self._job_row(s, name)
             return [
-                Release(
-                    job=name,
-                    epsilon=r.epsilon,
-                    method=r.method,
-                    rows=r.rows,
-                    no_dp=r.no_dp,
-                    created_at=r.created_at,
-                    destination=r.destination,
-                )
-                for r in s.scalars(
-                    select(ReleaseRow).where(ReleaseRow.job_id == row.id).order_by(ReleaseRow.id)
+                BudgetChange(name, c.changed_at, c.changed_by, c.from_epsilon, c.to_epsilon)
+                for c in s.scalars(
+                    select(BudgetChangeRow)
+                    .where(BudgetChangeRow.job_name == name)
+                    .order_by(BudgetChangeRow.id)
                 )
             ]
 
-    def spent_epsilon(self, name: str) -> float:
-        """Epsilon spent by the job's differentially private releases so far."""
-        return float(sum(r.epsilon or 0.0 for r in self.releases(name) if not r.no_dp))
-
     def check_budget(self, name: str, epsilon: float) -> None:
-        """Raise :class:`BudgetExceededError` if releasing ``epsilon`` would exceed the budget."""
-        budget = self.privacy_budget(name)
-        spent = self.spent_epsilon(name)
-        if spent + epsilon > budget + 1e-12:
-            raise BudgetExceededError(
-                f"job {name!r}: releasing epsilon={epsilon:g} would spend {spent + epsilon:g} "
-                f"of its budget {budget:g} (already spent {spent:g} in "
-                f"{len(self.releases(name))} release(s)). Re-releasing is never free: share an "
-                "existing package again, or raise the budget with "
-                "`jobcast budget --job NAME --epsilon TOTAL` if your policy allows."
-            )
+        """Raise :class:`BudgetExceededError` if releasing ``epsilon`` would exceed the budget.
+
+        An early answer only: :meth:`record_release` and :meth:`release_lock` check again
+        under the lock, and only that check decides.
+        """
+        with self.release_lock(name) as lease:
+            lease.check(epsilon)
+
+    # ------------------------------------------------------------- writing
+    def set_privacy_budget(
+        self,
+        name: str,
+        epsilon: float,
+        *,
+        confirm_raise: bool = False,
+        changed_by: str | None = None,
+    ) -> BudgetChange:
+        """Set the total epsilon job ``name`` may release, and record the change.
+
+        Parameters
+        ----------
+        name
+            The job.
+        epsilon
+            The new lifetime budget (finite, > 0).
+        confirm_raise
+            Required to raise the budget: a raise allows more to be learnt about the
+            same executions and is a policy decision.
+        changed_by
+            Who changes it (default: the OS user).
+
+        Raises
+        ------
+        InputError
+            On a bad value, a budget below what was already spent, or a raise without
+            ``confirm_raise``.
+        """
+        if isinstance(epsilon, bool) or not (
+            isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0
+        ):
+            raise InputError(f"a privacy budget must be a finite number > 0, got {epsilon!r}")
+        new = float(epsilon)
+        with self.release_lock(name) as lease:
+            s = lease._session
+            st = lease.state
+            old = self._own_budget(s, name)
+            if new < st.spent - _TOLERANCE:
+                raise InputError(
+                    f"job {name!r} has already spent epsilon {st.spent:g} in "
+                    f"{len(st.releases)} release(s); its budget cannot be set below that "
+                    f"(asked {new:g}). Releases cannot be taken back; set {st.spent:g} or more."
+                )
+            if new > old + _TOLERANCE and not confirm_raise:
+                raise InputError(
+                    f"raising job {name!r}'s budget from {old:g} to {new:g} lets more be "
+                    "learnt about the same executions; confirm it with --confirm-raise "
+                    "(the change is recorded with your user name)"
+                )
+            change = BudgetChange(name, datetime.now(UTC), changed_by or current_user(), old, new)
+            if new != old:
+                s.add(
+                    BudgetChangeRow(
+                        job_name=name,
+                        changed_at=change.changed_at,
+                        changed_by=change.changed_by,
+                        from_epsilon=old,
+                        to_epsilon=new,
+                    )
+                )
+                logger.info("budget of job %r changed from %g to %g", name, old, new)
+            return change
 
     def record_release(
         self,
@@ -91,41 +458,66 @@ class PrivacyLedger(RepositoryBase):
         rows: int,
         no_dp: bool = False,
         destination: str | None = None,
+        digest: str | None = None,
     ) -> None:
         """Add a release to the ledger, refusing it if it would exceed the budget.
 
-        The check and the insert run in one transaction.
+        The check and the insert run in one locked transaction.
         """
-        if not no_dp and (epsilon is None or not epsilon > 0):
-            raise InputError(f"a differentially private release needs epsilon > 0, got {epsilon}")
-        with self.transaction() as s:
-            row = self._job_row(s, name)
-            if not no_dp and epsilon is not None:
-                budget = (
-                    row.privacy_budget if row.privacy_budget is not None else DEFAULT_PRIVACY_BUDGET
-                )
-                spent = (
-                    s.scalar(
-                        select(func.coalesce(func.sum(ReleaseRow.epsilon), 0.0)).where(
-                            ReleaseRow.job_id == row.id, ReleaseRow.no_dp.is_(False)
-                        )
-                    )
-                    or 0.0
-                )
-                if spent + epsilon > budget + 1e-12:
-                    raise BudgetExceededError(
-                        f"job {name!r}: releasing epsilon={epsilon:g} would spend "
-                        f"{spent + epsilon:g} of its budget {budget:g} (already spent {spent:g}). "
-                        "Re-releasing is never free; raise the budget with "
-                        "`jobcast budget --job NAME --epsilon TOTAL` if your policy allows."
-                    )
-            s.add(
-                ReleaseRow(
-                    job_id=row.id,
-                    epsilon=None if no_dp else epsilon,
-                    no_dp=no_dp,
-                    method=method,
-                    rows=int(rows),
-                    destination=destination,
-                )
+        with self.release_lock(name) as lease:
+            lease.record(
+                epsilon=epsilon,
+                method=method,
+                rows=rows,
+                no_dp=no_dp,
+                destination=destination,
+                digest=digest,
             )
+
+    # ------------------------------------------------------- imported shares
+    def claim_share_import(self, digest: str, *, job: str, origin: str) -> None:
+        """Claim share ``digest`` for an import, refusing one this history already holds.
+
+        A claim whose import is gone (the job was deleted, or the import failed) is
+        replaced; :meth:`drop_share_claim` undoes a claim when the import fails.
+
+        Raises
+        ------
+        InputError
+            When the share was imported before (naming the job holding it).
+        """
+        with self.transaction() as s:
+            self._lock(s)
+            old = s.scalar(select(ShareImportRow).where(ShareImportRow.digest == digest))
+            if old is not None:
+                held = s.scalar(
+                    select(JobRow.name)
+                    .join(ImportRow, ImportRow.job_id == JobRow.id)
+                    .where(
+                        ImportRow.source == str(SourceKind.SHARE),
+                        ImportRow.origin.contains(digest),
+                    )
+                    .limit(1)
+                )
+                if held is not None:
+                    raise InputError(
+                        f"this share (sha256 {digest[:16]}...) was already imported into job "
+                        f"{held!r} on {old.imported_at:%Y-%m-%d %H:%M}; importing it again "
+                        "would count its rows twice. Nothing was written."
+                    )
+                claimed = old.imported_at
+                claimed = claimed if claimed.tzinfo else claimed.replace(tzinfo=UTC)
+                if datetime.now(UTC) - claimed < _CLAIM_TIMEOUT:
+                    raise InputError(
+                        f"this share (sha256 {digest[:16]}...) is being imported right now "
+                        f"(into {old.job_name!r}); importing it twice would count its rows "
+                        "twice. Nothing was written."
+                    )
+                s.delete(old)
+                s.flush()
+            s.add(ShareImportRow(digest=digest, job_name=job, origin=origin))
+
+    def drop_share_claim(self, digest: str) -> None:
+        """Remove the claim of share ``digest`` (its import failed)."""
+        with self.transaction() as s:
+            s.execute(delete(ShareImportRow).where(ShareImportRow.digest == digest))

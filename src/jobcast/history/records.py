@@ -223,3 +223,5 @@ class Release:
     no_dp: bool
     created_at: datetime
     destination: str | None = None
+    released_by: str | None = None
+    digest: str | None = None

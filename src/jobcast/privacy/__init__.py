@@ -21,6 +21,7 @@ from jobcast.privacy.share import (
     SharePackage,
     create_share,
     read_share,
+    verify_share,
     write_share,
 )
 from jobcast.privacy.synthesizers import (
@@ -51,6 +52,7 @@ __all__ = [
     "SharePackage",
     "create_share",
     "read_share",
+    "verify_share",
     "write_share",
     "IndependentSynthesizer",
     "PrivBayesSynthesizer",

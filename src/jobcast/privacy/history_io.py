@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from jobcast.errors import DomainError, InputError, NotEnoughDataError
+from jobcast.errors import DomainError, InputError, NotEnoughDataError, UnknownJobError
 from jobcast.history import (
     Attribute,
     ExecutionTable,
     HistoryRepository,
+    ImportSummary,
     JobSpec,
     Provenance,
     SourceKind,
 )
 from jobcast.history.importers.kinds import guess_kind
-from jobcast.privacy.share import SharePackage
+from jobcast.privacy.share import SharePackage, read_share
 
-__all__ = ["release_frame", "schema_domain", "share_table"]
+__all__ = ["release_frame", "schema_domain", "share_table", "share_job_name", "import_share"]
 
 
 def release_frame(repo: HistoryRepository, job: str) -> tuple[JobSpec, pd.DataFrame]:
@@ -90,9 +93,74 @@ def share_table(
             scale_out_column=scale if scale in rows.columns else None,
             machine_type_column=mtype if mtype in rows.columns else None,
         )
+    digest = pkg.manifest.get("manifest_sha256")
     prov = Provenance(
         SourceKind.SHARE,
-        f"{pkg.job} share {origin}",
+        f"{pkg.job} share {origin}" + (f" sha256:{digest}" if digest else ""),
         pkg.epsilon if pkg.differential_privacy else None,
     )
     return ExecutionTable(spec, frame, prov)
+
+
+def share_job_name(pkg: SharePackage) -> str:
+    """The job a share is imported into by default: its origin job and digest."""
+    return f"{pkg.job}-share-{str(pkg.manifest['manifest_sha256'])[:8]}"
+
+
+def import_share(
+    repo: HistoryRepository,
+    directory: str | os.PathLike[str],
+    *,
+    job: str | None = None,
+    merge_into: str | None = None,
+) -> tuple[SharePackage, ImportSummary]:
+    """Verify a share package and add its rows as synthetic executions.
+
+    Parameters
+    ----------
+    repo
+        The history to import into.
+    directory
+        The share package (``manifest.json`` and ``rows.csv``).
+    job
+        Name of the new job (default :func:`share_job_name`); it must not exist yet.
+    merge_into
+        Add the rows to this existing job instead (its attributes must match).
+
+    Raises
+    ------
+    ImportFormatError
+        When the package does not verify (see :func:`jobcast.privacy.share.read_share`).
+    InputError
+        When the share was imported before, ``job`` exists, or both options are given.
+    UnknownJobError, JobConflictError
+        When ``merge_into`` does not exist or holds other attributes.
+    """
+    if job is not None and merge_into is not None:
+        raise InputError("give either --job NEW (a new job) or --merge-into JOB, not both")
+    path = Path(directory)
+    pkg = read_share(path)
+    digest = str(pkg.manifest["manifest_sha256"])
+    existing: JobSpec | None = None
+    if merge_into is not None:
+        existing = repo.job(merge_into)
+        name = merge_into
+    else:
+        name = job if job is not None else share_job_name(pkg)
+        try:
+            repo.job(name)
+        except UnknownJobError:
+            pass
+        else:
+            raise InputError(
+                f"job {name!r} already exists; pass --merge-into {name} to add the share's "
+                "rows to it, or --job NEW for a job of its own"
+            )
+    table = share_table(pkg, name, existing, str(path.resolve()))
+    repo.claim_share_import(digest, job=name, origin=str(path.resolve()))
+    try:
+        summary = repo.import_executions(table)
+    except BaseException:
+        repo.drop_share_claim(digest)
+        raise
+    return pkg, summary

@@ -16,20 +16,22 @@
       "budget": [{"label": "context:count", "epsilon": 0.05}, ...],   # the accountant's ledger
       "rows": 1000,                                    # synthetic rows in rows.csv
       "columns": [{"name": "instance_count", "type": "numeric",
-                   "domain": {...declared...}, "estimated_bounds": null}, ...]
-    }
+                   "domain": {...declared...}, "estimated_bounds": null}, ...],
+      "rows_sha256": "...",                            # SHA-256 of rows.csv as written
+      "manifest_sha256": "..."                         # SHA-256 of this manifest's canonical
+    }                                                  # JSON without this key: the share's digest
 
 ``rows.csv`` has one synthetic execution per line with exactly the manifest's columns
 (the job's attributes plus ``gross_runtime`` and ``instance_count`` where present).
 Nothing in a package depends on the private row count or on raw extremes or categories
 that were not declared or paid for: estimated bounds appear only as DP outputs.
+:func:`verify_share` checks a package (see :mod:`jobcast.privacy.verify`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,11 +42,19 @@ import numpy as np
 import pandas as pd
 
 from jobcast import __version__
-from jobcast.errors import DomainError, ImportFormatError, InputError, PrivacyError
+from jobcast.errors import DomainError, ImportFormatError, InputError
 from jobcast.privacy.base import check_rows
 from jobcast.privacy.domain import Domain, NumericDomain, load_domain
 from jobcast.privacy.noise import check_epsilon
 from jobcast.privacy.registry import DEFAULT_METHOD, make_synthesizer
+from jobcast.privacy.verify import (
+    check_digests,
+    check_job_name,
+    check_ledger,
+    check_rows_in_domain,
+    file_digest,
+    manifest_digest,
+)
 
 __all__ = [
     "SHARE_FORMAT",
@@ -53,7 +63,9 @@ __all__ = [
     "SharePackage",
     "create_share",
     "write_share",
+    "write_share_files",
     "read_share",
+    "verify_share",
 ]
 
 logger = logging.getLogger(__name__)
@@ -62,7 +74,7 @@ SHARE_FORMAT = "jobcast-share/1"
 MANIFEST_FILE = "manifest.json"
 ROWS_FILE = "rows.csv"
 
-_REQUIRED = {
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
     "format": str,
     "job": str,
     "created": str,
@@ -70,6 +82,7 @@ _REQUIRED = {
     "method": str,
     "parameters": dict,
     "differential_privacy": bool,
+    "epsilon_spent": (int, float, type(None)),
     "budget": list,
     "rows": int,
     "columns": list,
@@ -233,8 +246,27 @@ def create_share(
     return SharePackage(manifest, synthetic)
 
 
+def write_share_files(pkg: SharePackage, directory: str | Path) -> dict[str, Any]:
+    """Write ``rows.csv`` and the sealed ``manifest.json`` into an existing directory.
+
+    Returns the manifest as written, with ``rows_sha256`` and ``manifest_sha256``.
+    """
+    d = Path(directory)
+    rpath = d / ROWS_FILE
+    pkg.rows.to_csv(rpath, index=False)
+    manifest: dict[str, Any] = json.loads(json.dumps(_json_safe(dict(pkg.manifest))))
+    manifest.pop("manifest_sha256", None)
+    manifest["rows_sha256"] = file_digest(rpath)
+    manifest["manifest_sha256"] = manifest_digest(manifest)
+    (d / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
 def write_share(pkg: SharePackage, out_dir: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``DIR/manifest.json`` and ``DIR/rows.csv``; returns the directory.
+
+    This writes files only; a release from a job's history goes through
+    :func:`jobcast.privacy.release.release_share`, which also charges the budget.
 
     Raises
     ------
@@ -245,10 +277,7 @@ def write_share(pkg: SharePackage, out_dir: str | Path, *, overwrite: bool = Fal
     if (d / MANIFEST_FILE).exists() and not overwrite:
         raise InputError(f"{d} already holds a share; choose another --out directory")
     d.mkdir(parents=True, exist_ok=True)
-    pkg.rows.to_csv(d / ROWS_FILE, index=False)
-    (d / MANIFEST_FILE).write_text(
-        json.dumps(_json_safe(dict(pkg.manifest)), indent=2) + "\n", encoding="utf-8"
-    )
+    write_share_files(pkg, d)
     return d
 
 
@@ -261,26 +290,17 @@ def _check_manifest(path: Path, m: Any) -> None:
         val = m[key]
         if typ is int and (isinstance(val, bool) or not isinstance(val, int)):
             raise ImportFormatError(str(path), f"{key!r} must be an integer")
-        if typ is not int and not isinstance(val, typ):
-            raise ImportFormatError(str(path), f"{key!r} must be a {typ.__name__}")
+        if typ is not int and (not isinstance(val, typ) or isinstance(val, bool) != (typ is bool)):
+            what = typ.__name__ if isinstance(typ, type) else "number or null"
+            raise ImportFormatError(str(path), f"{key!r} must be a {what}")
     if m["format"] != SHARE_FORMAT:
         raise ImportFormatError(
             str(path), f"unsupported share format {m['format']!r}; expected {SHARE_FORMAT!r}"
         )
     if m["rows"] <= 0:
         raise ImportFormatError(str(path), "'rows' must be positive")
-    if m["differential_privacy"]:
-        try:
-            eps = check_epsilon(m.get("epsilon"))
-        except PrivacyError as e:
-            raise ImportFormatError(str(path), f"'epsilon': {e}") from e
-        spent = math.fsum(float(s.get("epsilon", math.nan)) for s in m["budget"])
-        if not spent <= eps * (1 + 1e-9):
-            raise ImportFormatError(
-                str(path), f"the budget ledger sums to {spent}, more than epsilon {eps}"
-            )
-    elif m.get("epsilon") is not None:
-        raise ImportFormatError(str(path), "a share without DP must have 'epsilon': null")
+    check_job_name(path, m["job"])
+    check_ledger(path, m)
     names = []
     for c in m["columns"]:
         if not isinstance(c, dict) or "name" not in c or "domain" not in c:
@@ -290,18 +310,53 @@ def _check_manifest(path: Path, m: Any) -> None:
         raise ImportFormatError(str(path), "column names must be distinct and non-empty")
 
 
+def _share_domain(mpath: Path, manifest: Mapping[str, Any]) -> Domain:
+    """The declared domains with the release's DP bound estimates filled in."""
+    try:
+        declared = {c["name"]: c["domain"] for c in manifest["columns"]}
+        domain = Domain.from_dict({"columns": declared})
+    except DomainError as e:
+        raise ImportFormatError(str(mpath), f"bad column domain: {e}") from e
+    for c in manifest["columns"]:
+        est = c.get("estimated_bounds")
+        if est is None:
+            continue
+        dom = domain[c["name"]]
+        ok = (
+            isinstance(est, list)
+            and len(est) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in est)
+        )
+        if not ok or not isinstance(dom, NumericDomain) or dom.declared:
+            raise ImportFormatError(
+                str(mpath),
+                f"column {c['name']!r}: 'estimated_bounds' belong only to a numeric column "
+                "without declared bounds, as [lower, upper]",
+            )
+        try:
+            domain = domain.replace(c["name"], dom.with_bounds(float(est[0]), float(est[1])))
+        except DomainError as e:
+            raise ImportFormatError(str(mpath), f"column {c['name']!r}: {e}") from e
+    return domain
+
+
 def read_share(directory: str | Path) -> SharePackage:
-    """Read and validate a share package.
+    """Read a share package and verify everything it claims.
+
+    Checks, in order: the manifest's keys and format; its ledger (every spend > 0,
+    summing to ε; ``differential_privacy``, ε, the method and its parameters agree);
+    the columns and row count of ``rows.csv``; every value against the declared domains
+    (naming the line); the SHA-256 digests of ``rows.csv`` and of the manifest.
 
     Raises
     ------
     ImportFormatError
-        Naming the file (and line/column where possible): missing files, invalid JSON,
-        unsupported format, missing keys, a ledger over ε, columns that differ from the
-        manifest, a wrong row count, or values outside the declared domains.
+        Naming the file (and line/column where possible) and what does not verify.
     """
     d = Path(directory)
     mpath, rpath = d / MANIFEST_FILE, d / ROWS_FILE
+    if not d.is_dir():
+        raise ImportFormatError(str(d), "a share is a directory holding manifest.json and rows.csv")
     if not mpath.is_file():
         raise ImportFormatError(str(mpath), "no manifest.json: is this a jobcast share directory?")
     if not rpath.is_file():
@@ -310,12 +365,10 @@ def read_share(directory: str | Path) -> SharePackage:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise ImportFormatError(str(mpath), f"not valid JSON: {e.msg}", line=e.lineno) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ImportFormatError(str(mpath), f"cannot read the manifest: {e}") from e
     _check_manifest(mpath, manifest)
-    try:
-        declared = {c["name"]: c["domain"] for c in manifest["columns"]}
-        domain = Domain.from_dict({"columns": declared})
-    except DomainError as e:
-        raise ImportFormatError(str(mpath), f"bad column domain: {e}") from e
+    domain = _share_domain(mpath, manifest)
     try:
         rows = pd.read_csv(rpath)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
@@ -331,19 +384,17 @@ def read_share(directory: str | Path) -> SharePackage:
         raise ImportFormatError(
             str(rpath), f"{len(rows)} rows, but the manifest says {manifest['rows']}"
         )
-    for c in manifest["columns"]:
-        est = c.get("estimated_bounds")
-        if est is not None:
-            dom = domain[c["name"]]
-            if isinstance(dom, NumericDomain):
-                domain = domain.replace(c["name"], dom.with_bounds(float(est[0]), float(est[1])))
-    for name in expected:
-        try:
-            domain.select([name]).validate(rows[[name]])
-        except DomainError as e:
-            bad_line = None
-            col = rows[name]
-            if col.isna().any():
-                bad_line = int(np.flatnonzero(col.isna().to_numpy())[0]) + 2
-            raise ImportFormatError(str(rpath), str(e), line=bad_line, column=name) from e
+    check_rows_in_domain(rpath, rows, domain)
+    check_digests(mpath, rpath, manifest)
     return SharePackage(manifest, rows)
+
+
+def verify_share(path: str | Path) -> dict[str, Any]:
+    """Verify a share package (see :func:`read_share`) and return its manifest.
+
+    Raises
+    ------
+    ImportFormatError
+        Saying what does not verify.
+    """
+    return dict(read_share(path).manifest)

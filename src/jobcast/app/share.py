@@ -1,0 +1,155 @@
+"""Private sharing as use cases: release a share, import one, the budget, a domain skeleton.
+
+Each function returns JSON-ready dicts (the ``--json`` output of the command line and
+the service's answers); the rules live in :mod:`jobcast.privacy.release`,
+:mod:`jobcast.privacy.share` and :mod:`jobcast.history.ledger`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jobcast.history import HistoryRepository, Release
+from jobcast.history.ledger import BudgetChange
+
+__all__ = ["release", "budget", "import_share", "domain_init"]
+
+
+def _release_dict(r: Release) -> dict[str, Any]:
+    return {
+        "job": r.job,
+        "created_at": r.created_at,
+        "epsilon": r.epsilon,
+        "no_dp": r.no_dp,
+        "method": r.method,
+        "rows": r.rows,
+        "destination": r.destination,
+        "released_by": r.released_by,
+        "digest": r.digest,
+    }
+
+
+def _change_dict(c: BudgetChange) -> dict[str, Any]:
+    return {
+        "changed_at": c.changed_at,
+        "changed_by": c.changed_by,
+        "from": c.from_epsilon,
+        "to": c.to_epsilon,
+    }
+
+
+def release(
+    repo: HistoryRepository,
+    job: str,
+    *,
+    epsilon: float | None,
+    rows: int,
+    out: str | os.PathLike[str],
+    method: str | None = None,
+    domain: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    no_dp: bool = False,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Release a share of ``job`` (see :func:`jobcast.privacy.release.release_share`).
+
+    Returns
+    -------
+    dict
+        ``job``, ``out``, ``rows``, ``method``, ``epsilon``, ``digest``,
+        ``budget_spent``, ``budget``, ``remaining``.
+    """
+    from jobcast.privacy.registry import DEFAULT_METHOD
+    from jobcast.privacy.release import release_share
+
+    done = release_share(
+        repo,
+        job,
+        epsilon=epsilon,
+        rows=rows,
+        out=out,
+        method=method or DEFAULT_METHOD,
+        domain=domain,
+        no_dp=no_dp,
+        random_state=seed,
+    )
+    return {
+        "job": job,
+        "out": str(done.path),
+        "rows": done.rows,
+        "method": done.method,
+        "epsilon": done.epsilon,
+        "digest": done.digest,
+        "budget_spent": done.spent,
+        "budget": done.budget,
+        "remaining": max(done.budget - done.spent, 0.0),
+    }
+
+
+def budget(
+    repo: HistoryRepository,
+    job: str,
+    *,
+    set_epsilon: float | None = None,
+    confirm_raise: bool = False,
+) -> dict[str, Any]:
+    """A job's budget, spend, releases and budget changes; optionally set the budget first.
+
+    Returns
+    -------
+    dict
+        ``job``, ``budget``, ``spent``, ``remaining``, ``releases`` (each with ``job``,
+        ``created_at``, ``epsilon``, ``no_dp``, ``method``, ``rows``, ``destination``,
+        ``released_by``, ``digest``) and ``changes`` (``changed_at``, ``changed_by``,
+        ``from``, ``to``).
+    """
+    if set_epsilon is not None:
+        repo.set_privacy_budget(job, set_epsilon, confirm_raise=confirm_raise)
+    state = repo.budget_state(job)
+    return {
+        "job": job,
+        "budget": state.budget,
+        "spent": state.spent,
+        "remaining": state.remaining,
+        "releases": [_release_dict(r) for r in state.releases],
+        "changes": [_change_dict(c) for c in repo.budget_changes(job)],
+    }
+
+
+def import_share(
+    repo: HistoryRepository,
+    directory: str | os.PathLike[str],
+    *,
+    job: str | None = None,
+    merge_into: str | None = None,
+) -> dict[str, Any]:
+    """Verify a share and import its rows (see :func:`jobcast.privacy.history_io.import_share`).
+
+    Returns
+    -------
+    dict
+        ``job``, ``created_job``, ``executions``, ``epsilon``, ``differential_privacy``,
+        ``origin_job``, ``digest``.
+    """
+    from jobcast.privacy.history_io import import_share as _import
+
+    pkg, summary = _import(repo, Path(directory), job=job, merge_into=merge_into)
+    return {
+        "job": summary.job,
+        "created_job": summary.created_job,
+        "executions": summary.executions,
+        "epsilon": pkg.epsilon,
+        "differential_privacy": pkg.differential_privacy,
+        "origin_job": pkg.job,
+        "digest": pkg.manifest["manifest_sha256"],
+    }
+
+
+def domain_init(repo: HistoryRepository, job: str) -> tuple[dict[str, Any], list[str]]:
+    """A domain-file skeleton of ``job`` from its schema alone, and what to edit in it."""
+    from jobcast.privacy.domain_init import domain_skeleton, skeleton_notes
+
+    skeleton = domain_skeleton(repo.job(job))
+    return skeleton, skeleton_notes(skeleton)

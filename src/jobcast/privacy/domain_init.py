@@ -1,0 +1,72 @@
+"""A domain-file skeleton from a job's schema alone (``jobcast domain init``), for the user to edit.
+
+Nothing is read from the job's values: the skeleton holds the column names, their types,
+and public defaults --
+
+* the runtime column: 10 s to 4 h on a log scale (any Spark or Flink job of interest);
+* the scale-out column: integers 1 to 1024 on a log scale (edit it to the scale-outs
+  your cluster offers: a ``values`` grid is published as is);
+* a numeric context attribute: ``{"log": true}`` without bounds, so a release buys a
+  coarse range with a recorded share of the budget -- dataset sizes stay secret; declare
+  ``lower``/``upper`` (public, coarse: a decade around your sizes) for better utility,
+  and for a column that can be zero or negative;
+* a categorical column (machine type, a text attribute): an empty ``values`` list that
+  must be filled with the labels you offer (categories are never read from your data).
+
+See :mod:`jobcast.privacy.domain` for the format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobcast.history import JobSpec
+from jobcast.privacy.domain import DOMAIN_FORMAT
+
+__all__ = ["RUNTIME_DEFAULT", "SCALE_OUT_DEFAULT", "domain_skeleton", "skeleton_notes"]
+
+#: Public default of a runtime column: 10 s .. 4 h, log scale.
+RUNTIME_DEFAULT: dict[str, Any] = {"type": "numeric", "lower": 10, "upper": 14400, "log": True}
+#: Public default of a scale-out column: 1 .. 1024 machines, integers, log scale.
+SCALE_OUT_DEFAULT: dict[str, Any] = {
+    "type": "numeric",
+    "lower": 1,
+    "upper": 1024,
+    "log": True,
+    "integer": True,
+}
+
+
+def domain_skeleton(spec: JobSpec) -> dict[str, Any]:
+    """The domain file of ``spec``'s release columns with public defaults.
+
+    Columns come in the order a release uses: scale-out, machine type, the context
+    attributes, runtime (under the trace's column names).
+    """
+    columns: dict[str, Any] = {}
+    if spec.scale_out_column:
+        columns[spec.scale_out_column] = dict(SCALE_OUT_DEFAULT)
+    if spec.machine_type_column:
+        columns[spec.machine_type_column] = {"type": "categorical", "values": []}
+    for a in spec.attributes:
+        if a.numeric:
+            columns[a.name] = {"type": "numeric", "log": True}
+        else:
+            columns[a.name] = {"type": "categorical", "values": []}
+    columns[spec.runtime_column or "gross_runtime"] = dict(RUNTIME_DEFAULT)
+    return {"format": DOMAIN_FORMAT, "columns": columns}
+
+
+def skeleton_notes(skeleton: dict[str, Any]) -> list[str]:
+    """What the user should edit in ``skeleton``, one line each."""
+    notes = []
+    for name, col in skeleton["columns"].items():
+        if col["type"] == "categorical":
+            notes.append(f"{name}: list the labels you offer in 'values' (required)")
+        elif "lower" not in col:
+            notes.append(
+                f"{name}: bounds are bought with budget; declare a coarse public range "
+                "('lower'/'upper') for better utility, or if it can be <= 0"
+            )
+    notes.append("a 'values' grid is published as is: use grids only for public choices")
+    return notes

@@ -1,0 +1,288 @@
+"""The release of a share as one transaction: budget check, synthesis, ledger entry, files.
+
+:func:`release_share` is the only way a job's history becomes a share; the command line
+and the service both call it. Its order:
+
+1. validate ε, the row count, ``out``, the method and the domain -- before any mechanism
+   reads the private rows, so a bad argument never costs budget;
+2. lock the job's ledger (``BEGIN IMMEDIATE`` on SQLite, an advisory and a row lock on
+   PostgreSQL) and check the budget under the lock;
+3. synthesize, write ``rows.csv`` and the sealed ``manifest.json`` into a temporary
+   directory next to ``out``;
+4. insert the ledger entry (with the share's digest and the fingerprints of the
+   executions it used), flush, rename the directory to ``out``, commit.
+
+Any failure before the commit rolls the ledger back and removes the files: nothing is
+charged, nothing is left. Concurrent releases queue at the lock, so together they can
+never spend more than the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jobcast.errors import InputError, PrivacyError
+from jobcast.history import HistoryRepository
+from jobcast.privacy.domain import Domain, load_domain
+from jobcast.privacy.history_io import release_frame, schema_domain
+from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
+from jobcast.privacy.share import MANIFEST_FILE, create_share, write_share_files
+from jobcast.privacy.verify import MIN_EPSILON
+
+__all__ = ["MAX_ROWS", "ShareRelease", "check_release_arguments", "release_share"]
+
+logger = logging.getLogger(__name__)
+
+#: Most synthetic rows one release may write (about 1 GB of CSV for a wide job).
+MAX_ROWS = 10_000_000
+
+
+@dataclass(frozen=True)
+class ShareRelease:
+    """A completed release.
+
+    Parameters
+    ----------
+    manifest
+        The manifest as written (with its digests).
+    path
+        The share's directory.
+    epsilon
+        ε spent (``None`` for a ``no_dp`` release).
+    rows
+        Synthetic rows written.
+    budget, spent
+        The job's budget and its spend including this release.
+    """
+
+    manifest: Mapping[str, Any] = field(repr=False)
+    path: Path
+    epsilon: float | None
+    rows: int
+    budget: float = math.nan
+    spent: float = math.nan
+
+    @property
+    def digest(self) -> str:
+        """The share's SHA-256 digest (its manifest's ``manifest_sha256``)."""
+        return str(self.manifest["manifest_sha256"])
+
+    @property
+    def method(self) -> str:
+        """The synthesizer that produced the rows."""
+        return str(self.manifest["method"])
+
+
+def _check_epsilon(epsilon: Any, no_dp: Any) -> float | None:
+    if no_dp is not True and no_dp is not False:
+        raise InputError(f"no_dp must be True or False, got {no_dp!r}")
+    if no_dp:
+        if epsilon is not None:
+            raise InputError("give either --epsilon (a private release) or --no-dp, not both")
+        return None
+    if epsilon is None:
+        raise InputError("give --epsilon E (> 0), or --no-dp to release without privacy")
+    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float | np.number):
+        raise PrivacyError(f"epsilon must be a number > 0, got {epsilon!r}")
+    eps = float(epsilon)
+    if not math.isfinite(eps) or not eps > 0:
+        raise PrivacyError(f"epsilon must be a finite number > 0, got {epsilon!r}")
+    if eps < MIN_EPSILON:
+        raise PrivacyError(
+            f"epsilon {eps:g} is below the smallest accepted {MIN_EPSILON:g}: its noise would "
+            "drown every value; ε = 0.1 to 10 is the useful range"
+        )
+    return eps
+
+
+def _check_rows(rows: Any) -> int:
+    if isinstance(rows, bool) or not isinstance(rows, int | np.integer):
+        raise InputError(f"--rows must be a whole number of rows, got {rows!r}")
+    if not 1 <= rows <= MAX_ROWS:
+        raise InputError(f"--rows must be between 1 and {MAX_ROWS:,}, got {int(rows):,}")
+    return int(rows)
+
+
+def _check_out(out: Any) -> Path:
+    if not isinstance(out, str | os.PathLike) or not str(out).strip():
+        raise InputError(f"--out must be a directory path, got {out!r}")
+    path = Path(out).expanduser().absolute()
+    if path.exists() or path.is_symlink():
+        if not path.is_dir():
+            raise InputError(f"--out {out}: a file of that name exists; choose a new directory")
+        if (path / MANIFEST_FILE).exists():
+            raise InputError(f"--out {out} already holds a share; choose another directory")
+        if any(path.iterdir()):
+            raise InputError(f"--out {out} is a directory that is not empty; choose a new one")
+    parent = path.parent
+    if not parent.is_dir():
+        raise InputError(f"--out {out}: the folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"--out {out}: the folder {parent} is not writable")
+    return path
+
+
+def _check_method(method: Any) -> str:
+    if not isinstance(method, str) or not method:
+        raise InputError(f"--method must be one of {sorted(METHODS)}, got {method!r}")
+    make_synthesizer(method)  # refuses an unknown name; builds nothing that reads data
+    return method
+
+
+def _check_domain(domain: Any) -> Domain | None:
+    if domain is None or isinstance(domain, Domain):
+        return domain
+    if isinstance(domain, str | os.PathLike):
+        return load_domain(Path(domain))
+    if isinstance(domain, Mapping):
+        return Domain.from_dict(domain)
+    raise InputError(f"domain must be a Domain, a domain dict or a domain file, got {domain!r}")
+
+
+def check_release_arguments(
+    *, epsilon: Any, rows: Any, out: Any, method: Any = DEFAULT_METHOD, no_dp: Any = False
+) -> tuple[float | None, int, Path]:
+    """Validate a release's arguments (nothing is read or written); returns ε, rows, path.
+
+    Raises
+    ------
+    PrivacyError
+        For a missing, non-finite, non-positive or absurdly small ε.
+    InputError
+        For a bad row count (1 .. :data:`MAX_ROWS`), ``out`` (an existing file, a
+        non-empty directory, a missing or unwritable folder) or method.
+    """
+    eps = _check_epsilon(epsilon, no_dp)
+    n = _check_rows(rows)
+    path = _check_out(out)
+    _check_method(method)
+    return eps, n, path
+
+
+def release_share(
+    repo: HistoryRepository,
+    job: str,
+    *,
+    epsilon: float | None,
+    rows: int,
+    out: str | os.PathLike[str],
+    method: str = DEFAULT_METHOD,
+    domain: Domain | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    no_dp: bool = False,
+    random_state: int | None = None,
+) -> ShareRelease:
+    """Release a differentially private share of ``job``'s own executions, atomically.
+
+    Parameters
+    ----------
+    repo
+        The job history (its ledger is charged).
+    job
+        The job to share; only its own executions are read, never shared ones.
+    epsilon
+        ε of this release (``MIN_EPSILON`` .. the remaining budget); ``None`` with
+        ``no_dp``.
+    rows
+        Synthetic rows to write (1 .. :data:`MAX_ROWS`).
+    out
+        New directory for ``manifest.json`` and ``rows.csv`` (must not exist, or be empty).
+    method
+        Synthesizer (see :data:`jobcast.privacy.METHODS`).
+    domain
+        Public column domains (object, JSON-ready dict or file); ``None`` declares only
+        the schema and buys bounds with budget.
+    no_dp
+        Release WITHOUT differential privacy (recorded in manifest and ledger).
+    random_state
+        Seed of the sampling steps (recorded in the manifest).
+
+    Returns
+    -------
+    ShareRelease
+
+    Raises
+    ------
+    PrivacyError, InputError, DomainError
+        On a bad argument, before anything runs.
+    BudgetExceededError
+        When ε does not fit the job's remaining budget (checked under the lock).
+    UnknownJobError, NotEnoughDataError
+        When the job does not exist or has no own executions.
+    """
+    eps, n_rows, path = check_release_arguments(
+        epsilon=epsilon, rows=rows, out=out, method=method, no_dp=no_dp
+    )
+    declared = _check_domain(domain)
+    if random_state is not None and (
+        isinstance(random_state, bool) or not isinstance(random_state, int | np.integer)
+    ):
+        raise InputError(f"the seed must be an integer, got {random_state!r}")
+    seed = None if random_state is None else int(random_state)
+    spec, frame = release_frame(repo, job)
+    if declared is None:
+        declared = Domain.from_dict(schema_domain(spec, frame))
+    else:
+        declared.validate(frame.iloc[:0], require_all=True)  # column names only, no values
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    was_empty_dir = path.is_dir()
+    moved = False
+    try:
+        with repo.release_lock(job) as lease:
+            lease.check(eps, no_dp=no_dp)
+            pkg = create_share(
+                frame,
+                job=job,
+                epsilon=eps,
+                rows=n_rows,
+                method=method,
+                domain=declared,
+                seed=seed,
+                no_dp=no_dp,
+            )
+            manifest = write_share_files(pkg, tmp)
+            lease.record(
+                epsilon=eps,
+                method=str(manifest["method"]),
+                rows=n_rows,
+                no_dp=no_dp,
+                destination=str(path),
+                digest=str(manifest["manifest_sha256"]),
+            )
+            if was_empty_dir:
+                path.rmdir()
+            os.rename(tmp, path)
+            moved = True
+            state = lease.state
+    except BaseException:
+        if moved:  # the commit failed after the rename: take the files back
+            shutil.rmtree(path, ignore_errors=True)
+            if was_empty_dir:
+                path.mkdir(exist_ok=True)
+        raise
+    finally:
+        if not moved:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if was_empty_dir and not path.exists():
+                path.mkdir()
+    spent = state.spent + (eps or 0.0)
+    logger.info(
+        "released %d rows of job %r to %s (%s); spent %g of %g",
+        n_rows,
+        job,
+        path,
+        "no DP" if no_dp else f"epsilon={eps:g}",
+        spent,
+        state.budget,
+    )
+    return ShareRelease(manifest, path, eps, n_rows, budget=state.budget, spent=spent)
