@@ -67,7 +67,9 @@ def test_estimate_follows_the_running_speed(db: str, tmp_path: Path) -> None:
     fast = run(
         "estimate", "--job", "it", "--current", str(_current(tmp_path, 0.75)), "--db", db, "--json"
     )
-    assert set(slow) == {"iteration", "elapsed_s", "remaining_s", "total_s", "similar"}
+    assert set(slow) == {"iteration", "elapsed_s", "remaining_s", "total_s", "similar",
+                         "spread", "interval_s", "level"}
+    assert slow["interval_s"][0] <= slow["remaining_s"] <= slow["interval_s"][1]
     assert slow["iteration"] == 4
     assert slow["remaining_s"] > fast["remaining_s"]
     truth_slow = 1.3 * sum(10 + 2 * i for i in range(4, 10))
@@ -79,7 +81,8 @@ def test_train_then_evaluate(db: str) -> None:
     trained = run("train", "progress", "--job", "it", "--n-jobs", "1", "--db", db, "--json")
     assert trained["job"] == "it" and trained["parameters"]
     ev = run("evaluate", "progress", "--job", "it", "--training", "given", "--db", db, "--json")
-    assert set(ev) >= {"job", "mre", "baselines", "estimates"}
+    assert set(ev) >= {"job", "mre", "baselines", "estimates", "mre_remaining",
+                       "baselines_remaining", "by_position", "interval"}
     assert ev["estimates"] > 0 and 0 <= ev["mre"] < ev["baselines"]["linear"] + 1
 
 

@@ -39,10 +39,23 @@ def test_evaluate_progress_protocol_and_json(tmp_path):
     )
     assert result.estimates == 15 * 3
     payload = json.loads(json.dumps(result.to_dict()))
-    assert set(payload) == {"job", "mre", "baselines", "estimates"}
+    assert set(payload) == {
+        "job", "training", "estimates", "mre_remaining", "baselines_remaining", "mre",
+        "baselines", "by_position", "interval",
+    }
     assert set(payload["baselines"]) == {"history_mean", "linear"}
-    # on clustered executions SMiPE beats the history mean
+    assert set(payload["baselines_remaining"]) == {"history_mean", "linear"}
+    assert set(payload["by_position"]) == {"early", "middle", "late"}
+    assert sum(p["estimates"] for p in payload["by_position"].values()) == result.estimates
+    # the remaining-runtime error is the larger one on the same estimates
+    assert result.mre_remaining > result.mre
+    # on clustered executions SMiPE beats the history mean, on both metrics
     assert result.mre < result.baselines["history_mean"]
+    assert result.mre_remaining < result.baselines_remaining["history_mean"]
+    assert 0.6 <= payload["interval"]["coverage"] <= 1.0
+    covered = result.cases["covered"]
+    lows, highs = result.cases["interval_low_s"], result.cases["interval_high_s"]
+    assert (lows <= highs).all() and covered.dtype == bool
     assert set(result.cases["iteration"]) == {2, 6, 10}  # 15% .. 85% of 12
     png = plot_progress_errors(result, tmp_path / "errors.png")
     assert png.stat().st_size > 1000

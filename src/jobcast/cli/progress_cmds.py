@@ -5,12 +5,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from rich.live import Live
-from rich.text import Text
 
 from jobcast.cli.common import (
     DbOption,
@@ -22,9 +19,13 @@ from jobcast.cli.common import (
     progress_callback,
     table,
 )
-from jobcast.cli.model_cmds import evaluate_app
 from jobcast.errors import InputError, JobcastError, NotEnoughDataError, UnknownJobError
-from jobcast.history import HistoryRepository
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.text import Text
+
+    from jobcast.history import HistoryRepository
 
 __all__ = ["register", "train_app"]
 
@@ -139,23 +140,29 @@ def estimate(
 ) -> None:
     """Estimate the remaining runtime of a running execution from its iterations so far.
 
-    --json prints {"iteration", "elapsed_s", "remaining_s", "total_s",
-    "similar": [{"execution", "weight"}, ...]}.
+    --json prints {"iteration", "elapsed_s", "remaining_s", "total_s", "spread",
+    "interval_s": [low, high] (80 % prediction interval of remaining_s), "level",
+    "similar": [{"execution", "weight", "remaining_s"}, ...]}.
     """
+    from jobcast.app.progress import fit_wall_clock
+
     frame = _read_current(current)
     with open_repo(db) as repo:
-        estimator, params = _estimator(repo, job)
-    result = estimator.estimate(frame)
+        model = fit_wall_clock(repo, job)
+        params, _ = _stored(repo, job)
+    result = model.estimator_.estimate(frame)
+    low, high = model.calibration_.interval(result.remaining_s, result.spread)
     if as_json:
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), "interval_s": [low, high],
+                   "level": model.calibration_.level})
         return
     trained = (
         "trained parameters" if params else "default parameters (run `jobcast train progress`)"
     )
     console.print(
         f"After {result.iteration} iterations ({result.elapsed_s:.1f} s): about "
-        f"[bold]{result.remaining_s:.1f} s remaining[/], {result.total_s:.1f} s in total "
-        f"({trained})."
+        f"[bold]{result.remaining_s:.1f} s remaining[/] ({model.calibration_.level:.0%} "
+        f"interval {low:.1f}-{high:.1f} s), {result.total_s:.1f} s in total ({trained})."
     )
     table(
         "Most similar earlier executions",
@@ -164,7 +171,6 @@ def estimate(
     )
 
 
-@evaluate_app.command("progress")
 def evaluate_progress_cmd(
     job: Annotated[str, typer.Option("--job", help="Job whose history to evaluate on.")],
     training: Annotated[
@@ -184,7 +190,12 @@ def evaluate_progress_cmd(
 ) -> None:
     """The SMiPE paper's protocol, with two baselines (history mean, linear extrapolation).
 
-    --json prints {"job", "mre", "baselines": {"history_mean", "linear"}, "estimates"}.
+    The headline is the paper's metric, the relative error of the remaining runtime;
+    the error of the total runtime stands beside it. --json prints {"job", "training",
+    "estimates", "mre_remaining", "baselines_remaining": {"history_mean", "linear"},
+    "mre", "baselines": {...}, "by_position": {"early"|"middle"|"late": {"estimates",
+    "mre_remaining", "baselines_remaining", "mre", "coverage"}}, "interval": {"level",
+    "coverage"}}.
     """
     from jobcast.evaluation.progress import evaluate_progress, plot_progress_errors
 
@@ -213,21 +224,45 @@ def evaluate_progress_cmd(
     if as_json:
         emit_json(out)
         return
-    b = out["baselines"]
+    b, br = out["baselines"], out["baselines_remaining"]
+    positions = out["by_position"]
+    names = list(positions)
     table(
-        f"Progress estimation of {job!r}: mean relative error ({out['estimates']} estimates)",
-        ["estimator", "MRE"],
+        f"Progress estimation of {job!r} ({out['estimates']} estimates, training "
+        f"{training}): mean relative error of the remaining runtime (paper's metric)",
+        ["estimator", "remaining", *[f"remaining, {p}" for p in names], "total runtime"],
         [
-            ("jobcast (SMiPE)", out["mre"]),
-            ("history mean", b["history_mean"]),
-            ("linear extrapolation", b["linear"]),
+            (
+                "jobcast (SMiPE)",
+                out["mre_remaining"],
+                *[positions[p]["mre_remaining"] for p in names],
+                out["mre"],
+            ),
+            (
+                "history mean",
+                br["history_mean"],
+                *[positions[p]["baselines_remaining"]["history_mean"] for p in names],
+                b["history_mean"],
+            ),
+            (
+                "linear extrapolation",
+                br["linear"],
+                *[positions[p]["baselines_remaining"]["linear"] for p in names],
+                b["linear"],
+            ),
         ],
+    )
+    interval = out["interval"]
+    console.print(
+        f"{interval['level']:.0%} prediction interval covers {interval['coverage']:.0%} of "
+        "the actual remaining runtimes ("
+        + ", ".join(f"{p} {positions[p]['coverage']:.0%}" for p in names)
+        + ")."
     )
     if plot is not None:
         console.print(f"Plot written to {plot}")
 
 
-@evaluate_app.command("similarity")
 def evaluate_similarity_cmd(
     job: Annotated[str, typer.Option("--job", help="Job whose history to evaluate on.")],
     plot: Annotated[Path, typer.Option("--plot", help="PNG of the quality charts.")],
@@ -286,6 +321,10 @@ def watch(
     With --json, prints one JSON estimate per finished iteration (JSON lines) and a final
     {"execution", "actual_s", "estimates": N} line.
     """
+    import pandas as pd
+    from rich.live import Live
+    from rich.text import Text
+
     from jobcast.collect import EventLogFollower, SparkRestFollower
     from jobcast.collect.store import iteration_table
 
@@ -368,6 +407,8 @@ def watch(
 
 
 def _render(estimator: Any, current: pd.DataFrame) -> tuple[Text, dict[str, Any] | None]:
+    from rich.text import Text
+
     done = int(current["iteration"].max()) + 1
     elapsed = float(current["duration_s"].sum())
     if estimator is None:

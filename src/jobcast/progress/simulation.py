@@ -14,6 +14,7 @@ from joblib import Parallel, delayed
 from jobcast.errors import InputError, MissingExtraError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays, node_profiles, to_arrays
 from jobcast.progress.inference import adjusted, combine_estimates
+from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match_masks
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import prepare_history
@@ -152,6 +153,14 @@ class SimulationCases:
         with np.errstate(invalid="ignore", divide="ignore"):
             weighted = (np.where(mask, remaining, 0.0) * weights).sum(axis=1) / total
         return np.where(total > 0, weighted, plain)
+
+    def spread(self, params: ProgressParameters) -> np.ndarray:
+        """How much each case's similar executions disagree (see ``log_spread``), ``(C,)``."""
+        mask, sim_final, _ = match_masks(self.similarities, self.valid, params)
+        weights = np.power(np.clip(sim_final, 0.0, 1.0), params.exponent) * mask
+        # a set whose similarities are all 0 is averaged plainly (as in estimate)
+        weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, mask * 1.0)
+        return log_spread(self.remaining(params.adjustment), weights)
 
     def relative_errors(self, params: ProgressParameters) -> np.ndarray:
         """``|estimated total - actual total| / actual total`` per case."""
