@@ -1,4 +1,4 @@
-"""Commands that run servers: ``serve`` (API, collector)."""
+"""Commands that run the service: ``serve`` (API, dashboard, collector, hub)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,95 @@ import typer
 
 from jobcast.cli.common import DbOption, console
 
-__all__ = ["register"]
+__all__ = ["serve", "register"]
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0 exposes it to the network).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     db: DbOption = None,
+    anonymous_read: Annotated[
+        bool,
+        typer.Option(
+            "--anonymous-read",
+            help="Let requests without a token read (GET) the history, ETAs and pages; "
+            "writes and POSTs always need a token.",
+        ),
+    ] = False,
+    deadline: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--deadline",
+            help="JOB=SECONDS: the runtime a job's executions should stay within; their "
+            "deadline risk feeds /metrics and the webhook. Repeat per job.",
+        ),
+    ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            help="URL POSTed (JSON) when a running execution's deadline risk "
+            "reaches --risk-threshold."
+        ),
+    ] = None,
+    risk_threshold: Annotated[float, typer.Option(help="Deadline risk that triggers it.")] = 0.5,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help="Follow in the background: a Spark UI or History Server URL (http://...), "
+            "or an event-log directory / object-store prefix (file://, s3://, ...). Repeat.",
+        ),
+    ] = None,
+    source_job: Annotated[
+        str | None,
+        typer.Option(help="Job name for applications found in --source (default: app name)."),
+    ] = None,
+    watch_interval: Annotated[
+        float, typer.Option(help="Seconds between passes over running executions and sources.")
+    ] = 5.0,
+    log_format: Annotated[
+        str, typer.Option(help="json (structured, one object per line) or text.")
+    ] = "json",
 ) -> None:
-    """Run the HTTP API: the statistics collector running jobs report to, and the jobs list."""
+    """Run the service: API (/docs), dashboard (/), metrics, collector, sharing hub."""
+    import logging
+
     import uvicorn
 
+    from jobcast.cli.common import parse_assignments
+    from jobcast.errors import InputError
     from jobcast.service import create_app
+    from jobcast.service.logs import configure_json_logging
+    from jobcast.service.settings import ServiceSettings
 
-    app = create_app(db)
-    console.print(f"jobcast serving on http://{host}:{port} (API docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    deadlines = parse_assignments(deadline, option="--deadline")
+    if any(isinstance(v, str) for v in deadlines.values()):
+        raise InputError("--deadline takes JOB=SECONDS with a number of seconds")
+    if log_format not in ("json", "text"):
+        raise InputError(f"--log-format is json or text, got {log_format!r}")
+    settings = ServiceSettings(
+        anonymous_read=anonymous_read,
+        webhook_url=webhook,
+        risk_threshold=risk_threshold,
+        watch_interval_s=watch_interval,
+        sources=tuple(source or ()),
+        source_job=source_job,
+        deadlines=tuple((k, float(v)) for k, v in deadlines.items()),
+    )
+    if log_format == "json":
+        configure_json_logging()
+    else:
+        logging.getLogger().setLevel(logging.INFO)
+    app = create_app(db, settings=settings)
+    console.print(
+        f"jobcast serving on http://{host}:{port} (dashboard /, API docs /docs, /metrics)",
+        highlight=False,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=None)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main application."""
+    """Add this module's commands to an application (the registration table lists them)."""
     app.command("serve")(serve)

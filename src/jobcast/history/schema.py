@@ -26,11 +26,11 @@ __all__ = [
     "ExecutionRow",
     "IterationRow",
     "HardwareSampleRow",
-    "LedgerEntryRow",
-    "LedgerFingerprintRow",
-    "BudgetChangeRow",
-    "ShareImportRow",
+    "ReleaseRow",
     "ProgressParametersRow",
+    "OrganizationRow",
+    "TokenRow",
+    "HubShareRow",
 ]
 
 
@@ -153,61 +153,19 @@ class HardwareSampleRow(Base):
     net_tx_bps: Mapped[float | None] = mapped_column(Float)
 
 
-class LedgerEntryRow(Base):
-    """A privacy release: the budget ledger, kept by job name and data (no job foreign key).
+class ReleaseRow(Base):
+    """A privacy release of a job's metrics: the budget ledger."""
 
-    The ledger outlives its job (``delete_job`` leaves it), and the fingerprints of the
-    executions a release used tie it to the data whatever job later holds them.
-    """
-
-    __tablename__ = "ledger_entries"
+    __tablename__ = "privacy_releases"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_name: Mapped[str] = mapped_column(String(200), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     epsilon: Mapped[float | None] = mapped_column(Float)
     no_dp: Mapped[bool] = mapped_column(Boolean, default=False)
     method: Mapped[str] = mapped_column(String(100))
     rows: Mapped[int] = mapped_column(Integer)
     destination: Mapped[str | None] = mapped_column(Text)
-    released_by: Mapped[str | None] = mapped_column(String(200))
-    digest: Mapped[str | None] = mapped_column(String(64))
-
-
-class LedgerFingerprintRow(Base):
-    """The fingerprint of one execution a release used (see :mod:`jobcast.history.ledger`)."""
-
-    __tablename__ = "ledger_fingerprints"
-
-    entry_id: Mapped[int] = mapped_column(
-        ForeignKey("ledger_entries.id", ondelete="CASCADE"), primary_key=True
-    )
-    fingerprint: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
-
-
-class BudgetChangeRow(Base):
-    """A change of a job's privacy budget: who, when, from, to."""
-
-    __tablename__ = "budget_changes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_name: Mapped[str] = mapped_column(String(200), index=True)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    changed_by: Mapped[str | None] = mapped_column(String(200))
-    from_epsilon: Mapped[float] = mapped_column(Float)
-    to_epsilon: Mapped[float] = mapped_column(Float)
-
-
-class ShareImportRow(Base):
-    """A share package imported into this history, by the SHA-256 digest of its manifest."""
-
-    __tablename__ = "share_imports"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64), unique=True)
-    job_name: Mapped[str] = mapped_column(String(200))
-    origin: Mapped[str] = mapped_column(Text)
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class ProgressParametersRow(Base):
@@ -218,3 +176,47 @@ class ProgressParametersRow(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     trained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class OrganizationRow(Base):
+    """An organization of a service: owns tokens and the shares it publishes to the hub."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class TokenRow(Base):
+    """A bearer token of the service, stored as the SHA-256 of its secret."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    create_jobs: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HubShareRow(Base):
+    """A share package published to the hub by an organization (synthetic rows only)."""
+
+    __tablename__ = "hub_shares"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    job: Mapped[str] = mapped_column(String(200), index=True)
+    epsilon: Mapped[float] = mapped_column(Float)
+    rows: Mapped[int] = mapped_column(Integer)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rows_csv: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -2,87 +2,172 @@
 
 from __future__ import annotations
 
-import html
-from collections.abc import AsyncIterator
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib.resources import files
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from jobcast import __version__
-from jobcast.app.jobs import summarize
-from jobcast.collect.protocol import (
-    EXECUTIONS_PATH,
-    HARDWARE_PATH,
-    ITERATION_FINISH_PATH,
-    ITERATION_START_PATH,
-    ExecutionReport,
-    HardwareReport,
-    IterationFinish,
-    IterationStart,
+from jobcast.errors import (
+    DatabaseError,
+    InputError,
+    JobcastError,
+    ModelError,
+    UnknownJobError,
 )
-from jobcast.errors import InputError, JobcastError, UnknownJobError
 from jobcast.history import HistoryRepository
+from jobcast.history.tokens import TokenInfo, TokenStore
+from jobcast.service.api import api_router
+from jobcast.service.auth import Authenticator
 from jobcast.service.collector import Collector
+from jobcast.service.hub import hub_router
+from jobcast.service.logs import ACCESS_LOGGER
+from jobcast.service.metrics import CONTENT_TYPE, ServiceMetrics
+from jobcast.service.pages import mount_static, pages_router
+from jobcast.service.settings import ServiceSettings
+from jobcast.service.watch import Watcher
 
 __all__ = ["create_app"]
 
+_access = logging.getLogger(ACCESS_LOGGER)
 
-def create_app(db_url: str | None = None) -> FastAPI:
-    """Build the service on the history at ``db_url`` (see ``jobcast serve``)."""
+
+def _status_of(exc: JobcastError) -> int:
+    if isinstance(exc, UnknownJobError):
+        return 404
+    if isinstance(exc, InputError | ModelError):
+        return 422
+    if isinstance(exc, DatabaseError):
+        return 503
+    return 500
+
+
+def _may_create_jobs(request: Request) -> bool:
+    """Whether the request's token (set by the auth dependency) may create jobs."""
+    token: TokenInfo | None = getattr(request.state, "token", None)
+    return token is not None and token.create_jobs
+
+
+def _docs_routes(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the assets the ``fastapi-offline`` wheel ships (no CDN)."""
+    static = files("fastapi_offline") / "static"
+    app.mount("/static/docs", StaticFiles(directory=str(static)), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="jobcast API",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )
+
+
+def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = None) -> FastAPI:
+    """Build the service on the history at ``db_url`` (see ``jobcast serve``).
+
+    Parameters
+    ----------
+    db_url
+        The history database (default ``$JOBCAST_DB``, then the user's SQLite file).
+    settings
+        Tokens, anonymous reads, deadlines, webhook, sources; defaults: every request
+        needs a token, no webhook, no sources.
+    """
+    settings = settings or ServiceSettings()
     repo = HistoryRepository(db_url)
+    tokens = TokenStore(repo)
+    auth = Authenticator(
+        tokens, anonymous_read=settings.anonymous_read, require_tokens=settings.require_tokens
+    )
     collector = Collector(repo)
+    watcher = Watcher(repo, settings)
+    metrics = ServiceMetrics(watcher.snapshot)
+    watcher.on_webhook = lambda outcome: metrics.webhooks.labels(outcome).inc()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        repo.close()
+        watcher.start()
+        try:
+            yield
+        finally:
+            watcher.stop()
+            collector.close()
+            repo.close()
 
-    app = FastAPI(title="jobcast", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="jobcast",
+        version=__version__,
+        description="Runtime prediction, live ETAs of running jobs, and a hub for "
+        "differentially private shares. Writes need `Authorization: Bearer TOKEN`.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.repo = repo
+    app.state.tokens = tokens
+    app.state.auth = auth
+    app.state.watcher = watcher
+    app.state.metrics = metrics
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        seconds = time.perf_counter() - start
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.observe(request.method, route, response.status_code, seconds)
+        token = getattr(request.state, "token", None)
+        _access.info(
+            "%s %s %d",
+            request.method,
+            request.url.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 2),
+                "token_id": None if token is None else token.id,
+                "client": None if request.client is None else request.client.host,
+            },
+        )
+        return response
 
     @app.exception_handler(JobcastError)
     async def _jobcast_error(_request: Request, exc: JobcastError) -> JSONResponse:
-        status = (
-            404 if isinstance(exc, UnknownJobError) else 422 if isinstance(exc, InputError) else 500
-        )
-        return JSONResponse(status_code=status, content={"detail": str(exc)})
+        return JSONResponse(status_code=_status_of(exc), content={"detail": str(exc)})
 
-    @app.get("/api/v1/health")
+    @app.get("/api/v1/health", tags=["service"])
     def health() -> dict[str, Any]:
+        """Liveness: always open, no token needed."""
         return {"status": "ok", "version": __version__}
 
-    @app.get("/api/v1/jobs")
-    def jobs() -> dict[str, Any]:
-        return {"jobs": summarize(repo.list_jobs())}
+    @app.get("/metrics", tags=["service"], dependencies=[Depends(auth.require("read"))])
+    def prometheus() -> Response:
+        """Prometheus text format: requests, collector submissions, running executions."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
 
-    @app.post(EXECUTIONS_PATH, status_code=201)
-    def execution(report: ExecutionReport) -> dict[str, object]:
-        return collector.execution(report)
-
-    @app.post(ITERATION_START_PATH, status_code=201)
-    def iteration_start(report: IterationStart) -> dict[str, object]:
-        return collector.iteration_started(report)
-
-    @app.post(ITERATION_FINISH_PATH, status_code=201)
-    def iteration_finish(report: IterationFinish) -> dict[str, object]:
-        return collector.iteration_finished(report)
-
-    @app.post(HARDWARE_PATH, status_code=201)
-    def hardware(report: HardwareReport) -> dict[str, object]:
-        return collector.hardware(report)
-
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(j.name)}</td><td>{j.total_executions}</td><td>{j.iterations}</td></tr>"
-            for j in repo.list_jobs()
+    app.include_router(api_router(repo, auth, settings, watcher))
+    app.include_router(hub_router(repo, auth))
+    app.include_router(
+        collector.router(
+            create_jobs=_may_create_jobs, dependencies=[Depends(auth.require("collect"))]
         )
-        return (
-            "<!doctype html><title>jobcast</title><h1>jobcast</h1>"
-            "<table border=1><tr><th>job</th><th>executions</th><th>iterations</th></tr>"
-            f"{rows}</table><p>API: <a href='/docs'>/docs</a></p>"
-        )
-
+    )
+    _docs_routes(app)
+    mount_static(app)
+    app.include_router(pages_router(repo, auth, settings, watcher))
     return app

@@ -1,0 +1,258 @@
+"""The sharing hub: organizations publish DP share packages, others list and pull them.
+
+The server side stores validated packages (:func:`publish`, :func:`list_shares`,
+:func:`get_share`); the client side sends a package directory to a hub
+(:func:`publish_dir`) and imports a hub's shares into a local history with their
+provenance, each share once (:func:`pull`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from jobcast.errors import InputError, PrivacyError, UnknownJobError
+from jobcast.history import HistoryRepository
+from jobcast.history.schema import HubShareRow, ImportRow, OrganizationRow
+from jobcast.history.tokens import TokenStore
+from jobcast.privacy.share import MANIFEST_FILE, ROWS_FILE, SHARE_FORMAT, SharePackage, read_share
+
+__all__ = [
+    "HUB_PATH",
+    "share_digest",
+    "validate_package",
+    "publish",
+    "list_shares",
+    "get_share",
+    "publish_dir",
+    "pull",
+]
+
+HUB_PATH = "/api/v1/hub/shares"
+
+
+def share_digest(manifest: dict[str, Any], rows_csv: str) -> str:
+    """SHA-256 identifying a package by its content (manifest keys sorted, rows as sent)."""
+    h = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode("utf-8"))
+    h.update(b"\0")
+    h.update(rows_csv.encode("utf-8"))
+    return h.hexdigest()
+
+
+def validate_package(manifest: dict[str, Any], rows_csv: str) -> SharePackage:
+    """Check a package sent to the hub: only DP shares with declared domains are accepted.
+
+    Everything :func:`~jobcast.privacy.share.read_share` checks (format version, keys,
+    the budget ledger within ε, columns and row count as declared, values inside the
+    declared domains), and in addition: differential privacy on, ε > 0 and finite, a
+    declared domain for every column.
+
+    Raises
+    ------
+    ImportFormatError
+        For a malformed package (naming the file and line).
+    PrivacyError
+        For a package without differential privacy, or a column without a domain.
+    """
+    if manifest.get("format") != SHARE_FORMAT:
+        raise InputError(
+            f"the hub accepts share format {SHARE_FORMAT!r} only, got {manifest.get('format')!r}"
+        )
+    if manifest.get("differential_privacy") is not True:
+        raise PrivacyError(
+            "the hub accepts differentially private shares only ('differential_privacy': "
+            "true); release one with `jobcast share --epsilon EPS`"
+        )
+    eps = manifest.get("epsilon")
+    if (
+        isinstance(eps, bool)
+        or not isinstance(eps, int | float)
+        or not (math.isfinite(eps) and eps > 0)
+    ):
+        raise PrivacyError(f"a hub share needs a finite epsilon > 0, got {eps!r}")
+    for c in manifest.get("columns") or []:
+        if not isinstance(c, dict) or not isinstance(c.get("domain"), dict) or not c["domain"]:
+            name = c.get("name") if isinstance(c, dict) else c
+            raise PrivacyError(
+                f"column {name!r} has no declared domain; the hub accepts only shares whose "
+                "every column domain was declared (or bought with budget) at release"
+            )
+    with tempfile.TemporaryDirectory(prefix="jobcast-hub-") as tmp:
+        d = Path(tmp)
+        (d / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+        (d / ROWS_FILE).write_text(rows_csv, encoding="utf-8")
+        return read_share(d)
+
+
+def _record(row: HubShareRow, org: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "organization": org,
+        "job": row.job,
+        "epsilon": row.epsilon,
+        "rows": row.rows,
+        "columns": [c["name"] for c in row.manifest.get("columns", [])],
+        "method": row.manifest.get("method"),
+        "published_at": row.published_at.isoformat(),
+    }
+
+
+def publish(
+    repo: HistoryRepository, organization: str, manifest: dict[str, Any], rows_csv: str
+) -> dict[str, Any]:
+    """Store a validated package in the hub in the name of ``organization``.
+
+    ``organization`` is the publishing token's; the caller never chooses it.
+    """
+    pkg = validate_package(manifest, rows_csv)
+    org_id = TokenStore(repo).organization_id(organization)
+    with repo.transaction() as s:
+        row = HubShareRow(
+            org_id=org_id,
+            job=pkg.job,
+            epsilon=float(pkg.epsilon or 0.0),
+            rows=int(manifest["rows"]),
+            manifest=manifest,
+            rows_csv=rows_csv,
+        )
+        s.add(row)
+        s.flush()
+        return _record(row, organization)
+
+
+def list_shares(
+    repo: HistoryRepository, *, job: str | None = None, attributes: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Shares in the hub, newest first; of ``job`` and holding every one of ``attributes``."""
+    q = select(HubShareRow, OrganizationRow.name).join(
+        OrganizationRow, OrganizationRow.id == HubShareRow.org_id
+    )
+    if job is not None:
+        q = q.where(HubShareRow.job == job)
+    with repo.transaction() as s:
+        out = [_record(r, org) for r, org in s.execute(q.order_by(HubShareRow.id.desc()))]
+    wanted = set(attributes)
+    return [r for r in out if wanted <= set(r["columns"])]
+
+
+def get_share(repo: HistoryRepository, share_id: int) -> dict[str, Any]:
+    """One share with its manifest and rows (``rows_csv``).
+
+    Raises
+    ------
+    InputError
+        When the hub has no share ``share_id``.
+    """
+    with repo.transaction() as s:
+        found = s.execute(
+            select(HubShareRow, OrganizationRow.name)
+            .join(OrganizationRow, OrganizationRow.id == HubShareRow.org_id)
+            .where(HubShareRow.id == share_id)
+        ).first()
+        if found is None:
+            raise InputError(f"the hub has no share {share_id}")
+        row, org = found
+        return {**_record(row, org), "manifest": row.manifest, "rows_csv": row.rows_csv}
+
+
+# ---------------------------------------------------------------- client side
+def _client(url: str, token: str) -> Any:
+    import httpx
+
+    return httpx.Client(
+        base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+
+
+def _check(response: Any, what: str) -> Any:
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail")
+        except ValueError:
+            detail = response.text
+        raise InputError(f"{what} failed: HTTP {response.status_code}: {detail}")
+    return response.json()
+
+
+def publish_dir(
+    directory: str | Path, *, url: str, token: str, organization: str | None = None
+) -> dict[str, Any]:
+    """Send the share package in ``directory`` to the hub at ``url``.
+
+    The package is checked locally first (as the hub will). ``organization``, when
+    given, must be the token's own: the hub refuses anything else.
+    """
+    d = Path(directory)
+    read_share(d)
+    manifest = json.loads((d / MANIFEST_FILE).read_text(encoding="utf-8"))
+    rows_csv = (d / ROWS_FILE).read_text(encoding="utf-8")
+    body: dict[str, Any] = {"manifest": manifest, "rows_csv": rows_csv}
+    if organization is not None:
+        body["organization"] = organization
+    with _client(url, token) as c:
+        return dict(_check(c.post(HUB_PATH, json=body), f"publishing {d} to {url}"))
+
+
+def _imported(repo: HistoryRepository, digest: str) -> bool:
+    with repo.transaction() as s:
+        hit = s.scalar(
+            select(ImportRow.id).where(ImportRow.origin.contains(f"sha256 {digest}")).limit(1)
+        )
+    return hit is not None
+
+
+def pull(
+    repo: HistoryRepository,
+    *,
+    url: str,
+    token: str,
+    job: str,
+    attributes: Sequence[str] = (),
+    into_job: str | None = None,
+) -> list[dict[str, Any]]:
+    """Import every share of ``job`` in the hub at ``url`` not yet in ``repo``.
+
+    Each share becomes synthetic executions (source ``share``) whose provenance names
+    the hub, the share, the publishing organization, ε, the publication date and the
+    package's SHA-256; a share already imported (same content) is skipped.
+
+    Returns
+    -------
+    list of dict
+        One record per share: its hub record plus ``imported`` (executions added, 0 when
+        skipped) and ``skipped`` (True when it was already there).
+    """
+    from jobcast.privacy.history_io import share_table
+
+    out: list[dict[str, Any]] = []
+    with _client(url, token) as c:
+        params: list[tuple[str, str]] = [("job", job), *(("attribute", a) for a in attributes)]
+        listed = _check(c.get(HUB_PATH, params=params), f"listing shares of {job} at {url}")
+        for rec in listed["shares"]:
+            full = _check(c.get(f"{HUB_PATH}/{rec['id']}"), f"pulling share {rec['id']}")
+            digest = share_digest(full["manifest"], full["rows_csv"])
+            if _imported(repo, digest):
+                out.append({**rec, "imported": 0, "skipped": True})
+                continue
+            pkg = validate_package(full["manifest"], full["rows_csv"])
+            name = into_job or pkg.job
+            try:
+                existing = repo.job(name)
+            except UnknownJobError:
+                existing = None
+            published = datetime.fromisoformat(rec["published_at"]).date().isoformat()
+            origin = (
+                f"hub {url.rstrip('/')} share {rec['id']} org {rec['organization']} "
+                f"eps {pkg.epsilon:g} published {published} sha256 {digest}"
+            )
+            summary = repo.import_executions(share_table(pkg, name, existing, origin))
+            out.append({**rec, "imported": summary.executions, "skipped": False})
+    return out

@@ -1,0 +1,128 @@
+"""Reading jobs, executions and iterations as plain records for the service's API and pages."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from jobcast.errors import InputError
+from jobcast.history import HistoryRepository
+from jobcast.history.schema import ExecutionRow, IterationRow, JobRow
+
+__all__ = ["State", "list_executions", "execution_record", "execution_iterations"]
+
+State = Literal["running", "finished", "all"]
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def _num(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+def _record(job: str, e: ExecutionRow) -> dict[str, Any]:
+    running = e.gross_runtime is None and e.finished_at is None
+    return {
+        "id": e.external_id or str(e.id),
+        "job": job,
+        "state": "running" if running else "finished",
+        "scale_out": e.scale_out,
+        "machine_type": e.machine_type,
+        "gross_runtime": _num(e.gross_runtime),
+        "started_at": _iso(e.started_at),
+        "finished_at": _iso(e.finished_at),
+        "source": e.source,
+        "origin": e.origin,
+        "attributes": dict(e.attributes or {}),
+    }
+
+
+def list_executions(
+    repo: HistoryRepository,
+    *,
+    job: str | None = None,
+    state: State = "all",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Executions as records (newest first), optionally of one job and in one state.
+
+    Parameters
+    ----------
+    repo
+        The history.
+    job
+        Only this job's executions (raises :class:`~jobcast.errors.UnknownJobError`).
+    state
+        ``running`` (started, no finish and no runtime yet), ``finished`` or ``all``.
+    limit
+        At most this many records.
+    """
+    if state not in ("running", "finished", "all"):
+        raise InputError(f"state must be running, finished or all, got {state!r}")
+    if job is not None:
+        repo.job(job)
+    q = select(JobRow.name, ExecutionRow).join(JobRow, JobRow.id == ExecutionRow.job_id)
+    if job is not None:
+        q = q.where(JobRow.name == job)
+    if state == "running":
+        q = q.where(ExecutionRow.gross_runtime.is_(None), ExecutionRow.finished_at.is_(None))
+    elif state == "finished":
+        q = q.where(
+            (ExecutionRow.gross_runtime.is_not(None)) | (ExecutionRow.finished_at.is_not(None))
+        )
+    q = q.order_by(ExecutionRow.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
+    with repo.transaction() as s:
+        return [_record(name, e) for name, e in s.execute(q)]
+
+
+def _row(repo: HistoryRepository, s: Any, external_id: str) -> tuple[str, ExecutionRow]:
+    found = s.execute(
+        select(JobRow.name, ExecutionRow)
+        .join(JobRow, JobRow.id == ExecutionRow.job_id)
+        .where(ExecutionRow.external_id == external_id)
+    ).all()
+    if not found:
+        raise InputError(f"no execution {external_id!r} is in the history")
+    if len(found) > 1:
+        jobs = ", ".join(sorted(str(f[0]) for f in found))
+        raise InputError(f"execution id {external_id!r} exists in several jobs ({jobs})")
+    return str(found[0][0]), found[0][1]
+
+
+def execution_record(repo: HistoryRepository, external_id: str) -> dict[str, Any]:
+    """One execution by its id (as reported by the collector or imported)."""
+    with repo.transaction() as s:
+        job, e = _row(repo, s, external_id)
+        return _record(job, e)
+
+
+def execution_iterations(repo: HistoryRepository, external_id: str) -> list[dict[str, Any]]:
+    """The iterations of one execution in order."""
+    with repo.transaction() as s:
+        _, e = _row(repo, s, external_id)
+        rows = s.scalars(
+            select(IterationRow)
+            .where(IterationRow.execution_id == e.id)
+            .order_by(IterationRow.index)
+        )
+        return [
+            {
+                "iteration": i.index,
+                "started_at": _iso(i.started_at),
+                "finished_at": _iso(i.finished_at),
+                "duration_s": _num(i.duration_s),
+                "scale_out": i.scale_out,
+                "records": _num(i.records),
+                "cpu": _num(i.cpu),
+                "disk": _num(i.disk),
+                "net": _num(i.net),
+            }
+            for i in rows
+        ]

@@ -1,0 +1,139 @@
+"""Commands that talk to a sharing hub: ``hub publish``, ``hub list``, ``hub pull``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jobcast.cli.common import DbOption, JsonOption, console, emit_json, open_repo, table
+
+__all__ = ["publish", "list_hub", "pull"]
+
+UrlOption = Annotated[str, typer.Option("--url", help="The hub: http(s)://HOST:PORT.")]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token", help="Your organization's token (default $JOBCAST_TOKEN).", show_default=False
+    ),
+]
+
+
+def _token(token: str | None) -> str:
+    from jobcast.errors import InputError
+
+    chosen = token or os.environ.get("JOBCAST_TOKEN")
+    if not chosen:
+        raise InputError("give --token TOKEN (or set $JOBCAST_TOKEN); see `jobcast token create`")
+    return chosen
+
+
+def publish(
+    directory: Annotated[Path, typer.Argument(help="A share package (manifest.json, rows.csv).")],
+    url: UrlOption,
+    token: TokenOption = None,
+    org: Annotated[
+        str | None, typer.Option("--org", help="Your organization (checked by the hub).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Publish a DP share package to a hub in your organization's name."""
+    from jobcast.app.hub import publish_dir
+
+    rec = publish_dir(directory, url=url, token=_token(token), organization=org)
+    if as_json:
+        emit_json(rec)
+        return
+    console.print(
+        f"published share {rec['id']} of {rec['job']} ({rec['rows']} rows, ε = "
+        f"{rec['epsilon']:g}) for {rec['organization']}",
+        highlight=False,
+    )
+
+
+def list_hub(
+    url: UrlOption,
+    job: Annotated[str | None, typer.Option(help="Only shares of this job.")] = None,
+    attribute: Annotated[
+        list[str] | None, typer.Option("--attribute", help="Shares holding this column.")
+    ] = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the shares a hub holds."""
+    import httpx
+
+    from jobcast.app.hub import HUB_PATH
+
+    params: dict[str, str | list[str]] = {"attribute": list(attribute or [])}
+    if job is not None:
+        params["job"] = job
+    r = httpx.get(
+        url.rstrip("/") + HUB_PATH,
+        params=params,
+        headers={"Authorization": f"Bearer {_token(token)}"},
+        timeout=60,
+    )
+    if r.status_code >= 400:
+        from jobcast.errors import InputError
+
+        raise InputError(f"listing {url} failed: HTTP {r.status_code}: {r.text}")
+    shares = r.json()["shares"]
+    if as_json:
+        emit_json({"shares": shares})
+        return
+    table(
+        f"shares at {url}",
+        ["id", "organization", "job", "ε", "rows", "published"],
+        [
+            [s["id"], s["organization"], s["job"], s["epsilon"], s["rows"], s["published_at"]]
+            for s in shares
+        ],
+    )
+
+
+def pull(
+    job: Annotated[str, typer.Option(help="Pull the shares of this job.")],
+    url: UrlOption,
+    token: TokenOption = None,
+    attribute: Annotated[
+        list[str] | None, typer.Option("--attribute", help="Only shares holding this column.")
+    ] = None,
+    into: Annotated[
+        str | None, typer.Option("--into", help="Local job to add the rows to (default: same).")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import a hub's shares of a job into the history (provenance kept, each share once)."""
+    from jobcast.app.hub import pull as run
+
+    with open_repo(db) as repo:
+        done = run(
+            repo,
+            url=url,
+            token=_token(token),
+            job=job,
+            attributes=attribute or (),
+            into_job=into,
+        )
+    if as_json:
+        emit_json({"shares": done})
+        return
+    table(
+        f"shares of {job} pulled from {url}",
+        ["id", "organization", "ε", "rows", "published", "imported"],
+        [
+            [
+                s["id"],
+                s["organization"],
+                s["epsilon"],
+                s["rows"],
+                s["published_at"],
+                "already there" if s["skipped"] else s["imported"],
+            ]
+            for s in done
+        ],
+    )

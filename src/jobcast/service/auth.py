@@ -1,0 +1,118 @@
+"""Bearer-token checks of the service as FastAPI dependencies: 401 without, 403 wrong scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import HTTPException, Request
+
+from jobcast.history.tokens import TokenInfo, TokenStore
+
+__all__ = ["Authenticator", "SERVICE_ADMIN", "COOKIE"]
+
+#: Cookie holding the dashboard's token (set by the page ``/login``).
+COOKIE = "jobcast_token"
+
+#: Who every request is when the service runs without tokens (``require_tokens=False``).
+SERVICE_ADMIN = TokenInfo(
+    id=0,
+    scope="admin",
+    organization=None,
+    create_jobs=True,
+    note="tokens not required",
+    created_at=datetime(1970, 1, 1, tzinfo=UTC),
+    revoked_at=None,
+)
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jobcast"'}
+
+
+class Authenticator:
+    """Builds the dependencies that guard the routes.
+
+    Parameters
+    ----------
+    store
+        Where tokens are looked up (by the SHA-256 of the presented text).
+    anonymous_read
+        Whether requests without a token may use ``read`` routes.
+    require_tokens
+        False: every request is :data:`SERVICE_ADMIN` (behind an authenticating proxy).
+    """
+
+    def __init__(self, store: TokenStore, *, anonymous_read: bool, require_tokens: bool) -> None:
+        self.store = store
+        self.anonymous_read = anonymous_read
+        self.require_tokens = require_tokens
+
+    def identify(self, request: Request) -> TokenInfo | None:
+        """The token a request presents; None without one.
+
+        Raises
+        ------
+        HTTPException
+            401 for a malformed header or an unknown or revoked token.
+        """
+        if not self.require_tokens:
+            return SERVICE_ADMIN
+        header = request.headers.get("authorization")
+        if header is None:
+            # the dashboard's pages and their reads carry the token in a cookie; never
+            # accepted for writes, so a page cannot be made to post on a user's behalf
+            cookie = request.cookies.get(COOKIE)
+            if cookie and request.method in ("GET", "HEAD"):
+                header = f"Bearer {cookie}"
+            else:
+                return None
+        kind, _, secret = header.partition(" ")
+        if kind.lower() != "bearer" or not secret.strip():
+            raise HTTPException(
+                401, "the Authorization header must be 'Bearer TOKEN'", headers=_CHALLENGE
+            )
+        info = self.store.authenticate(secret.strip())
+        if info is None:
+            raise HTTPException(
+                401,
+                "unknown or revoked token; create one with `jobcast token create`",
+                headers=_CHALLENGE,
+            )
+        return info
+
+    def require(
+        self, scope: str, *, anonymous: bool = True, organizations: bool = False
+    ) -> Callable[[Request], TokenInfo | None]:
+        """A dependency admitting requests whose token has ``scope`` (or a higher one).
+
+        For ``read`` with ``anonymous_read`` (and ``anonymous`` left True) a request without
+        a token is admitted and the dependency returns None. Tokens of an organization
+        are admitted only where ``organizations`` is True (the hub): they never read or
+        write the service team's own history.
+        """
+
+        def dependency(request: Request) -> TokenInfo | None:
+            info = self.identify(request)
+            if info is None:
+                if scope == "read" and anonymous and self.anonymous_read:
+                    return None
+                raise HTTPException(
+                    401,
+                    f"this needs a bearer token with scope {scope!r} "
+                    "(Authorization: Bearer TOKEN; `jobcast token create`)",
+                    headers=_CHALLENGE,
+                )
+            if not info.allows(scope):
+                raise HTTPException(
+                    403, f"token {info.id} has scope {info.scope!r}; this needs {scope!r}"
+                )
+            if info.organization is not None and not organizations:
+                raise HTTPException(
+                    403,
+                    f"token {info.id} belongs to organization {info.organization!r}: it may "
+                    "use the sharing hub (/api/v1/hub) only, not this service's own history",
+                )
+            request.state.token = info
+            return info
+
+        dependency.__name__ = f"require_{scope}"
+        return dependency

@@ -1,0 +1,61 @@
+"""Request bodies of the service's API (pydantic models at the HTTP edge)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["PredictRequest", "ConfigureRequest"]
+
+_MAX_QUERIES = 10_000
+
+
+class PredictRequest(BaseModel):
+    """``POST /api/v1/jobs/{job}/predict``: attributes and scale-outs, or complete rows.
+
+    Either ``set`` (context attributes, numbers or text) with ``scale_out`` (one prediction
+    per scale-out) or ``rows`` (one prediction per row, each naming its scale-out and
+    attributes). Machine-fixed attributes (slots, memory) are derived as ``configure``
+    does.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    set: dict[str, float | str] | None = Field(
+        default=None, description="Context attributes, e.g. {'data_size_MB': 15408}."
+    )
+    scale_out: list[int] | None = Field(
+        default=None, description="Scale-outs to predict, e.g. [4, 8, 12].", max_length=1000
+    )
+    machine_type: str | None = None
+    rows: list[dict[str, Any]] | None = Field(default=None, max_length=_MAX_QUERIES)
+    model: str = "auto"
+    include_shared: bool = True
+
+    @model_validator(mode="after")
+    def _one_form(self) -> PredictRequest:
+        if self.rows is not None and (self.set is not None or self.scale_out is not None):
+            raise ValueError("give either rows, or set with scale_out; not both")
+        if self.rows is None and not self.scale_out:
+            raise ValueError("give scale_out (a list of scale-outs) with set, or rows")
+        if self.scale_out is not None and any(m <= 0 for m in self.scale_out):
+            raise ValueError("scale_out values must be positive integers")
+        return self
+
+
+class ConfigureRequest(BaseModel):
+    """``POST /api/v1/jobs/{job}/configure``: the cheapest cluster that meets a deadline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deadline_s: float = Field(gt=0, description="Runtime the job must stay within, seconds.")
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    set: dict[str, float | str] | None = None
+    prices: dict[str, float] | None = Field(
+        default=None, description="Price per machine-hour by machine type."
+    )
+    scale_outs: list[int] | None = Field(default=None, max_length=1000)
+    machine_types: list[str] | None = Field(default=None, max_length=100)
+    model: str = "auto"
+    include_shared: bool = True

@@ -1,0 +1,67 @@
+// Polls the API and updates the running executions' progress, ETA and deadline risk.
+(function () {
+  "use strict";
+  function secs(v) {
+    if (v === null || v === undefined) return "";
+    v = Math.max(0, Math.round(v));
+    var h = Math.floor(v / 3600), m = Math.floor((v % 3600) / 60), s = v % 60;
+    return (h ? h + "h " : "") + (h || m ? m + "m " : "") + s + "s";
+  }
+  function cell(text, cls) {
+    var td = document.createElement("td");
+    if (cls) td.className = cls;
+    td.textContent = text;
+    return td;
+  }
+  function row(ex, eta) {
+    var tr = document.createElement("tr");
+    tr.dataset.execution = ex.id;
+    var a = document.createElement("a");
+    a.href = "/jobs/" + encodeURIComponent(ex.job);
+    a.textContent = ex.job;
+    var job = document.createElement("td");
+    job.appendChild(a);
+    tr.appendChild(job);
+    tr.appendChild(cell(ex.id));
+    var p = eta && eta.progress !== null && eta.progress !== undefined ? eta.progress : null;
+    var bar = document.createElement("td");
+    bar.innerHTML = '<div class="bar"><div></div></div> <span class="pct"></span>';
+    bar.querySelector(".bar > div").style.width = (p === null ? 0 : 100 * p).toFixed(1) + "%";
+    bar.querySelector(".pct").textContent = p === null ? "" : (100 * p).toFixed(1) + " %";
+    tr.appendChild(bar);
+    tr.appendChild(cell(eta ? secs(eta.elapsed_s) : "", "elapsed"));
+    tr.appendChild(cell(eta ? secs(eta.remaining_s) : "", "remaining"));
+    tr.appendChild(cell(eta && eta.finish_at ? eta.finish_at : "", "finish"));
+    tr.appendChild(cell(eta && eta.interval_s ? secs(eta.interval_s[0]) + " – " + secs(eta.interval_s[1]) : "", "interval"));
+    var r = eta && eta.deadline_risk !== null && eta.deadline_risk !== undefined ? eta.deadline_risk : null;
+    tr.appendChild(cell(r === null ? "" : (100 * r).toFixed(0) + " %", r !== null && r >= 0.5 ? "risk risk-high" : "risk"));
+    return tr;
+  }
+  async function refresh() {
+    var body = document.querySelector("#running tbody");
+    if (!body) return;
+    try {
+      var res = await fetch("/api/v1/executions?state=running", { credentials: "same-origin" });
+      if (!res.ok) return;
+      var list = (await res.json()).executions;
+      var rows = await Promise.all(list.map(async function (ex) {
+        var e = await fetch("/api/v1/executions/" + encodeURIComponent(ex.id) + "/eta", { credentials: "same-origin" });
+        return row(ex, e.ok ? await e.json() : null);
+      }));
+      body.replaceChildren.apply(body, rows);
+      if (!rows.length) {
+        var tr = document.createElement("tr");
+        tr.className = "none";
+        var td = cell("nothing is running", "muted");
+        td.colSpan = 8;
+        tr.appendChild(td);
+        body.appendChild(tr);
+      }
+      document.body.dataset.refreshed = new Date().toISOString();
+    } catch (err) {
+      console.log("refresh failed", err);
+    }
+  }
+  refresh();
+  setInterval(refresh, 2000);
+})();

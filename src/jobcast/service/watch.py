@@ -1,0 +1,180 @@
+"""The service's background pass: ETAs of running executions, deadline-risk webhook, sources."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from jobcast.app.service_reads import list_executions
+from jobcast.history import HistoryRepository
+from jobcast.service.settings import ServiceSettings
+
+__all__ = ["Watcher"]
+
+logger = logging.getLogger(__name__)
+
+
+class Watcher:
+    """Keeps the latest ETA of every running execution and calls the webhook on risk.
+
+    One background thread runs :meth:`tick` every ``settings.watch_interval_s`` seconds;
+    the API and ``/metrics`` read :meth:`snapshot`. A webhook call is made once when an
+    execution's deadline risk reaches ``settings.risk_threshold``; it is armed again
+    when the risk falls back below it.
+
+    Parameters
+    ----------
+    repo
+        The history.
+    settings
+        Deadlines, the webhook and the interval.
+    on_webhook
+        Called with the outcome (``sent`` or ``failed``) of each webhook call.
+    followers
+        Callables run at the start of each tick (source followers recording runs).
+    """
+
+    def __init__(
+        self,
+        repo: HistoryRepository,
+        settings: ServiceSettings,
+        *,
+        on_webhook: Callable[[str], None] | None = None,
+        followers: tuple[Callable[[], None], ...] = (),
+    ) -> None:
+        self.repo = repo
+        self.settings = settings
+        self.on_webhook = on_webhook
+        self.followers = followers
+        self._lock = threading.Lock()
+        self._etas: dict[str, dict[str, Any]] = {}
+        self._stamp = 0.0
+        self._alerted: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """The latest ETA record per running execution id."""
+        with self._lock:
+            return dict(self._etas)
+
+    def cached(self, execution: str, *, max_age_s: float) -> dict[str, Any] | None:
+        """The execution's ETA from the last pass when it is at most ``max_age_s`` old.
+
+        Elapsed and remaining seconds are moved on by the time since that pass.
+        """
+        with self._lock:
+            age = time.monotonic() - self._stamp
+            hit = self._etas.get(execution)
+        if hit is None or age > max_age_s:
+            return None
+        out = dict(hit)
+        if out.get("elapsed_s") is not None:
+            out["elapsed_s"] = float(out["elapsed_s"]) + age
+        if out.get("remaining_s") is not None:
+            out["remaining_s"] = max(0.0, float(out["remaining_s"]) - age)
+        return out
+
+    def tick(self, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+        """One pass: run the followers, estimate every running execution, alert."""
+        from jobcast.app.progress import eta as estimate
+        from jobcast.service.api import eta_record
+
+        for follow in self.followers:
+            try:
+                follow()
+            except Exception:  # a broken source must not stop the others
+                logger.exception("following a source failed")
+        deadlines = dict(self.settings.deadlines)
+        etas: dict[str, dict[str, Any]] = {}
+        for ex in list_executions(self.repo, state="running"):
+            try:
+                record = eta_record(
+                    estimate(
+                        self.repo,
+                        ex["job"],
+                        ex["id"],
+                        deadline_s=deadlines.get(ex["job"]),
+                        now=now,
+                    )
+                )
+            except Exception as e:  # an execution without a usable history has no ETA
+                logger.info("no ETA for %s/%s: %s", ex["job"], ex["id"], e)
+                continue
+            record["deadline_s"] = deadlines.get(ex["job"])
+            etas[ex["id"]] = record
+        with self._lock:
+            self._etas = etas
+            self._stamp = time.monotonic()
+        self._alert(etas)
+        return etas
+
+    def _alert(self, etas: dict[str, dict[str, Any]]) -> None:
+        url = self.settings.webhook_url
+        threshold = self.settings.risk_threshold
+        for execution, eta in etas.items():
+            risk = eta.get("deadline_risk")
+            if risk is None:
+                continue
+            if risk < threshold:
+                self._alerted.discard(execution)
+                continue
+            if execution in self._alerted:
+                continue
+            self._alerted.add(execution)
+            logger.warning(
+                "execution %s of %s risks its deadline: %.2f >= %.2f",
+                execution,
+                eta.get("job"),
+                risk,
+                threshold,
+            )
+            if url is None:
+                continue
+            body = {
+                "event": "deadline_risk",
+                "job": eta.get("job"),
+                "execution": execution,
+                "deadline_risk": risk,
+                "threshold": threshold,
+                "deadline_s": eta.get("deadline_s"),
+                "remaining_s": eta.get("remaining_s"),
+                "finish_at": eta.get("finish_at"),
+                "sent_at": datetime.now(UTC).isoformat(),
+            }
+            try:
+                httpx.post(url, json=body, timeout=10).raise_for_status()
+                outcome = "sent"
+            except httpx.HTTPError as e:
+                logger.error("webhook %s failed for %s: %s", url, execution, e)
+                self._alerted.discard(execution)  # try again on the next pass
+                outcome = "failed"
+            if self.on_webhook is not None:
+                self.on_webhook(outcome)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                logger.exception("the background pass failed")
+            self._stop.wait(self.settings.watch_interval_s)
+
+    def start(self) -> None:
+        """Run :meth:`tick` in a daemon thread until :meth:`stop`."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="jobcast-watch", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread (waits for the current pass)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None

@@ -1,0 +1,98 @@
+"""Fixtures of the service tests: a database URL on SQLite and PostgreSQL, app clients."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from jobcast.history import HistoryRepository, JobSpec
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+GAP = 2.0
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh history database URL: SQLite and PostgreSQL (each test runs on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{base}/api/v1/health", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=15)
+
+
+def record_run(
+    repo: HistoryRepository,
+    job: str,
+    run: str,
+    durations: list[float],
+    *,
+    start: datetime,
+    finish: bool,
+) -> datetime:
+    """A live run with iterations GAP seconds apart; finished when ``finish``. Its end."""
+    repo.start_execution(JobSpec(job), run, scale_out=4, started_at=start)
+    t = start
+    for i, d in enumerate(durations):
+        end = t + timedelta(seconds=d)
+        repo.record_iteration(
+            job, run, i, values={"started_at": t, "finished_at": end, "duration_s": d}
+        )
+        t = end + timedelta(seconds=GAP)
+    end = t - timedelta(seconds=GAP) + timedelta(seconds=3)
+    if finish:
+        repo.finish_execution(job, run, finished_at=end)
+    return end
+
+
+def iterative_history(
+    repo: HistoryRepository, job: str = "loop", n_runs: int = 6, n_iter: int = 10
+) -> list[float]:
+    """Finished runs of an iterative job (seeded); returns the base iteration durations."""
+    rng = np.random.default_rng(0)
+    durations = [10.0 * float(x) for x in rng.lognormal(0.0, 0.05, n_iter)]
+    for r in range(n_runs):
+        scale = float(rng.lognormal(0.0, 0.05))
+        record_run(
+            repo, job, f"{job}-old-{r}", [d * scale for d in durations], start=T0, finish=True
+        )
+    return durations
+
+
+Headers = Callable[[str], dict[str, str]]

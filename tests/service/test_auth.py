@@ -1,0 +1,128 @@
+"""Bearer tokens: stored hashed, scopes, revocation, 401/403, organizations kept to the hub."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from jobcast.history import HistoryRepository
+from jobcast.history.schema import TokenRow
+from jobcast.history.tokens import TokenStore
+from jobcast.service import create_app
+from jobcast.service.settings import ServiceSettings
+
+START = {
+    "execution": "app-1",
+    "job": "pagerank",
+    "started_at": "2026-05-01T12:00:00+00:00",
+    "scale_out": 4,
+    "params": {"damping": 0.85},
+}
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def client(db_url: str) -> Iterator[tuple[TestClient, TokenStore]]:
+    app = create_app(db_url)
+    with TestClient(app) as c:
+        yield c, app.state.tokens
+
+
+def test_tokens_are_stored_hashed_listed_and_revoked(db_url: str) -> None:
+    with HistoryRepository(db_url) as repo:
+        store = TokenStore(repo)
+        issued = store.create("collect", organization="acme", note="ci")
+        assert issued.token.startswith("jc_") and len(issued.token) > 40
+        with repo.transaction() as s:
+            digests = list(s.scalars(select(TokenRow.digest)))
+        assert digests == [hashlib.sha256(issued.token.encode()).hexdigest()]
+        assert store.authenticate(issued.token) == issued.info
+        assert store.authenticate(issued.token + "x") is None
+        assert store.authenticate("not-a-token") is None
+        [listed] = store.list()
+        assert listed.organization == "acme" and listed.scope == "collect"
+        assert not listed.create_jobs
+        assert store.create("admin").info.create_jobs
+        store.revoke(issued.info.id)
+        assert store.authenticate(issued.token) is None
+        assert store.list()[0].revoked_at is not None
+        assert store.organizations() == ["acme"]
+
+
+def test_writes_need_a_collect_token(client: tuple[TestClient, TokenStore]) -> None:
+    c, store = client
+    url = "/api/v1/collector/executions"
+    r = c.post(url, json=START)
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    assert c.post(url, json=START, headers={"Authorization": "Basic abc"}).status_code == 401
+    assert c.post(url, json=START, headers=_bearer("jc_unknown")).status_code == 401
+    read = store.create("read").token
+    r = c.post(url, json=START, headers=_bearer(read))
+    assert r.status_code == 403 and "collect" in r.json()["detail"]
+    # a collect token without --create-jobs cannot create the job
+    plain = store.create("collect").token
+    r = c.post(url, json=START, headers=_bearer(plain))
+    assert r.status_code in (403, 404, 422), r.text
+    creator = store.create("collect", create_jobs=True)
+    assert c.post(url, json=START, headers=_bearer(creator.token)).status_code == 201
+    # now that the job exists the plain collect token may report into it
+    again = {**START, "execution": "app-2"}
+    assert c.post(url, json=again, headers=_bearer(plain)).status_code == 201
+    store.revoke(creator.info.id)
+    third = {**START, "execution": "app-3"}
+    assert c.post(url, json=third, headers=_bearer(creator.token)).status_code == 401
+
+
+def test_reads_need_a_token_unless_anonymous_read(db_url: str) -> None:
+    with TestClient(create_app(db_url)) as c:
+        assert c.get("/api/v1/health").status_code == 200
+        assert c.get("/api/v1/jobs").status_code == 401
+        assert c.get("/metrics").status_code == 401
+        assert c.get("/").status_code == 401
+        token = c.app.state.tokens.create("read").token  # type: ignore[attr-defined]
+        assert c.get("/api/v1/jobs", headers=_bearer(token)).status_code == 200
+        # the dashboard takes the token from its cookie
+        c.cookies.set("jobcast_token", token)
+        assert c.get("/").status_code == 200
+    settings = ServiceSettings(anonymous_read=True)
+    with TestClient(create_app(db_url, settings=settings)) as c:
+        assert c.get("/api/v1/jobs").status_code == 200
+        assert c.get("/api/v1/executions?state=running").json() == {"executions": []}
+        # POSTs still need a token, even the ones that only compute
+        r = c.post("/api/v1/jobs/x/predict", json={"set": {}, "scale_out": [4]})
+        assert r.status_code == 401
+        assert c.post("/api/v1/collector/executions", json=START).status_code == 401
+
+
+def test_organization_tokens_reach_the_hub_only(client: tuple[TestClient, TokenStore]) -> None:
+    c, store = client
+    org = store.create("admin", organization="acme").token
+    assert c.get("/api/v1/jobs", headers=_bearer(org)).status_code == 403
+    assert (
+        c.post("/api/v1/collector/executions", json=START, headers=_bearer(org)).status_code == 403
+    )
+    assert c.get("/api/v1/hub/shares", headers=_bearer(org)).status_code == 200
+
+
+def test_docs_are_served_offline(client: tuple[TestClient, TokenStore]) -> None:
+    c, _ = client
+    page = c.get("/docs").text
+    assert "/static/docs/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    assert c.get("/static/docs/swagger-ui-bundle.js").status_code == 200
+    paths = c.get("/openapi.json").json()["paths"]
+    for p in (
+        "/api/v1/jobs/{job}/predict",
+        "/api/v1/jobs/{job}/configure",
+        "/api/v1/executions",
+        "/api/v1/executions/{execution}/eta",
+        "/api/v1/collector/executions",
+        "/api/v1/hub/shares",
+    ):
+        assert p in paths
