@@ -26,7 +26,10 @@ __all__ = [
     "ExecutionRow",
     "IterationRow",
     "HardwareSampleRow",
-    "ReleaseRow",
+    "LedgerEntryRow",
+    "LedgerFingerprintRow",
+    "BudgetChangeRow",
+    "ShareImportRow",
     "ProgressParametersRow",
     "OrganizationRow",
     "TokenRow",
@@ -153,19 +156,61 @@ class HardwareSampleRow(Base):
     net_tx_bps: Mapped[float | None] = mapped_column(Float)
 
 
-class ReleaseRow(Base):
-    """A privacy release of a job's metrics: the budget ledger."""
+class LedgerEntryRow(Base):
+    """A privacy release: the budget ledger, kept by job name and data (no job foreign key).
 
-    __tablename__ = "privacy_releases"
+    The ledger outlives its job (``delete_job`` leaves it), and the fingerprints of the
+    executions a release used tie it to the data whatever job later holds them.
+    """
+
+    __tablename__ = "ledger_entries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    job_name: Mapped[str] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     epsilon: Mapped[float | None] = mapped_column(Float)
     no_dp: Mapped[bool] = mapped_column(Boolean, default=False)
     method: Mapped[str] = mapped_column(String(100))
     rows: Mapped[int] = mapped_column(Integer)
     destination: Mapped[str | None] = mapped_column(Text)
+    released_by: Mapped[str | None] = mapped_column(String(200))
+    digest: Mapped[str | None] = mapped_column(String(64))
+
+
+class LedgerFingerprintRow(Base):
+    """The fingerprint of one execution a release used (see :mod:`jobcast.history.ledger`)."""
+
+    __tablename__ = "ledger_fingerprints"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+class BudgetChangeRow(Base):
+    """A change of a job's privacy budget: who, when, from, to."""
+
+    __tablename__ = "budget_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_name: Mapped[str] = mapped_column(String(200), index=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    changed_by: Mapped[str | None] = mapped_column(String(200))
+    from_epsilon: Mapped[float] = mapped_column(Float)
+    to_epsilon: Mapped[float] = mapped_column(Float)
+
+
+class ShareImportRow(Base):
+    """A share package imported into this history, by the SHA-256 digest of its manifest."""
+
+    __tablename__ = "share_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    job_name: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class ProgressParametersRow(Base):
