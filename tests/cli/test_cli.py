@@ -14,9 +14,9 @@ from tests.conftest import shared_file
 runner = CliRunner()
 
 
-def run(*args: str) -> dict | list | str:
+def run(*args: str, code: int = 0) -> dict | list | str:
     result = runner.invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     try:
         return json.loads(result.stdout)
     except json.JSONDecodeError:
@@ -196,6 +196,7 @@ def test_configure_cheapest_and_infeasible(db: str) -> None:
         "--db",
         db,
         "--json",
+        code=3,
     )
     assert not tight["feasible"] and tight["best"] is None
     text = run(
@@ -210,6 +211,7 @@ def test_configure_cheapest_and_infeasible(db: str) -> None:
         "ernest",
         "--db",
         db,
+        code=3,
     )
     assert "No configuration meets the deadline" in text
 

@@ -16,13 +16,10 @@ from jobcast.cli.common import (
     err_console,
     open_repo,
     parse_assignments,
+    plain,
 )
-from jobcast.cli.history_cmds import import_app
-from jobcast.errors import UnknownJobError
 
-__all__ = ["register", "workloads_app"]
-
-workloads_app = typer.Typer(help="Real iterative PySpark jobs run locally (needs jobcast[spark]).")
+__all__ = ["agent", "import_dool", "import_eventlog", "workloads_run"]
 
 IterationsOption = Annotated[
     str,
@@ -34,69 +31,68 @@ IterationsOption = Annotated[
 ]
 
 
-@import_app.command("eventlog")
 def import_eventlog(
     paths: Annotated[list[Path], typer.Argument(help="Event logs, rolling folders, log dirs.")],
     job: Annotated[
         str | None, typer.Option("--job", help="Job name (default: the Spark app name).")
     ] = None,
     iterations: IterationsOption = "jobs",
+    settings: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Context of every run (input size, parameters): KEY=VALUE."),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import Spark event logs (plain, zstd, lz4; rolling eventlog_v2_* folders; .inprogress)."""
-    from jobcast.collect import read_event_logs
-    from jobcast.collect.store import iteration_table
+    """Import Spark event logs (plain, zstd, lz4; rolling eventlog_v2_* folders; .inprogress).
 
-    imports = read_event_logs(paths, iterations=iterations)
-    out = []
+    Runs the history holds already are skipped (and counted), so a log folder can be
+    imported again as it grows.
+    """
+    from jobcast.app.imports import import_eventlogs
+
+    context = parse_assignments(settings)
     with open_repo(db) as repo:
-        for imp in imports:
-            name = job or imp.run.app_name
-            try:
-                existing = repo.job(name)
-            except UnknownJobError:
-                existing = None
-            summary = repo.import_iterations(iteration_table(imp, job=name, existing=existing))
-            out.append(
-                {
-                    "path": str(imp.path),
-                    "job": name,
-                    "execution": imp.run.app_id,
-                    "iterations": summary.iterations,
-                    "completed": imp.run.completed,
-                    "corrupt_lines": imp.corrupt_lines,
-                }
-            )
+        results = import_eventlogs(repo, paths, job=job, iterations=iterations, context=context)
+    skipped = sum(r.skipped for r in results)
     if as_json:
-        emit_json({"imports": out})
+        emit_json({"imports": [r.to_dict() for r in results], "skipped": skipped})
         return
-    for o in out:
-        state = "" if o["completed"] else " (still running: no runtime recorded yet)"
+    for r in results:
+        if r.skipped:
+            continue
+        state = "" if r.completed else " (still running: no runtime recorded yet)"
         console.print(
-            f"Imported {o['execution']} with {o['iterations']} iterations into {o['job']!r}{state}."
+            f"Imported {plain(r.execution)} with {r.iterations} iterations into "
+            f"{plain(repr(r.job))}{state}."
         )
-        if o["corrupt_lines"]:
+        if r.corrupt_lines:
             err_console.print(
-                f"[yellow]warning:[/] {o['path']}: {o['corrupt_lines']} corrupt line(s) skipped"
+                f"[yellow]warning:[/] {plain(r.path)}: {r.corrupt_lines} corrupt line(s) skipped"
             )
+    if skipped:
+        console.print(f"Skipped {skipped} run(s) the history holds already.")
 
 
-@import_app.command("dool")
 def import_dool(
     file: Annotated[Path, typer.Argument(help="dool/dstat CSV output (dool --output F.csv).")],
     job: Annotated[str, typer.Option("--job", help="Job of the execution.")],
     execution: Annotated[str, typer.Option("--execution", help="Execution the samples belong to.")],
     node: Annotated[str | None, typer.Option("--node", help="Node name (default: Host:).")] = None,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Import a node's hardware samples recorded by dool or dstat."""
-    from jobcast.collect import read_dool
+    from jobcast.app.imports import import_dool as run
 
-    frame = read_dool(file, execution=execution, node=node)
     with open_repo(db) as repo:
-        n = repo.add_hardware_samples(job, execution, frame)
-    console.print(f"Imported {n} hardware samples for {execution!r} of {job!r}.")
+        n = run(repo, file, job=job, execution=execution, node=node)
+    if as_json:
+        emit_json({"job": job, "execution": execution, "hardware_samples": n})
+        return
+    console.print(
+        f"Imported {n} hardware samples for {plain(repr(execution))} of {plain(repr(job))}."
+    )
 
 
 def agent(
@@ -129,7 +125,6 @@ def agent(
         console.print(f"{taken} samples taken.")
 
 
-@workloads_app.command("run")
 def workloads_run(
     name: Annotated[str, typer.Argument(help="pagerank, cc, kmeans or sgd.")],
     size: Annotated[int | None, typer.Option(help="Data size (pages/vertices/points).")] = None,
@@ -193,9 +188,3 @@ def workloads_run(
         f"{result.name}: {result.iterations} iterations in {result.runtime_s:.1f} s "
         f"({result.app_id}){where}."
     )
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main application."""
-    app.command("agent")(agent)
-    app.add_typer(workloads_app, name="workloads")

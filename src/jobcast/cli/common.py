@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 import math
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from jobcast.errors import InputError
-from jobcast.history import HistoryRepository
+
+if TYPE_CHECKING:
+    from jobcast.history import HistoryRepository
 
 __all__ = [
     "DbOption",
@@ -25,13 +30,26 @@ __all__ = [
     "open_repo",
     "emit_json",
     "table",
+    "plain",
+    "number",
+    "print_error",
     "progress_callback",
     "parse_assignments",
     "parse_int_list",
 ]
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _console(stream: Any) -> Console:
+    # Outside a terminal (pipes, CI logs) nothing is wrapped or cut at 80 columns.
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return Console(stderr=stream is sys.stderr, width=None if terminal else 100_000)
+
+
+console = _console(sys.stdout)
+err_console = _console(sys.stderr)
 
 DbOption = Annotated[
     str | None,
@@ -49,6 +67,8 @@ JsonOption = Annotated[
 
 def open_repo(db: str | None) -> HistoryRepository:
     """Open (and migrate) the history database named by ``--db``."""
+    from jobcast.history import HistoryRepository
+
     return HistoryRepository(db)
 
 
@@ -71,20 +91,62 @@ def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
 
 
+def plain(value: Any) -> str:
+    """``value`` as text safe to print: control characters escaped, rich markup inert.
+
+    A job name holding an ANSI escape or a newline would otherwise restyle the
+    terminal or break a table's rows; ``[bold]`` would be taken for markup.
+    """
+    text = "".join(
+        repr(ch)[1:-1] if unicodedata.category(ch).startswith("C") else ch for ch in str(value)
+    )
+    return escape(text)
+
+
+def number(value: Any) -> str:
+    """A number as plain text: integers in full, never in scientific notation."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, Integral):
+        return str(int(value))
+    if isinstance(value, Real):
+        v = float(value)
+        if not math.isfinite(v):
+            return "" if math.isnan(v) else str(v)
+        if v.is_integer() and abs(v) < 1e18:
+            return f"{v:.0f}"
+        if abs(v) >= 1000:
+            return f"{v:.1f}"
+        return f"{v:.4g}"
+    return str(value)
+
+
+def _cell(value: Any) -> Text:
+    if value is None:
+        return Text("")
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, Real):
+        return Text(number(value))
+    text = "".join(
+        repr(ch)[1:-1] if unicodedata.category(ch).startswith("C") else ch for ch in str(value)
+    )
+    return Text(text)
+
+
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print a rich table."""
-    t = Table(title=title)
+    """Print a table; cells are text as given (no markup), numbers in plain notation."""
+    t = Table(title=plain(title))
     for c in columns:
-        t.add_column(c)
+        t.add_column(plain(c), overflow="fold")
     for r in rows:
-        t.add_row(*[_fmt(v) for v in r])
+        t.add_row(*[_cell(v) for v in r])
     console.print(t)
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e6 else f"{v:.4e}"
-    return "" if v is None else str(v)
+def print_error(error: BaseException) -> None:
+    """Print ``error: MESSAGE`` on standard error (the message printed as it is)."""
+    err_console.print(f"[bold red]error:[/] {plain(error)}", highlight=False, soft_wrap=True)
 
 
 @contextmanager
@@ -93,6 +155,8 @@ def progress_callback(description: str, *, quiet: bool = False) -> Iterator[Call
     if quiet:
         yield lambda *a, **k: None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -124,8 +188,25 @@ def parse_assignments(items: Sequence[str] | None, *, option: str = "--set") -> 
     return out
 
 
+#: Most entries a list option such as ``--scale-out 2-12`` may expand to.
+MAX_LIST_ENTRIES = 10_000
+
+
+def _too_long(option: str, text: str) -> InputError:
+    return InputError(
+        f"{option} {text!r} expands to more than {MAX_LIST_ENTRIES:,} values; give a shorter "
+        "range or a step, e.g. 10,20,...,1000"
+    )
+
+
 def parse_int_list(text: str | None, *, option: str) -> list[int] | None:
-    """Parse ``2,4,8`` or ``2-8`` (every integer) into a list of positive integers."""
+    """Parse ``2,4,8``, ``2-8`` (every integer) or ``3,6,...,30`` into positive integers.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        On anything else, a value <= 0, or more than :data:`MAX_LIST_ENTRIES` values.
+    """
     if text is None:
         return None
     out: list[int] = []
@@ -144,16 +225,22 @@ def parse_int_list(text: str | None, *, option: str) -> list[int] | None:
                 f"{option}: write a progression as FIRST,SECOND,...,LAST (e.g. 3,6,...,30), "
                 f"got {text!r}"
             ) from None
+        if (last - a) // (b - a) + k > MAX_LIST_ENTRIES:
+            raise _too_long(option, text)
         parts = [str(x) for x in (*(int(p) for p in parts[: k - 2]), *range(a, last + 1, b - a))]
     for part in parts:
         try:
             if "-" in part:
                 lo, hi = (int(x) for x in part.split("-", 1))
+                if len(out) + max(hi - lo + 1, 0) > MAX_LIST_ENTRIES:
+                    raise _too_long(option, text)
                 out.extend(range(lo, hi + 1))
             elif part:
                 out.append(int(part))
         except ValueError:
             raise InputError(f"{option} takes integers like 2,4,8 or 2-12, got {text!r}") from None
+        if len(out) > MAX_LIST_ENTRIES:
+            raise _too_long(option, text)
     if not out or any(x <= 0 for x in out):
         raise InputError(f"{option} needs positive integers, got {text!r}")
     return out

@@ -1,22 +1,19 @@
-"""Commands that read and fill the job history: ``jobs`` and ``import c3o|csv``."""
+"""Commands that read and fill the job history: ``jobs`` and ``import c3o|csv|traces``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from jobcast.app.jobs import summarize
-from jobcast.cli.common import DbOption, JsonOption, console, emit_json, open_repo, table
-from jobcast.history.importers import parse_kind_overrides, read_c3o, read_executions
-from jobcast.history.importers.traces import TraceColumns, read_traces
+from jobcast.cli.common import DbOption, JsonOption, console, emit_json, open_repo, plain, table
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from jobcast.history import ImportSummary
 
-import_app = typer.Typer(
-    help="Import executions into the history (each import is one transaction)."
-)
+__all__ = ["import_c3o", "import_csv", "import_traces", "jobs", "report_imports"]
 
 KindOption = Annotated[
     list[str] | None,
@@ -29,6 +26,8 @@ KindOption = Annotated[
 
 def jobs(db: DbOption = None, as_json: JsonOption = False) -> None:
     """List the jobs with their execution counts and context attributes."""
+    from jobcast.app.jobs import summarize
+
     with open_repo(db) as repo:
         listing = repo.list_jobs()
     if as_json:
@@ -53,7 +52,6 @@ def jobs(db: DbOption = None, as_json: JsonOption = False) -> None:
     )
 
 
-@import_app.command("c3o")
 def import_c3o(
     files: Annotated[list[Path], typer.Argument(help="C3O trace files (.tsv or .csv).")],
     job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
@@ -62,14 +60,15 @@ def import_c3o(
     as_json: JsonOption = False,
 ) -> None:
     """Import C3O traces: gross_runtime, instance_count (scale-out), machine_type, context."""
+    from jobcast.app.imports import import_c3o as run
+    from jobcast.history.importers import parse_kind_overrides
+
     kinds = parse_kind_overrides(kind)
-    tables = [read_c3o(f, job=job, kinds=kinds) for f in files]
     with open_repo(db) as repo:
-        summaries = [repo.import_executions(t) for t in tables]
-    _report(summaries, files, as_json)
+        summaries = run(repo, files, job=job, kinds=kinds)
+    report_imports(summaries, files, as_json)
 
 
-@import_app.command("csv")
 def import_csv(
     file: Annotated[Path, typer.Argument(help="CSV file of executions, one row each.")],
     job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
@@ -86,21 +85,28 @@ def import_csv(
     as_json: JsonOption = False,
 ) -> None:
     """Import any CSV of executions; columns other than the named ones become context."""
-    t = read_executions(
-        file,
-        job=job,
-        runtime=runtime,
-        scale_out=scale_out,
-        machine_type=machine_type,
-        sep=sep,
-        kinds=parse_kind_overrides(kind),
-    )
+    from jobcast.app.imports import import_csv as run
+    from jobcast.history.importers import parse_kind_overrides
+
+    kinds = parse_kind_overrides(kind)
     with open_repo(db) as repo:
-        summary = repo.import_executions(t)
-    _report([summary], [file], as_json)
+        summary = run(
+            repo,
+            file,
+            job=job,
+            runtime=runtime,
+            scale_out=scale_out,
+            machine_type=machine_type,
+            sep=sep,
+            kinds=kinds,
+        )
+    report_imports([summary], [file], as_json)
 
 
-def _report(summaries: list, files: list[Path], as_json: bool) -> None:
+def report_imports(
+    summaries: Sequence[ImportSummary], files: Sequence[Path], as_json: bool
+) -> None:
+    """Print what imports stored: one line each, or ``{"imports": [...]}`` as JSON."""
     if as_json:
         emit_json(
             {
@@ -120,16 +126,12 @@ def _report(summaries: list, files: list[Path], as_json: bool) -> None:
     for s, f in zip(summaries, files, strict=True):
         extra = f", {s.iterations} iterations" if s.iterations else ""
         new = " (new job)" if s.created_job else ""
-        console.print(f"Imported {s.executions} executions{extra} from {f} into {s.job!r}{new}.")
+        console.print(
+            f"Imported {s.executions} executions{extra} from {plain(f)} into "
+            f"{plain(repr(s.job))}{new}."
+        )
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main application."""
-    app.command("jobs")(jobs)
-    app.add_typer(import_app, name="import")
-
-
-@import_app.command("traces")
 def import_traces(
     file: Annotated[Path, typer.Argument(help="Iteration-level trace, one row per iteration.")],
     job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
@@ -162,6 +164,9 @@ def import_traces(
     --duration-unit ms --scale-out SCALE_OUT --started STARTED_AT.1 --finished FINISHED_AT.1
     --run-started STARTED_AT --run-finished FINISHED_AT
     """
+    from jobcast.app.imports import import_traces as run
+    from jobcast.history.importers.traces import TraceColumns
+
     columns = TraceColumns(
         execution=execution,
         iteration=iteration,
@@ -179,7 +184,6 @@ def import_traces(
         run_finished=run_finished,
         context=tuple(context or ()),
     )
-    t = read_traces(file, job=job, columns=columns, sep=sep)
     with open_repo(db) as repo:
-        summary = repo.import_iterations(t)
-    _report([summary], [file], as_json)
+        summary = run(repo, file, job=job, columns=columns, sep=sep)
+    report_imports([summary], [file], as_json)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 
 from jobcast.cli.common import (
@@ -14,25 +12,24 @@ from jobcast.cli.common import (
     JsonOption,
     console,
     emit_json,
+    err_console,
     open_repo,
     parse_assignments,
     parse_int_list,
+    plain,
     progress_callback,
     table,
 )
 from jobcast.errors import InputError
-from jobcast.history import HistoryRepository, JobSpec
-from jobcast.models import MODEL_NAMES, PriceTable, configure, machine_attributes, make_model
-from jobcast.models.training_data import (
-    held_out_errors,
-    input_frame,
-    query_frame,
-    training_set,
-)
+from jobcast.models.names import MODEL_NAMES
 
-__all__ = ["register", "evaluate_app"]
+if TYPE_CHECKING:
+    from jobcast.app.configure import ConfigurationResult
 
-evaluate_app = typer.Typer(help="Accuracy evaluations (the papers' protocols).")
+__all__ = ["configure_cmd", "evaluate_models_cmd", "predict"]
+
+#: Exit status of ``configure`` when no configuration meets the deadline.
+EXIT_INFEASIBLE = 3
 
 ModelOption = Annotated[
     str, typer.Option("--model", help=f"Runtime model: {'|'.join(MODEL_NAMES)}.")
@@ -50,24 +47,9 @@ SetOption = Annotated[
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed of the model.")]
 
 
-def _fit(
-    repo: HistoryRepository,
-    job: str,
-    model: str,
-    *,
-    include_shared: bool,
-    seed: int,
-) -> tuple[JobSpec, Any, pd.DataFrame, pd.DataFrame]:
-    spec = repo.job(job)
-    executions = repo.executions(job, include_shared=include_shared)
-    X, y = training_set(spec, executions)
-    estimator = make_model(model, random_state=seed).fit(X, y)
-    return spec, estimator, X, executions
-
-
-def _chosen(estimator: Any) -> str | None:
-    chosen = getattr(estimator, "chosen_", None)
-    return None if chosen is None else str(chosen)
+def _warn(warnings: Any) -> None:
+    for w in warnings:
+        err_console.print(f"[yellow]warning:[/] {plain(w)}", highlight=False, soft_wrap=True)
 
 
 def predict(
@@ -78,10 +60,12 @@ def predict(
     ] = None,
     settings: SetOption = None,
     scale_out: Annotated[
-        str | None, typer.Option("--scale-out", help="Scale-outs to predict: 2,4,8 or 2-12.")
+        str | None,
+        typer.Option("--scale-out", help="Scale-outs to predict: 2,4,8 or 2-12 or 10,20,...,100."),
     ] = None,
     machine_type: Annotated[
-        str | None, typer.Option("--machine-type", help="Machine type (if the job has several).")
+        str | None,
+        typer.Option("--machine-type", help="Machine type (default: the history's only one)."),
     ] = None,
     model: ModelOption = "auto",
     include_shared: SharedOption = True,
@@ -91,46 +75,58 @@ def predict(
 ) -> None:
     """Predict the runtime (seconds) for every input row or scale-out.
 
-    --json prints {"model": NAME, "chosen": NAME|null, "predictions": [seconds, ...]} in
-    input order ("chosen" is the model auto selected).
+    Attributes the machine type fixes (slots, memory: per machine or cluster totals)
+    are derived from it and the scale-out, as configure does. A warning (on stderr)
+    says when a query lies outside the history's range.
+
+    --json prints {"model": NAME, "chosen": NAME|null, "predictions": [seconds, ...],
+    "warnings": [...]} in input order ("chosen" is the model auto selected).
     """
+    from jobcast.app.predict import predict as run
+
     if (input_file is None) == (scale_out is None):
         raise InputError("give either --input FILE.csv, or --set KEY=VALUE ... --scale-out LIST")
-    with open_repo(db) as repo:
-        spec, estimator, X, _ = _fit(repo, job, model, include_shared=include_shared, seed=seed)
-    columns = list(X.columns)
+    rows = None
     if input_file is not None:
+        import pandas as pd
+
         from jobcast.history.importers import read_table
 
         raw = read_table(input_file)
-        frame = pd.DataFrame(list(raw.rows), columns=list(raw.header))
-        for c in frame.columns:
-            converted = pd.to_numeric(frame[c], errors="coerce")
-            if converted.notna().all():
-                frame[c] = converted
-        query = input_frame(spec, frame, columns=columns, where=str(input_file))
-    else:
-        scale_outs = parse_int_list(scale_out, option="--scale-out") or []
-        query = query_frame(
-            spec,
-            parse_assignments(settings),
-            scale_outs,
+        rows = pd.DataFrame(list(raw.rows), columns=list(raw.header))
+    scale_outs = parse_int_list(scale_out, option="--scale-out")
+    with open_repo(db) as repo:
+        result = run(
+            repo,
+            job,
+            rows=rows,
+            settings=parse_assignments(settings),
+            scale_outs=scale_outs,
             machine_type=machine_type,
-            columns=columns,
+            model=model,
+            include_shared=include_shared,
+            random_state=seed,
+            where=str(input_file),
         )
-    predictions = np.asarray(estimator.predict(query), dtype=float)
     if as_json:
         emit_json(
-            {"model": model, "chosen": _chosen(estimator), "predictions": predictions.tolist()}
+            {
+                "model": result.model,
+                "chosen": result.chosen,
+                "predictions": list(result.predictions),
+                "warnings": list(result.warnings),
+            }
         )
         return
+    _warn(result.warnings)
     title = f"Predicted runtime of {job!r} ({model}"
-    title += f" → {_chosen(estimator)})" if _chosen(estimator) else ")"
-    cols = [c for c in columns if c in query.columns]
+    title += f" → {result.chosen})" if result.chosen else ")"
+    query = result.queries
+    cols = list(query.columns)
     table(
         title,
         [*cols, "runtime (s)"],
-        [(*(query[c].iloc[i] for c in cols), float(p)) for i, p in enumerate(predictions)],
+        [(*(query[c].iloc[i] for c in cols), p) for i, p in enumerate(result.predictions)],
     )
 
 
@@ -159,75 +155,60 @@ def configure_cmd(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The cheapest scale-out (and machine type) whose runtime meets the deadline."""
+    """The cheapest scale-out (and machine type) whose runtime meets the deadline.
+
+    Exits with status 3 when no configuration meets it (after printing every candidate).
+    --json prints {"feasible", "best", "candidates", "message", ...}; a candidate is
+    {"scale_out", "machine_type", "predicted_s", "bound_s", "cost", "feasible"}.
+    """
+    from jobcast.app.configure import configure as run
+
     with open_repo(db) as repo:
-        spec, estimator, X, executions = _fit(
-            repo, job, model, include_shared=include_shared, seed=seed
+        result = run(
+            repo,
+            job,
+            deadline_s=deadline,
+            confidence=confidence,
+            settings=parse_assignments(settings),
+            prices=prices,
+            scale_outs=parse_int_list(scale_out, option="--scale-out"),
+            machine_types=machine_type,
+            model=model,
+            include_shared=include_shared,
+            random_state=seed,
         )
-    scale_outs = parse_int_list(scale_out, option="--scale-out") or sorted(
-        int(m) for m in X["scale_out"].unique()
-    )
-    machine_types: list[str] | None = None
-    machine_values = None
-    if "machine_type" in X.columns:
-        machine_types = list(machine_type or sorted(X["machine_type"].astype(str).unique()))
-        machine_values = machine_attributes(executions)
-    context = parse_assignments(settings)
-    if machine_values:
-        derived = {k for values in machine_values.values() for k in values}
-        context = {k: v for k, v in context.items() if k not in derived}
-    price_table = PriceTable.from_json(prices) if prices is not None else PriceTable.default()
-    X_train, y_train = training_set(spec, executions)
-    errors = held_out_errors(estimator, X_train, y_train, random_state=seed)
-    result = configure(
-        estimator,
-        context,
-        scale_outs=scale_outs,
-        deadline=deadline,
-        machine_types=machine_types,
-        confidence=confidence,
-        prices=price_table,
-        machine_values=machine_values,
-        errors=errors,
-    )
     if as_json:
-        emit_json({"model": model, "chosen": _chosen(estimator), **result.to_dict()})
-        return
-    with_type = any(c.machine_type for c in result.candidates)
-    rows = []
-    for c in result.candidates:
-        mark = "← cheapest" if c == result.best else ""
-        rows.append(
-            (
-                *([c.machine_type] if with_type else []),
-                c.scale_out,
-                c.predicted_runtime,
-                c.runtime_bound,
-                c.cost,
-                "yes" if c.feasible else "no",
-                mark,
-            )
+        emit_json(result.to_dict())
+    else:
+        _warn(result.warnings)
+        _render_configuration(job, result)
+    if not result.feasible:
+        raise typer.Exit(EXIT_INFEASIBLE)
+
+
+def _render_configuration(job: str, result: ConfigurationResult) -> None:
+    with_type = any(c["machine_type"] for c in result.candidates)
+    rows = [
+        (
+            *([c["machine_type"]] if with_type else []),
+            c["scale_out"],
+            c["predicted_s"],
+            c["bound_s"],
+            c["cost"],
+            "yes" if c["feasible"] else "no",
+            "← cheapest" if c == result.best else "",
         )
+        for c in result.candidates
+    ]
     header = ["scale-out", "predicted (s)", "bound (s)", f"cost ({result.currency})", "meets", ""]
     table(
-        f"Configurations of {job!r}: deadline {deadline:g} s at {confidence:.0%} confidence",
+        f"Configurations of {job!r}: deadline {result.deadline_s:g} s at "
+        f"{result.confidence:.0%} confidence",
         [*(["machine type"] if with_type else []), *header],
         rows,
     )
-    if result.best is None:
-        console.print(
-            f"[bold red]No configuration meets the deadline of {deadline:g} s[/] at "
-            f"{confidence:.0%} confidence. Relax the deadline, lower --confidence, or allow "
-            "larger --scale-out values."
-        )
-    else:
-        b = result.best.to_dict()
-        where = f" of {b['machine_type']}" if b.get("machine_type") else ""
-        console.print(
-            f"Cheapest: [bold]{b['scale_out']} machines{where}[/], predicted "
-            f"{b['predicted_runtime']:.0f} s (≤ {b['runtime_bound']:.0f} s), cost {b['cost']:.4g} "
-            f"{result.currency}."
-        )
+    style = "bold" if result.feasible else "bold red"
+    console.print(f"[{style}]{plain(result.message)}[/]")
 
 
 def _min_scale_outs(items: list[str] | None, jobs: list[str]) -> dict[str, int | None]:
@@ -247,7 +228,6 @@ def _min_scale_outs(items: list[str] | None, jobs: list[str]) -> dict[str, int |
     return out
 
 
-@evaluate_app.command("models")
 def evaluate_models_cmd(
     job: Annotated[list[str], typer.Option("--job", help="Job(s) to evaluate; repeatable.")],
     test_size: Annotated[float, typer.Option(help="Held-out share of protocol 1.")] = 0.2,
@@ -272,6 +252,7 @@ def evaluate_models_cmd(
 ) -> None:
     """The privacy paper's protocols: random 80/20 holdout and small training sets (MAPE)."""
     from jobcast.evaluation.models import evaluate_models, plot_model_evaluation
+    from jobcast.models.training_data import training_set
 
     names = [m.strip() for m in models.split(",")] if models else list(MODEL_NAMES)
     sizes = parse_int_list(train_sizes, option="--train-sizes")
@@ -332,7 +313,7 @@ def evaluate_models_cmd(
 
 def _summary(results: list, names: list[str]) -> dict[str, dict[str, float | None]]:
     def mean(values: list[float]) -> float | None:
-        return float(np.mean(values)) if values else None
+        return sum(values) / len(values) if values else None
 
     return {
         "holdout": {
@@ -343,9 +324,3 @@ def _summary(results: list, names: list[str]) -> dict[str, dict[str, float | Non
             for m in names
         },
     }
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main application."""
-    app.command("predict")(predict)
-    app.command("configure")(configure_cmd)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError, ModelError, NotEnoughDataError
+from jobcast.models.machines import MachineAttribute, machine_attributes, machine_row
 from jobcast.models.pricing import PriceTable
 
 __all__ = [
@@ -158,78 +159,6 @@ class ConfigurationResult:
         }
 
 
-@dataclass(frozen=True)
-class MachineAttribute:
-    """The value of an attribute that the machine type determines.
-
-    Attributes
-    ----------
-    value
-        The value, or the value per machine when ``per_machine``.
-    per_machine
-        Whether the attribute is a cluster total (e.g. C3O's ``slots`` and
-        ``memory``), i.e. ``value * scale_out``.
-    """
-
-    value: float
-    per_machine: bool = False
-
-    def at(self, scale_out: int) -> float:
-        """Return the attribute's value on a cluster of ``scale_out`` machines."""
-        return self.value * scale_out if self.per_machine else self.value
-
-
-def machine_attributes(
-    history: pd.DataFrame,
-    *,
-    machine_type: Hashable = "machine_type",
-    scale_out: Hashable = "scale_out",
-) -> dict[str, dict[str, MachineAttribute]]:
-    """Attributes determined by the machine type (e.g. ``slots``, ``memory``) in a history.
-
-    A numeric column counts as a machine attribute when, within every machine
-    type, either its value is constant (and it differs between machine types),
-    or its value divided by the scale-out is constant (a cluster total, and it
-    varies). A job parameter that the history happens to vary only together with
-    the machine type would be taken for one too; values given explicitly to
-    :func:`configure` take precedence.
-
-    Parameters
-    ----------
-    history
-        Executions with a machine-type and a scale-out column.
-    machine_type, scale_out
-        Their names.
-
-    Returns
-    -------
-    dict
-        Machine type to ``{column: MachineAttribute}``; empty if there is no
-        machine-type column.
-    """
-    if machine_type not in history.columns or scale_out not in history.columns:
-        return {}
-    keys = history[machine_type].astype(str).to_numpy()
-    m = history[scale_out].to_numpy(dtype=np.float64)
-    result: dict[str, dict[str, MachineAttribute]] = {k: {} for k in sorted(set(keys))}
-    for column in history.columns:
-        if column in (machine_type, scale_out):
-            continue
-        if not pd.api.types.is_numeric_dtype(history[column]):
-            continue
-        values = history[column].to_numpy(dtype=np.float64)
-        if np.unique(values).size <= 1:
-            continue
-        for per_machine, series in ((False, values), (True, np.round(values / m, 9))):
-            grouped = pd.Series(series).groupby(keys)
-            if bool((grouped.nunique() <= 1).all()):
-                first = grouped.first()
-                for k in result:
-                    result[k][str(column)] = MachineAttribute(float(first[k]), per_machine)
-                break
-    return result
-
-
 def _feature_names(model: Any) -> list[str]:
     names = getattr(model, "feature_names_in_", None)
     if names is None:
@@ -327,9 +256,7 @@ def configure(
     for mt in types:
         extra = dict(machine_values.get(mt, {})) if machine_values and mt else {}
         for s in scale_list:
-            row: dict[str, Any] = {
-                k: v.at(s) if isinstance(v, MachineAttribute) else v for k, v in extra.items()
-            }
+            row: dict[str, Any] = machine_row(extra, s)
             row.update(context)
             row[scale_out_column] = s
             if mt is not None:

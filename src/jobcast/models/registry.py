@@ -2,47 +2,17 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 from sklearn.base import BaseEstimator
 
 from jobcast.errors import InputError
-from jobcast.models.bell import BellModel
-from jobcast.models.ernest import ErnestModel
-from jobcast.models.gbm import GradientBoostingModel
-from jobcast.models.kernel import KernelRegression
-from jobcast.models.loglinear import LogLinearModel
-from jobcast.models.optimistic import OptimisticModel
+from jobcast.models.catalog import BASE_MODELS, takes
+from jobcast.models.names import MODEL_NAMES
+from jobcast.models.selection import AutoModel
 
 __all__ = ["BASE_MODELS", "MODEL_NAMES", "make_model"]
-
-
-def _optimistic_gbm(**kwargs: Any) -> OptimisticModel:
-    return OptimisticModel(kind="gbm", **kwargs)
-
-
-def _takes(factory: Callable[..., Any], parameter: str) -> bool:
-    parameters = inspect.signature(factory).parameters
-    return parameter in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
-    )
-
-
-#: The single models, by name (``auto`` chooses among them).
-BASE_MODELS: dict[str, Callable[..., BaseEstimator]] = {
-    "ernest": ErnestModel,
-    "bell": BellModel,
-    "kernel": KernelRegression,
-    "gbm": GradientBoostingModel,
-    "optimistic": OptimisticModel,
-    "optimistic-gbm": _optimistic_gbm,
-    "loglinear": LogLinearModel,
-}
-
-#: Every name :func:`make_model` accepts.
-MODEL_NAMES: tuple[str, ...] = ("auto", *BASE_MODELS)
 
 
 def make_model(name: str, **kwargs: Any) -> BaseEstimator:
@@ -73,14 +43,12 @@ def make_model(name: str, **kwargs: Any) -> BaseEstimator:
     'gbm'
     """
     if name == "auto":
-        from jobcast.models.selection import AutoModel
-
         factory: Callable[..., BaseEstimator] = AutoModel
     elif name in BASE_MODELS:
         factory = BASE_MODELS[name]
     else:
         raise InputError(f"Unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}.")
-    if "random_state" in kwargs and not _takes(factory, "random_state"):
+    if "random_state" in kwargs and not takes(factory, "random_state"):
         # deterministic models: a seed given to every model alike does not apply
         kwargs = {k: v for k, v in kwargs.items() if k != "random_state"}
     try:

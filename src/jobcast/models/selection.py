@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -19,7 +20,7 @@ from jobcast.models._data import (
     check_target,
     scale_out_column,
 )
-from jobcast.models.registry import BASE_MODELS, make_model
+from jobcast.models.catalog import BASE_MODELS
 
 __all__ = ["AutoModel", "DEFAULT_CANDIDATES", "cross_val_errors", "cv_splits"]
 
@@ -130,8 +131,10 @@ class AutoModel(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     candidates
-        Model names from :data:`jobcast.models.registry.BASE_MODELS`; None for
-        :data:`DEFAULT_CANDIDATES`.
+        The models to choose from: names of :data:`jobcast.models.catalog.BASE_MODELS`
+        or ``(name, estimator)`` pairs; None for :data:`DEFAULT_CANDIDATES`. Each is
+        cloned; a clone whose ``random_state`` is None gets a seed drawn from
+        ``random_state``, and ``scale_out``, when given, is set on every clone.
     scale_out
         The scale-out column: a name, a position, or None for the column named
         ``"scale_out"`` (the first column when there is none).
@@ -176,7 +179,7 @@ class AutoModel(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        candidates: tuple[str, ...] | None = None,
+        candidates: Sequence[str | tuple[str, BaseEstimator]] | None = None,
         scale_out: ColumnSpec | None = None,
         n_folds: int = 5,
         loo_max: int = 20,
@@ -199,16 +202,36 @@ class AutoModel(RegressorMixin, BaseEstimator):
         tags.regressor_tags.poor_score = True
         return tags
 
-    def _candidate_names(self) -> tuple[str, ...]:
-        names = DEFAULT_CANDIDATES if self.candidates is None else tuple(self.candidates)
-        if not names:
+    def _templates(self) -> dict[str, BaseEstimator]:
+        given = DEFAULT_CANDIDATES if self.candidates is None else tuple(self.candidates)
+        if not given:
             raise InputError("candidates must name at least one model.")
-        unknown = [n for n in names if n not in BASE_MODELS]
-        if unknown:
-            raise InputError(
-                f"Unknown candidate model(s) {unknown}; choose among {', '.join(BASE_MODELS)}."
-            )
-        return names
+        templates: dict[str, BaseEstimator] = {}
+        for item in given:
+            if isinstance(item, str):
+                if item not in BASE_MODELS:
+                    raise InputError(
+                        f"Unknown candidate model {item!r}; choose among "
+                        f"{', '.join(BASE_MODELS)}, or give a (name, estimator) pair."
+                    )
+                templates[item] = BASE_MODELS[item]()
+            elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+                templates[item[0]] = item[1]
+            else:
+                raise InputError(
+                    f"a candidate is a model name or a (name, estimator) pair, got {item!r}."
+                )
+        return templates
+
+    def _instance(self, template: BaseEstimator, seed: int) -> BaseEstimator:
+        model = clone(template)
+        params = model.get_params(deep=False)
+        update: dict[str, Any] = {}
+        if "random_state" in params and params["random_state"] is None:
+            update["random_state"] = seed
+        if "scale_out" in params and self.scale_out is not None:
+            update["scale_out"] = self.scale_out
+        return model.set_params(**update)
 
     def fit(self, X: Any, y: Any) -> AutoModel:
         """Cross-validate the candidates, keep the best one refitted on all rows.
@@ -230,7 +253,8 @@ class AutoModel(RegressorMixin, BaseEstimator):
         jobcast.errors.ModelError
             If every candidate fails.
         """
-        names = self._candidate_names()
+        templates = self._templates()
+        names = tuple(templates)
         if self.rule not in ("one-se", "min"):
             raise InputError(f"rule must be 'one-se' or 'min', got {self.rule!r}.")
         if not isinstance(self.n_folds, int) or self.n_folds < 2:
@@ -244,10 +268,9 @@ class AutoModel(RegressorMixin, BaseEstimator):
             names = tuple(n for n in names if n not in TREE_MODELS)
         rng = np.random.default_rng(self.random_state)
         splits = cv_splits(len(frame), n_folds=self.n_folds, loo_max=self.loo_max, random_state=rng)
-        models = {
-            name: make_model(name, scale_out=self.scale_out, random_state=seed_from(rng))
-            for name in names
-        }
+        # one seed per candidate, in order, whether it is random or not: the draws (and
+        # so every result) do not depend on which candidates take a seed
+        models = {name: self._instance(templates[name], seed_from(rng)) for name in names}
         self.candidates_ = names
         self.cv_scores_: dict[str, float] = {}
         self.cv_standard_errors_: dict[str, float] = {}

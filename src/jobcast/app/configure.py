@@ -1,0 +1,204 @@
+"""Choosing the cheapest cluster configuration whose runtime bound meets a deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobcast.app.fitting import check_machine_types, check_scale_outs, fit_job
+from jobcast.history import HistoryRepository
+from jobcast.models import PriceTable
+from jobcast.models import configure as choose
+from jobcast.models.configurator import Candidate
+from jobcast.models.training_data import held_out_errors
+
+__all__ = ["ConfigurationResult", "configure"]
+
+
+@dataclass(frozen=True)
+class ConfigurationResult:
+    """The cheapest configuration meeting the deadline, every candidate, and why.
+
+    Attributes
+    ----------
+    feasible
+        Whether some candidate meets the deadline.
+    best
+        The cheapest feasible candidate (``scale_out``, ``machine_type``,
+        ``predicted_s``, ``bound_s``, ``cost``, ``feasible``), or None.
+    candidates
+        Every candidate, as ``best``, in the order of machine types and scale-outs.
+    message
+        One sentence saying what was chosen, or why nothing was.
+    model, chosen
+        The model asked for and the one ``auto`` chose (None for a named model).
+    deadline_s, confidence, currency
+        The deadline, the probability of meeting it, the unit of ``cost``.
+    warnings
+        What was overridden (a given value of a machine-fixed attribute).
+    """
+
+    feasible: bool
+    best: dict[str, Any] | None
+    candidates: list[dict[str, Any]]
+    message: str
+    model: str = "auto"
+    chosen: str | None = None
+    deadline_s: float = 0.0
+    confidence: float = 0.95
+    currency: str = "USD"
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as stable JSON (``jobcast configure --json``)."""
+        return {
+            "model": self.model,
+            "chosen": self.chosen,
+            "deadline_s": self.deadline_s,
+            "confidence": self.confidence,
+            "currency": self.currency,
+            "feasible": self.feasible,
+            "best": self.best,
+            "candidates": self.candidates,
+            "message": self.message,
+            "warnings": list(self.warnings),
+        }
+
+
+def _price_table(prices: PriceTable | Mapping[str, float] | str | Path | None) -> PriceTable:
+    if prices is None:
+        return PriceTable.default()
+    if isinstance(prices, PriceTable):
+        return prices
+    if isinstance(prices, str | Path):
+        return PriceTable.from_json(prices)
+    return PriceTable.default().with_prices(prices)
+
+
+def _candidate(c: Candidate) -> dict[str, Any]:
+    return {
+        "scale_out": c.scale_out,
+        "machine_type": c.machine_type,
+        "predicted_s": c.predicted_runtime,
+        "bound_s": c.runtime_bound,
+        "cost": c.cost,
+        "feasible": c.feasible,
+    }
+
+
+def configure(
+    repo: HistoryRepository,
+    job: str,
+    *,
+    deadline_s: float,
+    confidence: float = 0.95,
+    settings: Mapping[str, Any] | None = None,
+    prices: PriceTable | Mapping[str, float] | str | Path | None = None,
+    scale_outs: Sequence[int] | None = None,
+    machine_types: Sequence[str] | None = None,
+    model: str = "auto",
+    include_shared: bool = True,
+    random_state: int | None = 0,
+) -> ConfigurationResult:
+    """The cheapest scale-out and machine type whose runtime bound meets ``deadline_s``.
+
+    Every candidate is predicted, bounded by the ``confidence`` quantile of the
+    model's held-out relative errors and costed (see
+    :func:`jobcast.models.configure`). Attributes fixed by the machine type are
+    derived from it and the scale-out, as :func:`jobcast.app.predict.predict` does.
+
+    Parameters
+    ----------
+    repo
+        The history.
+    job
+        The job.
+    deadline_s
+        Seconds (> 0).
+    confidence
+        Probability of meeting the deadline, in (0, 1).
+    settings
+        Context attribute values.
+    prices
+        A price table, ``{machine_type: price per machine-hour}`` over the defaults,
+        or a JSON file of them; None for the defaults.
+    scale_outs
+        Candidate scale-outs (default: those in the history).
+    machine_types
+        Candidate machine types (default: the history's); each must be in the history.
+    model
+        A name of :data:`jobcast.models.MODEL_NAMES`.
+    include_shared
+        Train on collaborators' shared executions too.
+    random_state
+        Seed of the model and of its cross-validation.
+
+    Returns
+    -------
+    ConfigurationResult
+        ``feasible`` is False (and ``best`` None) when nothing meets the deadline.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        On a bad deadline or confidence, an unknown machine type, bad or too many
+        scale-outs, or a missing or unknown attribute.
+    """
+    fitted = fit_job(
+        repo, job, model=model, include_shared=include_shared, random_state=random_state
+    )
+    candidates = (
+        check_scale_outs(list(scale_outs))
+        if scale_outs is not None
+        else sorted(int(m) for m in fitted.X["scale_out"].unique())
+    )
+    types = check_machine_types(fitted, machine_types)
+    context = dict(settings or {})
+    warnings = []
+    given = sorted(set(context) & fitted.derived)
+    if given:
+        warnings.append(
+            f"{', '.join(given)} follow(s) from the machine type and the scale-out; the given "
+            "value(s) are replaced by the derived ones"
+        )
+        context = {k: v for k, v in context.items() if k not in fitted.derived}
+    errors = held_out_errors(fitted.estimator, fitted.X, fitted.y, random_state=random_state)
+    result = choose(
+        fitted.estimator,
+        context,
+        scale_outs=candidates,
+        deadline=deadline_s,
+        machine_types=types or None,
+        confidence=confidence,
+        prices=_price_table(prices),
+        machine_values=fitted.machine_values or None,
+        errors=errors,
+    )
+    best = None if result.best is None else _candidate(result.best)
+    if best is None:
+        message = (
+            f"No configuration meets the deadline of {deadline_s:g} s at {confidence:.0%} "
+            "confidence. Relax the deadline, lower --confidence, or allow larger --scale-out "
+            "values."
+        )
+    else:
+        where = f" of {best['machine_type']}" if best["machine_type"] else ""
+        message = (
+            f"Cheapest: {best['scale_out']} machines{where}, predicted "
+            f"{best['predicted_s']:.0f} s (at most {best['bound_s']:.0f} s), cost "
+            f"{best['cost']:.4g} {result.currency}."
+        )
+    return ConfigurationResult(
+        feasible=result.feasible,
+        best=best,
+        candidates=[_candidate(c) for c in result.candidates],
+        message=message,
+        model=model,
+        chosen=fitted.chosen,
+        deadline_s=float(deadline_s),
+        confidence=float(confidence),
+        currency=result.currency,
+        warnings=tuple(warnings),
+    )

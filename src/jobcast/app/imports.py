@@ -1,0 +1,197 @@
+"""Importing trace files, Spark event logs and hardware samples into the history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobcast.errors import InputError, UnknownJobError
+from jobcast.history import AttributeKind, HistoryRepository, ImportSummary, JobSpec
+from jobcast.history.importers import read_c3o, read_executions
+from jobcast.history.importers.traces import TraceColumns, read_traces
+
+__all__ = [
+    "EventLogResult",
+    "import_c3o",
+    "import_csv",
+    "import_dool",
+    "import_eventlogs",
+    "import_traces",
+]
+
+
+def import_c3o(
+    repo: HistoryRepository,
+    files: Sequence[str | Path],
+    *,
+    job: str,
+    kinds: Mapping[str, AttributeKind] | None = None,
+) -> list[ImportSummary]:
+    """Import C3O traces, one transaction per file, after every file has validated."""
+    tables = [read_c3o(f, job=job, kinds=kinds) for f in files]
+    return [repo.import_executions(t) for t in tables]
+
+
+def import_csv(
+    repo: HistoryRepository,
+    file: str | Path,
+    *,
+    job: str,
+    runtime: str,
+    scale_out: str | None = None,
+    machine_type: str | None = None,
+    sep: str | None = None,
+    kinds: Mapping[str, AttributeKind] | None = None,
+) -> ImportSummary:
+    """Import a CSV of executions; columns other than the named ones become context."""
+    table = read_executions(
+        file,
+        job=job,
+        runtime=runtime,
+        scale_out=scale_out,
+        machine_type=machine_type,
+        sep=sep,
+        kinds=kinds,
+    )
+    return repo.import_executions(table)
+
+
+def import_traces(
+    repo: HistoryRepository,
+    file: str | Path,
+    *,
+    job: str,
+    columns: TraceColumns,
+    sep: str | None = None,
+) -> ImportSummary:
+    """Import an iteration-level trace (one row per iteration)."""
+    return repo.import_iterations(read_traces(file, job=job, columns=columns, sep=sep))
+
+
+@dataclass(frozen=True)
+class EventLogResult:
+    """What became of one application's event log.
+
+    Attributes
+    ----------
+    path, job, execution
+        The log, the job it went to, the Spark application id.
+    iterations
+        Iterations stored (0 when skipped).
+    completed
+        Whether the application had ended (else no runtime is recorded yet).
+    corrupt_lines
+        Lines of the log that could not be parsed and were skipped.
+    skipped
+        True when the history held this run already, so nothing was written.
+    """
+
+    path: str
+    job: str
+    execution: str
+    iterations: int
+    completed: bool
+    corrupt_lines: int
+    skipped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (``jobcast import eventlog --json``)."""
+        return {
+            "path": self.path,
+            "job": self.job,
+            "execution": self.execution,
+            "iterations": self.iterations,
+            "completed": self.completed,
+            "corrupt_lines": self.corrupt_lines,
+            "skipped": self.skipped,
+        }
+
+
+def _known_runs(repo: HistoryRepository, job: str) -> tuple[JobSpec | None, set[str]]:
+    try:
+        spec = repo.job(job)
+    except UnknownJobError:
+        return None, set()
+    frame = repo.executions(job, only_completed=False)
+    return spec, {str(x) for x in frame["external_id"].dropna()}
+
+
+def import_eventlogs(
+    repo: HistoryRepository,
+    paths: Sequence[str | Path],
+    *,
+    job: str | None = None,
+    iterations: str = "jobs",
+    context: Mapping[str, Any] | None = None,
+) -> list[EventLogResult]:
+    """Import Spark event logs, one transaction per application; runs held already are skipped.
+
+    Parameters
+    ----------
+    repo
+        The history.
+    paths
+        Event logs, rolling folders, or folders of logs.
+    job
+        Job name (default: each application's name).
+    iterations
+        What an iteration is: ``jobs``, ``job-groups`` or a regular expression.
+    context
+        Context attribute values of every run (input size, parameters); for an
+        existing job only its own attributes.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        When ``context`` names an attribute the existing job does not have.
+    """
+    from jobcast.collect import read_event_logs
+    from jobcast.collect.store import iteration_table
+
+    values = dict(context or {})
+    out = []
+    for imp in read_event_logs(paths, iterations=iterations):
+        name = job or imp.run.app_name
+        existing, known = _known_runs(repo, name)
+        if existing is not None:
+            unknown = sorted(set(values) - set(existing.attribute_names))
+            if unknown:
+                raise InputError(
+                    f"--set {unknown[0]}: job {name!r} has no context attribute "
+                    f"{unknown[0]!r}; its attributes are: "
+                    f"{', '.join(existing.attribute_names) or '(none)'}"
+                )
+        skipped = imp.run.app_id in known
+        stored = 0
+        if not skipped:
+            table = iteration_table(imp, job=name, existing=existing, context=values)
+            stored = repo.import_iterations(table).iterations
+        out.append(
+            EventLogResult(
+                path=str(imp.path),
+                job=name,
+                execution=imp.run.app_id,
+                iterations=stored,
+                completed=imp.run.completed,
+                corrupt_lines=imp.corrupt_lines,
+                skipped=skipped,
+            )
+        )
+    return out
+
+
+def import_dool(
+    repo: HistoryRepository,
+    file: str | Path,
+    *,
+    job: str,
+    execution: str,
+    node: str | None = None,
+) -> int:
+    """Import one node's hardware samples recorded by dool or dstat; returns their number."""
+    from jobcast.collect import read_dool
+
+    frame = read_dool(file, execution=execution, node=node)
+    return repo.add_hardware_samples(job, execution, frame)

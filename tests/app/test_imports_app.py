@@ -1,0 +1,30 @@
+"""The import use cases: event logs imported again skip known runs and take context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jobcast.app.imports import import_eventlogs
+from jobcast.errors import InputError
+from jobcast.history import HistoryRepository
+from tests.collect.test_eventlog import crafted_log, write
+
+
+def test_eventlog_import_again_skips_known_runs(repo: HistoryRepository, tmp_path: Path) -> None:
+    log = write(tmp_path / "app-1", crafted_log())
+    first = import_eventlogs(repo, [log], job="crafted", context={"input_mb": 512})
+    assert [(r.skipped, r.iterations > 0) for r in first] == [(False, True)]
+    again = import_eventlogs(repo, [log], job="crafted", context={"input_mb": 512})
+    assert [r.skipped for r in again] == [True]
+    frame = repo.executions("crafted", only_completed=False)
+    assert len(frame) == 1 and frame["input_mb"].iloc[0] == 512
+
+
+def test_eventlog_context_must_match_the_job(repo: HistoryRepository, tmp_path: Path) -> None:
+    import_eventlogs(repo, [write(tmp_path / "a", crafted_log())], job="j", context={"k": 1})
+    other = crafted_log()
+    other[1] = other[1].replace("app-1", "app-2")
+    with pytest.raises(InputError, match="no context attribute 'size'"):
+        import_eventlogs(repo, [write(tmp_path / "b", other)], job="j", context={"size": 2})
