@@ -75,6 +75,8 @@ def test_writes_need_a_collect_token(client: tuple[TestClient, TokenStore]) -> N
     # now that the job exists the plain collect token may report into it
     again = {**START, "execution": "app-2"}
     assert c.post(url, json=again, headers=_bearer(plain)).status_code == 201
+    metrics = c.get("/metrics", headers=_bearer(read)).text
+    assert 'jobcast_collector_submissions_total{kind="executions"} 2.0' in metrics
     store.revoke(creator.info.id)
     third = {**START, "execution": "app-3"}
     assert c.post(url, json=third, headers=_bearer(creator.token)).status_code == 401
