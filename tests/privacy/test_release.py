@@ -1,0 +1,218 @@
+"""release_share: arguments first, one transaction, a ledger tied to the data."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from jobcast.errors import (
+    BudgetExceededError,
+    DomainError,
+    InputError,
+    PrivacyError,
+    UnknownJobError,
+)
+from jobcast.history import (
+    Attribute,
+    AttributeKind,
+    ExecutionTable,
+    HistoryRepository,
+    JobSpec,
+    Provenance,
+    SourceKind,
+)
+from jobcast.history.ledger import execution_fingerprint
+from jobcast.privacy.release import MAX_ROWS, release_share
+from jobcast.privacy.share import verify_share
+
+from .conftest import make_domain, make_frame
+
+
+def _spec(name: str) -> JobSpec:
+    return JobSpec(
+        name,
+        (Attribute("data_size_MB", AttributeKind.DATASET, True),),
+        runtime_column="gross_runtime",
+        scale_out_column="instance_count",
+        machine_type_column="machine_type",
+    )
+
+
+def _import(
+    repo: HistoryRepository, name: str, n: int = 80, seed: int = 0, scale: float = 1.0
+) -> None:
+    f = make_frame(n, seed).rename(columns={"instance_count": "scale_out"})
+    f["gross_runtime"] *= scale
+    repo.import_executions(ExecutionTable(_spec(name), f, Provenance(SourceKind.FILE, "t.csv")))
+
+
+def _release(repo: HistoryRepository, out: Path, job: str = "sort", **kw: object):
+    args: dict = dict(epsilon=1.0, rows=50, out=out, domain=make_domain(), random_state=1)
+    args.update(kw)
+    return release_share(repo, job, **args)
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if ".partial-" in p.name)
+
+
+def test_release_writes_a_verified_share_and_charges_once(repo, tmp_path):
+    _import(repo, "sort")
+    done = _release(repo, tmp_path / "s1")
+    assert done.path == (tmp_path / "s1").absolute() and done.rows == 50
+    assert done.epsilon == 1.0 and done.spent == pytest.approx(1.0)
+    manifest = verify_share(done.path)
+    assert manifest["manifest_sha256"] == done.digest
+    (entry,) = repo.releases("sort")
+    assert entry.digest == done.digest and entry.released_by and entry.epsilon == 1.0
+    assert entry.destination == str(done.path)
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "match"),
+    [
+        ({"epsilon": 1e-300}, PrivacyError, "smallest"),
+        ({"epsilon": math.inf}, PrivacyError, "finite"),
+        ({"epsilon": math.nan}, PrivacyError, "finite"),
+        ({"epsilon": 0.0}, PrivacyError, "> 0"),
+        ({"epsilon": -1.0}, PrivacyError, "> 0"),
+        ({"epsilon": True}, PrivacyError, "number"),
+        ({"epsilon": None}, InputError, "--no-dp"),
+        ({"epsilon": 1.0, "no_dp": True}, InputError, "not both"),
+        ({"rows": 0}, InputError, "between 1 and"),
+        ({"rows": 100_000_000_000}, InputError, "between 1 and"),
+        ({"rows": 2.5}, InputError, "whole number"),
+        ({"method": "gan"}, InputError, "unknown method"),
+        ({"random_state": "x"}, InputError, "seed"),
+    ],
+)
+def test_bad_arguments_refused_before_anything(repo, tmp_path, kw, error, match):
+    _import(repo, "sort")
+    with pytest.raises(error, match=match):
+        _release(repo, tmp_path / "out", **kw)
+    assert repo.releases("sort") == []
+    assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
+
+
+def test_bad_out_refused_before_anything(repo, tmp_path):
+    _import(repo, "sort")
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "a.txt").write_text("x")
+    for out, match in [
+        (tmp_path / "file", "a file of that name"),
+        (tmp_path / "full", "not empty"),
+        (tmp_path / "no" / "such" / "dir", "does not exist"),
+    ]:
+        with pytest.raises(InputError, match=match):
+            _release(repo, out)
+    _release(repo, tmp_path / "ok")
+    with pytest.raises(InputError, match="already holds a share"):
+        _release(repo, tmp_path / "ok")
+    assert len(repo.releases("sort")) == 1
+    assert (tmp_path / "file").read_text() == "x"
+    assert sorted(p.name for p in (tmp_path / "full").iterdir()) == ["a.txt"]
+
+
+def test_an_empty_out_directory_is_used(repo, tmp_path):
+    _import(repo, "sort")
+    (tmp_path / "empty").mkdir()
+    done = _release(repo, tmp_path / "empty")
+    assert (done.path / "manifest.json").is_file()
+
+
+def test_failure_inside_the_transaction_charges_nothing_and_leaves_no_files(repo, tmp_path):
+    _import(repo, "sort")
+    # a grid that misses the job's scale-outs: the synthesizer refuses inside the lock
+    bad = make_domain().to_dict()
+    bad["columns"]["instance_count"]["values"] = [2, 4]
+    with pytest.raises(DomainError, match="instance_count"):
+        _release(repo, tmp_path / "out", domain=bad)
+    assert repo.releases("sort") == []
+    assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
+
+
+def test_budget_refused_under_the_lock_and_nothing_written(repo, tmp_path):
+    _import(repo, "sort")
+    repo.set_privacy_budget("sort", 1.5)
+    _release(repo, tmp_path / "a")
+    with pytest.raises(BudgetExceededError, match="never free"):
+        _release(repo, tmp_path / "b")
+    assert not (tmp_path / "b").exists() and _leftovers(tmp_path) == []
+    assert repo.spent_epsilon("sort") == pytest.approx(1.0)
+    no_dp = _release(repo, tmp_path / "c", epsilon=None, no_dp=True)
+    assert no_dp.epsilon is None and repo.spent_epsilon("sort") == pytest.approx(1.0)
+
+
+def test_the_ledger_follows_the_data(repo, tmp_path):
+    _import(repo, "sort")
+    repo.set_privacy_budget("sort", 2.0)
+    _release(repo, tmp_path / "a", epsilon=1.5)
+    # the same file imported as another job: same spend, and the smaller budget
+    _import(repo, "sort-copy")
+    assert repo.spent_epsilon("sort-copy") == pytest.approx(1.5)
+    assert repo.privacy_budget("sort-copy") == pytest.approx(2.0)
+    with pytest.raises(BudgetExceededError):
+        _release(repo, tmp_path / "b", job="sort-copy", epsilon=1.0)
+    # a subset of the executions is enough to carry the spend
+    _import(repo, "sort-part", n=10)
+    assert repo.spent_epsilon("sort-part") == pytest.approx(1.5)
+    # delete and re-import: the ledger survives delete_job
+    repo.delete_job("sort")
+    assert repo.spent_epsilon("sort") == pytest.approx(1.5)  # a deleted job's ledger
+    _import(repo, "sort")
+    assert repo.spent_epsilon("sort") == pytest.approx(1.5)
+    assert repo.privacy_budget("sort") == pytest.approx(2.0)
+    # other data under another name is not charged
+    _import(repo, "other", seed=5, scale=1.001)
+    assert repo.spent_epsilon("other") == 0.0
+    with pytest.raises(UnknownJobError):
+        repo.budget_state("never-existed")
+
+
+def test_budget_changes_are_guarded_and_recorded(repo, tmp_path):
+    _import(repo, "sort")
+    _release(repo, tmp_path / "a", epsilon=2.0)
+    with pytest.raises(InputError, match="cannot be set below"):
+        repo.set_privacy_budget("sort", 1.0)
+    with pytest.raises(InputError, match="--confirm-raise"):
+        repo.set_privacy_budget("sort", 1000.0)
+    repo.set_privacy_budget("sort", 3.0)
+    repo.set_privacy_budget("sort", 10.0, confirm_raise=True, changed_by="alice")
+    changes = repo.budget_changes("sort")
+    assert [(c.from_epsilon, c.to_epsilon) for c in changes] == [(5.0, 3.0), (3.0, 10.0)]
+    assert changes[1].changed_by == "alice" and changes[0].changed_by
+    assert repo.privacy_budget("sort") == 10.0
+    for bad in (0, -1, math.inf, math.nan, True):
+        with pytest.raises(InputError):
+            repo.set_privacy_budget("sort", bad)  # type: ignore[arg-type]
+    assert len(repo.budget_changes("sort")) == 2
+
+
+def test_fingerprints_ignore_names_and_number_types():
+    a = execution_fingerprint(
+        scale_out=4, machine_type="m", gross_runtime=10, attributes={"x": 1, "y": "a"}
+    )
+    b = execution_fingerprint(
+        scale_out=4.0, machine_type="m", gross_runtime=10.0, attributes={"y": "a", "x": 1.0}
+    )
+    c = execution_fingerprint(
+        scale_out=4, machine_type="m", gross_runtime=10.5, attributes={"x": 1, "y": "a"}
+    )
+    assert a == b != c and len(a) == 32
+
+
+def test_manifest_is_json_with_digests(repo, tmp_path):
+    _import(repo, "sort")
+    done = _release(repo, tmp_path / "a")
+    on_disk = json.loads((done.path / "manifest.json").read_text())
+    assert on_disk == dict(done.manifest)
+    assert len(on_disk["rows_sha256"]) == 64 and len(on_disk["manifest_sha256"]) == 64
+
+
+def test_rows_cap_is_public():
+    assert MAX_ROWS == 10_000_000
