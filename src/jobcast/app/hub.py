@@ -23,7 +23,14 @@ from jobcast.errors import InputError, PrivacyError, UnknownJobError
 from jobcast.history import HistoryRepository
 from jobcast.history.schema import HubShareRow, ImportRow, OrganizationRow
 from jobcast.history.tokens import TokenStore
-from jobcast.privacy.share import MANIFEST_FILE, ROWS_FILE, SHARE_FORMAT, SharePackage, read_share
+from jobcast.privacy.share import (
+    MANIFEST_FILE,
+    ROWS_FILE,
+    SHARE_FORMAT,
+    SharePackage,
+    read_share,
+    verify_share,
+)
 
 __all__ = [
     "HUB_PATH",
@@ -47,21 +54,13 @@ def share_digest(manifest: dict[str, Any], rows_csv: str) -> str:
     return h.hexdigest()
 
 
-def validate_package(manifest: dict[str, Any], rows_csv: str) -> SharePackage:
-    """Check a package sent to the hub: only DP shares with declared domains are accepted.
+def _write(directory: Path, manifest: dict[str, Any], rows_csv: str) -> Path:
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    (directory / ROWS_FILE).write_text(rows_csv, encoding="utf-8")
+    return directory
 
-    Everything :func:`~jobcast.privacy.share.read_share` checks (format version, keys,
-    the budget ledger within ε, columns and row count as declared, values inside the
-    declared domains), and in addition: differential privacy on, ε > 0 and finite, a
-    declared domain for every column.
 
-    Raises
-    ------
-    ImportFormatError
-        For a malformed package (naming the file and line).
-    PrivacyError
-        For a package without differential privacy, or a column without a domain.
-    """
+def _hub_rules(manifest: dict[str, Any]) -> None:
     if manifest.get("format") != SHARE_FORMAT:
         raise InputError(
             f"the hub accepts share format {SHARE_FORMAT!r} only, got {manifest.get('format')!r}"
@@ -85,10 +84,27 @@ def validate_package(manifest: dict[str, Any], rows_csv: str) -> SharePackage:
                 f"column {name!r} has no declared domain; the hub accepts only shares whose "
                 "every column domain was declared (or bought with budget) at release"
             )
+
+
+def validate_package(manifest: dict[str, Any], rows_csv: str) -> SharePackage:
+    """Check a package sent to the hub: only DP shares with declared domains are accepted.
+
+    First the hub's own rules (format version, differential privacy on, ε > 0 and
+    finite, a declared domain for every column), then everything
+    :func:`~jobcast.privacy.share.verify_share` checks (keys, the budget ledger within
+    ε, the seals, columns and row count as declared, values inside the domains).
+
+    Raises
+    ------
+    ImportFormatError
+        For a package that does not verify (naming the file and line).
+    PrivacyError
+        For a package without differential privacy, or a column without a domain.
+    """
+    _hub_rules(manifest)
     with tempfile.TemporaryDirectory(prefix="jobcast-hub-") as tmp:
-        d = Path(tmp)
-        (d / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
-        (d / ROWS_FILE).write_text(rows_csv, encoding="utf-8")
+        d = _write(Path(tmp), manifest, rows_csv)
+        verify_share(d)
         return read_share(d)
 
 

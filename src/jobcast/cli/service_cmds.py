@@ -8,7 +8,7 @@ import typer
 
 from jobcast.cli.common import DbOption, console
 
-__all__ = ["serve", "register"]
+__all__ = ["serve"]
 
 
 def serve(
@@ -96,7 +96,3 @@ def serve(
     )
     uvicorn.run(app, host=host, port=port, log_level="info", log_config=None)
 
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to an application (the registration table lists them)."""
-    app.command("serve")(serve)

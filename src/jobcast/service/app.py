@@ -20,6 +20,7 @@ from jobcast.errors import (
     InputError,
     JobcastError,
     ModelError,
+    PrivacyError,
     UnknownJobError,
 )
 from jobcast.history import HistoryRepository
@@ -42,7 +43,7 @@ _access = logging.getLogger(ACCESS_LOGGER)
 def _status_of(exc: JobcastError) -> int:
     if isinstance(exc, UnknownJobError):
         return 404
-    if isinstance(exc, InputError | ModelError):
+    if isinstance(exc, InputError | ModelError | PrivacyError):
         return 422
     if isinstance(exc, DatabaseError):
         return 503
