@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jobcast.errors import ConflictError, InputError, UnknownJobError
-from jobcast.history.records import ITERATION_COLUMNS, JobSpec, SourceKind
+from jobcast.history.records import JobSpec, SourceKind
 from jobcast.history.schema import (
     AttributeRow,
     ExecutionRow,
@@ -42,6 +42,111 @@ def _upsert(conn: Connection, table: Table) -> Any:
     """An INSERT that can skip rows clashing with a unique key (get-or-create under races)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+_ITERATION_FIELDS = (
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "scale_out",
+    "records",
+    "cpu",
+    "disk",
+    "net",
+)
+
+
+class _Statements:
+    """Statements built once per dialect: reports are many and small, building is the cost."""
+
+    def __init__(self, conn: Connection) -> None:
+        b = bindparam
+        self.job_id = select(_J.c.id).where(_J.c.name == b("name"))
+        self.job_insert = (
+            _upsert(conn, _J)
+            .values(name=b("name"), created_at=b("created_at"))
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(_J.c.id)
+        )
+        self.attribute_names = (
+            select(_A.c.name).where(_A.c.job_id == b("job_id")).order_by(_A.c.position)
+        )
+        self.named = (
+            select(
+                _E.c.id,
+                _J.c.name,
+                _E.c.job_id,
+                _E.c.started_at,
+                _E.c.finished_at,
+                _E.c.status,
+                _E.c.scale_out,
+                _E.c.attributes,
+                _E.c.origin,
+            )
+            .join(_J, _J.c.id == _E.c.job_id)
+            .where(_E.c.external_id == b("ext"))
+        )
+        self.execution_insert = (
+            _upsert(conn, _E)
+            .values(
+                {
+                    c: b(c)
+                    for c in (
+                        "job_id",
+                        "external_id",
+                        "scale_out",
+                        "machine_type",
+                        "started_at",
+                        "attributes",
+                        "source",
+                        "origin",
+                        "status",
+                    )
+                }
+            )
+            .on_conflict_do_nothing(index_elements=["job_id", "external_id"])
+            .returning(_E.c.id)
+        )
+        self.last_iteration_end = select(func.max(_I.c.finished_at)).where(
+            _I.c.execution_id == b("eid")
+        )
+        self.finish = (
+            update(_E)
+            .where(_E.c.id == b("eid"), _E.c.finished_at.is_(None))
+            .values(finished_at=b("fin"), gross_runtime=b("runtime"), status=b("st"))
+            .returning(_E.c.id)
+        )
+        self.iteration = select(*(_I.c[k] for k in _ITERATION_FIELDS)).where(
+            _I.c.execution_id == b("eid"), _I.c.index == b("idx")
+        )
+        self.iteration_insert = (
+            _upsert(conn, _I)
+            .values(execution_id=b("eid"), index=b("idx"), **{k: b(k) for k in _ITERATION_FIELDS})
+            .on_conflict_do_nothing(index_elements=["execution_id", "index"])
+            .returning(_I.c.id)
+        )
+        self.iteration_update = (
+            update(_I)
+            .where(_I.c.execution_id == b("eid"), _I.c.index == b("idx"))
+            # fill what is missing, never overwrite: safe even if the caller's cache is stale
+            .values({k: func.coalesce(_I.c[k], b(k)) for k in _ITERATION_FIELDS})
+        )
+        self.running_between = select(_E.c.id, _E.c.started_at, _E.c.finished_at).where(
+            _E.c.status.is_not(None),
+            _E.c.started_at <= b("last"),
+            (_E.c.finished_at.is_(None)) | (_E.c.finished_at >= b("first")),
+        )
+
+
+_BUILT: dict[str, _Statements] = {}
+_CACHE_SIZE = 50_000
+
+
+def _statements(conn: Connection) -> _Statements:
+    name = conn.dialect.name
+    if name not in _BUILT:
+        _BUILT[name] = _Statements(conn)
+    return _BUILT[name]
 
 
 @dataclass(frozen=True)
@@ -77,10 +182,19 @@ class LiveWriter:
     ----------
     conn
         Connection inside a transaction.
+    cache
+        Executions (by external id) and iterations (by execution and index) looked up or
+        written before, kept by the caller across
+        transactions (the collector's writer): what a report needs is then known without
+        a query. The caller clears it when a transaction fails. Only this writer changes
+        live executions, so entries stay true; one finished by another process meanwhile
+        is seen as running until the cache is cleared.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, cache: dict[Any, Any] | None = None) -> None:
         self.conn = conn
+        self.sql = _statements(conn)
+        self.cache = cache
 
     # ---------------------------------------------------------------- jobs
     def job(self, name: str, *, create: JobSpec | None = None) -> tuple[int, tuple[str, ...]]:
@@ -91,24 +205,18 @@ class LiveWriter:
         UnknownJobError
             When the job does not exist and ``create`` is None.
         """
-        conn = self.conn
-        job_id = conn.scalar(select(_J.c.id).where(_J.c.name == name))
+        conn, sql = self.conn, self.sql
+        job_id = conn.scalar(sql.job_id, {"name": name})
         if job_id is None:
             if create is None:
                 raise UnknownJobError(
                     f"unknown job {name!r}: this collector may not create jobs. Import the "
                     "job first (`jobcast import`) or report with a token allowed to create jobs"
                 )
-            stmt = (
-                _upsert(conn, _J)
-                .values(name=name, created_at=datetime.now(UTC))
-                .on_conflict_do_nothing(index_elements=["name"])
-                .returning(_J.c.id)
-            )
-            job_id = conn.scalar(stmt)
+            job_id = conn.scalar(sql.job_insert, {"name": name, "created_at": datetime.now(UTC)})
             created = job_id is not None
             if job_id is None:  # created concurrently by another writer
-                job_id = conn.scalar(select(_J.c.id).where(_J.c.name == name))
+                job_id = conn.scalar(sql.job_id, {"name": name})
             if created and create.attributes:
                 conn.execute(
                     _A.insert(),
@@ -123,30 +231,16 @@ class LiveWriter:
                         for i, a in enumerate(create.attributes)
                     ],
                 )
-        names = conn.scalars(
-            select(_A.c.name).where(_A.c.job_id == job_id).order_by(_A.c.position)
-        ).all()
+        names = conn.scalars(sql.attribute_names, {"job_id": job_id}).all()
         return int(job_id), tuple(str(n) for n in names)  # type: ignore[arg-type]
 
     # ---------------------------------------------------------- executions
     def named(self, external_id: str) -> list[LiveExecution]:
         """Every execution, in any job, whose external id is ``external_id``."""
-        rows = self.conn.execute(
-            select(
-                _E.c.id,
-                _J.c.name,
-                _E.c.job_id,
-                _E.c.started_at,
-                _E.c.finished_at,
-                _E.c.status,
-                _E.c.scale_out,
-                _E.c.attributes,
-                _E.c.origin,
-            )
-            .join(_J, _J.c.id == _E.c.job_id)
-            .where(_E.c.external_id == external_id)
-        ).all()
-        return [
+        if self.cache is not None and external_id in self.cache:
+            return self.cache[external_id]
+        rows = self.conn.execute(self.sql.named, {"ext": external_id}).all()
+        found = [
             LiveExecution(
                 id=int(r[0]),
                 job=str(r[1]),
@@ -160,6 +254,19 @@ class LiveWriter:
             )
             for r in rows
         ]
+        if found:
+            self._remember(external_id, found)
+        return found
+
+    def _remember(self, key: Any, value: Any) -> None:
+        if self.cache is not None:
+            if len(self.cache) >= _CACHE_SIZE:
+                self.cache.clear()
+            self.cache[key] = value
+
+    def _forget(self, external_id: str) -> None:
+        if self.cache is not None:
+            self.cache.pop(external_id, None)
 
     def own(self, external_id: str, *, job: str | None = None) -> LiveExecution:
         """The live execution ``external_id`` (of ``job`` when given), refusing imported runs."""
@@ -226,23 +333,21 @@ class LiveWriter:
                     "a new id"
                 )
             return row.id, False
-        stmt = (
-            _upsert(self.conn, _E)
-            .values(
-                job_id=job_id,
-                external_id=external_id,
-                scale_out=scale_out,
-                machine_type=machine_type,
-                started_at=started_at,
-                attributes=attributes,
-                source=str(SourceKind.LIVE),
-                origin=origin,
-                status=RUNNING,
-            )
-            .on_conflict_do_nothing(index_elements=["job_id", "external_id"])
-            .returning(_E.c.id)
+        new_id = self.conn.scalar(
+            self.sql.execution_insert,
+            {
+                "job_id": job_id,
+                "external_id": external_id,
+                "scale_out": scale_out,
+                "machine_type": machine_type,
+                "started_at": started_at,
+                "attributes": attributes,
+                "source": str(SourceKind.LIVE),
+                "origin": origin,
+                "status": RUNNING,
+            },
         )
-        new_id = self.conn.scalar(stmt)
+        self._forget(external_id)
         if new_id is None:  # another writer won the race: compare with what it stored
             return self.start(
                 job,
@@ -290,7 +395,7 @@ class LiveWriter:
                 f"execution {external_id!r}: finished_at {finished} is not after its start "
                 f"{e.started_at}; send the time the run ended"
             )
-        last = self.conn.scalar(select(func.max(_I.c.finished_at)).where(_I.c.execution_id == e.id))
+        last = self.conn.scalar(self.sql.last_iteration_end, {"eid": e.id})
         if last is not None and utc(last) > finished:  # type: ignore[operator]
             raise InputError(
                 f"execution {external_id!r}: finished_at {finished} is before the end of its "
@@ -305,11 +410,9 @@ class LiveWriter:
             )
             if not runtime > 0:
                 raise InputError(f"execution {external_id!r}: gross runtime must be > 0")
+        self._forget(external_id)
         done = self.conn.scalar(
-            update(_E)
-            .where(_E.c.id == e.id, _E.c.finished_at.is_(None))
-            .values(finished_at=finished, gross_runtime=runtime, status=status)
-            .returning(_E.c.id)
+            self.sql.finish, {"eid": e.id, "fin": finished, "runtime": runtime, "st": status}
         )
         if done is None:  # finished concurrently: identical finish or conflict
             return self.finish(
@@ -330,10 +433,11 @@ class LiveWriter:
         A start and a finish may arrive in either order; a value already stored is never
         changed (the same value again is accepted).
         """
-        allowed = set(ITERATION_COLUMNS) - {"execution", "iteration"}
-        unknown = sorted(set(values) - allowed)
+        unknown = sorted(set(values) - set(_ITERATION_FIELDS))
         if unknown:
-            raise InputError(f"unknown iteration fields {unknown}; allowed: {sorted(allowed)}")
+            raise InputError(
+                f"unknown iteration fields {unknown}; allowed: {sorted(_ITERATION_FIELDS)}"
+            )
         e = self.own(external_id, job=job)
         new = {
             k: (utc(v) if k.endswith("_at") else clean(v))
@@ -353,11 +457,13 @@ class LiveWriter:
                 raise InputError(
                     f"{where}: {key} {t} is after the execution finished ({e.finished_at})"
                 )
-        cols = [_I.c[k] for k in sorted(allowed)]
-        cur = self.conn.execute(
-            select(*cols).where(_I.c.execution_id == e.id, _I.c.index == index)
-        ).first()
-        old = dict(zip(sorted(allowed), cur, strict=True)) if cur is not None else {}
+        ident = {"eid": e.id, "idx": index}
+        cached = (e.id, index)
+        if self.cache is not None and cached in self.cache:
+            old = self.cache[cached]
+        else:
+            cur = self.conn.execute(self.sql.iteration, ident).first()
+            old = dict(zip(_ITERATION_FIELDS, cur, strict=True)) if cur is not None else {}
         clash = [k for k, v in new.items() if old.get(k) is not None and not _same(old[k], v)]
         if clash:
             raise ConflictError(
@@ -374,19 +480,14 @@ class LiveWriter:
                 changes["duration_s"] = (end - start).total_seconds()
         if not changes:
             return False
-        if cur is None:
-            stmt = (
-                _upsert(self.conn, _I)
-                .values(execution_id=e.id, index=index, **changes)
-                .on_conflict_do_nothing(index_elements=["execution_id", "index"])
-                .returning(_I.c.id)
-            )
-            if self.conn.scalar(stmt) is None:  # inserted concurrently: merge again
+        row = {**ident, **{k: None for k in _ITERATION_FIELDS}, **merged, **changes}
+        if not old:
+            if self.conn.scalar(self.sql.iteration_insert, row) is None:
+                # inserted concurrently: merge with what the other writer stored
                 return self.iteration(external_id, index, values, job=job)
-            return True
-        self.conn.execute(
-            update(_I).where(_I.c.execution_id == e.id, _I.c.index == index).values(**changes)
-        )
+        else:
+            self.conn.execute(self.sql.iteration_update, row)
+        self._remember(cached, {k: row[k] for k in _ITERATION_FIELDS})
         return True
 
     # ------------------------------------------------------------ hardware
@@ -401,11 +502,7 @@ class LiveWriter:
     ) -> list[tuple[int, datetime, datetime | None]]:
         """(id, start, end) of live executions running at some time in ``[first, last]``."""
         rows = self.conn.execute(
-            select(_E.c.id, _E.c.started_at, _E.c.finished_at).where(
-                _E.c.status.is_not(None),
-                _E.c.started_at <= utc(last),
-                (_E.c.finished_at.is_(None)) | (_E.c.finished_at >= utc(first)),
-            )
+            self.sql.running_between, {"first": utc(first), "last": utc(last)}
         ).all()
         return [(int(i), utc(s), utc(f)) for i, s, f in rows]  # type: ignore[misc]
 

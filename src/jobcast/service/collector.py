@@ -94,6 +94,8 @@ class Collector:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        # executions the writer looked up (only its thread touches it)
+        self._known: dict[Any, Any] = {}
 
     # ------------------------------------------------------------- queue
     def submit(self, report: Report, *, create_jobs: bool = False) -> Future[dict[str, Any]]:
@@ -156,9 +158,10 @@ class Collector:
     def _write(self, batch: list[_Item]) -> None:
         try:
             with self.repo.engine.begin() as conn:
-                writer = LiveWriter(conn)
+                writer = LiveWriter(conn, cache=self._known)
                 outcomes = [self._apply(writer, item) for item in batch]
         except (SQLAlchemyError, _Abort) as e:
+            self._known.clear()  # it may hold what the rolled-back batch wrote
             if len(batch) > 1:
                 logger.info("batch of %d reports failed (%s); writing one by one", len(batch), e)
                 for item in batch:
@@ -174,8 +177,9 @@ class Collector:
         for attempt in range(_RETRIES):
             try:
                 with self.repo.engine.begin() as conn:
-                    outcome = self._apply(LiveWriter(conn), item)
+                    outcome = self._apply(LiveWriter(conn, cache=self._known), item)
             except DBAPIError as e:
+                self._known.clear()
                 # locked / serialization failure / a race on a key: read again and retry
                 if attempt == _RETRIES - 1:
                     cause = type(getattr(e, "orig", e)).__name__
@@ -190,6 +194,7 @@ class Collector:
                 delay *= 2
                 continue
             except (SQLAlchemyError, _Abort) as e:
+                self._known.clear()
                 logger.exception("collector report failed: %r", item.report)
                 item.future.set_exception(
                     DatabaseError(f"the report could not be stored ({type(e).__name__})")
