@@ -196,3 +196,83 @@ def test_no_dp_is_explicit_and_recorded(setup: tuple[str, Path], tmp_path: Path)
     assert manifest["differential_privacy"] is False and manifest["epsilon"] is None
     ledger = invoke("budget", "--job", "sort", "--db", url, "--json")
     assert ledger["releases"][0]["no_dp"] is True and ledger["spent"] == 0
+
+
+def test_domain_init_is_a_loadable_skeleton_from_the_schema(
+    setup: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, _ = setup
+    result = runner.invoke(app, ["domain", "init", "--job", "sort", "--db", url])
+    assert result.exit_code == 0, result.output
+    skeleton = json.loads(result.stdout)
+    cols = skeleton["columns"]
+    assert list(cols) == ["instance_count", "data_size_MB", "gross_runtime"]
+    assert cols["gross_runtime"] == {"type": "numeric", "lower": 10, "upper": 14400, "log": True}
+    assert cols["instance_count"]["integer"] is True
+    assert cols["data_size_MB"] == {"type": "numeric", "log": True}  # bought, never read
+    assert "data_size_MB" in result.stderr
+    path = tmp_path / "skeleton.json"
+    path.write_text(result.stdout)
+    res = invoke(
+        "share", "--job", "sort", "--epsilon", "1", "--rows", "100",
+        "--out", str(tmp_path / "s"), "--domain", str(path), "--db", url, "--json",
+    )  # fmt: skip
+    assert res["rows"] == 100
+
+
+def test_budget_changes_need_confirmation_and_are_listed(
+    setup: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, domain = setup
+    invoke(
+        "share", "--job", "sort", "--epsilon", "2", "--out", str(tmp_path / "a"),
+        "--domain", str(domain), "--db", url,
+    )  # fmt: skip
+    with pytest.raises(InputError, match="cannot be set below"):
+        invoke("budget", "--job", "sort", "--epsilon", "1", "--db", url)
+    with pytest.raises(InputError, match="--confirm-raise"):
+        invoke("budget", "--job", "sort", "--epsilon", "1000", "--db", url)
+    info = invoke(
+        "budget", "--job", "sort", "--epsilon", "8", "--confirm-raise", "--db", url, "--json"
+    )
+    assert info["budget"] == 8 and info["spent"] == pytest.approx(2.0)
+    (change,) = info["changes"]
+    assert change["from"] == 5.0 and change["to"] == 8.0 and change["changed_by"]
+    assert info["releases"][0]["digest"] and info["releases"][0]["released_by"]
+    text = invoke("budget", "--job", "sort", "--db", url)
+    assert "Budget changes" in text and "Releases" in text
+
+
+def test_import_share_goes_to_its_own_job_and_only_once(
+    setup: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, domain = setup
+    out = tmp_path / "s"
+    res = invoke(
+        "share", "--job", "sort", "--epsilon", "1", "--rows", "40", "--out", str(out),
+        "--domain", str(domain), "--db", url, "--json",
+    )  # fmt: skip
+    imported = invoke("import", "share", str(out), "--db", url, "--json")
+    assert imported["job"] == f"sort-share-{res['digest'][:8]}" and imported["created_job"]
+    assert imported["origin_job"] == "sort" and imported["executions"] == 40
+    with pytest.raises(InputError, match="already imported"):
+        invoke("import", "share", str(out), "--merge-into", "sort", "--db", url)
+
+
+def test_share_refusals_on_the_command_line(setup: tuple[str, Path], tmp_path: Path) -> None:
+    url, domain = setup
+    (tmp_path / "file").write_text("x")
+    for args, error, match in [
+        (["--epsilon", "1e-300"], PrivacyError, "smallest"),
+        (["--epsilon", "1", "--rows", "100000000000"], InputError, "between 1 and"),
+        (["--epsilon", "1", "--out", str(tmp_path / "file")], InputError, "a file"),
+        (["--epsilon", "1", "--out", str(tmp_path / "x" / "y")], InputError, "does not exist"),
+    ]:
+        with pytest.raises(error, match=match):
+            invoke(
+                "share", "--job", "sort", "--domain", str(domain), "--db", url,
+                *(["--out", str(tmp_path / "o")] if "--out" not in args else []), *args,
+            )  # fmt: skip
+    with HistoryRepository(url) as repo:
+        assert repo.releases("sort") == []
+    assert (tmp_path / "file").read_text() == "x"

@@ -5,7 +5,15 @@ import pandas as pd
 import pytest
 
 from jobcast.errors import DomainError, ImportFormatError, InputError, PrivacyError
-from jobcast.privacy import NumericDomain, create_share, read_share, save_domain, write_share
+from jobcast.privacy import (
+    NumericDomain,
+    create_share,
+    read_share,
+    save_domain,
+    verify_share,
+    write_share,
+)
+from jobcast.privacy.verify import manifest_digest
 
 from .conftest import N_ROWS, RAW_MAX, RAW_MIN, make_domain
 
@@ -136,3 +144,126 @@ def test_read_errors(tmp_path, frame, domain):
     (tmp_path / "rows.csv").unlink()
     with pytest.raises(ImportFormatError, match="no rows.csv"):
         read_share(tmp_path)
+
+
+# ---------------------------------------------------------------- tampering
+def _sealed(tmp_path, frame, domain, **kw):
+    write_share(_share(frame, domain, **kw), tmp_path)
+    return json.loads((tmp_path / "manifest.json").read_text())
+
+
+def _put(tmp_path, m, *, reseal=False):
+    if reseal:  # an editor who recomputes the digest: the consistency checks still hold
+        m = {**m, "manifest_sha256": manifest_digest(m)}
+    (tmp_path / "manifest.json").write_text(json.dumps(m))
+
+
+def _scaled(m, factor):
+    budget = [{"label": s["label"], "epsilon": s["epsilon"] * factor} for s in m["budget"]]
+    return {
+        **m,
+        "epsilon": m["epsilon"] * factor,
+        "epsilon_spent": m["epsilon_spent"] * factor,
+        "budget": budget,
+    }
+
+
+@pytest.mark.parametrize("reseal", [False, True])
+@pytest.mark.parametrize("factor", [1000.0, 0.01])
+def test_tampered_epsilon_with_scaled_ledger_is_refused(tmp_path, frame, domain, factor, reseal):
+    m = _sealed(tmp_path, frame, domain)
+    _put(tmp_path, _scaled(m, factor), reseal=reseal)
+    with pytest.raises(ImportFormatError, match="parameters' epsilon|changed after"):
+        verify_share(tmp_path)
+
+
+@pytest.mark.parametrize("reseal", [False, True])
+def test_no_dp_share_relabelled_as_private_is_refused(tmp_path, frame, domain, reseal):
+    m = _sealed(tmp_path, frame, domain, epsilon=None, no_dp=True)
+    fake = {
+        **m,
+        "differential_privacy": True,
+        "epsilon": 1.0,
+        "epsilon_spent": 1.0,
+        "budget": [{"label": "context:count", "epsilon": 1.0}],
+    }
+    _put(tmp_path, fake, reseal=reseal)
+    with pytest.raises(ImportFormatError, match="no_dp"):
+        verify_share(tmp_path)
+
+
+def test_empty_ledger_is_refused(tmp_path, frame, domain):
+    m = _sealed(tmp_path, frame, domain)
+    _put(tmp_path, {**m, "budget": [], "epsilon_spent": 0.0}, reseal=True)
+    with pytest.raises(ImportFormatError, match="ledger is empty"):
+        verify_share(tmp_path)
+
+
+def test_negative_ledger_entry_is_refused(tmp_path, frame, domain):
+    m = _sealed(tmp_path, frame, domain)
+    budget = [*m["budget"], {"label": "refund", "epsilon": -100.0}]
+    budget[0] = {**budget[0], "epsilon": budget[0]["epsilon"] + 100.0}  # sum unchanged
+    _put(tmp_path, {**m, "budget": budget}, reseal=True)
+    with pytest.raises(ImportFormatError, match="spends -100"):
+        verify_share(tmp_path)
+
+
+def test_unknown_ledger_entry_is_refused(tmp_path, frame, domain):
+    m = _sealed(tmp_path, frame, domain)
+    budget = [{**m["budget"][0], "note": "free"}, *m["budget"][1:]]
+    _put(tmp_path, {**m, "budget": budget}, reseal=True)
+    with pytest.raises(ImportFormatError, match="budget entry 1 is unknown"):
+        verify_share(tmp_path)
+
+
+def test_widened_estimated_bounds_are_refused(tmp_path, frame):
+    dom = make_domain(runtime=NumericDomain(log=True))
+    m = _sealed(tmp_path, frame, dom)
+    cols = [dict(c) for c in m["columns"]]
+    assert cols[-1]["estimated_bounds"] is not None
+    cols[-1]["estimated_bounds"] = [0.001, 1e12]
+    _put(tmp_path, {**m, "columns": cols})
+    with pytest.raises(ImportFormatError, match="manifest.json was changed"):
+        verify_share(tmp_path)
+    # and a row let through by the widened bounds is caught by the rows' digest
+    rows = pd.read_csv(tmp_path / "rows.csv")
+    rows.loc[3, "gross_runtime"] = 999_999_999.0
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    with pytest.raises(ImportFormatError, match="rows.csv was changed"):
+        verify_share(tmp_path)
+
+
+def test_edited_rows_are_refused_naming_the_line(tmp_path, frame, domain):
+    _sealed(tmp_path, frame, domain)
+    rows = pd.read_csv(tmp_path / "rows.csv")
+    rows.loc[5, "instance_count"] = 999_999_999
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    with pytest.raises(ImportFormatError, match="line 7") as ei:
+        verify_share(tmp_path)
+    assert ei.value.line == 7 and ei.value.column == "instance_count"
+    # an edit inside the domains: only the digest can tell
+    rows.loc[5, "instance_count"] = 2 if rows.loc[4, "instance_count"] != 2 else 4
+    rows.loc[6, "gross_runtime"] = rows.loc[6, "gross_runtime"] * 1.5
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    with pytest.raises(ImportFormatError, match="rows.csv was changed"):
+        verify_share(tmp_path)
+
+
+def test_share_without_digests_is_refused(tmp_path, frame, domain):
+    m = _sealed(tmp_path, frame, domain)
+    _put(tmp_path, {k: v for k, v in m.items() if not k.endswith("_sha256")})
+    with pytest.raises(ImportFormatError, match="no valid 'rows_sha256'"):
+        verify_share(tmp_path)
+
+
+def test_job_name_with_control_characters_is_refused(tmp_path, frame, domain):
+    m = _sealed(tmp_path, frame, domain)
+    _put(tmp_path, {**m, "job": "sort\n| forged | row |"}, reseal=True)
+    with pytest.raises(ImportFormatError, match="control characters"):
+        verify_share(tmp_path)
+
+
+def test_verify_returns_the_manifest(tmp_path, frame, domain):
+    m = _sealed(tmp_path, frame, domain)
+    assert verify_share(tmp_path) == m
+    assert m["manifest_sha256"] == manifest_digest(m)

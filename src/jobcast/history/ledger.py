@@ -426,36 +426,44 @@ class PrivacyLedger(RepositoryBase):
             )
 
     # ------------------------------------------------------- imported shares
+    @staticmethod
+    def _share_holder(s: Session, digest: str) -> str | None:
+        return s.scalar(
+            select(JobRow.name)
+            .join(ImportRow, ImportRow.job_id == JobRow.id)
+            .where(ImportRow.source == str(SourceKind.SHARE), ImportRow.origin.contains(digest))
+            .limit(1)
+        )
+
+    def share_imported_into(self, digest: str) -> str | None:
+        """The job holding the rows of share ``digest``, or ``None`` if not imported."""
+        with self.transaction() as s:
+            return self._share_holder(s, digest)
+
     def claim_share_import(self, digest: str, *, job: str, origin: str) -> None:
         """Claim share ``digest`` for an import, refusing one this history already holds.
 
-        A claim whose import is gone (the job was deleted, or the import failed) is
-        replaced; :meth:`drop_share_claim` undoes a claim when the import fails.
+        The import records the digest in its origin; the claim only keeps two imports of
+        one package from racing and is dropped (:meth:`drop_share_claim`) when the import
+        ends. A claim older than ten minutes is left over from a killed process.
 
         Raises
         ------
         InputError
-            When the share was imported before (naming the job holding it).
+            When the share was imported before (naming the job holding it), or is
+            being imported right now.
         """
         with self.transaction() as s:
             self._lock(s)
+            held = self._share_holder(s, digest)
+            if held is not None:
+                raise InputError(
+                    f"this share (sha256 {digest[:16]}...) was already imported into job "
+                    f"{held!r}; importing it again would count its rows twice. "
+                    "Nothing was written."
+                )
             old = s.scalar(select(ShareImportRow).where(ShareImportRow.digest == digest))
             if old is not None:
-                held = s.scalar(
-                    select(JobRow.name)
-                    .join(ImportRow, ImportRow.job_id == JobRow.id)
-                    .where(
-                        ImportRow.source == str(SourceKind.SHARE),
-                        ImportRow.origin.contains(digest),
-                    )
-                    .limit(1)
-                )
-                if held is not None:
-                    raise InputError(
-                        f"this share (sha256 {digest[:16]}...) was already imported into job "
-                        f"{held!r} on {old.imported_at:%Y-%m-%d %H:%M}; importing it again "
-                        "would count its rows twice. Nothing was written."
-                    )
                 claimed = old.imported_at
                 claimed = claimed if claimed.tzinfo else claimed.replace(tzinfo=UTC)
                 if datetime.now(UTC) - claimed < _CLAIM_TIMEOUT:

@@ -202,7 +202,7 @@ class BudgetChangeRow(Base):
 
 
 class ShareImportRow(Base):
-    """A share package imported into this history, by the SHA-256 digest of its manifest."""
+    """A share package being imported, by its digest: two imports of it cannot race."""
 
     __tablename__ = "share_imports"
 

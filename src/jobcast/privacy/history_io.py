@@ -141,6 +141,12 @@ def import_share(
     path = Path(directory)
     pkg = read_share(path)
     digest = str(pkg.manifest["manifest_sha256"])
+    held = repo.share_imported_into(digest)
+    if held is not None:
+        raise InputError(
+            f"this share (sha256 {digest[:16]}...) was already imported into job {held!r}; "
+            "importing it again would count its rows twice. Nothing was written."
+        )
     existing: JobSpec | None = None
     if merge_into is not None:
         existing = repo.job(merge_into)
@@ -160,7 +166,7 @@ def import_share(
     repo.claim_share_import(digest, job=name, origin=str(path.resolve()))
     try:
         summary = repo.import_executions(table)
-    except BaseException:
+    finally:
+        # imported or not, the claim is over: the import itself now records the digest
         repo.drop_share_claim(digest)
-        raise
     return pkg, summary
