@@ -101,3 +101,40 @@ def test_empty_history_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "unknown job" in str(result.exception)
+
+
+def test_watch_finds_iterations_of_a_job_without_groups(tmp_path: Path) -> None:
+    from tests.collect.test_eventlog import crafted_log
+
+    plain = [
+        line.replace('"spark.jobGroup.id":"it-', '"x":"').replace(
+            '"spark.job.description":"step', '"y":"'
+        )
+        for line in crafted_log()
+    ]
+    log = tmp_path / "app-1"
+    log.write_text("\n".join(plain) + "\n")
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    result = runner.invoke(
+        app,
+        ["watch", "--eventlog", str(log), "--job", "w", "--interval", "0.05",
+         "--timeout", "30", "--db", url, "--json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.rindex("{\n"):])
+    assert summary["iterations_by"] == "jobs" and summary["execution"] == "app-1"
+    from jobcast.history import HistoryRepository
+
+    with HistoryRepository(url) as repo:
+        assert len(repo.iterations("w")) == 5
+
+
+def test_watch_waits_for_the_log_up_to_the_timeout(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["watch", "--eventlog", str(tmp_path / "not-yet"), "--job", "w", "--interval", "0.1",
+         "--timeout", "1", "--db", f"sqlite:///{tmp_path / 'w.db'}"],
+    )
+    assert result.exit_code != 0
+    assert "not-yet" in result.output

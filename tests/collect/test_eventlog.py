@@ -165,6 +165,27 @@ def test_crafted_modes(tmp_path: Path) -> None:
         read_event_log(path, iterations="step (")
 
 
+def test_auto_iterations_groups_when_set_jobs_otherwise(tmp_path: Path) -> None:
+    # the application sets job groups: the set-up job before them is no iteration
+    grouped = read_event_log(write(tmp_path / "app-1", crafted_log())).iterations
+    assert grouped["label"].tolist() == ["it-0", "it-1", "it-2"]
+    # the same application without job groups or descriptions: each Spark job
+    plain = [
+        line.replace('"spark.jobGroup.id":"it-', '"x":"').replace(
+            '"spark.job.description":"step', '"y":"'
+        )
+        for line in crafted_log()
+    ]
+    parser = EventLogParser(name="plain")
+    parser.feed_lines(line.encode() for line in plain)
+    assert parser.iterations_frame()["label"].tolist() == ["0", "1", "2", "3", "4"]
+    assert parser.rule.used == "jobs" and "sets no job groups" in parser.rule.describe()
+    # descriptions only: iterations by description
+    described = [line.replace('"spark.jobGroup.id":"it-', '"x":"') for line in crafted_log()]
+    labels = read_event_log(write(tmp_path / "app-2", described)).iterations["label"]
+    assert labels.tolist() == ["step 0", "step 1", "step 2"]
+
+
 def test_local_mode_without_executor_events_counts_driver(tmp_path: Path) -> None:
     lines = [line for line in crafted_log() if "Executor" not in line.split(",")[0]]
     result = read_event_log(write(tmp_path / "app-1", lines), iterations="job-groups")

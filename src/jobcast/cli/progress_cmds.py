@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,12 +15,19 @@ from jobcast.cli.common import (
     JsonOption,
     console,
     emit_json,
+    err_console,
     open_repo,
     parse_assignments,
     progress_callback,
     table,
 )
-from jobcast.errors import InputError, JobcastError, NotEnoughDataError, UnknownJobError
+from jobcast.errors import (
+    ImportFormatError,
+    InputError,
+    JobcastError,
+    NotEnoughDataError,
+    UnknownJobError,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,6 +36,8 @@ if TYPE_CHECKING:
     from jobcast.history import HistoryRepository
 
 __all__ = ["register", "train_app"]
+
+logger = logging.getLogger(__name__)
 
 train_app = typer.Typer(help="Train models whose parameters are stored in the history.")
 
@@ -303,28 +313,51 @@ def watch(
         Path | None, typer.Option("--eventlog", help="Event log being written.")
     ] = None,
     iterations: Annotated[
-        str, typer.Option("--iterations", help="jobs, job-groups or a REGEX.")
-    ] = "job-groups",
+        str,
+        typer.Option(
+            "--iterations",
+            help="auto (job groups or descriptions when the application sets them, else "
+            "each Spark job), jobs, job-groups or a REGEX.",
+        ),
+    ] = "auto",
     settings: Annotated[
         list[str] | None, typer.Option("--set", help="Context of this run: KEY=VALUE.")
     ] = None,
+    deadline: Annotated[
+        float | None,
+        typer.Option("--deadline", help="Seconds after the start: show the risk of missing it."),
+    ] = None,
     interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
-    timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Give up after this many seconds (also how long to wait for the UI or the "
+            "log to appear; 300 s without it)."
+        ),
+    ] = None,
+    warn_after: Annotated[
+        float, typer.Option(help="Warn when no iteration was seen after this many seconds.")
+    ] = 60.0,
     record: Annotated[
         bool, typer.Option("--record/--no-record", help="Store the run when it ends.")
     ] = True,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Follow a live Spark application with its estimated remaining time, iteration by iteration.
+    """Follow a live Spark application with its wall-clock ETA, ticking every second.
 
-    With --json, prints one JSON estimate per finished iteration (JSON lines) and a final
-    {"execution", "actual_s", "estimates": N} line.
+    Elapsed is the time since the application started, remaining counts down between
+    iterations and includes the pauses between them and the time after the last one
+    (learned from the history); the finish time is by the clock. With --json, prints
+    one JSON estimate per finished iteration (JSON lines: the fields of the ETA,
+    "finish_at" in ISO 8601) and a final {"execution", "actual_s", "estimates": N,
+    "iterations_by"} line.
     """
     import pandas as pd
     from rich.live import Live
     from rich.text import Text
 
+    from jobcast.app.progress import fit_wall_clock
     from jobcast.collect import EventLogFollower, SparkRestFollower
     from jobcast.collect.store import iteration_table
 
@@ -335,37 +368,58 @@ def watch(
         if spark_ui is not None
         else EventLogFollower(eventlog, iterations=iterations)  # type: ignore[arg-type]
     )
+    source = spark_ui or str(eventlog)
     context = parse_assignments(settings)
+    # with --json, stdout carries only the JSON lines; the live display goes to stderr
+    screen = err_console if as_json else console
     with open_repo(db) as repo:
         try:
-            estimator, _ = _estimator(repo, job)
+            model = fit_wall_clock(repo, job)
         except (UnknownJobError, NotEnoughDataError) as e:
-            estimator = None
-            console.print(f"[yellow]No estimate possible yet:[/] {e}")
+            model = None
+            screen.print(f"[yellow]No estimate possible yet:[/] {e}")
         seen: list[pd.DataFrame] = []
-        last_line = Text("waiting for the first iteration…")
         estimates: list[dict[str, Any]] = []
         started = time.monotonic()
+        warned = False
+        rule = _rule(follower)
+        told = ""
         with Live(
-            last_line, console=console, refresh_per_second=4, transient=False, redirect_stdout=False
+            Text(f"waiting for {source}…"), console=screen, refresh_per_second=4,
+            transient=False, redirect_stdout=False,
         ) as live:
             while True:
-                new = follower.poll()
-                if len(new):
+                waited = time.monotonic() - started
+                new = _poll(follower, source, waited, timeout)
+                if new is not None and len(new):
                     seen.append(new)
-                    current = pd.concat(seen, ignore_index=True).assign(**context)
-                    line, payload = _render(estimator, current)
-                    if payload is not None:
+                rule = _rule(follower)
+                if rule is not None and rule.describe() != told and (seen or new is not None):
+                    told = rule.describe()
+                    if not as_json:
+                        live.console.print(told)
+                current = (
+                    pd.concat(seen, ignore_index=True).assign(**context) if seen else None
+                )
+                app_start = _app_start(follower)
+                if app_start is not None:
+                    line, payload = _render(model, current, app_start, deadline)
+                    live.update(line)
+                    if new is not None and len(new) and payload is not None:
                         estimates.append(payload)
                         if as_json:
                             emit_json(payload)
-                    live.update(line)
-                done = getattr(follower, "ended", None)
-                if done is None:
-                    done = follower.completed
-                if done:
+                if not seen and not warned and waited > warn_after and app_start is not None:
+                    warned = True
+                    how = told or "no Spark job yet"
+                    live.console.print(
+                        f"[yellow]No iteration seen after {waited:.0f} s[/] ({how}); if the "
+                        "application's iterations are not Spark jobs or job groups, pass "
+                        "--iterations REGEX matching their job descriptions."
+                    )
+                if new is not None and _ended(follower):
                     break
-                if timeout is not None and time.monotonic() - started > timeout:
+                if timeout is not None and waited > timeout:
                     raise InputError(f"the application did not end within {timeout:g} s")
                 time.sleep(interval)
         run = follower.application_run() if hasattr(follower, "application_run") else follower.run
@@ -375,57 +429,126 @@ def watch(
                 existing = repo.job(job)
             except UnknownJobError:
                 existing = None
-            origin = spark_ui or str(eventlog)
             repo.import_iterations(
                 iteration_table(
-                    (run, everything, origin), job=job, existing=existing, context=context
+                    (run, everything, source), job=job, existing=existing, context=context
                 )
             )
     summary = {
         "execution": run.app_id,
         "actual_s": run.gross_runtime_s,
         "estimates": len(estimates),
+        "iterations_by": rule.used if rule is not None else iterations,
     }
     if as_json:
         emit_json(summary)
         return
     console.print(
-        f"{run.app_id} ended after {run.gross_runtime_s:.1f} s"
+        f"{run.app_id} ended after {run.gross_runtime_s:.1f} s with {len(everything)} "
+        f"iteration(s)"
         + (f" and was recorded in job {job!r}." if record and len(everything) else ".")
     )
-    if estimates and len(everything):
-        # the estimates predict the summed iteration runtimes, so compare with those
-        actual = float(everything["duration_s"].sum())
+    if not len(everything):
+        console.print(
+            "[yellow]No iteration was found[/]: nothing recorded. Check --iterations "
+            "(auto, jobs, job-groups or a REGEX matching the job descriptions)."
+        )
+    if estimates:
+        end = run.finished_at
         table(
-            f"Estimates against the actual iteration time ({actual:.1f} s)",
-            ["after iteration", "estimated total (s)", "relative error"],
+            f"Estimated finish against the actual end ({end:%H:%M:%S} UTC, "
+            f"{run.gross_runtime_s:.1f} s after the start)",
+            ["after iteration", "estimated finish", "error (share of the run)"],
             [
-                (e["iteration"], e["total_s"], f"{abs(e['total_s'] - actual) / actual:.1%}")
+                (
+                    e["iterations_done"],
+                    e["finish_at"][11:19],
+                    f"{_off(e['finish_at'], end) / run.gross_runtime_s:.1%}",
+                )
                 for e in estimates
             ],
         )
 
 
-def _render(estimator: Any, current: pd.DataFrame) -> tuple[Text, dict[str, Any] | None]:
+def _off(finish_at: str, end: datetime) -> float:
+    return abs((datetime.fromisoformat(finish_at) - end).total_seconds())
+
+
+def _rule(follower: Any) -> Any:
+    rule = getattr(follower, "rule", None)
+    if rule is None:
+        parser = getattr(follower, "_parser", None)
+        rule = getattr(parser, "rule", None)
+    return rule
+
+
+def _poll(follower: Any, source: str, waited: float, timeout: float | None) -> pd.DataFrame | None:
+    """New iterations, or None while the UI or the log is not there yet (up to the timeout)."""
+    from jobcast.collect import SparkRestError
+
+    limit = 300.0 if timeout is None else timeout
+    try:
+        return follower.poll()  # type: ignore[no-any-return]
+    except (SparkRestError, ImportFormatError) as e:
+        if _app_start(follower) is not None or waited > limit:
+            raise
+        logger.info("waiting for %s: %s", source, e)
+        return None
+
+
+def _app_start(follower: Any) -> datetime | None:
+    started = getattr(follower, "started_at", None)
+    if started is not None:
+        return started  # type: ignore[no-any-return]
+    try:
+        return follower.run.started_at  # type: ignore[no-any-return]
+    except (JobcastError, AttributeError):
+        return None
+
+
+def _ended(follower: Any) -> bool:
+    done = getattr(follower, "ended", None)
+    return bool(follower.completed if done is None else done)
+
+
+def _render(
+    model: Any, current: pd.DataFrame | None, app_start: datetime, deadline: float | None
+) -> tuple[Text, dict[str, Any] | None]:
+    import pandas as pd
     from rich.text import Text
 
-    done = int(current["iteration"].max()) + 1
-    elapsed = float(current["duration_s"].sum())
-    if estimator is None:
-        return Text(f"iterations done: {done}   elapsed: {elapsed:.1f} s   (no estimate)"), None
+    now = datetime.now(UTC)
+    elapsed = (now - app_start).total_seconds()
+    done = 0 if current is None else len(current)
+    if model is None:
+        return Text(f"iterations done: {done}   elapsed: {elapsed:.0f} s   (no estimate)"), None
+    frame = current if current is not None else pd.DataFrame()
     try:
-        est = estimator.estimate(current)
+        est = model.predict(frame, started_at=app_start, now=now, deadline_s=deadline)
     except JobcastError as e:
-        return Text(f"iterations done: {done}   elapsed: {elapsed:.1f} s   ({e})"), None
-    share = est.elapsed_s / est.total_s if est.total_s > 0 else 0.0
+        return Text(f"iterations done: {done}   elapsed: {elapsed:.0f} s   ({e})"), None
     width = 30
-    bar = "█" * int(share * width) + "░" * (width - int(share * width))
-    finish = datetime.now(UTC) + timedelta(seconds=est.remaining_s)
+    filled = int(est.progress * width)
+    bar = "█" * filled + "░" * (width - filled)
+    lo, hi = est.interval_s
+    risk = "" if est.deadline_risk is None else f"  deadline risk {est.deadline_risk:.0%}"
     text = Text(
-        f"{bar} {share:4.0%}  iterations done: {done}  elapsed: {est.elapsed_s:.1f} s  "
-        f"remaining: ~{est.remaining_s:.1f} s  finish ≈ {finish:%H:%M:%S} UTC"
+        f"{bar} {est.progress:4.0%}  iterations: {done}  elapsed: {est.elapsed_s:.0f} s  "
+        f"remaining: ~{est.remaining_s:.0f} s ({lo:.0f}-{hi:.0f})  "
+        f"finish ≈ {est.finish_at:%H:%M:%S} UTC{risk}"
     )
-    return text, est.to_dict()
+    payload = {
+        "iterations_done": est.iterations_done,
+        "elapsed_s": est.elapsed_s,
+        "remaining_s": est.remaining_s,
+        "finish_at": est.finish_at.isoformat(),
+        "interval_s": list(est.interval_s),
+        "progress": est.progress,
+        "deadline_risk": est.deadline_risk,
+        "similar": list(est.similar),
+        "basis": est.basis,
+    }
+    return text, payload
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,12 @@ from typing import Any
 
 import pandas as pd
 
+from jobcast.collect.grouping import (
+    DEFAULT_ITERATIONS,
+    IterationMode,
+    IterationRule,
+    iteration_regex,
+)
 from jobcast.collect.runs import ApplicationRun, iterations_frame, ms_to_datetime
 from jobcast.collect.sources import (
     EventLogSource,
@@ -26,7 +32,7 @@ from jobcast.collect.sources import (
     find_event_logs,
     resolve_event_log,
 )
-from jobcast.errors import ImportFormatError, InputError
+from jobcast.errors import ImportFormatError
 
 __all__ = [
     "IterationMode",
@@ -39,32 +45,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: ``"jobs"`` (each Spark job is an iteration), ``"job-groups"`` (each value of the
-#: ``spark.jobGroup.id`` property, as set by ``SparkContext.setJobGroup``), or a regular
-#: expression searched in the job description (``spark.job.description``) and then the job
-#: group; its first capture group (or the whole match) names the iteration, and jobs that
-#: do not match belong to no iteration.
-IterationMode = str
-
-
-def iteration_regex(iterations: IterationMode) -> re.Pattern[str] | None:
-    """The compiled REGEX of an iteration mode; None for ``jobs`` and ``job-groups``.
-
-    Raises
-    ------
-    InputError
-        When the mode is neither keyword nor a valid regular expression.
-    """
-    if iterations in ("jobs", "job-groups"):
-        return None
-    try:
-        return re.compile(iterations)
-    except re.error as e:
-        raise InputError(
-            f"--iterations {iterations!r} is neither 'jobs', 'job-groups' nor a valid "
-            f"regular expression: {e}"
-        ) from e
 
 _PREFIX = b'{"Event":"'
 _PREFIX_LEN = len(_PREFIX)
@@ -169,10 +149,12 @@ class EventLogParser:
     'x'
     """
 
-    def __init__(self, *, iterations: IterationMode = "jobs", name: str = "<event log>") -> None:
+    def __init__(
+        self, *, iterations: IterationMode = DEFAULT_ITERATIONS, name: str = "<event log>"
+    ) -> None:
         self.name = name
         self.mode = iterations
-        self._regex = iteration_regex(iterations)
+        self.rule = IterationRule(iterations)
         self.lines = 0
         self.corrupt_lines = 0
         self.app_id: str | None = None
@@ -309,6 +291,8 @@ class EventLogParser:
                 continue
             if not include_open and not self._is_closed(it, latest_start):
                 continue
+            if not self.rule.keeps(it.label):
+                continue
             span = it.last_complete - it.first_submit
             if span > 0:
                 scale_out = round((it.area_end - it.area_start) / span)
@@ -335,7 +319,7 @@ class EventLogParser:
     def _is_closed(self, it: _Iteration, latest_start: int) -> bool:
         if it.active_jobs > 0:
             return False
-        if self.mode == "jobs" or self.completed:
+        if self.rule.closes_with_its_job(it.label) or self.completed:
             return True
         return latest_start > (it.last_complete or 0)
 
@@ -394,18 +378,7 @@ class EventLogParser:
     # -- jobs ----------------------------------------------------------------------------
 
     def _iteration_key(self, job_id: int, props: dict[str, Any]) -> str | None:
-        if self.mode == "jobs":
-            return str(job_id)
-        group = props.get(_GROUP)
-        if self._regex is None:
-            return None if group in (None, "") else str(group)
-        for text in (props.get(_DESCRIPTION), group):
-            if not text:
-                continue
-            m = self._regex.search(str(text))
-            if m is not None:
-                return m.group(1) if m.re.groups else m.group(0)
-        return None
+        return self.rule.key(job_id, props.get(_GROUP), props.get(_DESCRIPTION))
 
     def _job_start(self, line: bytes) -> None:
         # JobStart lines carry every stage's RDD lineage (tens of kB in iterative jobs);
@@ -526,7 +499,7 @@ def _warn_corrupt(name: str, count: int) -> None:
 def read_event_log(
     path: str | Path | EventLogSource,
     *,
-    iterations: IterationMode = "jobs",
+    iterations: IterationMode = DEFAULT_ITERATIONS,
     callback: Callable[[int], None] | None = None,
 ) -> EventLogImport:
     """Read one Spark application's event log.
@@ -537,7 +510,7 @@ def read_event_log(
         A single event-log file (uncompressed, ``.zstd`` or ``.lz4``, possibly
         ``.inprogress``) or a rolling ``eventlog_v2_*`` folder.
     iterations
-        How Spark jobs form iterations: ``"jobs"``, ``"job-groups"`` or a regular
+        How Spark jobs form iterations: ``"auto"``, ``"jobs"``, ``"job-groups"`` or a regular
         expression (see :data:`IterationMode`).
     callback
         Called with the uncompressed bytes read so far, every 16 MiB and at the end.
@@ -579,7 +552,7 @@ def read_event_log(
 def read_event_logs(
     paths: Iterable[str | Path],
     *,
-    iterations: IterationMode = "jobs",
+    iterations: IterationMode = DEFAULT_ITERATIONS,
     callback: Callable[[int], None] | None = None,
 ) -> list[EventLogImport]:
     """Read every application's event log found at ``paths``.
@@ -627,7 +600,9 @@ class EventLogFollower:
         See :func:`read_event_log`.
     """
 
-    def __init__(self, path: str | Path, *, iterations: IterationMode = "jobs") -> None:
+    def __init__(
+        self, path: str | Path, *, iterations: IterationMode = DEFAULT_ITERATIONS
+    ) -> None:
         self.path = Path(path)
         self.iterations = iterations
         self._parser = EventLogParser(iterations=iterations, name=str(self.path))

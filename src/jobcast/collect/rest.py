@@ -15,7 +15,8 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import pandas as pd
 
-from jobcast.collect.eventlog import EventLogImport, IterationMode, iteration_regex, read_event_log
+from jobcast.collect.eventlog import EventLogImport, read_event_log
+from jobcast.collect.grouping import DEFAULT_ITERATIONS, IterationMode, IterationRule
 from jobcast.collect.runs import ApplicationRun, iterations_frame
 from jobcast.collect.sources import find_application_log
 from jobcast.errors import InputError, JobcastError
@@ -127,8 +128,8 @@ class SparkRestFollower:
     app_id
         The application to follow; the UI's only (or most recent) application when None.
     iterations
-        How Spark jobs form iterations, as for event logs: ``"jobs"``, ``"job-groups"`` or
-        a regular expression searched in the job description and then the job group.
+        How Spark jobs form iterations, as for event logs (see
+        :data:`jobcast.collect.grouping.IterationMode`; ``"auto"`` by default).
     timeout_s
         Timeout of one HTTP request.
     event_log_dir
@@ -167,7 +168,7 @@ class SparkRestFollower:
         ui_url: str,
         *,
         app_id: str | None = None,
-        iterations: IterationMode = "jobs",
+        iterations: IterationMode = DEFAULT_ITERATIONS,
         timeout_s: float = 5.0,
         event_log_dir: str | Path | None = None,
         log_grace_s: float = 30.0,
@@ -180,7 +181,7 @@ class SparkRestFollower:
         self.ui_url = ui_url.rstrip("/")
         self.app_id = app_id
         self.mode = iterations
-        self._regex = iteration_regex(iterations)
+        self.rule = IterationRule(iterations)
         self.event_log_dir = None if event_log_dir is None else Path(event_log_dir)
         self._log_dir_given = event_log_dir is not None
         self.log_grace_s = float(log_grace_s)
@@ -437,17 +438,7 @@ class SparkRestFollower:
             self.last_seen = t
 
     def _key(self, job_id: int, job: dict[str, Any]) -> str | None:
-        if self.mode == "jobs":
-            return str(job_id)
-        group = job.get("jobGroup")
-        if self._regex is None:
-            return None if not group else str(group)
-        for text in (job.get("description"), group):
-            if text:
-                m = self._regex.search(str(text))
-                if m is not None:
-                    return m.group(1) if m.re.groups else m.group(0)
-        return None
+        return self.rule.key(job_id, job.get("jobGroup"), job.get("description"))
 
     # -- results -------------------------------------------------------------------------
 
@@ -505,8 +496,10 @@ class SparkRestFollower:
                 continue
             start = min(j.submitted for j in js)
             end = max(j.completed for j in js)
+            if not self.rule.keeps(key):
+                continue
             closed = (
-                self.mode == "jobs"
+                self.rule.closes_with_its_job(key)
                 or self.ended
                 or (latest_start is not None and latest_start > end)
             )
