@@ -6,13 +6,13 @@ import math
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
 from jobcast.history.schema import ExecutionRow, IterationRow, JobRow
 
-__all__ = ["State", "list_executions", "execution_record", "execution_iterations"]
+__all__ = ["State", "list_executions", "execution_record", "execution_iterations", "job_version"]
 
 State = Literal["running", "finished", "all"]
 
@@ -126,3 +126,23 @@ def execution_iterations(repo: HistoryRepository, external_id: str) -> list[dict
             }
             for i in rows
         ]
+
+
+def job_version(repo: HistoryRepository, job: str) -> tuple[int, int, int]:
+    """What changes whenever a job's training data changes: (executions, largest id, finished).
+
+    A model fitted on the job stays valid while this is unchanged (new, deleted,
+    re-imported and newly finished executions all change it).
+    """
+    q = (
+        select(
+            func.count(ExecutionRow.id),
+            func.coalesce(func.max(ExecutionRow.id), 0),
+            func.count(ExecutionRow.gross_runtime),
+        )
+        .join(JobRow, JobRow.id == ExecutionRow.job_id)
+        .where(JobRow.name == job)
+    )
+    with repo.transaction() as s:
+        n, top, done = s.execute(q).one()
+    return int(n), int(top), int(done)

@@ -24,6 +24,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("import eventlog", "collect_cmds:import_eventlog"),
     ("import dool", "collect_cmds:import_dool"),
     ("import share", "privacy_cmds:import_share"),
+    ("import history-server", "service_cmds:import_history_server"),
+    ("import remote", "service_cmds:import_remote"),
     ("predict", "model_cmds:predict"),
     ("configure", "model_cmds:configure_cmd"),
     ("budget", "privacy_cmds:budget"),

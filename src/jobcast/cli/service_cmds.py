@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from jobcast.cli.common import DbOption, console
+from jobcast.cli.common import DbOption, JsonOption, console
 
-__all__ = ["serve"]
+__all__ = ["serve", "import_history_server", "import_remote"]
 
 
 def serve(
@@ -96,3 +96,79 @@ def serve(
     )
     uvicorn.run(app, host=host, port=port, log_level="info", log_config=None)
 
+
+def import_history_server(
+    url: Annotated[str, typer.Argument(help="The History Server, http://HOST:18080.")],
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only applications started at or after (ISO date or time, UTC)."),
+    ] = None,
+    app_name: Annotated[
+        str | None, typer.Option(help="Regular expression the application's name must match.")
+    ] = None,
+    job: Annotated[
+        str | None, typer.Option(help="Job name (default: each application's name).")
+    ] = None,
+    iterations: Annotated[
+        str, typer.Option(help="auto, jobs, job-groups or a REGEX on job descriptions.")
+    ] = "auto",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import finished applications from a Spark History Server's REST API, each once."""
+    from datetime import datetime
+
+    from jobcast.app.service_ingest import import_history_server as run
+    from jobcast.cli.common import open_repo
+    from jobcast.errors import InputError
+
+    try:
+        start = None if since is None else datetime.fromisoformat(since)
+    except ValueError:
+        raise InputError(f"--since takes an ISO date or time, got {since!r}") from None
+    with open_repo(db) as repo:
+        done = run(repo, url, since=start, app_name=app_name, job=job, iterations=iterations)
+    _report(done, as_json, f"applications of {url}")
+
+
+def import_remote(
+    url: Annotated[
+        str,
+        typer.Argument(help="Event log or prefix: s3://BUCKET/PREFIX, hdfs://..., file://..."),
+    ],
+    job: Annotated[
+        str | None, typer.Option(help="Job name (default: each application's name).")
+    ] = None,
+    iterations: Annotated[
+        str, typer.Option(help="jobs, job-groups or a REGEX on job descriptions.")
+    ] = "jobs",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import finished Spark event logs from any fsspec URL, each application once.
+
+    Credentials and endpoints come from the usual places (for S3: AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL for S3-compatible stores).
+    """
+    from jobcast.app.service_ingest import import_remote_eventlogs
+    from jobcast.cli.common import open_repo
+
+    with open_repo(db) as repo:
+        done = import_remote_eventlogs(repo, url, job=job, iterations=iterations)
+    _report(done, as_json, f"event logs at {url}")
+
+
+def _report(done: list[dict[str, object]], as_json: bool, title: str) -> None:
+    from jobcast.cli.common import emit_json, table
+
+    if as_json:
+        emit_json({"imported": done})
+        return
+    table(
+        title,
+        ["execution", "job", "iterations", "recorded"],
+        [
+            [d["execution"], d["job"], d["iterations"], "already there" if d["skipped"] else "yes"]
+            for d in done
+        ],
+    )

@@ -7,11 +7,13 @@ import math
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
 
 from jobcast.app.jobs import summarize
 from jobcast.app.service_reads import execution_iterations, execution_record, list_executions
 from jobcast.history import HistoryRepository
 from jobcast.service.auth import Authenticator
+from jobcast.service.cache import ResultCache
 from jobcast.service.schemas import ConfigureRequest, PredictRequest
 from jobcast.service.settings import ServiceSettings
 from jobcast.service.watch import Watcher
@@ -63,6 +65,7 @@ def api_router(
     # POSTs always need a token, even where reads are open to anonymous users.
     post = Depends(auth.require("read", anonymous=False))
     router = APIRouter(prefix="/api/v1")
+    results = ResultCache(repo)
 
     @router.get("/jobs", dependencies=[read], tags=["history"])
     def jobs() -> dict[str, Any]:
@@ -109,23 +112,34 @@ def api_router(
         """The iterations of one execution."""
         return {"execution": execution, "iterations": execution_iterations(repo, execution)}
 
-    @router.get("/executions/{execution}/eta", dependencies=[read], tags=["progress"])
-    def eta(execution: str, deadline_s: float | None = Query(default=None, gt=0)) -> Any:
-        """Elapsed and remaining time, finish time, 80 % interval, deadline risk, similar runs."""
-        from jobcast.app.progress import eta as estimate
+    def estimate(execution: str, deadline_s: float | None) -> dict[str, Any]:
+        from jobcast.app.progress import eta as run
 
+        job = repo.job_of_execution(execution)
+        return eta_record(
+            run(repo, job, execution, deadline_s=_deadline(settings, job, deadline_s))
+        )
+
+    @router.get("/executions/{execution}/eta", dependencies=[read], tags=["progress"])
+    async def eta(execution: str, deadline_s: float | None = Query(default=None, gt=0)) -> Any:
+        """Elapsed and remaining time, finish time, 80 % interval, deadline risk, similar runs."""
         if deadline_s is None:
+            # answered on the event loop: no thread hand-off for the common dashboard read
             hit = watcher.cached(execution, max_age_s=2 * settings.watch_interval_s)
             if hit is not None:
                 return hit
-        job = repo.job_of_execution(execution)
-        return eta_record(
-            estimate(repo, job, execution, deadline_s=_deadline(settings, job, deadline_s))
-        )
+        return await run_in_threadpool(estimate, execution, deadline_s)
 
     @router.post("/jobs/{job}/predict", dependencies=[post], tags=["models"])
     def predict(job: str, body: PredictRequest) -> dict[str, Any]:
-        """Runtime predictions, one per scale-out (with ``set``) or per row (``rows``)."""
+        """Runtime predictions, one per scale-out (with ``set``) or per row (``rows``).
+
+        Answers are kept while the job's executions are unchanged: the same question on
+        the same history is answered without training the model again.
+        """
+        return results.get(("predict", job, body), lambda: _predict(job, body))
+
+    def _predict(job: str, body: PredictRequest) -> dict[str, Any]:
         from jobcast.app.predict import predict as run
 
         result = run(
@@ -150,6 +164,9 @@ def api_router(
     @router.post("/jobs/{job}/configure", dependencies=[post], tags=["models"])
     def configure(job: str, body: ConfigureRequest) -> dict[str, Any]:
         """The cheapest scale-out and machine type meeting the deadline, or why none does."""
+        return results.get(("configure", job, body), lambda: _configure(job, body))
+
+    def _configure(job: str, body: ConfigureRequest) -> dict[str, Any]:
         from jobcast.app.configure import configure as run
 
         result = run(

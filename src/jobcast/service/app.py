@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from jobcast import __version__
+from jobcast.app.service_ingest import SourceFollower
 from jobcast.errors import (
     DatabaseError,
     InputError,
@@ -90,7 +91,10 @@ def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = 
         tokens, anonymous_read=settings.anonymous_read, require_tokens=settings.require_tokens
     )
     collector = Collector(repo)
-    watcher = Watcher(repo, settings)
+    followers = tuple(
+        SourceFollower(repo, source, job=settings.source_job) for source in settings.sources
+    )
+    watcher = Watcher(repo, settings, followers=followers)
     metrics = ServiceMetrics(watcher.snapshot)
     watcher.on_webhook = lambda outcome: metrics.webhooks.labels(outcome).inc()
 

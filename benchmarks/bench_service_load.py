@@ -1,0 +1,359 @@
+"""Service load: 100 concurrent clients mixing collector submissions, ETA reads and predictions.
+
+The history holds ``--history`` finished executions of an iterative job (10 iterations
+each), ``--running`` executions of it still running (their ETAs are what clients read),
+and the C3O ``sort`` trace (for predictions). The service (``create_app`` with tokens
+required, a deadline for the iterative job, 127.0.0.1 only) runs in a subprocess. Each
+of ``--clients`` clients opens one keep-alive connection and sends ``--requests``
+requests, cycling through its kinds: a collector submission (the start of an execution
+of its own, then its iterations' starts and finishes), an ETA read of a running
+execution, and (every third client) a prediction of ``sort`` at three scale-outs.
+
+Printed per kind: count, answers that were not 2xx, p50 and p99 latency. Afterwards the
+history is checked: every submitted iteration stored exactly once (nothing lost, nothing
+duplicated). Target (issue 12): ETA reads <= 50 ms p99 with 1,000 executions.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_service_load.py [--backend sqlite|postgres]
+        [--clients 100] [--requests 30] [--history 1000] [--running 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+PG_ADMIN = os.environ.get(
+    "JOBCAST_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SORT = Path(__file__).resolve().parents[2] / "shared" / "data" / "c3o-paper" / "sort.csv"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def build_history(url: str, n_history: int, n_running: int) -> tuple[str, str, list[str]]:
+    """Fill the history; returns (collect token, read token, running execution ids)."""
+    import numpy as np
+    import pandas as pd
+
+    from jobcast.history import (
+        ExecutionTable,
+        HistoryRepository,
+        IterationTable,
+        JobSpec,
+        Provenance,
+        SourceKind,
+    )
+    from jobcast.history.importers import read_c3o
+    from jobcast.history.tokens import TokenStore
+
+    rng = np.random.default_rng(0)
+    base = 10.0 * rng.lognormal(0.0, 0.05, 10)
+    execs, iters = [], []
+    for r in range(n_history):
+        scale = float(rng.lognormal(0.0, 0.1))
+        start = T0 + timedelta(hours=r)
+        t = start
+        for i, d in enumerate(base * scale):
+            iters.append(
+                {
+                    "execution": f"old-{r:05d}",
+                    "iteration": i,
+                    "duration_s": float(d),
+                    "scale_out": 4,
+                    "started_at": t,
+                    "finished_at": t + timedelta(seconds=float(d)),
+                    "records": 1000.0,
+                    "cpu": None,
+                    "disk": None,
+                    "net": None,
+                }
+            )
+            t += timedelta(seconds=float(d) + 2.0)
+        execs.append(
+            {
+                "external_id": f"old-{r:05d}",
+                "gross_runtime": (t - start).total_seconds() + 1.0,
+                "scale_out": 4,
+                "machine_type": None,
+                "started_at": start,
+                "finished_at": t + timedelta(seconds=1),
+            }
+        )
+    spec = JobSpec("loop")
+    table = ExecutionTable(spec, pd.DataFrame(execs), Provenance(SourceKind.FILE, "bench"))
+    with HistoryRepository(url) as repo:
+        repo.import_iterations(IterationTable(table, pd.DataFrame(iters)))
+        repo.import_executions(read_c3o(SORT, job="sort"))
+        now = datetime.now(UTC)
+        running = []
+        for k in range(n_running):
+            ex = f"now-{k:03d}"
+            start = now - timedelta(seconds=30 + k)
+            repo.start_execution(repo.job("loop"), ex, scale_out=4, started_at=start)
+            t = start
+            for i, d in enumerate(base[:3]):
+                repo.record_iteration(
+                    "loop",
+                    ex,
+                    i,
+                    values={
+                        "started_at": t,
+                        "finished_at": t + timedelta(seconds=float(d)),
+                        "duration_s": float(d),
+                    },
+                )
+                t += timedelta(seconds=float(d))
+            running.append(ex)
+        tokens = TokenStore(repo)
+        collect = tokens.create("collect", create_jobs=True, note="bench").token
+        read = tokens.create("read", note="bench").token
+    return collect, read, running
+
+
+def serve(url: str, port: int) -> None:
+    """Server subprocess: the service with tokens required on loopback."""
+    import logging
+
+    import uvicorn
+
+    from jobcast.service import create_app
+    from jobcast.service.settings import ServiceSettings
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = ServiceSettings(deadlines=(("loop", 200.0),), watch_interval_s=5.0)
+    uvicorn.run(
+        create_app(url, settings=settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+async def _request(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    method: str,
+    path: str,
+    token: str,
+    body: bytes = b"",
+) -> int:
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    writer.write(head + body)
+    status_line = await reader.readline()
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length:
+        await reader.readexactly(length)
+    return int(status_line.split()[1])
+
+
+async def _client(
+    port: int,
+    k: int,
+    n: int,
+    tokens: tuple[str, str],
+    running: list[str],
+    out: dict[str, list[float]],
+    bad: dict[str, int],
+    stored: list[tuple[str, int]],
+) -> None:
+    collect, read = tokens
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    ex = f"load-{k:04d}"
+    kinds = ["collect", "eta", "predict"] if k % 3 == 0 else ["collect", "eta"]
+    iteration, started = 0, False
+    try:
+        for j in range(n):
+            kind = kinds[j % len(kinds)]
+            t = time.perf_counter()
+            if kind == "collect":
+                if not started:
+                    body = {
+                        "execution": ex,
+                        "job": "collected",
+                        "started_at": T0.isoformat(),
+                        "scale_out": 2,
+                    }
+                    path = "/api/v1/collector/executions"
+                    started = True
+                else:
+                    s = T0 + timedelta(seconds=2 * iteration + 1)
+                    body = {
+                        "execution": ex,
+                        "iteration": iteration,
+                        "started_at": s.isoformat(),
+                        "scale_out": 2,
+                    }
+                    path = "/api/v1/collector/iterations/start"
+                    iteration += 1
+                status = await _request(
+                    reader, writer, "POST", path, collect, json.dumps(body).encode()
+                )
+                if path.endswith("start") and 200 <= status < 300:
+                    stored.append((ex, int(body["iteration"])))  # type: ignore[call-overload]
+            elif kind == "eta":
+                target = running[(k + j) % len(running)]
+                status = await _request(
+                    reader, writer, "GET", f"/api/v1/executions/{target}/eta", read
+                )
+            else:
+                body = {"set": {"data_size_MB": 15408}, "scale_out": [4, 8, 12], "model": "ernest"}
+                status = await _request(
+                    reader,
+                    writer,
+                    "POST",
+                    "/api/v1/jobs/sort/predict",
+                    read,
+                    json.dumps(body).encode(),
+                )
+            out.setdefault(kind, []).append(time.perf_counter() - t)
+            if not 200 <= status < 300:
+                bad[kind] = bad.get(kind, 0) + 1
+    finally:
+        writer.close()
+
+
+@contextmanager
+def _database(backend: str) -> Iterator[str]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="jobcast-svc-load-") as d:
+            yield f"sqlite:///{d}/history.db"
+        return
+    import psycopg
+
+    admin = PG_ADMIN.replace("postgresql+psycopg", "postgresql")
+    name = f"jobcast_svcload_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))] * 1000
+
+
+def run(args: argparse.Namespace) -> int:
+    with _database(args.backend) as url:
+        t = time.perf_counter()
+        collect, read, running = build_history(url, args.history, args.running)
+        print(
+            f"history: {args.history} finished + {args.running} running executions "
+            f"({time.perf_counter() - t:.1f} s to build), backend {args.backend}"
+        )
+        port = _free_port()
+        proc = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port)])
+        try:
+            import httpx
+
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    # the first ETA pass has run once the running executions have ETAs
+                    r = httpx.get(
+                        f"http://127.0.0.1:{port}/metrics",
+                        headers={"Authorization": f"Bearer {read}"},
+                        timeout=2,
+                    )
+                    if r.text.count("jobcast_execution_remaining_seconds{") >= len(running):
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    print("the service did not come up with ETAs")
+                    return 1
+                time.sleep(0.5)
+            out: dict[str, list[float]] = {}
+            bad: dict[str, int] = {}
+            stored: list[tuple[str, int]] = []
+            t = time.perf_counter()
+
+            async def load() -> None:
+                await asyncio.gather(
+                    *(
+                        _client(port, k, args.requests, (collect, read), running, out, bad, stored)
+                        for k in range(args.clients)
+                    )
+                )
+
+            asyncio.run(load())
+            wall = time.perf_counter() - t
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        total = sum(len(v) for v in out.values())
+        print(f"{args.clients} clients, {total} requests in {wall:.1f} s ({total / wall:.0f}/s)")
+        print(f"{'kind':<10}{'count':>8}{'non-2xx':>9}{'p50 ms':>10}{'p99 ms':>10}")
+        for kind in ("collect", "eta", "predict"):
+            v = out.get(kind, [])
+            if v:
+                print(
+                    f"{kind:<10}{len(v):>8}{bad.get(kind, 0):>9}"
+                    f"{_pct(v, 0.5):>10.1f}{_pct(v, 0.99):>10.1f}"
+                )
+        from jobcast.history import HistoryRepository
+
+        with HistoryRepository(url) as repo:
+            frame = repo.iterations("collected", include_running=True)
+        got = sorted(zip(frame["execution"], frame["iteration"], strict=True))
+        expected = sorted(stored)
+        lost = len(set(expected) - set(got))
+        dup = len(got) - len(set(got))
+        print(
+            f"collector: {len(expected)} iterations acknowledged, {len(got)} stored, "
+            f"{lost} lost, {dup} duplicated"
+        )
+        eta_p99 = _pct(out.get("eta", [0.0]), 0.99)
+        ok = lost == 0 and dup == 0 and not bad and eta_p99 <= 50.0
+        print(f"ETA p99 {eta_p99:.1f} ms (target <= 50 ms): {'OK' if ok else 'NOT MET'}")
+        return 0 if ok else 1
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], int(sys.argv[3]))
+        return
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--clients", type=int, default=100)
+    p.add_argument("--requests", type=int, default=30)
+    p.add_argument("--history", type=int, default=1000)
+    p.add_argument("--running", type=int, default=20)
+    sys.exit(run(p.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
