@@ -14,6 +14,7 @@ from jobcast.privacy.domain import (
 )
 from jobcast.privacy.perfmodel import PerfModelSynthesizer
 from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
+from jobcast.privacy.release import ShareRelease, release_share
 from jobcast.privacy.share import (
     MANIFEST_FILE,
     ROWS_FILE,
@@ -46,6 +47,8 @@ __all__ = [
     "DEFAULT_METHOD",
     "METHODS",
     "make_synthesizer",
+    "ShareRelease",
+    "release_share",
     "MANIFEST_FILE",
     "ROWS_FILE",
     "SHARE_FORMAT",
