@@ -186,12 +186,23 @@ def read_dool(
     return frame[list(HARDWARE_COLUMNS)]
 
 
+_LAST_EPOCH = 253_402_300_799  # 9999-12-31 23:59:59 UTC
+
+
 def _timestamp(
     path: Path, line: int, text: str, *, epoch: bool, year: int | None, tz: tzinfo
 ) -> datetime:
     text = text.strip()
     if epoch:
         seconds = _to_float(path, line, "epoch", text)
+        if not 0 <= seconds <= _LAST_EPOCH:
+            raise ImportFormatError(
+                str(path),
+                f"epoch {text!r} is not a time between 1970 and 9999 (seconds since "
+                "1970-01-01 UTC); check the column",
+                line=line,
+                column="epoch",
+            )
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
     y = year if year is not None else datetime.now(UTC).year
     for fmt in ("%d-%m %H:%M:%S", "%b-%d %H:%M:%S", "%d-%m %H:%M:%S.%f"):

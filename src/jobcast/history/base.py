@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobcast.errors import (
@@ -15,7 +15,12 @@ from jobcast.errors import (
     JobConflictError,
     UnknownJobError,
 )
-from jobcast.history.database import create_history_engine, migrate, resolve_url
+from jobcast.history.database import (
+    create_history_engine,
+    explain_write_error,
+    migrate,
+    resolve_url,
+)
 from jobcast.history.records import (
     Attribute,
     AttributeKind,
@@ -60,14 +65,9 @@ class RepositoryBase:
         try:
             yield session
             session.commit()
-        except IntegrityError as e:
-            session.rollback()
-            raise DatabaseError(
-                f"the history refused the write, nothing was stored: {e.orig}"
-            ) from e
         except SQLAlchemyError as e:
             session.rollback()
-            raise DatabaseError(f"database error, nothing was stored: {e}") from e
+            raise DatabaseError(explain_write_error(e)) from e
         except BaseException:
             session.rollback()
             raise

@@ -5,18 +5,24 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobcast.errors import DatabaseError
 
-__all__ = ["ENV_VAR", "default_url", "resolve_url", "create_history_engine", "migrate"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = [
+    "ENV_VAR",
+    "default_url",
+    "resolve_url",
+    "create_history_engine",
+    "migrate",
+    "explain_write_error",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +88,65 @@ def create_history_engine(url: str) -> Engine:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
+
+
+_KNOWN_ERRORS = (
+    (
+        ("database is locked", "database table is locked"),
+        "the history database is busy: another import or the service held its write lock "
+        "for over 30 s. Nothing was stored; run the command again when that write is done",
+    ),
+    (
+        ("could not serialize", "deadlock detected"),
+        "another writer changed the same rows at the same time. Nothing was stored; run "
+        "the command again",
+    ),
+    (
+        ("jobs.name", "jobs_name_key"),
+        "another import created this job at the same time. Nothing was stored; run the "
+        "command again (it then imports into the job the other one created)",
+    ),
+    (
+        ("out of range", "too large", "overflow"),
+        "a number is too large for the database. Nothing was stored; check the values",
+    ),
+    (
+        ("value too long",),
+        "a name or text value is longer than the database allows. Nothing was stored; "
+        "shorten it (names: at most 200 characters)",
+    ),
+    (
+        ("nul", "0x00"),
+        "a text value holds a NUL byte. Nothing was stored; remove it from the file",
+    ),
+    (
+        ("unique constraint", "duplicate key"),
+        "the rows clash with rows the history holds already (stored by another import "
+        "at the same time?). Nothing was stored; check with `jobcast jobs` and run again",
+    ),
+)
+
+
+def explain_write_error(error: BaseException) -> str:
+    """A message for a database error during a write: what happened and what to do.
+
+    Never includes SQL or parameters (they can be large and say nothing to the user);
+    only the driver's error class is named for errors it does not know.
+    """
+    cause = getattr(error, "orig", None) or error
+    text = str(cause).lower()
+    for needles, message in _KNOWN_ERRORS:
+        if any(n in text for n in needles):
+            return message
+    return (
+        f"the database refused the write ({type(cause).__name__}). Nothing was stored; "
+        "check the input values and that the database is reachable"
+    )
 
 
 def migrate(engine: Engine) -> None:
@@ -95,6 +157,11 @@ def migrate(engine: Engine) -> None:
     DatabaseError
         When the database cannot be reached or migrated.
     """
+    # Alembic is imported here only: it costs more than the rest of opening the history
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     cfg = _alembic_config()
     # Several heads are allowed: features that add tables independently each branch
     # from the revision they need, and "heads" applies all of them.

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import select
 
-from jobcast.errors import InputError
+from jobcast.errors import ConflictError, InputError
 from jobcast.history.base import RepositoryBase
 from jobcast.history.live_writer import (
     COMPLETED,
@@ -21,9 +20,12 @@ from jobcast.history.live_writer import (
     LiveWriter,
 )
 from jobcast.history.records import JobSpec
-from jobcast.history.schema import ExecutionRow, JobRow
+from jobcast.history.schema import ExecutionRow, HardwareSampleRow, JobRow
 from jobcast.history.values import clean, utc
 from jobcast.history.writes import insert_hardware
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -151,4 +153,22 @@ class LiveRuns(RepositoryBase):
             if ex_id is None:
                 raise InputError(f"job {job!r} has no execution {external_id!r}; {START_HINT}")
             frame = samples.assign(execution=external_id)
+            stamps = [utc(t) for t in frame["timestamp"]]
+            nodes = sorted({str(n) for n in frame["node"]})
+            held = {
+                (str(n), utc(t))
+                for n, t in s.execute(
+                    select(HardwareSampleRow.node, HardwareSampleRow.timestamp).where(
+                        HardwareSampleRow.execution_id == int(ex_id),
+                        HardwareSampleRow.node.in_(nodes),
+                    )
+                )
+            }
+            again = sum((str(n), t) in held for n, t in zip(frame["node"], stamps, strict=True))
+            if again:
+                raise ConflictError(
+                    f"{again} of these {len(frame)} samples of node(s) {', '.join(nodes)} are "
+                    f"stored already for execution {external_id!r} of job {job!r} (imported "
+                    "before?); nothing was written"
+                )
             return insert_hardware(s, {external_id: int(ex_id)}, frame)

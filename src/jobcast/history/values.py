@@ -6,9 +6,16 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-import pandas as pd
-
-__all__ = ["clean", "utc"]
+__all__ = [
+    "clean",
+    "utc",
+    "text_problem",
+    "number_problem",
+    "MAX_NAME",
+    "MAX_TEXT",
+    "MAX_SCALE_OUT",
+    "MAX_NUMBER",
+]
 
 
 def clean(value: Any) -> Any:
@@ -19,13 +26,15 @@ def clean(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, datetime) and hasattr(value, "to_pydatetime"):  # a pandas Timestamp
         return value.to_pydatetime()
     return value
 
 
 def utc(value: Any) -> datetime | None:
     """Turn a timestamp-like value into an aware UTC datetime (None for missing)."""
+    import pandas as pd  # here: reading the history must not import pandas
+
     value = clean(value)
     if value is None or value is pd.NaT:
         return None
@@ -37,3 +46,39 @@ def utc(value: Any) -> datetime | None:
         return None
     out: datetime = ts.to_pydatetime()
     return out.astimezone(UTC) if out.tzinfo else out.replace(tzinfo=UTC)
+
+
+#: Longest job, attribute and node name the history stores (its columns' width).
+MAX_NAME = 200
+#: Longest text value of a context attribute or an origin.
+MAX_TEXT = 10_000
+#: Largest scale-out (machines or executors) of one execution.
+MAX_SCALE_OUT = 100_000
+#: Largest magnitude of a stored number (runtimes, sizes, records): beyond it, an error.
+MAX_NUMBER = 1e15
+
+
+def text_problem(value: str, *, limit: int = MAX_TEXT) -> str | None:
+    """Why ``value`` cannot be stored as text (None when it can): NUL bytes or length."""
+    if "\x00" in value:
+        return "holds a NUL byte; remove it"
+    if len(value) > limit:
+        return f"has {len(value)} characters; at most {limit} are stored"
+    return None
+
+
+def number_problem(
+    value: Any, *, integer: bool = False, low: float = -MAX_NUMBER, high: float = MAX_NUMBER
+) -> str | None:
+    """Why ``value`` cannot be stored as a number (None when it can): not finite or range."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return f"{value!r} is not a number"
+    if not math.isfinite(x):
+        return f"{value!r} is not a finite number"
+    if not low <= x <= high:
+        return f"{value!r} is outside the accepted range {low:g} .. {high:g}"
+    if integer and not x.is_integer():
+        return f"{value!r} is not a whole number"
+    return None

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from jobcast.errors import (
+    ConflictError,
     InputError,
 )
 from jobcast.history.base import RepositoryBase
+from jobcast.history.checks import check_execution_table, check_iteration_table, content_hash
 from jobcast.history.records import (
     ExecutionTable,
     ImportSummary,
     IterationTable,
+    Provenance,
 )
 from jobcast.history.schema import (
     ExecutionRow,
@@ -27,9 +30,14 @@ from jobcast.history.schema import (
 )
 from jobcast.history.values import clean, utc
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["ImportWriter", "insert_hardware"]
+
+_CHUNK = 50_000
 
 
 class ImportWriter(RepositoryBase):
@@ -37,13 +45,46 @@ class ImportWriter(RepositoryBase):
 
     # ------------------------------------------------------------ executions
     def import_executions(self, table: ExecutionTable) -> ImportSummary:
-        """Store a validated execution table in one transaction (all or nothing)."""
+        """Store a validated execution table in one transaction (all or nothing).
+
+        Raises
+        ------
+        ImportFormatError
+            For values no database would store alike (see :mod:`jobcast.history.checks`).
+        ConflictError
+            When the job holds these executions already (the same file imported twice).
+        """
+        check_execution_table(table)
+        digest = content_hash(table)
         with self.transaction() as s:
             job_row, created = self._ensure_job(s, table.job)
-            n = self._insert_executions(s, job_row, table)
+            self._refuse_duplicate(s, job_row, table, digest)
+            n = self._insert_executions(s, job_row, table, digest)
             return ImportSummary(job=job_row.name, executions=n, created_job=created)
 
-    def _insert_executions(self, s: Session, job_row: JobRow, table: ExecutionTable) -> int:
+    @staticmethod
+    def _refuse_duplicate(
+        s: Session, job_row: JobRow, table: ExecutionTable, digest: str | None
+    ) -> None:
+        if digest is None:
+            return
+        before = s.execute(
+            select(ImportRow.origin, ImportRow.created_at)
+            .where(ImportRow.job_id == job_row.id, ImportRow.content_hash == digest)
+            .limit(1)
+        ).first()
+        if before is not None:
+            when = utc(before[1])
+            raise ConflictError(
+                f"{table.provenance.origin}: job {job_row.name!r} holds these "
+                f"{len(table.frame)} executions already: they were imported before, from "
+                f"{before[0]} on {when:%Y-%m-%d %H:%M} UTC. Nothing was written; import "
+                "into another --job, or delete the job first to replace them"
+            )
+
+    def _insert_executions(
+        self, s: Session, job_row: JobRow, table: ExecutionTable, digest: str | None = None
+    ) -> int:
         prov = table.provenance
         imp = ImportRow(
             job_id=job_row.id,
@@ -51,17 +92,32 @@ class ImportWriter(RepositoryBase):
             origin=prov.origin,
             epsilon=prov.epsilon,
             executions=len(table.frame),
+            content_hash=digest,
         )
         s.add(imp)
         s.flush()
         names = table.job.attribute_names
         frame = table.frame
+        for start in range(0, len(frame), _CHUNK):
+            # in chunks: the row dicts of a multi-million-row import would not fit in memory
+            self._insert_chunk(s, job_row, imp.id, names, frame.iloc[start : start + _CHUNK], prov)
+        return len(frame)
+
+    @staticmethod
+    def _insert_chunk(
+        s: Session,
+        job_row: JobRow,
+        import_id: int,
+        names: tuple[str, ...],
+        frame: pd.DataFrame,
+        prov: Provenance,
+    ) -> None:
         rows = []
         for rec in frame.to_dict(orient="records"):
             rows.append(
                 {
                     "job_id": job_row.id,
-                    "import_id": imp.id,
+                    "import_id": import_id,
                     "external_id": (
                         None if clean(rec.get("external_id")) is None else str(rec["external_id"])
                     ),
@@ -78,14 +134,16 @@ class ImportWriter(RepositoryBase):
             )
         if rows:
             s.execute(insert(ExecutionRow), rows)
-        return len(rows)
 
     # ------------------------------------------------------------ iterations
     def import_iterations(self, table: IterationTable) -> ImportSummary:
         """Store executions with their iterations (and hardware samples) in one transaction."""
+        check_iteration_table(table)
+        digest = content_hash(table.executions, table.iterations)
         with self.transaction() as s:
             job_row, created = self._ensure_job(s, table.executions.job)
-            ids = self._insert_with_ids(s, job_row, table.executions)
+            self._refuse_duplicate(s, job_row, table.executions, digest)
+            ids = self._insert_with_ids(s, job_row, table.executions, digest)
             n_it = self._insert_iterations(s, ids, table.iterations)
             n_hw = 0
             if table.hardware is not None and len(table.hardware):
@@ -99,7 +157,7 @@ class ImportWriter(RepositoryBase):
             )
 
     def _insert_with_ids(
-        self, s: Session, job_row: JobRow, table: ExecutionTable
+        self, s: Session, job_row: JobRow, table: ExecutionTable, digest: str | None = None
     ) -> dict[str, int]:
         external = [str(x) for x in table.frame["external_id"]]
         clash = s.scalars(
@@ -113,7 +171,7 @@ class ImportWriter(RepositoryBase):
                 f"{sorted(str(c) for c in clash)[:5]}; "
                 "they were imported before. Nothing was written."
             )
-        self._insert_executions(s, job_row, table)
+        self._insert_executions(s, job_row, table, digest)
         found = s.execute(
             select(ExecutionRow.external_id, ExecutionRow.id).where(
                 ExecutionRow.job_id == job_row.id, ExecutionRow.external_id.in_(external)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from jobcast.history.records import (
     Provenance,
     SourceKind,
 )
+from jobcast.history.values import MAX_SCALE_OUT
 
 __all__ = ["table_from_raw", "read_executions"]
 
@@ -32,28 +34,38 @@ def _attribute_column(table: RawTable, name: str) -> tuple[Attribute, list[objec
                 line=line,
                 column=name,
             )
-    try:
-        floats = [float(c) for c in cells]
-        numeric = True
-        integral = all(x.is_integer() and abs(x) < 2**53 for x in floats)
-        values: list[object] = [int(x) for x in floats] if integral else list(floats)
-    except ValueError:
-        values = list(cells)
-        numeric = False
-    if numeric:
-        bad = [
-            (c, ln)
-            for c, ln in zip(cells, table.lines, strict=True)
-            if c.lower() in {"nan", "inf", "-inf", "infinity"}
-        ]
-        if bad:
+    floats: list[float | None] = []
+    for c in cells:
+        try:
+            floats.append(float(c))
+        except ValueError:
+            floats.append(None)
+    text = [i for i, x in enumerate(floats) if x is None]
+    if text and 2 * len(text) < len(cells):
+        # mostly numbers: the text cells are typos, not category labels
+        i = text[0]
+        first_number = next(j for j, x in enumerate(floats) if x is not None)
+        raise ImportFormatError(
+            table.path,
+            f"{cells[i]!r} is text in a column of numbers (line {table.lines[first_number]} "
+            f"has {cells[first_number]!r}); write a number there",
+            line=table.lines[i],
+            column=name,
+        )
+    if text:
+        return Attribute(name, guess_kind(name), False), list(cells)
+    nums = [x for x in floats if x is not None]
+    for x, c, ln in zip(nums, cells, table.lines, strict=True):
+        if not math.isfinite(x):
             raise ImportFormatError(
                 table.path,
-                f"{bad[0][0]!r} is not a finite number; give a real value",
-                line=bad[0][1],
+                f"{c!r} is not a finite number (too large, or NaN); give a real value",
+                line=ln,
                 column=name,
             )
-    return Attribute(name, guess_kind(name), numeric), values
+    integral = all(x.is_integer() and abs(x) < 2**53 for x in nums)
+    values: list[object] = [int(x) for x in nums] if integral else list(nums)
+    return Attribute(name, guess_kind(name), True), values
 
 
 def table_from_raw(
@@ -91,6 +103,17 @@ def table_from_raw(
         Naming file, line and column, for every invalid cell or missing column.
     """
     kinds = dict(kinds or {})
+    roles = [("--runtime", runtime), ("--scale-out", scale_out), ("--machine-type", machine_type)]
+    for i, (opt_a, col_a) in enumerate(roles):
+        for opt_b, col_b in roles[i + 1 :]:
+            if col_a is not None and col_a == col_b:
+                raise ImportFormatError(
+                    table.path,
+                    f"column {col_a!r} is given as {opt_a} and as {opt_b}; "
+                    "name a different column for each",
+                    line=1,
+                    column=col_a,
+                )
     r_idx = table.require_column(runtime, option="--runtime")
     del r_idx
     runtimes = parse_number(table, runtime, table.column(runtime), positive=True, what="runtime")
@@ -106,6 +129,15 @@ def table_from_raw(
             integer=True,
             what="scale-out",
         )
+        for x, ln in zip(so, table.lines, strict=True):
+            if x > MAX_SCALE_OUT:
+                raise ImportFormatError(
+                    table.path,
+                    f"scale-out {x:g} is more than {MAX_SCALE_OUT} machines; check the "
+                    "column (is it the scale-out?)",
+                    line=ln,
+                    column=scale_out,
+                )
         frame["scale_out"] = [int(x) for x in so]
         special.add(scale_out)
     if machine_type is not None:

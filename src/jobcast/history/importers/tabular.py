@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobcast.errors import ImportFormatError
+from jobcast.errors import ImportFormatError, InputError
 
 __all__ = ["RawTable", "read_table", "parse_number"]
 
@@ -57,6 +57,22 @@ def _sniff_separator(path: Path, first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def _separator(sep: str | None) -> str | None:
+    """The field separator asked for: one character; a typed backslash-t means a tab."""
+    if sep is None:
+        return None
+    named = {"\\t": "\t", "tab": "\t", "\\s": " ", "space": " "}
+    sep = named.get(sep, sep)
+    if len(sep) != 1:
+        raise InputError(
+            f"--sep {sep!r}: the separator must be one character (',', ';', '|', or '\\t' "
+            "for tab); convert multi-character separators first, e.g. sed 's/::/,/g'"
+        )
+    if sep in "\"\r\n" or sep.isalnum():
+        raise InputError(f"--sep {sep!r} cannot separate fields; use ',', ';', '|' or '\\t'")
+    return sep
+
+
 def _dedupe(header: tuple[str, ...]) -> tuple[str, ...]:
     seen: dict[str, int] = {}
     out = []
@@ -87,8 +103,11 @@ def read_table(path: str | Path, *, sep: str | None = None, dedupe: bool = False
         number of fields than the header (with the line number).
     """
     p = Path(path)
+    if p.is_dir():
+        raise ImportFormatError(str(p), "is a directory, not a file; pass the trace file itself")
     if not p.is_file():
         raise ImportFormatError(str(p), "no such file; check the path")
+    sep = _separator(sep)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
@@ -105,9 +124,11 @@ def read_table(path: str | Path, *, sep: str | None = None, dedupe: bool = False
     header: tuple[str, ...] = ()
     rows: list[tuple[str, ...]] = []
     numbers: list[int] = []
+    end = 0  # physical line the previous record ended on (quoted fields span lines)
     try:
-        for lineno, fields in enumerate(reader, start=1):
-            if lineno == 1:
+        for record, fields in enumerate(reader, start=1):
+            lineno, end = end + 1, reader.line_num
+            if record == 1:
                 header = tuple(f.strip() for f in fields)
                 if dedupe:
                     header = _dedupe(header)
@@ -132,6 +153,8 @@ def read_table(path: str | Path, *, sep: str | None = None, dedupe: bool = False
             numbers.append(lineno)
     except csv.Error as e:
         raise ImportFormatError(str(p), f"malformed CSV: {e}", line=reader.line_num) from e
+    except ImportFormatError:
+        raise
     if not rows:
         raise ImportFormatError(
             str(p), "the file has a header but no data rows; add executions", line=2

@@ -83,6 +83,27 @@ def _times(table: RawTable, column: str) -> list[pd.Timestamp]:
     return out
 
 
+def _ordered(table: RawTable, start: pd.Series, end: pd.Series, column: str) -> None:
+    """Refuse a row whose end lies before its start, naming its line."""
+    try:
+        bad = (end < start).to_numpy(dtype=bool)
+    except TypeError as e:
+        raise ImportFormatError(
+            table.path,
+            "times with and without a time zone are mixed; give every time the same way",
+            column=column,
+        ) from e
+    if bad.any():
+        i = int(bad.argmax())
+        raise ImportFormatError(
+            table.path,
+            f"ends at {end.iloc[i]} before it starts at {start.iloc[i]}; swap or fix the "
+            "times (is the column the end time?)",
+            line=table.lines[i],
+            column=column,
+        )
+
+
 def read_traces(
     path: str | Path,
     *,
@@ -202,6 +223,8 @@ def read_traces(
         it["started_at"] = _times(table, started)
     if finished is not None:
         it["finished_at"] = _times(table, finished)
+    if started is not None and finished is not None:
+        _ordered(table, it["started_at"], it["finished_at"], finished)
 
     context_names: list[str] = list(cols.context)
     input_size = _optional(table, cols.input_size, "input_size")
@@ -252,6 +275,7 @@ def read_traces(
     if cols.run_started is not None and cols.run_finished is not None:
         rs = pd.Series(_times(table, cols.run_started), index=ctx.index)
         rf = pd.Series(_times(table, cols.run_finished), index=ctx.index)
+        _ordered(table, rs, rf, cols.run_finished)
         span = (
             pd.DataFrame({"execution": ctx["execution"], "s": rs, "f": rf})
             .groupby("execution", sort=False)

@@ -1,0 +1,164 @@
+"""Checks every import passes before the database sees it: names, ranges, text, duplicates.
+
+The same checks run on SQLite and PostgreSQL, so that a value one of them would store
+and the other refuse (a 5,000-character name, a NUL byte, a scale-out of 1e30, an
+attribute of 1e400) gets the same message naming file, line and column on both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from jobcast.errors import ImportFormatError
+from jobcast.history.records import ExecutionTable, IterationTable, SourceKind
+from jobcast.history.values import (
+    MAX_NAME,
+    MAX_NUMBER,
+    MAX_SCALE_OUT,
+    MAX_TEXT,
+    text_problem,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["check_execution_table", "check_iteration_table", "content_hash"]
+
+_MAX_ITERATION = 10_000_000
+
+
+def _where(table: ExecutionTable) -> str:
+    return table.provenance.origin or str(table.provenance.kind)
+
+
+def _line(frame: pd.DataFrame, position: int) -> int | None:
+    if "source_line" in frame.columns:
+        return int(frame["source_line"].iloc[position])
+    return None
+
+
+def _check_numbers(
+    path: str,
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    label: str,
+    low: float,
+    high: float,
+    integer: bool = False,
+    lines: pd.DataFrame | None = None,
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    if column not in frame.columns:
+        return
+    raw = frame[column]
+    present = raw.notna().to_numpy()
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(values) & (values >= low) & (values <= high)
+        if integer:
+            ok &= np.floor(values) == values
+    bad = np.flatnonzero(present & ~ok)
+    if len(bad) == 0:
+        return
+    i = int(bad[0])
+    value = raw.iloc[i]
+    kind = "a whole number" if integer else "a finite number"
+    raise ImportFormatError(
+        path,
+        f"{label} {value!r} is not {kind} within {low:g} .. {high:g}; fix the value "
+        f"({len(bad)} row(s) affected)",
+        line=_line(lines if lines is not None else frame, i),
+        column=label,
+    )
+
+
+def _check_texts(
+    path: str, frame: pd.DataFrame, column: str, *, label: str, limit: int = MAX_TEXT
+) -> None:
+    if column not in frame.columns or frame[column].dtype.kind in "biufM":
+        return
+    for i, value in enumerate(frame[column].tolist()):
+        if isinstance(value, str):
+            problem = text_problem(value, limit=limit)
+            if problem is not None:
+                raise ImportFormatError(
+                    path, f"{label} value {problem}", line=_line(frame, i), column=label
+                )
+
+
+def _check_names(table: ExecutionTable) -> None:
+    path = _where(table)
+    spec = table.job
+    for what, name in [("job name", spec.name), *(("attribute", a) for a in spec.attribute_names)]:
+        problem = text_problem(name, limit=MAX_NAME)
+        if problem is not None:
+            shown = name if len(name) <= 40 else name[:40] + "..."
+            raise ImportFormatError(
+                path, f"{what} {shown!r} {problem} (at most {MAX_NAME} characters, no NUL)"
+            )
+        if not name.strip():
+            raise ImportFormatError(path, f"{what} is empty; give it a name")
+
+
+def check_execution_table(table: ExecutionTable) -> None:
+    """Refuse, before any write, values the history cannot hold the same on every database.
+
+    Raises
+    ------
+    ImportFormatError
+        Naming the file (or origin), the line when known, the column and the fix.
+    """
+    _check_names(table)
+    path, frame = _where(table), table.frame
+    _check_numbers(
+        path, frame, "scale_out", label="scale-out", low=1, high=MAX_SCALE_OUT, integer=True
+    )
+    _check_numbers(path, frame, "gross_runtime", label="runtime", low=1e-9, high=MAX_NUMBER)
+    _check_texts(path, frame, "machine_type", label="machine_type", limit=100)
+    _check_texts(path, frame, "external_id", label="execution id", limit=300)
+    for a in table.job.attributes:
+        if a.numeric:
+            _check_numbers(path, frame, a.name, label=a.name, low=-1e300, high=1e300)
+        else:
+            _check_texts(path, frame, a.name, label=a.name)
+
+
+def check_iteration_table(table: IterationTable) -> None:
+    """:func:`check_execution_table` for the executions, plus the iterations' ranges."""
+    check_execution_table(table.executions)
+    path, it = _where(table.executions), table.iterations
+    _check_numbers(
+        path, it, "iteration", label="iteration", low=0, high=_MAX_ITERATION, integer=True
+    )
+    _check_numbers(path, it, "duration_s", label="duration_s", low=0, high=MAX_NUMBER)
+    _check_numbers(
+        path, it, "scale_out", label="scale-out", low=1, high=MAX_SCALE_OUT, integer=True
+    )
+    for column in ("records", "cpu", "disk", "net"):
+        _check_numbers(path, it, column, label=column, low=0, high=MAX_NUMBER)
+
+
+def content_hash(table: ExecutionTable, extra: pd.DataFrame | None = None) -> str | None:
+    """SHA-256 of what an import stores (rows, not file names); None for shares and live runs.
+
+    Two imports with the same hash hold the same executions: the second one is refused.
+    """
+    import pandas as pd
+
+    if table.provenance.kind != SourceKind.FILE:
+        return None
+    h = hashlib.sha256()
+    parts: list[tuple[str, Any]] = [("executions", table.frame)]
+    if extra is not None:
+        parts.append(("iterations", extra))
+    for label, frame in parts:
+        columns = sorted(c for c in frame.columns if c != "source_line")
+        h.update(f"{label}:{columns}".encode())
+        if len(frame):
+            hashed = pd.util.hash_pandas_object(frame[columns], index=False)
+            h.update(hashed.to_numpy().tobytes())
+    return h.hexdigest()
