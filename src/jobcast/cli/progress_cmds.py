@@ -92,13 +92,21 @@ def train_progress(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Train SMiPE's thresholds and weights (leave-one-out simulations, BOBYQA) and store them."""
-    from jobcast.progress import train_parameters
+    """Train SMiPE's thresholds and weights (leave-one-out simulations, BOBYQA) and store them.
+
+    Training minimises the leave-one-out relative error of the remaining runtime (the
+    paper's metric). --json prints {"job", "parameters", "scale_out_model",
+    "executions", "estimates", "error_before", "error_after", "total_error_before",
+    "total_error_after", "notes": [...]}; errors are leave-one-out mean relative
+    errors with the default (before) and trained (after) parameters; notes say what
+    training regularised or fell back from.
+    """
+    from jobcast.progress.training import train_history
 
     with open_repo(db) as repo:
         history, hardware = _history(repo, job)
         with progress_callback(f"training {job}", quiet=as_json) as callback:
-            params = train_parameters(
+            report = train_history(
                 history,
                 hardware=hardware,
                 scale_out_model=scale_out_model,  # type: ignore[arg-type]
@@ -108,19 +116,32 @@ def train_progress(
                 callback=callback,
             )
         stored = {
-            "parameters": params.to_dict(),
+            "parameters": report.params.to_dict(),
             "scale_out_model": scale_out_model,
             "executions": int(history["execution"].nunique()),
         }
         repo.save_progress_parameters(job, stored)
     if as_json:
-        emit_json({"job": job, **stored})
+        emit_json({"job": job, **report.to_dict(), **stored})
         return
+    rows: list[tuple[str, Any]] = []
+    for name, value in report.params.to_dict().items():
+        if isinstance(value, dict):
+            rows.extend((f"{name}: {k}", v) for k, v in value.items())
+        else:
+            rows.append((name, value))
+    table(f"Progress parameters of {job!r}", ["parameter", "value"], rows)
     table(
-        f"Progress parameters of {job!r}",
-        ["parameter", "value"],
-        [(k, v) for k, v in params.to_dict().items()],
+        f"Leave-one-out error over {report.estimates} estimates of {report.executions} "
+        "executions",
+        ["mean relative error", "default parameters", "trained"],
+        [
+            ("remaining runtime (paper's metric)", report.error_before, report.error_after),
+            ("total runtime", report.total_error_before, report.total_error_after),
+        ],
     )
+    for note in report.notes:
+        console.print(f"[yellow]Note:[/] {note}.")
     console.print(f"Stored; `jobcast estimate --job {job}` and `jobcast watch` now use them.")
 
 

@@ -268,8 +268,12 @@ class ProgressEstimator(BaseEstimator):
             )
         valid = np.ones(candidates.indices.size, dtype=bool)
         found = match(candidates.similarities, valid, self.params_)
-        estimates = candidates.remaining(self.params_.adjustment)[found.indices]
+        every = candidates.remaining(self.params_.adjustment)
+        estimates = every[found.indices]
         remaining = combine_estimates(estimates, found.similarity, self.params_.exponent)
+        if self.params_.blend > 0:
+            blend = self.params_.blend
+            remaining = (1.0 - blend) * remaining + blend * float(every.mean())
         weights = np.power(np.clip(found.similarity, 0.0, 1.0), self.params_.exponent)
         if weights.sum() > 0:
             weights = weights / weights.sum()

@@ -58,6 +58,11 @@ class ProgressParameters:
         kappa``. 1 is the paper's full conversion, 0 none; training picks it where
         the models, fitted per iteration on few noisy points, convert worse than
         they help (an extension of the paper).
+    blend
+        ``beta`` in [0, 1]: share of the plain mean of all candidates' (adjusted)
+        remaining runtimes in the estimate, ``(1 - beta) SMiPE + beta mean``. 0 is the
+        paper's; training raises it where matching on few, noisy executions picks
+        worse than the whole history does (an extension of the paper).
 
     Examples
     --------
@@ -73,6 +78,7 @@ class ProgressParameters:
     lowering_step: float = 0.1
     adjustment: float = 1.0
     scale_out_strength: float = 1.0
+    blend: float = 0.0
 
     def __post_init__(self) -> None:
         thresholds = _five(self.thresholds, "thresholds")
@@ -96,6 +102,9 @@ class ProgressParameters:
             raise InputError(
                 f"scale_out_strength must lie in [0, 1], got {self.scale_out_strength}."
             )
+        if not 0.0 <= float(self.blend) <= 1.0:
+            raise InputError(f"blend must lie in [0, 1], got {self.blend}.")
+        object.__setattr__(self, "blend", float(self.blend))
         object.__setattr__(self, "adjustment", float(self.adjustment))
         object.__setattr__(self, "scale_out_strength", float(self.scale_out_strength))
         object.__setattr__(self, "final_threshold", float(self.final_threshold))
@@ -126,6 +135,7 @@ class ProgressParameters:
             "lowering_step": self.lowering_step,
             "adjustment": self.adjustment,
             "scale_out_strength": self.scale_out_strength,
+            "blend": self.blend,
         }
 
     @classmethod
@@ -147,6 +157,7 @@ class ProgressParameters:
             "lowering_step",
             "adjustment",
             "scale_out_strength",
+            "blend",
         }
         unknown = set(data) - known
         if unknown:

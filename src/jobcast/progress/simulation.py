@@ -152,7 +152,12 @@ class SimulationCases:
         plain = np.where(mask, remaining, 0.0).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             weighted = (np.where(mask, remaining, 0.0) * weights).sum(axis=1) / total
-        return np.where(total > 0, weighted, plain)
+        out = np.where(total > 0, weighted, plain)
+        if params.blend > 0:
+            every = np.where(self.valid, remaining, 0.0).sum(axis=1)
+            mean = every / np.maximum(self.valid.sum(axis=1), 1)
+            out = (1.0 - params.blend) * out + params.blend * mean
+        return out
 
     def spread(self, params: ProgressParameters) -> np.ndarray:
         """How much each case's similar executions disagree (see ``log_spread``), ``(C,)``."""
@@ -167,8 +172,20 @@ class SimulationCases:
         return np.abs(self.estimate(params) - self.actual_remaining) / self.actual_total
 
     def mean_relative_error(self, params: ProgressParameters) -> float:
-        """Mean of :meth:`relative_errors`."""
+        """Mean of :meth:`relative_errors` (error of the total runtime)."""
         return float(self.relative_errors(params).mean()) if self.n_cases else float("nan")
+
+    def remaining_errors(self, params: ProgressParameters) -> np.ndarray:
+        """``|estimated remaining - actual remaining| / actual remaining`` per case.
+
+        The SMiPE paper's metric, which training minimises.
+        """
+        actual = np.maximum(self.actual_remaining, 1e-9)
+        return np.abs(self.estimate(params) - self.actual_remaining) / actual
+
+    def mean_remaining_error(self, params: ProgressParameters) -> float:
+        """Mean of :meth:`remaining_errors`."""
+        return float(self.remaining_errors(params).mean()) if self.n_cases else float("nan")
 
     def pair_accuracy(self, adjustment: float = 1.0) -> np.ndarray:
         """Accuracy of estimating each case from each candidate alone, shape ``(C, E)``.

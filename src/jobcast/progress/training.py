@@ -14,11 +14,20 @@ from scipy.linalg import LinAlgWarning
 from jobcast.errors import InputError, MissingExtraError
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import quality_curve, quality_points
+from jobcast.progress.report import MIN_TRAINING_EXECUTIONS, TrainingReport, regularise
 from jobcast.progress.scaling import ScaleOutModelKind
 from jobcast.progress.similarity import MEASURES
 from jobcast.progress.simulation import STRENGTH_GRID, SimulationCases, simulate_history
 
-__all__ = ["thresholds_from_quality", "train_on_cases", "train_parameters"]
+__all__ = [
+    "MIN_TRAINING_EXECUTIONS",
+    "TrainingReport",
+    "thresholds_from_quality",
+    "train_on_cases",
+    "train_history",
+    "train_parameters",
+    "train_report",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,14 +99,43 @@ def train_on_cases(
 ) -> ProgressParameters:
     """Train parameters on precomputed leave-one-out simulations.
 
+    :func:`train_report` with the parameters only; see there.
+    """
+    return train_report(
+        cases,
+        a_min=a_min,
+        n_min=n_min,
+        n_starts=n_starts,
+        maxfun=maxfun,
+        train_adjustment=train_adjustment,
+        random_state=random_state,
+    ).params
+
+
+def train_report(
+    cases: SimulationCases | Mapping[float, SimulationCases],
+    *,
+    a_min: float = 0.9,
+    n_min: float = 0.25,
+    n_starts: int = 3,
+    maxfun: int = 200,
+    train_adjustment: bool = True,
+    random_state: int | np.random.Generator | None = None,
+) -> TrainingReport:
+    """Train parameters on precomputed leave-one-out simulations and report on them.
+
     1. Thresholds per measure from the quality curves (:func:`thresholds_from_quality`).
-    2. Weights of the measures with data, the exponent ``b`` and (with
-       ``train_adjustment``) the adjustment strength, minimising the mean relative
-       error of the simulated estimates with BOBYQA from ``n_starts`` starting points
+    2. Weights of the measures with data, the exponent ``b``, the blend with the
+       plain mean and (with ``train_adjustment``) the adjustment strength,
+       minimising the mean relative error of the simulated estimates' remaining
+       runtime (the paper's metric) with BOBYQA from ``n_starts`` starting points
        (equal weights first, then random ones).
     3. ``T_final`` by a grid search on the same error.
     4. The quality thresholds are kept only if they do not raise the error
        compared with no thresholds (they are a filter BOBYQA cannot undo).
+    5. An exponent at its bound (a flat objective) is replaced by the smallest
+       (largest) exponent within 2 % of the error, and said so in the notes. With
+       fewer than :data:`MIN_TRAINING_EXECUTIONS` executions the defaults are kept.
 
     Given simulations for several scale-out strengths
     (:func:`jobcast.progress.simulation.simulate_strengths`), steps 1-4 run from the
@@ -123,8 +161,9 @@ def train_on_cases(
 
     Returns
     -------
-    ProgressParameters
-        With ``scale_out_strength`` set to the strength of the chosen simulations.
+    TrainingReport
+        Parameters with ``scale_out_strength`` set to the strength of the chosen
+        simulations.
 
     Raises
     ------
@@ -137,6 +176,19 @@ def train_on_cases(
     if n_starts < 1 or maxfun < 1:
         raise InputError(f"n_starts and maxfun must be >= 1, got {n_starts}, {maxfun}.")
     rng = np.random.default_rng(random_state)
+    first = by_strength[max(by_strength)]
+    defaults = ProgressParameters(scale_out_strength=max(by_strength))
+    executions = int(np.unique(first.current).size)
+    if executions < MIN_TRAINING_EXECUTIONS:
+        note = (
+            f"only {executions} execution(s) to train on (at least "
+            f"{MIN_TRAINING_EXECUTIONS} needed): kept the default parameters"
+        )
+        logger.warning("Progress training: %s.", note)
+        before = first.mean_remaining_error(defaults)
+        total = first.mean_relative_error(defaults)
+        return TrainingReport(defaults, before, before, total, total, first.n_cases,
+                              executions, (note,))
 
     def train(
         c: SimulationCases, starts: int, random_first: bool, evaluations: int
@@ -166,14 +218,27 @@ def train_on_cases(
     for run in runs:
         if run[0] < err:
             err, params = run
+    params, err, notes = regularise(chosen, params, err, bounds=EXPONENT_BOUNDS)
+    before = first.mean_remaining_error(defaults)
     logger.info(
-        "Trained progress parameters: leave-one-out MRE %.4f (untrained %.4f), scale-out "
-        "strength %.2f.",
+        "Trained progress parameters: leave-one-out MRE of the remaining runtime %.4f "
+        "(untrained %.4f), scale-out strength %.2f.",
         err,
-        chosen.mean_relative_error(ProgressParameters(scale_out_strength=strength)),
+        before,
         strength,
     )
-    return params
+    for note in notes:
+        logger.warning("Progress training: %s.", note)
+    return TrainingReport(
+        params=params,
+        error_before=before,
+        error_after=err,
+        total_error_before=first.mean_relative_error(defaults),
+        total_error_after=chosen.mean_relative_error(params),
+        estimates=chosen.n_cases,
+        executions=executions,
+        notes=tuple(notes),
+    )
 
 
 def _train_one(
@@ -211,10 +276,11 @@ def _train_one(
             exponent=exponent,
             adjustment=adjustment,
             scale_out_strength=strength,
+            blend=float(np.clip(rest[-1], 0.0, 1.0)),
         )
 
-    lower = [0.0] * len(free_weights) + [lo_b] + ([0.0] if train_adjustment else [])
-    upper = [1.0] * len(free_weights) + [hi_b] + ([1.0] if train_adjustment else [])
+    lower = [0.0] * len(free_weights) + [lo_b] + ([0.0] if train_adjustment else []) + [0.0]
+    upper = [1.0] * len(free_weights) + [hi_b] + ([1.0] if train_adjustment else []) + [1.0]
     lower_a, upper_a = np.array(lower), np.array(upper)
     candidates: list[tuple[float, ProgressParameters]] = []
     # sorted: a set's order would make the random starts depend on hashing
@@ -227,13 +293,14 @@ def _train_one(
                         np.full(len(free_weights), 0.5),
                         [np.log(3.0)],
                         [0.5] if train_adjustment else [],
+                        [0.0],
                     ]
                 )
             else:
                 x0 = rng.uniform(lower_a, upper_a)
 
             def objective(x: np.ndarray, thresholds: tuple[float, ...] = thresholds) -> float:
-                return cases.mean_relative_error(unpack(x, thresholds))
+                return cases.mean_remaining_error(unpack(x, thresholds))
 
             with warnings.catch_warnings():
                 # the objective is piecewise constant in places, so BOBYQA's
@@ -250,7 +317,7 @@ def _train_one(
                 )
             x = np.asarray(result.x if result.x is not None else x0, dtype=np.float64)
             params = unpack(x, thresholds)
-            err = cases.mean_relative_error(params)
+            err = cases.mean_remaining_error(params)
             if best is None or err < best[0]:
                 best = (err, params)
         if best is None:  # starts >= 1 always gives one
@@ -258,7 +325,7 @@ def _train_one(
         err, params = best
         for t_final in FINAL_THRESHOLD_GRID:
             trial = params.with_values(final_threshold=float(t_final))
-            trial_err = cases.mean_relative_error(trial)
+            trial_err = cases.mean_remaining_error(trial)
             if trial_err < err - 1e-12:
                 err, params = trial_err, trial
         candidates.append((err, params))
@@ -283,6 +350,44 @@ def train_parameters(
     random_state: int | np.random.Generator | None = None,
     callback: Callable[[int, int], None] | None = None,
 ) -> ProgressParameters:
+    """Train SMiPE's parameters on a job's history; :func:`train_history` without the report."""
+    return train_history(
+        history,
+        hardware=hardware,
+        scale_out_model=scale_out_model,
+        strengths=strengths,
+        n_samples=n_samples,
+        padding=padding,
+        a_min=a_min,
+        n_min=n_min,
+        n_starts=n_starts,
+        maxfun=maxfun,
+        train_adjustment=train_adjustment,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        random_state=random_state,
+        callback=callback,
+    ).params
+
+
+def train_history(
+    history: pd.DataFrame,
+    *,
+    hardware: pd.DataFrame | None = None,
+    scale_out_model: ScaleOutModelKind = "bell",
+    strengths: Sequence[float] = STRENGTH_GRID,
+    n_samples: int = 3,
+    padding: float = 0.15,
+    a_min: float = 0.9,
+    n_min: float = 0.25,
+    n_starts: int = 3,
+    maxfun: int = 200,
+    train_adjustment: bool = True,
+    n_jobs: int | None = None,
+    scheduler: str | None = None,
+    random_state: int | np.random.Generator | None = None,
+    callback: Callable[[int, int], None] | None = None,
+) -> TrainingReport:
     """Train SMiPE's parameters on a job's history (leave-one-out simulations + BOBYQA).
 
     Parameters
@@ -310,7 +415,8 @@ def train_parameters(
 
     Returns
     -------
-    ProgressParameters
+    TrainingReport
+        The parameters, the errors before and after, and what training had to fix.
 
     Raises
     ------
@@ -330,7 +436,7 @@ def train_parameters(
         scheduler=scheduler,
         callback=callback,
     )
-    return train_on_cases(
+    return train_report(
         cases,
         a_min=a_min,
         n_min=n_min,

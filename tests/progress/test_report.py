@@ -1,0 +1,65 @@
+"""Training reports: errors before/after, regularised bounds, too few executions, blend."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from jobcast.progress import ProgressEstimator
+from jobcast.progress.arrays import to_arrays
+from jobcast.progress.parameters import ProgressParameters
+from jobcast.progress.report import regularise
+from jobcast.progress.simulation import simulate_cases
+from jobcast.progress.training import EXPONENT_BOUNDS, train_report
+from tests.progress.synthetic import make_history
+
+
+@pytest.fixture(scope="module")
+def cases():
+    history = make_history(n_exec=14, n_iter=10, seed=4, noise=0.08)
+    return simulate_cases(to_arrays(history), scale_out_model="ernest")
+
+
+def test_report_holds_errors_before_and_after(cases) -> None:
+    report = train_report(cases, n_starts=1, maxfun=40, random_state=0)
+    assert report.error_after <= report.error_before + 1e-12
+    assert report.executions == 14 and report.estimates == cases.n_cases
+    assert report.error_after == pytest.approx(cases.mean_remaining_error(report.params))
+    payload = json.loads(json.dumps(report.to_dict()))
+    assert {"parameters", "error_before", "error_after", "notes"} <= set(payload)
+    assert 0.0 <= report.params.blend <= 1.0
+
+
+def test_exponent_at_its_bound_is_regularised_and_said(cases) -> None:
+    at_bound = ProgressParameters(exponent=EXPONENT_BOUNDS[1])
+    err = cases.mean_remaining_error(at_bound)
+    params, new_err, notes = regularise(cases, at_bound, err, bounds=EXPONENT_BOUNDS)
+    assert notes and "bound" in notes[0]
+    assert params.exponent < EXPONENT_BOUNDS[1]
+    assert new_err <= err * 1.02 + 1e-12
+
+
+def test_too_few_executions_keep_the_defaults() -> None:
+    small = simulate_cases(
+        to_arrays(make_history(n_exec=3, n_iter=8, seed=1)), scale_out_model="none"
+    )
+    report = train_report(small, n_starts=1, maxfun=20, random_state=0)
+    assert report.params == ProgressParameters(scale_out_strength=small.strength)
+    assert report.notes and "kept the default" in report.notes[0]
+
+
+def test_blend_moves_the_estimate_towards_the_plain_mean() -> None:
+    history = make_history(n_exec=12, n_iter=10, seed=7)
+    current = history[history["execution"] == "run-0"].query("iteration < 4")
+    rest = history[history["execution"] != "run-0"]
+    pure = ProgressEstimator(ProgressParameters(exponent=30.0), scale_out_model="none")
+    mixed = ProgressEstimator(ProgressParameters(exponent=30.0, blend=1.0),
+                              scale_out_model="none")
+    flat = ProgressEstimator(ProgressParameters(exponent=1.0001), scale_out_model="none")
+    a = pure.fit(rest).estimate(current).remaining_s
+    b = mixed.fit(rest).estimate(current).remaining_s
+    c = flat.fit(rest).estimate(current).remaining_s
+    assert b == pytest.approx(c, rel=0.05) and not np.isclose(a, b)
+    assert ProgressParameters.from_dict(ProgressParameters(blend=0.3).to_dict()).blend == 0.3
