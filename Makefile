@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,spark,dask,risk,bench
 
-.PHONY: install demo test lint typecheck unit clean
+.PHONY: install demo test lint typecheck unit browser clean
 
 install: $(STAMP)
 
@@ -24,7 +24,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+# the dashboard's browser test drives Debian's chromium headless (never a downloaded browser)
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else echo "chromium is missing: sudo apt-get install chromium chromium-driver"; fi; }
+
+unit: install browser
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
