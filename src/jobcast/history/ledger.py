@@ -16,6 +16,7 @@ PostgreSQL), so concurrent releases can never spend more than the budget.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Iterable, Iterator
@@ -23,12 +24,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Text, delete, insert, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from jobcast.errors import BudgetExceededError, InputError, UnknownJobError
 from jobcast.history.base import RepositoryBase
-from jobcast.history.fingerprints import current_user, execution_fingerprint
+from jobcast.history.fingerprints import current_user, execution_fingerprint, frame_fingerprints
 from jobcast.history.records import Release, SourceKind
 from jobcast.history.schema import (
     BudgetChangeRow,
@@ -221,33 +222,37 @@ class PrivacyLedger(RepositoryBase):
     # ----------------------------------------------------------- the state
     @staticmethod
     def _fingerprints(s: Session, job_id: int) -> list[str]:
+        # raw text where the driver allows: JSON and times parsed in bulk, not row by row
         rows = s.execute(
             select(
                 ExecutionRow.scale_out,
                 ExecutionRow.machine_type,
                 ExecutionRow.gross_runtime,
-                ExecutionRow.attributes,
-                ExecutionRow.started_at,
-                ExecutionRow.finished_at,
+                type_coerce(ExecutionRow.started_at, Text),
+                type_coerce(ExecutionRow.finished_at, Text),
+                type_coerce(ExecutionRow.attributes, Text),
             ).where(
                 ExecutionRow.job_id == job_id,
                 ExecutionRow.source != str(SourceKind.SHARE),
                 ExecutionRow.gross_runtime.is_not(None),
             )
+        ).all()
+        if not rows:
+            return []
+        scale, mtype, runtime, started, finished, raw = zip(*rows, strict=True)
+        if all(isinstance(a, str) for a in raw):
+            attrs = json.loads("[" + ",".join(raw) + "]")
+        else:
+            attrs = [json.loads(a) if isinstance(a, str) else a for a in raw]
+        fps = frame_fingerprints(
+            scale_out=scale,
+            machine_type=mtype,
+            gross_runtime=runtime,
+            started_at=started,
+            finished_at=finished,
+            attributes=[a or {} for a in attrs],
         )
-        return sorted(
-            {
-                execution_fingerprint(
-                    scale_out=r[0],
-                    machine_type=r[1],
-                    gross_runtime=r[2],
-                    attributes=r[3] or {},
-                    started_at=r[4],
-                    finished_at=r[5],
-                )
-                for r in rows
-            }
-        )
+        return sorted(set(fps))
 
     @staticmethod
     def _own_budget(s: Session, name: str) -> float:
@@ -289,6 +294,8 @@ class PrivacyLedger(RepositoryBase):
             if known is None:
                 self._job_row(s, name)  # raises with the list of known jobs
             return self._state(s, name, [])
+        if s.scalar(select(LedgerFingerprintRow.entry_id).limit(1)) is None:
+            return self._state(s, name, [])  # no release recorded data yet: nothing to match
         return self._state(s, name, self._fingerprints(s, row.id))
 
     # ------------------------------------------------------------- reading
