@@ -1,0 +1,64 @@
+"""The bad input files of the hardening suite, written into a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DOOL = """"Dool 1.3.2 CSV output"
+"Author:","Scott Baker","","","URL:","https://github.com/scottchiefbaker/dool/"
+"Host:","worker-7","","","User:","spark"
+"Cmdline:","dool -T --cpu --disk --net --output x.csv 1","","","Date:","22 Nov 2026 01:40:00 UTC"
+
+"epoch","total cpu usage",,,,,"dsk/total",,"net/total",
+"epoch","usr","sys","idl","wai","stl","read","writ","recv","send"
+EPOCH,10.0,5.0,80.0,5.0,0,1024,2048,100,200
+1795311601.0,50.0,10.0,40.0,0,0,0,4096.5,300,400
+"""
+
+_TRACE = "execution,iteration,duration_s,scale_out"
+_T0, _T5, _T10 = "2026-01-01 00:00:00", "2026-01-01 00:00:05", "2026-01-01 00:00:10"
+
+TEXT: dict[str, str] = {
+    "empty.csv": "",
+    "header.csv": "a,t\n",
+    "fields.csv": "a,t\n1,2\n3\n",
+    "good.csv": "a,t\n1,10\n2,20\n",
+    "rt_text.csv": "a,t\n1,10\n2,abc\n",
+    "rt_neg.csv": "a,t\n1,-5\n",
+    "rt_inf.csv": "a,t\n1,inf\n",
+    "rt_nan.csv": "a,t\n1,nan\n",
+    "so_huge.csv": "a,t,n\n1,10,1e30\n",
+    "so_frac.csv": "a,t,n\n1,10,2.5\n",
+    "so_zero.csv": "a,t,n\n1,10,0\n",
+    "attr_inf.csv": "a,t\n1e400,10\n",
+    "attr_empty.csv": "a,t\n,10\n",
+    "mixed.csv": "a,t\n1,10\n2,10\nabc,10\n3,10\n",
+    "colons.csv": "a::t\n1::10\n",
+    "long_col.csv": f"{'c' * 5000},t\n1,10\n",
+    "nul.csv": "a,t\nx\x00y,10\n",
+    "dup_header.csv": "a,a,t\n1,2,3\n",
+    "unnamed.csv": "a,,t\n1,2,3\n",
+    "multiline.csv": 'a,b,t\n1,"x\ny\nz",10\n2,w,abc\n',
+    "other_attrs.csv": "zz,gross_runtime\n1,10\n",
+    "mt_empty.csv": "a,t,m\n1,10,\n",
+    "mt_long.csv": f"a,t,m\n1,10,{'m' * 150}\n",
+    "c3o_nort.csv": "instance_count,data_size_MB,runtime\n2,100,10\n",
+    "c3o_huge.csv": "instance_count,data_size_MB,gross_runtime\n1e30,100,10\n",
+    "tr_ok.csv": f"{_TRACE}\ne1,0,5,2\ne1,1,6,2\n",
+    "tr_order.csv": f"{_TRACE},s,f\ne1,0,5,2,{_T0},{_T5}\ne1,1,5,2,{_T10},{_T5}\n",
+    "tr_run_order.csv": f"{_TRACE},rs,rf\ne1,0,5,2,{_T10},{_T0}\n",
+    "tr_badtime.csv": f"{_TRACE},s,f\ne1,0,5,2,yesterday,{_T5}\n",
+    "tr_dur.csv": f"{_TRACE}\ne1,0,abc,2\n",
+    "tr_noexec.csv": "run,iteration,duration_s,scale_out\ne1,0,5,2\n",
+    "tr_ctx.csv": f"{_TRACE},size\ne1,0,5,2,10\ne1,1,5,2,20\n",
+    "tr_huge.csv": f"{_TRACE}\ne1,0,5,1e30\n",
+    "dool.csv": DOOL.replace("EPOCH", "1795311600.0"),
+    "dool_huge.csv": DOOL.replace("EPOCH", "1e300"),
+}
+
+
+def write_files(folder: Path) -> None:
+    """Write every bad input file into ``folder``."""
+    for name, content in TEXT.items():
+        (folder / name).write_text(content, encoding="utf-8")
+    (folder / "latin1.csv").write_bytes("a,t\n\xe9t\xe9,2\n".encode("latin-1"))
