@@ -273,7 +273,8 @@ class ProgressEstimator(BaseEstimator):
         remaining = combine_estimates(estimates, found.similarity, self.params_.exponent)
         if self.params_.blend > 0:
             blend = self.params_.blend
-            remaining = (1.0 - blend) * remaining + blend * float(every.mean())
+            robust = candidates.robust(self.params_.adjustment)
+            remaining = (1.0 - blend) * remaining + blend * robust
         weights = np.power(np.clip(found.similarity, 0.0, 1.0), self.params_.exponent)
         if weights.sum() > 0:
             weights = weights / weights.sum()

@@ -59,9 +59,10 @@ class ProgressParameters:
         the models, fitted per iteration on few noisy points, convert worse than
         they help (an extension of the paper).
     blend
-        ``beta`` in [0, 1]: share of the plain mean of all candidates' (adjusted)
-        remaining runtimes in the estimate, ``(1 - beta) SMiPE + beta mean``. 0 is the
-        paper's; training raises it where matching on few, noisy executions picks
+        ``beta`` in [0, 1]: share of the robust estimate of all candidates (the sum
+        of the per-iteration median runtimes, adjusted by the median factor) in the
+        estimate, ``(1 - beta) SMiPE + beta robust``. 0 is the paper's; training
+        raises it where matching on few executions with outlier iterations picks
         worse than the whole history does (an extension of the paper).
 
     Examples

@@ -39,16 +39,28 @@ class Candidates:
         scale-out, before the adjustment factor (seconds).
     factors
         Shape ``(k,)``: the adjustment factors ``f_total``.
+    robust_remaining
+        Sum over the remaining iterations of the median over all candidates of that
+        iteration's runtime at the current scale-out (0 where a candidate ended): an
+        estimate that one candidate's outlier iterations do not move.
+    robust_factor
+        Median of ``factors``.
     """
 
     indices: np.ndarray
     similarities: np.ndarray
     raw_remaining: np.ndarray
     factors: np.ndarray
+    robust_remaining: float = float("nan")
+    robust_factor: float = 1.0
 
     def remaining(self, adjustment: float = 1.0) -> np.ndarray:
         """Remaining runtime per candidate with the (damped) adjustment factor applied."""
         return self.raw_remaining * adjusted(self.factors, adjustment)
+
+    def robust(self, adjustment: float = 1.0) -> float:
+        """The robust estimate with the (damped) median adjustment factor applied."""
+        return float(self.robust_remaining * adjusted(np.array(self.robust_factor), adjustment))
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,7 +172,15 @@ class PreparedHistory:
         factors = np.einsum("ki,i->k", ratios, weights / weights.sum())
         now = self.table.lookup(np.arange(i, hist.max_iterations), np.array(scale[-1]))
         raw = remaining_estimates(self.base[rows, i:], now, 1.0)
-        return Candidates(indices=idx, similarities=sims, raw_remaining=raw, factors=factors)
+        robust = float(np.median(self.base[rows, i:] * now[None, :], axis=0).sum())
+        return Candidates(
+            indices=idx,
+            similarities=sims,
+            raw_remaining=raw,
+            factors=factors,
+            robust_remaining=robust,
+            robust_factor=float(np.median(factors)),
+        )
 
 
 def prepare_history(

@@ -86,6 +86,9 @@ class SimulationCases:
         Execution ids of the history rows, shape ``(E,)``.
     strength
         The ``scale_out_strength`` the runtimes were converted with.
+    robust_remaining, robust_factor
+        Shape ``(C,)``: each case's robust estimate and median adjustment factor
+        (see :class:`jobcast.progress.prepared.Candidates`).
     """
 
     current: np.ndarray
@@ -98,6 +101,8 @@ class SimulationCases:
     actual_remaining: np.ndarray
     executions: np.ndarray
     strength: float = 1.0
+    robust_remaining: np.ndarray | None = None
+    robust_factor: np.ndarray | None = None
 
     @property
     def n_cases(self) -> int:
@@ -137,6 +142,9 @@ class SimulationCases:
             factors=self.factors[keep],
             elapsed=self.elapsed[keep],
             actual_remaining=self.actual_remaining[keep],
+            robust_remaining=None if self.robust_remaining is None
+            else self.robust_remaining[keep],
+            robust_factor=None if self.robust_factor is None else self.robust_factor[keep],
         )
 
     def remaining(self, adjustment: float = 1.0) -> np.ndarray:
@@ -154,10 +162,18 @@ class SimulationCases:
             weighted = (np.where(mask, remaining, 0.0) * weights).sum(axis=1) / total
         out = np.where(total > 0, weighted, plain)
         if params.blend > 0:
-            every = np.where(self.valid, remaining, 0.0).sum(axis=1)
-            mean = every / np.maximum(self.valid.sum(axis=1), 1)
-            out = (1.0 - params.blend) * out + params.blend * mean
+            out = (1.0 - params.blend) * out + params.blend * self.robust(params.adjustment)
         return out
+
+    def robust(self, adjustment: float = 1.0) -> np.ndarray:
+        """The robust estimates with the (damped) median adjustment, shape ``(C,)``.
+
+        Without them (older simulations), the plain mean of the candidates' estimates.
+        """
+        if self.robust_remaining is None or self.robust_factor is None:
+            every = np.where(self.valid, self.remaining(adjustment), 0.0).sum(axis=1)
+            return every / np.maximum(self.valid.sum(axis=1), 1)
+        return self.robust_remaining * adjusted(self.robust_factor, adjustment)
 
     def spread(self, params: ProgressParameters) -> np.ndarray:
         """How much each case's similar executions disagree (see ``log_spread``), ``(C,)``."""
@@ -198,6 +214,18 @@ class SimulationCases:
         return np.where(self.valid, np.clip(1.0 - err, 0.0, 1.0), np.nan)
 
 
+@dataclass(frozen=True, eq=False)
+class _Simulated:
+    """The cases of one held-out execution at one scale-out strength (see SimulationCases)."""
+
+    similarities: np.ndarray
+    valid: np.ndarray
+    raw_remaining: np.ndarray
+    factors: np.ndarray
+    elapsed: np.ndarray
+    robust: np.ndarray
+
+
 def _one_execution(
     arrays: IterationArrays,
     row: int,
@@ -206,7 +234,7 @@ def _one_execution(
     nodes: dict[str, np.ndarray] | None,
     max_scale_out: int,
     strengths: Sequence[float] = (1.0,),
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+) -> list[_Simulated]:
     """Cases of one held-out execution per scale-out strength.
 
     Its own runtimes never enter the models used; the models are fitted once and
@@ -229,6 +257,7 @@ def _one_execution(
         valid = np.zeros((len(iterations), n_e), dtype=bool)
         remaining = np.zeros((len(iterations), n_e))
         factors = np.ones((len(iterations), n_e))
+        robust = np.zeros((len(iterations), 2))
         for c, i in enumerate(iterations):
             current = _cut(current_full, int(i))
             cand = prepared.candidates(current, exclude=~others, current_nodes=current_nodes)
@@ -236,7 +265,8 @@ def _one_execution(
             valid[c, cand.indices] = True
             remaining[c, cand.indices] = cand.raw_remaining
             factors[c, cand.indices] = cand.factors
-        out.append((sims, valid, remaining, factors, elapsed))
+            robust[c] = (cand.robust_remaining, cand.robust_factor)
+        out.append(_Simulated(sims, valid, remaining, factors, elapsed, robust))
     return out
 
 
@@ -366,21 +396,23 @@ def simulate_strengths(
                 callback(done, len(args))
     current = np.concatenate([np.full(its.size, row) for row, its in plan]).astype(np.int64)
     iteration = np.concatenate([its for _, its in plan]).astype(np.int64)
-    elapsed = np.concatenate([r[0][4] for r in results])
+    elapsed = np.concatenate([r[0].elapsed for r in results])
     total = np.nansum(arrays.runtime, axis=1)[current]
     logger.info("Simulated %d estimates over %d executions.", len(current), n_e)
     return {
         strength: SimulationCases(
             current=current,
             iteration=iteration,
-            similarities=np.concatenate([r[k][0] for r in results]),
-            valid=np.concatenate([r[k][1] for r in results]),
-            raw_remaining=np.concatenate([r[k][2] for r in results]),
-            factors=np.concatenate([r[k][3] for r in results]),
+            similarities=np.concatenate([r[k].similarities for r in results]),
+            valid=np.concatenate([r[k].valid for r in results]),
+            raw_remaining=np.concatenate([r[k].raw_remaining for r in results]),
+            factors=np.concatenate([r[k].factors for r in results]),
             elapsed=elapsed,
             actual_remaining=total - elapsed,
             executions=arrays.executions,
             strength=strength,
+            robust_remaining=np.concatenate([r[k].robust[:, 0] for r in results]),
+            robust_factor=np.concatenate([r[k].robust[:, 1] for r in results]),
         )
         for k, strength in enumerate(strengths)
     }
