@@ -216,3 +216,21 @@ def test_manifest_is_json_with_digests(repo, tmp_path):
 
 def test_rows_cap_is_public():
     assert MAX_ROWS == 10_000_000
+
+
+def test_a_package_that_would_not_verify_is_not_released(repo, tmp_path, monkeypatch):
+    import jobcast.privacy.release as release_module
+    from jobcast.privacy.share import SharePackage, create_share
+
+    def broken(*args, **kwargs):
+        pkg = create_share(*args, **kwargs)
+        rows = pkg.rows.copy()
+        rows.loc[3, "instance_count"] = 0  # what a collapsed bound estimate rounds to
+        return SharePackage(pkg.manifest, rows)
+
+    monkeypatch.setattr(release_module, "create_share", broken)
+    _import(repo, "sort")
+    with pytest.raises(PrivacyError, match="does not verify.*line 5.*instance_count"):
+        _release(repo, tmp_path / "out")
+    assert repo.releases("sort") == []
+    assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []

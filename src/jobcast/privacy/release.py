@@ -8,7 +8,7 @@ and the service both call it. Its order:
 2. lock the job's ledger (``BEGIN IMMEDIATE`` on SQLite, an advisory and a row lock on
    PostgreSQL) and check the budget under the lock;
 3. synthesize, write ``rows.csv`` and the sealed ``manifest.json`` into a temporary
-   directory next to ``out``;
+   directory next to ``out``, and verify it as an importer will;
 4. insert the ledger entry (with the share's digest and the fingerprints of the
    executions it used), flush, rename the directory to ``out``, commit.
 
@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from jobcast.errors import InputError, PrivacyError
+from jobcast.errors import ImportFormatError, InputError, PrivacyError
 from jobcast.history import HistoryRepository
 from jobcast.privacy.domain import Domain, load_domain
 from jobcast.privacy.history_io import release_frame, schema_domain
 from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
-from jobcast.privacy.share import MANIFEST_FILE, create_share, write_share_files
+from jobcast.privacy.share import MANIFEST_FILE, create_share, read_share, write_share_files
 from jobcast.privacy.verify import MIN_EPSILON
 
 __all__ = ["MAX_ROWS", "ShareRelease", "check_release_arguments", "release_share"]
@@ -149,6 +149,20 @@ def _check_domain(domain: Any) -> Domain | None:
     raise InputError(f"domain must be a Domain, a domain dict or a domain file, got {domain!r}")
 
 
+def _self_check(directory: Path) -> None:
+    """Verify the package as an importer will, so no release publishes rows that fail."""
+    try:
+        read_share(directory)
+    except ImportFormatError as e:
+        raise PrivacyError(
+            f"the release produced a package that does not verify ({e.reason}"
+            + (f"; line {e.line}" if e.line else "")
+            + (f", column {e.column!r}" if e.column else "")
+            + "): nothing was released or charged. Declare the column's domain with "
+            "--domain (`jobcast domain init` writes a skeleton) and release again."
+        ) from e
+
+
 def check_release_arguments(
     *, epsilon: Any, rows: Any, out: Any, method: Any = DEFAULT_METHOD, no_dp: Any = False
 ) -> tuple[float | None, int, Path]:
@@ -251,6 +265,7 @@ def release_share(
                 no_dp=no_dp,
             )
             manifest = write_share_files(pkg, tmp)
+            _self_check(tmp)
             lease.record(
                 epsilon=eps,
                 method=str(manifest["method"]),
