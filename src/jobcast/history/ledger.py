@@ -195,7 +195,9 @@ class PrivacyLedger(RepositoryBase):
     def _locked_job(self, s: Session, name: str) -> JobRow | None:
         query = select(JobRow).where(JobRow.name == name)
         if s.connection().dialect.name != "sqlite":
-            query = query.with_for_update()
+            # NO KEY UPDATE: collectors inserting executions (a key-share lock on the job)
+            # are not held up while a release synthesizes
+            query = query.with_for_update(key_share=True)
         return s.scalar(query)
 
     @contextmanager
