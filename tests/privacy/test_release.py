@@ -234,3 +234,37 @@ def test_a_package_that_would_not_verify_is_not_released(repo, tmp_path, monkeyp
         _release(repo, tmp_path / "out")
     assert repo.releases("sort") == []
     assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
+
+
+def test_migration_0002_keeps_the_old_ledger_and_budgets(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from jobcast.history.database import _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO jobs (id, name, created_at, privacy_budget) "
+                "VALUES (1, 'sort', '2026-01-01', 3.0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO privacy_releases (job_id, created_at, epsilon, no_dp, method, rows) "
+                "VALUES (1, '2026-01-02', 1.25, 0, 'perfmodel', 10)"
+            )
+        )
+    engine.dispose()
+    with HistoryRepository(url) as repo:
+        state = repo.budget_state("sort")
+        assert state.budget == 3.0 and state.spent == 1.25
+        (change,) = repo.budget_changes("sort")
+        assert (change.from_epsilon, change.to_epsilon) == (5.0, 3.0)
+        repo.delete_job("sort")
+        assert repo.spent_epsilon("sort") == 1.25
