@@ -371,6 +371,10 @@ def test_real_truncated_compressed_logs(tmp_path: Path, real_logs: dict[str, Pat
         assert not result.run.completed
         full = read_event_log(real_logs[name], iterations="job-groups")
         assert len(result.iterations) <= len(full.iterations)
+        done = tmp_path / source.files[0].name  # the same cut in a log said to be complete
+        done.write_bytes(data[: len(data) - 200])
+        with pytest.raises(ImportFormatError, match="cut short"):
+            read_event_log(done, iterations="job-groups")
 
 
 @pytest.mark.spark
@@ -425,3 +429,28 @@ def test_rolling_folder_in_numeric_order_and_followed(tmp_path: Path) -> None:
     single = read_event_log(write(tmp_path / "app-1", lines), iterations="job-groups")
     pd.testing.assert_frame_equal(whole.iterations, single.iterations)
     assert progress and progress[-1] == whole.bytes_read == single.bytes_read
+
+
+def test_compressed_logs_name_their_codec(tmp_path: Path) -> None:
+    import gzip
+
+    import zstandard
+
+    lines = ("\n".join(crafted_log()) + "\n").encode()
+    (tmp_path / "app.gz").write_bytes(gzip.compress(lines))
+    with pytest.raises(ImportFormatError, match=r"gzip-compressed.*gunzip app\.gz"):
+        read_event_log(tmp_path / "app.gz")
+    (tmp_path / "app-2").write_bytes(gzip.compress(lines))
+    with pytest.raises(ImportFormatError, match=r"content is gzip-compressed"):
+        read_event_log(tmp_path / "app-2")
+    packed = zstandard.ZstdCompressor().compress(lines)
+    (tmp_path / "app-3").write_bytes(packed)
+    with pytest.raises(ImportFormatError, match=r"zstd-compressed.*rename it to end in \.zstd"):
+        read_event_log(tmp_path / "app-3")
+    # a cut zstd stream: an error for a finished log, a warning while Spark writes it
+    (tmp_path / "cut.zstd").write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(ImportFormatError, match=r"zstd stream is cut short.*damaged"):
+        read_event_log(tmp_path / "cut.zstd")
+    (tmp_path / "cut.zstd.inprogress").write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(ImportFormatError, match=r"zstd-compressed log.*still writing"):
+        read_event_log(tmp_path / "cut.zstd.inprogress")

@@ -538,7 +538,18 @@ def read_event_log(
     stream = LineStream(source)
     parser.feed_lines(stream, callback=callback)
     _warn_corrupt(parser.name, parser.corrupt_lines)
-    run = parser.application_run()
+    try:
+        run = parser.application_run()
+    except ImportFormatError as e:
+        codecs = sorted({c for c in map(codec_of, source.files) if c is not None})
+        if not codecs:
+            raise
+        raise ImportFormatError(
+            parser.name,
+            f"no SparkListenerApplicationStart event in the {'/'.join(codecs)}-compressed "
+            f"log ({parser.lines} line(s) decompressed"
+            + ("; Spark is still writing it)" if source.in_progress else ")"),
+        ) from e
     return EventLogImport(
         path=source.path,
         run=run,

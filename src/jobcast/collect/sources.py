@@ -28,6 +28,16 @@ INPROGRESS = ".inprogress"
 SUPPORTED_CODECS = ("zstd", "lz4")
 UNSUPPORTED_CODECS = ("snappy", "lzf")
 _CHUNK = 1 << 20
+# archive formats users may have packed a log into, by suffix, and how to unpack them
+_ARCHIVES = {"gz": "gzip", "gzip": "gzip", "bz2": "bzip2", "xz": "xz"}
+_UNPACK = {"gzip": "gunzip", "bzip2": "bunzip2", "xz": "unxz"}
+_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"LZ4Block": "lz4",
+}
 _EVENTS_FILE = re.compile(r"^events_(\d+)_(.+?)(\.[a-z0-9]+)?(\.inprogress)?$")
 _LZ4_MAGIC = b"LZ4Block"
 _LZ4_HEADER = struct.Struct("<BiiI")  # token, compressed length, original length, checksum
@@ -56,7 +66,7 @@ def codec_of(path: Path) -> str | None:
         return "zstd"
     if suffix in SUPPORTED_CODECS or suffix in UNSUPPORTED_CODECS:
         return suffix
-    return None
+    return _ARCHIVES.get(suffix)
 
 
 @dataclass(frozen=True)
@@ -235,6 +245,33 @@ def _check_codec(path: Path) -> None:
             f"event logs compressed with {codec!r} are not supported; write them with "
             "spark.eventLog.compression.codec=zstd or lz4, or uncompressed",
         )
+    if codec is not None and codec in _UNPACK:
+        raise ImportFormatError(
+            str(path),
+            f"the file is {codec}-compressed (Spark does not write {codec} event logs); "
+            f"decompress it first ({_UNPACK[codec]} {path.name})",
+        )
+    if codec is None:
+        _check_content(path)
+
+
+def _check_content(path: Path) -> None:
+    """Name the codec of a compressed file whose name does not say it is compressed."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as e:
+        raise ImportFormatError(str(path), f"cannot read the event log: {e}") from e
+    for magic, codec in _MAGIC.items():
+        if head.startswith(magic):
+            fix = (
+                f"rename it to end in .{codec}"
+                if codec in SUPPORTED_CODECS
+                else f"decompress it first ({_UNPACK.get(codec, 'decompress')} {path.name})"
+            )
+            raise ImportFormatError(
+                str(path), f"the content is {codec}-compressed but the name does not say so; {fix}"
+            )
 
 
 class LineStream:
@@ -259,10 +296,12 @@ class LineStream:
         self.bytes_read = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        for path in self.source.files:
-            yield from self._lines(path)
+        files = self.source.files
+        for k, path in enumerate(files):
+            # only the last file of a log Spark is still writing may end mid-stream
+            yield from self._lines(path, self.source.in_progress and k == len(files) - 1)
 
-    def _lines(self, path: Path) -> Iterator[bytes]:
+    def _lines(self, path: Path, may_be_cut: bool = True) -> Iterator[bytes]:
         codec = codec_of(path)
         try:
             fh = path.open("rb")
@@ -274,7 +313,11 @@ class LineStream:
                     self.bytes_read += len(line)
                     yield line
                 return
-            chunks = _zstd_chunks(fh, path) if codec == "zstd" else _lz4_chunks(fh, path)
+            chunks = (
+                _zstd_chunks(fh, path, may_be_cut)
+                if codec == "zstd"
+                else _lz4_chunks(fh, path, may_be_cut)
+            )
             rest = b""
             for chunk in chunks:
                 self.bytes_read += len(chunk)
@@ -288,26 +331,52 @@ class LineStream:
                 yield rest
 
 
-def _zstd_chunks(fh: BinaryIO, path: Path) -> Iterator[bytes]:
+def _cut(path: Path, codec: str, why: str, may_be_cut: bool) -> None:
+    """A compressed stream ends early: fine while Spark writes the log, an error after."""
+    if may_be_cut:
+        logger.warning("%s: %s stream ends early (%s); log still being written?", path, codec, why)
+        return
+    raise ImportFormatError(
+        str(path),
+        f"the {codec} stream is cut short ({why}) although the log is complete (not "
+        f"{INPROGRESS}): the file is damaged; copy it again from the cluster",
+    )
+
+
+def _zstd_chunks(fh: BinaryIO, path: Path, may_be_cut: bool = True) -> Iterator[bytes]:
+    """Decompress zstd frames one after the other; a frame left open at the end is a cut."""
     import zstandard
 
     head = fh.read(4)
     if head and head != b"\x28\xb5\x2f\xfd":
         raise ImportFormatError(str(path), "file name says zstd but the content is not zstd")
     fh.seek(0)
-    reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+    factory = zstandard.ZstdDecompressor()
+    dobj = factory.decompressobj()
+    pending = False  # input fed into a frame that has not ended yet
     while True:
-        try:
-            chunk = reader.read(_CHUNK)
-        except zstandard.ZstdError as e:
-            logger.warning("%s: zstd stream ends early (%s); log still being written?", path, e)
-            return
-        if not chunk:
-            return
-        yield chunk
+        data = fh.read(_CHUNK)
+        if not data:
+            break
+        while data:
+            try:
+                out = dobj.decompress(data)
+            except zstandard.ZstdError as e:
+                _cut(path, "zstd", str(e), may_be_cut)
+                return
+            pending = True
+            if out:
+                yield out
+            if not dobj.eof:
+                break
+            pending = False
+            data = dobj.unused_data
+            dobj = factory.decompressobj()
+    if pending:
+        _cut(path, "zstd", "its last frame has no end", may_be_cut)
 
 
-def _lz4_chunks(fh: BinaryIO, path: Path) -> Iterator[bytes]:
+def _lz4_chunks(fh: BinaryIO, path: Path, may_be_cut: bool = True) -> Iterator[bytes]:
     """Decode lz4-java's ``LZ4BlockOutputStream`` framing, which Spark's lz4 codec writes.
 
     Each block is ``"LZ4Block"``, a token (method | level), the compressed and original
@@ -328,20 +397,22 @@ def _lz4_chunks(fh: BinaryIO, path: Path) -> Iterator[bytes]:
                 raise ImportFormatError(
                     str(path), "file name says lz4 but the content is not Spark's lz4 framing"
                 )
-            logger.warning("%s: lz4 stream ends in a partial block; log still being written?", path)
+            _cut(path, "lz4", "a partial block", may_be_cut)
             return
         first = False
         header = reader.read(_LZ4_HEADER.size)
         if len(header) < _LZ4_HEADER.size:
-            logger.warning("%s: lz4 stream ends in a partial block header", path)
+            _cut(path, "lz4", "a partial block header", may_be_cut)
             return
         token, clen, olen, _checksum = _LZ4_HEADER.unpack(header)
         method = token & 0xF0
         if clen < 0 or olen < 0 or method not in (_LZ4_RAW, _LZ4_COMPRESSED):
-            raise ImportFormatError(str(path), "corrupt lz4 block header")
+            raise ImportFormatError(
+                str(path), "corrupt lz4 block header: the lz4-compressed log is damaged"
+            )
         data = reader.read(clen)
         if len(data) < clen:
-            logger.warning("%s: lz4 stream ends in a partial block; log still being written?", path)
+            _cut(path, "lz4", "a partial block", may_be_cut)
             return
         if olen == 0:
             continue
@@ -351,4 +422,6 @@ def _lz4_chunks(fh: BinaryIO, path: Path) -> Iterator[bytes]:
         try:
             yield lz4.block.decompress(data, uncompressed_size=olen)
         except lz4.block.LZ4BlockError as e:
-            raise ImportFormatError(str(path), f"corrupt lz4 block: {e}") from e
+            raise ImportFormatError(
+                str(path), f"corrupt lz4 block ({e}): the lz4-compressed log is damaged"
+            ) from e
