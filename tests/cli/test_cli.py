@@ -239,3 +239,128 @@ def test_evaluate_models_json_and_plot(db: str, tmp_path: Path) -> None:
     assert job["job"] == "sort" and set(job["models"]) == {"ernest", "gbm"}
     assert 0 < out["mean_over_jobs"]["holdout"]["ernest"] < 1
     assert plot.stat().st_size > 1000
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the command line as a user's pipe would: a subprocess without a terminal."""
+    return subprocess.run(
+        [sys.executable, "-c", "from jobcast.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+    )
+
+
+PAGERANK_SET = [
+    "--set",
+    "data_size_MB=284",
+    "--set",
+    "pages=2000000",
+    "--set",
+    "links=20000000",
+    "--set",
+    "convergence_criterion=0.001",
+]
+
+
+def test_output_through_a_pipe_is_complete_and_plain(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    lines = shared_file("c3o", "pagerank.tsv").read_text().splitlines()
+    subset = [lines[0]] + [
+        line for line in lines[1:] if line.split("\t")[1] in ("m4.2xlarge", "r4.xlarge")
+    ]
+    trace = tmp_path / "pagerank.tsv"
+    trace.write_text("\n".join(subset) + "\n")
+    long_name = "pagerank-on-the-shared-cluster-of-the-analytics-team-" + "x" * 40
+    evil = "evil\x1b[31m\nname[bold]"
+    for name in (long_name, evil):
+        run("import", "c3o", str(trace), "--job", name, "--db", db)
+    listing = cli("jobs", "--db", db)
+    assert listing.returncode == 0, listing.stderr
+    assert long_name in listing.stdout and "…" not in listing.stdout
+    assert "\x1b" not in listing.stdout
+    assert "evil\\x1b[31m\\nname[bold]" in listing.stdout
+    configured = cli(
+        "configure",
+        "--job",
+        long_name,
+        "--deadline",
+        "100000",
+        "--model",
+        "optimistic",
+        *PAGERANK_SET,
+        "--scale-out",
+        "4,12",
+        "--db",
+        db,
+    )
+    assert configured.returncode == 0, configured.stderr
+    out = configured.stdout
+    assert "m4.2xlarge" in out and "r4.xlarge" in out and "…" not in out
+    assert "e+" not in out  # no scientific notation
+    assert long_name in out
+    predicted = cli(
+        "predict",
+        "--job",
+        long_name,
+        "--machine-type",
+        "m4.2xlarge",
+        "--model",
+        "optimistic",
+        *PAGERANK_SET,
+        "--scale-out",
+        "4,64",
+        "--db",
+        db,
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    assert "20000000" in predicted.stdout and "2048000" in predicted.stdout  # 64 x 32000 MB
+    assert "scale_out = 64 lies outside" in predicted.stderr.replace("\n", " ")
+    refused = cli(
+        "predict",
+        "--job",
+        long_name,
+        "--machine-type",
+        "c5.9xlarge",
+        "--set",
+        "pages=1",
+        "--scale-out",
+        "4",
+        "--db",
+        db,
+    )
+    assert refused.returncode == 2 and "unknown machine type 'c5.9xlarge'" in refused.stderr
+
+
+def test_help_keeps_square_brackets() -> None:
+    result = cli("workloads", "--help")
+    assert result.returncode == 0 and "jobcast[spark]" in result.stdout
+    listing = cli("--help").stdout  # short help not cut at 80 columns in a pipe
+    assert "Import executions into the history (each import is one transaction)." in listing
+
+
+def test_jobs_loads_no_heavy_library(db: str) -> None:
+    probe = (
+        "import sys\n"
+        "from jobcast.cli import app\n"
+        f"app(['jobs', '--db', {db!r}], standalone_mode=False)\n"
+        "heavy = ['sklearn', 'alembic', 'scipy', 'matplotlib']\n"
+        "print('LOADED', [m for m in heavy if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "LOADED []" in result.stdout
+
+
+def test_scale_out_lists_are_capped(db: str) -> None:
+    result = cli(
+        "predict",
+        "--job",
+        "sort",
+        "--set",
+        "data_size_MB=1",
+        "--scale-out",
+        "1-1000000",
+        "--db",
+        db,
+    )
+    assert result.returncode == 2 and "10,000" in result.stderr

@@ -103,3 +103,30 @@ def test_auto_on_c3o_sort_holdout() -> None:
     model = AutoModel(random_state=0).fit(X.iloc[train], y[train])
     error = np.mean(np.abs(model.predict(X.iloc[test]) - y[test]) / y[test])
     assert error < 0.08
+
+
+def test_candidates_may_be_estimators_cloned_like_names(rng: np.random.Generator) -> None:
+    from jobcast.models import BellModel, OptimisticModel
+
+    X, y = ernest_data(rng, n=30)
+    by_name = AutoModel(candidates=("optimistic", "bell"), random_state=3).fit(X, y)
+    template = OptimisticModel()
+    by_object = AutoModel(
+        candidates=[("optimistic", template), ("bell", BellModel())], random_state=3
+    ).fit(X, y)
+    assert by_object.cv_scores_ == by_name.cv_scores_
+    assert by_object.chosen_ == by_name.chosen_
+    assert template.random_state is None and not hasattr(template, "n_features_in_")
+    with pytest.raises(InputError, match="name or a \\(name, estimator\\) pair"):
+        AutoModel(candidates=[42]).fit(X, y)  # type: ignore[list-item]
+
+
+def test_selection_does_not_import_the_registry() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, jobcast.models.selection\nprint('jobcast.models.registry' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr

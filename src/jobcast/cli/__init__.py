@@ -7,7 +7,6 @@ import sys
 
 import typer
 
-from jobcast import __version__
 from jobcast.cli.lazy import LazyGroup
 from jobcast.errors import InputError, JobcastError
 
@@ -66,9 +65,19 @@ class _Root(LazyGroup):
     groups = GROUPS
 
 
+def _help_width() -> dict[str, int]:
+    # outside a terminal (pipes, CI logs) help lines are not cut at 80 columns
+    try:
+        terminal = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return {} if terminal else {"terminal_width": 10_000, "max_content_width": 10_000}
+
+
 app = typer.Typer(
     name="jobcast",
     cls=_Root,
+    context_settings=_help_width(),
     help="Runtime prediction, progress estimation and private sharing of job metrics.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -79,6 +88,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from jobcast import __version__
+
         typer.echo(f"jobcast {__version__}")
         raise typer.Exit()
 

@@ -136,11 +136,13 @@ def _cell(value: Any) -> Text:
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print a table; cells are text as given (no markup), numbers in plain notation."""
-    t = Table(title=plain(title))
+    t = Table()
     for c in columns:
         t.add_column(plain(c), overflow="fold")
     for r in rows:
         t.add_row(*[_cell(v) for v in r])
+    # the title on its own line: as the table's caption it would wrap to the table's width
+    console.print(f"[italic]{plain(title)}[/]", soft_wrap=True)
     console.print(t)
 
 
@@ -229,18 +231,16 @@ def parse_int_list(text: str | None, *, option: str) -> list[int] | None:
             raise _too_long(option, text)
         parts = [str(x) for x in (*(int(p) for p in parts[: k - 2]), *range(a, last + 1, b - a))]
     for part in parts:
+        if not part:
+            continue
         try:
-            if "-" in part:
-                lo, hi = (int(x) for x in part.split("-", 1))
-                if len(out) + max(hi - lo + 1, 0) > MAX_LIST_ENTRIES:
-                    raise _too_long(option, text)
-                out.extend(range(lo, hi + 1))
-            elif part:
-                out.append(int(part))
+            lo, _, hi = part.partition("-")
+            bounds = (int(lo), int(hi) if hi else int(lo))
         except ValueError:
             raise InputError(f"{option} takes integers like 2,4,8 or 2-12, got {text!r}") from None
-        if len(out) > MAX_LIST_ENTRIES:
+        if len(out) + max(bounds[1] - bounds[0] + 1, 0) > MAX_LIST_ENTRIES:
             raise _too_long(option, text)
+        out.extend(range(bounds[0], bounds[1] + 1))
     if not out or any(x <= 0 for x in out):
         raise InputError(f"{option} needs positive integers, got {text!r}")
     return out

@@ -251,45 +251,36 @@ def evaluate_models_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The privacy paper's protocols: random 80/20 holdout and small training sets (MAPE)."""
-    from jobcast.evaluation.models import evaluate_models, plot_model_evaluation
-    from jobcast.models.training_data import training_set
+    from jobcast.app.model_evaluation import evaluate_models, mean_over_jobs
+    from jobcast.evaluation.models import plot_model_evaluation
 
     names = [m.strip() for m in models.split(",")] if models else list(MODEL_NAMES)
     sizes = parse_int_list(train_sizes, option="--train-sizes")
     limits = _min_scale_outs(min_scale_out, job)
-    results = []
+
+    def bar(name: str) -> Any:
+        return progress_callback(f"evaluating {name}", quiet=as_json)
+
     with open_repo(db) as repo:
-        data = {}
-        for name in job:
-            spec = repo.job(name)
-            data[name] = training_set(
-                spec,
-                repo.executions(name, include_shared=include_shared),
-                min_scale_out=limits[name],
-            )
-    for name in job:
-        X, y = data[name]
-        with progress_callback(f"evaluating {name}", quiet=as_json) as callback:
-            results.append(
-                evaluate_models(
-                    X,
-                    y,
-                    job=name,
-                    models=names,
-                    test_size=test_size,
-                    repeats=repeats,
-                    train_sizes=sizes,
-                    random_state=seed,
-                    callback=callback,
-                )
-            )
+        results = evaluate_models(
+            repo,
+            job,
+            models=names,
+            test_size=test_size,
+            repeats=repeats,
+            train_sizes=sizes,
+            min_scale_outs=limits,
+            include_shared=include_shared,
+            random_state=seed,
+            progress=bar,
+        )
     if plot is not None:
         for r in results:
             target = (
                 plot if len(results) == 1 else plot.with_name(f"{plot.stem}-{r.job}{plot.suffix}")
             )
             plot_model_evaluation(r, target)
-    summary = _summary(results, names)
+    summary = mean_over_jobs(results, names)
     if as_json:
         emit_json({"jobs": [r.to_dict() for r in results], "mean_over_jobs": summary})
         return
@@ -309,18 +300,3 @@ def evaluate_models_cmd(
     if plot is not None:
         note = " (one file per job)" if len(results) > 1 else ""
         console.print(f"Plot written to {plot}{note}")
-
-
-def _summary(results: list, names: list[str]) -> dict[str, dict[str, float | None]]:
-    def mean(values: list[float]) -> float | None:
-        return sum(values) / len(values) if values else None
-
-    return {
-        "holdout": {
-            m: mean([r.holdout.mean(m) for r in results if r.holdout is not None]) for m in names
-        },
-        "training_sizes": {
-            m: mean([r.training_sizes.mean(m) for r in results if r.training_sizes is not None])
-            for m in names
-        },
-    }

@@ -15,6 +15,7 @@ import pandas as pd
 import psutil
 
 from jobcast.errors import InputError
+from jobcast.history.records import HARDWARE_COLUMNS
 
 __all__ = [
     "HARDWARE_COLUMNS",
@@ -25,21 +26,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Columns of a hardware-sample frame: ``execution`` (may be missing), ``node`` (host name),
-#: ``timestamp`` (UTC, end of the interval), ``cpu`` (percent of all cores, 0..100),
-#: ``disk_read`` / ``disk_write`` (bytes per second), ``net_rx`` / ``net_tx`` (bytes per
-#: second received and sent).
-HARDWARE_COLUMNS: tuple[str, ...] = (
-    "execution",
-    "node",
-    "timestamp",
-    "cpu",
-    "disk_read",
-    "disk_write",
-    "net_rx",
-    "net_tx",
-)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from jobcast.errors import InputError
+from jobcast.history.records import ITERATION_COLUMNS
 
 __all__ = [
     "ApplicationRun",
@@ -19,35 +20,6 @@ __all__ = [
     "ms_to_datetime",
     "iterations_frame",
 ]
-
-#: Canonical per-iteration columns, in order.
-#:
-#: - ``execution``: the Spark application id (``<app id>_<attempt>`` for a retried attempt).
-#: - ``iteration``: 0-based, in order of the iterations' start times.
-#: - ``started_at`` / ``finished_at``: UTC datetimes; submission of the iteration's first Spark
-#:   job and completion of its last.
-#: - ``duration_s``: ``finished_at - started_at`` in seconds.
-#: - ``scale_out``: executors alive while the iteration ran, time-weighted over its span and
-#:   rounded to the nearest integer (at least 1; a local-mode driver counts as 1 executor).
-#: - ``records``: records the iteration read: input records plus shuffle records read, summed
-#:   over its tasks.
-#: - ``cpu``: executor CPU time divided by executor run time, summed over the iteration's tasks
-#:   (0..1 per task thread; the JVM's CPU only: Python workers of PySpark are not included).
-#: - ``disk``: bytes read or written on disk: input bytes read + output bytes written +
-#:   shuffle bytes written + shuffle bytes read locally + bytes spilled to disk.
-#: - ``net``: shuffle bytes fetched from remote executors (including push-merged remote reads).
-ITERATION_COLUMNS: tuple[str, ...] = (
-    "execution",
-    "iteration",
-    "started_at",
-    "finished_at",
-    "duration_s",
-    "scale_out",
-    "records",
-    "cpu",
-    "disk",
-    "net",
-)
 
 #: Context columns that follow the canonical ones: ``label`` (what identifies the iteration:
 #: job id, job group or the matched description), ``jobs`` (Spark jobs in it) and ``tasks``

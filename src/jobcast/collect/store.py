@@ -10,17 +10,15 @@ import pandas as pd
 from jobcast.collect.eventlog import EventLogImport
 from jobcast.collect.runs import ITERATION_COLUMNS, ApplicationRun
 from jobcast.history import (
-    Attribute,
     ExecutionTable,
     IterationTable,
     JobSpec,
     Provenance,
     SourceKind,
 )
-from jobcast.history.importers.kinds import guess_kind
+from jobcast.history.importers.kinds import infer_attribute
 
 __all__ = ["iteration_table"]
-
 
 
 def iteration_table(
@@ -59,7 +57,7 @@ def iteration_table(
         spec = existing
     else:
         attributes = tuple(
-            Attribute(k, guess_kind(k), isinstance(v, int | float)) for k, v in context.items()
+            infer_attribute(k, numeric=isinstance(v, int | float)) for k, v in context.items()
         )
         spec = JobSpec(
             job, attributes, runtime_column=None, scale_out_column=None, machine_type_column=None

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +41,47 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["RepositoryBase"]
 
+_VERSIONS = Path(__file__).with_name("migrations") / "versions"
+_REVISION = re.compile(r"^revision\b[^=]*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision\b[^=]*=(.*)$", re.MULTILINE)
+
+
+@cache
+def _migration_heads() -> frozenset[str] | None:
+    """The head revisions of the migration scripts, read without loading Alembic.
+
+    None when a script does not state its revisions plainly: then Alembic decides.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in _VERSIONS.glob("[!_]*.py"):
+        source = script.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    return frozenset(revisions - parents) if revisions else None
+
+
+def _schema_current(engine: Engine) -> bool:
+    """Whether the database is at every migration head (so Alembic need not even load).
+
+    Importing Alembic costs more than the rest of ``jobcast jobs``; it is loaded only
+    when there is something to migrate (or the database cannot be read here).
+    """
+    heads = _migration_heads()
+    if heads is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            current = {
+                row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))
+            }
+    except SQLAlchemyError:
+        return False
+    return current == set(heads)
+
 
 class RepositoryBase:
     """Engine, transactions and job rows, shared by every part of the repository."""
@@ -45,7 +89,8 @@ class RepositoryBase:
     def __init__(self, url: str | None = None) -> None:
         self.url = resolve_url(url)
         self.engine: Engine = create_history_engine(self.url)
-        migrate(self.engine)
+        if not _schema_current(self.engine):
+            migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:

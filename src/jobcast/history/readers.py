@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import select
 
 from jobcast.history.base import RepositoryBase
 from jobcast.history.records import (
     EXECUTION_COLUMNS,
+    HARDWARE_COLUMNS,
     ITERATION_COLUMNS,
     SourceKind,
 )
@@ -19,6 +19,9 @@ from jobcast.history.schema import (
     HardwareSampleRow,
     IterationRow,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ class HistoryReader(RepositoryBase):
         only_completed
             Leave out executions without a gross runtime (still running).
         """
+        import pandas as pd
+
         with self.transaction() as s:
             job_row = self._job_row(s, name)
             spec = self._spec(job_row)
@@ -83,6 +88,8 @@ class HistoryReader(RepositoryBase):
         The ``execution`` column holds each execution's external id (or its numeric id
         when it has none). Context attributes of the execution are joined as columns.
         """
+        import pandas as pd
+
         with self.transaction() as s:
             job_row = self._job_row(s, name)
             spec = self._spec(job_row)
@@ -122,6 +129,8 @@ class HistoryReader(RepositoryBase):
 
     def hardware(self, name: str) -> pd.DataFrame:
         """Hardware samples of job ``name``'s executions (``execution, node, timestamp, ...``)."""
+        import pandas as pd
+
         with self.transaction() as s:
             job_row = self._job_row(s, name)
             query = (
@@ -143,14 +152,4 @@ class HistoryReader(RepositoryBase):
                 }
                 for ext, eid, h in s.execute(query).all()
             ]
-        cols = [
-            "execution",
-            "node",
-            "timestamp",
-            "cpu",
-            "disk_read",
-            "disk_write",
-            "net_rx",
-            "net_tx",
-        ]
-        return pd.DataFrame.from_records(records, columns=cols)
+        return pd.DataFrame.from_records(records, columns=list(HARDWARE_COLUMNS))

@@ -6,10 +6,12 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from jobcast.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AttributeKind",
@@ -23,6 +25,7 @@ __all__ = [
     "JobSummary",
     "Release",
     "EXECUTION_COLUMNS",
+    "HARDWARE_COLUMNS",
     "ITERATION_COLUMNS",
 ]
 
@@ -38,8 +41,24 @@ EXECUTION_COLUMNS = (
     "source",
 )
 
-#: Canonical iteration-level columns (optional ones may be missing or null).
-ITERATION_COLUMNS = (
+#: Canonical per-iteration columns, in order (``records`` to ``net`` may be missing or null);
+#: the one definition for the history, the event-log and REST collectors and the importers.
+#:
+#: - ``execution``: the Spark application id (``<app id>_<attempt>`` for a retried attempt).
+#: - ``iteration``: 0-based, in order of the iterations' start times.
+#: - ``started_at`` / ``finished_at``: UTC datetimes; submission of the iteration's first Spark
+#:   job and completion of its last.
+#: - ``duration_s``: ``finished_at - started_at`` in seconds.
+#: - ``scale_out``: executors alive while the iteration ran, time-weighted over its span and
+#:   rounded to the nearest integer (at least 1; a local-mode driver counts as 1 executor).
+#: - ``records``: records the iteration read: input records plus shuffle records read, summed
+#:   over its tasks.
+#: - ``cpu``: executor CPU time divided by executor run time, summed over the iteration's tasks
+#:   (0..1 per task thread; the JVM's CPU only: Python workers of PySpark are not included).
+#: - ``disk``: bytes read or written on disk: input bytes read + output bytes written +
+#:   shuffle bytes written + shuffle bytes read locally + bytes spilled to disk.
+#: - ``net``: shuffle bytes fetched from remote executors (including push-merged remote reads).
+ITERATION_COLUMNS: tuple[str, ...] = (
     "execution",
     "iteration",
     "duration_s",
@@ -50,6 +69,22 @@ ITERATION_COLUMNS = (
     "cpu",
     "disk",
     "net",
+)
+
+
+#: Columns of a hardware-sample frame: ``execution`` (may be missing), ``node`` (host name),
+#: ``timestamp`` (UTC, end of the interval), ``cpu`` (percent of all cores, 0..100),
+#: ``disk_read`` / ``disk_write`` (bytes per second), ``net_rx`` / ``net_tx`` (bytes per
+#: second received and sent). The one definition for the history, the agent and dool.
+HARDWARE_COLUMNS: tuple[str, ...] = (
+    "execution",
+    "node",
+    "timestamp",
+    "cpu",
+    "disk_read",
+    "disk_write",
+    "net_rx",
+    "net_tx",
 )
 
 

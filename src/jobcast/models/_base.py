@@ -26,7 +26,18 @@ def seed_from(random_state: int | np.random.Generator | None) -> int:
     return int(np.random.default_rng(random_state).integers(0, 2**31 - 1))
 
 
-class ContextModel(RegressorMixin, BaseEstimator):
+class RuntimeRegressor(RegressorMixin, BaseEstimator):
+    """Base of every runtime model: a scikit-learn regressor of positive runtimes."""
+
+    def __sklearn_tags__(self) -> Any:
+        """Declare positive runtimes and a model that is not meant for random data."""
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True
+        tags.regressor_tags.poor_score = True
+        return tags
+
+
+class ContextModel(RuntimeRegressor):
     """Shared input handling: one scale-out column, every other column a context attribute.
 
     Subclasses call :meth:`_prepare_fit` and :meth:`_prepare_predict`, which return
@@ -35,13 +46,6 @@ class ContextModel(RegressorMixin, BaseEstimator):
     """
 
     scale_out: ColumnSpec | None
-
-    def __sklearn_tags__(self) -> Any:
-        """Declare positive runtimes and a model that is not meant for random data."""
-        tags = super().__sklearn_tags__()
-        tags.target_tags.positive_only = True
-        tags.regressor_tags.poor_score = True
-        return tags
 
     def _prepare_fit(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         frame = check_frame(self, X, reset=True)

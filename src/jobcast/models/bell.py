@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError
+from jobcast.models._base import RuntimeRegressor
 from jobcast.models._data import ColumnSpec, check_target, scale_out_only
 from jobcast.models.ernest import ernest_features, fit_nnls
 from jobcast.models.kernel import (
@@ -50,7 +50,7 @@ def _interpolation_predictions(
     return held_out, np.maximum(ernest, 1e-12 * float(means.min())), kernel
 
 
-class BellModel(RegressorMixin, BaseEstimator):
+class BellModel(RuntimeRegressor):
     """BELL's scale-out model for one job context: Ernest or kernel regression.
 
     Runtime is modelled against the scale-out only. With three or more distinct
@@ -124,13 +124,6 @@ class BellModel(RegressorMixin, BaseEstimator):
         self.scale_out = scale_out
         self.n_bandwidths = n_bandwidths
         self.random_state = random_state
-
-    def __sklearn_tags__(self) -> Any:
-        """Declare positive runtimes and a model that is not meant for random data."""
-        tags = super().__sklearn_tags__()
-        tags.target_tags.positive_only = True
-        tags.regressor_tags.poor_score = True
-        return tags
 
     def fit(self, X: Any, y: Any) -> BellModel:
         """Choose and fit the scale-out model.

@@ -9,10 +9,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
-from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError
+from jobcast.models._base import RuntimeRegressor
 from jobcast.models._data import (
     ColumnSpec,
     check_frame,
@@ -131,7 +131,7 @@ def _cv_relative_error(
     return float(errors.mean())
 
 
-class ErnestModel(RegressorMixin, BaseEstimator):
+class ErnestModel(RuntimeRegressor):
     """Ernest's runtime model: NNLS on ``[1, size/m, log m, m]``.
 
     Parameters
@@ -191,13 +191,6 @@ class ErnestModel(RegressorMixin, BaseEstimator):
         self.scale_out = scale_out
         self.size = size
         self.loss = loss
-
-    def __sklearn_tags__(self) -> Any:
-        """Declare positive runtimes and a model that is not meant for random data."""
-        tags = super().__sklearn_tags__()
-        tags.target_tags.positive_only = True
-        tags.regressor_tags.poor_score = True
-        return tags
 
     def _features(self, frame: pd.DataFrame) -> np.ndarray:
         m = check_scale_out(frame[self.scale_out_].to_numpy(), self.scale_out_)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError
+from jobcast.models._base import RuntimeRegressor
 from jobcast.models._data import ColumnSpec, check_target, scale_out_only
 
 __all__ = [
@@ -149,7 +149,7 @@ def loo_bandwidth(
     return float(candidates[best]), errors
 
 
-class KernelRegression(RegressorMixin, BaseEstimator):
+class KernelRegression(RuntimeRegressor):
     """Nadaraya-Watson regression of runtime on scale-out with a Gaussian kernel.
 
     The bandwidth is chosen among ``n_bandwidths`` log-spaced candidates by
@@ -192,13 +192,6 @@ class KernelRegression(RegressorMixin, BaseEstimator):
     def __init__(self, *, scale_out: ColumnSpec | None = None, n_bandwidths: int = 40) -> None:
         self.scale_out = scale_out
         self.n_bandwidths = n_bandwidths
-
-    def __sklearn_tags__(self) -> Any:
-        """Declare positive runtimes and a model that is not meant for random data."""
-        tags = super().__sklearn_tags__()
-        tags.target_tags.positive_only = True
-        tags.regressor_tags.poor_score = True
-        return tags
 
     def fit(self, X: Any, y: Any) -> KernelRegression:
         """Store the runs grouped by scale-out and choose the bandwidth.

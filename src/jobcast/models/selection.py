@@ -8,11 +8,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError, JobcastError, ModelError
-from jobcast.models._base import seed_from
+from jobcast.models._base import RuntimeRegressor, seed_from
 from jobcast.models._data import (
     ColumnSpec,
     check_frame,
@@ -105,7 +105,7 @@ def cross_val_errors(
     return np.concatenate(truth), np.concatenate(predictions)
 
 
-class AutoModel(RegressorMixin, BaseEstimator):
+class AutoModel(RuntimeRegressor):
     """Choose the runtime model with the lowest cross-validated error on the training data.
 
     As in C3O, every candidate is cross-validated on the training executions only
@@ -194,13 +194,6 @@ class AutoModel(RegressorMixin, BaseEstimator):
         self.min_rows_trees = min_rows_trees
         self.rule = rule
         self.random_state = random_state
-
-    def __sklearn_tags__(self) -> Any:
-        """Declare positive runtimes and a model that is not meant for random data."""
-        tags = super().__sklearn_tags__()
-        tags.target_tags.positive_only = True
-        tags.regressor_tags.poor_score = True
-        return tags
 
     def _templates(self) -> dict[str, BaseEstimator]:
         given = DEFAULT_CANDIDATES if self.candidates is None else tuple(self.candidates)

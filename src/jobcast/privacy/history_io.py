@@ -10,7 +10,6 @@ import pandas as pd
 
 from jobcast.errors import DomainError, InputError, NotEnoughDataError, UnknownJobError
 from jobcast.history import (
-    Attribute,
     ExecutionTable,
     HistoryRepository,
     ImportSummary,
@@ -18,7 +17,7 @@ from jobcast.history import (
     Provenance,
     SourceKind,
 )
-from jobcast.history.importers.kinds import guess_kind
+from jobcast.history.importers.kinds import infer_attribute
 from jobcast.privacy.share import SharePackage, read_share
 
 __all__ = ["release_frame", "schema_domain", "share_table", "share_job_name", "import_share"]
@@ -87,7 +86,7 @@ def share_table(
         spec = JobSpec(
             job,
             tuple(
-                Attribute(a, guess_kind(a), pd.api.types.is_numeric_dtype(rows[a])) for a in attrs
+                infer_attribute(a, numeric=pd.api.types.is_numeric_dtype(rows[a])) for a in attrs
             ),
             runtime_column=runtime,
             scale_out_column=scale if scale in rows.columns else None,

@@ -44,8 +44,8 @@ from jobcast.errors import (
     JobcastError,
     UnknownJobError,
 )
-from jobcast.history import Attribute, HistoryRepository, JobSpec
-from jobcast.history.importers.kinds import guess_kind
+from jobcast.history import HistoryRepository, JobSpec
+from jobcast.history.importers.kinds import infer_attribute
 from jobcast.history.live_writer import LiveWriter
 
 __all__ = ["Collector", "Report", "MAX_QUEUE"]
@@ -234,7 +234,7 @@ class Collector:
         if r.input_size is not None and "input_size" not in names:
             names.insert(0, "input_size")
         attrs = tuple(
-            Attribute(n, guess_kind(n), isinstance(r.params.get(n, r.input_size), int | float))
+            infer_attribute(n, numeric=isinstance(r.params.get(n, r.input_size), int | float))
             for n in names
         )
         return JobSpec(

@@ -6,9 +6,9 @@ import re
 from collections.abc import Mapping
 
 from jobcast.errors import InputError
-from jobcast.history.records import AttributeKind
+from jobcast.history.records import Attribute, AttributeKind
 
-__all__ = ["guess_kind", "parse_kind_overrides"]
+__all__ = ["guess_kind", "infer_attribute", "parse_kind_overrides"]
 
 _RESOURCE = re.compile(
     r"(^|_)(slots|memory|mem|cores|vcpus?|cpus?|executors?|nodes?|instances?|gpus?|"
@@ -33,6 +33,27 @@ def guess_kind(name: str) -> AttributeKind:
     if _DATASET.search(name):
         return AttributeKind.DATASET
     return AttributeKind.PARAMETER
+
+
+def infer_attribute(
+    name: str, *, numeric: bool, kinds: Mapping[str, AttributeKind] | None = None
+) -> Attribute:
+    """The attribute ``name`` of a new job: its kind from ``kinds`` (``--kind``), else guessed.
+
+    Every builder of a :class:`~jobcast.history.records.JobSpec` (importers, collectors,
+    shares) calls this, so that one column gets one kind wherever it enters the history.
+
+    Parameters
+    ----------
+    name
+        Column name.
+    numeric
+        Whether its values are numbers.
+    kinds
+        Kinds given explicitly, by name.
+    """
+    kind = kinds.get(name) if kinds is not None else None
+    return Attribute(name, kind if kind is not None else guess_kind(name), numeric)
 
 
 def parse_kind_overrides(items: list[str] | None) -> Mapping[str, AttributeKind]:

@@ -8,10 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from jobcast.errors import ImportFormatError, InputError
-from jobcast.history.importers.kinds import guess_kind
+from jobcast.history.importers.kinds import infer_attribute
 from jobcast.history.importers.tabular import RawTable, parse_number, read_table
 from jobcast.history.records import (
-    Attribute,
     ExecutionTable,
     IterationTable,
     JobSpec,
@@ -242,7 +241,7 @@ def read_traces(
             values, numeric = list(cells), False
         attr_name = "input_size" if name == input_size else name
         context[attr_name] = values
-        attributes.append(Attribute(attr_name, guess_kind(attr_name), numeric))
+        attributes.append(infer_attribute(attr_name, numeric=numeric))
     ctx = pd.DataFrame(context, index=it.index)
     ctx["execution"] = it["execution"]
     for name in context:

@@ -1,0 +1,75 @@
+"""Benchmark: start-up of ``jobcast --version`` and ``jobcast jobs`` against ``python -c pass``.
+
+Target (issue 11): each command at most 25x a bare interpreter start on the same machine.
+Every command runs ``--runs`` times, interleaved round by round so that a busy moment
+hits all of them alike; the medians and their ratios to ``python -c pass`` are printed
+side by side. ``jobcast jobs`` reads a small history (one imported trace) in a temporary
+SQLite file, migrated before timing starts.
+
+Run: .venv/bin/python benchmarks/bench_cli_startup.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_RATIO = 25.0
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "c3o-paper" / "sort.csv"
+
+
+def _jobcast() -> list[str]:
+    script = Path(sys.executable).with_name("jobcast")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "jobcast.cli"]
+
+
+def _time(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    """Time the commands and print medians and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="Runs of every command.")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = f"sqlite:///{Path(tmp) / 'history.db'}"
+        env = {**os.environ, "JOBCAST_DB": db}
+        jobcast = _jobcast()
+        if SHARED.exists():
+            subprocess.run(
+                [*jobcast, "import", "c3o", str(SHARED), "--job", "sort"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                env=env,
+            )
+        else:
+            subprocess.run([*jobcast, "jobs"], check=True, stdout=subprocess.DEVNULL, env=env)
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "jobcast --version": [*jobcast, "--version"],
+            "jobcast jobs": [*jobcast, "jobs"],
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.runs):
+            for name, command in commands.items():
+                times[name].append(_time(command, env))
+    base = statistics.median(times["python -c pass"])
+    print(f"{'command':<20} {'median (s)':>11} {'ratio':>8}  target <= {TARGET_RATIO:g}x")
+    for name, values in times.items():
+        median = statistics.median(values)
+        ratio = median / base
+        verdict = "" if name == "python -c pass" else ("ok" if ratio <= TARGET_RATIO else "SLOW")
+        print(f"{name:<20} {median:>11.3f} {ratio:>7.1f}x  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

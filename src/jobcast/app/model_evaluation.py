@@ -1,0 +1,100 @@
+"""Evaluating the runtime models on jobs of the history (the privacy paper's protocols)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
+
+from jobcast.history import HistoryRepository
+
+if TYPE_CHECKING:
+    from jobcast.evaluation.models import ModelEvaluation
+
+__all__ = ["evaluate_models", "mean_over_jobs"]
+
+#: Makes the progress callback of one job's evaluation (a context manager, e.g. a bar).
+CallbackFactory = Callable[[str], AbstractContextManager[Any]]
+
+
+def evaluate_models(
+    repo: HistoryRepository,
+    jobs: Sequence[str],
+    *,
+    models: Sequence[str],
+    test_size: float = 0.2,
+    repeats: int = 10,
+    train_sizes: Sequence[int] | None = None,
+    min_scale_outs: Mapping[str, int | None] | None = None,
+    include_shared: bool = True,
+    random_state: int | None = 0,
+    progress: CallbackFactory | None = None,
+) -> list[ModelEvaluation]:
+    """Both protocols (80/20 holdout, small training sets) on every job, in order.
+
+    Parameters
+    ----------
+    repo
+        The history.
+    jobs
+        The jobs to evaluate.
+    models
+        Model names.
+    test_size, repeats, train_sizes, random_state
+        As in :func:`jobcast.evaluation.models.evaluate_models`.
+    min_scale_outs
+        Per job, executions with a smaller scale-out are left out (None: none).
+    include_shared
+        Evaluate on collaborators' shared executions too.
+    progress
+        Given a job's name, a context manager yielding that evaluation's callback.
+    """
+    from jobcast.evaluation.models import evaluate_models as evaluate
+    from jobcast.models.training_data import training_set
+
+    limits = dict(min_scale_outs or {})
+    data = {
+        name: training_set(
+            repo.job(name),
+            repo.executions(name, include_shared=include_shared),
+            min_scale_out=limits.get(name),
+        )
+        for name in jobs
+    }
+    results = []
+    for name in jobs:
+        X, y = data[name]
+        with progress(name) if progress is not None else nullcontext(None) as callback:
+            results.append(
+                evaluate(
+                    X,
+                    y,
+                    job=name,
+                    models=list(models),
+                    test_size=test_size,
+                    repeats=repeats,
+                    train_sizes=train_sizes,
+                    random_state=random_state,
+                    callback=callback,
+                )
+            )
+    return results
+
+
+def mean_over_jobs(
+    results: Sequence[ModelEvaluation], models: Sequence[str]
+) -> dict[str, dict[str, float | None]]:
+    """Each model's mean MAPE over the jobs, per protocol (None where no job has it)."""
+
+    def mean(values: list[float]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    return {
+        "holdout": {
+            m: mean([r.holdout.mean(m) for r in results if r.holdout is not None]) for m in models
+        },
+        "training_sizes": {
+            m: mean([r.training_sizes.mean(m) for r in results if r.training_sizes is not None])
+            for m in models
+        },
+    }
