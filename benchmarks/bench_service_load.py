@@ -279,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             import httpx
 
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + args.warmup
             while True:
                 try:
                     # the first ETA pass has run once the running executions have ETAs
@@ -313,7 +313,10 @@ def run(args: argparse.Namespace) -> int:
             wall = time.perf_counter() - t
         finally:
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         total = sum(len(v) for v in out.values())
         print(f"{args.clients} clients, {total} requests in {wall:.1f} s ({total / wall:.0f}/s)")
         print(f"{'kind':<10}{'count':>8}{'non-2xx':>9}{'p50 ms':>10}{'p99 ms':>10}")
@@ -352,6 +355,9 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=30)
     p.add_argument("--history", type=int, default=1000)
     p.add_argument("--running", type=int, default=20)
+    p.add_argument(
+        "--warmup", type=float, default=900, help="Most seconds to wait for the first ETA pass."
+    )
     sys.exit(run(p.parse_args()))
 
 

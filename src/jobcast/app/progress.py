@@ -13,7 +13,7 @@ from jobcast.errors import InputError, JobcastError, NotEnoughDataError
 from jobcast.history import HistoryRepository
 from jobcast.history.values import utc
 
-__all__ = ["Eta", "eta", "fit_wall_clock", "running"]
+__all__ = ["Eta", "eta", "eta_with", "fit_wall_clock", "running"]
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +199,24 @@ def eta(
     """
     at = utc(now) or datetime.now(UTC)
     model = fit_wall_clock(repo, job)
+    return _eta(repo, model, job, execution, deadline_s=deadline_s, now=at)
+
+
+def eta_with(
+    model: Any,
+    repo: HistoryRepository,
+    job: str,
+    execution: str,
+    *,
+    deadline_s: float | None = None,
+    now: datetime | None = None,
+) -> Eta:
+    """:func:`eta` with a model :func:`fit_wall_clock` fitted before, reused across calls.
+
+    For callers that estimate many executions, or one repeatedly (the service fits once
+    per job and history version).
+    """
+    at = utc(now) or datetime.now(UTC)
     return _eta(repo, model, job, execution, deadline_s=deadline_s, now=at)
 
 

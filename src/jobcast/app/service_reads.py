@@ -128,21 +128,18 @@ def execution_iterations(repo: HistoryRepository, external_id: str) -> list[dict
         ]
 
 
-def job_version(repo: HistoryRepository, job: str) -> tuple[int, int, int]:
-    """What changes whenever a job's training data changes: (executions, largest id, finished).
+def job_version(repo: HistoryRepository, job: str) -> tuple[int, int]:
+    """What changes whenever a job's finished executions change: (how many, largest id).
 
-    A model fitted on the job stays valid while this is unchanged (new, deleted,
-    re-imported and newly finished executions all change it).
+    Models fitted on the job (runtime models, the progress estimator) stay valid while
+    this is unchanged: new, deleted, re-imported and newly finished executions all change
+    it; a run that starts or reports an iteration does not.
     """
     q = (
-        select(
-            func.count(ExecutionRow.id),
-            func.coalesce(func.max(ExecutionRow.id), 0),
-            func.count(ExecutionRow.gross_runtime),
-        )
+        select(func.count(ExecutionRow.id), func.coalesce(func.max(ExecutionRow.id), 0))
         .join(JobRow, JobRow.id == ExecutionRow.job_id)
-        .where(JobRow.name == job)
+        .where(JobRow.name == job, ExecutionRow.gross_runtime.is_not(None))
     )
     with repo.transaction() as s:
-        n, top, done = s.execute(q).one()
-    return int(n), int(top), int(done)
+        n, top = s.execute(q).one()
+    return int(n), int(top)

@@ -57,9 +57,9 @@ def api_router(
 ) -> APIRouter:
     """The ``/api/v1`` read and use-case routes (the collector and hub are mounted apart).
 
-    ETA reads without their own ``deadline_s`` answer from the watcher's last pass while
-    it is younger than two watch intervals (elapsed and remaining moved on by the clock),
-    so a dashboard polling many executions does not re-run the estimator each time.
+    ETA reads without their own ``deadline_s`` answer from the watcher's last pass
+    (elapsed and remaining moved on by the clock), so a dashboard polling many executions
+    does not re-run the estimator; other reads use the watcher's fitted model of the job.
     """
     read = Depends(auth.require("read"))
     # POSTs always need a token, even where reads are open to anonymous users.
@@ -112,23 +112,15 @@ def api_router(
         """The iterations of one execution."""
         return {"execution": execution, "iterations": execution_iterations(repo, execution)}
 
-    def estimate(execution: str, deadline_s: float | None) -> dict[str, Any]:
-        from jobcast.app.progress import eta as run
-
-        job = repo.job_of_execution(execution)
-        return eta_record(
-            run(repo, job, execution, deadline_s=_deadline(settings, job, deadline_s))
-        )
-
     @router.get("/executions/{execution}/eta", dependencies=[read], tags=["progress"])
     async def eta(execution: str, deadline_s: float | None = Query(default=None, gt=0)) -> Any:
         """Elapsed and remaining time, finish time, 80 % interval, deadline risk, similar runs."""
         if deadline_s is None:
             # answered on the event loop: no thread hand-off for the common dashboard read
-            hit = watcher.cached(execution, max_age_s=2 * settings.watch_interval_s)
+            hit = watcher.cached(execution, max_age_s=max(2 * settings.watch_interval_s, 600))
             if hit is not None:
                 return hit
-        return await run_in_threadpool(estimate, execution, deadline_s)
+        return await run_in_threadpool(watcher.estimate, execution, deadline_s=deadline_s)
 
     @router.post("/jobs/{job}/predict", dependencies=[post], tags=["models"])
     def predict(job: str, body: PredictRequest) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from jobcast.app.service_reads import list_executions
+from jobcast.app.service_reads import job_version, list_executions
 from jobcast.history import HistoryRepository
 from jobcast.service.settings import ServiceSettings
 
@@ -56,6 +56,8 @@ class Watcher:
         self._etas: dict[str, dict[str, Any]] = {}
         self._stamp = 0.0
         self._alerted: set[str] = set()
+        self._models: dict[str, tuple[tuple[int, int], Any]] = {}
+        self._fit_locks: dict[str, threading.Lock] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -81,9 +83,50 @@ class Watcher:
             out["remaining_s"] = max(0.0, float(out["remaining_s"]) - age)
         return out
 
+    def model(self, job: str) -> Any:
+        """The job's fitted progress model, refitted only when its finished runs changed.
+
+        Raises
+        ------
+        JobcastError
+            When the job has no history to fit on.
+        """
+        from jobcast.app.progress import fit_wall_clock
+
+        with self._lock:
+            lock = self._fit_locks.setdefault(job, threading.Lock())
+        with lock:  # one fit per job at a time; the others wait for it
+            version = job_version(self.repo, job)
+            with self._lock:
+                hit = self._models.get(job)
+            if hit is not None and hit[0] == version:
+                return hit[1]
+            t = time.perf_counter()
+            fitted = fit_wall_clock(self.repo, job)
+            logger.info("fitted the progress model of %s in %.1f s", job, time.perf_counter() - t)
+            with self._lock:
+                self._models[job] = (version, fitted)
+            return fitted
+
+    def estimate(
+        self, execution: str, *, deadline_s: float | None = None, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """The ETA record of a running execution, with the job's cached model."""
+        from jobcast.app.progress import eta_with
+        from jobcast.service.api import eta_record
+
+        job = self.repo.job_of_execution(execution)
+        if deadline_s is None:
+            deadline_s = dict(self.settings.deadlines).get(job)
+        record = eta_record(
+            eta_with(self.model(job), self.repo, job, execution, deadline_s=deadline_s, now=now)
+        )
+        record["deadline_s"] = deadline_s
+        return record
+
     def tick(self, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
         """One pass: run the followers, estimate every running execution, alert."""
-        from jobcast.app.progress import eta as estimate
+        from jobcast.app.progress import eta_with
         from jobcast.service.api import eta_record
 
         for follow in self.followers:
@@ -93,21 +136,27 @@ class Watcher:
                 logger.exception("following a source failed")
         deadlines = dict(self.settings.deadlines)
         etas: dict[str, dict[str, Any]] = {}
+        broken: set[str] = set()
         for ex in list_executions(self.repo, state="running"):
+            job = ex["job"]
+            if job in broken:
+                continue
+            try:
+                model = self.model(job)
+            except Exception as e:  # a job without a usable history has no ETAs
+                logger.info("no ETAs for %s: %s", job, e)
+                broken.add(job)
+                continue
             try:
                 record = eta_record(
-                    estimate(
-                        self.repo,
-                        ex["job"],
-                        ex["id"],
-                        deadline_s=deadlines.get(ex["job"]),
-                        now=now,
+                    eta_with(
+                        model, self.repo, job, ex["id"], deadline_s=deadlines.get(job), now=now
                     )
                 )
-            except Exception as e:  # an execution without a usable history has no ETA
-                logger.info("no ETA for %s/%s: %s", ex["job"], ex["id"], e)
+            except Exception as e:
+                logger.info("no ETA for %s/%s: %s", job, ex["id"], e)
                 continue
-            record["deadline_s"] = deadlines.get(ex["job"])
+            record["deadline_s"] = deadlines.get(job)
             etas[ex["id"]] = record
         with self._lock:
             self._etas = etas
