@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -55,6 +56,9 @@ class CollectorClient:
         Most undelivered reports kept.
     transport
         httpx transport (for an in-process server); the network when None.
+    token
+        Bearer token (scope ``collect``) the service requires; ``$JOBCAST_TOKEN`` when
+        None.
 
     Examples
     --------
@@ -73,6 +77,7 @@ class CollectorClient:
         backoff_s: float = 0.1,
         buffer_size: int = 10_000,
         transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise InputError(f"collector URL must start with http:// or https://, got {url!r}")
@@ -81,7 +86,12 @@ class CollectorClient:
         self.url = url.rstrip("/")
         self.retries = retries
         self.backoff_s = backoff_s
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, transport=transport)
+        # `jobcast serve` wants a bearer token of scope collect on every report
+        token = token or os.environ.get("JOBCAST_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self._http = httpx.Client(
+            base_url=self.url, timeout=timeout_s, transport=transport, headers=headers
+        )
         self._buffer: deque[tuple[str, BaseModel]] = deque()
         self._buffer_size = buffer_size
         self._lock = threading.Lock()
