@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import httpx
 import pandas as pd
@@ -19,6 +17,12 @@ from jobcast.collect.eventlog import EventLogImport, read_event_log
 from jobcast.collect.grouping import DEFAULT_ITERATIONS, IterationMode, IterationRule
 from jobcast.collect.runs import ApplicationRun, iterations_frame
 from jobcast.collect.sources import find_application_log
+from jobcast.collect.spark_env import (
+    SPARK_EVENT_LOG_DIR,
+    event_log_dir_from_properties,
+    parse_spark_time,
+)
+from jobcast.collect.timeline import ExecutorTimeline
 from jobcast.errors import InputError, JobcastError
 
 __all__ = [
@@ -32,54 +36,8 @@ logger = logging.getLogger(__name__)
 
 _API = "/api/v1"
 _NO_TIME = -1
-#: Spark's default ``spark.eventLog.dir``.
-_SPARK_EVENT_LOG_DIR = "/tmp/spark-events"
-
-
 class SparkRestError(JobcastError):
     """The Spark REST API cannot be reached or answers nonsense."""
-
-
-def parse_spark_time(value: str | None) -> datetime | None:
-    """Parse the REST API's ``2026-11-22T01:36:12.181GMT`` times (None for none or epoch -1)."""
-    if not value:
-        return None
-    text = value.replace("GMT", "+00:00")
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    if t.year < 1971:  # Spark writes 1969-12-31T23:59:59.999 for "not yet"
-        return None
-    return t.astimezone(UTC)
-
-
-def event_log_dir_from_properties(properties: Mapping[str, str]) -> Path | None:
-    """Return the local folder an application writes its event log to, from its Spark settings.
-
-    Parameters
-    ----------
-    properties
-        The application's Spark properties (the REST API's ``environment`` answer).
-
-    Returns
-    -------
-    Path or None
-        ``spark.eventLog.dir`` (Spark's default ``/tmp/spark-events`` when unset) as a local
-        path; None when event logs are off or go to a file system that is not local
-        (``hdfs://``, ``s3a://``...).
-    """
-    if str(properties.get("spark.eventLog.enabled", "false")).strip().lower() != "true":
-        return None
-    raw = str(properties.get("spark.eventLog.dir") or _SPARK_EVENT_LOG_DIR).strip()
-    parts = urlsplit(raw)
-    if parts.scheme == "file":
-        return Path(unquote(parts.path))
-    if parts.scheme == "" or (len(parts.scheme) == 1 and raw[1:2] == ":"):  # C:\spark-events
-        return Path(raw)
-    return None
 
 
 @dataclass
@@ -194,7 +152,7 @@ class SparkRestFollower:
         self._jobs: dict[int, _Job] = {}
         self._running_keys: dict[str, datetime] = {}
         self._counted_stages: set[tuple[int, int]] = set()
-        self._executors: dict[str, tuple[datetime, datetime | None]] = {}
+        self.executors = ExecutorTimeline()
         self._reported: set[str] = set()
         self.app_name = ""
         self.started_at: datetime | None = None
@@ -344,7 +302,7 @@ class SparkRestFollower:
                 "away",
                 self.app_id,
                 props.get("spark.eventLog.enabled", "false"),
-                props.get("spark.eventLog.dir", _SPARK_EVENT_LOG_DIR),
+                props.get("spark.eventLog.dir", SPARK_EVENT_LOG_DIR),
             )
 
     def _read_final_log(self, waited: float) -> None:
@@ -431,7 +389,9 @@ class SparkRestFollower:
             removed = parse_spark_time(ex.get("removeTime"))
             if ex.get("isActive", True):
                 removed = None
-            self._executors[str(ex["id"])] = (added, removed)
+            self.executors.set(
+                str(ex["id"]), added.timestamp(), None if removed is None else removed.timestamp()
+            )
 
     def _seen(self, t: datetime) -> None:
         if self.last_seen is None or t > self.last_seen:
@@ -441,28 +401,6 @@ class SparkRestFollower:
         return self.rule.key(job_id, job.get("jobGroup"), job.get("description"))
 
     # -- results -------------------------------------------------------------------------
-
-    def _alive_at(self, t: datetime) -> int:
-        workers = [
-            (a, r) for ex_id, (a, r) in self._executors.items() if ex_id != "driver"
-        ] or list(self._executors.values())  # local mode: the driver is the executor
-        n = sum(1 for a, r in workers if a <= t and (r is None or r > t))
-        return max(n, 1)
-
-    def _scale_out(self, start: datetime, end: datetime) -> int:
-        # time-weighted executors over the span, from the executors' add/remove times
-        span = (end - start).total_seconds()
-        if span <= 0:
-            return self._alive_at(end)
-        cuts = sorted(
-            {start, end}
-            | {t for a, r in self._executors.values() for t in (a, r) if t and start < t < end}
-        )
-        area = sum(
-            self._alive_at(t0) * (t1 - t0).total_seconds()
-            for t0, t1 in zip(cuts, cuts[1:], strict=False)
-        )
-        return max(1, round(area / span))
 
     def iterations_frame(self) -> pd.DataFrame:
         """Return every finished iteration recorded so far.
@@ -512,7 +450,7 @@ class SparkRestFollower:
                     "started_at": start,
                     "finished_at": end,
                     "duration_s": (end - start).total_seconds(),
-                    "scale_out": self._scale_out(start, end),
+                    "scale_out": self.executors.scale_out(start.timestamp(), end.timestamp()),
                     "records": sum(j.records for j in js),
                     "cpu": sum(j.cpu_ns for j in js) / (run_ms * 1e6) if run_ms else float("nan"),
                     "disk": sum(j.disk for j in js),
@@ -538,8 +476,9 @@ class SparkRestFollower:
             return replace(self._final.run, app_id=self.app_id)
         end = self.finished_at or self.last_seen or self.started_at
         end = max(end, self.started_at)
-        counts = [self._alive_at(a) for a, _ in self._executors.values()] or [1]
-        final = self._alive_at(end) if self.ended else self._alive_now()
+        final = (
+            self.executors.alive_at(end.timestamp()) if self.ended else self.executors.alive_now()
+        )
         return ApplicationRun(
             app_id=self.app_id,
             app_name=self.app_name,
@@ -547,12 +486,6 @@ class SparkRestFollower:
             finished_at=end,
             gross_runtime_s=(end - self.started_at).total_seconds(),
             final_executors=final,
-            max_executors=max(max(counts), final),
+            max_executors=max(self.executors.max_alive(), final),
             completed=self.completed,
         )
-
-    def _alive_now(self) -> int:
-        workers = [r for i, (_, r) in self._executors.items() if i != "driver"]
-        if not workers:
-            return 1
-        return max(1, sum(1 for r in workers if r is None))
