@@ -343,7 +343,7 @@ def test_jobs_loads_no_heavy_library(db: str) -> None:
         "import sys\n"
         "from jobcast.cli import app\n"
         f"app(['jobs', '--db', {db!r}], standalone_mode=False)\n"
-        "heavy = ['sklearn', 'alembic', 'scipy', 'matplotlib']\n"
+        "heavy = ['pandas', 'numpy', 'sklearn', 'alembic', 'scipy', 'matplotlib']\n"
         "print('LOADED', [m for m in heavy if m in sys.modules])\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)

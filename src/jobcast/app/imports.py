@@ -152,9 +152,12 @@ def import_eventlogs(
 
     values = dict(context or {})
     out = []
+    jobs: dict[str, tuple[JobSpec | None, set[str]]] = {}
     for imp in read_event_logs(paths, iterations=iterations):
         name = job or imp.run.app_name
-        existing, known = _known_runs(repo, name)
+        if name not in jobs:
+            jobs[name] = _known_runs(repo, name)
+        existing, known = jobs[name]
         if existing is not None:
             unknown = sorted(set(values) - set(existing.attribute_names))
             if unknown:
@@ -168,6 +171,9 @@ def import_eventlogs(
         if not skipped:
             table = iteration_table(imp, job=name, existing=existing, context=values)
             stored = repo.import_iterations(table).iterations
+            known.add(imp.run.app_id)
+            if existing is None:
+                jobs[name] = (repo.job(name), known)
         out.append(
             EventLogResult(
                 path=str(imp.path),

@@ -23,13 +23,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Text, delete, insert, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from jobcast.errors import BudgetExceededError, InputError, UnknownJobError
 from jobcast.history.base import RepositoryBase
-from jobcast.history.fingerprints import current_user, execution_fingerprint, frame_fingerprints
 from jobcast.history.records import Release, SourceKind
 from jobcast.history.schema import (
     BudgetChangeRow,
@@ -49,14 +49,26 @@ __all__ = [
     "BudgetChange",
     "BudgetState",
     "ReleaseLease",
-    "execution_fingerprint",
-    "current_user",
 ]
 
 #: Total epsilon a job may release over its lifetime unless configured otherwise.
 #: Chosen so that a few releases at epsilon = 1 fit, the range differential-privacy
 #: deployments treat as strong protection.
 DEFAULT_PRIVACY_BUDGET = 5.0
+
+
+def _fingerprints() -> Any:
+    # imported on first use: it loads pandas, which opening the history does not need
+    from jobcast.history import fingerprints
+
+    return fingerprints
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("execution_fingerprint", "current_user"):
+        return getattr(_fingerprints(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # one constant key: every release and budget change of a PostgreSQL history queues here,
 # because a release may be charged to several jobs through shared data
@@ -161,7 +173,7 @@ class ReleaseLease:
             method=method,
             rows=int(rows),
             destination=destination,
-            released_by=released_by or current_user(),
+            released_by=released_by or _fingerprints().current_user(),
             digest=digest,
         )
         s.add(entry)
@@ -246,7 +258,7 @@ class PrivacyLedger(RepositoryBase):
             attrs = json.loads("[" + ",".join(raw) + "]")
         else:
             attrs = [json.loads(a) if isinstance(a, str) else a for a in raw]
-        fps = frame_fingerprints(
+        fps = _fingerprints().frame_fingerprints(
             scale_out=scale,
             machine_type=mtype,
             gross_runtime=runtime,
@@ -395,7 +407,9 @@ class PrivacyLedger(RepositoryBase):
                     "learnt about the same executions; confirm it with --confirm-raise "
                     "(the change is recorded with your user name)"
                 )
-            change = BudgetChange(name, datetime.now(UTC), changed_by or current_user(), old, new)
+            change = BudgetChange(
+                name, datetime.now(UTC), changed_by or _fingerprints().current_user(), old, new
+            )
             if new != old:
                 s.add(
                     BudgetChangeRow(
