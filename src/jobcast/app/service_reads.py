@@ -12,7 +12,14 @@ from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
 from jobcast.history.schema import ExecutionRow, IterationRow, JobRow
 
-__all__ = ["State", "list_executions", "execution_record", "execution_iterations", "job_version"]
+__all__ = [
+    "State",
+    "list_executions",
+    "execution_record",
+    "execution_iterations",
+    "job_version",
+    "running_iteration_counts",
+]
 
 State = Literal["running", "finished", "all"]
 
@@ -143,3 +150,15 @@ def job_version(repo: HistoryRepository, job: str) -> tuple[int, int]:
     with repo.transaction() as s:
         n, top = s.execute(q).one()
     return int(n), int(top)
+
+
+def running_iteration_counts(repo: HistoryRepository) -> dict[str, int]:
+    """Recorded iterations of every running execution, by execution id (one query)."""
+    q = (
+        select(ExecutionRow.external_id, ExecutionRow.id, func.count(IterationRow.id))
+        .outerjoin(IterationRow, IterationRow.execution_id == ExecutionRow.id)
+        .where(ExecutionRow.gross_runtime.is_(None), ExecutionRow.finished_at.is_(None))
+        .group_by(ExecutionRow.id, ExecutionRow.external_id)
+    )
+    with repo.transaction() as s:
+        return {str(ext or eid): int(n) for ext, eid, n in s.execute(q)}

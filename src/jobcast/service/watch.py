@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from jobcast.app.service_reads import job_version, list_executions
+from jobcast.app.service_reads import job_version, list_executions, running_iteration_counts
 from jobcast.history import HistoryRepository
 from jobcast.service.settings import ServiceSettings
 
@@ -52,36 +52,47 @@ class Watcher:
         self.settings = settings
         self.on_webhook = on_webhook
         self.followers = followers
+        # an unchanged execution is estimated anew at least this often (its deadline
+        # risk grows while it makes no progress)
+        self.refresh_s = max(60.0, 12 * settings.watch_interval_s)
         self._lock = threading.Lock()
-        self._etas: dict[str, dict[str, Any]] = {}
-        self._stamp = 0.0
+        # per running execution: its ETA record, when it was computed, and what it was
+        # computed from (iterations recorded, model version)
+        self._etas: dict[str, tuple[dict[str, Any], float, tuple[Any, ...]]] = {}
         self._alerted: set[str] = set()
         self._models: dict[str, tuple[tuple[int, int], Any]] = {}
         self._fit_locks: dict[str, threading.Lock] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def snapshot(self) -> dict[str, dict[str, Any]]:
-        """The latest ETA record per running execution id."""
-        with self._lock:
-            return dict(self._etas)
-
-    def cached(self, execution: str, *, max_age_s: float) -> dict[str, Any] | None:
-        """The execution's ETA from the last pass when it is at most ``max_age_s`` old.
-
-        Elapsed and remaining seconds are moved on by the time since that pass.
-        """
-        with self._lock:
-            age = time.monotonic() - self._stamp
-            hit = self._etas.get(execution)
-        if hit is None or age > max_age_s:
-            return None
-        out = dict(hit)
+    @staticmethod
+    def _moved_on(record: dict[str, Any], age: float) -> dict[str, Any]:
+        out = dict(record)
         if out.get("elapsed_s") is not None:
             out["elapsed_s"] = float(out["elapsed_s"]) + age
         if out.get("remaining_s") is not None:
             out["remaining_s"] = max(0.0, float(out["remaining_s"]) - age)
         return out
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """The latest ETA record per running execution id (moved on by the clock)."""
+        now = time.monotonic()
+        with self._lock:
+            items = list(self._etas.items())
+        return {ex: self._moved_on(rec, now - at) for ex, (rec, at, _) in items}
+
+    def cached(self, execution: str, *, max_age_s: float) -> dict[str, Any] | None:
+        """The execution's ETA from a pass at most ``max_age_s`` old, else None.
+
+        Elapsed and remaining seconds are moved on by the time since it was computed.
+        """
+        with self._lock:
+            hit = self._etas.get(execution)
+        if hit is None:
+            return None
+        record, at, _ = hit
+        age = time.monotonic() - at
+        return None if age > max_age_s else self._moved_on(record, age)
 
     def model(self, job: str) -> Any:
         """The job's fitted progress model, refitted only when its finished runs changed.
@@ -135,7 +146,10 @@ class Watcher:
             except Exception:  # a broken source must not stop the others
                 logger.exception("following a source failed")
         deadlines = dict(self.settings.deadlines)
-        etas: dict[str, dict[str, Any]] = {}
+        counts = running_iteration_counts(self.repo)
+        with self._lock:
+            previous = dict(self._etas)
+        etas: dict[str, tuple[dict[str, Any], float, tuple[Any, ...]]] = {}
         broken: set[str] = set()
         for ex in list_executions(self.repo, state="running"):
             job = ex["job"]
@@ -147,6 +161,19 @@ class Watcher:
                 logger.info("no ETAs for %s: %s", job, e)
                 broken.add(job)
                 continue
+            with self._lock:
+                version = self._models[job][0]
+            mark = (counts.get(ex["id"]), version, deadlines.get(job))
+            old = previous.get(ex["id"])
+            if (
+                now is None
+                and old is not None
+                and old[2] == mark
+                and time.monotonic() - old[1] < self.refresh_s
+            ):
+                # nothing new was recorded: the last estimate, moved on by the clock
+                etas[ex["id"]] = old
+                continue
             try:
                 record = eta_record(
                     eta_with(
@@ -157,12 +184,12 @@ class Watcher:
                 logger.info("no ETA for %s/%s: %s", job, ex["id"], e)
                 continue
             record["deadline_s"] = deadlines.get(job)
-            etas[ex["id"]] = record
+            etas[ex["id"]] = (record, time.monotonic(), mark)
         with self._lock:
             self._etas = etas
-            self._stamp = time.monotonic()
-        self._alert(etas)
-        return etas
+        current = self.snapshot()
+        self._alert(current)
+        return current
 
     def _alert(self, etas: dict[str, dict[str, Any]]) -> None:
         url = self.settings.webhook_url
