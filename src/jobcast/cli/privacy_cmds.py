@@ -313,20 +313,3 @@ def evaluate_privacy_cmd(
 
 def _eps_order(label: str) -> float:
     return float("inf") if label == "no-dp" else float(label)
-
-
-def register(app: typer.Typer) -> None:
-    """Add these commands to an eagerly built application (``jobcast.cli`` before lazy loading)."""
-    import importlib
-
-    app.command("budget")(budget)
-    app.command("share")(share)
-    history = importlib.import_module("jobcast.cli.history_cmds")
-    models = importlib.import_module("jobcast.cli.model_cmds")
-    if hasattr(history, "import_app"):
-        history.import_app.command("share")(import_share)
-    if hasattr(models, "evaluate_app"):
-        models.evaluate_app.command("privacy")(evaluate_privacy_cmd)
-    domain_app = typer.Typer(help="Domain files of the public facts a share may use.")
-    domain_app.command("init")(domain_init)
-    app.add_typer(domain_app, name="domain")
