@@ -82,7 +82,11 @@ def test_undeclared_bounds_are_paid_for(method, frame):
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_state_holds_no_raw_count_or_extremes(method, frame):
     for dom in (make_domain(), make_domain(runtime=NumericDomain(log=True))):
-        s = make_synthesizer(method, domain=dom, epsilon=1.0, random_state=3).fit(frame)
+        try:
+            s = make_synthesizer(method, domain=dom, epsilon=1.0, random_state=3).fit(frame)
+        except DomainError as e:  # a collapsed bought range is refused, naming the fix
+            assert dom.undeclared and "--domain" in str(e)
+            continue
         values = set(_numbers(s))
         assert float(N_ROWS) not in values
         assert RAW_MIN not in values and RAW_MAX not in values

@@ -8,6 +8,7 @@ release and keeps only differentially private results (attributes ending in ``_`
 
 from __future__ import annotations
 
+import json
 import logging
 from abc import ABC, abstractmethod
 from typing import Any
@@ -26,6 +27,8 @@ __all__ = ["BaseSynthesizer", "check_rows"]
 
 logger = logging.getLogger(__name__)
 
+_PROBE_ROWS = 1000  # synthetic rows drawn to detect a collapsed bound estimate
+
 
 def check_rows(n_rows: Any) -> int:
     """Return ``n_rows`` as an int if it is a positive integer, else raise InputError."""
@@ -34,6 +37,19 @@ def check_rows(n_rows: Any) -> int:
     if n_rows <= 0:
         raise InputError(f"the number of rows must be a positive integer, got {n_rows!r}")
     return int(n_rows)
+
+
+def _collapsed(names: list[str]) -> DomainError:
+    """The refusal of a release whose bought bounds collapsed, naming the ``--domain`` fix."""
+    spec = {"type": "numeric", "lower": "...", "upper": "...", "log": True}
+    example = {"columns": {n: spec for n in names}}
+    return DomainError(
+        f"the privately estimated range of column(s) {names} collapsed (too few rows for the "
+        "budget share that buys it): the share would hold noise, one value or its range's "
+        "edge for every row. Nothing was released. Declare public bounds (or a grid) for "
+        "them in a domain file and pass --domain FILE (jobcast domain init --job NAME writes "
+        f"a skeleton), e.g. {json.dumps(example)}"
+    )
 
 
 class BaseSynthesizer(ABC):
@@ -134,6 +150,7 @@ class BaseSynthesizer(ABC):
         self._fit(frame, acc)
         if acc is not None and self.uses_data:
             acc.check_exhausted()
+        self._check_collapse()
         self.ledger_: tuple[Spend, ...] = acc.ledger if acc is not None else ()
         self.epsilon_spent_: float | None = acc.spent if acc is not None else None
         return self
@@ -162,6 +179,33 @@ class BaseSynthesizer(ABC):
             assert isinstance(dom, NumericDomain)
             domain = domain.replace(name, dom.with_bounds(lo, hi))
         return domain
+
+    def _check_collapse(self) -> None:
+        """Refuse a release whose bought bounds collapsed, before anything is written.
+
+        Bounds estimated with a small share of ε on few rows can land in the noise:
+        then every synthetic value of the column is one value or sits on one edge of
+        its estimated range (scale-out 1 for every row, one runtime for all).  A draw
+        of the fitted model (post-processing, no budget, its own generator) shows it;
+        the error names the columns and the ``--domain`` file that avoids it.
+        """
+        assert self.domain is not None
+        todo = [n for n in self.domain.undeclared if n in self.domain_.names]
+        if not todo:
+            return
+        probe = self._sample(_PROBE_ROWS, np.random.default_rng(0))
+        bad = []
+        for name in todo:
+            dom = self.domain_[name]
+            assert isinstance(dom, NumericDomain) and dom.lower is not None
+            x = np.asarray(probe[name], dtype=float)
+            at_edge = np.isclose(x, dom.lower, rtol=1e-6) | np.isclose(
+                x, float(dom.upper or dom.lower), rtol=1e-6
+            )
+            if np.unique(x).size == 1 or at_edge.mean() > 0.5:
+                bad.append(name)
+        if bad:
+            raise _collapsed(bad)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "discretizer_"):

@@ -45,6 +45,9 @@ class Window:
         Number of bins of the public range.
     significant
         Whether a run of bins stood out of the noise.
+    edges, counts
+        The window's bin edges (transformed scale) and their noisy counts: a noisy
+        marginal of the column inside the window, free to use (post-processing).
     """
 
     low: float
@@ -54,6 +57,8 @@ class Window:
     total: float
     bins: int
     significant: bool
+    edges: tuple[float, ...] = ()
+    counts: tuple[float, ...] = ()
 
 
 def _kadane(gain: np.ndarray) -> tuple[float, int, int]:
@@ -80,6 +85,7 @@ def dp_window(
     log: bool = True,
     threshold: float = 1.0,
     fallback: int | None = 1,
+    cover: bool = False,
 ) -> Window:
     """The run of bins of a public range holding the data, ε-DP (the one window mechanism).
 
@@ -110,6 +116,11 @@ def dp_window(
         Penalty per bin in units of ``1 / ε``.
     fallback
         Half width in bins of the block taken when no run is significant.
+    cover
+        Cover every bin whose noisy count exceeds ``ln(bins / 0.05) / ε`` (an empty
+        bin passes with probability below 2.5 % anywhere in the range), from the first
+        to the last: a column whose values form separate groups (iterations 1 and
+        25..100) keeps them all.  When no bin passes, the run above is the window.
 
     Returns
     -------
@@ -141,6 +152,9 @@ def dp_window(
         a, b = block, block + k - 1
     elif not significant:
         a, b = (0, nbins - 1) if fallback is None else (block, block + k - 1)
+    passed = np.flatnonzero(noisy > np.log(nbins / 0.05) / epsilon) if cover else np.zeros(0)
+    if passed.size:
+        a, b, significant = int(passed[0]), int(passed[-1]), True
     mids = (edges[a : b + 1] + edges[a + 1 : b + 2]) / 2
     # Signed noisy counts: the zero-mean noise of near-empty bins cancels instead of
     # pulling the centre towards the middle of a wide run; when the run's total is not
@@ -164,6 +178,8 @@ def dp_window(
         total=float(noisy.sum()),
         bins=nbins,
         significant=bool(significant),
+        edges=tuple(float(e) for e in edges[a : b + 2]),
+        counts=tuple(float(c) for c in noisy[a : b + 1]),
     )
 
 
@@ -180,6 +196,7 @@ def dp_log_range(
     threshold: float | None = None,
     mode: str = "quantile",
     fallback: int | None = None,
+    strict: bool = False,
 ) -> tuple[float, float]:
     """Estimate a range holding most of the positive values ``x`` with ε-DP.
 
@@ -212,6 +229,10 @@ def dp_log_range(
         range is returned, or with ``fallback`` the noisy mode's bin widened by that
         many bins on each side; without noise, the run from the first to the last
         non-empty bin.
+    strict
+        In ``"quantile"`` mode, raise instead of falling back to the noisy mode when no
+        bin's noisy count passes the threshold: the estimate would be noise (a
+        decision on DP outputs only).
 
     Returns
     -------
@@ -271,6 +292,11 @@ def dp_log_range(
             b = min(max(b, a + 1), nbins)
             return float(np.exp(edges[a])), float(np.exp(edges[b]))
     kept = np.maximum(noisy - floor, 0.0)
+    if kept.sum() <= 0 and strict and eps is not None:
+        raise DomainError(
+            f"{label}: no bin of the noisy histogram stands out of the noise (too few rows "
+            "for this share of the budget)"
+        )
     if kept.sum() <= 0:
         top = int(np.argmax(noisy))
         a, b = max(top - 3, 0), min(top + 4, nbins)

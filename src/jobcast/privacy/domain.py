@@ -386,7 +386,12 @@ class Domain:
                         f"bounds [{dom.lower}, {dom.upper}]; widen the bounds"
                     )
             elif dom.log and (x <= 0).any():
-                raise DomainError(f"column {name!r} is log-scale but has values <= 0")
+                raise DomainError(
+                    f"column {name!r} holds zeros or negative values, so its range cannot be "
+                    "bought on a log scale: declare its public range in a domain file, e.g. "
+                    f'"{name}": {{"type": "numeric", "lower": ..., "upper": ..., "log": false}}, '
+                    "and pass --domain FILE (jobcast domain init --job NAME writes a skeleton)"
+                )
 
 
 def load_domain(path: str | Path) -> Domain:

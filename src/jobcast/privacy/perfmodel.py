@@ -98,7 +98,7 @@ import pandas as pd
 from jobcast.errors import DomainError, InputError
 from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.base import BaseSynthesizer
-from jobcast.privacy.bounds import dp_log_range, dp_window
+from jobcast.privacy.bounds import Window, dp_log_range, dp_window
 from jobcast.privacy.discretize import Discretizer
 from jobcast.privacy.domain import CategoricalDomain, Domain, NumericDomain
 from jobcast.privacy.noise import laplace_int, linf_laplace_int, linf_noise_variance, quantize
@@ -111,7 +111,8 @@ _RESIDUAL_SD = 0.2  # public prior: run-to-run and model error in log-runtime
 _MARGINAL_SD = 0.05  # public prior: what a log-linear model misses per value of a column
 _MAX_DESIGN_SHRINK = 0.9  # skip the configuration histogram when it would be >90 % prior
 _CUBE_MAX_D = 16  # more coefficients get Laplace shares (exact shell counts grow like m^d)
-_LOCATE_SHARE = 0.15  # of the budget: windows of the bounded context columns, together
+_LOCATE_SHARE = (0.1, 0.3)  # of the budget: windows of the bounded context columns
+_MARGINAL_MIN_SIGNAL = 8.0  # ε n per located column's histogram worth buying
 _LINEAR_SPAN = float(np.log(100.0))  # a linear range is binned like two decades
 
 
@@ -155,6 +156,41 @@ def _features(
                 cols.append(numeric[a] * numeric[b])
                 labels.append(f"interaction{a}x{b}")
     return np.column_stack(cols), labels
+
+
+def _design_shrink(epsilon: float, total: float, n_cells: int) -> float:
+    """Weight of the uniform prior in a shrunk configuration histogram.
+
+    The noise variance ``2 / ε²`` of a cell's count against its (Poisson) variance
+    ``total / n_cells`` around the uniform design.
+    """
+    var = 2.0 / epsilon**2
+    return var / (var + total / n_cells)
+
+
+def _window_marginal(win: Window, dom: NumericDomain, epsilon: float) -> np.ndarray:
+    """Probabilities of ``dom``'s bins from a window's noisy counts (post-processing).
+
+    Each noisy count (variance ``2 / ε²``) is shrunk towards the window's mean count in
+    proportion to its noise, clipped at 0 and spread over the located column's bins by
+    overlap on the transformed scale.
+    """
+    counts = np.asarray(win.counts, dtype=float)
+    edges = np.asarray(win.edges, dtype=float)
+    prior = max(float(counts.sum()), 1.0) / counts.size
+    var = 2.0 / epsilon**2
+    w = var / (var + prior)
+    mass = np.maximum((1.0 - w) * counts + w * prior, 0.0)
+    assert dom.lower is not None and dom.upper is not None
+    if dom.log:
+        fine = np.linspace(np.log(dom.lower), np.log(dom.upper), dom.bins + 1)
+    else:
+        fine = np.linspace(dom.lower, dom.upper, dom.bins + 1)
+    lo = np.maximum(fine[:-1, None], edges[None, :-1])
+    hi = np.minimum(fine[1:, None], edges[None, 1:])
+    share = np.maximum(hi - lo, 0.0) / np.diff(edges)[None, :]
+    p = share @ mass
+    return p / p.sum() if p.sum() > 0 else np.full(dom.bins, 1.0 / dom.bins)
 
 
 def _noisy_levels(
@@ -404,6 +440,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         domain = self.domain_
         ctx = self._check_params(domain)
         self._width_used = 0.0  # set by the window's bin width, if a window is bought
+        self._marginals: dict[str, np.ndarray] = {}  # located columns' noisy marginals
         disc = self.discretizer_
         card = np.array([disc.cardinality(n) for n in ctx], dtype=np.int64)
         n_cells = int(np.prod(card))
@@ -436,6 +473,12 @@ class PerfModelSynthesizer(BaseSynthesizer):
             self._locate(frame, ctx, acc, rest, n_low)
             disc = self.discretizer_
             e_ctx = rest * self.context_share
+            if _design_shrink(e_ctx, n_hint, n_cells) > _MAX_DESIGN_SHRINK:
+                # The configuration histogram would be mostly prior: the share buys the
+                # located columns' marginals instead (before the corrections' plan,
+                # which counts the bins their rows fill).
+                located = np.column_stack([disc.encode_column(n, frame[n]) for n in ctx])
+                self._fine_marginals(ctx, located, card, acc, e_ctx, n_low)
             e_win = rest * self._window_fraction(n_low, rest) if runtime_declared else None
             if e_win is not None and n_low * e_win < 3.0:
                 # Too few rows for this budget: any run of bins the window found would
@@ -445,7 +488,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
             # Corrections only where their noise would not swamp them (from the noisy
             # count and public values); an unused share goes to the model.
             e_marg, e_cells = self._correction_plan(
-                n_low, rest * self.correction_share, card, n_cells
+                n_low, rest * self.correction_share, self._effective_card(ctx, card), n_cells
             )
             e_cell = e_marg * int((card > 1).sum()) + e_cells
             e_fit = acc.remaining - e_cell
@@ -464,14 +507,12 @@ class PerfModelSynthesizer(BaseSynthesizer):
             # their noise up (std sqrt(2 * cells) / ε instead of sqrt(2) / ε).
             total = n_hint
             prior = total / n_cells
-            var = 2.0 / e_ctx**2
-            # Shrinkage weight of the uniform design: the noise variance against a
-            # cell's (Poisson) variance around it.
-            w = var / (var + prior)
+            w = _design_shrink(e_ctx, total, n_cells)
             if w > _MAX_DESIGN_SHRINK:
                 # The noisy histogram would be almost all prior (many cells, few rows
-                # each): keep the uniform design and give the share to the model.
-                design = np.full(n_cells, prior)
+                # each): spend the share on the located columns' marginals instead
+                # and use their product (uniform elsewhere).
+                design = total * self._product_design(ctx, card)
             else:
                 noisy = laplace_int(
                     counts.astype(np.int64), sensitivity=1, accountant=acc,
@@ -625,6 +666,41 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self.cardinalities_ = card
         self.context_ = ctx
 
+    def _fine_marginals(
+        self, ctx: tuple[str, ...], codes: np.ndarray, card: np.ndarray, acc: Accountant,
+        epsilon: float, n_low: float,
+    ) -> None:
+        """Noisy one-way histograms of the located columns over their bins (ε split evenly).
+
+        Discrete Laplace, sensitivity 1 per histogram (Dwork et al., TCC 2006).  Counts
+        at or below ``2 / ε`` are treated as empty, so the values the job ran stand
+        out of the noise (post-processing); a histogram that keeps less than half of
+        the low guess of the row count leaves the window's marginal in place, and so
+        do all when ``ε n`` per histogram is below ``_MARGINAL_MIN_SIGNAL`` (then
+        the threshold exceeds what a value's rows can hold).
+        """
+        located = [j for j, n in enumerate(ctx) if n in self._marginals]
+        if not located or n_low * epsilon / len(located) < _MARGINAL_MIN_SIGNAL:
+            return
+        e_each = epsilon / len(located)
+        for j in located:
+            noisy = laplace_int(
+                np.bincount(codes[:, j], minlength=int(card[j])), sensitivity=1,
+                accountant=acc, label=f"context:marginal:{ctx[j]}", epsilon=e_each,
+            ).astype(float)
+            kept = np.maximum(noisy - 2.0 / e_each, 0.0)
+            if kept.sum() >= 0.5 * n_low:
+                self._marginals[ctx[j]] = kept / kept.sum()
+
+    def _product_design(self, ctx: tuple[str, ...], card: np.ndarray) -> np.ndarray:
+        """Cell probabilities: the located columns' noisy marginals, uniform elsewhere."""
+        p = np.ones(1)
+        for j, name in enumerate(ctx):
+            m = self._marginals.get(name)
+            col = m if m is not None and m.size == card[j] else np.full(card[j], 1.0 / card[j])
+            p = np.multiply.outer(p, col).ravel()
+        return p
+
     def _locate(
         self, frame: pd.DataFrame, ctx: tuple[str, ...], acc: Accountant, rest: float,
         n_low: float,
@@ -648,7 +724,10 @@ class PerfModelSynthesizer(BaseSynthesizer):
         ]
         if not todo:
             return
-        e_each = rest * _LOCATE_SHARE / len(todo)
+        share = np.clip(
+            len(todo) * float(self.window_min_signal) / (n_low * rest), *_LOCATE_SHARE
+        )
+        e_each = rest * float(share) / len(todo)
         if n_low * e_each < 3.0:
             return
         domain = self.domain_
@@ -665,13 +744,13 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 frame[name].to_numpy(dtype=float), accountant=acc, label=f"window:{name}",
                 epsilon=e_each, lower=float(dom.lower), upper=upper, width=width, log=dom.log,
                 threshold=float(self._threshold(n_low, e_each) or 1.0),
-                fallback=1 if n_low * e_each >= 3 * np.sqrt(6.0) else None,
+                fallback=1 if n_low * e_each >= 3 * np.sqrt(6.0) else None, cover=True,
             )
-            domain = domain.replace(
-                name,
-                NumericDomain(lower=win.low, upper=win.high, log=dom.log, integer=dom.integer,
-                              bins=dom.bins),
+            located = NumericDomain(
+                lower=win.low, upper=win.high, log=dom.log, integer=dom.integer, bins=dom.bins
             )
+            domain = domain.replace(name, located)
+            self._marginals[name] = _window_marginal(win, located, e_each)
         self.domain_ = domain
         self.discretizer_ = Discretizer(domain)
 
@@ -758,6 +837,19 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 t = np.log(centers[ctx.index(name)].astype(float))
                 mean[labels.index(label)] = float(e) * (float(t.max()) - float(t.min())) / 2.0
         return mean
+
+    def _effective_card(self, ctx: tuple[str, ...], card: np.ndarray) -> np.ndarray:
+        """Codes per column that hold rows: a located column's inverse Simpson index.
+
+        The rows of a located column fill only some of its bins; ``1 / Σ p²`` of its
+        noisy marginal counts the bins they fill (post-processing).
+        """
+        out = card.astype(float).copy()
+        for j, name in enumerate(ctx):
+            m = self._marginals.get(name)
+            if m is not None and card[j] > 1:
+                out[j] = float(np.clip(1.0 / float((m**2).sum()), 2.0, card[j]))
+        return out
 
     def _correction_plan(
         self, n_low: float, e_corr: float, card: np.ndarray, n_cells: int

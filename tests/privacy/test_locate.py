@@ -1,0 +1,136 @@
+"""Coarse public ranges: the data located inside them with budget, collapses refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import jobcast.privacy.base as base_mod
+from jobcast.errors import DomainError
+from jobcast.evaluation.privacy_domains import c3o_paper_domain, coarse_range, load_c3o_paper
+from jobcast.privacy import Accountant, Domain, NumericDomain, PerfModelSynthesizer
+from jobcast.privacy.bounds import dp_log_range, dp_window
+
+
+def _job(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    m = rng.choice([2, 4, 8], size=n)
+    size = rng.choice([10_000.0, 15_000.0, 20_000.0], size=n)
+    rt = 30.0 + 0.02 * size / m * np.exp(rng.normal(0, 0.05, n))
+    return pd.DataFrame({"instance_count": m, "data_size_MB": size, "gross_runtime": rt})
+
+
+def _coarse_domain() -> Domain:
+    return Domain(
+        (
+            ("instance_count", NumericDomain(values=(2, 4, 8), integer=True, log=True)),
+            ("data_size_MB", NumericDomain(lower=1000.0, upper=200_000.0, log=True)),
+            ("gross_runtime", NumericDomain(lower=10.0, upper=14400.0, log=True)),
+        )
+    )
+
+
+def test_window_cover_keeps_separate_groups():
+    # iterations 1 and 25..100: a maximum-subarray run would drop the far group of 1
+    x = np.repeat([1.0, 25.0, 50.0, 100.0], 40)
+    for _ in range(20):
+        win = dp_window(
+            x, accountant=Accountant(2.0), label="w", epsilon=2.0, lower=0.1, upper=1000.0,
+            width=0.25, threshold=3.0, cover=True,
+        )
+        assert win.low <= 1.0 and win.high >= 100.0
+        assert win.low >= 0.1 * 0.99 and win.high <= 1000.0
+
+
+def test_linear_window_finds_a_probability_column():
+    x = np.repeat([0.0, 0.25, 0.5, 0.75, 1.0], 30)
+    for _ in range(20):
+        win = dp_window(
+            x, accountant=Accountant(1.0), label="w", epsilon=1.0, lower=0.0, upper=10.0,
+            width=0.5, log=False, threshold=3.0,
+        )
+        assert win.low == 0.0 and 0.5 <= win.high <= 4.0
+
+
+def test_bounded_context_column_is_located_and_recorded():
+    frame = _job(300, 0)
+    hits = 0
+    for seed in range(10):
+        s = PerfModelSynthesizer(domain=_coarse_domain(), epsilon=2.0, random_state=seed)
+        s.fit(frame)
+        assert any(sp.label == "window:data_size_MB" for sp in s.ledger_)
+        assert sum(sp.epsilon for sp in s.ledger_) == pytest.approx(2.0)
+        dom = s.domain_["data_size_MB"]
+        assert isinstance(dom, NumericDomain) and dom.lower is not None
+        assert 1000.0 <= dom.lower and (dom.upper or 0) <= 200_000.0
+        x = s.sample(2000)["data_size_MB"].to_numpy(dtype=float)
+        # most synthetic sizes near the real ones, not spread over the public range
+        hits += np.mean((x > 5000) & (x < 40_000)) > 0.8
+    assert hits >= 8
+
+
+def test_located_release_predicts_the_relation():
+    frame = _job(300, 1)
+    test = _job(100, 2)
+    errors = []
+    for seed in range(6):
+        s = PerfModelSynthesizer(domain=_coarse_domain(), epsilon=10.0, random_state=seed)
+        syn = s.fit(frame).sample(1000)
+        key = ["instance_count", "data_size_MB"]
+        syn = syn.assign(data_size_MB=syn.data_size_MB.round(-4).clip(10_000, 20_000))
+        means = syn.groupby(key).gross_runtime.median()
+        truth = test.groupby(key).gross_runtime.median()
+        joined = truth.to_frame("t").join(means.to_frame("p"), how="inner")
+        errors.append(float(np.mean(np.abs(joined.p - joined.t) / joined.t)))
+    assert np.median(errors) < 0.2
+
+
+def test_collapsed_bound_estimate_is_refused_with_the_domain_fix(monkeypatch):
+    frame = _job(40, 3)
+    dom = Domain(
+        (
+            ("instance_count", NumericDomain(log=True, integer=True)),
+            ("data_size_MB", NumericDomain(values=(10_000.0, 15_000.0, 20_000.0), log=True)),
+            ("gross_runtime", NumericDomain(lower=10.0, upper=14400.0, log=True)),
+        )
+    )
+
+    def collapsed(x, **kwargs):  # a noise run: every synthetic scale-out would be 1
+        kwargs["accountant"].spend(kwargs["label"], kwargs["epsilon"])
+        return 1.0, 1.9
+
+    monkeypatch.setattr(base_mod, "dp_log_range", collapsed)
+    with pytest.raises(DomainError, match="--domain") as info:
+        PerfModelSynthesizer(domain=dom, epsilon=1.0, random_state=0).fit(frame)
+    assert "instance_count" in str(info.value)
+
+
+def test_strict_bound_estimate_refuses_a_histogram_lost_in_the_noise():
+    x = np.array([100.0, 120.0, 130.0])
+    refused = 0
+    for _ in range(10):
+        try:
+            dp_log_range(x, accountant=Accountant(0.05), label="b", epsilon=0.05, strict=True)
+        except DomainError:
+            refused += 1
+    assert refused >= 9
+
+
+def test_zeros_in_an_estimated_column_name_the_domain_file():
+    frame = pd.DataFrame({"p": [0.0, 0.5, 1.0], "gross_runtime": [10.0, 20.0, 30.0]})
+    dom = Domain((("p", NumericDomain(log=True)), ("gross_runtime", NumericDomain(log=True))))
+    with pytest.raises(DomainError, match="--domain"):
+        PerfModelSynthesizer(domain=dom, epsilon=1.0).fit(frame)
+
+
+def test_bounds_protocol_declares_coarse_ranges_only():
+    assert coarse_range(np.array([10_100.0, 20_200.0])) == (1000.0, 300_000.0, True)
+    assert coarse_range(np.array([0.0, 0.25, 1.0])) == (0.0, 10.0, False)
+    frame = load_c3o_paper("grep")
+    dom = c3o_paper_domain("grep", "bounds", frame)
+    assert dom["instance_count"].kind == "grid"
+    for name in ("data_size_MB", "p_occurrence"):
+        assert dom[name].kind == "bounded"
+    none = c3o_paper_domain("grep", "none")
+    assert all(d.kind == "estimated" for _, d in none.columns)
