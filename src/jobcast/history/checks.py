@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["check_execution_table", "check_iteration_table", "content_hash"]
 
 _MAX_ITERATION = 10_000_000
+_HASH_ROWS = 250_000
 
 
 def _where(table: ExecutionTable) -> str:
@@ -158,7 +159,8 @@ def content_hash(table: ExecutionTable, extra: pd.DataFrame | None = None) -> st
     for label, frame in parts:
         columns = sorted(c for c in frame.columns if c != "source_line")
         h.update(f"{label}:{columns}".encode())
-        if len(frame):
-            hashed = pd.util.hash_pandas_object(frame[columns], index=False)
-            h.update(hashed.to_numpy().tobytes())
+        positions = [frame.columns.get_loc(c) for c in columns]
+        for start in range(0, len(frame), _HASH_ROWS):  # slices: bounded temporary memory
+            part = frame.iloc[start : start + _HASH_ROWS, positions]
+            h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
     return h.hexdigest()

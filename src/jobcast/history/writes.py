@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["ImportWriter", "insert_hardware"]
 
-_CHUNK = 50_000
+_CHUNK = 20_000
 
 
 class ImportWriter(RepositoryBase):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from jobcast.history.importers.executions import table_from_raw
-from jobcast.history.importers.tabular import read_table
+from jobcast.history.importers.columnar import executions_from_columns, read_columns
 from jobcast.history.records import AttributeKind, ExecutionTable
 
 __all__ = ["read_c3o"]
@@ -25,8 +24,8 @@ def read_c3o(
     ImportFormatError
         With file, line and column when the file does not follow the format.
     """
-    raw = read_table(path)
-    return table_from_raw(
+    raw = read_columns(path)
+    return executions_from_columns(
         raw,
         job=job,
         runtime="gross_runtime",

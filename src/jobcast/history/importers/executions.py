@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from jobcast.errors import ImportFormatError
-from jobcast.history.importers.kinds import guess_kind
-from jobcast.history.importers.tabular import RawTable, parse_number, read_table
+from jobcast.history.importers.kinds import infer_attribute
+from jobcast.history.importers.tabular import RawTable, parse_number
 from jobcast.history.records import (
     Attribute,
     AttributeKind,
@@ -53,7 +53,7 @@ def _attribute_column(table: RawTable, name: str) -> tuple[Attribute, list[objec
             column=name,
         )
     if text:
-        return Attribute(name, guess_kind(name), False), list(cells)
+        return infer_attribute(name, numeric=False), list(cells)
     nums = [x for x in floats if x is not None]
     for x, c, ln in zip(nums, cells, table.lines, strict=True):
         if not math.isfinite(x):
@@ -65,7 +65,7 @@ def _attribute_column(table: RawTable, name: str) -> tuple[Attribute, list[objec
             )
     integral = all(x.is_integer() and abs(x) < 2**53 for x in nums)
     values: list[object] = [int(x) for x in nums] if integral else list(nums)
-    return Attribute(name, guess_kind(name), True), values
+    return infer_attribute(name, numeric=True), values
 
 
 def table_from_raw(
@@ -164,7 +164,7 @@ def table_from_raw(
         table.require_column(name)
         attr, values = _attribute_column(table, name)
         if name in kinds:
-            attr = Attribute(name, kinds[name], attr.numeric)
+            attr = infer_attribute(name, numeric=attr.numeric, kinds=kinds)
         attributes.append(attr)
         frame[name] = values
     spec = JobSpec(
@@ -193,9 +193,11 @@ def read_executions(
     sep: str | None = None,
     kinds: Mapping[str, AttributeKind] | None = None,
 ) -> ExecutionTable:
-    """Read and validate a CSV of executions (``jobcast import csv``)."""
-    return table_from_raw(
-        read_table(path, sep=sep),
+    """Read and validate a CSV of executions (``jobcast import csv``), streaming the file."""
+    from jobcast.history.importers.columnar import executions_from_columns, read_columns
+
+    return executions_from_columns(
+        read_columns(path, sep=sep),
         job=job,
         runtime=runtime,
         scale_out=scale_out,

@@ -1,0 +1,337 @@
+"""Streaming a delimited file of executions into typed columns, for imports of any size.
+
+The file is read record by record (never whole); numeric columns are kept as 8-byte
+floats and text columns as shared (interned) strings, so memory grows with the number
+of rows by a few tens of bytes, not with the text of the file. Whether a column holds
+numbers is decided by its first :data:`TYPE_ROWS` rows; later text in a numeric column
+is refused with its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from jobcast.errors import ImportFormatError
+from jobcast.history.importers.kinds import infer_attribute
+from jobcast.history.importers.tabular import _separator, _sniff_separator
+from jobcast.history.records import (
+    AttributeKind,
+    ExecutionTable,
+    JobSpec,
+    Provenance,
+    SourceKind,
+)
+from jobcast.history.values import MAX_SCALE_OUT
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["ColumnTable", "read_columns", "executions_from_columns", "TYPE_ROWS"]
+
+#: Rows that decide whether a column holds numbers.
+TYPE_ROWS = 1000
+
+
+@dataclass
+class _Column:
+    name: str
+    numbers: array[float] = field(default_factory=lambda: array("d"))
+    texts: list[str] | None = None
+    # cells of a numeric column that are not numbers: row -> text (the first few)
+    odd: dict[int, str] = field(default_factory=dict)
+    odd_count: int = 0
+
+
+@dataclass
+class ColumnTable:
+    """A delimited file as typed columns and the physical line of every row."""
+
+    path: str
+    header: tuple[str, ...]
+    columns: dict[str, _Column]
+    lines: array[int]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def require(self, name: str, *, option: str | None = None) -> _Column:
+        """The one column called ``name``; a helpful error otherwise."""
+        count = self.header.count(name)
+        if count == 0:
+            hint = f" or name the right one with {option}" if option else ""
+            raise ImportFormatError(
+                self.path,
+                f"there is no column {name!r}; the header has {list(self.header)}. "
+                f"Add the column{hint}.",
+                line=1,
+            )
+        if count > 1:
+            raise ImportFormatError(
+                self.path,
+                f"column {name!r} appears {count} times in the header; "
+                "rename or remove the duplicates",
+                line=1,
+                column=name,
+            )
+        return self.columns[name]
+
+    def numbers(self, name: str, *, what: str, option: str | None = None) -> np.ndarray:
+        """Column ``name`` as finite floats; refuses text, empty and non-finite cells."""
+        import numpy as np
+
+        col = self.require(name, option=option)
+        if col.texts is not None:
+            first = next(i for i, t in enumerate(col.texts) if not _is_number(t))
+            self._bad(name, first, col.texts[first], what)
+        if col.odd:
+            first = min(col.odd)
+            self._bad(name, first, col.odd[first], what)
+        values = np.frombuffer(col.numbers, dtype="float64")
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            self._bad(name, int(bad[0]), repr(float(values[bad[0]])), what)
+        return values
+
+    def _bad(self, name: str, row: int, text: str, what: str) -> None:
+        if text == "":
+            message = "empty value; fill it in, or drop the column if it is not known for every row"
+        elif _is_number(text):
+            message = (
+                f"{what} {text!r} is not a finite number (too large, or NaN); give a real value"
+            )
+        else:
+            message = f"{what} {text!r} is not a number; write it as a plain number like 42 or 3.5"
+        raise ImportFormatError(self.path, message, line=self.lines[row], column=name)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_columns(path: str | Path, *, sep: str | None = None) -> ColumnTable:
+    """Read a delimited file with a header into typed columns, record by record.
+
+    Raises
+    ------
+    ImportFormatError
+        For a missing, empty or non-UTF-8 file, a header field without a name, or a row
+        with another number of fields than the header (naming its physical line).
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise ImportFormatError(str(p), "is a directory, not a file; pass the trace file itself")
+    if not p.is_file():
+        raise ImportFormatError(str(p), "no such file; check the path")
+    sep = _separator(sep)
+    try:
+        with p.open(encoding="utf-8-sig", newline="") as f:
+            return _read(p, f, sep)
+    except UnicodeDecodeError as e:
+        raise ImportFormatError(
+            str(p), f"not UTF-8 text (byte {e.start}); save the file as UTF-8 CSV"
+        ) from e
+
+
+def _read(p: Path, f: TextIO, sep: str | None) -> ColumnTable:
+    first = f.readline()
+    if not first.strip():
+        raise ImportFormatError(
+            str(p), "the file is empty; it needs a header line and at least one row", line=1
+        )
+    separator = sep or _sniff_separator(p, first)
+    header = tuple(h.strip() for h in next(csv.reader([first], delimiter=separator)))
+    empty = [i + 1 for i, h in enumerate(header) if not h]
+    if empty:
+        raise ImportFormatError(
+            str(p), f"header field(s) {empty} have no name; name every column", line=1
+        )
+    cols = [_Column(h) for h in header]
+    interned: dict[str, str] = {}
+    lines: array[int] = array("q")
+    reader = csv.reader(f, delimiter=separator)
+    end = 1
+    n = 0
+    try:
+        for fields in reader:
+            start, end = end + 1, reader.line_num + 1
+            if not fields or all(not x.strip() for x in fields):
+                continue
+            if len(fields) != len(header):
+                raise ImportFormatError(
+                    str(p),
+                    f"{len(fields)} fields but the header has {len(header)} "
+                    f"(separator {separator!r}); fix the row or the separator (--sep)",
+                    line=start,
+                )
+            for col, raw in zip(cols, fields, strict=True):
+                _add(col, raw.strip(), n, interned)
+            lines.append(start)
+            n += 1
+    except csv.Error as e:
+        raise ImportFormatError(str(p), f"malformed CSV: {e}", line=reader.line_num + 1) from e
+    if n == 0:
+        raise ImportFormatError(
+            str(p), "the file has a header but no data rows; add executions", line=2
+        )
+    columns: dict[str, _Column] = {}
+    for c in cols:
+        columns.setdefault(c.name, c)
+    return ColumnTable(str(p), header, columns, lines)
+
+
+def _add(col: _Column, cell: str, row: int, interned: dict[str, str]) -> None:
+    if col.texts is not None:
+        col.texts.append(interned.setdefault(cell, cell))
+        return
+    try:
+        x = float(cell)
+    except ValueError:
+        x = math.nan
+        if row < TYPE_ROWS and cell != "":
+            # text early on: a text column after all, keeping every cell as written
+            texts = [col.odd.get(i, _fmt(v)) for i, v in enumerate(col.numbers)]
+            col.texts = [interned.setdefault(t, t) for t in texts]
+            col.texts.append(interned.setdefault(cell, cell))
+            col.numbers = array("d")
+            col.odd.clear()
+            return
+    if not math.isfinite(x):
+        col.odd_count += 1
+        if len(col.odd) < 100:
+            col.odd[row] = cell
+    col.numbers.append(x)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if x.is_integer() and abs(x) < 2**53 else repr(x)
+
+
+def executions_from_columns(
+    table: ColumnTable,
+    *,
+    job: str,
+    runtime: str,
+    scale_out: str | None,
+    machine_type: str | None,
+    kinds: Mapping[str, AttributeKind] | None = None,
+) -> ExecutionTable:
+    """Validate typed columns as executions of ``job`` (as ``table_from_raw`` does).
+
+    Raises
+    ------
+    ImportFormatError
+        Naming file, line and column, for every invalid cell or missing column.
+    """
+    import numpy as np
+    import pandas as pd
+
+    kinds = dict(kinds or {})
+    roles = [("--runtime", runtime), ("--scale-out", scale_out), ("--machine-type", machine_type)]
+    for i, (opt_a, col_a) in enumerate(roles):
+        for opt_b, col_b in roles[i + 1 :]:
+            if col_a is not None and col_a == col_b:
+                raise ImportFormatError(
+                    table.path,
+                    f"column {col_a!r} is given as {opt_a} and as {opt_b}; "
+                    "name a different column for each",
+                    line=1,
+                    column=col_a,
+                )
+    lines = np.frombuffer(table.lines, dtype="int64")
+    runtimes = table.numbers(runtime, what="runtime", option="--runtime")
+    low = np.flatnonzero(~(runtimes > 0))
+    if len(low):
+        raise ImportFormatError(
+            table.path,
+            f"runtime must be > 0, got {_fmt(float(runtimes[low[0]]))!r}",
+            line=int(lines[low[0]]),
+            column=runtime,
+        )
+    frame: dict[str, object] = {"source_line": lines, "gross_runtime": runtimes}
+    special = {runtime}
+    if scale_out is not None:
+        so = table.numbers(scale_out, what="scale-out", option="--scale-out")
+        bad = np.flatnonzero(~((so >= 1) & (np.floor(so) == so) & (so <= MAX_SCALE_OUT)))
+        if len(bad):
+            x = float(so[bad[0]])
+            raise ImportFormatError(
+                table.path,
+                f"scale-out {_fmt(x)!r} must be > 0: a whole number of machines, at most "
+                f"{MAX_SCALE_OUT}; check the column",
+                line=int(lines[bad[0]]),
+                column=scale_out,
+            )
+        frame["scale_out"] = so.astype("int64")
+        special.add(scale_out)
+    if machine_type is not None:
+        col = table.require(machine_type, option="--machine-type")
+        texts = col.texts
+        if texts is None:
+            texts = [col.odd.get(i, _fmt(x)) for i, x in enumerate(col.numbers)]
+        if "" in texts:
+            i = texts.index("")
+            raise ImportFormatError(
+                table.path,
+                "empty machine type; fill it in",
+                line=int(lines[i]),
+                column=machine_type,
+            )
+        frame["machine_type"] = texts
+        special.add(machine_type)
+    unknown_kinds = sorted(set(kinds) - (set(table.header) - special))
+    if unknown_kinds:
+        raise ImportFormatError(
+            table.path,
+            f"--kind names columns that are not context attributes: {unknown_kinds}",
+            line=1,
+        )
+    attributes = []
+    for name in table.header:
+        if name in special:
+            continue
+        col = table.require(name)
+        if col.texts is not None:
+            numeric_cells = sum(1 for t in col.texts if _is_number(t))
+            if "" in col.texts:
+                i = col.texts.index("")
+                table._bad(name, i, "", "value")
+            if 2 * numeric_cells > len(col.texts):
+                i = next(i for i, t in enumerate(col.texts) if not _is_number(t))
+                raise ImportFormatError(
+                    table.path,
+                    f"{col.texts[i]!r} is text in a column of numbers; write a number there",
+                    line=int(lines[i]),
+                    column=name,
+                )
+            values: object = col.texts
+            numeric = False
+        else:
+            nums = table.numbers(name, what="value")
+            integral = bool(np.all((np.floor(nums) == nums) & (np.abs(nums) < 2**53)))
+            values = nums.astype("int64") if integral else nums
+            numeric = True
+        attributes.append(infer_attribute(name, numeric=numeric, kinds=kinds))
+        frame[name] = values
+    spec = JobSpec(
+        name=job,
+        attributes=tuple(attributes),
+        runtime_column=runtime,
+        scale_out_column=scale_out,
+        machine_type_column=machine_type,
+    )
+    return ExecutionTable(
+        job=spec,
+        # the columns are used as they are (no copy into blocks): memory stays one copy
+        frame=pd.DataFrame(frame, copy=False),
+        provenance=Provenance(SourceKind.FILE, str(Path(table.path).resolve())),
+    )
