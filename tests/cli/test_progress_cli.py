@@ -68,7 +68,7 @@ def test_estimate_follows_the_running_speed(db: str, tmp_path: Path) -> None:
         "estimate", "--job", "it", "--current", str(_current(tmp_path, 0.75)), "--db", db, "--json"
     )
     assert set(slow) == {"iteration", "elapsed_s", "remaining_s", "total_s", "similar",
-                         "spread", "interval_s", "level"}
+                         "spread", "interval_s", "level", "best_similarity", "warnings"}
     assert slow["interval_s"][0] <= slow["remaining_s"] <= slow["interval_s"][1]
     assert slow["iteration"] == 4
     assert slow["remaining_s"] > fast["remaining_s"]
@@ -138,3 +138,24 @@ def test_watch_waits_for_the_log_up_to_the_timeout(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "not-yet" in result.output
+
+
+def test_estimate_names_its_own_format_and_warns_on_a_foreign_run(
+    db: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("iteration,runtime,scale_out\n0,10,4\n1,11,4\n")
+    result = runner.invoke(app, ["estimate", "--job", "it", "--current", str(bad), "--db", db])
+    assert result.exit_code != 0
+    message = result.output + str(result.exception)
+    assert "duration_s" in message and "--duration" not in message
+    # a run 50 times slower than every execution of the job resembles none of them
+    foreign = run(
+        "estimate", "--job", "it", "--current", str(_current(tmp_path, 50.0)), "--db", db,
+        "--json",
+    )
+    assert foreign["best_similarity"] < 0.5 and "resembles no execution" in foreign["warnings"][0]
+    usual = run(
+        "estimate", "--job", "it", "--current", str(_current(tmp_path, 1.0)), "--db", db, "--json"
+    )
+    assert usual["warnings"] == []

@@ -73,7 +73,9 @@ def test_estimate_value_object_and_json():
     weights = [w for _, w in result.similar]
     assert weights == sorted(weights, reverse=True)
     payload = json.loads(json.dumps(result.to_dict()))
-    assert set(payload) == {"iteration", "elapsed_s", "remaining_s", "total_s", "similar", "spread"}
+    assert set(payload) == {
+        "iteration", "elapsed_s", "remaining_s", "total_s", "similar", "spread", "best_similarity"
+    }
     assert len(result.estimates_s) == len(result.similar)
     assert set(payload["similar"][0]) == {"execution", "weight", "remaining_s"}
     from dataclasses import FrozenInstanceError

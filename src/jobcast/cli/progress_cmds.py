@@ -145,10 +145,28 @@ def train_progress(
     console.print(f"Stored; `jobcast estimate --job {job}` and `jobcast watch` now use them.")
 
 
+#: What ``estimate --current`` reads, as its help and errors say.
+CURRENT_FORMAT = (
+    "The --current file is a CSV of the running execution's finished iterations: columns "
+    "iteration (0, 1, ...), duration_s (seconds) and scale_out (executors), optionally "
+    "records, cpu, disk, net and the job's context attributes (constant per file)"
+)
+
+#: Below this best ``sim_final``, ``estimate`` warns that the run matches nothing.
+_LOW_SIMILARITY = 0.5
+
+
 def _read_current(path: Path) -> pd.DataFrame:
     from jobcast.history.importers.traces import read_traces
 
-    table_ = read_traces(path, job="current", single_execution="current")
+    try:
+        table_ = read_traces(path, job="current", single_execution="current")
+    except ImportFormatError as e:
+        # the reader's advice names `import traces` options; estimate has none of them
+        why = str(e).split(". Add the column")[0]
+        raise ImportFormatError(
+            str(path), f"{why.split(': ', 1)[-1]}. {CURRENT_FORMAT}", line=1
+        ) from e
     current = table_.iterations.copy()
     executions = table_.executions.frame
     if current["execution"].nunique() != 1:
@@ -164,15 +182,26 @@ def _read_current(path: Path) -> pd.DataFrame:
 def estimate(
     job: Annotated[str, typer.Option("--job", help="The running execution's job.")],
     current: Annotated[
-        Path, typer.Option("--current", help="Its finished iterations so far (trace format).")
+        Path,
+        typer.Option(
+            "--current",
+            help="CSV of its finished iterations so far: iteration, duration_s, scale_out "
+            "(+ records, cpu, disk, net, context attributes).",
+        ),
     ],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Estimate the remaining runtime of a running execution from its iterations so far.
 
+    The --current file is a CSV of the running execution's finished iterations: columns
+    iteration (0, 1, ...), duration_s (seconds) and scale_out (executors), optionally
+    records, cpu, disk, net and the job's context attributes. A warning says when the
+    run resembles no execution of the job (best similarity below 0.5).
+
     --json prints {"iteration", "elapsed_s", "remaining_s", "total_s", "spread",
     "interval_s": [low, high] (80 % prediction interval of remaining_s), "level",
+    "best_similarity", "warnings": [...],
     "similar": [{"execution", "weight", "remaining_s"}, ...]}.
     """
     from jobcast.app.progress import fit_wall_clock
@@ -183,10 +212,19 @@ def estimate(
         params, _ = _stored(repo, job)
     result = model.estimator_.estimate(frame)
     low, high = model.calibration_.interval(result.remaining_s, result.spread)
+    warnings = []
+    if result.best_similarity < _LOW_SIMILARITY:
+        warnings.append(
+            f"the running execution resembles no execution of job {job!r} (best similarity "
+            f"{result.best_similarity:.2f}); is --job the right job? The estimate is the "
+            "history's, not this run's"
+        )
     if as_json:
         emit_json({**result.to_dict(), "interval_s": [low, high],
-                   "level": model.calibration_.level})
+                   "level": model.calibration_.level, "warnings": warnings})
         return
+    for w in warnings:
+        err_console.print(f"[yellow]Warning:[/] {w}.")
     trained = (
         "trained parameters" if params else "default parameters (run `jobcast train progress`)"
     )

@@ -20,6 +20,7 @@ from jobcast.progress.matching import match
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import PreparedHistory, prepare_history
 from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
+from jobcast.progress.similarity import MEASURES
 
 __all__ = ["ProgressEstimate", "ProgressEstimator", "resolve_parameters"]
 
@@ -51,6 +52,10 @@ class ProgressEstimate:
     spread
         How much the similar executions disagree: the weighted standard deviation of
         their log estimates plus a floor (:func:`jobcast.progress.interval.log_spread`).
+    best_similarity
+        Runtime similarity of the closest execution of the history (1: iterations
+        identical so far); low values mean the running execution resembles nothing in
+        the history.
     """
 
     iteration: int
@@ -60,6 +65,7 @@ class ProgressEstimate:
     similar: tuple[tuple[Any, float], ...]
     estimates_s: tuple[float, ...] = ()
     spread: float = 0.0
+    best_similarity: float = 1.0
 
     def __post_init__(self) -> None:
         if self.iteration < 1:
@@ -81,6 +87,7 @@ class ProgressEstimate:
                 for (e, w), r in zip(self.similar, self._estimates(), strict=True)
             ],
             "spread": self.spread,
+            "best_similarity": self.best_similarity,
         }
 
     def _estimates(self) -> tuple[float | None, ...]:
@@ -298,4 +305,7 @@ class ProgressEstimator(BaseEstimator):
             ),
             estimates_s=tuple(float(x) for x in estimates[order]),
             spread=float(log_spread(estimates, weights)),
+            best_similarity=float(
+                np.nanmax(candidates.similarities[MEASURES.index("runtime")], initial=0.0)
+            ),
         )
