@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -78,6 +79,7 @@ def test_writes_need_a_collect_token(client: tuple[TestClient, TokenStore]) -> N
     metrics = c.get("/metrics", headers=_bearer(read)).text
     assert 'jobcast_collector_submissions_total{kind="executions"} 2.0' in metrics
     store.revoke(creator.info.id)
+    time.sleep(2.1)  # a revocation takes effect within the service's 2 s token cache
     third = {**START, "execution": "app-3"}
     assert c.post(url, json=third, headers=_bearer(creator.token)).status_code == 401
 

@@ -21,6 +21,16 @@ from tests.conftest import shared_file
 from tests.service.conftest import running_server
 
 
+#: public bounds of sort's columns (declared, so no budget buys them)
+DOMAIN = {
+    "columns": {
+        "instance_count": {"type": "numeric", "values": [2, 4, 6, 8, 10, 12], "integer": True},
+        "data_size_MB": {"type": "numeric", "lower": 1000, "upper": 100000, "log": True},
+        "gross_runtime": {"type": "numeric", "lower": 10, "upper": 14400, "log": True},
+    }
+}
+
+
 def _release(tmp_path: Path, name: str, *, no_dp: bool = False) -> Path:
     """Organization A's own history of sort and a share of it."""
     with HistoryRepository(f"sqlite:///{tmp_path / (name + '.db')}") as repo:
@@ -34,6 +44,7 @@ def _release(tmp_path: Path, name: str, *, no_dp: bool = False) -> Path:
             out=out,
             no_dp=no_dp,
             random_state=0,
+            domain=DOMAIN,
         )
     return out
 

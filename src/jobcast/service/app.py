@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any
@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobcast import __version__
 from jobcast.app.service_ingest import SourceFollower
@@ -73,6 +74,53 @@ def _docs_routes(app: FastAPI) -> None:
         )
 
 
+class _Observe:
+    """ASGI middleware: counts and times every request, writes its access record."""
+
+    def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            seconds = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = str(scope["method"])
+            self.metrics.observe(method, route, status, seconds)
+            if _access.isEnabledFor(logging.INFO):
+                token = scope.get("state", {}).get("token")
+                client = scope.get("client")
+                _access.info(
+                    "%s %s %d",
+                    method,
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": method,
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                        "token_id": None if token is None else token.id,
+                        "client": None if client is None else client[0],
+                    },
+                )
+
+
 def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = None) -> FastAPI:
     """Build the service on the history at ``db_url`` (see ``jobcast serve``).
 
@@ -124,32 +172,7 @@ def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = 
     app.state.metrics = metrics
     app.state.settings = settings
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        seconds = time.perf_counter() - start
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.observe(request.method, route, response.status_code, seconds)
-        token = getattr(request.state, "token", None)
-        _access.info(
-            "%s %s %d",
-            request.method,
-            request.url.path,
-            response.status_code,
-            extra={
-                "method": request.method,
-                "path": request.url.path,
-                "route": route,
-                "status": response.status_code,
-                "duration_ms": round(seconds * 1000, 2),
-                "token_id": None if token is None else token.id,
-                "client": None if request.client is None else request.client.host,
-            },
-        )
-        return response
+    app.add_middleware(_Observe, metrics=metrics)
 
     @app.exception_handler(JobcastError)
     async def _jobcast_error(_request: Request, exc: JobcastError) -> JSONResponse:

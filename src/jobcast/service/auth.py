@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from jobcast.history.tokens import TokenInfo, TokenStore
 
@@ -41,13 +43,25 @@ class Authenticator:
         False: every request is :data:`SERVICE_ADMIN` (behind an authenticating proxy).
     """
 
-    def __init__(self, store: TokenStore, *, anonymous_read: bool, require_tokens: bool) -> None:
+    def __init__(
+        self,
+        store: TokenStore,
+        *,
+        anonymous_read: bool,
+        require_tokens: bool,
+        cache_s: float = 2.0,
+    ) -> None:
         self.store = store
         self.anonymous_read = anonymous_read
         self.require_tokens = require_tokens
+        self.cache_s = cache_s
+        self._known: dict[str, tuple[TokenInfo, float]] = {}
 
-    def identify(self, request: Request) -> TokenInfo | None:
+    async def identify(self, request: Request) -> TokenInfo | None:
         """The token a request presents; None without one.
+
+        A valid token is looked up again after ``cache_s`` seconds at most: a revocation
+        takes effect within that time, and requests do not each query the database.
 
         Raises
         ------
@@ -70,7 +84,18 @@ class Authenticator:
             raise HTTPException(
                 401, "the Authorization header must be 'Bearer TOKEN'", headers=_CHALLENGE
             )
-        info = self.store.authenticate(secret.strip())
+        secret = secret.strip()
+        hit = self._known.get(secret)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] <= self.cache_s:
+            return hit[0]
+        info = await run_in_threadpool(self.store.authenticate, secret)
+        if info is not None:
+            if len(self._known) > 10_000:
+                self._known.clear()
+            self._known[secret] = (info, now)
+        else:
+            self._known.pop(secret, None)
         if info is None:
             raise HTTPException(
                 401,
@@ -81,7 +106,7 @@ class Authenticator:
 
     def require(
         self, scope: str, *, anonymous: bool = True, organizations: bool = False
-    ) -> Callable[[Request], TokenInfo | None]:
+    ) -> Callable[[Request], Awaitable[TokenInfo | None]]:
         """A dependency admitting requests whose token has ``scope`` (or a higher one).
 
         For ``read`` with ``anonymous_read`` (and ``anonymous`` left True) a request without
@@ -90,8 +115,8 @@ class Authenticator:
         write the service team's own history.
         """
 
-        def dependency(request: Request) -> TokenInfo | None:
-            info = self.identify(request)
+        async def dependency(request: Request) -> TokenInfo | None:
+            info = await self.identify(request)
             if info is None:
                 if scope == "read" and anonymous and self.anonymous_read:
                     return None
