@@ -42,9 +42,12 @@ def test_import_real_event_logs(tmp_path: Path, real_logs: dict[str, Path]) -> N
         ex = repo.executions("real")
     assert len(it) == imp["iterations"] and it["duration_s"].gt(0).all()
     assert ex["gross_runtime"].iloc[0] >= it["duration_s"].sum() * 0.99
-    # the same log again is refused as a duplicate, and nothing changes
-    again = runner.invoke(app, ["import", "eventlog", str(log), "--job", "real", "--db", url])
-    assert again.exit_code != 0
+    # the same log again is skipped as a run the history holds, and nothing changes
+    again = runner.invoke(
+        app, ["import", "eventlog", str(log), "--job", "real", "--db", url, "--json"]
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["skipped"] == 1
     with HistoryRepository(url) as repo:
         assert len(repo.iterations("real")) == len(it)
 

@@ -123,7 +123,7 @@ def import_eventlogs(
     paths: Sequence[str | Path],
     *,
     job: str | None = None,
-    iterations: str = "jobs",
+    iterations: str = "auto",
     context: Mapping[str, Any] | None = None,
 ) -> list[EventLogResult]:
     """Import Spark event logs, one transaction per application; runs held already are skipped.
@@ -137,7 +137,8 @@ def import_eventlogs(
     job
         Job name (default: each application's name).
     iterations
-        What an iteration is: ``jobs``, ``job-groups`` or a regular expression.
+        What an iteration is: ``auto`` (job groups or descriptions when set, else
+        jobs), ``jobs``, ``job-groups`` or a regular expression.
     context
         Context attribute values of every run (input size, parameters); for an
         existing job only its own attributes.

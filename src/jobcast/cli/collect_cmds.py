@@ -25,8 +25,9 @@ IterationsOption = Annotated[
     str,
     typer.Option(
         "--iterations",
-        help="What an iteration is: jobs (each Spark job), job-groups, or a REGEX on the "
-        "job description/group.",
+        help="What an iteration is: auto (job groups or descriptions when the application "
+        "sets them, else each Spark job), jobs, job-groups, or a REGEX on the job "
+        "description/group.",
     ),
 ]
 
@@ -36,7 +37,7 @@ def import_eventlog(
     job: Annotated[
         str | None, typer.Option("--job", help="Job name (default: the Spark app name).")
     ] = None,
-    iterations: IterationsOption = "jobs",
+    iterations: IterationsOption = "auto",
     settings: Annotated[
         list[str] | None,
         typer.Option("--set", help="Context of every run (input size, parameters): KEY=VALUE."),
