@@ -230,7 +230,11 @@ def run(
             )
         finally:
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         from jobcast.history import HistoryRepository
 
         with HistoryRepository(url) as repo:
