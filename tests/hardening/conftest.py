@@ -24,6 +24,8 @@ _TABLES = (
     "executions",
     "iterations",
     "hardware_samples",
+    "ledger_entries",
+    "budget_changes",
 )
 
 

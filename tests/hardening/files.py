@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 DOOL = """"Dool 1.3.2 CSV output"
@@ -62,3 +63,5 @@ def write_files(folder: Path) -> None:
     for name, content in TEXT.items():
         (folder / name).write_text(content, encoding="utf-8")
     (folder / "latin1.csv").write_bytes("a,t\n\xe9t\xe9,2\n".encode("latin-1"))
+    (folder / "log.gz").write_bytes(gzip.compress(b'{"Event":"SparkListenerLogStart"}\n'))
+    (folder / "log.lz4").write_bytes(b"garbage")

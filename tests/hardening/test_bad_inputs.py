@@ -193,6 +193,34 @@ CASES = [
     # ------------------------------------------------------ other commands
     _c("predict-unknown-job", "predict|--job|nojob|--scale-out|4", "nojob", "known jobs"),
     _c("configure-unknown-job", "configure|--job|nojob|--deadline|100", "nojob"),
+    # ------------------------------------ fixes of other engineers' commands
+    _c("predict-scale-out-cap", "predict|--job|sort|--scale-out|1-100000000", "10,000 values"),
+    _c(
+        "predict-unknown-machine-type",
+        "predict|--job|sort|--scale-out|4|--machine-type|x9.huge",
+        "x9.huge",
+        "no machine types",
+    ),
+    _c(
+        "share-epsilon-tiny",
+        "share|--job|sort|--epsilon|1e-300|--rows|10|--out|{d}/share1",
+        "1e-300",
+        "useful range",
+    ),
+    _c(
+        "share-rows-huge",
+        "share|--job|sort|--epsilon|1|--rows|100000000000|--out|{d}/share2",
+        "--rows",
+        "10,000,000",
+    ),
+    _c(
+        "share-out-exists",
+        "share|--job|sort|--epsilon|1|--rows|10|--out|{d}/good.csv",
+        "exists",
+        "new directory",
+    ),
+    _c("eventlog-gzip", "import|eventlog|{d}/log.gz|--job|j", "gzip", "decompress"),
+    _c("eventlog-bad-lz4", "import|eventlog|{d}/log.lz4|--job|j", "log.lz4", "lz4"),
     _c("dool-twice", "import|dool|{d}/dool.csv|--job|sort|--execution|e1", "stored already"),
 ]
 
