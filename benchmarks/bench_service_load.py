@@ -5,7 +5,9 @@ each), ``--running`` executions of it still running (their ETAs are what clients
 and the C3O ``sort`` trace (for predictions). The service (``create_app`` with tokens
 required, a deadline for the iterative job, 127.0.0.1 only) runs in a subprocess. Each
 of ``--clients`` clients opens one keep-alive connection and sends ``--requests``
-requests, cycling through its kinds: a collector submission (the start of an execution
+requests, cycling through its kinds, pausing ``--think-ms`` on average (uniformly 0.5-1.5
+times it) between two, as collectors and polling dashboards do (``--think-ms 0`` sends
+back to back and measures saturation): a collector submission (the start of an execution
 of its own, then its iterations' starts and finishes), an ETA read of a running
 execution, and (every third client) a prediction of ``sort`` at three scale-outs.
 
@@ -16,7 +18,7 @@ duplicated). Target (issue 12): ETA reads <= 50 ms p99 with 1,000 executions.
 Usage::
 
     .venv/bin/python benchmarks/bench_service_load.py [--backend sqlite|postgres]
-        [--clients 100] [--requests 30] [--history 1000] [--running 20]
+        [--clients 100] [--requests 30] [--think-ms 1000] [--history 1000] [--running 20]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -185,14 +188,19 @@ async def _client(
     out: dict[str, list[float]],
     bad: dict[str, int],
     stored: list[tuple[str, int]],
+    think_s: float,
 ) -> None:
     collect, read = tokens
+    rng = random.Random(k)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     ex = f"load-{k:04d}"
     kinds = ["collect", "eta", "predict"] if k % 3 == 0 else ["collect", "eta"]
     iteration, started = 0, False
     try:
         for j in range(n):
+            if think_s > 0:
+                # a client waits between requests as a collector or a polling page does
+                await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)
             kind = kinds[j % len(kinds)]
             t = time.perf_counter()
             if kind == "collect":
@@ -304,7 +312,17 @@ def run(args: argparse.Namespace) -> int:
             async def load() -> None:
                 await asyncio.gather(
                     *(
-                        _client(port, k, args.requests, (collect, read), running, out, bad, stored)
+                        _client(
+                            port,
+                            k,
+                            args.requests,
+                            (collect, read),
+                            running,
+                            out,
+                            bad,
+                            stored,
+                            args.think_ms / 1000,
+                        )
                         for k in range(args.clients)
                     )
                 )
@@ -355,6 +373,12 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=30)
     p.add_argument("--history", type=int, default=1000)
     p.add_argument("--running", type=int, default=20)
+    p.add_argument(
+        "--think-ms",
+        type=float,
+        default=1000,
+        help="Mean pause of a client between its requests (0: back to back, saturating).",
+    )
     p.add_argument(
         "--warmup", type=float, default=900, help="Most seconds to wait for the first ETA pass."
     )
