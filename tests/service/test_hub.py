@@ -20,7 +20,6 @@ from jobcast.service import create_app
 from tests.conftest import shared_file
 from tests.service.conftest import running_server
 
-
 #: public bounds of sort's columns (declared, so no budget buys them)
 DOMAIN = {
     "columns": {
