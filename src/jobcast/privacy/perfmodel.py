@@ -6,9 +6,13 @@ noisy tables and loses that relation at small ε; this method spends it where it
 
 Budget split (after any undeclared bounds), each line one entry of the ledger, every
 entry charged by the mechanism that draws its noise:
-``count_share`` 0.10, ``context_share`` 0.05 (only when the noisy histogram would not be
-more than 90 % prior, judged from the noisy count and the number of cells; else it goes
-to the model), ``window_share`` 0.20 (up to 0.40 when the noisy count says the rows are
+``count_share`` 0.10; ``locate`` 0.10 to 0.30 for the bounded (non-grid) context
+columns, enough for ``ε n = window_min_signal`` per column (each a DP window inside its
+coarse public range, :meth:`PerfModelSynthesizer._locate`; skipped when ``ε n < 3``);
+``context_share`` 0.05 (the configuration histogram when it would not be more than 90 %
+prior, judged from the noisy count and the number of cells; else the located columns'
+noisy marginals when ``ε n`` per column reaches 8; else it goes to the model),
+``window_share`` 0.20 (up to 0.40 when the noisy count says the rows are
 few), ``correction_share`` 0.20 (only the stages whose noise would not swamp them,
 judged from the noisy count; the rest goes to the model), the runtime model the rest
 (0.45 to 0.90).  On the c3o-paper jobs at ε = 1 that is count 0.1, window 0.2 (0.4 for
