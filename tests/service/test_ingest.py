@@ -31,12 +31,22 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto's S3 server on loopback; boto3/s3fs find it through AWS_ENDPOINT_URL."""
+    import s3fs
     from moto.server import ThreadedMotoServer
 
+    # s3fs caches filesystems across tests: one bound to an earlier (stopped) server's
+    # endpoint would be reused and refuse connections.
+    s3fs.S3FileSystem.clear_instance_cache()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(endpoint, timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
     for k, v in {
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
@@ -48,6 +58,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield endpoint
     finally:
         server.stop()
+        s3fs.S3FileSystem.clear_instance_cache()
 
 
 def _upload(endpoint: str, events: Path) -> None:
