@@ -22,10 +22,10 @@ import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Text, delete, insert, select, text, type_coerce
+from sqlalchemy import Text, insert, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from jobcast.errors import BudgetExceededError, InputError, UnknownJobError
@@ -34,11 +34,9 @@ from jobcast.history.records import Release, SourceKind
 from jobcast.history.schema import (
     BudgetChangeRow,
     ExecutionRow,
-    ImportRow,
     JobRow,
     LedgerEntryRow,
     LedgerFingerprintRow,
-    ShareImportRow,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,7 +74,6 @@ _PG_LEDGER_LOCK = 0x6A6F6263  # "jobc"
 _CHUNK = 2000
 _TOLERANCE = 1e-12
 # a claim older than this without its import is left over from a killed process
-_CLAIM_TIMEOUT = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -447,59 +444,3 @@ class PrivacyLedger(RepositoryBase):
                 destination=destination,
                 digest=digest,
             )
-
-    # ------------------------------------------------------- imported shares
-    @staticmethod
-    def _share_holder(s: Session, digest: str) -> str | None:
-        return s.scalar(
-            select(JobRow.name)
-            .join(ImportRow, ImportRow.job_id == JobRow.id)
-            .where(ImportRow.source == str(SourceKind.SHARE), ImportRow.origin.contains(digest))
-            .limit(1)
-        )
-
-    def share_imported_into(self, digest: str) -> str | None:
-        """The job holding the rows of share ``digest``, or ``None`` if not imported."""
-        with self.transaction() as s:
-            return self._share_holder(s, digest)
-
-    def claim_share_import(self, digest: str, *, job: str, origin: str) -> None:
-        """Claim share ``digest`` for an import, refusing one this history already holds.
-
-        The import records the digest in its origin; the claim only keeps two imports of
-        one package from racing and is dropped (:meth:`drop_share_claim`) when the import
-        ends. A claim older than ten minutes is left over from a killed process.
-
-        Raises
-        ------
-        InputError
-            When the share was imported before (naming the job holding it), or is
-            being imported right now.
-        """
-        with self.transaction() as s:
-            self._lock(s)
-            held = self._share_holder(s, digest)
-            if held is not None:
-                raise InputError(
-                    f"this share (sha256 {digest[:16]}...) was already imported into job "
-                    f"{held!r}; importing it again would count its rows twice. "
-                    "Nothing was written."
-                )
-            old = s.scalar(select(ShareImportRow).where(ShareImportRow.digest == digest))
-            if old is not None:
-                claimed = old.imported_at
-                claimed = claimed if claimed.tzinfo else claimed.replace(tzinfo=UTC)
-                if datetime.now(UTC) - claimed < _CLAIM_TIMEOUT:
-                    raise InputError(
-                        f"this share (sha256 {digest[:16]}...) is being imported right now "
-                        f"(into {old.job_name!r}); importing it twice would count its rows "
-                        "twice. Nothing was written."
-                    )
-                s.delete(old)
-                s.flush()
-            s.add(ShareImportRow(digest=digest, job_name=job, origin=origin))
-
-    def drop_share_claim(self, digest: str) -> None:
-        """Remove the claim of share ``digest`` (its import failed)."""
-        with self.transaction() as s:
-            s.execute(delete(ShareImportRow).where(ShareImportRow.digest == digest))

@@ -5,22 +5,24 @@
 * :mod:`~jobcast.history.readers` -- executions, iterations and hardware as DataFrames;
 * :mod:`~jobcast.history.live` -- live executions reported by collectors;
 * :mod:`~jobcast.history.ledger` -- the privacy budget and ledger;
+* :mod:`~jobcast.history.share_imports` -- shares imported into the history;
 * :mod:`~jobcast.history.progress_store` -- trained progress parameters.
 """
 
 from __future__ import annotations
 
-from jobcast.history.ledger import DEFAULT_PRIVACY_BUDGET, PrivacyLedger
+from jobcast.history.ledger import DEFAULT_PRIVACY_BUDGET
 from jobcast.history.live import LiveRuns
 from jobcast.history.progress_store import ProgressParameterStore
 from jobcast.history.readers import HistoryReader
+from jobcast.history.share_imports import ShareImports
 from jobcast.history.writes import ImportWriter
 
 __all__ = ["HistoryRepository", "DEFAULT_PRIVACY_BUDGET"]
 
 
 class HistoryRepository(
-    ImportWriter, HistoryReader, LiveRuns, PrivacyLedger, ProgressParameterStore
+    ImportWriter, HistoryReader, LiveRuns, ShareImports, ProgressParameterStore
 ):
     """Job history stored in SQLite (default) or PostgreSQL.
 
