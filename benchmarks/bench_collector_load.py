@@ -24,28 +24,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-PG_ADMIN = os.environ.get(
-    "JOBCAST_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from _http_load import connect, database, free_port, percentile, server
+
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+KINDS = (
+    "execution start",
+    "iteration start",
+    "iteration finish",
+    "hardware",
+    "execution finish",
+)
 
 
 def serve(url: str, port: int, app_kind: str, token_file: str) -> None:
@@ -76,25 +71,8 @@ def serve(url: str, port: int, app_kind: str, token_file: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-async def _post(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes, body: bytes
-) -> int:
-    writer.write(head % len(body) + body)
-    status_line = await reader.readline()
-    length = 0
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b""):
-            break
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    if length:
-        await reader.readexactly(length)
-    return int(status_line.split()[1])
-
-
-def _reports(k: int, iterations: int) -> list[tuple[str, dict[str, object]]]:
+def _reports(k: int, iterations: int) -> list[tuple[str, str, dict[str, object]]]:
+    """The reports of client ``k`` in order: (kind, path, body)."""
     ex = f"app-{k:04d}"
     start = {
         "execution": ex,
@@ -104,17 +82,20 @@ def _reports(k: int, iterations: int) -> list[tuple[str, dict[str, object]]]:
         "input_size": 100.0 + k,
         "params": {"damping": 0.85},
     }
-    out: list[tuple[str, dict[str, object]]] = [("/api/v1/collector/executions", start)]
+    executions = "/api/v1/collector/executions"
+    out: list[tuple[str, str, dict[str, object]]] = [("execution start", executions, start)]
     for i in range(iterations):
         s = T0 + timedelta(seconds=2 * i + 1)
         out.append(
             (
+                "iteration start",
                 "/api/v1/collector/iterations/start",
                 {"execution": ex, "iteration": i, "started_at": s.isoformat(), "scale_out": 4},
             )
         )
         out.append(
             (
+                "iteration finish",
                 "/api/v1/collector/iterations/finish",
                 {
                     "execution": ex,
@@ -136,42 +117,39 @@ def _reports(k: int, iterations: int) -> list[tuple[str, dict[str, object]]]:
         for j in range(10)
     ]
     out.append(
-        ("/api/v1/collector/hardware", {"node": f"n{k}", "execution": ex, "samples": samples})
+        (
+            "hardware",
+            "/api/v1/collector/hardware",
+            {"node": f"n{k}", "execution": ex, "samples": samples},
+        )
     )
     end = T0 + timedelta(seconds=2 * iterations + 5)
-    out.append(("/api/v1/collector/executions", {**start, "finished_at": end.isoformat()}))
+    out.append(("execution finish", executions, {**start, "finished_at": end.isoformat()}))
     return out
 
 
 async def _client(
-    port: int, k: int, iterations: int, token: str, latencies: list[float], bad: list[str]
+    port: int,
+    k: int,
+    iterations: int,
+    token: str,
+    latencies: dict[str, list[float]],
+    bad: list[str],
 ) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
-    try:
-        for path, report in _reports(k, iterations):
-            head = (
-                (
-                    f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    "Content-Type: application/json\r\nContent-Length: %d\r\n"
-                ).encode()
-                + auth
-                + b"\r\n"
-            )
+    async with connect(port) as conn:
+        for kind, path, report in _reports(k, iterations):
             body = json.dumps(report).encode()
             t = time.perf_counter()
-            status = await _post(reader, writer, head, body)
-            latencies.append(time.perf_counter() - t)
+            status = await conn.request("POST", path, token=token, body=body)
+            latencies[kind].append(time.perf_counter() - t)
             if not 200 <= status < 300:
                 bad.append(f"{status} {path}")
-    finally:
-        writer.close()
 
 
 async def _load(
     port: int, clients: int, iterations: int, token: str
-) -> tuple[float, list[float], list[str]]:
-    latencies: list[float] = []
+) -> tuple[float, dict[str, list[float]], list[str]]:
+    latencies: dict[str, list[float]] = {kind: [] for kind in KINDS}
     bad: list[str] = []
     t = time.perf_counter()
     await asyncio.gather(
@@ -180,75 +158,45 @@ async def _load(
     return time.perf_counter() - t, latencies, bad
 
 
-@contextmanager
-def _database(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="jobcast-load-") as d:
-            yield f"sqlite:///{d}/history.db"
-        return
-    import psycopg
-
-    admin = PG_ADMIN.replace("postgresql+psycopg", "postgresql")
-    name = f"jobcast_load_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def _ms(values: list[float], q: float) -> float:
+    return round(1000 * percentile(values, q), 1)
 
 
 def run(
     backend: str, clients: int, iterations: int, app_kind: str, timeout: float
 ) -> dict[str, object]:
     """Load one backend; returns the figures."""
-    with _database(backend) as url, tempfile.NamedTemporaryFile(suffix=".token") as tok:
-        port = _free_port()
-        proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", url, str(port), app_kind, tok.name],
-            stdout=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise SystemExit(f"the {backend} server did not start") from None
-                    time.sleep(0.1)
+    with (
+        database(backend, "jobcast-load") as url,
+        tempfile.NamedTemporaryFile(suffix=".token") as tok,
+    ):
+        port = free_port()
+        argv = [sys.executable, __file__, "--serve", url, str(port), app_kind, tok.name]
+        with server(argv, port, stdout=subprocess.DEVNULL):
             token = Path(tok.name).read_text()
             seconds, latencies, bad = asyncio.run(
                 asyncio.wait_for(_load(port, clients, iterations, token), timeout)
             )
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         from jobcast.history import HistoryRepository
 
         with HistoryRepository(url) as repo:
             stored = len(repo.executions("load"))
             stored_it = len(repo.iterations("load"))
+    every = [v for kind in KINDS for v in latencies[kind]]
     return {
         "backend": backend,
         "app": app_kind,
         "clients": clients,
-        "requests": len(latencies),
+        "requests": len(every),
         "seconds": round(seconds, 2),
-        "requests_per_s": round(len(latencies) / seconds, 1),
-        "p50_ms": round(1000 * _percentile(latencies, 0.50), 1),
-        "p99_ms": round(1000 * _percentile(latencies, 0.99), 1),
+        "requests_per_s": round(len(every) / seconds, 1),
+        "p50_ms": _ms(every, 0.50),
+        "p99_ms": _ms(every, 0.99),
+        "by_kind": {
+            kind: {"n": len(v), "p50_ms": _ms(v, 0.50), "p99_ms": _ms(v, 0.99), "max_ms": _ms(v, 1)}
+            for kind, v in latencies.items()
+            if v
+        },
         "not_2xx": len(bad),
         "executions_stored": stored,
         "iterations_stored": stored_it,
@@ -257,7 +205,7 @@ def run(
 
 
 def main() -> None:
-    """Parse arguments and print one line of figures per backend."""
+    """Parse arguments and print the figures of each backend."""
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
         return
@@ -284,6 +232,11 @@ def main() -> None:
             f"not 2xx: {r['not_2xx']}, stored {r['executions_stored']} executions / "
             f"{r['iterations_stored']} iterations: {'MET' if ok else 'NOT MET'}"
         )
+        print(f"  {'kind':<18}{'count':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+        for kind, f in r["by_kind"].items():  # type: ignore[attr-defined]
+            print(
+                f"  {kind:<18}{f['n']:>7}{f['p50_ms']:>9.1f}{f['p99_ms']:>9.1f}{f['max_ms']:>9.1f}"
+            )
 
 
 if __name__ == "__main__":
