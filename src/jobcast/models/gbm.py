@@ -47,9 +47,7 @@ class GradientBoostingModel(ContextModel):
 
     References
     ----------
-    Will, Thamsen, Scheinert, Bader, Kao: "C3O: Collaborative Cluster
-    Configuration Optimization for Distributed Data Processing in Public
-    Clouds", IC2E 2021.
+    Will et al., "C3O" (IC2E 2021); the full reference is in :mod:`jobcast.models.optimistic`.
     """
 
     def __init__(
@@ -74,19 +72,9 @@ class GradientBoostingModel(ContextModel):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any) -> GradientBoostingModel:
-        """Fit the trees.
+        """Fit the trees to executions ``X`` (scale-out, context) and runtimes ``y`` (s, > 0).
 
-        Parameters
-        ----------
-        X
-            Executions: scale-out and context attributes.
-        y
-            Runtimes in seconds (> 0).
-
-        Returns
-        -------
-        GradientBoostingModel
-            ``self``.
+        Returns ``self``.
         """
         if not isinstance(self.n_estimators, int) or self.n_estimators < 1:
             raise InputError(f"n_estimators must be an int >= 1, got {self.n_estimators!r}.")

@@ -79,19 +79,9 @@ class LogLinearModel(ContextModel):
         return np.asarray(self._raw(m, context) - self.center_, dtype=np.float64)
 
     def fit(self, X: Any, y: Any) -> LogLinearModel:
-        """Fit the power law.
+        """Fit the power law to executions ``X`` (scale-out, context) and runtimes ``y`` (s).
 
-        Parameters
-        ----------
-        X
-            Executions: scale-out and context attributes.
-        y
-            Runtimes in seconds (> 0).
-
-        Returns
-        -------
-        LogLinearModel
-            ``self``.
+        Returns ``self``.
         """
         m, context, y_arr = self._prepare_fit(X, y)
         numeric = context[:, : len(self.encoder_.numeric)]

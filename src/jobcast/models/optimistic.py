@@ -91,19 +91,9 @@ class OptimisticModel(ContextModel):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any) -> OptimisticModel:
-        """Fit both factors.
+        """Fit both factors to executions ``X`` (scale-out, context) and runtimes ``y`` (s).
 
-        Parameters
-        ----------
-        X
-            Executions: scale-out and context attributes.
-        y
-            Runtimes in seconds (> 0).
-
-        Returns
-        -------
-        OptimisticModel
-            ``self``.
+        Returns ``self``.
         """
         if self.kind not in ("linear", "gbm"):
             raise InputError(f"kind must be 'linear' or 'gbm', got {self.kind!r}.")

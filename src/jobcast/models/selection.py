@@ -171,9 +171,7 @@ class AutoModel(RuntimeRegressor):
 
     References
     ----------
-    Will, Thamsen, Scheinert, Bader, Kao: "C3O: Collaborative Cluster
-    Configuration Optimization for Distributed Data Processing in Public
-    Clouds", IC2E 2021.
+    Will et al., "C3O" (IC2E 2021); the full reference is in :mod:`jobcast.models.optimistic`.
     """
 
     def __init__(
@@ -227,19 +225,10 @@ class AutoModel(RuntimeRegressor):
         return model.set_params(**update)
 
     def fit(self, X: Any, y: Any) -> AutoModel:
-        """Cross-validate the candidates, keep the best one refitted on all rows.
+        """Cross-validate the candidates on ``X``, ``y``; keep the best, refitted on all rows.
 
-        Parameters
-        ----------
-        X
-            Executions: scale-out and context attributes.
-        y
-            Runtimes in seconds (> 0).
-
-        Returns
-        -------
-        AutoModel
-            ``self``.
+        ``X`` holds executions (scale-out, context attributes), ``y`` runtimes in seconds
+        (> 0); returns ``self``.
 
         Raises
         ------
