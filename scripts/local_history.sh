@@ -6,7 +6,7 @@
 #
 #   DB_URL    history database, fresh (default sqlite:///$PWD/local-history/history.db)
 #   RUNS      runs per workload (default 16)
-#   WORKLOAD  kmeans and/or pagerank (default kmeans)
+#   WORKLOAD  kmeans, pagerank, cc and/or sgd (default kmeans)
 #
 # Run i of a workload uses a fixed configuration (size, cores, parameters, data seed
 # chosen from the lists below by i), so the same command runs the same configurations on
@@ -24,8 +24,8 @@ if [ $# -ge 2 ]; then shift 2; else shift $#; fi
 if [ $# -eq 0 ]; then set -- kmeans; fi
 for workload in "$@"; do
   case "$workload" in
-    kmeans|pagerank) ;;
-    *) echo "unknown workload $workload (kmeans or pagerank)" >&2; exit 2 ;;
+    kmeans|pagerank|cc|sgd) ;;
+    *) echo "unknown workload $workload (kmeans, pagerank, cc or sgd)" >&2; exit 2 ;;
   esac
 done
 case "$RUNS" in
@@ -55,6 +55,15 @@ KMEANS_ITERATIONS=(8 12 10)
 PAGERANK_SIZES=(2000 4000 3000 5000 2500)
 PAGERANK_DEGREE=(4 7 5 9 3 8 6)
 PAGERANK_ITERATIONS=(5 7 6)
+# cc and sgd stop on convergence before their iteration cap in some configurations (cc:
+# no label changed, sooner in denser graphs; sgd: gradient norm below tol, sooner with a
+# larger step), so their histories mix run lengths as converging jobs do.
+CC_SIZES=(4000 8000 6000 10000 5000)
+CC_DEGREE=(2.5 4 3 6 2 5 3.5)
+CC_ITERATIONS=(8 12 10)
+SGD_SIZES=(10000 20000 15000 25000 12500)
+SGD_STEP=(0.5 0.3 0.4 0.6 0.35 0.45 0.55)
+SGD_ITERATIONS=(8 12 10)
 CORES=(1 2)
 
 started=$(date +%s)
@@ -71,6 +80,16 @@ for workload in "$@"; do
         size=$(pick PAGERANK_SIZES "$i")
         params=(--param "degree=$(pick PAGERANK_DEGREE "$i")"
                 --param "iterations=$(pick PAGERANK_ITERATIONS "$i")" --param "seed=$i")
+        ;;
+      cc)
+        size=$(pick CC_SIZES "$i")
+        params=(--param "degree=$(pick CC_DEGREE "$i")"
+                --param "iterations=$(pick CC_ITERATIONS "$i")" --param "seed=$i")
+        ;;
+      sgd)
+        size=$(pick SGD_SIZES "$i")
+        params=(--param "step=$(pick SGD_STEP "$i")" --param "tol=0.01"
+                --param "iterations=$(pick SGD_ITERATIONS "$i")" --param "seed=$i")
         ;;
     esac
     echo "== $workload run $((i + 1))/$RUNS: size $size, cores $cores, ${params[*]}" >&2
