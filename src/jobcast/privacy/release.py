@@ -19,6 +19,7 @@ never spend more than the budget.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -31,9 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from jobcast.errors import ImportFormatError, InputError, PrivacyError
+from jobcast.errors import DomainError, ImportFormatError, InputError, PrivacyError
 from jobcast.history import HistoryRepository
-from jobcast.privacy.domain import Domain, load_domain
+from jobcast.privacy.consistency import MachineFacts, split_declaration
+from jobcast.privacy.domain import Domain
 from jobcast.privacy.history_io import release_frame, schema_domain
 from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
 from jobcast.privacy.share import MANIFEST_FILE, create_share, read_share, write_share_files
@@ -139,14 +141,40 @@ def _check_method(method: Any) -> str:
     return method
 
 
-def _check_domain(domain: Any) -> Domain | None:
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise DomainError(f"{path}: cannot read domain file: {e.strerror or e}") from e
+    except json.JSONDecodeError as e:
+        raise DomainError(f"{path}, line {e.lineno}: not valid JSON: {e.msg}") from e
+
+
+def _check_domain(domain: Any) -> tuple[Domain | None, MachineFacts | None]:
+    """The declared domain and machine facts (a domain file's ``machines`` entry)."""
     if domain is None or isinstance(domain, Domain):
-        return domain
+        return domain, None
     if isinstance(domain, str | os.PathLike):
-        return load_domain(Path(domain))
+        path = Path(domain)
+        try:
+            rest, facts = split_declaration(_read_json(path))
+            return Domain.from_dict(rest), facts
+        except DomainError as e:
+            raise e if str(e).startswith(str(path)) else DomainError(f"{path}: {e}") from e
     if isinstance(domain, Mapping):
-        return Domain.from_dict(domain)
+        rest, facts = split_declaration(domain)
+        return Domain.from_dict(rest), facts
     raise InputError(f"domain must be a Domain, a domain dict or a domain file, got {domain!r}")
+
+
+def _check_machines(machines: Any, declared: MachineFacts | None) -> MachineFacts | None:
+    if machines is None:
+        return declared
+    if declared is not None:
+        raise InputError("machine facts are given twice: in the domain file and as machines=")
+    if isinstance(machines, MachineFacts):
+        return machines
+    return MachineFacts.from_dict(machines)
 
 
 def _self_check(directory: Path) -> None:
@@ -194,6 +222,7 @@ def release_share(
     domain: Domain | Mapping[str, Any] | str | os.PathLike[str] | None = None,
     no_dp: bool = False,
     random_state: int | None = None,
+    machines: MachineFacts | Mapping[str, Any] | None = None,
 ) -> ShareRelease:
     """Release a differentially private share of ``job``'s own executions, atomically.
 
@@ -214,11 +243,17 @@ def release_share(
         Synthesizer (see :data:`jobcast.privacy.METHODS`).
     domain
         Public column domains (object, JSON-ready dict or file); ``None`` declares only
-        the schema and buys bounds with budget.
+        the schema and buys bounds with budget. A dict or file may hold the public
+        machine facts too (its ``machines`` entry, see
+        :mod:`jobcast.privacy.consistency`).
     no_dp
         Release WITHOUT differential privacy (recorded in manifest and ledger).
     random_state
         Seed of the sampling steps (recorded in the manifest).
+    machines
+        Public machine facts (:class:`~jobcast.privacy.consistency.MachineFacts` or its
+        JSON form) when the domain does not hold them: the columns they name (slots,
+        memory) are derived from each synthetic row's machine type and scale-out.
 
     Returns
     -------
@@ -236,7 +271,8 @@ def release_share(
     eps, n_rows, path = check_release_arguments(
         epsilon=epsilon, rows=rows, out=out, method=method, no_dp=no_dp
     )
-    declared = _check_domain(domain)
+    declared, facts = _check_domain(domain)
+    facts = _check_machines(machines, facts)
     if random_state is not None and (
         isinstance(random_state, bool) or not isinstance(random_state, int | np.integer)
     ):
@@ -247,6 +283,9 @@ def release_share(
         declared = Domain.from_dict(schema_domain(spec, frame))
     else:
         declared.validate(frame.iloc[:0], require_all=True)  # column names only, no values
+    if facts is not None:
+        facts = facts.bind(machine_type=spec.machine_type_column, scale_out=spec.scale_out_column)
+        facts.check_domain(declared)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
     was_empty_dir = path.is_dir()
@@ -263,6 +302,7 @@ def release_share(
                 domain=declared,
                 seed=seed,
                 no_dp=no_dp,
+                machines=facts,
             )
             manifest = write_share_files(pkg, tmp)
             _self_check(tmp)

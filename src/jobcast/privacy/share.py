@@ -17,6 +17,10 @@
       "rows": 1000,                                    # synthetic rows in rows.csv
       "columns": [{"name": "instance_count", "type": "numeric",
                    "domain": {...declared...}, "estimated_bounds": null}, ...],
+      "machines": {"machine_type": "machine_type", "scale_out": "instance_count",
+                   "totals": ["slots"], "types": {"m4.2xlarge": {"slots": 8}}},
+                                                       # only with declared machine facts:
+                                                       # these columns are derived, not drawn
       "rows_sha256": "...",                            # SHA-256 of rows.csv as written
       "manifest_sha256": "..."                         # SHA-256 of this manifest's canonical
     }                                                  # JSON without this key: the share's digest
@@ -44,6 +48,7 @@ import pandas as pd
 from jobcast import __version__
 from jobcast.errors import DomainError, ImportFormatError, InputError
 from jobcast.privacy.base import check_rows
+from jobcast.privacy.consistency import MACHINES_KEY, MachineFacts
 from jobcast.privacy.domain import Domain, NumericDomain, load_domain
 from jobcast.privacy.noise import check_epsilon
 from jobcast.privacy.registry import DEFAULT_METHOD, make_synthesizer
@@ -152,6 +157,7 @@ def create_share(
     seed: int | None = None,
     no_dp: bool = False,
     params: Mapping[str, Any] | None = None,
+    machines: MachineFacts | None = None,
 ) -> SharePackage:
     """Synthesize a share package from a job's private executions (pure: writes nothing).
 
@@ -176,6 +182,10 @@ def create_share(
         recorded in the manifest.
     params
         Extra synthesizer parameters (e.g. ``{"k": 3}``).
+    machines
+        Public machine facts, bound to the job's columns
+        (:meth:`jobcast.privacy.consistency.MachineFacts.bind`): their columns are not
+        synthesized but derived from each synthetic row's machine type and scale-out.
 
     Returns
     -------
@@ -197,9 +207,15 @@ def create_share(
         raise InputError(f"no_dp must be True or False, got {no_dp!r}")
     eps: float | None = None if no_dp else check_epsilon(epsilon)
     dom = _as_domain(domain)
+    synth_dom = dom
+    if machines is not None:
+        machines.check_domain(dom)
+        machines.report_private(frame)
+        synth_dom = machines.synthesis_domain(dom)
+        frame = frame.drop(columns=[c for c in machines.columns if c in frame.columns])
     synth = make_synthesizer(
         method,
-        domain=dom,
+        domain=synth_dom,
         epsilon=eps if eps is not None else 1.0,
         no_dp=no_dp,
         random_state=seed,
@@ -207,9 +223,11 @@ def create_share(
     )
     synth.fit(frame)
     synthetic = synth.sample(n_rows)
+    if machines is not None:
+        synthetic = machines.derive(synthetic, dom.names)
     columns = []
     for name, d in dom.columns:
-        resolved = synth.domain_[name]
+        resolved = synth.domain_[name] if name in synth_dom else d
         est = None
         if isinstance(d, NumericDomain) and not d.declared and isinstance(resolved, NumericDomain):
             est = [resolved.lower, resolved.upper]
@@ -236,6 +254,8 @@ def create_share(
         "rows": n_rows,
         "columns": columns,
     }
+    if machines is not None:
+        manifest[MACHINES_KEY] = machines.to_dict()
     logger.info(
         "created share of job %r: method %s, %d synthetic rows, %s",
         job,
@@ -340,13 +360,38 @@ def _share_domain(mpath: Path, manifest: Mapping[str, Any]) -> Domain:
     return domain
 
 
+def _check_machine_rows(
+    mpath: Path, rpath: Path, manifest: Mapping[str, Any], rows: pd.DataFrame
+) -> None:
+    """Every row holds together with the manifest's machine facts (when it declares any)."""
+    if MACHINES_KEY not in manifest:
+        return
+    try:
+        facts = MachineFacts.from_dict(manifest[MACHINES_KEY])
+        if facts.machine_type is None:
+            raise DomainError("the machine-type column is not named")
+        idx, column = facts.first_inconsistent(rows)
+    except DomainError as e:
+        raise ImportFormatError(str(mpath), f"bad machine facts: {e}") from e
+    if idx >= 0:
+        raise ImportFormatError(
+            str(rpath),
+            "the row does not hold together with the manifest's machine facts (value "
+            "x scale-out): the rows were edited or the manifest does not belong to them",
+            line=idx + 2,
+            column=column,
+        )
+
+
 def read_share(directory: str | Path) -> SharePackage:
     """Read a share package and verify everything it claims.
 
     Checks, in order: the manifest's keys and format; its ledger (every spend > 0,
     summing to ε; ``differential_privacy``, ε, the method and its parameters agree);
     the columns and row count of ``rows.csv``; every value against the declared domains
-    (naming the line); the SHA-256 digests of ``rows.csv`` and of the manifest.
+    (naming the line); every row against the declared machine facts (``machines``: slots and
+    memory follow from the machine type and the scale-out); the SHA-256 digests of
+    ``rows.csv`` and of the manifest.
 
     Raises
     ------
@@ -385,6 +430,7 @@ def read_share(directory: str | Path) -> SharePackage:
             str(rpath), f"{len(rows)} rows, but the manifest says {manifest['rows']}"
         )
     check_rows_in_domain(rpath, rows, domain)
+    _check_machine_rows(mpath, rpath, manifest, rows)
     check_digests(mpath, rpath, manifest)
     return SharePackage(manifest, rows)
 

@@ -37,6 +37,7 @@ __all__ = [
     "check_rows_in_domain",
     "check_digests",
     "check_job_name",
+    "first_outside",
 ]
 
 #: The smallest ε a release may spend: below it the noise drowns every signal and a
@@ -158,7 +159,7 @@ def check_ledger(path: Path, m: Mapping[str, Any]) -> None:
             )
 
 
-def _first_bad(values: pd.Series, dom: NumericDomain | CategoricalDomain) -> tuple[int, str]:
+def first_outside(values: pd.Series, dom: NumericDomain | CategoricalDomain) -> tuple[int, str]:
     """Index of the first value outside ``dom`` (-1 if none) and what it violates."""
     if isinstance(dom, CategoricalDomain):
         bad = (~values.isin(list(dom.values))) | values.isna()
@@ -190,7 +191,7 @@ def check_rows_in_domain(path: Path, rows: pd.DataFrame, domain: Domain) -> None
     Lines count as in the file: the header is line 1 (pandas writes no multi-line fields).
     """
     for name in domain.names:
-        idx, what = _first_bad(rows[name], domain[name])
+        idx, what = first_outside(rows[name], domain[name])
         if idx >= 0:
             raise ImportFormatError(
                 str(path),
