@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from jobcast.evaluation.progress import baseline_estimates, position_of, read_ellis_trace
+from jobcast.progress.combine import case_estimates
 from jobcast.progress.simulation import simulate_history
 from jobcast.progress.training import train_on_cases
 
@@ -45,7 +46,7 @@ def crossfit(path: Path, folds: int, seed: int = 0) -> dict[str, float]:
         params = train_on_cases(train, random_state=seed, n_starts=2, maxfun=150)
         chosen = cases[params.scale_out_strength]
         mine = np.isin(chosen.current, held)
-        estimate[mine] = chosen._select(mine).estimate(params)
+        estimate[mine] = case_estimates(chosen._select(mine), params)
     actual = first.actual_remaining
     error = np.abs(estimate - actual) / actual
     base = baseline_estimates(arrays, first.current, first.iteration)["history_mean"]

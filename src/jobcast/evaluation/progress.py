@@ -26,6 +26,7 @@ from joblib import Parallel, delayed
 
 from jobcast.errors import ImportFormatError, InputError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays
+from jobcast.progress.combine import case_estimates
 from jobcast.progress.estimator import resolve_parameters
 from jobcast.progress.interval import calibrate, scores
 from jobcast.progress.parameters import ProgressParameters
@@ -197,7 +198,7 @@ def _nested_estimates(
 ) -> NestedResult:
     params = train_on_cases({k: c.without(row) for k, c in cases.items()}, **kwargs)
     own = cases[params.scale_out_strength].only(row)
-    return NestedResult(row, own.estimate(params), own.spread(params), params)
+    return NestedResult(row, case_estimates(own, params), own.spread(params), params)
 
 
 def _intervals(
@@ -318,7 +319,7 @@ def evaluate_progress(
             remaining[cases.current == res.row] = res.remaining
             spread[cases.current == res.row] = res.spread
     else:
-        remaining = cases.estimate(used)
+        remaining = case_estimates(cases, used)
         spread = cases.spread(used)
     low, high = _intervals(remaining, spread, cases.actual_remaining, cases.current, level)
     base = baseline_estimates(arrays, cases.current, cases.iteration)

@@ -81,19 +81,21 @@ class IterationArrays:
             input_size=None if self.input_size is None else self.input_size[rows],
         )
 
+    def head(self, n: int) -> IterationArrays:
+        """The first ``n`` iterations of every execution (``n_iter`` capped at ``n``)."""
+        return IterationArrays(
+            executions=self.executions,
+            n_iter=np.minimum(self.n_iter, n),
+            runtime=self.runtime[:, :n],
+            scale_out=self.scale_out[:, :n],
+            records=None if self.records is None else self.records[:, :n],
+            hardware={k: v[:, :n] for k, v in self.hardware.items()},
+            input_size=self.input_size,
+        )
+
     def row(self, index: int) -> IterationArrays:
         """Return one execution, cut to its own length, as a one-row history."""
-        n = int(self.n_iter[index])
-        sub = self.subset(np.array([index]))
-        return IterationArrays(
-            executions=sub.executions,
-            n_iter=sub.n_iter,
-            runtime=sub.runtime[:, :n],
-            scale_out=sub.scale_out[:, :n],
-            records=None if sub.records is None else sub.records[:, :n],
-            hardware={k: v[:, :n] for k, v in sub.hardware.items()},
-            input_size=sub.input_size,
-        )
+        return self.subset(np.array([index])).head(int(self.n_iter[index]))
 
 
 def _check_columns(frame: pd.DataFrame, what: str) -> None:

@@ -13,8 +13,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError, NotEnoughDataError
-from jobcast.progress.arrays import check_current, node_profiles, to_arrays
-from jobcast.progress.inference import combine_estimates
+from jobcast.progress.arrays import IterationArrays, check_current, node_profiles, to_arrays
+from jobcast.progress.combine import combine, set_weights
 from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match
 from jobcast.progress.parameters import ProgressParameters
@@ -246,11 +246,6 @@ class ProgressEstimator(BaseEstimator):
         check_is_fitted(self, "prepared_")
         cur = check_current(current)
         prepared = self.prepared_
-        exclude = None
-        row = self._row_of.get(cur.executions[0])
-        if row is not None:
-            exclude = np.zeros(self.n_executions_, dtype=bool)
-            exclude[row] = True
         current_nodes = None
         if hardware is not None and len(hardware) and prepared.nodes:
             k = next(iter(prepared.nodes.values())).shape[1]
@@ -265,6 +260,33 @@ class ProgressEstimator(BaseEstimator):
                     )
             profiles = node_profiles(hardware, n_points=k)
             current_nodes = {m: v[0] for m, v in profiles.profiles.items()}
+        return self.estimate_arrays(cur, current_nodes=current_nodes)
+
+    def estimate_arrays(
+        self, cur: IterationArrays, *, current_nodes: dict[str, np.ndarray] | None = None
+    ) -> ProgressEstimate:
+        """:meth:`estimate` of a running execution given as a one-row history.
+
+        Parameters
+        ----------
+        cur
+            The finished iterations as :func:`jobcast.progress.arrays.check_current`
+            returns them (or a row of the history cut with
+            :meth:`~jobcast.progress.arrays.IterationArrays.head`).
+        current_nodes
+            Its per-node hardware profiles, metric -> ``(K,)``.
+
+        Returns
+        -------
+        ProgressEstimate
+        """
+        check_is_fitted(self, "prepared_")
+        prepared = self.prepared_
+        exclude = None
+        row = self._row_of.get(cur.executions[0])
+        if row is not None:
+            exclude = np.zeros(self.n_executions_, dtype=bool)
+            exclude[row] = True
         candidates = prepared.candidates(cur, exclude=exclude, current_nodes=current_nodes)
         i = int(cur.n_iter[0])
         if candidates.indices.size == 0:
@@ -275,18 +297,14 @@ class ProgressEstimator(BaseEstimator):
             )
         valid = np.ones(candidates.indices.size, dtype=bool)
         found = match(candidates.similarities, valid, self.params_)
-        every = candidates.remaining(self.params_.adjustment)
-        estimates = every[found.indices]
-        remaining = combine_estimates(estimates, found.similarity, self.params_.exponent)
-        if self.params_.blend > 0:
-            blend = self.params_.blend
-            robust = candidates.robust(self.params_.adjustment)
-            remaining = (1.0 - blend) * remaining + blend * robust
-        weights = np.power(np.clip(found.similarity, 0.0, 1.0), self.params_.exponent)
-        if weights.sum() > 0:
-            weights = weights / weights.sum()
-        else:
-            weights = np.full(len(weights), 1.0 / len(weights))
+        estimates = candidates.remaining(self.params_.adjustment)[found.indices]
+        selected = np.ones(found.indices.size, dtype=bool)
+        remaining = float(
+            combine(estimates, selected, found.similarity, self.params_,
+                    candidates.robust(self.params_.adjustment))
+        )
+        weights = set_weights(selected, found.similarity, self.params_.exponent)
+        weights = weights / weights.sum()
         order = np.argsort(-weights, kind="stable")
         ids = prepared.arrays.executions[candidates.indices[found.indices]]
         elapsed = float(cur.runtime[0, :i].sum())

@@ -64,6 +64,13 @@ class ProgressParameters:
         estimate, ``(1 - beta) SMiPE + beta robust``. 0 is the paper's; training
         raises it where matching on few executions with outlier iterations picks
         worse than the whole history does (an extension of the paper).
+    median_share
+        ``rho`` in [0, 1]: share of the weighted median of the similar executions'
+        estimates (weights ``sim_final ** b / estimate``, the value that minimises
+        their expected relative error of the remaining runtime) in place of their
+        weighted mean, ``(1 - rho) mean + rho median``. 0 is the paper's mean;
+        training raises it where a few similar executions' outlier iterations pull
+        the mean up (an extension of the paper).
 
     Examples
     --------
@@ -80,6 +87,7 @@ class ProgressParameters:
     adjustment: float = 1.0
     scale_out_strength: float = 1.0
     blend: float = 0.0
+    median_share: float = 0.0
 
     def __post_init__(self) -> None:
         thresholds = _five(self.thresholds, "thresholds")
@@ -97,17 +105,11 @@ class ProgressParameters:
             raise InputError(f"exponent b must be a number > 1, got {self.exponent}.")
         if not 0.0 < float(self.lowering_step) <= 1.0:
             raise InputError(f"lowering_step must lie in (0, 1], got {self.lowering_step}.")
-        if not 0.0 <= float(self.adjustment) <= 1.0:
-            raise InputError(f"adjustment must lie in [0, 1], got {self.adjustment}.")
-        if not 0.0 <= float(self.scale_out_strength) <= 1.0:
-            raise InputError(
-                f"scale_out_strength must lie in [0, 1], got {self.scale_out_strength}."
-            )
-        if not 0.0 <= float(self.blend) <= 1.0:
-            raise InputError(f"blend must lie in [0, 1], got {self.blend}.")
-        object.__setattr__(self, "blend", float(self.blend))
-        object.__setattr__(self, "adjustment", float(self.adjustment))
-        object.__setattr__(self, "scale_out_strength", float(self.scale_out_strength))
+        for name in ("blend", "median_share", "adjustment", "scale_out_strength"):
+            value = getattr(self, name)
+            if not 0.0 <= float(value) <= 1.0:
+                raise InputError(f"{name} must lie in [0, 1], got {value}.")
+            object.__setattr__(self, name, float(value))
         object.__setattr__(self, "final_threshold", float(self.final_threshold))
         object.__setattr__(self, "exponent", float(self.exponent))
         object.__setattr__(self, "lowering_step", float(self.lowering_step))
@@ -137,6 +139,7 @@ class ProgressParameters:
             "adjustment": self.adjustment,
             "scale_out_strength": self.scale_out_strength,
             "blend": self.blend,
+            "median_share": self.median_share,
         }
 
     @classmethod
@@ -159,6 +162,7 @@ class ProgressParameters:
             "adjustment",
             "scale_out_strength",
             "blend",
+            "median_share",
         }
         unknown = set(data) - known
         if unknown:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from jobcast.progress.combine import mean_remaining_error
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import SimulationCases
 
@@ -83,7 +84,7 @@ def regularise(
     lo, hi = bounds
     b = params.exponent
     if b >= hi / 1.05 or b <= lo * 1.05:
-        scored = [(g, cases.mean_remaining_error(params.with_values(exponent=g)))
+        scored = [(g, mean_remaining_error(cases, params.with_values(exponent=g)))
                   for g in _EXPONENT_GRID]
         within = [(g, e) for g, e in scored if e <= err * (1.0 + _TOLERANCE) + 1e-12]
         if within:

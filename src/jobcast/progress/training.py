@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
 from scipy.linalg import LinAlgWarning
 
 from jobcast.errors import InputError, MissingExtraError
+from jobcast.progress.combine import mean_remaining_error, mean_total_error
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import quality_curve, quality_points
 from jobcast.progress.report import MIN_TRAINING_EXECUTIONS, TrainingReport, regularise
@@ -20,13 +22,17 @@ from jobcast.progress.similarity import MEASURES
 from jobcast.progress.simulation import STRENGTH_GRID, SimulationCases, simulate_history
 
 __all__ = [
+    "MAX_TRAINING_EXECUTIONS",
     "MIN_TRAINING_EXECUTIONS",
+    "CaseOptions",
+    "HistoryOptions",
     "TrainingReport",
     "thresholds_from_quality",
     "train_on_cases",
     "train_history",
     "train_parameters",
     "train_report",
+    "training_subset",
 ]
 
 logger = logging.getLogger(__name__)
@@ -87,29 +93,25 @@ def _bobyqa() -> Any:
     return pybobyqa
 
 
+class CaseOptions(TypedDict, total=False):
+    """Keyword arguments of :func:`train_report` (and :func:`train_on_cases`)."""
+
+    a_min: float
+    n_min: float
+    n_starts: int
+    maxfun: int
+    train_adjustment: bool
+    random_state: int | np.random.Generator | None
+
+
 def train_on_cases(
-    cases: SimulationCases | Mapping[float, SimulationCases],
-    *,
-    a_min: float = 0.9,
-    n_min: float = 0.25,
-    n_starts: int = 3,
-    maxfun: int = 200,
-    train_adjustment: bool = True,
-    random_state: int | np.random.Generator | None = None,
+    cases: SimulationCases | Mapping[float, SimulationCases], **options: Unpack[CaseOptions]
 ) -> ProgressParameters:
     """Train parameters on precomputed leave-one-out simulations.
 
     :func:`train_report` with the parameters only; see there.
     """
-    return train_report(
-        cases,
-        a_min=a_min,
-        n_min=n_min,
-        n_starts=n_starts,
-        maxfun=maxfun,
-        train_adjustment=train_adjustment,
-        random_state=random_state,
-    ).params
+    return train_report(cases, **options).params
 
 
 def train_report(
@@ -125,8 +127,9 @@ def train_report(
     """Train parameters on precomputed leave-one-out simulations and report on them.
 
     1. Thresholds per measure from the quality curves (:func:`thresholds_from_quality`).
-    2. Weights of the measures with data, the exponent ``b``, the blend with the
-       plain mean and (with ``train_adjustment``) the adjustment strength,
+    2. Weights of the measures with data, the exponent ``b``, the share of the
+       weighted median, the blend with the robust estimate and (with
+       ``train_adjustment``) the adjustment strength,
        minimising the mean relative error of the simulated estimates' remaining
        runtime (the paper's metric) with BOBYQA from ``n_starts`` starting points
        (equal weights first, then random ones).
@@ -185,8 +188,8 @@ def train_report(
             f"{MIN_TRAINING_EXECUTIONS} needed): kept the default parameters"
         )
         logger.warning("Progress training: %s.", note)
-        before = first.mean_remaining_error(defaults)
-        total = first.mean_relative_error(defaults)
+        before = mean_remaining_error(first, defaults)
+        total = mean_total_error(first, defaults)
         return TrainingReport(defaults, before, before, total, total, first.n_cases,
                               executions, (note,))
 
@@ -219,7 +222,7 @@ def train_report(
         if run[0] < err:
             err, params = run
     params, err, notes = regularise(chosen, params, err, bounds=EXPONENT_BOUNDS)
-    before = first.mean_remaining_error(defaults)
+    before = mean_remaining_error(first, defaults)
     logger.info(
         "Trained progress parameters: leave-one-out MRE of the remaining runtime %.4f "
         "(untrained %.4f), scale-out strength %.2f.",
@@ -233,8 +236,8 @@ def train_report(
         params=params,
         error_before=before,
         error_after=err,
-        total_error_before=first.mean_relative_error(defaults),
-        total_error_after=chosen.mean_relative_error(params),
+        total_error_before=mean_total_error(first, defaults),
+        total_error_after=mean_total_error(chosen, params),
         estimates=chosen.n_cases,
         executions=executions,
         notes=tuple(notes),
@@ -276,11 +279,14 @@ def _train_one(
             exponent=exponent,
             adjustment=adjustment,
             scale_out_strength=strength,
-            blend=float(np.clip(rest[-1], 0.0, 1.0)),
+            blend=float(np.clip(rest[-2], 0.0, 1.0)),
+            median_share=float(np.clip(rest[-1], 0.0, 1.0)),
         )
 
-    lower = [0.0] * len(free_weights) + [lo_b] + ([0.0] if train_adjustment else []) + [0.0]
-    upper = [1.0] * len(free_weights) + [hi_b] + ([1.0] if train_adjustment else []) + [1.0]
+    # weights, log b, the adjustment, the blend and the median share
+    shares = ([0.0] if train_adjustment else []) + [0.0, 0.0]
+    lower = [0.0] * len(free_weights) + [lo_b] + shares
+    upper = [1.0] * len(free_weights) + [hi_b] + [1.0] * len(shares)
     lower_a, upper_a = np.array(lower), np.array(upper)
     candidates: list[tuple[float, ProgressParameters]] = []
     # sorted: a set's order would make the random starts depend on hashing
@@ -293,14 +299,14 @@ def _train_one(
                         np.full(len(free_weights), 0.5),
                         [np.log(3.0)],
                         [0.5] if train_adjustment else [],
-                        [0.0],
+                        [0.0, 0.0],
                     ]
                 )
             else:
                 x0 = rng.uniform(lower_a, upper_a)
 
             def objective(x: np.ndarray, thresholds: tuple[float, ...] = thresholds) -> float:
-                return cases.mean_remaining_error(unpack(x, thresholds))
+                return mean_remaining_error(cases, unpack(x, thresholds))
 
             with warnings.catch_warnings():
                 # the objective is piecewise constant in places, so BOBYQA's
@@ -317,7 +323,7 @@ def _train_one(
                 )
             x = np.asarray(result.x if result.x is not None else x0, dtype=np.float64)
             params = unpack(x, thresholds)
-            err = cases.mean_remaining_error(params)
+            err = mean_remaining_error(cases, params)
             if best is None or err < best[0]:
                 best = (err, params)
         if best is None:  # starts >= 1 always gives one
@@ -325,49 +331,67 @@ def _train_one(
         err, params = best
         for t_final in FINAL_THRESHOLD_GRID:
             trial = params.with_values(final_threshold=float(t_final))
-            trial_err = cases.mean_remaining_error(trial)
+            trial_err = mean_remaining_error(cases, trial)
             if trial_err < err - 1e-12:
                 err, params = trial_err, trial
         candidates.append((err, params))
     return min(candidates, key=lambda c: c[0])
 
 
+class HistoryOptions(CaseOptions, total=False):
+    """Keyword arguments of :func:`train_history` (and :func:`train_parameters`)."""
+
+    hardware: pd.DataFrame | None
+    scale_out_model: ScaleOutModelKind
+    strengths: Sequence[float]
+    n_samples: int
+    padding: float
+    max_executions: int | None
+    n_jobs: int | None
+    scheduler: str | None
+    callback: Callable[[int, int], None] | None
+
+
 def train_parameters(
-    history: pd.DataFrame,
-    *,
-    hardware: pd.DataFrame | None = None,
-    scale_out_model: ScaleOutModelKind = "bell",
-    strengths: Sequence[float] = STRENGTH_GRID,
-    n_samples: int = 3,
-    padding: float = 0.15,
-    a_min: float = 0.9,
-    n_min: float = 0.25,
-    n_starts: int = 3,
-    maxfun: int = 200,
-    train_adjustment: bool = True,
-    n_jobs: int | None = None,
-    scheduler: str | None = None,
-    random_state: int | np.random.Generator | None = None,
-    callback: Callable[[int, int], None] | None = None,
+    history: pd.DataFrame, **options: Unpack[HistoryOptions]
 ) -> ProgressParameters:
     """Train SMiPE's parameters on a job's history; :func:`train_history` without the report."""
-    return train_history(
-        history,
-        hardware=hardware,
-        scale_out_model=scale_out_model,
-        strengths=strengths,
-        n_samples=n_samples,
-        padding=padding,
-        a_min=a_min,
-        n_min=n_min,
-        n_starts=n_starts,
-        maxfun=maxfun,
-        train_adjustment=train_adjustment,
-        n_jobs=n_jobs,
-        scheduler=scheduler,
-        random_state=random_state,
-        callback=callback,
-    ).params
+    return train_history(history, **options).params
+
+
+#: Executions simulated for training by default: the parameters are a dozen numbers, and
+#: the leave-one-out error over this many executions ranks them as well as over more,
+#: while the cost grows with the square of the executions.
+MAX_TRAINING_EXECUTIONS = 200
+
+
+def training_subset(
+    history: pd.DataFrame, hardware: pd.DataFrame | None, max_executions: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None]:
+    """At most ``max_executions`` executions spread evenly over the history, and a note.
+
+    Evenly spaced in the order of first appearance (so over the history's time span),
+    deterministic; None keeps every execution.
+    """
+    if max_executions is None or "execution" not in history.columns:
+        return history, hardware, None
+    if max_executions < MIN_TRAINING_EXECUTIONS:
+        raise InputError(
+            f"max_executions must be None or >= {MIN_TRAINING_EXECUTIONS}, got {max_executions}."
+        )
+    ids = np.asarray(pd.unique(history["execution"]), dtype=object)
+    if len(ids) <= max_executions:
+        return history, hardware, None
+    rows = np.unique(np.round(np.linspace(0, len(ids) - 1, max_executions)).astype(np.int64))
+    keep = set(ids[rows].tolist())
+    history = history[history["execution"].isin(keep)]
+    if hardware is not None and "execution" in hardware.columns:
+        hardware = hardware[hardware["execution"].isin(keep)]
+    note = (
+        f"trained on {len(rows)} of the {len(ids)} executions, spread evenly over the "
+        "history (max_executions)"
+    )
+    return history, hardware, note
 
 
 def train_history(
@@ -383,6 +407,7 @@ def train_history(
     n_starts: int = 3,
     maxfun: int = 200,
     train_adjustment: bool = True,
+    max_executions: int | None = MAX_TRAINING_EXECUTIONS,
     n_jobs: int | None = None,
     scheduler: str | None = None,
     random_state: int | np.random.Generator | None = None,
@@ -404,6 +429,9 @@ def train_history(
         lowest leave-one-out error.
     n_samples, padding
         Sample iterations per execution in the simulations.
+    max_executions
+        Simulate at most this many executions, spread evenly over the history
+        (:func:`training_subset`; said in the report's notes); None: all.
     a_min, n_min, n_starts, maxfun, train_adjustment, random_state
         See :func:`train_on_cases`.
     n_jobs
@@ -425,6 +453,7 @@ def train_history(
     jobcast.errors.MissingExtraError
         When ``scheduler`` is given but dask.distributed is missing.
     """
+    history, hardware, note = training_subset(history, hardware, max_executions)
     arrays, cases = simulate_history(
         history,
         hardware,
@@ -436,7 +465,7 @@ def train_history(
         scheduler=scheduler,
         callback=callback,
     )
-    return train_report(
+    report = train_report(
         cases,
         a_min=a_min,
         n_min=n_min,
@@ -445,3 +474,7 @@ def train_history(
         train_adjustment=train_adjustment,
         random_state=random_state,
     )
+    if note is None:
+        return report
+    logger.info("Progress training: %s.", note)
+    return replace(report, notes=(note, *report.notes))
