@@ -50,8 +50,7 @@ _REL_TOL = 1e-9
 def _fact(machine: str, column: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise DomainError(
-            f"machines: the {column!r} of machine type {machine!r} must be a number, "
-            f"got {value!r}"
+            f"machines: the {column!r} of machine type {machine!r} must be a number, got {value!r}"
         )
     if not math.isfinite(value) or value < 0:
         raise DomainError(
