@@ -3,17 +3,24 @@
 Under the paper's protocol (3 sample iterations per execution, 15 % padding, other
 executions only), this prints the mean relative error of the *remaining* runtime
 (``|estimate - actual remaining| / actual remaining``, the SMiPE paper's metric) of
-estimators that *know more than any real estimator can*:
+estimators that *know more than any real estimator can*. Each knows every remaining
+iteration of the run exactly except the last ``k`` (k = 1, 2), and predicts those from
+the other runs' last ``k`` iterations by:
 
-* ``history mean``: the baseline (the other executions' mean remaining runtime).
-* ``oracle but last k`` (k = 1, 2): knows every remaining iteration of the run exactly
-  except the last k, which it takes as the other executions' per-iteration median.
-* ``... + LR``: the same, with the last k iterations predicted by a leave-one-out
-  linear regression on what is known at the first sample point (iterations 1-3 and
-  the first scale-out).
+* ``median``: their median;
+* ``mre-median``: their median weighted by 1 / (the remaining time it implies), the
+  value that minimises the expected relative error of the remaining runtime;
+* ``nn5``: the median of the 5 runs nearest to this one over the *whole* run but the
+  last ``k`` iterations (a similarity no real estimator can see: the future included);
+* ``LR``: a leave-one-out linear regression on what is known at the first sample point
+  (iterations 1-3 and the first scale-out);
+* ``best c``: the median times the one factor ``c`` that is best in hindsight over the
+  whole trace (chosen on the errors it is scored on).
 
-If even an oracle stays above a target, the target is out of reach on the trace for
-every estimator that cannot foresee those last iterations better than the regression.
+``floor`` is the lowest of them. If even an oracle stays above a target, the target is
+out of reach on the trace for every estimator that cannot foresee those last iterations
+better, and must predict the other remaining iterations too. The history-mean baseline
+stands beside them.
 
 Run: .venv/bin/python benchmarks/bench_progress_floor.py [FILE ...]
 """
@@ -28,43 +35,56 @@ from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import LeaveOneOut, cross_val_predict
 
 from jobcast.evaluation.progress import read_ellis_trace
+from jobcast.progress.combine import weighted_median
 from jobcast.progress.simulation import sample_iterations
 
 ELLIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ellis"
 
-NAMES = ("history_mean", "oracle_but_last_1", "oracle_but_last_1_lr", "oracle_but_last_2",
-         "oracle_but_last_2_lr")
+ORACLES = ("median", "mre-median", "nn5", "LR", "best c")
+_FACTORS = np.round(np.linspace(0.7, 1.2, 51), 3)
 
 
 def floors(path: Path) -> dict[str, float]:
-    """MRE of the remaining runtime of the baseline and the oracles on one trace."""
+    """MRE of the remaining runtime of the baseline and of the oracles on one trace."""
     frame = read_ellis_trace(path).sort_values(["execution", "iteration"])
     runs = [g["duration_s"].to_numpy() for _, g in frame.groupby("execution")]
     scale = [g["scale_out"].to_numpy() for _, g in frame.groupby("execution")]
     known = np.array([[d[1], d[2], d[3], s[0]] for d, s in zip(runs, scale, strict=True)])
-    loo = LeaveOneOut()
-    tails = {k: np.array([d[-k:].sum() for d in runs]) for k in (1, 2)}
-    tails_lr = {
-        k: cross_val_predict(LinearRegression(), known, t, cv=loo) for k, t in tails.items()
-    }
-    errs: dict[str, list[float]] = {k: [] for k in NAMES}
-    for r, d in enumerate(runs):
-        others = [o for k, o in enumerate(runs) if k != r]
-        for i in sample_iterations(len(d)):
-            actual = d[i:].sum()
-            mean_rem = np.mean([o[i:].sum() for o in others if len(o) > i])
-            errs["history_mean"].append(abs(mean_rem - actual) / actual)
-            for k in (1, 2):
-                cut = max(len(d) - k, i)
-                known_part = d[i:cut].sum()
-                median_tail = float(
-                    np.sum(np.median(np.array([o[-k:] for o in others if len(o) >= k]), axis=0))
-                )
-                errs[f"oracle_but_last_{k}"].append(abs(known_part + median_tail - actual) / actual)
-                errs[f"oracle_but_last_{k}_lr"].append(
-                    abs(known_part + tails_lr[k][r] - actual) / actual
-                )
-    return {k: float(np.mean(v)) for k, v in errs.items()}
+    width = min(len(d) for d in runs)
+    errs: dict[str, list[float]] = {"history_mean": []}
+    for k in (1, 2):
+        tails = np.array([d[-k:].sum() for d in runs])
+        lr = cross_val_predict(LinearRegression(), known, tails, cv=LeaveOneOut())
+        # the runs' shapes over their first width - k iterations, for the true neighbours
+        shapes = np.log(np.array([d[: width - k] for d in runs]))
+        scaled: dict[float, list[float]] = {c: [] for c in _FACTORS}
+        for r, d in enumerate(runs):
+            others = np.arange(len(runs)) != r
+            near = np.argsort(np.abs(shapes[others] - shapes[r]).mean(axis=1))[:5]
+            for i in sample_iterations(len(d)):
+                actual = d[i:].sum()
+                if k == 1:
+                    rem = [o[i:].sum() for o, u in zip(runs, others, strict=True)
+                           if u and len(o) > i]
+                    errs["history_mean"].append(abs(np.mean(rem) - actual) / actual)
+                part = d[i : max(len(d) - k, i)].sum()
+                other_tails = tails[others]
+                weights = 1.0 / (part + other_tails)
+                guesses = {
+                    "median": float(np.median(other_tails)),
+                    "mre-median": float(weighted_median(other_tails, weights)),
+                    "nn5": float(np.median(other_tails[near])),
+                    "LR": float(lr[r]),
+                }
+                for name, tail in guesses.items():
+                    errs.setdefault(f"{name} {k}", []).append(abs(part + tail - actual) / actual)
+                for c in _FACTORS:
+                    scaled[c].append(abs(part + c * guesses["median"] - actual) / actual)
+        errs[f"best c {k}"] = min(scaled.values(), key=lambda v: float(np.mean(v)))
+    out = {name: float(np.mean(v)) for name, v in errs.items()}
+    for k in (1, 2):
+        out[f"floor {k}"] = min(out[f"{name} {k}"] for name in ORACLES)
+    return out
 
 
 def main() -> None:
@@ -72,16 +92,15 @@ def main() -> None:
     ap.add_argument("files", nargs="*", type=Path)
     args = ap.parse_args()
     files = args.files or sorted(ELLIS.glob("*.csv"))
-    print("mean relative error of the remaining runtime (the SMiPE paper's metric)")
-    print(f"{'trace':20s} {'history mean':>12s} {'but last 1':>10s} {'+LR':>7s} "
-          f"{'but last 2':>10s} {'+LR':>7s}")
+    print("mean relative error of the remaining runtime (the SMiPE paper's metric) of oracles")
+    print("that know every remaining iteration but the last k")
+    print(f"{'trace':20s} {'k':>2s} {'hist.mean':>9s} "
+          + " ".join(f"{n:>10s}" for n in ORACLES) + f" {'floor':>7s}")
     for f in files:
         fl = floors(f)
-        print(
-            f"{f.stem:20s} {fl['history_mean']:12.4f} {fl['oracle_but_last_1']:10.4f} "
-            f"{fl['oracle_but_last_1_lr']:7.4f} {fl['oracle_but_last_2']:10.4f} "
-            f"{fl['oracle_but_last_2_lr']:7.4f}"
-        )
+        for k in (1, 2):
+            cells = " ".join(f"{fl[f'{n} {k}']:10.4f}" for n in ORACLES)
+            print(f"{f.stem:20s} {k:2d} {fl['history_mean']:9.4f} {cells} {fl[f'floor {k}']:7.4f}")
 
 
 if __name__ == "__main__":
