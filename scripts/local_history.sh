@@ -49,6 +49,11 @@ mkdir -p "$EVENTS"
 
 # configuration i: list lengths are pairwise coprime, so the settings vary independently
 pick() { local -n list=$1; echo "${list[$(( $2 % ${#list[@]} ))]}"; }
+# Per workload: sizes, the parameter varied besides them (VARIED) and the iteration cap,
+# as lists named <WORKLOAD>_SIZES, <WORKLOAD>_<PARAMETER> and <WORKLOAD>_ITERATIONS;
+# FIXED parameters are the same in every run.
+declare -A VARIED=([kmeans]=k [pagerank]=degree [cc]=degree [sgd]=step)
+declare -A FIXED=([sgd]="tol=0.01")
 KMEANS_SIZES=(10000 40000 25000 50000 15000)
 KMEANS_K=(4 8 6 5 9 3 7)
 KMEANS_ITERATIONS=(8 12 10)
@@ -70,28 +75,13 @@ started=$(date +%s)
 for workload in "$@"; do
   for i in $(seq 0 $((RUNS - 1))); do
     cores=$(pick CORES "$i")
-    case "$workload" in
-      kmeans)
-        size=$(pick KMEANS_SIZES "$i")
-        params=(--param "k=$(pick KMEANS_K "$i")"
-                --param "iterations=$(pick KMEANS_ITERATIONS "$i")" --param "seed=$i")
-        ;;
-      pagerank)
-        size=$(pick PAGERANK_SIZES "$i")
-        params=(--param "degree=$(pick PAGERANK_DEGREE "$i")"
-                --param "iterations=$(pick PAGERANK_ITERATIONS "$i")" --param "seed=$i")
-        ;;
-      cc)
-        size=$(pick CC_SIZES "$i")
-        params=(--param "degree=$(pick CC_DEGREE "$i")"
-                --param "iterations=$(pick CC_ITERATIONS "$i")" --param "seed=$i")
-        ;;
-      sgd)
-        size=$(pick SGD_SIZES "$i")
-        params=(--param "step=$(pick SGD_STEP "$i")" --param "tol=0.01"
-                --param "iterations=$(pick SGD_ITERATIONS "$i")" --param "seed=$i")
-        ;;
-    esac
+    W=${workload^^}
+    varied=${VARIED[$workload]}
+    size=$(pick "${W}_SIZES" "$i")
+    params=(--param "$varied=$(pick "${W}_${varied^^}" "$i")"
+            --param "iterations=$(pick "${W}_ITERATIONS" "$i")")
+    for fixed in ${FIXED[$workload]:-}; do params+=(--param "$fixed"); done
+    params+=(--param "seed=$i")
     echo "== $workload run $((i + 1))/$RUNS: size $size, cores $cores, ${params[*]}" >&2
     $JC workloads run "$workload" --size "$size" --cores "$cores" "${params[@]}" \
       --event-log-dir "$EVENTS" --db "$DB" --json > "$OUT/run-$workload-$i.json" 2>>"$OUT/spark.log"
