@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, TextIO
 
 from jobcast.errors import ImportFormatError
 from jobcast.history.importers.kinds import infer_attribute
-from jobcast.history.importers.tabular import _separator, _sniff_separator
+from jobcast.history.importers.roles import check_kinds, check_roles
+from jobcast.history.importers.tabular import (
+    _separator,
+    _sniff_separator,
+    checked_file,
+    not_utf8,
+    require_header_column,
+)
 from jobcast.history.records import (
     AttributeKind,
     ExecutionTable,
@@ -62,23 +69,7 @@ class ColumnTable:
 
     def require(self, name: str, *, option: str | None = None) -> _Column:
         """The one column called ``name``; a helpful error otherwise."""
-        count = self.header.count(name)
-        if count == 0:
-            hint = f" or name the right one with {option}" if option else ""
-            raise ImportFormatError(
-                self.path,
-                f"there is no column {name!r}; the header has {list(self.header)}. "
-                f"Add the column{hint}.",
-                line=1,
-            )
-        if count > 1:
-            raise ImportFormatError(
-                self.path,
-                f"column {name!r} appears {count} times in the header; "
-                "rename or remove the duplicates",
-                line=1,
-                column=name,
-            )
+        require_header_column(self.path, self.header, name, option=option)
         return self.columns[name]
 
     def numbers(self, name: str, *, what: str, option: str | None = None) -> np.ndarray:
@@ -127,19 +118,13 @@ def read_columns(path: str | Path, *, sep: str | None = None) -> ColumnTable:
         For a missing, empty or non-UTF-8 file, a header field without a name, or a row
         with another number of fields than the header (naming its physical line).
     """
-    p = Path(path)
-    if p.is_dir():
-        raise ImportFormatError(str(p), "is a directory, not a file; pass the trace file itself")
-    if not p.is_file():
-        raise ImportFormatError(str(p), "no such file; check the path")
+    p = checked_file(path)
     sep = _separator(sep)
     try:
         with p.open(encoding="utf-8-sig", newline="") as f:
             return _read(p, f, sep)
     except UnicodeDecodeError as e:
-        raise ImportFormatError(
-            str(p), f"not UTF-8 text (byte {e.start}); save the file as UTF-8 CSV"
-        ) from e
+        raise not_utf8(p, e) from e
 
 
 def _read(p: Path, f: TextIO, sep: str | None) -> ColumnTable:
@@ -236,17 +221,7 @@ def executions_from_columns(
     import pandas as pd
 
     kinds = dict(kinds or {})
-    roles = [("--runtime", runtime), ("--scale-out", scale_out), ("--machine-type", machine_type)]
-    for i, (opt_a, col_a) in enumerate(roles):
-        for opt_b, col_b in roles[i + 1 :]:
-            if col_a is not None and col_a == col_b:
-                raise ImportFormatError(
-                    table.path,
-                    f"column {col_a!r} is given as {opt_a} and as {opt_b}; "
-                    "name a different column for each",
-                    line=1,
-                    column=col_a,
-                )
+    check_roles(table.path, runtime=runtime, scale_out=scale_out, machine_type=machine_type)
     lines = np.frombuffer(table.lines, dtype="int64")
     runtimes = table.numbers(runtime, what="runtime", option="--runtime")
     low = np.flatnonzero(~(runtimes > 0))
@@ -288,13 +263,7 @@ def executions_from_columns(
             )
         frame["machine_type"] = texts
         special.add(machine_type)
-    unknown_kinds = sorted(set(kinds) - (set(table.header) - special))
-    if unknown_kinds:
-        raise ImportFormatError(
-            table.path,
-            f"--kind names columns that are not context attributes: {unknown_kinds}",
-            line=1,
-        )
+    check_kinds(table.path, header=table.header, special=special, kinds=kinds)
     attributes = []
     for name in table.header:
         if name in special:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from jobcast.errors import ImportFormatError
 from jobcast.history.importers.kinds import infer_attribute
+from jobcast.history.importers.roles import check_kinds, check_roles
 from jobcast.history.importers.tabular import RawTable, parse_number
 from jobcast.history.records import (
     Attribute,
@@ -103,17 +104,7 @@ def table_from_raw(
         Naming file, line and column, for every invalid cell or missing column.
     """
     kinds = dict(kinds or {})
-    roles = [("--runtime", runtime), ("--scale-out", scale_out), ("--machine-type", machine_type)]
-    for i, (opt_a, col_a) in enumerate(roles):
-        for opt_b, col_b in roles[i + 1 :]:
-            if col_a is not None and col_a == col_b:
-                raise ImportFormatError(
-                    table.path,
-                    f"column {col_a!r} is given as {opt_a} and as {opt_b}; "
-                    "name a different column for each",
-                    line=1,
-                    column=col_a,
-                )
+    check_roles(table.path, runtime=runtime, scale_out=scale_out, machine_type=machine_type)
     r_idx = table.require_column(runtime, option="--runtime")
     del r_idx
     runtimes = parse_number(table, runtime, table.column(runtime), positive=True, what="runtime")
@@ -150,13 +141,7 @@ def table_from_raw(
                 )
         frame["machine_type"] = list(cells)
         special.add(machine_type)
-    unknown_kinds = sorted(set(kinds) - (set(table.header) - special))
-    if unknown_kinds:
-        raise ImportFormatError(
-            table.path,
-            f"--kind names columns that are not context attributes: {unknown_kinds}",
-            line=1,
-        )
+    check_kinds(table.path, header=table.header, special=special, kinds=kinds)
     attributes = []
     for name in table.header:
         if name in special:

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from jobcast.errors import ImportFormatError, InputError
 
-__all__ = ["RawTable", "read_table", "parse_number"]
+__all__ = [
+    "RawTable",
+    "read_table",
+    "parse_number",
+    "require_header_column",
+    "checked_file",
+    "not_utf8",
+]
 
 
 @dataclass(frozen=True)
@@ -29,24 +36,51 @@ class RawTable:
 
     def require_column(self, name: str, *, option: str | None = None) -> int:
         """Index of the one column called ``name``; raises a helpful error otherwise."""
-        count = self.header.count(name)
-        if count == 0:
-            hint = f" or name the right one with {option}" if option else ""
-            raise ImportFormatError(
-                self.path,
-                f"there is no column {name!r}; the header has {list(self.header)}. "
-                f"Add the column{hint}.",
-                line=1,
-            )
-        if count > 1:
-            raise ImportFormatError(
-                self.path,
-                f"column {name!r} appears {count} times in the header; "
-                "rename or remove the duplicates",
-                line=1,
-                column=name,
-            )
-        return self.header.index(name)
+        return require_header_column(self.path, self.header, name, option=option)
+
+
+def require_header_column(
+    path: str, header: Sequence[str], name: str, *, option: str | None = None
+) -> int:
+    """Index of the one column of ``header`` called ``name``; a helpful error otherwise.
+
+    Raises
+    ------
+    ImportFormatError
+        When ``header`` has no such column (naming ``option``, which picks another) or
+        has it more than once.
+    """
+    count = header.count(name)
+    if count == 0:
+        hint = f" or name the right one with {option}" if option else ""
+        raise ImportFormatError(
+            path,
+            f"there is no column {name!r}; the header has {list(header)}. Add the column{hint}.",
+            line=1,
+        )
+    if count > 1:
+        raise ImportFormatError(
+            path,
+            f"column {name!r} appears {count} times in the header; rename or remove the duplicates",
+            line=1,
+            column=name,
+        )
+    return header.index(name)
+
+
+def checked_file(path: str | Path) -> Path:
+    """``path`` as a file to read; a clear error for a directory or a missing file."""
+    p = Path(path)
+    if p.is_dir():
+        raise ImportFormatError(str(p), "is a directory, not a file; pass the trace file itself")
+    if not p.is_file():
+        raise ImportFormatError(str(p), "no such file; check the path")
+    return p
+
+
+def not_utf8(p: Path, e: UnicodeDecodeError) -> ImportFormatError:
+    """The error for a file that is not UTF-8 text."""
+    return ImportFormatError(str(p), f"not UTF-8 text (byte {e.start}); save the file as UTF-8 CSV")
 
 
 def _sniff_separator(path: Path, first_line: str) -> str:
@@ -68,7 +102,7 @@ def _separator(sep: str | None) -> str | None:
             f"--sep {sep!r}: the separator must be one character (',', ';', '|', or '\\t' "
             "for tab); convert multi-character separators first, e.g. sed 's/::/,/g'"
         )
-    if sep in "\"\r\n" or sep.isalnum():
+    if sep in '"\r\n' or sep.isalnum():
         raise InputError(f"--sep {sep!r} cannot separate fields; use ',', ';', '|' or '\\t'")
     return sep
 
@@ -102,18 +136,12 @@ def read_table(path: str | Path, *, sep: str | None = None, dedupe: bool = False
         When the file is missing, empty, has no data rows, or a row has a different
         number of fields than the header (with the line number).
     """
-    p = Path(path)
-    if p.is_dir():
-        raise ImportFormatError(str(p), "is a directory, not a file; pass the trace file itself")
-    if not p.is_file():
-        raise ImportFormatError(str(p), "no such file; check the path")
+    p = checked_file(path)
     sep = _separator(sep)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ImportFormatError(
-            str(p), f"not UTF-8 text (byte {e.start}); save the file as UTF-8 CSV"
-        ) from e
+        raise not_utf8(p, e) from e
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise ImportFormatError(
