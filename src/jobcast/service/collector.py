@@ -15,12 +15,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.params import Depends
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
@@ -331,7 +332,9 @@ class Collector:
         dependencies
             Dependencies run before every endpoint (authentication).
         """
-        router = APIRouter(dependencies=list(dependencies), tags=["collector"])
+        router = APIRouter(
+            dependencies=list(dependencies), tags=["collector"], lifespan=self._lifespan
+        )
         models: tuple[tuple[str, type[BaseModel]], ...] = (
             (EXECUTIONS_PATH, ExecutionReport),
             (ITERATION_START_PATH, IterationStart),
@@ -353,6 +356,20 @@ class Collector:
                 },
             )
         return router
+
+    @asynccontextmanager
+    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        """Ready before the first report: the writer started and the app's routes built.
+
+        FastAPI builds an included router's routes on the first request that walks past
+        them, inside the event loop (0.7 s for the service's routes): the first burst of
+        reports after a start (every collector of a cluster reporting its execution
+        start) would all wait for it. Building the OpenAPI schema builds them all before
+        the server accepts connections.
+        """
+        self._ensure_writer()
+        app.openapi()
+        yield
 
     def _endpoint(
         self, model: type[BaseModel], create_jobs: bool | Callable[[Request], bool]
