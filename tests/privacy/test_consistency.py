@@ -187,3 +187,13 @@ def test_split_declaration_round_trip():
     assert bound.first_inconsistent(out) == (-1, "")
     with pytest.raises(DomainError, match="no facts for machine type"):
         bound.derive(rows.assign(mt=["a", "b"]), ("m", "mt", "slots"))
+
+
+def test_a_release_without_facts_warns_about_the_resources(sqlite_repo, tmp_path, caplog):
+    decl = declaration(_one_job(sqlite_repo))
+    del decl["machines"]
+    with caplog.at_level("WARNING", logger="jobcast.privacy.release"):
+        done = _release(sqlite_repo, tmp_path, "sort", decl)
+    assert "machines" not in done.manifest
+    (record,) = [r for r in caplog.records if "machines" in r.getMessage()]
+    assert "slots, memory" in record.getMessage()

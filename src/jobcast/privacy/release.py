@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from jobcast.errors import DomainError, ImportFormatError, InputError, PrivacyError
-from jobcast.history import HistoryRepository
+from jobcast.history import AttributeKind, HistoryRepository, JobSpec
 from jobcast.privacy.consistency import MachineFacts, split_declaration
 from jobcast.privacy.domain import Domain
 from jobcast.privacy.history_io import release_frame, schema_domain
@@ -177,6 +177,22 @@ def _check_machines(machines: Any, declared: MachineFacts | None) -> MachineFact
     return MachineFacts.from_dict(machines)
 
 
+def _warn_unbound_resources(spec: JobSpec) -> None:
+    """Say when cluster resources will be drawn like any column (rows may not hold together)."""
+    if spec.machine_type_column is None:
+        return
+    resources = [a.name for a in spec.attributes if a.kind is AttributeKind.RESOURCE and a.numeric]
+    if resources:
+        logger.warning(
+            "job %r: %s are synthesized independently of the machine type and the scale-out, "
+            "so a row may not hold together (12 machines with 16 slots) and `configure` will "
+            'not derive them; declare them in the domain file\'s "machines" entry (per '
+            "machine type, see jobcast.privacy.consistency)",
+            spec.name,
+            ", ".join(resources),
+        )
+
+
 def _self_check(directory: Path) -> None:
     """Verify the package as an importer will, so no release publishes rows that fail."""
     try:
@@ -286,6 +302,8 @@ def release_share(
     if facts is not None:
         facts = facts.bind(machine_type=spec.machine_type_column, scale_out=spec.scale_out_column)
         facts.check_domain(declared)
+    else:
+        _warn_unbound_resources(spec)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
     was_empty_dir = path.is_dir()
