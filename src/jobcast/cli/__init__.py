@@ -1,14 +1,21 @@
-"""The ``jobcast`` command line: parse, call :mod:`jobcast.app`, render. Nothing imports it."""
+"""The ``jobcast`` command line: parse, call :mod:`jobcast.app`, render. Nothing imports it.
+
+The typer application (``app``) is built on first use; ``main`` answers ``jobcast jobs``
+from an up-to-date history without typer or SQLAlchemy (:func:`jobcast.app.jobs.quick_list_jobs`).
+"""
 
 from __future__ import annotations
 
-import logging
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from jobcast.cli.lazy import LazyGroup
 from jobcast.errors import InputError, JobcastError
+
+if TYPE_CHECKING:
+    import typer
+
+    app: typer.Typer
 
 __all__ = ["COMMANDS", "GROUPS", "app", "main"]
 
@@ -60,57 +67,59 @@ GROUPS: dict[str, str] = {
 }
 
 
-class _Root(LazyGroup):
-    table = COMMANDS
-    groups = GROUPS
+def __getattr__(name: str) -> Any:
+    # the typer app is built on first use: importing typer costs more than `jobcast jobs`
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from jobcast.cli.lazy import build_app
 
-
-def _help_width() -> dict[str, int]:
-    # outside a terminal (pipes, CI logs) help lines are not cut at 80 columns
-    try:
-        terminal = sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        terminal = False
-    return {} if terminal else {"terminal_width": 10_000, "max_content_width": 10_000}
-
-
-app = typer.Typer(
-    name="jobcast",
-    cls=_Root,
-    context_settings=_help_width(),
-    help="Runtime prediction, progress estimation and private sharing of job metrics.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode=None,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        from jobcast import __version__
-
-        typer.echo(f"jobcast {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version."
-    ),
-) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+    value = build_app(
+        COMMANDS,
+        GROUPS,
+        help="Runtime prediction, progress estimation and private sharing of job metrics.",
     )
+    globals()["app"] = value
+    return value
+
+
+def _quick_jobs(argv: Sequence[str]) -> bool:
+    """Run ``jobs [--db URL] [--json]`` on the lean read path; False to leave it to typer.
+
+    Any other argument (``--help``, ``-v``, a typo) and any history the lean path cannot
+    read as it is (absent, to be migrated, foreign, unreachable) go through the full
+    command, which prints the same output or the error.
+    """
+    if not argv or argv[0] != "jobs":
+        return False
+    db: str | None = None
+    as_json = False
+    rest = list(argv[1:])
+    while rest:
+        word = rest.pop(0)
+        if word == "--json":
+            as_json = True
+        elif word == "--db" and rest:
+            db = rest.pop(0)
+        elif word.startswith("--db="):
+            db = word.removeprefix("--db=")
+        else:
+            return False
+    from jobcast.app.jobs import quick_list_jobs
+
+    listing = quick_list_jobs(db)
+    if listing is None:
+        return False
+    from jobcast.cli.common import show_jobs
+
+    show_jobs(listing, as_json=as_json)
+    return True
 
 
 def main() -> None:
     """Console-script entry point: runs the app, turning jobcast errors into clean messages."""
     try:
-        app()
+        if not _quick_jobs(sys.argv[1:]):
+            __getattr__("app")()
     except JobcastError as e:
         from jobcast.cli.common import print_error
 

@@ -1,4 +1,9 @@
-"""Shared pieces of the command line: options, output, error reporting."""
+"""Shared pieces of the command line: options, output, error reporting.
+
+typer and rich are imported on first use (the option types and consoles are module
+attributes built by ``__getattr__``), so the fast path of ``jobcast jobs`` pays for rich
+only when it draws a table and never for typer.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,23 @@ import json
 import math
 import sys
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
-
 from jobcast.errors import InputError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
     from jobcast.history import HistoryRepository
+
+    DbOption = Annotated[str | None, "--db"]
+    JsonOption = Annotated[bool, "--json"]
+    console: Console
+    err_console: Console
 
 __all__ = [
     "DbOption",
@@ -36,10 +43,13 @@ __all__ = [
     "progress_callback",
     "parse_assignments",
     "parse_int_list",
+    "show_jobs",
 ]
 
 
 def _console(stream: Any) -> Console:
+    from rich.console import Console
+
     # Outside a terminal (pipes, CI logs) nothing is wrapped or cut at 80 columns.
     try:
         terminal = stream.isatty()
@@ -48,21 +58,41 @@ def _console(stream: Any) -> Console:
     return Console(stderr=stream is sys.stderr, width=None if terminal else 100_000)
 
 
-console = _console(sys.stdout)
-err_console = _console(sys.stderr)
+def _options() -> dict[str, Any]:
+    import typer
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="History database URL (sqlite:///FILE or postgresql+psycopg://USER@HOST/DB); "
-        "default $JOBCAST_DB, else a SQLite file in your data directory.",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print stable machine-readable JSON instead of a table.")
-]
+    return {
+        "DbOption": Annotated[
+            str | None,
+            typer.Option(
+                "--db",
+                help="History database URL (sqlite:///FILE or postgresql+psycopg://USER@HOST/DB);"
+                " default $JOBCAST_DB, else a SQLite file in your data directory.",
+                show_default=False,
+            ),
+        ],
+        "JsonOption": Annotated[
+            bool,
+            typer.Option("--json", help="Print stable machine-readable JSON instead of a table."),
+        ],
+    }
+
+
+def __getattr__(name: str) -> Any:
+    # built once, on first use: see the module docstring
+    if name in ("console", "err_console"):
+        value: Any = _console(sys.stdout if name == "console" else sys.stderr)
+    elif name in ("DbOption", "JsonOption"):
+        value = _options()[name]
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def _out(name: str) -> Console:
+    console: Console = globals()[name] if name in globals() else __getattr__(name)
+    return console
 
 
 def open_repo(db: str | None) -> HistoryRepository:
@@ -97,10 +127,9 @@ def plain(value: Any) -> str:
     A job name holding an ANSI escape or a newline would otherwise restyle the
     terminal or break a table's rows; ``[bold]`` would be taken for markup.
     """
-    text = "".join(
-        repr(ch)[1:-1] if unicodedata.category(ch).startswith("C") else ch for ch in str(value)
-    )
-    return escape(text)
+    from rich.markup import escape
+
+    return escape(_printable(value))
 
 
 def number(value: Any) -> str:
@@ -121,34 +150,44 @@ def number(value: Any) -> str:
     return str(value)
 
 
+def _printable(value: Any) -> str:
+    return "".join(
+        repr(ch)[1:-1] if unicodedata.category(ch).startswith("C") else ch for ch in str(value)
+    )
+
+
 def _cell(value: Any) -> Text:
+    from rich.text import Text
+
     if value is None:
         return Text("")
     if isinstance(value, Text):
         return value
     if isinstance(value, Real):
         return Text(number(value))
-    text = "".join(
-        repr(ch)[1:-1] if unicodedata.category(ch).startswith("C") else ch for ch in str(value)
-    )
-    return Text(text)
+    return Text(_printable(value))
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print a table; cells are text as given (no markup), numbers in plain notation."""
+    from rich.table import Table
+
     t = Table()
     for c in columns:
         t.add_column(plain(c), overflow="fold")
     for r in rows:
         t.add_row(*[_cell(v) for v in r])
     # the title on its own line: as the table's caption it would wrap to the table's width
+    console = _out("console")
     console.print(f"[italic]{plain(title)}[/]", soft_wrap=True)
     console.print(t)
 
 
 def print_error(error: BaseException) -> None:
     """Print ``error: MESSAGE`` on standard error (the message printed as it is)."""
-    err_console.print(f"[bold red]error:[/] {plain(error)}", highlight=False, soft_wrap=True)
+    _out("err_console").print(
+        f"[bold red]error:[/] {plain(error)}", highlight=False, soft_wrap=True
+    )
 
 
 @contextmanager
@@ -165,7 +204,7 @@ def progress_callback(description: str, *, quiet: bool = False) -> Iterator[Call
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         TextColumn("{task.fields[note]}"),
-        console=err_console,
+        console=_out("err_console"),
         transient=True,
     ) as progress:
         task = progress.add_task(description, total=None, note="")
@@ -244,3 +283,29 @@ def parse_int_list(text: str | None, *, option: str) -> list[int] | None:
     if not out or any(x <= 0 for x in out):
         raise InputError(f"{option} needs positive integers, got {text!r}")
     return out
+
+
+def show_jobs(jobs: Sequence[Mapping[str, Any]], *, as_json: bool) -> None:
+    """Print the job listing (:func:`jobcast.app.jobs.summarize`'s entries) as ``jobs`` does."""
+    if as_json:
+        emit_json({"jobs": list(jobs)})
+        return
+    if not jobs:
+        _out("console").print(
+            "The history is empty. Import a trace: jobcast import c3o FILE --job NAME"
+        )
+        return
+    table(
+        "Jobs",
+        ["job", "executions", "of which shared", "iterations", "attributes"],
+        [
+            (
+                j["name"],
+                j["executions"],
+                j["by_source"].get("share", 0),
+                j["iterations"],
+                ", ".join(f"{a['name']} ({a['kind']})" for a in j["attributes"]),
+            )
+            for j in jobs
+        ],
+    )

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from jobcast.cli.common import DbOption, JsonOption, console, emit_json, open_repo, plain, table
+from jobcast.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    emit_json,
+    open_repo,
+    plain,
+    show_jobs,
+)
 
 if TYPE_CHECKING:
     from jobcast.history import ImportSummary
@@ -26,30 +34,11 @@ KindOption = Annotated[
 
 def jobs(db: DbOption = None, as_json: JsonOption = False) -> None:
     """List the jobs with their execution counts and context attributes."""
-    from jobcast.app.jobs import summarize
+    from jobcast.app.jobs import list_jobs
 
     with open_repo(db) as repo:
-        listing = repo.list_jobs()
-    if as_json:
-        emit_json({"jobs": summarize(listing)})
-        return
-    if not listing:
-        console.print("The history is empty. Import a trace: jobcast import c3o FILE --job NAME")
-        return
-    table(
-        "Jobs",
-        ["job", "executions", "of which shared", "iterations", "attributes"],
-        [
-            (
-                j.name,
-                j.total_executions,
-                j.executions.get("share", 0),
-                j.iterations,
-                ", ".join(f"{a.name} ({a.kind})" for a in j.attributes),
-            )
-            for j in listing
-        ],
-    )
+        listing = list_jobs(repo)
+    show_jobs(listing, as_json=as_json)
 
 
 def import_c3o(

@@ -1,15 +1,17 @@
-"""Command groups that import a command's module only when that command is used."""
+"""The typer application: command groups that import a command's module only when it is used."""
 
 from __future__ import annotations
 
 import importlib
+import logging
+import sys
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
-__all__ = ["LazyGroup", "load_command"]
+__all__ = ["LazyGroup", "build_app", "load_command"]
 
 
 def load_command(name: str, target: str) -> Any:
@@ -126,3 +128,54 @@ class LazyGroup(TyperGroup):
         )
         for word, command in own.items():
             self.commands[word] = command
+
+
+def _help_width() -> dict[str, int]:
+    # outside a terminal (pipes, CI logs) help lines are not cut at 80 columns
+    try:
+        terminal = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return {} if terminal else {"terminal_width": 10_000, "max_content_width": 10_000}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from jobcast import __version__
+
+        typer.echo(f"jobcast {__version__}")
+        raise typer.Exit()
+
+
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def build_app(table: Sequence[tuple[str, str]], groups: Mapping[str, str], *, help: str) -> Any:
+    """The root ``typer.Typer`` of the registrations ``table`` and the group ``groups``' help."""
+
+    class Root(LazyGroup):
+        pass
+
+    Root.table = table
+    Root.groups = groups
+    app = typer.Typer(
+        name="jobcast",
+        cls=Root,
+        context_settings=_help_width(),
+        help=help,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        rich_markup_mode=None,
+    )
+    app.callback()(_root)
+    return app

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
-from pathlib import Path
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,38 +27,12 @@ from jobcast.history.records import (
     JobSpec,
     JobSummary,
 )
-from jobcast.history.schema import (
-    AttributeRow,
-    ExecutionRow,
-    IterationRow,
-    JobRow,
-)
+from jobcast.history.schema import AttributeRow, JobRow
+from jobcast.lean import JOB_LISTING, assemble_jobs, migration_heads
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["RepositoryBase"]
-
-_VERSIONS = Path(__file__).with_name("migrations") / "versions"
-_REVISION = re.compile(r"^revision\b[^=]*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
-_DOWN = re.compile(r"^down_revision\b[^=]*=(.*)$", re.MULTILINE)
-
-
-@cache
-def _migration_heads() -> frozenset[str] | None:
-    """The head revisions of the migration scripts, read without loading Alembic.
-
-    None when a script does not state its revisions plainly: then Alembic decides.
-    """
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in _VERSIONS.glob("[!_]*.py"):
-        source = script.read_text(encoding="utf-8")
-        revision, down = _REVISION.search(source), _DOWN.search(source)
-        if revision is None or down is None:
-            return None
-        revisions.add(revision.group(1))
-        parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
-    return frozenset(revisions - parents) if revisions else None
 
 
 def _schema_current(engine: Engine) -> bool:
@@ -70,7 +41,7 @@ def _schema_current(engine: Engine) -> bool:
     Importing Alembic costs more than the rest of ``jobcast jobs``; it is loaded only
     when there is something to migrate (or the database cannot be read here).
     """
-    heads = _migration_heads()
+    heads = migration_heads()
     if heads is None:
         return False
     try:
@@ -156,29 +127,16 @@ class RepositoryBase:
     def list_jobs(self) -> list[JobSummary]:
         """Every job with its attributes and execution counts by source."""
         with self.transaction() as s:
-            counts: dict[int, dict[str, int]] = {}
-            for job_id, source, n in s.execute(
-                select(ExecutionRow.job_id, ExecutionRow.source, func.count()).group_by(
-                    ExecutionRow.job_id, ExecutionRow.source
-                )
-            ):
-                counts.setdefault(job_id, {})[source] = int(n)
-            iters = dict(
-                s.execute(
-                    select(ExecutionRow.job_id, func.count(IterationRow.id))
-                    .join(IterationRow, IterationRow.execution_id == ExecutionRow.id)
-                    .group_by(ExecutionRow.job_id)
-                ).all()
+            rows = assemble_jobs(*(s.execute(text(sql)).all() for sql in JOB_LISTING))
+        return [
+            JobSummary(
+                name=name,
+                attributes=tuple(Attribute(a, AttributeKind(k), n) for a, k, n in attributes),
+                executions=counts,
+                iterations=iterations,
             )
-            return [
-                JobSummary(
-                    name=row.name,
-                    attributes=self._spec(row).attributes,
-                    executions=counts.get(row.id, {}),
-                    iterations=int(iters.get(row.id, 0)),
-                )
-                for row in s.scalars(select(JobRow).order_by(JobRow.name))
-            ]
+            for name, attributes, counts, iterations in rows
+        ]
 
     def _ensure_job(self, s: Session, spec: JobSpec) -> tuple[JobRow, bool]:
         row = s.scalar(select(JobRow).where(JobRow.name == spec.name))
