@@ -18,16 +18,8 @@ from typer.testing import CliRunner
 
 from jobcast.app.jobs import list_jobs, quick_list_jobs
 from jobcast.cli import app
-from jobcast.history import (
-    Attribute,
-    AttributeKind,
-    ExecutionTable,
-    HistoryRepository,
-    IterationTable,
-    JobSpec,
-    Provenance,
-    SourceKind,
-)
+from jobcast.history import ExecutionTable, HistoryRepository, IterationTable, JobSpec
+from jobcast.history.records import Attribute, AttributeKind, Provenance, SourceKind
 from jobcast.lean import migration_heads, read_jobs
 
 runner = CliRunner()
