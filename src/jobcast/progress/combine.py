@@ -48,14 +48,16 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     >>> weighted_median(np.array([1.0, 2.0, 10.0]), np.array([3.0, 1.0, 1.0])).item()
     1.0
     """
-    order = np.argsort(values, axis=-1, kind="stable")
-    v = np.take_along_axis(values, order, axis=-1)
-    w = np.take_along_axis(weights, order, axis=-1)
-    cum = np.cumsum(w, axis=-1)
-    total = cum[..., -1:]
-    below = (cum < 0.5 * total - 1e-12 * total).sum(axis=-1, keepdims=True)
-    out = np.take_along_axis(v, np.minimum(below, v.shape[-1] - 1), axis=-1)[..., 0]
-    return np.where(total[..., 0] > 0, out, np.nan)
+    shape = values.shape
+    flat_values = values.reshape(-1, shape[-1])
+    flat_weights = weights.reshape(-1, shape[-1])
+    rows = np.arange(flat_values.shape[0])
+    order = np.argsort(flat_values, axis=-1)
+    cum = np.cumsum(flat_weights[rows[:, None], order], axis=-1)
+    total = cum[:, -1]
+    below = np.minimum((cum < (0.5 - 1e-12) * total[:, None]).sum(axis=-1), shape[-1] - 1)
+    out = flat_values[rows, order[rows, below]]
+    return np.where(total > 0, out, np.nan).reshape(shape[:-1])
 
 
 def set_weights(mask: np.ndarray, sim_final: np.ndarray, exponent: float) -> np.ndarray:

@@ -31,9 +31,9 @@ def combine_similarities(similarities: np.ndarray, weights: np.ndarray) -> np.nd
         others renormalised; NaN where no weighted measure has data.
     """
     present = ~np.isnan(similarities)
-    w = weights[:, None] * present
-    total = w.sum(axis=-2)
-    weighted = (np.where(present, similarities, 0.0) * w).sum(axis=-2)
+    # einsum over the measure axis: no (..., M, E) temporaries but the two inputs
+    total = np.einsum("...me,m->...e", present.astype(np.float64), weights)
+    weighted = np.einsum("...me,m->...e", np.where(present, similarities, 0.0), weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, weighted / np.where(total > 0, total, 1.0), np.nan)
 
@@ -81,14 +81,14 @@ def match_masks(
         similarities = similarities[..., used, :]
         weights, thresholds = weights[used], thresholds[used]
     sim_final = np.nan_to_num(combine_similarities(similarities, weights), nan=0.0)
-    thresholds = thresholds[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratios = np.where(
-            (thresholds > 0) & ~np.isnan(similarities),
-            similarities / np.where(thresholds > 0, thresholds, 1.0),
-            np.inf,
-        )
-    passing = ratios.min(axis=-2)
+    active = thresholds > 0
+    if active.any():
+        limited = similarities[..., active, :]
+        with np.errstate(invalid="ignore"):
+            ratios = limited / thresholds[active][:, None]
+        passing = np.where(np.isnan(ratios), np.inf, ratios).min(axis=-2)
+    else:
+        passing = np.full(sim_final.shape, np.inf)
     if params.final_threshold > 0:
         passing = np.minimum(passing, sim_final / params.final_threshold)
     passing = np.where(valid, passing, -np.inf)

@@ -194,7 +194,7 @@ def train_report(
                               executions, (note,))
 
     def train(
-        c: SimulationCases, starts: int, random_first: bool, evaluations: int
+        c: SimulationCases, starts: int, random_first: bool, evaluations: int, grid: bool = True
     ) -> tuple[float, ProgressParameters]:
         return _train_one(
             c,
@@ -205,11 +205,15 @@ def train_report(
             maxfun=evaluations,
             train_adjustment=train_adjustment,
             random_first=random_first,
+            final_grid=grid,
         )
 
-    # several strengths: a shorter search ranks them, the chosen one is searched in full
+    # several strengths: a shorter search (without T_final) ranks them, the chosen one is
+    # searched in full
     screen = maxfun if len(by_strength) == 1 else max(1, maxfun // 4)
-    screened = {s: train(c, 1, False, screen) for s, c in sorted(by_strength.items())}
+    screened = {
+        s: train(c, 1, False, screen, screen == maxfun) for s, c in sorted(by_strength.items())
+    }
     strength = min(screened, key=lambda k: screened[k][0])
     err, params = screened[strength]
     chosen = by_strength[strength]
@@ -254,8 +258,12 @@ def _train_one(
     maxfun: int,
     train_adjustment: bool,
     random_first: bool = False,
+    final_grid: bool = True,
 ) -> tuple[float, ProgressParameters]:
-    """Steps 1-4 of :func:`train_on_cases` on the simulations of one scale-out strength."""
+    """Steps 1-4 of :func:`train_on_cases` on the simulations of one scale-out strength.
+
+    ``final_grid`` False skips step 3 (``T_final`` stays 0).
+    """
     pybobyqa = _bobyqa()
     strength = cases.strength
     available = [MEASURES.index(m) for m in cases.available_measures]
@@ -329,7 +337,7 @@ def _train_one(
         if best is None:  # starts >= 1 always gives one
             raise InputError("No BOBYQA start ran.")
         err, params = best
-        for t_final in FINAL_THRESHOLD_GRID:
+        for t_final in FINAL_THRESHOLD_GRID if final_grid else ():
             trial = params.with_values(final_threshold=float(t_final))
             trial_err = mean_remaining_error(cases, trial)
             if trial_err < err - 1e-12:
