@@ -8,18 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
 
 from jobcast.errors import ConflictError, InputError, UnknownJobError
+from jobcast.history.live_sql import ITERATION_FIELDS, live_statements
 from jobcast.history.records import JobSpec, SourceKind
-from jobcast.history.schema import (
-    AttributeRow,
-    ExecutionRow,
-    HardwareSampleRow,
-    IterationRow,
-    JobRow,
-)
 from jobcast.history.values import clean, utc
 
 logger = logging.getLogger(__name__)
@@ -29,124 +22,9 @@ __all__ = ["LiveWriter", "LiveExecution", "START_HINT", "RUNNING", "COMPLETED", 
 #: ``executions.status`` of live executions (imported ones have none and are never touched).
 RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
 
-_E: Table = ExecutionRow.__table__  # type: ignore[assignment]
-_J: Table = JobRow.__table__  # type: ignore[assignment]
-_A: Table = AttributeRow.__table__  # type: ignore[assignment]
-_I: Table = IterationRow.__table__  # type: ignore[assignment]
-_H: Table = HardwareSampleRow.__table__  # type: ignore[assignment]
-
 START_HINT = "report its start first (POST /api/v1/collector/executions)"
 
-
-def _upsert(conn: Connection, table: Table) -> Any:
-    """An INSERT that can skip rows clashing with a unique key (get-or-create under races)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
-_ITERATION_FIELDS = (
-    "started_at",
-    "finished_at",
-    "duration_s",
-    "scale_out",
-    "records",
-    "cpu",
-    "disk",
-    "net",
-)
-
-
-class _Statements:
-    """Statements built once per dialect: reports are many and small, building is the cost."""
-
-    def __init__(self, conn: Connection) -> None:
-        b = bindparam
-        self.job_id = select(_J.c.id).where(_J.c.name == b("name"))
-        self.job_insert = (
-            _upsert(conn, _J)
-            .values(name=b("name"), created_at=b("created_at"))
-            .on_conflict_do_nothing(index_elements=["name"])
-            .returning(_J.c.id)
-        )
-        self.attribute_names = (
-            select(_A.c.name).where(_A.c.job_id == b("job_id")).order_by(_A.c.position)
-        )
-        self.named = (
-            select(
-                _E.c.id,
-                _J.c.name,
-                _E.c.job_id,
-                _E.c.started_at,
-                _E.c.finished_at,
-                _E.c.status,
-                _E.c.scale_out,
-                _E.c.attributes,
-                _E.c.origin,
-            )
-            .join(_J, _J.c.id == _E.c.job_id)
-            .where(_E.c.external_id == b("ext"))
-        )
-        self.execution_insert = (
-            _upsert(conn, _E)
-            .values(
-                {
-                    c: b(c)
-                    for c in (
-                        "job_id",
-                        "external_id",
-                        "scale_out",
-                        "machine_type",
-                        "started_at",
-                        "attributes",
-                        "source",
-                        "origin",
-                        "status",
-                    )
-                }
-            )
-            .on_conflict_do_nothing(index_elements=["job_id", "external_id"])
-            .returning(_E.c.id)
-        )
-        self.last_iteration_end = select(func.max(_I.c.finished_at)).where(
-            _I.c.execution_id == b("eid")
-        )
-        self.finish = (
-            update(_E)
-            .where(_E.c.id == b("eid"), _E.c.finished_at.is_(None))
-            .values(finished_at=b("fin"), gross_runtime=b("runtime"), status=b("st"))
-            .returning(_E.c.id)
-        )
-        self.iteration = select(*(_I.c[k] for k in _ITERATION_FIELDS)).where(
-            _I.c.execution_id == b("eid"), _I.c.index == b("idx")
-        )
-        self.iteration_insert = (
-            _upsert(conn, _I)
-            .values(execution_id=b("eid"), index=b("idx"), **{k: b(k) for k in _ITERATION_FIELDS})
-            .on_conflict_do_nothing(index_elements=["execution_id", "index"])
-            .returning(_I.c.id)
-        )
-        self.iteration_update = (
-            update(_I)
-            .where(_I.c.execution_id == b("eid"), _I.c.index == b("idx"))
-            # fill what is missing, never overwrite: safe even if the caller's cache is stale
-            .values({k: func.coalesce(_I.c[k], b(k)) for k in _ITERATION_FIELDS})
-        )
-        self.running_between = select(_E.c.id, _E.c.started_at, _E.c.finished_at).where(
-            _E.c.status.is_not(None),
-            _E.c.started_at <= b("last"),
-            (_E.c.finished_at.is_(None)) | (_E.c.finished_at >= b("first")),
-        )
-
-
-_BUILT: dict[str, _Statements] = {}
 _CACHE_SIZE = 50_000
-
-
-def _statements(conn: Connection) -> _Statements:
-    name = conn.dialect.name
-    if name not in _BUILT:
-        _BUILT[name] = _Statements(conn)
-    return _BUILT[name]
 
 
 @dataclass(frozen=True)
@@ -188,13 +66,19 @@ class LiveWriter:
         transactions (the collector's writer): what a report needs is then known without
         a query. The caller clears it when a transaction fails. Only this writer changes
         live executions, so entries stay true; one finished by another process meanwhile
-        is seen as running until the cache is cleared.
+        is seen as running until the cache is cleared. With a cache, a new iteration is
+        inserted without reading first (its row is read only when the insert finds one).
+
+    Jobs and the external ids that name no execution are remembered for the writer's
+    transaction only (a batch of reports: one lookup per job, not one per report).
     """
 
     def __init__(self, conn: Connection, *, cache: dict[Any, Any] | None = None) -> None:
         self.conn = conn
-        self.sql = _statements(conn)
+        self.sql = live_statements(conn)
         self.cache = cache
+        self._jobs: dict[str, tuple[int, tuple[str, ...]]] = {}
+        self._absent: set[str] = set()
 
     # ---------------------------------------------------------------- jobs
     def job(self, name: str, *, create: JobSpec | None = None) -> tuple[int, tuple[str, ...]]:
@@ -205,6 +89,8 @@ class LiveWriter:
         UnknownJobError
             When the job does not exist and ``create`` is None.
         """
+        if name in self._jobs:
+            return self._jobs[name]
         conn, sql = self.conn, self.sql
         job_id = conn.scalar(sql.job_id, {"name": name})
         if job_id is None:
@@ -219,7 +105,7 @@ class LiveWriter:
                 job_id = conn.scalar(sql.job_id, {"name": name})
             if created and create.attributes:
                 conn.execute(
-                    _A.insert(),
+                    self.sql.attribute_insert,
                     [
                         {
                             "job_id": job_id,
@@ -232,13 +118,17 @@ class LiveWriter:
                     ],
                 )
         names = conn.scalars(sql.attribute_names, {"job_id": job_id}).all()
-        return int(job_id), tuple(str(n) for n in names)  # type: ignore[arg-type]
+        found = int(job_id), tuple(str(n) for n in names)  # type: ignore[arg-type]
+        self._jobs[name] = found
+        return found
 
     # ---------------------------------------------------------- executions
     def named(self, external_id: str) -> list[LiveExecution]:
         """Every execution, in any job, whose external id is ``external_id``."""
         if self.cache is not None and external_id in self.cache:
             return self.cache[external_id]
+        if external_id in self._absent:
+            return []
         rows = self.conn.execute(self.sql.named, {"ext": external_id}).all()
         found = [
             LiveExecution(
@@ -256,6 +146,8 @@ class LiveWriter:
         ]
         if found:
             self._remember(external_id, found)
+        else:
+            self._absent.add(external_id)
         return found
 
     def _remember(self, key: Any, value: Any) -> None:
@@ -265,6 +157,7 @@ class LiveWriter:
             self.cache[key] = value
 
     def _forget(self, external_id: str) -> None:
+        self._absent.discard(external_id)
         if self.cache is not None:
             self.cache.pop(external_id, None)
 
@@ -433,10 +326,10 @@ class LiveWriter:
         A start and a finish may arrive in either order; a value already stored is never
         changed (the same value again is accepted).
         """
-        unknown = sorted(set(values) - set(_ITERATION_FIELDS))
+        unknown = sorted(set(values) - set(ITERATION_FIELDS))
         if unknown:
             raise InputError(
-                f"unknown iteration fields {unknown}; allowed: {sorted(_ITERATION_FIELDS)}"
+                f"unknown iteration fields {unknown}; allowed: {sorted(ITERATION_FIELDS)}"
             )
         e = self.own(external_id, job=job)
         new = {
@@ -459,11 +352,11 @@ class LiveWriter:
                 )
         ident = {"eid": e.id, "idx": index}
         cached = (e.id, index)
-        if self.cache is not None and cached in self.cache:
-            old = self.cache[cached]
+        if self.cache is not None:
+            # not cached: taken as new, the insert below finds out (one statement, not two)
+            old = self.cache.get(cached, {})
         else:
-            cur = self.conn.execute(self.sql.iteration, ident).first()
-            old = dict(zip(_ITERATION_FIELDS, cur, strict=True)) if cur is not None else {}
+            old = self._stored_iteration(ident)
         clash = [k for k, v in new.items() if old.get(k) is not None and not _same(old[k], v)]
         if clash:
             raise ConflictError(
@@ -480,21 +373,30 @@ class LiveWriter:
                 changes["duration_s"] = (end - start).total_seconds()
         if not changes:
             return False
-        row = {**ident, **{k: None for k in _ITERATION_FIELDS}, **merged, **changes}
+        row = {**ident, **{k: None for k in ITERATION_FIELDS}, **merged, **changes}
         if not old:
             if self.conn.scalar(self.sql.iteration_insert, row) is None:
-                # inserted concurrently: merge with what the other writer stored
+                # stored before (by another writer, or not in the cache): merge with it
+                stored = self._stored_iteration(ident)
+                if not stored:  # the clashing row went away again: never loop on it
+                    raise ConflictError(f"{where} changed while being written; send it again")
+                if self.cache is not None:
+                    self._remember(cached, stored)
                 return self.iteration(external_id, index, values, job=job)
         else:
             self.conn.execute(self.sql.iteration_update, row)
-        self._remember(cached, {k: row[k] for k in _ITERATION_FIELDS})
+        self._remember(cached, {k: row[k] for k in ITERATION_FIELDS})
         return True
+
+    def _stored_iteration(self, ident: Mapping[str, Any]) -> dict[str, Any]:
+        cur = self.conn.execute(self.sql.iteration, ident).first()
+        return dict(zip(ITERATION_FIELDS, cur, strict=True)) if cur is not None else {}
 
     # ------------------------------------------------------------ hardware
     def hardware(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert hardware rows (columns of ``hardware_samples``) in one statement."""
         if rows:
-            self.conn.execute(_H.insert(), list(rows))
+            self.conn.execute(self.sql.hardware_insert, list(rows))
         return len(rows)
 
     def running_between(
