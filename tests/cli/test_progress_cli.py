@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +160,30 @@ def test_estimate_names_its_own_format_and_warns_on_a_foreign_run(
         "estimate", "--job", "it", "--current", str(_current(tmp_path, 1.0)), "--db", db, "--json"
     )
     assert usual["warnings"] == []
+
+
+def test_scheduler_runs_the_simulations_on_a_dask_cluster(db: str) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    args = ("evaluate", "progress", "--job", "it", "--training", "none", "--db", db, "--json")
+    local = run(*args)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        remote = run(*args, "--scheduler", cluster.scheduler_address)
+        prefixes = set(cluster.scheduler.task_prefixes)
+    assert any("_one_execution" in p for p in prefixes), prefixes
+    assert remote == local
+
+
+def test_scheduler_without_dask_names_the_extra(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes `import dask.distributed` fail as when it is not installed
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    result = runner.invoke(
+        app, ["train", "progress", "--job", "it", "--scheduler", "tcp://127.0.0.1:9", "--db", db]
+    )
+    assert result.exit_code != 0
+    assert "pip install 'jobcast[dask]'" in str(result.exception)
+    help_text = runner.invoke(app, ["train", "progress", "--help"]).stdout
+    assert "--scheduler" in help_text and "jobcast[dask]" in help_text

@@ -1,62 +1,72 @@
-"""Following runs: the wall-clock ETA of live executions recorded in the history."""
+"""Progress use cases: train and evaluate the estimator on a job's history, ETAs of live runs."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from jobcast.errors import InputError, JobcastError, NotEnoughDataError
 from jobcast.history import HistoryRepository
 from jobcast.history.values import utc
+from jobcast.progress.eta import WallClockEstimate
 
-__all__ = ["Eta", "eta", "eta_with", "fit_wall_clock", "running"]
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from jobcast.evaluation.progress import ProgressEvaluation
+    from jobcast.progress.parallel import ProgressCallback
+    from jobcast.progress.quality import QualityCurve
+    from jobcast.progress.report import TrainingReport
+
+__all__ = [
+    "Eta",
+    "StoredProgress",
+    "TrainedProgress",
+    "eta",
+    "eta_with",
+    "evaluate",
+    "fit_wall_clock",
+    "job_history",
+    "running",
+    "similarity",
+    "stored_progress",
+    "train",
+]
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Eta:
-    """The estimated end of a running execution.
+@dataclass(frozen=True, kw_only=True)
+class Eta(WallClockEstimate):
+    """The estimated end of a running execution: its :class:`WallClockEstimate` and whose.
 
     Attributes
     ----------
     job, execution
         The running execution.
-    iterations_done
-        Its finished iterations.
-    elapsed_s
-        Wall-clock seconds since it started.
-    remaining_s
-        Estimated wall-clock seconds until it ends (gaps between iterations and the
-        time after the last one included).
-    finish_at
-        When it is expected to end (UTC).
-    interval_s
-        80 % prediction interval of ``remaining_s``: calibrated on the estimator's
-        leave-one-out errors over the history, as wide as the similar executions
-        disagree.
-    progress
-        ``elapsed / (elapsed + remaining)`` in [0, 1].
-    deadline_risk
-        Probability of ending later than the deadline (None without a deadline).
-    similar
-        The most similar earlier executions, most similar first.
+
+    The other attributes are those of
+    :class:`~jobcast.progress.eta.WallClockEstimate`: ``interval_s`` is the 80 %
+    prediction interval of ``remaining_s`` (calibrated on the estimator's leave-one-out
+    errors over the history, as wide as the similar executions disagree) and
+    ``remaining_s`` includes the gaps between iterations and the time after the last.
     """
 
     job: str
     execution: str
-    iterations_done: int
-    elapsed_s: float
-    remaining_s: float
-    finish_at: datetime
-    interval_s: tuple[float, float]
-    progress: float
-    deadline_risk: float | None
-    similar: tuple[str, ...]
+
+    @classmethod
+    def of(cls, estimate: WallClockEstimate, *, job: str, execution: str) -> Eta:
+        """The ETA of ``execution`` of ``job`` from its estimate."""
+        return cls(
+            job=job,
+            execution=execution,
+            **{f.name: getattr(estimate, f.name) for f in fields(WallClockEstimate)},
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (finish time as ISO 8601)."""
@@ -74,6 +84,185 @@ class Eta:
         }
 
 
+@dataclass(frozen=True)
+class StoredProgress:
+    """A job's trained progress parameters as the history stores them.
+
+    Attributes
+    ----------
+    parameters
+        The trained :class:`~jobcast.progress.parameters.ProgressParameters` as a dict;
+        None when the job was never trained (the estimator uses its defaults).
+    scale_out_model
+        The per-iteration scale-out model they were trained with.
+    executions
+        Executions in the history when they were trained (None: not recorded).
+    """
+
+    parameters: Mapping[str, Any] | None = None
+    scale_out_model: str = "bell"
+    executions: int | None = None
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any] | None) -> StoredProgress:
+        """Read the stored JSON (None: untrained)."""
+        if stored is None:
+            return cls()
+        executions = stored.get("executions")
+        return cls(
+            parameters=stored.get("parameters"),
+            scale_out_model=str(stored.get("scale_out_model", "bell")),
+            executions=None if executions is None else int(executions),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored JSON: ``{"parameters", "scale_out_model", "executions"}``."""
+        return {
+            "parameters": None if self.parameters is None else dict(self.parameters),
+            "scale_out_model": self.scale_out_model,
+            "executions": self.executions,
+        }
+
+
+@dataclass(frozen=True)
+class TrainedProgress:
+    """What :func:`train` stored and how well it estimates (leave-one-out)."""
+
+    job: str
+    report: TrainingReport
+    stored: StoredProgress
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the job, the report's fields and the stored ones."""
+        return {"job": self.job, **self.report.to_dict(), **self.stored.to_dict()}
+
+
+def stored_progress(repo: HistoryRepository, job: str) -> StoredProgress:
+    """The job's stored progress parameters (defaults when it was never trained)."""
+    return StoredProgress.from_dict(repo.progress_parameters(job))
+
+
+def job_history(repo: HistoryRepository, job: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The job's finished iterations and its hardware samples (None without any).
+
+    Raises
+    ------
+    jobcast.errors.NotEnoughDataError
+        When the job has no finished execution with iterations.
+    """
+    history = repo.iterations(job)
+    if history.empty:
+        raise NotEnoughDataError(
+            f"job {job!r} has no finished executions with iterations; import some with "
+            "`jobcast import traces|eventlog` or record runs with `jobcast workloads run`"
+        )
+    hardware = repo.hardware(job)
+    return history, (hardware if len(hardware) else None)
+
+
+def train(
+    repo: HistoryRepository,
+    job: str,
+    *,
+    scale_out_model: str = "bell",
+    n_jobs: int | None = None,
+    random_state: int = 0,
+    callback: ProgressCallback | None = None,
+) -> TrainedProgress:
+    """Train SMiPE's parameters on the job's history and store them.
+
+    Runs :func:`jobcast.progress.training.train_history` (its leave-one-out simulations
+    through joblib: wrap the call in :func:`jobcast.progress.parallel.dask_backend` to
+    run them on a Dask cluster).
+
+    Raises
+    ------
+    jobcast.errors.NotEnoughDataError
+        When the job has no finished executions with iterations.
+    """
+    from jobcast.progress.training import train_history
+
+    history, hardware = job_history(repo, job)
+    report = train_history(
+        history,
+        hardware=hardware,
+        scale_out_model=scale_out_model,  # type: ignore[arg-type]
+        n_jobs=n_jobs,
+        random_state=random_state,
+        callback=callback,
+    )
+    stored = StoredProgress(
+        parameters=report.params.to_dict(),
+        scale_out_model=scale_out_model,
+        executions=int(history["execution"].nunique()),
+    )
+    repo.save_progress_parameters(job, stored.to_dict())
+    return TrainedProgress(job=job, report=report, stored=stored)
+
+
+def evaluate(
+    repo: HistoryRepository,
+    job: str,
+    *,
+    training: str = "nested",
+    scale_out_model: str = "bell",
+    n_jobs: int | None = None,
+    callback: ProgressCallback | None = None,
+) -> ProgressEvaluation:
+    """The SMiPE paper's protocol on the job's history (``jobcast evaluate progress``).
+
+    ``training="given"`` uses the stored parameters and the scale-out model they were
+    trained with; ``"nested"`` trains without each evaluated execution with
+    ``scale_out_model``; ``"none"`` uses the defaults.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        With ``training="given"`` for a job never trained.
+    """
+    from jobcast.evaluation.progress import evaluate_progress
+
+    history, hardware = job_history(repo, job)
+    stored = stored_progress(repo, job)
+    if training == "given" and stored.parameters is None:
+        raise InputError(f"job {job!r} has no stored parameters; run `jobcast train progress`")
+    return evaluate_progress(
+        history,
+        job=job,
+        params=stored.parameters if training == "given" else None,
+        training=training,  # type: ignore[arg-type]
+        hardware=hardware,
+        scale_out_model=(stored.scale_out_model if training == "given" else scale_out_model),  # type: ignore[arg-type]
+        n_jobs=n_jobs,
+        callback=callback,
+    )
+
+
+def similarity(
+    repo: HistoryRepository,
+    job: str,
+    *,
+    plot: str | Path,
+    n_jobs: int | None = None,
+    callback: ProgressCallback | None = None,
+) -> dict[str, QualityCurve]:
+    """Quality of each similarity measure on the job's history, charts written to ``plot``."""
+    from jobcast.evaluation.progress import evaluate_similarity
+
+    history, hardware = job_history(repo, job)
+    stored = stored_progress(repo, job)
+    return evaluate_similarity(
+        history,
+        job=job,
+        params=stored.parameters,
+        hardware=hardware,
+        scale_out_model=stored.scale_out_model,  # type: ignore[arg-type]
+        n_jobs=n_jobs,
+        plot=plot,
+        callback=callback,
+    )
+
+
 def fit_wall_clock(repo: HistoryRepository, job: str) -> Any:
     """A :class:`~jobcast.progress.eta.WallClockEstimator` fitted on the job's finished runs.
 
@@ -86,20 +275,12 @@ def fit_wall_clock(repo: HistoryRepository, job: str) -> Any:
     """
     from jobcast.progress.eta import WallClockEstimator
 
-    history = repo.iterations(job)
-    if history.empty:
-        raise NotEnoughDataError(
-            f"job {job!r} has no finished executions with iterations; import some with "
-            "`jobcast import traces|eventlog` or record runs with `jobcast workloads run`"
-        )
-    stored = repo.progress_parameters(job) or {}
-    hardware = repo.hardware(job)
+    history, hardware = job_history(repo, job)
+    stored = stored_progress(repo, job)
     executions = repo.executions(job)
     history = _with_scale_out(history, executions)
-    model = WallClockEstimator(
-        stored.get("parameters"), scale_out_model=str(stored.get("scale_out_model", "bell"))
-    )
-    return model.fit(history, executions, hardware if len(hardware) else None)
+    model = WallClockEstimator(stored.parameters, scale_out_model=stored.scale_out_model)
+    return model.fit(history, executions, hardware)
 
 
 def _eta(
@@ -128,18 +309,7 @@ def _eta(
     est = model.predict(
         current.reset_index(drop=True), started_at=started, now=now, deadline_s=deadline_s
     )
-    return Eta(
-        job=job,
-        execution=str(execution),
-        iterations_done=est.iterations_done,
-        elapsed_s=est.elapsed_s,
-        remaining_s=est.remaining_s,
-        finish_at=est.finish_at,
-        interval_s=est.interval_s,
-        progress=est.progress,
-        deadline_risk=est.deadline_risk,
-        similar=est.similar,
-    )
+    return Eta.of(est, job=job, execution=str(execution))
 
 
 def _with_scale_out(iterations: pd.DataFrame, executions: pd.DataFrame) -> pd.DataFrame:

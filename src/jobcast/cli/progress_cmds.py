@@ -1,10 +1,13 @@
-"""Commands of progress estimation: ``train progress``, ``estimate``, ``watch``, evaluations."""
+"""Commands that train and evaluate progress estimation: ``train progress``, ``evaluate ...``.
+
+``evaluate progress`` and ``evaluate similarity`` are here; ``estimate`` and ``watch`` live in
+:mod:`jobcast.cli.watch_cmds` (importable from here too, as the command table names them).
+"""
 
 from __future__ import annotations
 
-import logging
-import time
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,31 +18,24 @@ from jobcast.cli.common import (
     JsonOption,
     console,
     emit_json,
-    err_console,
     open_repo,
-    parse_assignments,
     progress_callback,
     table,
 )
-from jobcast.errors import (
-    ImportFormatError,
-    InputError,
-    JobcastError,
-    NotEnoughDataError,
-    UnknownJobError,
-)
+from jobcast.cli.watch_cmds import estimate, watch
+from jobcast.errors import InputError
 
 if TYPE_CHECKING:
-    import pandas as pd
-    from rich.text import Text
-
     from jobcast.history import HistoryRepository
+    from jobcast.progress.parallel import ProgressCallback
 
-__all__ = ["register", "train_app"]
-
-logger = logging.getLogger(__name__)
-
-train_app = typer.Typer(help="Train models whose parameters are stored in the history.")
+__all__ = [
+    "estimate",
+    "evaluate_progress_cmd",
+    "evaluate_similarity_cmd",
+    "train_progress",
+    "watch",
+]
 
 ScaleOutModelOption = Annotated[
     str,
@@ -51,38 +47,32 @@ ScaleOutModelOption = Annotated[
 NJobsOption = Annotated[int | None, typer.Option("--n-jobs", help="Parallel simulations.")]
 SchedulerOption = Annotated[
     str | None,
-    typer.Option("--scheduler", help="Dask scheduler ADDRESS to run simulations on."),
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler ADDRESS to run simulations on (needs jobcast[dask]).",
+    ),
 ]
 
 
-def _history(repo: HistoryRepository, job: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    history = repo.iterations(job)
-    if history.empty:
-        raise NotEnoughDataError(
-            f"job {job!r} has no completed executions with iterations; import some with "
-            "`jobcast import traces|eventlog` or record runs with `jobcast workloads run`"
-        )
-    hardware = repo.hardware(job)
-    return history, (hardware if len(hardware) else None)
+@contextmanager
+def _session(
+    db: str | None, description: str, *, quiet: bool, scheduler: str | None = None
+) -> Iterator[tuple[HistoryRepository, ProgressCallback]]:
+    """The history, a progress bar and, when asked for, the Dask cluster, for one command.
+
+    The Dask cluster is joblib's backend for the block (set here, at the edge, once):
+    every simulation inside runs on it.
+    """
+    from jobcast.progress.parallel import dask_backend
+
+    with (
+        open_repo(db) as repo,
+        progress_callback(description, quiet=quiet) as callback,
+        dask_backend(scheduler),
+    ):
+        yield repo, callback
 
 
-def _stored(repo: HistoryRepository, job: str) -> tuple[dict[str, Any] | None, str]:
-    stored = repo.progress_parameters(job)
-    if stored is None:
-        return None, "bell"
-    return stored.get("parameters"), str(stored.get("scale_out_model", "bell"))
-
-
-def _estimator(repo: HistoryRepository, job: str) -> Any:
-    from jobcast.progress import ProgressEstimator
-
-    params, model = _stored(repo, job)
-    history, hardware = _history(repo, job)
-    estimator = ProgressEstimator(params, scale_out_model=model)  # type: ignore[arg-type]
-    return estimator.fit(history, hardware), params
-
-
-@train_app.command("progress")
 def train_progress(
     job: Annotated[str, typer.Option("--job", help="Job whose history to train on.")],
     scale_out_model: ScaleOutModelOption = "bell",
@@ -101,29 +91,21 @@ def train_progress(
     errors with the default (before) and trained (after) parameters; notes say what
     training regularised or fell back from.
     """
-    from jobcast.progress.training import train_history
+    from jobcast.app.progress import train
 
-    with open_repo(db) as repo:
-        history, hardware = _history(repo, job)
-        with progress_callback(f"training {job}", quiet=as_json) as callback:
-            report = train_history(
-                history,
-                hardware=hardware,
-                scale_out_model=scale_out_model,  # type: ignore[arg-type]
-                n_jobs=n_jobs,
-                scheduler=scheduler,
-                random_state=seed,
-                callback=callback,
-            )
-        stored = {
-            "parameters": report.params.to_dict(),
-            "scale_out_model": scale_out_model,
-            "executions": int(history["execution"].nunique()),
-        }
-        repo.save_progress_parameters(job, stored)
+    with _session(db, f"training {job}", quiet=as_json, scheduler=scheduler) as (repo, callback):
+        trained = train(
+            repo,
+            job,
+            scale_out_model=scale_out_model,
+            n_jobs=n_jobs,
+            random_state=seed,
+            callback=callback,
+        )
     if as_json:
-        emit_json({"job": job, **report.to_dict(), **stored})
+        emit_json(trained.to_dict())
         return
+    report = trained.report
     rows: list[tuple[str, Any]] = []
     for name, value in report.params.to_dict().items():
         if isinstance(value, dict):
@@ -132,8 +114,7 @@ def train_progress(
             rows.append((name, value))
     table(f"Progress parameters of {job!r}", ["parameter", "value"], rows)
     table(
-        f"Leave-one-out error over {report.estimates} estimates of {report.executions} "
-        "executions",
+        f"Leave-one-out error over {report.estimates} estimates of {report.executions} executions",
         ["mean relative error", "default parameters", "trained"],
         [
             ("remaining runtime (paper's metric)", report.error_before, report.error_after),
@@ -143,101 +124,6 @@ def train_progress(
     for note in report.notes:
         console.print(f"[yellow]Note:[/] {note}.")
     console.print(f"Stored; `jobcast estimate --job {job}` and `jobcast watch` now use them.")
-
-
-#: What ``estimate --current`` reads, as its help and errors say.
-CURRENT_FORMAT = (
-    "The --current file is a CSV of the running execution's finished iterations: columns "
-    "iteration (0, 1, ...), duration_s (seconds) and scale_out (executors), optionally "
-    "records, cpu, disk, net and the job's context attributes (constant per file)"
-)
-
-#: Below this best ``sim_final``, ``estimate`` warns that the run matches nothing.
-_LOW_SIMILARITY = 0.5
-
-
-def _read_current(path: Path) -> pd.DataFrame:
-    from jobcast.history.importers.traces import read_traces
-
-    try:
-        table_ = read_traces(path, job="current", single_execution="current")
-    except ImportFormatError as e:
-        # the reader's advice names `import traces` options; estimate has none of them
-        why = str(e).split(". Add the column")[0]
-        raise ImportFormatError(
-            str(path), f"{why.split(': ', 1)[-1]}. {CURRENT_FORMAT}", line=1
-        ) from e
-    current = table_.iterations.copy()
-    executions = table_.executions.frame
-    if current["execution"].nunique() != 1:
-        raise InputError(
-            f"{path}: the current file must hold one execution's iterations, found "
-            f"{current['execution'].nunique()}"
-        )
-    for a in table_.executions.job.attribute_names:
-        current[a] = executions[a].iloc[0]
-    return current
-
-
-def estimate(
-    job: Annotated[str, typer.Option("--job", help="The running execution's job.")],
-    current: Annotated[
-        Path,
-        typer.Option(
-            "--current",
-            help="CSV of its finished iterations so far: iteration, duration_s, scale_out "
-            "(+ records, cpu, disk, net, context attributes).",
-        ),
-    ],
-    db: DbOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Estimate the remaining runtime of a running execution from its iterations so far.
-
-    The --current file is a CSV of the running execution's finished iterations: columns
-    iteration (0, 1, ...), duration_s (seconds) and scale_out (executors), optionally
-    records, cpu, disk, net and the job's context attributes. A warning says when the
-    run resembles no execution of the job (best similarity below 0.5).
-
-    --json prints {"iteration", "elapsed_s", "remaining_s", "total_s", "spread",
-    "interval_s": [low, high] (80 % prediction interval of remaining_s), "level",
-    "best_similarity", "warnings": [...],
-    "similar": [{"execution", "weight", "remaining_s"}, ...]}.
-    """
-    from jobcast.app.progress import fit_wall_clock
-
-    frame = _read_current(current)
-    with open_repo(db) as repo:
-        model = fit_wall_clock(repo, job)
-        params, _ = _stored(repo, job)
-    result = model.estimator_.estimate(frame)
-    low, high = model.calibration_.interval(result.remaining_s, result.spread)
-    warnings = []
-    if result.best_similarity < _LOW_SIMILARITY:
-        warnings.append(
-            f"the running execution resembles no execution of job {job!r} (best similarity "
-            f"{result.best_similarity:.2f}); is --job the right job? The estimate is the "
-            "history's, not this run's"
-        )
-    if as_json:
-        emit_json({**result.to_dict(), "interval_s": [low, high],
-                   "level": model.calibration_.level, "warnings": warnings})
-        return
-    for w in warnings:
-        err_console.print(f"[yellow]Warning:[/] {w}.")
-    trained = (
-        "trained parameters" if params else "default parameters (run `jobcast train progress`)"
-    )
-    console.print(
-        f"After {result.iteration} iterations ({result.elapsed_s:.1f} s): about "
-        f"[bold]{result.remaining_s:.1f} s remaining[/] ({model.calibration_.level:.0%} "
-        f"interval {low:.1f}-{high:.1f} s), {result.total_s:.1f} s in total ({trained})."
-    )
-    table(
-        "Most similar earlier executions",
-        ["execution", "weight"],
-        [(str(e), w) for e, w in result.similar[:10]],
-    )
 
 
 def evaluate_progress_cmd(
@@ -266,25 +152,19 @@ def evaluate_progress_cmd(
     "mre_remaining", "baselines_remaining", "mre", "coverage"}}, "interval": {"level",
     "coverage"}}.
     """
-    from jobcast.evaluation.progress import evaluate_progress, plot_progress_errors
+    from jobcast.app.progress import evaluate
+    from jobcast.evaluation.progress import plot_progress_errors
 
     if training not in {"nested", "given", "none"}:
         raise InputError(f"--training must be nested, given or none, got {training!r}")
-    with open_repo(db) as repo:
-        history, hardware = _history(repo, job)
-        params, stored_model = _stored(repo, job)
-    if training == "given" and params is None:
-        raise InputError(f"job {job!r} has no stored parameters; run `jobcast train progress`")
-    with progress_callback(f"evaluating {job}", quiet=as_json) as callback:
-        result = evaluate_progress(
-            history,
-            job=job,
-            params=params if training == "given" else None,
-            training=training,  # type: ignore[arg-type]
-            hardware=hardware,
-            scale_out_model=(stored_model if training == "given" else scale_out_model),  # type: ignore[arg-type]
+    with _session(db, f"evaluating {job}", quiet=as_json, scheduler=scheduler) as session:
+        repo, callback = session
+        result = evaluate(
+            repo,
+            job,
+            training=training,
+            scale_out_model=scale_out_model,
             n_jobs=n_jobs,
-            scheduler=scheduler,
             callback=callback,
         )
     if plot is not None:
@@ -340,278 +220,11 @@ def evaluate_similarity_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Quality of each similarity measure: h(t), n(t) and q(x) over execution pairs."""
-    from jobcast.evaluation.progress import evaluate_similarity
+    from jobcast.app.progress import similarity
 
-    with open_repo(db) as repo:
-        history, hardware = _history(repo, job)
-        params, model = _stored(repo, job)
-    with progress_callback(f"simulating {job}", quiet=as_json) as callback:
-        curves = evaluate_similarity(
-            history,
-            job=job,
-            params=params,
-            hardware=hardware,
-            scale_out_model=model,  # type: ignore[arg-type]
-            n_jobs=n_jobs,
-            plot=plot,
-            callback=callback,
-        )
+    with _session(db, f"simulating {job}", quiet=as_json) as (repo, callback):
+        curves = similarity(repo, job, plot=plot, n_jobs=n_jobs, callback=callback)
     if as_json:
         emit_json({"job": job, "measures": {k: v.to_dict() for k, v in curves.items()}})
         return
     console.print(f"Quality charts of {', '.join(curves)} written to {plot}")
-
-
-def watch(
-    job: Annotated[str, typer.Option("--job", help="Job of the running application.")],
-    spark_ui: Annotated[
-        str | None, typer.Option("--spark-ui", help="Spark UI URL, e.g. http://HOST:4040.")
-    ] = None,
-    app_id: Annotated[str | None, typer.Option("--app", help="Application id.")] = None,
-    eventlog: Annotated[
-        Path | None, typer.Option("--eventlog", help="Event log being written.")
-    ] = None,
-    iterations: Annotated[
-        str,
-        typer.Option(
-            "--iterations",
-            help="auto (job groups or descriptions when the application sets them, else "
-            "each Spark job), jobs, job-groups or a REGEX.",
-        ),
-    ] = "auto",
-    settings: Annotated[
-        list[str] | None, typer.Option("--set", help="Context of this run: KEY=VALUE.")
-    ] = None,
-    deadline: Annotated[
-        float | None,
-        typer.Option("--deadline", help="Seconds after the start: show the risk of missing it."),
-    ] = None,
-    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            help="Give up after this many seconds (also how long to wait for the UI or the "
-            "log to appear; 300 s without it)."
-        ),
-    ] = None,
-    warn_after: Annotated[
-        float, typer.Option(help="Warn when no iteration was seen after this many seconds.")
-    ] = 60.0,
-    record: Annotated[
-        bool, typer.Option("--record/--no-record", help="Store the run when it ends.")
-    ] = True,
-    db: DbOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Follow a live Spark application with its wall-clock ETA, ticking every second.
-
-    Elapsed is the time since the application started, remaining counts down between
-    iterations and includes the pauses between them and the time after the last one
-    (learned from the history); the finish time is by the clock. With --json, prints
-    one JSON estimate per finished iteration (JSON lines: the fields of the ETA,
-    "finish_at" in ISO 8601) and a final {"execution", "actual_s", "estimates": N,
-    "iterations_by"} line.
-    """
-    import pandas as pd
-    from rich.live import Live
-    from rich.text import Text
-
-    from jobcast.app.progress import fit_wall_clock
-    from jobcast.collect import EventLogFollower, SparkRestFollower
-    from jobcast.collect.store import iteration_table
-
-    if (spark_ui is None) == (eventlog is None):
-        raise InputError("give either --spark-ui URL or --eventlog PATH")
-    follower: Any = (
-        SparkRestFollower(spark_ui, app_id=app_id, iterations=iterations)
-        if spark_ui is not None
-        else EventLogFollower(eventlog, iterations=iterations)  # type: ignore[arg-type]
-    )
-    source = spark_ui or str(eventlog)
-    context = parse_assignments(settings)
-    # with --json, stdout carries only the JSON lines; the live display goes to stderr
-    screen = err_console if as_json else console
-    with open_repo(db) as repo:
-        try:
-            model = fit_wall_clock(repo, job)
-        except (UnknownJobError, NotEnoughDataError) as e:
-            model = None
-            screen.print(f"[yellow]No estimate possible yet:[/] {e}")
-        seen: list[pd.DataFrame] = []
-        estimates: list[dict[str, Any]] = []
-        started = time.monotonic()
-        warned = False
-        rule = _rule(follower)
-        told = ""
-        with Live(
-            Text(f"waiting for {source}…"), console=screen, refresh_per_second=4,
-            transient=False, redirect_stdout=False,
-        ) as live:
-            while True:
-                waited = time.monotonic() - started
-                new = _poll(follower, source, waited, timeout)
-                if new is not None and len(new):
-                    seen.append(new)
-                rule = _rule(follower)
-                if rule is not None and rule.describe() != told and (seen or new is not None):
-                    told = rule.describe()
-                    if not as_json:
-                        live.console.print(told)
-                current = (
-                    pd.concat(seen, ignore_index=True).assign(**context) if seen else None
-                )
-                app_start = _app_start(follower)
-                if app_start is not None:
-                    line, payload = _render(model, current, app_start, deadline)
-                    live.update(line)
-                    if new is not None and len(new) and payload is not None:
-                        estimates.append(payload)
-                        if as_json:
-                            emit_json(payload)
-                if not seen and not warned and waited > warn_after and app_start is not None:
-                    warned = True
-                    how = told or "no Spark job yet"
-                    live.console.print(
-                        f"[yellow]No iteration seen after {waited:.0f} s[/] ({how}); if the "
-                        "application's iterations are not Spark jobs or job groups, pass "
-                        "--iterations REGEX matching their job descriptions."
-                    )
-                if new is not None and _ended(follower):
-                    break
-                if timeout is not None and waited > timeout:
-                    raise InputError(f"the application did not end within {timeout:g} s")
-                time.sleep(interval)
-        run = follower.application_run() if hasattr(follower, "application_run") else follower.run
-        everything = pd.concat(seen, ignore_index=True) if seen else pd.DataFrame()
-        if record and len(everything):
-            try:
-                existing = repo.job(job)
-            except UnknownJobError:
-                existing = None
-            repo.import_iterations(
-                iteration_table(
-                    (run, everything, source), job=job, existing=existing, context=context
-                )
-            )
-    summary = {
-        "execution": run.app_id,
-        "actual_s": run.gross_runtime_s,
-        "estimates": len(estimates),
-        "iterations_by": rule.used if rule is not None else iterations,
-    }
-    if as_json:
-        emit_json(summary)
-        return
-    console.print(
-        f"{run.app_id} ended after {run.gross_runtime_s:.1f} s with {len(everything)} "
-        f"iteration(s)"
-        + (f" and was recorded in job {job!r}." if record and len(everything) else ".")
-    )
-    if not len(everything):
-        console.print(
-            "[yellow]No iteration was found[/]: nothing recorded. Check --iterations "
-            "(auto, jobs, job-groups or a REGEX matching the job descriptions)."
-        )
-    if estimates:
-        end = run.finished_at
-        table(
-            f"Estimated finish against the actual end ({end:%H:%M:%S} UTC, "
-            f"{run.gross_runtime_s:.1f} s after the start)",
-            ["after iteration", "estimated finish", "error (share of the run)"],
-            [
-                (
-                    e["iterations_done"],
-                    e["finish_at"][11:19],
-                    f"{_off(e['finish_at'], end) / run.gross_runtime_s:.1%}",
-                )
-                for e in estimates
-            ],
-        )
-
-
-def _off(finish_at: str, end: datetime) -> float:
-    return abs((datetime.fromisoformat(finish_at) - end).total_seconds())
-
-
-def _rule(follower: Any) -> Any:
-    rule = getattr(follower, "rule", None)
-    if rule is None:
-        parser = getattr(follower, "_parser", None)
-        rule = getattr(parser, "rule", None)
-    return rule
-
-
-def _poll(follower: Any, source: str, waited: float, timeout: float | None) -> pd.DataFrame | None:
-    """New iterations, or None while the UI or the log is not there yet (up to the timeout)."""
-    from jobcast.collect import SparkRestError
-
-    limit = 300.0 if timeout is None else timeout
-    try:
-        return follower.poll()  # type: ignore[no-any-return]
-    except (SparkRestError, ImportFormatError) as e:
-        if _app_start(follower) is not None or waited > limit:
-            raise
-        logger.info("waiting for %s: %s", source, e)
-        return None
-
-
-def _app_start(follower: Any) -> datetime | None:
-    started = getattr(follower, "started_at", None)
-    if started is not None:
-        return started  # type: ignore[no-any-return]
-    try:
-        return follower.run.started_at  # type: ignore[no-any-return]
-    except (JobcastError, AttributeError):
-        return None
-
-
-def _ended(follower: Any) -> bool:
-    done = getattr(follower, "ended", None)
-    return bool(follower.completed if done is None else done)
-
-
-def _render(
-    model: Any, current: pd.DataFrame | None, app_start: datetime, deadline: float | None
-) -> tuple[Text, dict[str, Any] | None]:
-    import pandas as pd
-    from rich.text import Text
-
-    now = datetime.now(UTC)
-    elapsed = (now - app_start).total_seconds()
-    done = 0 if current is None else len(current)
-    if model is None:
-        return Text(f"iterations done: {done}   elapsed: {elapsed:.0f} s   (no estimate)"), None
-    frame = current if current is not None else pd.DataFrame()
-    try:
-        est = model.predict(frame, started_at=app_start, now=now, deadline_s=deadline)
-    except JobcastError as e:
-        return Text(f"iterations done: {done}   elapsed: {elapsed:.0f} s   ({e})"), None
-    width = 30
-    filled = int(est.progress * width)
-    bar = "█" * filled + "░" * (width - filled)
-    lo, hi = est.interval_s
-    risk = "" if est.deadline_risk is None else f"  deadline risk {est.deadline_risk:.0%}"
-    text = Text(
-        f"{bar} {est.progress:4.0%}  iterations: {done}  elapsed: {est.elapsed_s:.0f} s  "
-        f"remaining: ~{est.remaining_s:.0f} s ({lo:.0f}-{hi:.0f})  "
-        f"finish ≈ {est.finish_at:%H:%M:%S} UTC{risk}"
-    )
-    payload = {
-        "iterations_done": est.iterations_done,
-        "elapsed_s": est.elapsed_s,
-        "remaining_s": est.remaining_s,
-        "finish_at": est.finish_at.isoformat(),
-        "interval_s": list(est.interval_s),
-        "progress": est.progress,
-        "deadline_risk": est.deadline_risk,
-        "similar": list(est.similar),
-        "basis": est.basis,
-    }
-    return text, payload
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main application."""
-    app.command("estimate")(estimate)
-    app.command("watch")(watch)
-    app.add_typer(train_app, name="train")

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
-from jobcast.errors import InputError, MissingExtraError, NotEnoughDataError
+from jobcast.errors import InputError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays, node_profiles, to_arrays
 from jobcast.progress.inference import adjusted, combine_estimates
 from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match_masks
+from jobcast.progress.parallel import ProgressCallback, dask_backend, run_tasks
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import prepare_history
 from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
@@ -24,6 +24,7 @@ from jobcast.progress.similarity import MEASURES
 __all__ = [
     "STRENGTH_GRID",
     "SimulationCases",
+    "SimulationOptions",
     "combined_estimate",
     "sample_iterations",
     "simulate_cases",
@@ -223,7 +224,8 @@ class _Simulated:
     raw_remaining: np.ndarray
     factors: np.ndarray
     elapsed: np.ndarray
-    robust: np.ndarray
+    robust_remaining: np.ndarray
+    robust_factor: np.ndarray
 
 
 def _one_execution(
@@ -257,7 +259,8 @@ def _one_execution(
         valid = np.zeros((len(iterations), n_e), dtype=bool)
         remaining = np.zeros((len(iterations), n_e))
         factors = np.ones((len(iterations), n_e))
-        robust = np.zeros((len(iterations), 2))
+        robust_remaining = np.zeros(len(iterations))
+        robust_factor = np.ones(len(iterations))
         for c, i in enumerate(iterations):
             current = _cut(current_full, int(i))
             cand = prepared.candidates(current, exclude=~others, current_nodes=current_nodes)
@@ -265,8 +268,19 @@ def _one_execution(
             valid[c, cand.indices] = True
             remaining[c, cand.indices] = cand.raw_remaining
             factors[c, cand.indices] = cand.factors
-            robust[c] = (cand.robust_remaining, cand.robust_factor)
-        out.append(_Simulated(sims, valid, remaining, factors, elapsed, robust))
+            robust_remaining[c] = cand.robust_remaining
+            robust_factor[c] = cand.robust_factor
+        out.append(
+            _Simulated(
+                similarities=sims,
+                valid=valid,
+                raw_remaining=remaining,
+                factors=factors,
+                elapsed=elapsed,
+                robust_remaining=robust_remaining,
+                robust_factor=robust_factor,
+            )
+        )
     return out
 
 
@@ -282,14 +296,15 @@ def _cut(one: IterationArrays, i: int) -> IterationArrays:
     )
 
 
-def _dask_client(scheduler: str) -> Any:
-    try:
-        from dask.distributed import Client
-    except ImportError as e:
-        raise MissingExtraError(
-            "dask[distributed]", "dask", "Running progress simulations on a Dask cluster"
-        ) from e
-    return Client(scheduler)
+class SimulationOptions(TypedDict, total=False):
+    """Keyword arguments every ``simulate_*`` function takes (see :func:`simulate_strengths`)."""
+
+    n_samples: int
+    padding: float
+    scale_out_model: ScaleOutModelKind
+    n_jobs: int | None
+    scheduler: str | None
+    callback: ProgressCallback | None
 
 
 def simulate_strengths(
@@ -301,7 +316,7 @@ def simulate_strengths(
     nodes: dict[str, np.ndarray] | None = None,
     n_jobs: int | None = None,
     scheduler: str | None = None,
-    callback: Callable[[int, int], None] | None = None,
+    callback: ProgressCallback | None = None,
     strengths: Sequence[float] = STRENGTH_GRID,
 ) -> dict[float, SimulationCases]:
     """Simulate SMiPE's estimates leave-one-out over a history, for several scale-out strengths.
@@ -309,7 +324,11 @@ def simulate_strengths(
     For every execution and each of its sample iterations
     (:func:`sample_iterations`), all *other* executions are candidates, and the
     per-iteration scale-out models are fitted without the execution being
-    estimated.
+    estimated. The held-out executions are simulated through one joblib call
+    (:func:`jobcast.progress.parallel.run_tasks`): serially, on a process pool, or on
+    a Dask cluster when the caller wraps the call in
+    :func:`jobcast.progress.parallel.dask_backend` (or sets any
+    ``joblib.parallel_config``).
 
     Parameters
     ----------
@@ -322,12 +341,13 @@ def simulate_strengths(
     nodes
         Optional per-node hardware profiles aligned with the rows of ``arrays``.
     n_jobs
-        joblib workers (one pool for the whole call); None or 1 runs serially.
+        joblib workers (one pool for the whole call); None defers to the enclosing
+        ``joblib.parallel_config`` (serial without one).
     scheduler
-        Address of a Dask scheduler (``tcp://host:8786``); the simulations of the
-        executions are then submitted to that cluster instead.
+        Deprecated: address of a Dask scheduler, the same as wrapping the call in
+        ``dask_backend(scheduler)``, which callers should do instead (at their edge).
     callback
-        Called as ``callback(done, total)`` after each execution.
+        Called as ``callback(done, total)`` after each held-out execution.
     strengths
         Values of ``scale_out_strength`` to simulate (the scale-out models are
         fitted once per held-out execution and powered to each).
@@ -344,7 +364,7 @@ def simulate_strengths(
     jobcast.errors.MissingExtraError
         When ``scheduler`` is given and dask.distributed is not installed.
     jobcast.errors.InputError
-        On bad ``n_samples``, ``padding`` or ``strengths``.
+        On bad ``n_samples``, ``padding``, ``strengths`` or ``n_jobs``.
     """
     n_e = arrays.n_executions
     if n_e < 2:
@@ -365,35 +385,12 @@ def simulate_strengths(
         for row in range(n_e)
     ]
     plan = [(row, its) for row, its in plan if its.size]
-    args = [
+    tasks = [
         (arrays, row, its.tolist(), scale_out_model, nodes, max_scale_out, strengths)
         for row, its in plan
     ]
-    results: list[Any]
-    if scheduler is not None:
-        client = _dask_client(scheduler)
-        try:
-            futures = [client.submit(_one_execution, *a, pure=False) for a in args]
-            results = []
-            for done, fut in enumerate(futures, start=1):
-                results.append(fut.result())
-                if callback is not None:
-                    callback(done, len(futures))
-        finally:
-            client.close()
-    elif n_jobs is None or n_jobs == 1:
-        results = []
-        for done, a in enumerate(args, start=1):
-            results.append(_one_execution(*a))
-            if callback is not None:
-                callback(done, len(args))
-    else:
-        results = []
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-        for done, res in enumerate(parallel(delayed(_one_execution)(*a) for a in args), start=1):
-            results.append(res)
-            if callback is not None:
-                callback(done, len(args))
+    with dask_backend(scheduler):
+        results = run_tasks(_one_execution, tasks, n_jobs=n_jobs, callback=callback)
     current = np.concatenate([np.full(its.size, row) for row, its in plan]).astype(np.int64)
     iteration = np.concatenate([its for _, its in plan]).astype(np.int64)
     elapsed = np.concatenate([r[0].elapsed for r in results])
@@ -411,8 +408,8 @@ def simulate_strengths(
             actual_remaining=total - elapsed,
             executions=arrays.executions,
             strength=strength,
-            robust_remaining=np.concatenate([r[k].robust[:, 0] for r in results]),
-            robust_factor=np.concatenate([r[k].robust[:, 1] for r in results]),
+            robust_remaining=np.concatenate([r[k].robust_remaining for r in results]),
+            robust_factor=np.concatenate([r[k].robust_factor for r in results]),
         )
         for k, strength in enumerate(strengths)
     }
@@ -421,37 +418,24 @@ def simulate_strengths(
 def simulate_cases(
     arrays: IterationArrays,
     *,
-    n_samples: int = 3,
-    padding: float = 0.15,
-    scale_out_model: ScaleOutModelKind = "bell",
     scale_out_strength: float = 1.0,
     nodes: dict[str, np.ndarray] | None = None,
-    n_jobs: int | None = None,
-    scheduler: str | None = None,
-    callback: Callable[[int, int], None] | None = None,
+    **options: Unpack[SimulationOptions],
 ) -> SimulationCases:
     """Simulate SMiPE's estimates leave-one-out over a history, for one scale-out strength.
 
     For every execution and each of its sample iterations
     (:func:`sample_iterations`), all *other* executions are candidates, and the
     per-iteration scale-out models are fitted without the execution being
-    estimated. See :func:`simulate_strengths` for the parameters.
+    estimated. ``options`` are those of :func:`simulate_strengths` (``n_samples``,
+    ``padding``, ``scale_out_model``, ``n_jobs``, ``callback``).
 
     Returns
     -------
     SimulationCases
     """
-    return simulate_strengths(
-        arrays,
-        n_samples=n_samples,
-        padding=padding,
-        scale_out_model=scale_out_model,
-        nodes=nodes,
-        n_jobs=n_jobs,
-        scheduler=scheduler,
-        callback=callback,
-        strengths=(scale_out_strength,),
-    )[float(scale_out_strength)]
+    strength = float(scale_out_strength)
+    return simulate_strengths(arrays, nodes=nodes, strengths=(strength,), **options)[strength]
 
 
 def combined_estimate(cases: SimulationCases, index: int, params: ProgressParameters) -> float:
@@ -465,15 +449,13 @@ def simulate_history(
     history: pd.DataFrame,
     hardware: pd.DataFrame | None = None,
     *,
-    n_samples: int = 3,
-    padding: float = 0.15,
-    scale_out_model: ScaleOutModelKind = "bell",
     strengths: Sequence[float] = STRENGTH_GRID,
-    n_jobs: int | None = None,
-    scheduler: str | None = None,
-    callback: Callable[[int, int], None] | None = None,
+    **options: Unpack[SimulationOptions],
 ) -> tuple[IterationArrays, dict[float, SimulationCases]]:
     """:func:`simulate_strengths` on an iteration frame (and optional hardware samples).
+
+    ``options`` are those of :func:`simulate_strengths` (``n_samples``, ``padding``,
+    ``scale_out_model``, ``n_jobs``, ``callback``).
 
     Returns
     -------
@@ -484,15 +466,4 @@ def simulate_history(
     nodes = None
     if hardware is not None and len(hardware):
         nodes = node_profiles(hardware).lookup(arrays.executions.tolist())
-    cases = simulate_strengths(
-        arrays,
-        n_samples=n_samples,
-        padding=padding,
-        scale_out_model=scale_out_model,
-        nodes=nodes,
-        n_jobs=n_jobs,
-        scheduler=scheduler,
-        callback=callback,
-        strengths=strengths,
-    )
-    return arrays, cases
+    return arrays, simulate_strengths(arrays, nodes=nodes, strengths=strengths, **options)
