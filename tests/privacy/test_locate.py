@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import jobcast.privacy.base as base_mod
+import jobcast.privacy.perfmodel.locate as locate_mod
 from jobcast.errors import DomainError
 from jobcast.evaluation.privacy_domains import c3o_paper_domain, coarse_range, load_c3o_paper
 from jobcast.privacy import Accountant, Domain, NumericDomain, PerfModelSynthesizer
-from jobcast.privacy.bounds import dp_log_range, dp_window
+from jobcast.privacy.bounds import Window, dp_log_range, dp_window
 
 
 def _job(n: int, seed: int) -> pd.DataFrame:
@@ -98,9 +98,10 @@ def test_collapsed_bound_estimate_is_refused_with_the_domain_fix(monkeypatch):
 
     def collapsed(x, **kwargs):  # a noise run: every synthetic scale-out would be 1
         kwargs["accountant"].spend(kwargs["label"], kwargs["epsilon"])
-        return 1.0, 1.9
+        return Window(low=1.0, high=1.9, centre=0.3, centre_var=1.0, total=40.0, bins=50,
+                      significant=True, edges=(0.0, 0.64), counts=(40.0,))
 
-    monkeypatch.setattr(base_mod, "dp_log_range", collapsed)
+    monkeypatch.setattr(locate_mod, "dp_window", collapsed)
     with pytest.raises(DomainError, match="--domain") as info:
         PerfModelSynthesizer(domain=dom, epsilon=1.0, random_state=0).fit(frame)
     assert "instance_count" in str(info.value)
@@ -117,11 +118,20 @@ def test_strict_bound_estimate_refuses_a_histogram_lost_in_the_noise():
     assert refused >= 9
 
 
-def test_zeros_in_an_estimated_column_name_the_domain_file():
-    frame = pd.DataFrame({"p": [0.0, 0.5, 1.0], "gross_runtime": [10.0, 20.0, 30.0]})
+def test_zeros_in_an_estimated_column_make_it_linear_not_a_refusal():
+    # Whether a column holds zeros is private: no refusal may depend on it.  The
+    # window inside the public search range reaches its bottom bin (zeros are clipped
+    # there), so the column is released on a linear scale from 0 (post-processing).
+    rng = np.random.default_rng(0)
+    p = rng.choice([0.0, 0.25, 0.5, 1.0], size=400)
+    rt = 50.0 * (1 + p) * np.exp(rng.normal(0, 0.05, 400))
+    frame = pd.DataFrame({"p": p, "gross_runtime": rt})
     dom = Domain((("p", NumericDomain(log=True)), ("gross_runtime", NumericDomain(log=True))))
-    with pytest.raises(DomainError, match="--domain"):
-        PerfModelSynthesizer(domain=dom, epsilon=1.0).fit(frame)
+    s = PerfModelSynthesizer(domain=dom, epsilon=5.0, scale_out=None, random_state=0).fit(frame)
+    got = s.domain_["p"]
+    assert not got.log and got.lower == 0.0 and 1.0 <= got.upper < 10.0
+    out = s.sample(500)
+    assert (out["p"] >= 0).all() and out["p"].min() < 0.2
 
 
 def test_bounds_protocol_declares_coarse_ranges_only():

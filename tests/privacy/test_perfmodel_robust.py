@@ -17,7 +17,7 @@ from jobcast.errors import InputError
 from jobcast.privacy import Domain, NumericDomain, PerfModelSynthesizer
 from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.bounds import dp_window
-from jobcast.privacy.perfmodel import _count_posterior_mean
+from jobcast.privacy.perfmodel.budget import count_posterior_mean
 
 SCALE_OUTS = (2.0, 4.0, 6.0, 8.0, 10.0, 12.0)
 SIZES = (9630.0, 11556.0, 13482.0, 15408.0, 17334.0, 19260.0)
@@ -76,7 +76,7 @@ def test_more_budget_gives_a_tighter_level():
 @pytest.mark.parametrize("noisy", [-30.0, 0.0, 5.0, 29.0, 500.0])
 def test_count_posterior_mean_is_at_least_one_and_tracks_large_counts(noisy):
     scale = 10.0
-    got = _count_posterior_mean(noisy, scale)
+    got = count_posterior_mean(noisy, scale)
     assert got >= 1.0
     if noisy > 10 * scale:
         assert abs(got - noisy) < 0.5
@@ -149,44 +149,11 @@ def test_declared_elasticity_is_the_prior_mean_of_an_unreleased_slope():
         )
 
 
-def _grid_job(replicates: int, seed: int) -> pd.DataFrame:
-    """Every configuration of the grid run ``replicates`` times (a balanced design)."""
-    rng = np.random.default_rng(seed)
-    gm, gs = (np.repeat(a.ravel(), replicates) for a in np.meshgrid(SCALE_OUTS, SIZES))
-    rt = _truth(gm, gs) * np.exp(0.05 * rng.standard_normal(gm.size))
-    return pd.DataFrame({"instance_count": gm, "data_size_MB": gs, "gross_runtime": rt})
-
-
-def _grid_errors(model_noise: str, n_fits: int) -> np.ndarray:
-    """Mean relative error of each share's runtime relation over the grid (144 rows)."""
-    domain = _domain()
-    gm, gs = (a.ravel() for a in np.meshgrid(SCALE_OUTS, SIZES))
-    truth = _truth(gm, gs)
-    errs = []
-    for seed in range(n_fits):
-        s = PerfModelSynthesizer(
-            domain=domain, epsilon=1.0, random_state=seed, model_noise=model_noise,
-            correction_share=0.01,
-        ).fit(_grid_job(4, seed))
-        idx = np.ravel_multi_index(
-            (np.searchsorted(SCALE_OUTS, gm), np.searchsorted(SIZES, gs)),
-            tuple(s.cardinalities_),
-        )
-        errs.append(float(np.mean(np.abs(np.exp(s.log_runtime_[idx]) / truth - 1))))
-    return np.array(errs)
-
-
-def test_cube_noise_fits_the_runtime_relation_better_than_per_coordinate_laplace():
-    # Same budget, same statistics, the same jobs (paired by seed): K-norm noise of the
-    # L-infinity cube has about 3 times less variance per sum than Laplace noise
-    # calibrated to the L1 sensitivity (measured: 0.18 against 0.21 mean error).
-    diff = _grid_errors("cube", 300) - _grid_errors("laplace", 300)
-    assert diff.mean() < 0.0
-
-
-def test_unknown_model_noise_is_refused():
-    with pytest.raises(InputError, match="model_noise"):
-        PerfModelSynthesizer(domain=_domain(), epsilon=1.0, model_noise="gauss").fit(_job(30, 0))
+def test_unknown_option_is_refused():
+    with pytest.raises(InputError, match="coverage"):
+        PerfModelSynthesizer(domain=_domain(), epsilon=1.0, coverage=2.0).fit(_job(30, 0))
+    with pytest.raises(InputError, match="select_ratio"):
+        PerfModelSynthesizer(domain=_domain(), epsilon=1.0, select_ratio=-1.0).fit(_job(30, 0))
 
 
 def test_window_goes_where_most_rows_are_not_to_a_lone_spike():

@@ -23,7 +23,7 @@ from jobcast.privacy.discretize import Discretizer
 from jobcast.privacy.domain import Domain, NumericDomain
 from jobcast.privacy.noise import check_epsilon
 
-__all__ = ["BaseSynthesizer", "check_rows"]
+__all__ = ["BaseSynthesizer", "check_rows", "collapsed_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def check_rows(n_rows: Any) -> int:
     return int(n_rows)
 
 
-def _collapsed(names: list[str]) -> DomainError:
+def collapsed_error(names: list[str]) -> DomainError:
     """The refusal of a release whose bought bounds collapsed, naming the ``--domain`` fix."""
     spec = {"type": "numeric", "lower": "...", "upper": "...", "log": True}
     example = {"columns": {n: spec for n in names}}
@@ -205,7 +205,7 @@ class BaseSynthesizer(ABC):
             if np.unique(x).size == 1 or at_edge.mean() > 0.5:
                 bad.append(name)
         if bad:
-            raise _collapsed(bad)
+            raise collapsed_error(bad)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "discretizer_"):

@@ -24,7 +24,10 @@ Column kinds:
 ``numeric`` without bounds
     Only allowed with ``"log": true`` (positive quantities such as sizes and runtimes):
     the bounds are *estimated with a recorded share of the privacy budget* (see
-    :mod:`jobcast.privacy.bounds`), never read from the private rows.
+    :mod:`jobcast.privacy.bounds`), never read from the private rows.  Zeros or negative
+    values are not refused (that would tell whether the column holds any): they fall
+    in the bottom bin of the public search range, and perfmodel releases a column whose
+    DP window reaches that bin on a linear scale from 0.
 ``categorical``
     Declared labels (strings or numbers without order).
 
@@ -385,13 +388,6 @@ class Domain:
                         f"column {name!r}: {int(outside.sum())} value(s) are outside the declared "
                         f"bounds [{dom.lower}, {dom.upper}]; widen the bounds"
                     )
-            elif dom.log and (x <= 0).any():
-                raise DomainError(
-                    f"column {name!r} holds zeros or negative values, so its range cannot be "
-                    "bought on a log scale: declare its public range in a domain file, e.g. "
-                    f'"{name}": {{"type": "numeric", "lower": ..., "upper": ..., "log": false}}, '
-                    "and pass --domain FILE (jobcast domain init --job NAME writes a skeleton)"
-                )
 
 
 def load_domain(path: str | Path) -> Domain:

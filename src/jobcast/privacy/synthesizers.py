@@ -31,11 +31,8 @@ from jobcast.privacy.domain import Domain
 __all__ = ["RandomSynthesizer", "IndependentSynthesizer", "PrivBayesSynthesizer"]
 
 
-class RandomSynthesizer(BaseSynthesizer):
-    """Uniform values over the declared domains (DataSynthesizer's random mode).
-
-    Reads no private data except, with budget, undeclared bounds; its ledger may
-    therefore total less than ε (which is still ε-DP).
+class _PlainSynthesizer(BaseSynthesizer):
+    """The constructor shared by the modes without parameters of their own.
 
     Parameters
     ----------
@@ -51,9 +48,6 @@ class RandomSynthesizer(BaseSynthesizer):
         Seed or generator.
     """
 
-    method = "random"
-    uses_data = False
-
     def __init__(
         self,
         *,
@@ -68,6 +62,19 @@ class RandomSynthesizer(BaseSynthesizer):
         self.no_dp = no_dp
         self.bounds_share = bounds_share
         self.random_state = random_state
+
+
+class RandomSynthesizer(_PlainSynthesizer):
+    """Uniform values over the declared domains (DataSynthesizer's random mode).
+
+    Reads no private data except, with budget, undeclared bounds; its ledger may
+    therefore total less than ε (which is still ε-DP).
+
+    Parameters: those of :class:`_PlainSynthesizer`.
+    """
+
+    method = "random"
+    uses_data = False
 
     def _fit(self, frame: pd.DataFrame, acc: Accountant | None) -> None:
         self.cardinalities_ = self.discretizer_.cardinalities
@@ -77,39 +84,13 @@ class RandomSynthesizer(BaseSynthesizer):
         return self.discretizer_.decode(codes, rng)
 
 
-class IndependentSynthesizer(BaseSynthesizer):
+class IndependentSynthesizer(_PlainSynthesizer):
     """Independent noisy one-way histograms (DataSynthesizer's independent attribute mode).
 
-    Parameters
-    ----------
-    domain
-        Declared column domains.
-    epsilon
-        Budget of the release (> 0).
-    no_dp
-        Release without differential privacy (recorded in the manifest).
-    bounds_share
-        Share of ε for undeclared bounds.
-    random_state
-        Seed or generator.
+    Parameters: those of :class:`_PlainSynthesizer`.
     """
 
     method = "independent"
-
-    def __init__(
-        self,
-        *,
-        domain: Domain | None = None,
-        epsilon: float | None = 1.0,
-        no_dp: bool = False,
-        bounds_share: float = 0.1,
-        random_state: int | np.random.Generator | None = None,
-    ) -> None:
-        self.domain = domain
-        self.epsilon = epsilon
-        self.no_dp = no_dp
-        self.bounds_share = bounds_share
-        self.random_state = random_state
 
     def _fit(self, frame: pd.DataFrame, acc: Accountant | None) -> None:
         disc = self.discretizer_

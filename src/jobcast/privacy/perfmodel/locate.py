@@ -1,0 +1,167 @@
+"""perfmodel's locate stage: where the rows of each bounded context column lie, ε-DP.
+
+A coarse public range (a dataset size declared as "1 GB to 1 TB", or the public search
+range of a column without declared bounds) would spread the column's bins, the
+synthetic values and the model's features over values the job never ran.
+:func:`jobcast.privacy.bounds.dp_window` finds the run of bins holding the rows and the
+column is re-binned inside that window (its declared number of bins); the window's
+noisy counts are its marginal.  Only DP outputs and public values decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from jobcast.privacy.accountant import Accountant
+from jobcast.privacy.bounds import SEARCH_LOWER, Window, dp_window
+from jobcast.privacy.domain import Domain, NumericDomain
+from jobcast.privacy.noise import laplace_int
+from jobcast.privacy.perfmodel.budget import window_threshold
+
+__all__ = ["LOCATE_SHARE", "Located", "fine_marginals", "locate_columns", "locate_todo"]
+
+LOCATE_SHARE = (0.1, 0.3)  # of the budget: windows of the bounded context columns
+_LOCATE_MIN_SIGNAL = 12.0  # ε n per column that a window needs
+_MARGINAL_MIN_SIGNAL = 8.0  # ε n per located column's histogram worth buying
+_LINEAR_SPAN = float(np.log(100.0))  # a linear range is binned like two decades
+
+
+@dataclass(frozen=True)
+class Located:
+    """The domain with located columns re-binned, and their noisy marginals."""
+
+    domain: Domain
+    marginals: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def locate_todo(domain: Domain, ctx: tuple[str, ...]) -> list[str]:
+    """Context columns with bounds but no grid: the ones the stage locates."""
+    return [
+        n for n in ctx
+        if isinstance(domain[n], NumericDomain) and domain[n].values is None  # type: ignore[union-attr]
+    ]
+
+
+def window_marginal(win: Window, dom: NumericDomain, epsilon: float) -> np.ndarray:
+    """Probabilities of ``dom``'s bins from a window's noisy counts (post-processing).
+
+    Each noisy count (variance ``2 / ε²``) is shrunk towards the window's mean count in
+    proportion to its noise, clipped at 0 and spread over the located column's bins by
+    overlap on the transformed scale.
+    """
+    counts = np.asarray(win.counts, dtype=float)
+    edges = np.asarray(win.edges, dtype=float)
+    prior = max(float(counts.sum()), 1.0) / counts.size
+    var = 2.0 / epsilon**2
+    w = var / (var + prior)
+    mass = np.maximum((1.0 - w) * counts + w * prior, 0.0)
+    assert dom.lower is not None and dom.upper is not None
+    if dom.log:
+        fine = np.linspace(np.log(dom.lower), np.log(dom.upper), dom.bins + 1)
+    else:
+        fine = np.linspace(dom.lower, dom.upper, dom.bins + 1)
+    lo = np.maximum(fine[:-1, None], edges[None, :-1])
+    hi = np.minimum(fine[1:, None], edges[None, 1:])
+    share = np.maximum(hi - lo, 0.0) / np.diff(edges)[None, :]
+    p = share @ mass
+    return p / p.sum() if p.sum() > 0 else np.full(dom.bins, 1.0 / dom.bins)
+
+
+def locate_columns(
+    frame: pd.DataFrame,
+    domain: Domain,
+    todo: list[str],
+    *,
+    accountant: Accountant,
+    epsilon: float,
+    n_low: float,
+) -> Located:
+    """Narrow each column of ``todo`` to the DP window holding its rows (ε split evenly).
+
+    Bin width ``8 / (ε n)`` between 0.25 and 1 in log units (a linear range is read as
+    spanning ``_LINEAR_SPAN`` log units), from the low guess of the noisy count: a bin
+    should expect more rows than the penalty.  A log column whose window reaches the
+    bottom bin of the public search range holds zeros (or values that small, clipped
+    there): it is declared linear from 0 to the window's top (post-processing; no
+    private value decides it).  With too few rows for the budget (``ε n < 3``) the
+    declared ranges are kept and nothing is spent.
+    """
+    if not todo:
+        return Located(domain)
+    e_each = epsilon / len(todo)
+    if n_low * e_each < 3.0:
+        return Located(domain)
+    marginals: dict[str, np.ndarray] = {}
+    for name in todo:
+        dom = domain[name]
+        assert isinstance(dom, NumericDomain) and dom.lower is not None
+        upper = float(dom.upper if dom.upper is not None else dom.lower)
+        w_log = float(np.clip(8.0 / (e_each * n_low), 0.25, 1.0))
+        span = np.log(upper / dom.lower) if dom.log else _LINEAR_SPAN
+        width = w_log if dom.log else w_log * (upper - dom.lower) / _LINEAR_SPAN
+        if span <= width:
+            continue
+        win = dp_window(
+            frame[name].to_numpy(dtype=float), accountant=accountant, label=f"window:{name}",
+            epsilon=e_each, lower=float(dom.lower), upper=upper, width=width, log=dom.log,
+            threshold=window_threshold(n_low, e_each),
+            fallback=1 if n_low * e_each >= 3 * np.sqrt(6.0) else None, cover=True,
+        )
+        if dom.log and dom.lower <= SEARCH_LOWER and win.low <= SEARCH_LOWER * (1 + 1e-9):
+            located = NumericDomain(
+                lower=0.0, upper=win.high, log=False, integer=dom.integer, bins=dom.bins
+            )
+            domain = domain.replace(name, located)
+            continue
+        located = NumericDomain(
+            lower=win.low, upper=win.high, log=dom.log, integer=dom.integer, bins=dom.bins
+        )
+        domain = domain.replace(name, located)
+        marginals[name] = window_marginal(win, located, e_each)
+    return Located(domain, marginals)
+
+
+def locate_share(n_columns: int, n_low: float, rest: float) -> float:
+    """ε for the windows of ``n_columns`` columns: ``ε n = _LOCATE_MIN_SIGNAL`` each.
+
+    Between the bounds of ``LOCATE_SHARE`` of the (post-bounds) budget ``rest``.
+    """
+    share = np.clip(n_columns * _LOCATE_MIN_SIGNAL / (n_low * rest), *LOCATE_SHARE)
+    return rest * float(share)
+
+
+def fine_marginals(
+    ctx: tuple[str, ...],
+    codes: np.ndarray,
+    card: np.ndarray,
+    marginals: dict[str, np.ndarray],
+    *,
+    accountant: Accountant,
+    epsilon: float,
+    n_low: float,
+) -> dict[str, np.ndarray]:
+    """Noisy one-way histograms of the located columns over their bins (ε split evenly).
+
+    Discrete Laplace, sensitivity 1 per histogram (Dwork et al., TCC 2006).  Counts at
+    or below ``2 / ε`` are treated as empty, so the values the job ran stand out of the
+    noise (post-processing); a histogram that keeps less than half of the low guess of
+    the row count leaves the window's marginal in place, and so do all when ``ε n``
+    per histogram is below ``_MARGINAL_MIN_SIGNAL`` (nothing is spent then).
+    """
+    located = [j for j, n in enumerate(ctx) if n in marginals]
+    out = dict(marginals)
+    if not located or n_low * epsilon / len(located) < _MARGINAL_MIN_SIGNAL:
+        return out
+    e_each = epsilon / len(located)
+    for j in located:
+        noisy = laplace_int(
+            np.bincount(codes[:, j], minlength=int(card[j])), sensitivity=1,
+            accountant=accountant, label=f"context:marginal:{ctx[j]}", epsilon=e_each,
+        ).astype(float)
+        kept = np.maximum(noisy - 2.0 / e_each, 0.0)
+        if kept.sum() >= 0.5 * n_low:
+            out[ctx[j]] = kept / kept.sum()
+    return out
