@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
-from typing import Any, Literal
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func, select
 
 from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
+from jobcast.history.records import ITERATION_COLUMNS
 from jobcast.history.schema import ExecutionRow, IterationRow, JobRow
+from jobcast.history.values import utc
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from jobcast.app.progress import Eta
 
 __all__ = [
     "State",
@@ -18,7 +26,9 @@ __all__ = [
     "execution_record",
     "execution_iterations",
     "job_version",
+    "job_versions",
     "running_iteration_counts",
+    "running_eta",
 ]
 
 State = Literal["running", "finished", "all"]
@@ -114,25 +124,33 @@ def execution_iterations(repo: HistoryRepository, external_id: str) -> list[dict
     """The iterations of one execution in order."""
     with repo.transaction() as s:
         _, e = _row(repo, s, external_id)
-        rows = s.scalars(
-            select(IterationRow)
-            .where(IterationRow.execution_id == e.id)
-            .order_by(IterationRow.index)
-        )
-        return [
-            {
-                "iteration": i.index,
-                "started_at": _iso(i.started_at),
-                "finished_at": _iso(i.finished_at),
-                "duration_s": _num(i.duration_s),
-                "scale_out": i.scale_out,
-                "records": _num(i.records),
-                "cpu": _num(i.cpu),
-                "disk": _num(i.disk),
-                "net": _num(i.net),
-            }
-            for i in rows
-        ]
+        out = [_values(i) for i in _iteration_rows(s, e)]
+    for rec in out:
+        for k in ("started_at", "finished_at"):
+            rec[k] = _iso(rec[k])
+        for k in ("duration_s", "records", "cpu", "disk", "net"):
+            rec[k] = _num(rec[k])
+    return out
+
+
+def _iteration_rows(s: Any, e: ExecutionRow) -> list[IterationRow]:
+    q = select(IterationRow).where(IterationRow.execution_id == e.id)
+    return list(s.scalars(q.order_by(IterationRow.index)))
+
+
+def _values(i: IterationRow) -> dict[str, Any]:
+    """An iteration row's values under the columns of :data:`ITERATION_COLUMNS`."""
+    return {
+        "iteration": i.index,
+        "duration_s": i.duration_s,
+        "scale_out": i.scale_out,
+        "started_at": i.started_at,
+        "finished_at": i.finished_at,
+        "records": i.records,
+        "cpu": i.cpu,
+        "disk": i.disk,
+        "net": i.net,
+    }
 
 
 def job_version(repo: HistoryRepository, job: str) -> tuple[int, int]:
@@ -152,6 +170,18 @@ def job_version(repo: HistoryRepository, job: str) -> tuple[int, int]:
     return int(n), int(top)
 
 
+def job_versions(repo: HistoryRepository) -> dict[str, tuple[int, int]]:
+    """:func:`job_version` of every job with finished executions, in one query."""
+    q = (
+        select(JobRow.name, func.count(ExecutionRow.id), func.max(ExecutionRow.id))
+        .join(ExecutionRow, JobRow.id == ExecutionRow.job_id)
+        .where(ExecutionRow.gross_runtime.is_not(None))
+        .group_by(JobRow.name)
+    )
+    with repo.transaction() as s:
+        return {str(name): (int(n), int(top)) for name, n, top in s.execute(q)}
+
+
 def running_iteration_counts(repo: HistoryRepository) -> dict[str, int]:
     """Recorded iterations of every running execution, by execution id (one query)."""
     q = (
@@ -162,3 +192,64 @@ def running_iteration_counts(repo: HistoryRepository) -> dict[str, int]:
     )
     with repo.transaction() as s:
         return {str(ext or eid): int(n) for ext, eid, n in s.execute(q)}
+
+
+def _current(repo: HistoryRepository, external_id: str) -> tuple[str, Any, pd.DataFrame]:
+    """One execution's job, start and finished iterations as the progress model reads them.
+
+    The frame has the columns and types of ``repo.iterations(job, include_running=True)``
+    restricted to this execution (scale-outs left out filled in with the execution's),
+    read with one query instead of the job's whole history.
+    """
+    import pandas as pd
+
+    with repo.transaction() as s:
+        job, e = _row(repo, s, external_id)
+        spec = repo.job(job)
+        context = {k: (e.attributes or {}).get(k) for k in spec.attribute_names}
+        records = [
+            {"execution": external_id, **_values(i), **context} for i in _iteration_rows(s, e)
+        ]
+        started, scale_out = e.started_at, e.scale_out
+    frame = pd.DataFrame.from_records(
+        records, columns=[*ITERATION_COLUMNS, *spec.attribute_names]
+    )
+    numeric = ["duration_s", "records", "cpu", "disk", "net"]
+    numeric += [a.name for a in spec.attributes if a.numeric]
+    for c in numeric:
+        frame[c] = pd.to_numeric(frame[c]).astype("float64")
+    frame["scale_out"] = frame["scale_out"].fillna(scale_out)
+    frame = frame[frame["scale_out"].notna()].dropna(subset=["duration_s"])
+    frame = frame.astype({"scale_out": "int64"}).sort_values("iteration")
+    return job, started, frame.reset_index(drop=True)
+
+
+def running_eta(
+    model: Any,
+    repo: HistoryRepository,
+    execution: str,
+    *,
+    deadline_s: float | None = None,
+    now: datetime | None = None,
+) -> Eta:
+    """:func:`jobcast.app.progress.eta_with` reading only the running execution's rows.
+
+    The model (:func:`jobcast.app.progress.fit_wall_clock`) holds the prepared history;
+    this reads the one execution (a single query) and estimates it: the same answer as
+    ``eta_with`` at a cost independent of the history's size.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        When no execution (or several of different jobs) has this id.
+    """
+    from jobcast.app.progress import Eta
+
+    at = utc(now) or datetime.now(UTC)
+    job, started, current = _current(repo, execution)
+    start = utc(started)
+    if start is None:
+        start = utc(current["started_at"].iloc[0]) if len(current) else None
+    est = model.predict(current, started_at=start or at, now=at, deadline_s=deadline_s)
+    names = {f.name for f in fields(Eta)} - {"job", "execution"}
+    return Eta(job=job, execution=str(execution), **{n: getattr(est, n) for n in names})

@@ -33,6 +33,7 @@ from jobcast.service.collector import Collector
 from jobcast.service.hub import hub_router
 from jobcast.service.logs import ACCESS_LOGGER
 from jobcast.service.metrics import CONTENT_TYPE, ServiceMetrics
+from jobcast.service.models import ModelStore
 from jobcast.service.pages import mount_static, pages_router
 from jobcast.service.settings import ServiceSettings
 from jobcast.service.watch import Watcher
@@ -142,7 +143,8 @@ def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = 
     followers = tuple(
         SourceFollower(repo, source, job=settings.source_job) for source in settings.sources
     )
-    watcher = Watcher(repo, settings, followers=followers)
+    models = ModelStore(repo, workers=settings.model_workers)
+    watcher = Watcher(repo, settings, models, followers=followers)
     metrics = ServiceMetrics(watcher.snapshot)
     watcher.on_webhook = lambda outcome: metrics.webhooks.labels(outcome).inc()
 
@@ -153,6 +155,7 @@ def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = 
             yield
         finally:
             watcher.stop()
+            models.close()
             collector.close()
             repo.close()
 
@@ -169,6 +172,7 @@ def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = 
     app.state.tokens = tokens
     app.state.auth = auth
     app.state.watcher = watcher
+    app.state.models = models
     app.state.metrics = metrics
     app.state.settings = settings
 
@@ -180,15 +184,21 @@ def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = 
 
     @app.get("/api/v1/health", tags=["service"])
     def health() -> dict[str, Any]:
-        """Liveness: always open, no token needed."""
-        return {"status": "ok", "version": __version__}
+        """Liveness and readiness: always open, no token needed.
+
+        ``ready`` turns true once the progress models of every job with finished
+        executions were fitted at start-up (or failed to, for lack of data);
+        ``progress_models`` gives each job's state (``fitting``, ``ready``,
+        ``refitting`` while the previous model answers, ``failed``).
+        """
+        return {"status": "ok", "version": __version__, **models.status()}
 
     @app.get("/metrics", tags=["service"], dependencies=[Depends(auth.require("read"))])
     def prometheus() -> Response:
         """Prometheus text format: requests, collector submissions, running executions."""
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
-    app.include_router(api_router(repo, auth, settings, watcher))
+    app.include_router(api_router(repo, auth, settings, watcher, models))
     app.include_router(hub_router(repo, auth))
     app.include_router(
         collector.router(

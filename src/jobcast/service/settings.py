@@ -39,6 +39,9 @@ class ServiceSettings:
     deadlines
         ``(job, seconds)`` pairs: the runtime each job's executions should stay within;
         their ETAs carry the deadline risk the metrics and the webhook report.
+    model_workers
+        Processes fitting progress models and answering predictions off the request
+        path; 0 fits in a thread of the service.
     """
 
     anonymous_read: bool = False
@@ -49,6 +52,7 @@ class ServiceSettings:
     sources: tuple[str, ...] = ()
     source_job: str | None = None
     deadlines: tuple[tuple[str, float], ...] = ()
+    model_workers: int = 2
 
     def __post_init__(self) -> None:
         if not (0.0 < self.risk_threshold < 1.0):
@@ -64,6 +68,8 @@ class ServiceSettings:
             ("http://", "https://")
         ):
             raise InputError(f"--webhook must be an http(s):// URL, got {self.webhook_url!r}")
+        if self.model_workers < 0:
+            raise InputError(f"model_workers must be 0 or more, got {self.model_workers}")
         for job, seconds in self.deadlines:
             if not (math.isfinite(seconds) and seconds > 0):
                 raise InputError(f"--deadline {job}=SECONDS needs positive seconds, got {seconds}")

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from jobcast.app.service_reads import job_version, list_executions, running_iteration_counts
+from jobcast.app.service_reads import (
+    job_versions,
+    list_executions,
+    running_eta,
+    running_iteration_counts,
+)
 from jobcast.history import HistoryRepository
+from jobcast.service.answers import eta_record
+from jobcast.service.models import ModelStore
 from jobcast.service.settings import ServiceSettings
 
 __all__ = ["Watcher"]
@@ -28,12 +37,18 @@ class Watcher:
     execution's deadline risk reaches ``settings.risk_threshold``; it is armed again
     when the risk falls back below it.
 
+    The progress models come from ``models``: :meth:`start` warms every job's, each
+    pass starts a refit of those whose finished executions changed, and an estimate
+    reads only its running execution against the prepared model.
+
     Parameters
     ----------
     repo
         The history.
     settings
         Deadlines, the webhook and the interval.
+    models
+        Where the progress models are fitted and kept.
     on_webhook
         Called with the outcome (``sent`` or ``failed``) of each webhook call.
     followers
@@ -44,12 +59,14 @@ class Watcher:
         self,
         repo: HistoryRepository,
         settings: ServiceSettings,
+        models: ModelStore,
         *,
         on_webhook: Callable[[str], None] | None = None,
         followers: tuple[Callable[[], None], ...] = (),
     ) -> None:
         self.repo = repo
         self.settings = settings
+        self.models = models
         self.on_webhook = on_webhook
         self.followers = followers
         # an unchanged execution is estimated anew at least this often (its deadline
@@ -60,8 +77,9 @@ class Watcher:
         # computed from (iterations recorded, model version)
         self._etas: dict[str, tuple[dict[str, Any], float, tuple[Any, ...]]] = {}
         self._alerted: set[str] = set()
-        self._models: dict[str, tuple[tuple[int, int], Any]] = {}
-        self._fit_locks: dict[str, threading.Lock] = {}
+        # reads of the ETA endpoint: apart from the server's thread pool, so requests
+        # waiting there for the database do not hold up an estimate
+        self._reads = ThreadPoolExecutor(4, thread_name_prefix="jobcast-eta")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -94,58 +112,48 @@ class Watcher:
         age = time.monotonic() - at
         return None if age > max_age_s else self._moved_on(record, age)
 
-    def model(self, job: str) -> Any:
-        """The job's fitted progress model, refitted only when its finished runs changed.
+    def _record(
+        self, model: Any, execution: str, deadline_s: float | None, now: datetime | None
+    ) -> dict[str, Any]:
+        return eta_record(
+            running_eta(model, self.repo, execution, deadline_s=deadline_s, now=now), deadline_s
+        )
 
-        Raises
-        ------
-        JobcastError
-            When the job has no history to fit on.
-        """
-        from jobcast.app.progress import fit_wall_clock
-
-        with self._lock:
-            lock = self._fit_locks.setdefault(job, threading.Lock())
-        with lock:  # one fit per job at a time; the others wait for it
-            version = job_version(self.repo, job)
-            with self._lock:
-                hit = self._models.get(job)
-            if hit is not None and hit[0] == version:
-                return hit[1]
-            t = time.perf_counter()
-            fitted = fit_wall_clock(self.repo, job)
-            logger.info("fitted the progress model of %s in %.1f s", job, time.perf_counter() - t)
-            with self._lock:
-                self._models[job] = (version, fitted)
-            return fitted
+    def _deadline(self, job: str, given: float | None) -> float | None:
+        return given if given is not None else dict(self.settings.deadlines).get(job)
 
     def estimate(
         self, execution: str, *, deadline_s: float | None = None, now: datetime | None = None
     ) -> dict[str, Any]:
-        """The ETA record of a running execution, with the job's cached model."""
-        from jobcast.app.progress import eta_with
-        from jobcast.service.api import eta_record
-
+        """The ETA record of a running execution against its job's fitted model."""
         job = self.repo.job_of_execution(execution)
-        if deadline_s is None:
-            deadline_s = dict(self.settings.deadlines).get(job)
-        record = eta_record(
-            eta_with(self.model(job), self.repo, job, execution, deadline_s=deadline_s, now=now)
+        model = self.models.progress(job)
+        return self._record(model, execution, self._deadline(job, deadline_s), now)
+
+    async def estimate_async(
+        self, execution: str, *, deadline_s: float | None = None
+    ) -> dict[str, Any]:
+        """:meth:`estimate` for the event loop: database reads and the estimate in threads."""
+        loop = asyncio.get_running_loop()
+        job = await loop.run_in_executor(self._reads, self.repo.job_of_execution, execution)
+        model = await self.models.progress_async(job)
+        return await loop.run_in_executor(
+            self._reads, self._record, model, execution, self._deadline(job, deadline_s), None
         )
-        record["deadline_s"] = deadline_s
-        return record
 
     def tick(self, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
-        """One pass: run the followers, estimate every running execution, alert."""
-        from jobcast.app.progress import eta_with
-        from jobcast.service.api import eta_record
+        """One pass: run the followers, refit changed models, estimate running executions.
 
+        A job's first model is waited for; a refit runs in the background while the
+        estimates use the model fitted before.
+        """
         for follow in self.followers:
             try:
                 follow()
             except Exception:  # a broken source must not stop the others
                 logger.exception("following a source failed")
         deadlines = dict(self.settings.deadlines)
+        self.models.want(job_versions(self.repo))
         counts = running_iteration_counts(self.repo)
         with self._lock:
             previous = dict(self._etas)
@@ -156,13 +164,12 @@ class Watcher:
             if job in broken:
                 continue
             try:
-                model = self.model(job)
+                model = self.models.progress(job)
             except Exception as e:  # a job without a usable history has no ETAs
                 logger.info("no ETAs for %s: %s", job, e)
                 broken.add(job)
                 continue
-            with self._lock:
-                version = self._models[job][0]
+            version = self.models.fitted_version(job)
             mark = (counts.get(ex["id"]), version, deadlines.get(job))
             old = previous.get(ex["id"])
             if (
@@ -175,15 +182,10 @@ class Watcher:
                 etas[ex["id"]] = old
                 continue
             try:
-                record = eta_record(
-                    eta_with(
-                        model, self.repo, job, ex["id"], deadline_s=deadlines.get(job), now=now
-                    )
-                )
+                record = self._record(model, ex["id"], deadlines.get(job), now)
             except Exception as e:
                 logger.info("no ETA for %s/%s: %s", job, ex["id"], e)
                 continue
-            record["deadline_s"] = deadlines.get(job)
             etas[ex["id"]] = (record, time.monotonic(), mark)
         with self._lock:
             self._etas = etas
@@ -243,8 +245,11 @@ class Watcher:
             self._stop.wait(self.settings.watch_interval_s)
 
     def start(self) -> None:
-        """Run :meth:`tick` in a daemon thread until :meth:`stop`."""
+        """Warm the models, then run :meth:`tick` in a daemon thread until :meth:`stop`."""
         if self._thread is None:
+            if self._reads._shutdown:  # started again after a stop
+                self._reads = ThreadPoolExecutor(4, thread_name_prefix="jobcast-eta")
+            self.models.warm(job_versions(self.repo))
             self._thread = threading.Thread(target=self._run, name="jobcast-watch", daemon=True)
             self._thread.start()
 
@@ -254,3 +259,4 @@ class Watcher:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        self._reads.shutdown(wait=False)

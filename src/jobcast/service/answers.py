@@ -1,0 +1,91 @@
+"""Prediction and configuration answers of the API, as plain JSON records."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+from typing import Any
+
+from pydantic import BaseModel
+
+from jobcast.history import HistoryRepository
+from jobcast.service.schemas import ConfigureRequest, PredictRequest
+
+__all__ = ["REQUESTS", "answer", "eta_record", "jsonable"]
+
+#: The request body of each kind of answer.
+REQUESTS: dict[str, type[BaseModel]] = {"predict": PredictRequest, "configure": ConfigureRequest}
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON values: numpy scalars unwrapped, NaN and infinities as null, times ISO."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return jsonable({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
+    if hasattr(obj, "to_dict") and hasattr(obj, "columns"):
+        return jsonable(obj.to_dict(orient="records"))
+    if hasattr(obj, "item"):
+        return jsonable(obj.item())
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    return obj
+
+
+def eta_record(eta: Any, deadline_s: float | None) -> dict[str, Any]:
+    """An :class:`jobcast.app.progress.Eta` as the API's JSON object, with its deadline."""
+    out: dict[str, Any] = jsonable(eta)
+    out["deadline_s"] = deadline_s
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _UseCase:
+    """An ``app`` use case answering a request: its keyword arguments and answer fields."""
+
+    module: str
+    function: str
+    # keyword argument of the use case -> field of the request body
+    arguments: tuple[tuple[str, str], ...]
+    # attributes of the use case's result that make the answer
+    fields: tuple[str, ...]
+
+    def __call__(self, repo: HistoryRepository, job: str, body: BaseModel) -> dict[str, Any]:
+        run = getattr(importlib.import_module(self.module), self.function)
+        result = run(repo, job, **{arg: getattr(body, f) for arg, f in self.arguments})
+        return {"job": job, **{f: jsonable(getattr(result, f)) for f in self.fields}}
+
+
+_COMMON = (("settings", "set"), ("model", "model"), ("include_shared", "include_shared"))
+
+_ANSWERS = {
+    "predict": _UseCase(
+        "jobcast.app.predict",
+        "predict",
+        (*_COMMON, ("rows", "rows"), ("scale_outs", "scale_out"), ("machine_type", "machine_type")),
+        ("model", "chosen", "predictions", "queries", "warnings"),
+    ),
+    "configure": _UseCase(
+        "jobcast.app.configure",
+        "configure",
+        (
+            *_COMMON,
+            ("deadline_s", "deadline_s"),
+            ("confidence", "confidence"),
+            ("prices", "prices"),
+            ("scale_outs", "scale_outs"),
+            ("machine_types", "machine_types"),
+        ),
+        ("feasible", "best", "candidates", "message"),
+    ),
+}
+
+
+def answer(repo: HistoryRepository, kind: str, job: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The answer of ``kind`` (``predict`` or ``configure``) to a validated request body."""
+    return _ANSWERS[kind](repo, job, REQUESTS[kind].model_validate(body))
