@@ -117,10 +117,10 @@ def dp_window(
     fallback
         Half width in bins of the block taken when no run is significant.
     cover
-        Cover every bin whose noisy count exceeds ``ln(bins / 0.05) / ε`` (an empty
-        bin passes with probability below 2.5 % anywhere in the range), from the first
-        to the last: a column whose values form separate groups (iterations 1 and
-        25..100) keeps them all.  When no bin passes, the run above is the window.
+        Cover every bin whose noisy count exceeds ``ln(bins / 0.005) / ε`` (an empty
+        bin passes with probability below 0.25 % anywhere in the range), from the first
+        to the last, together with the run above when it is significant: a column
+        whose values form separate groups (iterations 1 and 25..100) keeps them all.
 
     Returns
     -------
@@ -152,9 +152,13 @@ def dp_window(
         a, b = block, block + k - 1
     elif not significant:
         a, b = (0, nbins - 1) if fallback is None else (block, block + k - 1)
-    passed = np.flatnonzero(noisy > np.log(nbins / 0.05) / epsilon) if cover else np.zeros(0)
+    passed = np.flatnonzero(noisy > np.log(nbins / 0.005) / epsilon) if cover else np.zeros(0)
     if passed.size:
-        a, b, significant = int(passed[0]), int(passed[-1]), True
+        # The union with the run: a lone noise spike that passes (1 share in 400)
+        # widens the window but never replaces the data's run.
+        first, last = int(passed[0]), int(passed[-1])
+        a, b = (min(a, first), max(b, last)) if significant else (first, last)
+        significant = True
     mids = (edges[a : b + 1] + edges[a + 1 : b + 2]) / 2
     # Signed noisy counts: the zero-mean noise of near-empty bins cancels instead of
     # pulling the centre towards the middle of a wide run; when the run's total is not
