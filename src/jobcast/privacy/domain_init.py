@@ -6,10 +6,11 @@ and public defaults --
 * the runtime column: 10 s to 4 h on a log scale (any Spark or Flink job of interest);
 * the scale-out column: integers 1 to 1024 on a log scale (edit it to the scale-outs
   your cluster offers: a ``values`` grid is published as is);
-* a numeric context attribute: ``{"log": true}`` without bounds, so a release buys a
-  coarse range with a recorded share of the budget -- dataset sizes stay secret; declare
-  ``lower``/``upper`` (public, coarse: a decade around your sizes) for better utility,
-  and for a column that can be zero or negative;
+* a numeric context attribute: ``{"log": true}`` without bounds, so a release locates
+  its values inside the public search range with a recorded share of the budget --
+  dataset sizes stay secret; declare ``lower``/``upper`` (public, coarse: a decade
+  around your sizes) for better utility, and for a column that can be negative (zeros
+  are clipped into the lowest bin, or make the column linear from 0);
 * a categorical column (machine type, a text attribute): an empty ``values`` list that
   must be filled with the labels you offer (categories are never read from your data).
 
@@ -66,7 +67,7 @@ def skeleton_notes(skeleton: dict[str, Any]) -> list[str]:
         elif "lower" not in col:
             notes.append(
                 f"{name}: bounds are bought with budget; declare a coarse public range "
-                "('lower'/'upper') for better utility, or if it can be <= 0"
+                "('lower'/'upper') for better utility, and if it can be negative"
             )
     notes.append("a 'values' grid is published as is: use grids only for public choices")
     return notes
