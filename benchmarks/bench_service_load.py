@@ -11,9 +11,12 @@ back to back and measures saturation): a collector submission (the start of an e
 of its own, then its iterations' starts and finishes), an ETA read of a running
 execution, and (every third client) a prediction of ``sort`` at three scale-outs.
 
-Printed per kind: count, answers that were not 2xx, p50 and p99 latency. Afterwards the
-history is checked: every submitted iteration stored exactly once (nothing lost, nothing
-duplicated). Target (issue 12): ETA reads <= 50 ms p99 with 1,000 executions.
+The load starts once ``/api/v1/health`` reports the progress models ready (fitted at
+start-up, in the service's worker processes) and the first pass has an ETA for every
+running execution. Printed per kind: count, answers that were not 2xx, p50 and p99
+latency; the machine's load average before and after; afterwards the history is checked:
+every submitted iteration stored exactly once (nothing lost, nothing duplicated), and
+the verdict against the target (issue 12): ETA reads <= 50 ms p99 with 1,000 executions.
 
 Usage::
 
@@ -28,28 +31,15 @@ import asyncio
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-PG_ADMIN = os.environ.get(
-    "JOBCAST_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from _http_load import Connection, connect, database, free_port, percentile, server
+
 SORT = Path(__file__).resolve().parents[2] / "shared" / "data" / "c3o-paper" / "sort.csv"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def build_history(url: str, n_history: int, n_running: int) -> tuple[str, str, list[str]]:
@@ -152,35 +142,8 @@ def serve(url: str, port: int) -> None:
     )
 
 
-async def _request(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    method: str,
-    path: str,
-    token: str,
-    body: bytes = b"",
-) -> int:
-    head = (
-        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode()
-    writer.write(head + body)
-    status_line = await reader.readline()
-    length = 0
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b""):
-            break
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    if length:
-        await reader.readexactly(length)
-    return int(status_line.split()[1])
-
-
 async def _client(
-    port: int,
+    conn: Connection,
     k: int,
     n: int,
     tokens: tuple[str, str],
@@ -192,174 +155,153 @@ async def _client(
 ) -> None:
     collect, read = tokens
     rng = random.Random(k)
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     ex = f"load-{k:04d}"
     kinds = ["collect", "eta", "predict"] if k % 3 == 0 else ["collect", "eta"]
     iteration, started = 0, False
-    try:
-        for j in range(n):
-            if think_s > 0:
-                # a client waits between requests as a collector or a polling page does
-                await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)
-            kind = kinds[j % len(kinds)]
-            t = time.perf_counter()
-            if kind == "collect":
-                if not started:
-                    body = {
-                        "execution": ex,
-                        "job": "collected",
-                        "started_at": T0.isoformat(),
-                        "scale_out": 2,
-                    }
-                    path = "/api/v1/collector/executions"
-                    started = True
-                else:
-                    s = T0 + timedelta(seconds=2 * iteration + 1)
-                    body = {
-                        "execution": ex,
-                        "iteration": iteration,
-                        "started_at": s.isoformat(),
-                        "scale_out": 2,
-                    }
-                    path = "/api/v1/collector/iterations/start"
-                    iteration += 1
-                status = await _request(
-                    reader, writer, "POST", path, collect, json.dumps(body).encode()
-                )
-                if path.endswith("start") and 200 <= status < 300:
-                    stored.append((ex, int(body["iteration"])))  # type: ignore[call-overload]
-            elif kind == "eta":
-                target = running[(k + j) % len(running)]
-                status = await _request(
-                    reader, writer, "GET", f"/api/v1/executions/{target}/eta", read
-                )
+    for j in range(n):
+        if think_s > 0:
+            # a client waits between requests as a collector or a polling page does
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)
+        kind = kinds[j % len(kinds)]
+        t = time.perf_counter()
+        if kind == "collect":
+            if not started:
+                body = {
+                    "execution": ex,
+                    "job": "collected",
+                    "started_at": T0.isoformat(),
+                    "scale_out": 2,
+                }
+                path = "/api/v1/collector/executions"
+                started = True
             else:
-                body = {"set": {"data_size_MB": 15408}, "scale_out": [4, 8, 12], "model": "ernest"}
-                status = await _request(
-                    reader,
-                    writer,
-                    "POST",
-                    "/api/v1/jobs/sort/predict",
-                    read,
-                    json.dumps(body).encode(),
-                )
-            out.setdefault(kind, []).append(time.perf_counter() - t)
-            if not 200 <= status < 300:
-                bad[kind] = bad.get(kind, 0) + 1
-    finally:
-        writer.close()
+                s = T0 + timedelta(seconds=2 * iteration + 1)
+                body = {
+                    "execution": ex,
+                    "iteration": iteration,
+                    "started_at": s.isoformat(),
+                    "scale_out": 2,
+                }
+                path = "/api/v1/collector/iterations/start"
+                iteration += 1
+            status = await conn.request("POST", path, token=collect, body=json.dumps(body).encode())
+            if path.endswith("start") and 200 <= status < 300:
+                stored.append((ex, int(body["iteration"])))  # type: ignore[call-overload]
+        elif kind == "eta":
+            target = running[(k + j) % len(running)]
+            status = await conn.request("GET", f"/api/v1/executions/{target}/eta", token=read)
+        else:
+            body = {"set": {"data_size_MB": 15408}, "scale_out": [4, 8, 12], "model": "ernest"}
+            status = await conn.request(
+                "POST", "/api/v1/jobs/sort/predict", token=read, body=json.dumps(body).encode()
+            )
+        out.setdefault(kind, []).append(time.perf_counter() - t)
+        if not 200 <= status < 300:
+            bad[kind] = bad.get(kind, 0) + 1
 
 
-@contextmanager
-def _database(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="jobcast-svc-load-") as d:
-            yield f"sqlite:///{d}/history.db"
-        return
-    import psycopg
+def _ready(port: int, token: str, running: int) -> bool:
+    """Whether the service's models are fitted and its first pass has every running ETA."""
+    import httpx
 
-    admin = PG_ADMIN.replace("postgresql+psycopg", "postgresql")
-    name = f"jobcast_svcload_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).json()
+        if not health.get("ready"):
+            return False
+        metrics = httpx.get(
+            f"http://127.0.0.1:{port}/metrics",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).text
+    except httpx.HTTPError:
+        return False
+    return metrics.count("jobcast_execution_remaining_seconds{") >= running
 
 
-def _pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q * len(s)))] * 1000
+def _load(
+    port: int, args: argparse.Namespace, tokens: tuple[str, str], running: list[str]
+) -> tuple[dict[str, list[float]], dict[str, int], list[tuple[str, int]], float]:
+    out: dict[str, list[float]] = {}
+    bad: dict[str, int] = {}
+    stored: list[tuple[str, int]] = []
+
+    async def one(k: int) -> None:
+        async with connect(port) as conn:
+            await _client(
+                conn, k, args.requests, tokens, running, out, bad, stored, args.think_ms / 1000
+            )
+
+    async def load() -> None:
+        await asyncio.gather(*(one(k) for k in range(args.clients)))
+
+    t = time.perf_counter()
+    asyncio.run(load())
+    return out, bad, stored, time.perf_counter() - t
+
+
+def _checked(url: str, stored: list[tuple[str, int]]) -> tuple[int, int]:
+    """(lost, duplicated) acknowledged iterations in the history."""
+    from jobcast.history import HistoryRepository
+
+    with HistoryRepository(url) as repo:
+        frame = repo.iterations("collected", include_running=True)
+    got = sorted(zip(frame["execution"], frame["iteration"], strict=True))
+    lost = len(set(stored) - set(got))
+    dup = len(got) - len(set(got))
+    print(
+        f"collector: {len(stored)} iterations acknowledged, {len(got)} stored, "
+        f"{lost} lost, {dup} duplicated"
+    )
+    return lost, dup
+
+
+def _load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def run(args: argparse.Namespace) -> int:
-    with _database(args.backend) as url:
+    with database(args.backend, "jobcast_svcload") as url:
         t = time.perf_counter()
         collect, read, running = build_history(url, args.history, args.running)
         print(
             f"history: {args.history} finished + {args.running} running executions "
             f"({time.perf_counter() - t:.1f} s to build), backend {args.backend}"
         )
-        port = _free_port()
-        proc = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port)])
-        try:
-            import httpx
-
+        port = free_port()
+        argv = [sys.executable, __file__, "--serve", url, str(port)]
+        with server(argv, port, timeout=120) as proc:
+            t = time.perf_counter()
             deadline = time.monotonic() + args.warmup
-            while True:
-                try:
-                    # the first ETA pass has run once the running executions have ETAs
-                    r = httpx.get(
-                        f"http://127.0.0.1:{port}/metrics",
-                        headers={"Authorization": f"Bearer {read}"},
-                        timeout=2,
-                    )
-                    if r.text.count("jobcast_execution_remaining_seconds{") >= len(running):
-                        break
-                except httpx.HTTPError:
-                    pass
+            while not _ready(port, read, len(running)):
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    print("the service did not come up with ETAs")
+                    print("the service did not get ready (models fitted, ETAs of the runs)")
                     return 1
                 time.sleep(0.5)
-            out: dict[str, list[float]] = {}
-            bad: dict[str, int] = {}
-            stored: list[tuple[str, int]] = []
-            t = time.perf_counter()
-
-            async def load() -> None:
-                await asyncio.gather(
-                    *(
-                        _client(
-                            port,
-                            k,
-                            args.requests,
-                            (collect, read),
-                            running,
-                            out,
-                            bad,
-                            stored,
-                            args.think_ms / 1000,
-                        )
-                        for k in range(args.clients)
-                    )
-                )
-
-            asyncio.run(load())
-            wall = time.perf_counter() - t
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            print(f"service ready (models fitted, first pass) in {time.perf_counter() - t:.1f} s")
+            before = _load_average()
+            out, bad, stored, wall = _load(port, args, (collect, read), running)
+            after = _load_average()
         total = sum(len(v) for v in out.values())
-        print(f"{args.clients} clients, {total} requests in {wall:.1f} s ({total / wall:.0f}/s)")
+        print(
+            f"{args.clients} clients, think {args.think_ms:g} ms, {total} requests in "
+            f"{wall:.1f} s ({total / wall:.0f}/s); load average (1, 5, 15 min) before "
+            f"{before}, after {after}, {os.cpu_count()} CPUs"
+        )
         print(f"{'kind':<10}{'count':>8}{'non-2xx':>9}{'p50 ms':>10}{'p99 ms':>10}")
         for kind in ("collect", "eta", "predict"):
             v = out.get(kind, [])
             if v:
                 print(
                     f"{kind:<10}{len(v):>8}{bad.get(kind, 0):>9}"
-                    f"{_pct(v, 0.5):>10.1f}{_pct(v, 0.99):>10.1f}"
+                    f"{percentile(v, 0.5) * 1000:>10.1f}{percentile(v, 0.99) * 1000:>10.1f}"
                 )
-        from jobcast.history import HistoryRepository
-
-        with HistoryRepository(url) as repo:
-            frame = repo.iterations("collected", include_running=True)
-        got = sorted(zip(frame["execution"], frame["iteration"], strict=True))
-        expected = sorted(stored)
-        lost = len(set(expected) - set(got))
-        dup = len(got) - len(set(got))
-        print(
-            f"collector: {len(expected)} iterations acknowledged, {len(got)} stored, "
-            f"{lost} lost, {dup} duplicated"
-        )
-        eta_p99 = _pct(out.get("eta", [0.0]), 0.99)
+        lost, dup = _checked(url, stored)
+        eta_p99 = percentile(out.get("eta", [0.0]), 0.99) * 1000
         ok = lost == 0 and dup == 0 and not bad and eta_p99 <= 50.0
-        print(f"ETA p99 {eta_p99:.1f} ms (target <= 50 ms): {'OK' if ok else 'NOT MET'}")
+        print(
+            f"verdict: ETA p99 {eta_p99:.1f} ms (target <= 50 ms), {lost} lost, {dup} "
+            f"duplicated, {sum(bad.values())} non-2xx: {'MET' if ok else 'NOT MET'}"
+        )
         return 0 if ok else 1
 
 
@@ -380,7 +322,10 @@ def main() -> None:
         help="Mean pause of a client between its requests (0: back to back, saturating).",
     )
     p.add_argument(
-        "--warmup", type=float, default=900, help="Most seconds to wait for the first ETA pass."
+        "--warmup",
+        type=float,
+        default=900,
+        help="Most seconds to wait for the models to be fitted and the first ETA pass.",
     )
     sys.exit(run(p.parse_args()))
 
