@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -251,5 +250,4 @@ def running_eta(
     if start is None:
         start = utc(current["started_at"].iloc[0]) if len(current) else None
     est = model.predict(current, started_at=start or at, now=at, deadline_s=deadline_s)
-    names = {f.name for f in fields(Eta)} - {"job", "execution"}
-    return Eta(job=job, execution=str(execution), **{n: getattr(est, n) for n in names})
+    return Eta.of(est, job=job, execution=str(execution))
