@@ -65,8 +65,13 @@ def record_run(
     *,
     start: datetime,
     finish: bool,
+    gap: float = GAP,
+    tail: float = 3.0,
 ) -> datetime:
-    """A live run with iterations GAP seconds apart; finished when ``finish``. Its end."""
+    """A live run with iterations ``gap`` s apart, ending ``tail`` s after the last. Its end.
+
+    Finished when ``finish``.
+    """
     repo.start_execution(JobSpec(job), run, scale_out=4, started_at=start)
     t = start
     for i, d in enumerate(durations):
@@ -74,8 +79,8 @@ def record_run(
         repo.record_iteration(
             job, run, i, values={"started_at": t, "finished_at": end, "duration_s": d}
         )
-        t = end + timedelta(seconds=GAP)
-    end = t - timedelta(seconds=GAP) + timedelta(seconds=3)
+        t = end + timedelta(seconds=gap)
+    end = t - timedelta(seconds=gap) + timedelta(seconds=tail)
     if finish:
         repo.finish_execution(job, run, finished_at=end)
     return end

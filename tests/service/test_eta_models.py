@@ -15,25 +15,15 @@ from typer.testing import CliRunner
 from jobcast.app.progress import eta_with, fit_wall_clock
 from jobcast.app.service_reads import running_eta
 from jobcast.cli import app as cli
-from jobcast.history import HistoryRepository, JobSpec
+from jobcast.history import HistoryRepository
 from jobcast.service import create_app
 from jobcast.service.settings import ServiceSettings
-from tests.service.conftest import T0, iterative_history
+from tests.service.conftest import T0, iterative_history, record_run
 
 
 def _back_to_back(repo: HistoryRepository, run: str, durations: list[float], *, finish: bool):
     """A run whose iterations follow each other without pauses (wall clock = iteration time)."""
-    repo.start_execution(JobSpec("loop"), run, scale_out=4, started_at=T0)
-    t = T0
-    for i, d in enumerate(durations):
-        end = t + timedelta(seconds=d)
-        repo.record_iteration(
-            "loop", run, i, values={"started_at": t, "finished_at": end, "duration_s": d}
-        )
-        t = end
-    if finish:
-        repo.finish_execution("loop", run, finished_at=t)
-    return t
+    return record_run(repo, "loop", run, durations, start=T0, finish=finish, gap=0.0, tail=0.0)
 
 
 def test_the_service_eta_is_the_cli_estimate(db_url: str, tmp_path: Path) -> None:
