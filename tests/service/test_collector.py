@@ -361,3 +361,25 @@ def test_synchronous_use_without_http(repo: HistoryRepository) -> None:
     finally:
         collector.close()
     assert repo.executions("j", only_completed=False)["size"].tolist() == [3]
+
+
+def test_routes_are_built_before_the_first_report(tmp_path: Path) -> None:
+    # FastAPI builds included routes on the first request that reaches them (0.7 s inside
+    # the event loop for the service): the router's lifespan builds them before serving
+    from fastapi.testclient import TestClient
+
+    repo = HistoryRepository(f"sqlite:///{tmp_path / 'h.db'}")
+    collector = Collector(repo)
+    app = FastAPI()
+    app.include_router(collector.router(create_jobs=True))
+    assert app.openapi_schema is None
+    try:
+        with TestClient(app) as client:
+            assert app.openapi_schema is not None
+            assert EXEC in app.openapi_schema["paths"]
+            assert collector._thread is not None and collector._thread.is_alive()
+            r = client.post(EXEC, json=_start_body("app-1"))
+            assert r.status_code == 201, r.text
+    finally:
+        collector.close()
+        repo.close()
