@@ -57,17 +57,21 @@ def database(backend: str, prefix: str) -> Iterator[str]:
         return
     if backend != "postgres":
         raise SystemExit(f"unknown backend {backend!r}: use sqlite or postgres")
-    import psycopg
-
-    admin = PG_ADMIN.replace("postgresql+psycopg", "postgresql")
     name = f"{prefix}_{uuid.uuid4().hex[:10]}".replace("-", "_")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    _admin(f'CREATE DATABASE "{name}"')
     try:
         yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(statement: str) -> None:
+    """Run one statement on the PostgreSQL server's admin database (outside a transaction)."""
+    import psycopg
+
+    admin = PG_ADMIN.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(statement)
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], *, timeout: float = 60.0) -> None:
