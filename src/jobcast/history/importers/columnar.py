@@ -38,6 +38,7 @@ from jobcast.history.values import MAX_SCALE_OUT
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
 __all__ = ["ColumnTable", "read_columns", "executions_from_columns", "TYPE_ROWS"]
 
@@ -88,6 +89,13 @@ class ColumnTable:
         if len(bad):
             self._bad(name, int(bad[0]), repr(float(values[bad[0]])), what)
         return values
+
+    def release(self, name: str) -> None:
+        """Drop the cells of column ``name`` (once a frame holds them in another form)."""
+        col = self.columns[name]
+        col.numbers = array("d")
+        col.texts = []
+        col.odd.clear()
 
     def _bad(self, name: str, row: int, text: str, what: str) -> None:
         if text == "":
@@ -201,6 +209,19 @@ def _fmt(x: float) -> str:
     return str(int(x)) if x.is_integer() and abs(x) < 2**53 else repr(x)
 
 
+def _text_series(texts: list[str]) -> pd.Series:
+    """A text column as Python objects: references to the file's few distinct strings.
+
+    pandas' default string dtype would copy every cell into its own buffer, and each
+    later ``tolist()`` (the checks) would make one new string per row: about 100 bytes a
+    row instead of 8 for a column such as the machine type (hashes and values are the same).
+    """
+    import numpy as np
+    import pandas as pd
+
+    return pd.Series(np.array(texts, dtype=object), dtype=object, copy=False)
+
+
 def executions_from_columns(
     table: ColumnTable,
     *,
@@ -211,6 +232,9 @@ def executions_from_columns(
     kinds: Mapping[str, AttributeKind] | None = None,
 ) -> ExecutionTable:
     """Validate typed columns as executions of ``job`` (as ``table_from_raw`` does).
+
+    ``table`` is consumed: a column converted for the frame (to integers, or text) is
+    dropped from it once converted, so that the import holds one copy of each column.
 
     Raises
     ------
@@ -247,6 +271,8 @@ def executions_from_columns(
                 column=scale_out,
             )
         frame["scale_out"] = so.astype("int64")
+        del so
+        table.release(scale_out)
         special.add(scale_out)
     if machine_type is not None:
         col = table.require(machine_type, option="--machine-type")
@@ -261,7 +287,9 @@ def executions_from_columns(
                 line=int(lines[i]),
                 column=machine_type,
             )
-        frame["machine_type"] = texts
+        frame["machine_type"] = _text_series(texts)
+        del texts
+        table.release(machine_type)
         special.add(machine_type)
     check_kinds(table.path, header=table.header, special=special, kinds=kinds)
     attributes = []
@@ -282,15 +310,23 @@ def executions_from_columns(
                     line=int(lines[i]),
                     column=name,
                 )
-            values: object = col.texts
+            values: object = _text_series(col.texts)
             numeric = False
         else:
             nums = table.numbers(name, what="value")
             integral = bool(np.all((np.floor(nums) == nums) & (np.abs(nums) < 2**53)))
-            values = nums.astype("int64") if integral else nums
+            if integral:
+                values = nums.astype("int64")
+                del nums
+                table.release(name)  # the floats: the frame holds the integers
+            else:
+                values = nums  # the frame shares the column's memory
             numeric = True
         attributes.append(infer_attribute(name, numeric=numeric, kinds=kinds))
         frame[name] = values
+        if not numeric:
+            table.release(name)
+        del values
     spec = JobSpec(
         name=job,
         attributes=tuple(attributes),
@@ -298,9 +334,11 @@ def executions_from_columns(
         scale_out_column=scale_out,
         machine_type_column=machine_type,
     )
+    # the columns are used as they are (no copy into blocks): memory stays one copy
+    df = pd.DataFrame(frame, copy=False)
+    del frame
     return ExecutionTable(
         job=spec,
-        # the columns are used as they are (no copy into blocks): memory stays one copy
-        frame=pd.DataFrame(frame, copy=False),
+        frame=df,
         provenance=Provenance(SourceKind.FILE, str(Path(table.path).resolve())),
     )
