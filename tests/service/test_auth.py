@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -130,3 +132,42 @@ def test_docs_are_served_offline(client: tuple[TestClient, TokenStore]) -> None:
         "/api/v1/hub/shares",
     ):
         assert p in paths
+
+
+def test_concurrent_requests_share_one_token_lookup(tmp_path: Path) -> None:
+    """A burst with one token looks it up once; a token in use is refreshed behind."""
+    import asyncio
+
+    import httpx
+
+    app = create_app(f"sqlite:///{tmp_path / 'h.db'}")
+    token = app.state.tokens.create("read").token
+    store = app.state.auth.store
+    calls: list[str] = []
+    real = store.authenticate
+
+    def counted(secret: str) -> Any:
+        calls.append(secret)
+        time.sleep(1.0)  # a slow database: the burst arrives while the lookup runs
+        return real(secret)
+
+    store.authenticate = counted
+
+    async def burst(n: int, after: float) -> tuple[list[int], float]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            started = time.monotonic()
+            got = await asyncio.gather(
+                *(c.get("/api/v1/jobs", headers=_bearer(token)) for _ in range(n))
+            )
+            took = time.monotonic() - started
+            await asyncio.sleep(after)  # a background lookup finishes
+            return [r.status_code for r in got], took
+
+    statuses, took = asyncio.run(burst(20, 0.0))
+    assert statuses == [200] * 20 and len(calls) == 1 and took >= 1.0
+    # the entry dates from the lookup's start: now past half the cache time, not all of it
+    time.sleep(max(0.0, app.state.auth.cache_s * 0.7 - took))
+    statuses, took = asyncio.run(burst(1, 1.2))
+    assert statuses == [200] and len(calls) == 2  # looked up again, in the background:
+    assert took < 0.9  # the request did not wait the second it takes

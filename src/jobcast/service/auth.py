@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -56,12 +57,40 @@ class Authenticator:
         self.require_tokens = require_tokens
         self.cache_s = cache_s
         self._known: dict[str, tuple[TokenInfo, float]] = {}
+        # one lookup per token at a time; requests presenting it meanwhile await it
+        self._lookups: dict[str, asyncio.Task[TokenInfo | None]] = {}
+
+    def _lookup(self, secret: str) -> asyncio.Task[TokenInfo | None]:
+        task = self._lookups.get(secret)
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.ensure_future(self._fetch(secret))
+            # a background lookup's failure is the next request's to report
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            self._lookups[secret] = task
+        return task
+
+    async def _fetch(self, secret: str) -> TokenInfo | None:
+        try:
+            started = time.monotonic()
+            info = await run_in_threadpool(self.store.authenticate, secret)
+            if info is not None:
+                if len(self._known) > 10_000:
+                    self._known.clear()
+                self._known[secret] = (info, started)
+            else:
+                self._known.pop(secret, None)
+            return info
+        finally:
+            if self._lookups.get(secret) is asyncio.current_task():
+                del self._lookups[secret]
 
     async def identify(self, request: Request) -> TokenInfo | None:
         """The token a request presents; None without one.
 
         A valid token is looked up again after ``cache_s`` seconds at most: a revocation
-        takes effect within that time, and requests do not each query the database.
+        takes effect within that time, and requests do not each query the database. A
+        token in use is looked up again in the background after half that time, so its
+        requests do not wait for the database; concurrent requests share one lookup.
 
         Raises
         ------
@@ -86,16 +115,13 @@ class Authenticator:
             )
         secret = secret.strip()
         hit = self._known.get(secret)
-        now = time.monotonic()
-        if hit is not None and now - hit[1] <= self.cache_s:
+        age = None if hit is None else time.monotonic() - hit[1]
+        if hit is not None and age is not None and age <= self.cache_s:
+            if age > self.cache_s / 2:
+                # looked up again in the background: a token in use never waits for it
+                self._lookup(secret)
             return hit[0]
-        info = await run_in_threadpool(self.store.authenticate, secret)
-        if info is not None:
-            if len(self._known) > 10_000:
-                self._known.clear()
-            self._known[secret] = (info, now)
-        else:
-            self._known.pop(secret, None)
+        info = await asyncio.shield(self._lookup(secret))
         if info is None:
             raise HTTPException(
                 401,

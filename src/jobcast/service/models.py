@@ -211,6 +211,10 @@ class ModelStore:
         return future
 
     def _fitted(self, job: str, future: Future[Any], started: float) -> None:
+        if future.cancelled():  # the service is shutting down
+            with self._lock:
+                self._progress[job].pending = None
+            return
         try:
             got = future.result()
         except BaseException as e:  # a crashed worker or a bug: remembered as this job's error
