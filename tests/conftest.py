@@ -16,6 +16,8 @@ SHARED_DATA = SHARED / "data"
 PG_ADMIN_URL = os.environ.get(
     "JOBCAST_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+#: Command-line options of a query on the sort job (imported from c3o-paper/sort.csv).
+SORT_QUERY = ("--job", "sort", "--set", "data_size_MB=12000")
 
 
 def shared_file(*parts: str) -> Path:
@@ -47,9 +49,11 @@ def _pg_available() -> str | None:
         return str(e)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+def pg_database(prefix: str = "jobcast_test") -> Iterator[str]:
+    """Create a fresh PostgreSQL database, yield its URL, drop it when resumed.
+
+    Skips (fails in CI) when the server is not reachable.
+    """
     import psycopg
 
     problem = _pg_available()
@@ -57,16 +61,21 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is not reachable in CI: {problem}")
         pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {problem}")
-    name = f"jobcast_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
     try:
-        yield f"{base}/{name}"
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    yield from pg_database()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jobcast.cli import app
-from tests.conftest import shared_file
+from tests.conftest import SORT_QUERY, shared_file
 
 runner = CliRunner()
 
@@ -72,18 +72,7 @@ def test_predict_set_and_input_agree(db: str, tmp_path: Path) -> None:
 
 
 def test_predict_auto_reports_choice(db: str) -> None:
-    out = run(
-        "predict",
-        "--job",
-        "sort",
-        "--set",
-        "data_size_MB=12000",
-        "--scale-out",
-        "4",
-        "--db",
-        db,
-        "--json",
-    )
+    out = run("predict", *SORT_QUERY, "--scale-out", "4", "--db", db, "--json")
     assert out["model"] == "auto" and out["chosen"]
 
 
@@ -98,44 +87,13 @@ def test_predict_auto_reports_choice(db: str) -> None:
     ],
 )
 def test_predict_errors_name_the_problem(db: str, args: list[str], fragment: str) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from jobcast.cli import main; main()",
-            "predict",
-            "--job",
-            "sort",
-            "--db",
-            db,
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = cli("predict", "--job", "sort", "--db", db, *args)
     assert result.returncode == 2, result.stderr
     assert fragment in result.stderr
 
 
 def test_unknown_job(db: str) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from jobcast.cli import main; main()",
-            "predict",
-            "--job",
-            "nope",
-            "--set",
-            "a=1",
-            "--scale-out",
-            "2",
-            "--db",
-            db,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = cli("predict", "--job", "nope", "--set", "a=1", "--scale-out", "2", "--db", db)
     assert result.returncode == 2 and "unknown job 'nope'" in result.stderr
     assert "sort" in result.stderr
 
@@ -143,22 +101,7 @@ def test_unknown_job(db: str) -> None:
 def test_bad_import_writes_nothing(db: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("instance_count,data_size_MB,gross_runtime\n2,100,10\n2,100,-1\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from jobcast.cli import main; main()",
-            "import",
-            "c3o",
-            str(bad),
-            "--job",
-            "other",
-            "--db",
-            db,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = cli("import", "c3o", str(bad), "--job", "other", "--db", db)
     assert result.returncode == 2
     assert "line 3" in result.stderr and "gross_runtime" in result.stderr
     names = [j["name"] for j in run("jobs", "--db", db, "--json")["jobs"]]
@@ -166,53 +109,14 @@ def test_bad_import_writes_nothing(db: str, tmp_path: Path) -> None:
 
 
 def test_configure_cheapest_and_infeasible(db: str) -> None:
-    ok = run(
-        "configure",
-        "--job",
-        "sort",
-        "--deadline",
-        "100000",
-        "--set",
-        "data_size_MB=12000",
-        "--model",
-        "ernest",
-        "--db",
-        db,
-        "--json",
-    )
+    configure = ["configure", *SORT_QUERY, "--model", "ernest", "--db", db]
+    ok = run(*configure, "--deadline", "100000", "--json")
     assert ok["feasible"] and ok["best"]["scale_out"] == min(
         c["scale_out"] for c in ok["candidates"]
     )
-    tight = run(
-        "configure",
-        "--job",
-        "sort",
-        "--deadline",
-        "1",
-        "--set",
-        "data_size_MB=12000",
-        "--model",
-        "ernest",
-        "--db",
-        db,
-        "--json",
-        code=3,
-    )
+    tight = run(*configure, "--deadline", "1", "--json", code=3)
     assert not tight["feasible"] and tight["best"] is None
-    text = run(
-        "configure",
-        "--job",
-        "sort",
-        "--deadline",
-        "1",
-        "--set",
-        "data_size_MB=12000",
-        "--model",
-        "ernest",
-        "--db",
-        db,
-        code=3,
-    )
+    text = run(*configure, "--deadline", "1", code=3)
     assert "No configuration meets the deadline" in text
 
 

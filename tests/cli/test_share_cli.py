@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from jobcast.cli import app
 from jobcast.errors import BudgetExceededError, InputError, PrivacyError
 from jobcast.history import HistoryRepository
-from tests.conftest import shared_file
+from tests.conftest import SORT_QUERY, shared_file
 
 runner = CliRunner()
 
@@ -78,68 +78,19 @@ def test_share_round_trip_and_ledger(setup: tuple[str, Path], tmp_path: Path) ->
         ex = repo.executions("sort")
         assert (ex["source"] == "share").sum() == 300
         assert len(repo.executions("sort", include_shared=False)) == 36
-    own = invoke(
-        "predict",
-        "--job",
-        "sort",
-        "--set",
-        "data_size_MB=12000",
-        "--scale-out",
-        "4",
-        "--model",
-        "ernest",
-        "--no-include-shared",
-        "--db",
-        url,
-        "--json",
-    )
-    both = invoke(
-        "predict",
-        "--job",
-        "sort",
-        "--set",
-        "data_size_MB=12000",
-        "--scale-out",
-        "4",
-        "--model",
-        "ernest",
-        "--db",
-        url,
-        "--json",
-    )
+    predict = ["predict", *SORT_QUERY, "--scale-out", "4", "--model", "ernest", "--db", url]
+    own = invoke(*predict, "--no-include-shared", "--json")
+    both = invoke(*predict, "--json")
     assert own["predictions"] != both["predictions"]
 
 
 def test_budget_refuses_and_writes_nothing(setup: tuple[str, Path], tmp_path: Path) -> None:
     url, domain = setup
     invoke("budget", "--job", "sort", "--epsilon", "1.5", "--db", url)
-    invoke(
-        "share",
-        "--job",
-        "sort",
-        "--epsilon",
-        "1",
-        "--out",
-        str(tmp_path / "a"),
-        "--domain",
-        str(domain),
-        "--db",
-        url,
-    )
+    share = ["share", "--job", "sort", "--epsilon", "1", "--domain", str(domain), "--db", url]
+    invoke(*share, "--out", str(tmp_path / "a"))
     with pytest.raises(BudgetExceededError, match="never free"):
-        invoke(
-            "share",
-            "--job",
-            "sort",
-            "--epsilon",
-            "1",
-            "--out",
-            str(tmp_path / "b"),
-            "--domain",
-            str(domain),
-            "--db",
-            url,
-        )
+        invoke(*share, "--out", str(tmp_path / "b"))
     assert not (tmp_path / "b").exists()
     ledger = invoke("budget", "--job", "sort", "--db", url, "--json")
     assert ledger["spent"] == pytest.approx(1.0) and len(ledger["releases"]) == 1

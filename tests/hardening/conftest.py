@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 from typer.testing import CliRunner
 
 from jobcast.cli import app
-from tests.conftest import PG_ADMIN_URL, _pg_available, shared_file
+from tests.conftest import pg_database, shared_file
 from tests.hardening.files import write_files
 
 runner = CliRunner()
@@ -36,25 +34,6 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-def _pg_database() -> Iterator[str]:
-    import psycopg
-
-    problem = _pg_available()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is not reachable in CI: {problem}")
-        pytest.skip(f"PostgreSQL is not reachable: {problem}")
-    name = f"jobcast_hard_{uuid.uuid4().hex[:10]}"
-    admin = PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -65,7 +44,7 @@ def history(
     if request.param == "sqlite":
         gen: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('db') / 'h.db'}"])
     else:
-        gen = _pg_database()
+        gen = pg_database("jobcast_hard")
     url = next(gen)
     sort = str(shared_file("c3o-paper", "sort.csv"))
     ok("import", "c3o", sort, "--job", "sort", "--db", url)

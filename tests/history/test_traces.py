@@ -22,10 +22,13 @@ ELLIS = TraceColumns(
 )
 
 
+#: A trace whose context attribute changes within one execution.
+VARYING_CONTEXT = "execution,iteration,duration_s,scale_out,input_size\na,0,1,2,5\na,1,1,2,6\n"
+
+
 def _write(tmp_path: Path, text: str) -> Path:
-    p = tmp_path / "t.csv"
-    p.write_text(text)
-    return p
+    (tmp_path / "t.csv").write_text(text)
+    return tmp_path / "t.csv"
 
 
 def test_ellis_histories_import(sqlite_repo: HistoryRepository) -> None:
@@ -65,12 +68,7 @@ def test_canonical_columns_and_context(tmp_path: Path) -> None:
         ("execution,iteration,duration_s,scale_out\na,0,1,0\n", 2, "scale_out", "> 0"),
         ("execution,iteration,duration_s,scale_out\na,0,1,2\na,0,2,2\n", 3, "iteration", "twice"),
         ("execution,iteration,duration_s\na,0,1\n", 1, None, "--scale-out"),
-        (
-            "execution,iteration,duration_s,scale_out,input_size\na,0,1,2,5\na,1,1,2,6\n",
-            2,
-            "input_size",
-            "changes within execution",
-        ),
+        (VARYING_CONTEXT, 2, "input_size", "changes within execution"),
     ],
 )
 def test_bad_traces(

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import pytest
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def _shared(*parts: str) -> Path:
-    """A file of ../shared/data; skips where ../shared is absent, but never in CI."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing; CI must run with ../shared beside the project")
-        pytest.skip(f"{path} is absent (the shared data sits beside the project root)")
-    return path
+from tests.conftest import shared_file
 
 
 def load_c3o_paper(job: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Read a c3o-paper trace from ../shared with the paper's filters."""
-    path = _shared("c3o-paper", f"{job}.csv")
+    path = shared_file("c3o-paper", f"{job}.csv")
     frame = pd.read_csv(path).rename(columns={"instance_count": "scale_out"})
     if job in ("kmeans", "linearregression"):
         frame = frame[frame["scale_out"] > 2].reset_index(drop=True)
@@ -34,7 +19,7 @@ def load_c3o_paper(job: str) -> tuple[pd.DataFrame, np.ndarray]:
 
 def load_c3o(job: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Read a c3o trace (several machine types) from ../shared."""
-    path = _shared("c3o", f"{job}.tsv")
+    path = shared_file("c3o", f"{job}.tsv")
     frame = pd.read_csv(path, sep="\t").rename(columns={"instance_count": "scale_out"})
     y = frame.pop("gross_runtime").to_numpy(dtype=float)
     return frame, y

@@ -8,16 +8,8 @@ from typing import Annotated
 
 import typer
 
-from jobcast.cli.common import (
-    DbOption,
-    JsonOption,
-    console,
-    emit_json,
-    err_console,
-    open_repo,
-    parse_assignments,
-    plain,
-)
+from jobcast.cli import common as ui
+from jobcast.cli.common import DbOption, JsonOption
 
 __all__ = ["agent", "import_dool", "import_eventlog", "workloads_run"]
 
@@ -52,27 +44,27 @@ def import_eventlog(
     """
     from jobcast.app.imports import import_eventlogs
 
-    context = parse_assignments(settings)
-    with open_repo(db) as repo:
+    context = ui.parse_assignments(settings)
+    with ui.open_repo(db) as repo:
         results = import_eventlogs(repo, paths, job=job, iterations=iterations, context=context)
     skipped = sum(r.skipped for r in results)
     if as_json:
-        emit_json({"imports": [r.to_dict() for r in results], "skipped": skipped})
+        ui.emit_json({"imports": [r.to_dict() for r in results], "skipped": skipped})
         return
     for r in results:
         if r.skipped:
             continue
         state = "" if r.completed else " (still running: no runtime recorded yet)"
-        console.print(
-            f"Imported {plain(r.execution)} with {r.iterations} iterations into "
-            f"{plain(repr(r.job))}{state}."
+        ui.console.print(
+            f"Imported {ui.plain(r.execution)} with {r.iterations} iterations into "
+            f"{ui.plain(repr(r.job))}{state}."
         )
         if r.corrupt_lines:
-            err_console.print(
-                f"[yellow]warning:[/] {plain(r.path)}: {r.corrupt_lines} corrupt line(s) skipped"
+            ui.err_console.print(
+                f"[yellow]warning:[/] {ui.plain(r.path)}: {r.corrupt_lines} corrupt line(s) skipped"
             )
     if skipped:
-        console.print(f"Skipped {skipped} run(s) the history holds already.")
+        ui.console.print(f"Skipped {skipped} run(s) the history holds already.")
 
 
 def import_dool(
@@ -86,13 +78,13 @@ def import_dool(
     """Import a node's hardware samples recorded by dool or dstat."""
     from jobcast.app.imports import import_dool as run
 
-    with open_repo(db) as repo:
+    with ui.open_repo(db) as repo:
         n = run(repo, file, job=job, execution=execution, node=node)
     if as_json:
-        emit_json({"job": job, "execution": execution, "hardware_samples": n})
+        ui.emit_json({"job": job, "execution": execution, "hardware_samples": n})
         return
-    console.print(
-        f"Imported {n} hardware samples for {plain(repr(execution))} of {plain(repr(job))}."
+    ui.console.print(
+        f"Imported {n} hardware samples for {ui.plain(repr(execution))} of {ui.plain(repr(job))}."
     )
 
 
@@ -108,7 +100,7 @@ def agent(
     from jobcast.collect import run_agent
 
     stop = threading.Event()
-    console.print(f"Sampling every {interval:g} s to {collector} (Ctrl-C stops).")
+    ui.console.print(f"Sampling every {interval:g} s to {collector} (Ctrl-C stops).")
     try:
         taken = run_agent(
             collector,
@@ -123,7 +115,7 @@ def agent(
         stop.set()
         taken = -1
     if taken >= 0:
-        console.print(f"{taken} samples taken.")
+        ui.console.print(f"{taken} samples taken.")
 
 
 def workloads_run(
@@ -151,12 +143,12 @@ def workloads_run(
     from jobcast.workloads import run_workload
     from jobcast.workloads.record import record_workload
 
-    params = parse_assignments(param, option="--param")
+    params = ui.parse_assignments(param, option="--param")
     event_log_dir.mkdir(parents=True, exist_ok=True)
 
     def show(i: int, duration: float, records: int) -> None:
         if not as_json:
-            err_console.print(f"  iteration {i}: {duration:.2f} s, {records} records")
+            ui.err_console.print(f"  iteration {i}: {duration:.2f} s, {records} records")
 
     result = run_workload(
         name,
@@ -171,7 +163,7 @@ def workloads_run(
     )
     stored = None
     if record and collector is None:
-        with open_repo(db) as repo:
+        with ui.open_repo(db) as repo:
             stored = record_workload(repo, result, job=job)
     payload = {
         "workload": result.name,
@@ -182,10 +174,10 @@ def workloads_run(
         "recorded": stored is not None,
     }
     if as_json:
-        emit_json(payload)
+        ui.emit_json(payload)
         return
     where = f" and recorded as job {stored.job!r}" if stored is not None else ""
-    console.print(
+    ui.console.print(
         f"{result.name}: {result.iterations} iterations in {result.runtime_s:.1f} s "
         f"({result.app_id}){where}."
     )

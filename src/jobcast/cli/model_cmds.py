@@ -7,19 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from jobcast.cli.common import (
-    DbOption,
-    JsonOption,
-    console,
-    emit_json,
-    err_console,
-    open_repo,
-    parse_assignments,
-    parse_int_list,
-    plain,
-    progress_callback,
-    table,
-)
+from jobcast.cli import common as ui
+from jobcast.cli.common import DbOption, JsonOption
 from jobcast.errors import InputError
 from jobcast.models.names import MODEL_NAMES
 
@@ -49,7 +38,7 @@ SeedOption = Annotated[int, typer.Option("--seed", help="Random seed of the mode
 
 def _warn(warnings: Any) -> None:
     for w in warnings:
-        err_console.print(f"[yellow]warning:[/] {plain(w)}", highlight=False, soft_wrap=True)
+        ui.err_console.print(f"[yellow]warning:[/] {ui.plain(w)}", highlight=False, soft_wrap=True)
 
 
 def predict(
@@ -94,13 +83,13 @@ def predict(
 
         raw = read_table(input_file)
         rows = pd.DataFrame(list(raw.rows), columns=list(raw.header))
-    scale_outs = parse_int_list(scale_out, option="--scale-out")
-    with open_repo(db) as repo:
+    scale_outs = ui.parse_int_list(scale_out, option="--scale-out")
+    with ui.open_repo(db) as repo:
         result = run(
             repo,
             job,
             rows=rows,
-            settings=parse_assignments(settings),
+            settings=ui.parse_assignments(settings),
             scale_outs=scale_outs,
             machine_type=machine_type,
             model=model,
@@ -109,7 +98,7 @@ def predict(
             where=str(input_file),
         )
     if as_json:
-        emit_json(
+        ui.emit_json(
             {
                 "model": result.model,
                 "chosen": result.chosen,
@@ -123,7 +112,7 @@ def predict(
     title += f" → {result.chosen})" if result.chosen else ")"
     query = result.queries
     cols = list(query.columns)
-    table(
+    ui.table(
         title,
         [*cols, "runtime (s)"],
         [(*(query[c].iloc[i] for c in cols), p) for i, p in enumerate(result.predictions)],
@@ -163,22 +152,22 @@ def configure_cmd(
     """
     from jobcast.app.configure import configure as run
 
-    with open_repo(db) as repo:
+    with ui.open_repo(db) as repo:
         result = run(
             repo,
             job,
             deadline_s=deadline,
             confidence=confidence,
-            settings=parse_assignments(settings),
+            settings=ui.parse_assignments(settings),
             prices=prices,
-            scale_outs=parse_int_list(scale_out, option="--scale-out"),
+            scale_outs=ui.parse_int_list(scale_out, option="--scale-out"),
             machine_types=machine_type,
             model=model,
             include_shared=include_shared,
             random_state=seed,
         )
     if as_json:
-        emit_json(result.to_dict())
+        ui.emit_json(result.to_dict())
     else:
         _warn(result.warnings)
         _render_configuration(job, result)
@@ -201,14 +190,14 @@ def _render_configuration(job: str, result: ConfigurationResult) -> None:
         for c in result.candidates
     ]
     header = ["scale-out", "predicted (s)", "bound (s)", f"cost ({result.currency})", "meets", ""]
-    table(
+    ui.table(
         f"Configurations of {job!r}: deadline {result.deadline_s:g} s at "
         f"{result.confidence:.0%} confidence",
         [*(["machine type"] if with_type else []), *header],
         rows,
     )
     style = "bold" if result.feasible else "bold red"
-    console.print(f"[{style}]{plain(result.message)}[/]")
+    ui.console.print(f"[{style}]{ui.plain(result.message)}[/]")
 
 
 def _min_scale_outs(items: list[str] | None, jobs: list[str]) -> dict[str, int | None]:
@@ -255,13 +244,13 @@ def evaluate_models_cmd(
     from jobcast.evaluation.models import plot_model_evaluation
 
     names = [m.strip() for m in models.split(",")] if models else list(MODEL_NAMES)
-    sizes = parse_int_list(train_sizes, option="--train-sizes")
+    sizes = ui.parse_int_list(train_sizes, option="--train-sizes")
     limits = _min_scale_outs(min_scale_out, job)
 
     def bar(name: str) -> Any:
-        return progress_callback(f"evaluating {name}", quiet=as_json)
+        return ui.progress_callback(f"evaluating {name}", quiet=as_json)
 
-    with open_repo(db) as repo:
+    with ui.open_repo(db) as repo:
         results = evaluate_models(
             repo,
             job,
@@ -282,7 +271,7 @@ def evaluate_models_cmd(
             plot_model_evaluation(r, target)
     summary = mean_over_jobs(results, names)
     if as_json:
-        emit_json({"jobs": [r.to_dict() for r in results], "mean_over_jobs": summary})
+        ui.emit_json({"jobs": [r.to_dict() for r in results], "mean_over_jobs": summary})
         return
     jobs_shown = [str(r.job) for r in results]
     for label, key in (("80/20 holdout", "holdout"), ("small training sets", "training_sizes")):
@@ -296,7 +285,7 @@ def evaluate_models_cmd(
             values += [summary[key][m]] if len(results) > 1 else []
             rows.append((m, *("-" if v is None else f"{v:.3f}" for v in values)))
         extra = ["mean"] if len(results) > 1 else []
-        table(f"MAPE, {label}", ["model", *jobs_shown, *extra], rows)
+        ui.table(f"MAPE, {label}", ["model", *jobs_shown, *extra], rows)
     if plot is not None:
         note = " (one file per job)" if len(results) > 1 else ""
-        console.print(f"Plot written to {plot}{note}")
+        ui.console.print(f"Plot written to {plot}{note}")

@@ -12,17 +12,8 @@ from typing import Annotated
 
 import typer
 
-from jobcast.cli.common import (
-    DbOption,
-    JsonOption,
-    console,
-    emit_json,
-    err_console,
-    open_repo,
-    parse_int_list,
-    progress_callback,
-    table,
-)
+from jobcast.cli import common as ui
+from jobcast.cli.common import DbOption, JsonOption
 from jobcast.errors import InputError
 
 __all__ = ["budget", "share", "import_share", "domain_init", "evaluate_privacy_cmd"]
@@ -53,17 +44,17 @@ def budget(
     """
     from jobcast.app.share import budget as budget_of
 
-    with open_repo(db) as repo:
+    with ui.open_repo(db) as repo:
         info = budget_of(repo, job, set_epsilon=epsilon, confirm_raise=confirm_raise)
     if as_json:
-        emit_json(info)
+        ui.emit_json(info)
         return
-    console.print(
+    ui.console.print(
         f"Job {job!r}: budget ε = {info['budget']:g}, spent {info['spent']:g}, "
         f"remaining {info['remaining']:g}"
     )
     if info["releases"]:
-        table(
+        ui.table(
             "Releases",
             ["when", "job", "ε", "method", "rows", "by", "digest", "destination"],
             [
@@ -81,7 +72,7 @@ def budget(
             ],
         )
     if info["changes"]:
-        table(
+        ui.table(
             "Budget changes",
             ["when", "by", "from", "to"],
             [
@@ -126,7 +117,7 @@ def share(
     """
     from jobcast.app.share import release
 
-    with open_repo(db) as repo:
+    with ui.open_repo(db) as repo:
         info = release(
             repo,
             job,
@@ -139,16 +130,16 @@ def share(
             seed=seed,
         )
     if as_json:
-        emit_json(info)
+        ui.emit_json(info)
         return
     if no_dp:
-        console.print(
+        ui.console.print(
             f"Wrote {info['rows']} rows to {out} WITHOUT differential privacy.",
             style="bold red",
             highlight=False,
         )
     else:
-        console.print(
+        ui.console.print(
             f"Wrote {info['rows']} synthetic rows to {out} at ε = {info['epsilon']:g} "
             f"({info['method']}); the job has now spent {info['budget_spent']:g} of its "
             f"budget {info['budget']:g}. Digest {info['digest'][:16]}.",
@@ -176,17 +167,17 @@ def import_share(
     """
     from jobcast.app.share import import_share as do_import
 
-    with open_repo(db) as repo:
+    with ui.open_repo(db) as repo:
         info = do_import(repo, directory, job=job, merge_into=merge_into)
     if as_json:
-        emit_json(info)
+        ui.emit_json(info)
         return
     dp = (
         f"ε = {info['epsilon']:g}"
         if info["differential_privacy"]
         else "WITHOUT differential privacy"
     )
-    console.print(
+    ui.console.print(
         f"Imported {info['executions']} synthetic executions ({dp}) of {info['origin_job']!r} "
         f"into {'new job ' if info['created_job'] else ''}{info['job']!r}.",
         highlight=False,
@@ -205,11 +196,11 @@ def domain_init(
     """
     from jobcast.app.share import domain_init as skeleton_of
 
-    with open_repo(db) as repo:
+    with ui.open_repo(db) as repo:
         skeleton, notes = skeleton_of(repo, job)
     sys.stdout.write(json.dumps(skeleton, indent=2) + "\n")
     for note in notes:
-        err_console.print(f"note: {note}", highlight=False, markup=False)
+        ui.err_console.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _floats(text: str, option: str) -> list[float]:
@@ -264,8 +255,8 @@ def evaluate_privacy_cmd(
     """
     from jobcast.evaluation.privacy import C3O_PAPER_JOBS, evaluate_privacy, plot_utility
 
-    size_list = parse_int_list(sizes, option="--sizes") or []
-    with progress_callback("privacy experiments", quiet=as_json) as callback:
+    size_list = ui.parse_int_list(sizes, option="--sizes") or []
+    with ui.progress_callback("privacy experiments", quiet=as_json) as callback:
         result = evaluate_privacy(
             job or C3O_PAPER_JOBS,
             methods=[m.strip() for m in methods.split(",") if m.strip()],
@@ -283,16 +274,16 @@ def evaluate_privacy_cmd(
         plot_utility(result, plot)
     summary = result.summary(model="gbm", rows=1000)
     if as_json:
-        emit_json({"summary_gbm_1000_rows": summary, **result.to_dict()})
+        ui.emit_json({"summary_gbm_1000_rows": summary, **result.to_dict()})
         return
     labels = sorted({e for v in summary.values() for e in v}, key=_eps_order)
-    table(
+    ui.table(
         "Mean MAPE over jobs: gradient boosting on 1000 synthetic rows",
         ["method", *(f"ε={e}" if e != "no-dp" else "no DP" for e in labels)],
         [(m, *(f"{v[e]:.3f}" if e in v else "-" for e in labels)) for m, v in summary.items()],
     )
     if result.secrets:
-        table(
+        ui.table(
             "Secret inference at the risk ε: dataset-size columns",
             ["job", "method", "declared", "column", "inference risk", "median error"],
             [
@@ -308,7 +299,7 @@ def evaluate_privacy_cmd(
             ],
         )
     if plot is not None:
-        console.print(f"Plot written to {plot}")
+        ui.console.print(f"Plot written to {plot}")
 
 
 def _eps_order(label: str) -> float:

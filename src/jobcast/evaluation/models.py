@@ -386,29 +386,21 @@ def evaluate_models(
     ModelEvaluation
     """
     seeds = np.random.SeedSequence(random_state).spawn(2)
+    # the arguments both protocols share; each draws from its own stream of the seed
+    shared: dict[str, Any] = {
+        "models": models,
+        "test_size": test_size,
+        "repeats": repeats,
+        "callback": callback,
+    }
     first = (
-        holdout_evaluation(
-            X,
-            y,
-            models=models,
-            test_size=test_size,
-            repeats=repeats,
-            random_state=np.random.default_rng(seeds[0]),
-            callback=callback,
-        )
+        holdout_evaluation(X, y, random_state=np.random.default_rng(seeds[0]), **shared)
         if holdout
         else None
     )
     second = (
         training_size_evaluation(
-            X,
-            y,
-            models=models,
-            train_sizes=train_sizes,
-            test_size=test_size,
-            repeats=repeats,
-            random_state=np.random.default_rng(seeds[1]),
-            callback=callback,
+            X, y, train_sizes=train_sizes, random_state=np.random.default_rng(seeds[1]), **shared
         )
         if train_sizes
         else None
