@@ -25,7 +25,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HistoryReader"]
+__all__ = ["HistoryReader", "iteration_values"]
+
+
+def iteration_values(i: IterationRow) -> dict[str, Any]:
+    """An iteration row's values under :data:`ITERATION_COLUMNS` (all but ``execution``)."""
+    return {
+        "iteration": i.index,
+        "duration_s": i.duration_s,
+        "scale_out": i.scale_out,
+        "started_at": i.started_at,
+        "finished_at": i.finished_at,
+        "records": i.records,
+        "cpu": i.cpu,
+        "disk": i.disk,
+        "net": i.net,
+    }
 
 
 class HistoryReader(RepositoryBase):
@@ -103,18 +118,7 @@ class HistoryReader(RepositoryBase):
                 query = query.where(ExecutionRow.gross_runtime.is_not(None))
             records = []
             for e, i in s.execute(query):
-                rec: dict[str, Any] = {
-                    "execution": e.external_id or str(e.id),
-                    "iteration": i.index,
-                    "duration_s": i.duration_s,
-                    "scale_out": i.scale_out,
-                    "started_at": i.started_at,
-                    "finished_at": i.finished_at,
-                    "records": i.records,
-                    "cpu": i.cpu,
-                    "disk": i.disk,
-                    "net": i.net,
-                }
+                rec = {"execution": e.external_id or str(e.id), **iteration_values(i)}
                 rec.update({k: e.attributes.get(k) for k in spec.attribute_names})
                 records.append(rec)
         cols = [*ITERATION_COLUMNS, *spec.attribute_names]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -83,6 +84,8 @@ class ImportRow(Base):
     """One import (file, live run, share): the unit of a transaction."""
 
     __tablename__ = "imports"
+    # the same file imported twice is recognised by its hash (migration 0003)
+    __table_args__ = (Index("ix_imports_content_hash", "job_id", "content_hash"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
@@ -98,7 +101,11 @@ class ExecutionRow(Base):
     """One run of a job."""
 
     __tablename__ = "executions"
-    __table_args__ = (UniqueConstraint("job_id", "external_id"),)
+    # collector reports name executions by external id alone (index of migration 0003)
+    __table_args__ = (
+        UniqueConstraint("job_id", "external_id"),
+        Index("ix_executions_external_id", "external_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
@@ -142,6 +149,7 @@ class HardwareSampleRow(Base):
     """A resource-usage sample of one node during an execution."""
 
     __tablename__ = "hardware_samples"
+    __table_args__ = (Index("ix_hardware_samples_node_time", "execution_id", "node", "timestamp"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     execution_id: Mapped[int] = mapped_column(
