@@ -21,7 +21,9 @@ Interface (kept stable for both benchmarks)::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -101,8 +103,12 @@ def server(
     timeout: float = 60.0,
     stdout: IO[bytes] | int | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``argv`` (a server listening on ``port``), wait for it, stop it at the end."""
-    proc = subprocess.Popen(list(argv), stdout=stdout)
+    """Start ``argv`` (a server listening on ``port``), wait for it, stop it at the end.
+
+    The server runs in a session of its own: what it started (worker or fork-server
+    processes) is stopped with it, never left holding the benchmark's output open.
+    """
+    proc = subprocess.Popen(list(argv), stdout=stdout, start_new_session=True)
     try:
         wait_for_port(port, proc, timeout=timeout)
         yield proc
@@ -113,6 +119,8 @@ def server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
 
 
 class Connection:
