@@ -13,11 +13,37 @@ import logging
 import sys
 import warnings
 
+import numpy as np
+
 from jobcast.evaluation.privacy import C3O_PAPER_JOBS, EPSILONS, evaluate_privacy, plot_utility
 
 
 def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(",") if x)
+
+
+def per_job(utility: list[dict], errors: list[dict]) -> list[str]:
+    """Mean, median and worst MAPE per job and ε (train_sizes, largest size), refusals."""
+    rows: dict[tuple[str, str, str, str], list[float]] = {}
+    sizes = [r["synthetic_rows"] for r in utility if r["experiment"] == "train_sizes"]
+    for r in utility:
+        if r["experiment"] != "train_sizes" or r["synthetic_rows"] != max(sizes):
+            continue
+        eps = "no-dp" if r["epsilon"] is None else f"{r['epsilon']:g}"
+        rows.setdefault((r["method"], r["model"], eps, r["job"]), []).append(r["mape"])
+    refused: dict[tuple[str, str, str], int] = {}
+    for e in errors:
+        eps = "no-dp" if e.get("epsilon") is None else f"{e['epsilon']:g}"
+        key = (e.get("method", ""), eps, e.get("job", ""))
+        refused[key] = refused.get(key, 0) + 1
+    out = ["per job (method, model, epsilon, job: mean / median / worst MAPE, n, refused)"]
+    for (method, model, eps, job), v in sorted(rows.items()):
+        a = np.asarray(v)
+        out.append(
+            f"{method} {model} {eps} {job}: {a.mean():.3f} / {np.median(a):.3f} / "
+            f"{a.max():.3f}, n={a.size}, refused={refused.get((method, eps, job), 0)}"
+        )
+    return out
 
 
 def main() -> None:
@@ -64,6 +90,8 @@ def main() -> None:
     if args.plot:
         plot_utility(ev, args.plot)
     print(json.dumps({k: d[k] for k in ("summary", "speed_seconds", "errors")}, indent=1))
+    for line in per_job(d["utility"], d["errors"]):
+        print(line)
     if d["secrets"]:
         print("secrets (job, method, domains, column, inference risk, median error)")
         for r in d["secrets"]:
