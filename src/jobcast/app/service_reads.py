@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
+from jobcast.history.readers import iteration_values
 from jobcast.history.records import ITERATION_COLUMNS
 from jobcast.history.schema import ExecutionRow, IterationRow, JobRow
 from jobcast.history.values import utc
@@ -123,7 +124,7 @@ def execution_iterations(repo: HistoryRepository, external_id: str) -> list[dict
     """The iterations of one execution in order."""
     with repo.transaction() as s:
         _, e = _row(repo, s, external_id)
-        out = [_values(i) for i in _iteration_rows(s, e)]
+        out = [iteration_values(i) for i in _iteration_rows(s, e)]
     for rec in out:
         for k in ("started_at", "finished_at"):
             rec[k] = _iso(rec[k])
@@ -135,21 +136,6 @@ def execution_iterations(repo: HistoryRepository, external_id: str) -> list[dict
 def _iteration_rows(s: Any, e: ExecutionRow) -> list[IterationRow]:
     q = select(IterationRow).where(IterationRow.execution_id == e.id)
     return list(s.scalars(q.order_by(IterationRow.index)))
-
-
-def _values(i: IterationRow) -> dict[str, Any]:
-    """An iteration row's values under the columns of :data:`ITERATION_COLUMNS`."""
-    return {
-        "iteration": i.index,
-        "duration_s": i.duration_s,
-        "scale_out": i.scale_out,
-        "started_at": i.started_at,
-        "finished_at": i.finished_at,
-        "records": i.records,
-        "cpu": i.cpu,
-        "disk": i.disk,
-        "net": i.net,
-    }
 
 
 def job_version(repo: HistoryRepository, job: str) -> tuple[int, int]:
@@ -207,12 +193,11 @@ def _current(repo: HistoryRepository, external_id: str) -> tuple[str, Any, pd.Da
         spec = repo.job(job)
         context = {k: (e.attributes or {}).get(k) for k in spec.attribute_names}
         records = [
-            {"execution": external_id, **_values(i), **context} for i in _iteration_rows(s, e)
+            {"execution": external_id, **iteration_values(i), **context}
+            for i in _iteration_rows(s, e)
         ]
         started, scale_out = e.started_at, e.scale_out
-    frame = pd.DataFrame.from_records(
-        records, columns=[*ITERATION_COLUMNS, *spec.attribute_names]
-    )
+    frame = pd.DataFrame.from_records(records, columns=[*ITERATION_COLUMNS, *spec.attribute_names])
     numeric = ["duration_s", "records", "cpu", "disk", "net"]
     numeric += [a.name for a in spec.attributes if a.numeric]
     for c in numeric:
