@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jobcast.cli import app
-from jobcast.errors import BudgetExceededError, InputError, PrivacyError
+from jobcast.errors import BudgetExceededError, DomainError, InputError, PrivacyError
 from jobcast.history import HistoryRepository
 from tests.conftest import SORT_QUERY, shared_file
 
@@ -164,10 +164,16 @@ def test_domain_init_is_a_loadable_skeleton_from_the_schema(
     assert "data_size_MB" in result.stderr
     path = tmp_path / "skeleton.json"
     path.write_text(result.stdout)
-    res = invoke(
-        "share", "--job", "sort", "--epsilon", "1", "--rows", "100",
-        "--out", str(tmp_path / "s"), "--domain", str(path), "--db", url, "--json",
-    )  # fmt: skip
+    share = ["share", "--job", "sort", "--epsilon", "1", "--rows", "100", "--seed", "0"]
+    share += ["--domain", str(path)]
+    # loaded as written; 36 rows cannot buy data_size_MB's range at this epsilon, and the
+    # refusal names the column and the fix: its public bounds in the domain file
+    with pytest.raises(DomainError, match="data_size_MB") as refused:
+        invoke(*share, "--out", str(tmp_path / "s"), "--db", url)
+    assert "--domain" in str(refused.value) and not (tmp_path / "s").exists()
+    cols["data_size_MB"].update(lower=1000, upper=100000)
+    path.write_text(json.dumps(skeleton))
+    res = invoke(*share, "--out", str(tmp_path / "s"), "--db", url, "--json")
     assert res["rows"] == 100
 
 
