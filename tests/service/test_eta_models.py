@@ -16,8 +16,10 @@ from jobcast.app.progress import eta_with, fit_wall_clock
 from jobcast.app.service_reads import running_eta
 from jobcast.cli import app as cli
 from jobcast.history import HistoryRepository
+from jobcast.history.importers import read_c3o
 from jobcast.service import create_app
 from jobcast.service.settings import ServiceSettings
+from tests.conftest import shared_file
 from tests.service.conftest import T0, iterative_history, record_run
 
 
@@ -69,6 +71,7 @@ def test_models_warm_at_start_and_survive_running_iterations(tmp_path: Path) -> 
     with HistoryRepository(url) as repo:
         durations = iterative_history(repo)
         _back_to_back(repo, "now", durations[:2], finish=False)
+        repo.import_executions(read_c3o(shared_file("c3o-paper", "sort.csv"), job="sort"))
     app = create_app(url, settings=ServiceSettings(require_tokens=False, watch_interval_s=3600))
     with TestClient(app) as c:
         for _ in range(600):
@@ -76,7 +79,8 @@ def test_models_warm_at_start_and_survive_running_iterations(tmp_path: Path) -> 
             if health["ready"]:
                 break
             time.sleep(0.2)
-        assert health["ready"] and health["progress_models"] == {"loop": "ready"}
+        assert health["ready"]
+        assert health["progress_models"] == {"loop": "ready", "sort": "not enough data"}
         models = app.state.models
         model, version = models.progress("loop"), models.fitted_version("loop")
         first = c.get("/api/v1/executions/now/eta", params={"deadline_s": 300}).json()

@@ -189,7 +189,8 @@ def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = 
         ``ready`` turns true once the progress models of every job with finished
         executions were fitted at start-up (or failed to, for lack of data);
         ``progress_models`` gives each job's state (``fitting``, ``ready``,
-        ``refitting`` while the previous model answers, ``failed``).
+        ``refitting`` while the previous model answers, ``not enough data`` for a job
+        without finished iterations, ``failed``).
         """
         return {"status": "ok", "version": __version__, **models.status()}
 

@@ -287,8 +287,10 @@ class ModelStore:
                 job: (
                     "fitting" if e.pending is not None and e.model is None
                     else "refitting" if e.pending is not None
-                    else "failed" if e.failed is not None
-                    else "ready"
+                    else "ready" if e.failed is None
+                    # a job without iterations (a C3O trace) has no progress model to fit
+                    else "not enough data" if e.failed.kind == "NotEnoughDataError"
+                    else "failed"
                 )
                 for job, e in sorted(self._progress.items())
             }
