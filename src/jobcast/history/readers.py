@@ -14,11 +14,7 @@ from jobcast.history.records import (
     ITERATION_COLUMNS,
     SourceKind,
 )
-from jobcast.history.schema import (
-    ExecutionRow,
-    HardwareSampleRow,
-    IterationRow,
-)
+from jobcast.history.schema import ExecutionRow, HardwareSampleRow, IterationRow
 
 if TYPE_CHECKING:
     import pandas as pd
