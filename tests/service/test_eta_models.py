@@ -99,3 +99,14 @@ def test_models_warm_at_start_and_survive_running_iterations(tmp_path: Path) -> 
             time.sleep(0.2)
         assert models.fitted_version("loop")[0] == version[0] + 1  # one more finished run
         assert models.progress("loop") is not model
+        # `jobcast train progress` stored parameters: refitted with them
+        version = models.fitted_version("loop")
+        with HistoryRepository(url) as repo:
+            repo.save_progress_parameters("loop", {"scale_out_model": "bell"})
+        app.state.watcher.tick()
+        for _ in range(600):
+            if models.fitted_version("loop") != version:
+                break
+            time.sleep(0.2)
+        assert models.fitted_version("loop")[:2] == version[:2]
+        assert models.fitted_version("loop")[2] != version[2] == ""

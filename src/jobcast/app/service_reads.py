@@ -12,7 +12,7 @@ from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
 from jobcast.history.readers import iteration_values
 from jobcast.history.records import ITERATION_COLUMNS
-from jobcast.history.schema import ExecutionRow, IterationRow, JobRow
+from jobcast.history.schema import ExecutionRow, IterationRow, JobRow, ProgressParametersRow
 from jobcast.history.values import utc
 
 if TYPE_CHECKING:
@@ -155,16 +155,30 @@ def job_version(repo: HistoryRepository, job: str) -> tuple[int, int]:
     return int(n), int(top)
 
 
-def job_versions(repo: HistoryRepository) -> dict[str, tuple[int, int]]:
-    """:func:`job_version` of every job with finished executions, in one query."""
+def job_versions(
+    repo: HistoryRepository, *, job: str | None = None
+) -> dict[str, tuple[int, int, str]]:
+    """What a job's progress model is fitted from, for every job with finished executions.
+
+    :func:`job_version` and when the job's progress parameters were trained (``""``
+    without stored ones), read in one query: a finished run or a ``jobcast train
+    progress`` changes it, a running execution reporting iterations does not.
+    """
+    trained = ProgressParametersRow.trained_at
     q = (
-        select(JobRow.name, func.count(ExecutionRow.id), func.max(ExecutionRow.id))
+        select(JobRow.name, func.count(ExecutionRow.id), func.max(ExecutionRow.id), trained)
         .join(ExecutionRow, JobRow.id == ExecutionRow.job_id)
+        .outerjoin(ProgressParametersRow, ProgressParametersRow.job_id == JobRow.id)
         .where(ExecutionRow.gross_runtime.is_not(None))
-        .group_by(JobRow.name)
+        .group_by(JobRow.name, trained)
     )
+    if job is not None:
+        q = q.where(JobRow.name == job)
     with repo.transaction() as s:
-        return {str(name): (int(n), int(top)) for name, n, top in s.execute(q)}
+        return {
+            str(name): (int(n), int(top), "" if at is None else str(at))
+            for name, n, top, at in s.execute(q)
+        }
 
 
 def running_iteration_counts(repo: HistoryRepository) -> dict[str, int]:

@@ -1,8 +1,9 @@
 """Fitted models of the service, trained off the request path in a worker process.
 
 The progress model of a job (:func:`jobcast.app.progress.fit_wall_clock`) depends only
-on its finished executions, so it is keyed by :func:`~jobcast.app.service_reads.job_version`:
-a running execution reporting iterations does not touch it; a newly finished one makes
+on its finished executions (and stored parameters), so it is keyed by
+:func:`~jobcast.app.service_reads.job_versions`: a running execution reporting
+iterations does not touch it; a newly finished one (or a training) makes
 the background pass start a refit while reads go on with the previous model. Prediction
 and configuration answers are computed there too and kept per request and job version.
 
@@ -34,7 +35,7 @@ __all__ = ["ModelStore"]
 
 logger = logging.getLogger(__name__)
 
-Version = tuple[int, int]
+Version = tuple[Any, ...]
 
 _PRELOAD = ("jobcast.app.progress", "jobcast.service.answers", "jobcast.app.predict")
 
@@ -79,11 +80,11 @@ class _Failed:
 def _fit_progress(url: str, job: str) -> tuple[Version, Any] | _Failed:
     """The job's version and its wall-clock progress model fitted on it."""
     from jobcast.app.progress import fit_wall_clock
-    from jobcast.app.service_reads import job_version
+    from jobcast.app.service_reads import job_versions
 
     try:
         repo = _repo(url)
-        version = job_version(repo, job)
+        version = job_versions(repo, job=job).get(job, (0, 0, ""))
         return version, fit_wall_clock(repo, job)
     except JobcastError as e:
         return _Failed(type(e).__name__, str(e))
