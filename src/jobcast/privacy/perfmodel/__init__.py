@@ -325,6 +325,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
             epsilon=acc.remaining - e_after if e_after > 0 else None,
             select_ratio=self.select_ratio, select_scale=min(1.0, win.n_low / win.total),
         )
+        # Post-processing: the mean of the clipped, centred log-runtimes lies in [-R, R].
+        coef.beta[0] = float(np.clip(coef.beta[0], big_l - c, big_u - c))
         cell = np.ravel_multi_index(tuple(codes.T), tuple(card)) if design.grid else None
         corr = Corrections(tuple(np.zeros(int(k)) for k in card), None)
         if e_after > 0:
@@ -353,6 +355,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
         centers = [disc.centers(n) for n in ctx]
         phi_rows, labels = features(self.domain_, ctx, centers, codes, self.scale_out)
         beta = np.linalg.lstsq(phi_rows, y, rcond=None)[0]
+        # The mean of the clipped, centred log-runtimes lies in the window; the
+        # corrections then absorb what the clipped level leaves.
+        beta[0] = float(np.clip(beta[0], big_l - c, big_u - c))
         resid = y - phi_rows @ beta
         if float(np.prod(card.astype(float))) <= MAX_CELLS:
             cell = np.ravel_multi_index(tuple(codes.T), tuple(card))
@@ -381,10 +386,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self.corrections_ = corr
         self.center_ = float(centre)
         slack = min(float(slack), 0.5)
-        # Post-processing: the mean of the clipped, centred log-runtimes lies in [-R, R],
-        # and no configuration's runtime leaves the (DP) window by more than a bin.
-        lo, hi = log_window
-        self.coef_[0] = float(np.clip(self.coef_[0], lo - centre, hi - centre))
+        # Post-processing: no configuration's runtime leaves the (DP) window by more
+        # than a bin.
         self._log_clip = (log_window[0] - slack, log_window[1] + slack)
         centers = [self.discretizer_.centers(n) for n in ctx]
         self._centers = centers

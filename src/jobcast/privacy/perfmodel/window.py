@@ -65,10 +65,12 @@ def runtime_window(
     """The runtime window with ``epsilon`` (``None``: keep ``[lower, upper]``).
 
     Without DP (``accountant`` ``None``) the run from the first to the last non-empty
-    bin of a log2 histogram (bin edges, never raw extremes).
+    bin of a histogram with bins of 0.25 log units (bin edges, never raw extremes).
     """
     if accountant is None:
-        lo, hi = dp_log_range(t, accountant=None, lower=lower, upper=upper, mode="subarray")
+        lo, hi = dp_log_range(
+            t, accountant=None, lower=lower, upper=upper, width=0.25, mode="subarray"
+        )
         return RuntimeWindow(lo, hi, None, None, float(len(t)), float(len(t)), 0.0)
     assert count is not None
     if epsilon is None:
