@@ -200,26 +200,37 @@ def _current(repo: HistoryRepository, external_id: str) -> tuple[str, Any, pd.Da
     restricted to this execution (scale-outs left out filled in with the execution's),
     read with one query instead of the job's whole history.
     """
+    import numpy as np
     import pandas as pd
 
     with repo.transaction() as s:
         job, e = _row(repo, s, external_id)
         spec = repo.job(job)
         context = {k: (e.attributes or {}).get(k) for k in spec.attribute_names}
-        records = [
-            {"execution": external_id, **iteration_values(i), **context}
-            for i in _iteration_rows(s, e)
-        ]
+        rows = [iteration_values(i) for i in _iteration_rows(s, e)]
         started, scale_out = e.started_at, e.scale_out
-    frame = pd.DataFrame.from_records(records, columns=[*ITERATION_COLUMNS, *spec.attribute_names])
-    numeric = ["duration_s", "records", "cpu", "disk", "net"]
-    numeric += [a.name for a in spec.attributes if a.numeric]
-    for c in numeric:
-        frame[c] = pd.to_numeric(frame[c]).astype("float64")
-    frame["scale_out"] = frame["scale_out"].fillna(scale_out)
-    frame = frame[frame["scale_out"].notna()].dropna(subset=["duration_s"])
-    frame = frame.astype({"scale_out": "int64"}).sort_values("iteration")
-    return job, started, frame.reset_index(drop=True)
+    # the rows the model reads: finished (a duration), with a scale-out (else the run's)
+    for r in rows:
+        r["scale_out"] = scale_out if r["scale_out"] is None else r["scale_out"]
+    rows = [r for r in rows if r["duration_s"] is not None and r["scale_out"] is not None]
+    rows.sort(key=lambda r: int(r["iteration"]))
+    # columns built directly (a frame of a few rows: pandas' per-column conversions
+    # would cost more than the estimate)
+    data: dict[str, Any] = {
+        "execution": [external_id] * len(rows),
+        "iteration": np.array([r["iteration"] for r in rows], dtype=np.int64),
+        "scale_out": np.array([r["scale_out"] for r in rows], dtype=np.int64),
+    }
+    for c in ("duration_s", "records", "cpu", "disk", "net"):
+        data[c] = np.array([np.nan if r[c] is None else r[c] for r in rows], dtype=np.float64)
+    for c in ("started_at", "finished_at"):
+        data[c] = pd.to_datetime(pd.Series([r[c] for r in rows], dtype=object))
+    for a in spec.attributes:
+        value = context[a.name]
+        column = pd.Series([value] * len(rows), dtype=object)
+        data[a.name] = pd.to_numeric(column).astype("float64") if a.numeric else column
+    frame = pd.DataFrame(data, columns=[*ITERATION_COLUMNS, *spec.attribute_names])
+    return job, started, frame
 
 
 def running_eta(
