@@ -16,16 +16,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from jobcast.collect.protocol import (
-    EXECUTIONS_PATH,
-    HARDWARE_PATH,
-    ITERATION_FINISH_PATH,
-    ITERATION_START_PATH,
-    ExecutionReport,
-    HardwareReport,
-    IterationFinish,
-    IterationStart,
-)
+from jobcast.collect import protocol
 
 
 def make_app(store: dict[str, list[Any]]) -> FastAPI:
@@ -37,20 +28,20 @@ def make_app(store: dict[str, list[Any]]) -> FastAPI:
             store.setdefault(kind, []).append(report.model_dump(mode="json"))
         return {"ok": True}
 
-    @app.post(EXECUTIONS_PATH)
-    def executions(report: ExecutionReport) -> dict[str, bool]:
+    @app.post(protocol.EXECUTIONS_PATH)
+    def executions(report: protocol.ExecutionReport) -> dict[str, bool]:
         return keep("executions", report)
 
-    @app.post(ITERATION_START_PATH)
-    def start(report: IterationStart) -> dict[str, bool]:
+    @app.post(protocol.ITERATION_START_PATH)
+    def start(report: protocol.IterationStart) -> dict[str, bool]:
         return keep("starts", report)
 
-    @app.post(ITERATION_FINISH_PATH)
-    def finish(report: IterationFinish) -> dict[str, bool]:
+    @app.post(protocol.ITERATION_FINISH_PATH)
+    def finish(report: protocol.IterationFinish) -> dict[str, bool]:
         return keep("finishes", report)
 
-    @app.post(HARDWARE_PATH)
-    def hardware(report: HardwareReport) -> dict[str, bool]:
+    @app.post(protocol.HARDWARE_PATH)
+    def hardware(report: protocol.HardwareReport) -> dict[str, bool]:
         return keep("hardware", report)
 
     return app

@@ -17,6 +17,7 @@ from jobcast.collect import (
 )
 from jobcast.errors import ImportFormatError, InputError
 from tests.collect.recording_server import recording_server
+from tests.hardening.files import TEXT
 
 
 def test_sampler_measures_rates() -> None:
@@ -72,16 +73,7 @@ def test_agent_sends_batches() -> None:
     assert {b["execution"] for b in batches} == {"e1"}
 
 
-DOOL = """"Dool 1.3.2 CSV output"
-"Author:","Scott Baker","","","URL:","https://github.com/scottchiefbaker/dool/"
-"Host:","worker-7","","","User:","spark"
-"Cmdline:","dool -T --cpu --disk --net --output x.csv 1","","","Date:","22 Nov 2026 01:40:00 UTC"
-
-"epoch","total cpu usage",,,,,"dsk/total",,"net/total",
-"epoch","usr","sys","idl","wai","stl","read","writ","recv","send"
-1795311600.0,10.0,5.0,80.0,5.0,0,1024,2048,100,200
-1795311601.0,50.0,10.0,40.0,0,0,0,4096.5,300,400
-"""
+DOOL = TEXT["dool.csv"]
 
 DSTAT = """"Dstat 0.7.4 CSV output"
 "Author:","Dag Wieers <dag@wieers.com>",,,,"URL:","http://dag.wieers.com/home-made/dstat/"

@@ -15,18 +15,11 @@ from jobcast.errors import (
     PrivacyError,
     UnknownJobError,
 )
-from jobcast.history import (
-    Attribute,
-    AttributeKind,
-    ExecutionTable,
-    HistoryRepository,
-    JobSpec,
-    Provenance,
-    SourceKind,
-)
+from jobcast.history import Attribute, AttributeKind, HistoryRepository, JobSpec
 from jobcast.history.ledger import execution_fingerprint
 from jobcast.privacy.release import MAX_ROWS, release_share
 from jobcast.privacy.share import verify_share
+from tests.helpers import import_frame
 
 from .conftest import make_domain, make_frame
 
@@ -46,7 +39,7 @@ def _import(
 ) -> None:
     f = make_frame(n, seed).rename(columns={"instance_count": "scale_out"})
     f["gross_runtime"] *= scale
-    repo.import_executions(ExecutionTable(_spec(name), f, Provenance(SourceKind.FILE, "t.csv")))
+    import_frame(repo, _spec(name), f)
 
 
 def _release(repo: HistoryRepository, out: Path, job: str = "sort", **kw: object):

@@ -113,3 +113,16 @@ if __name__ == "__main__":
     target = Path(sys.argv[1])
     specs = json.loads(sys.argv[2]) if len(sys.argv) > 2 else BATCH
     run_batch(target, specs)
+
+
+@pytest.fixture(scope="session")
+def spark_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The real PySpark runs of the batch, by workload name."""
+    runs = spark_batch(tmp_path_factory.getbasetemp())
+    return {r["name"]: r for r in runs}
+
+
+@pytest.fixture(scope="session")
+def real_logs(spark_runs: dict[str, dict[str, Any]]) -> dict[str, Path]:
+    """The event log of every run of the batch, by workload name."""
+    return {name: Path(r["event_log"]) for name, r in spark_runs.items()}

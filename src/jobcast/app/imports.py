@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict
 
 from jobcast.errors import InputError, UnknownJobError
 from jobcast.history import AttributeKind, HistoryRepository, ImportSummary, JobSpec
 from jobcast.history.importers import read_c3o, read_executions
 from jobcast.history.importers.traces import TraceColumns, read_traces
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
+    "CsvOptions",
     "EventLogResult",
     "import_c3o",
     "import_csv",
@@ -34,28 +38,26 @@ def import_c3o(
     return [repo.import_executions(t) for t in tables]
 
 
+class CsvOptions(TypedDict, total=False):
+    """How to read a CSV of executions (:func:`jobcast.history.importers.read_executions`).
+
+    ``runtime`` names the runtime column; ``scale_out`` and ``machine_type`` name theirs
+    (None: none); ``sep`` is the field separator (None: guessed); ``kinds`` overrides
+    the guessed kind of attributes.
+    """
+
+    runtime: Required[str]
+    scale_out: str | None
+    machine_type: str | None
+    sep: str | None
+    kinds: Mapping[str, AttributeKind] | None
+
+
 def import_csv(
-    repo: HistoryRepository,
-    file: str | Path,
-    *,
-    job: str,
-    runtime: str,
-    scale_out: str | None = None,
-    machine_type: str | None = None,
-    sep: str | None = None,
-    kinds: Mapping[str, AttributeKind] | None = None,
+    repo: HistoryRepository, file: str | Path, *, job: str, **options: Unpack[CsvOptions]
 ) -> ImportSummary:
     """Import a CSV of executions; columns other than the named ones become context."""
-    table = read_executions(
-        file,
-        job=job,
-        runtime=runtime,
-        scale_out=scale_out,
-        machine_type=machine_type,
-        sep=sep,
-        kinds=kinds,
-    )
-    return repo.import_executions(table)
+    return repo.import_executions(read_executions(file, job=job, **options))
 
 
 def import_traces(

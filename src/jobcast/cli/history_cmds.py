@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -49,13 +49,9 @@ def import_c3o(
     as_json: JsonOption = False,
 ) -> None:
     """Import C3O traces: gross_runtime, instance_count (scale-out), machine_type, context."""
-    from jobcast.app.imports import import_c3o as run
-    from jobcast.history.importers import parse_kind_overrides
+    from jobcast.app.imports import import_c3o
 
-    kinds = parse_kind_overrides(kind)
-    with open_repo(db) as repo:
-        summaries = run(repo, files, job=job, kinds=kinds)
-    report_imports(summaries, files, as_json)
+    report_imports(_run_import(import_c3o, db, kind, files, job=job), files, as_json)
 
 
 def import_csv(
@@ -74,22 +70,31 @@ def import_csv(
     as_json: JsonOption = False,
 ) -> None:
     """Import any CSV of executions; columns other than the named ones become context."""
-    from jobcast.app.imports import import_csv as run
+    from jobcast.app.imports import import_csv
+
+    summary = _run_import(
+        import_csv,
+        db,
+        kind,
+        file,
+        job=job,
+        runtime=runtime,
+        scale_out=scale_out,
+        machine_type=machine_type,
+        sep=sep,
+    )
+    report_imports([summary], [file], as_json)
+
+
+def _run_import(
+    run: Callable[..., Any], db: str | None, kind: list[str] | None, *args: Any, **options: Any
+) -> Any:
+    """Run an import use case in the history ``db`` with the ``--kind`` overrides parsed."""
     from jobcast.history.importers import parse_kind_overrides
 
     kinds = parse_kind_overrides(kind)
     with open_repo(db) as repo:
-        summary = run(
-            repo,
-            file,
-            job=job,
-            runtime=runtime,
-            scale_out=scale_out,
-            machine_type=machine_type,
-            sep=sep,
-            kinds=kinds,
-        )
-    report_imports([summary], [file], as_json)
+        return run(repo, *args, kinds=kinds, **options)
 
 
 def report_imports(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jobcast.collect.hardware import HARDWARE_COLUMNS
+from jobcast.collect.hardware import HARDWARE_COLUMNS, typed_node_frame
 from jobcast.errors import ImportFormatError
 
 __all__ = ["read_dool"]
@@ -175,15 +175,7 @@ def read_dool(
         out["cpu"].append(min(max(100.0 - idl, 0.0), 100.0))
         for key, found in wanted.items():
             out[key].append(sum(_to_float(p, line, cols[j][1], row[j]) for j in found))
-    frame = pd.DataFrame(out)
-    frame.insert(0, "node", node or host or p.stem)
-    frame.insert(0, "execution", execution)
-    frame["execution"] = frame["execution"].astype("string")
-    frame["node"] = frame["node"].astype("string")
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    for c in HARDWARE_COLUMNS[3:]:
-        frame[c] = frame[c].astype("float64")
-    return frame[list(HARDWARE_COLUMNS)]
+    return typed_node_frame(pd.DataFrame(out), node=node or host or p.stem, execution=execution)
 
 
 _LAST_EPOCH = 253_402_300_799  # 9999-12-31 23:59:59 UTC

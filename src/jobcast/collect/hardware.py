@@ -23,6 +23,7 @@ __all__ = [
     "HardwareSampler",
     "hardware_frame",
     "run_agent",
+    "typed_node_frame",
 ]
 
 logger = logging.getLogger(__name__)
@@ -164,14 +165,33 @@ def hardware_frame(
     """Build a hardware-sample frame (:data:`HARDWARE_COLUMNS`) from samples of one node."""
     rows = [asdict(s) for s in samples]
     frame = pd.DataFrame(rows, columns=list(HARDWARE_COLUMNS[2:]))
-    frame.insert(0, "node", node or socket.gethostname())
+    return typed_node_frame(frame, node=node or socket.gethostname(), execution=execution)
+
+
+def typed_node_frame(frame: pd.DataFrame, *, node: str, execution: str | None) -> pd.DataFrame:
+    """Type one node's samples as a hardware-sample frame (:data:`HARDWARE_COLUMNS`).
+
+    Parameters
+    ----------
+    frame
+        The columns ``HARDWARE_COLUMNS[2:]`` (timestamp and the measures) of one node.
+    node, execution
+        The node's name and the execution it ran for (None: not known yet).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`HARDWARE_COLUMNS`, in that order, with their dtypes.
+    """
+    frame = frame.copy()
+    frame.insert(0, "node", node)
     frame.insert(0, "execution", execution)
     frame["execution"] = frame["execution"].astype("string")
     frame["node"] = frame["node"].astype("string")
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     for c in HARDWARE_COLUMNS[3:]:
         frame[c] = frame[c].astype("float64")
-    return frame
+    return frame[list(HARDWARE_COLUMNS)]
 
 
 def run_agent(

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from sqlalchemy import Text, insert, select, text, type_coerce
 from sqlalchemy.orm import Session
@@ -39,6 +39,9 @@ from jobcast.history.schema import (
     LedgerFingerprintRow,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "DEFAULT_PRIVACY_BUDGET",
     "BudgetChange",
     "BudgetState",
+    "ReleaseFields",
     "ReleaseLease",
 ]
 
@@ -74,6 +78,18 @@ _PG_LEDGER_LOCK = 0x6A6F6263  # "jobc"
 _CHUNK = 2000
 _TOLERANCE = 1e-12
 # a claim older than this without its import is left over from a killed process
+
+
+class ReleaseFields(TypedDict):
+    """The keyword arguments of :meth:`ReleaseLease.record`: what a ledger entry says."""
+
+    epsilon: float | None
+    method: str
+    rows: int
+    no_dp: NotRequired[bool]
+    destination: NotRequired[str | None]
+    digest: NotRequired[str | None]
+    released_by: NotRequired[str | None]
 
 
 @dataclass(frozen=True)
@@ -420,27 +436,11 @@ class PrivacyLedger(RepositoryBase):
                 logger.info("budget of job %r changed from %g to %g", name, old, new)
             return change
 
-    def record_release(
-        self,
-        name: str,
-        *,
-        epsilon: float | None,
-        method: str,
-        rows: int,
-        no_dp: bool = False,
-        destination: str | None = None,
-        digest: str | None = None,
-    ) -> None:
+    def record_release(self, name: str, **release: Unpack[ReleaseFields]) -> None:
         """Add a release to the ledger, refusing it if it would exceed the budget.
 
-        The check and the insert run in one locked transaction.
+        The check and the insert run in one locked transaction; ``release`` takes the
+        keyword arguments of :meth:`ReleaseLease.record`.
         """
         with self.release_lock(name) as lease:
-            lease.record(
-                epsilon=epsilon,
-                method=method,
-                rows=rows,
-                no_dp=no_dp,
-                destination=destination,
-                digest=digest,
-            )
+            lease.record(**release)
