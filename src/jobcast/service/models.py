@@ -175,8 +175,14 @@ class ModelStore:
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if pool is None:
+            return
+        # a fit under way would keep the service from exiting (Python joins the pool's
+        # workers at exit) for as long as it takes: stop them (shutdown drops the list)
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
 
     # ------------------------------------------------------------ progress models
     def want(self, versions: dict[str, Version]) -> None:
@@ -212,7 +218,7 @@ class ModelStore:
         return future
 
     def _fitted(self, job: str, future: Future[Any], started: float) -> None:
-        if future.cancelled():  # the service is shutting down
+        if future.cancelled() or self._closed:  # the service is shutting down
             with self._lock:
                 self._progress[job].pending = None
             return
