@@ -79,8 +79,18 @@ def test_estimate_follows_the_running_speed(db: str, tmp_path: Path) -> None:
 
 
 def test_train_then_evaluate(db: str) -> None:
+    from jobcast.app.progress import StoredProgress, stored_progress
+    from jobcast.history import HistoryRepository
+
+    with HistoryRepository(db) as repo:
+        assert stored_progress(repo, "it") == StoredProgress()
     trained = run("train", "progress", "--job", "it", "--n-jobs", "1", "--db", db, "--json")
     assert trained["job"] == "it" and trained["parameters"]
+    with HistoryRepository(db) as repo:
+        stored = stored_progress(repo, "it")
+    keys = ("parameters", "scale_out_model", "executions")
+    assert stored.to_dict() == {k: trained[k] for k in keys}
+    assert stored.executions == 12 and stored.scale_out_model == "bell"
     ev = run("evaluate", "progress", "--job", "it", "--training", "given", "--db", db, "--json")
     assert set(ev) >= {"job", "mre", "baselines", "estimates", "mre_remaining",
                        "baselines_remaining", "by_position", "interval"}
@@ -187,3 +197,10 @@ def test_scheduler_without_dask_names_the_extra(
     assert "pip install 'jobcast[dask]'" in str(result.exception)
     help_text = runner.invoke(app, ["train", "progress", "--help"]).stdout
     assert "--scheduler" in help_text and "jobcast[dask]" in help_text
+
+
+def test_evaluate_similarity_draws_every_measure(db: str, tmp_path: Path) -> None:
+    plot = tmp_path / "quality.png"
+    out = run("evaluate", "similarity", "--job", "it", "--plot", str(plot), "--db", db, "--json")
+    assert out["job"] == "it" and {"runtime", "final"} <= set(out["measures"])
+    assert plot.stat().st_size > 0
