@@ -8,12 +8,16 @@ the service's answers); the rules live in :mod:`jobcast.privacy.release`,
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobcast.history import HistoryRepository, Release
 from jobcast.history.ledger import BudgetChange
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from jobcast.privacy.release import ReleaseOptions
 
 __all__ = ["release", "budget", "import_share", "domain_init"]
 
@@ -42,18 +46,11 @@ def _change_dict(c: BudgetChange) -> dict[str, Any]:
 
 
 def release(
-    repo: HistoryRepository,
-    job: str,
-    *,
-    epsilon: float | None,
-    rows: int,
-    out: str | os.PathLike[str],
-    method: str | None = None,
-    domain: Mapping[str, Any] | str | os.PathLike[str] | None = None,
-    no_dp: bool = False,
-    seed: int | None = None,
+    repo: HistoryRepository, job: str, **options: Unpack[ReleaseOptions]
 ) -> dict[str, Any]:
     """Release a share of ``job`` (see :func:`jobcast.privacy.release.release_share`).
+
+    ``options`` are the keyword arguments of ``release_share``.
 
     Returns
     -------
@@ -61,20 +58,9 @@ def release(
         ``job``, ``out``, ``rows``, ``method``, ``epsilon``, ``digest``,
         ``budget_spent``, ``budget``, ``remaining``.
     """
-    from jobcast.privacy.registry import DEFAULT_METHOD
     from jobcast.privacy.release import release_share
 
-    done = release_share(
-        repo,
-        job,
-        epsilon=epsilon,
-        rows=rows,
-        out=out,
-        method=method or DEFAULT_METHOD,
-        domain=domain,
-        no_dp=no_dp,
-        random_state=seed,
-    )
+    done = release_share(repo, job, **options)
     return {
         "job": job,
         "out": str(done.path),

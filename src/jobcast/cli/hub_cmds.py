@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -80,18 +80,7 @@ def list_hub(
         from jobcast.errors import InputError
 
         raise InputError(f"listing {url} failed: HTTP {r.status_code}: {r.text}")
-    shares = r.json()["shares"]
-    if as_json:
-        emit_json({"shares": shares})
-        return
-    table(
-        f"shares at {url}",
-        ["id", "organization", "job", "ε", "rows", "published"],
-        [
-            [s["id"], s["organization"], s["job"], s["epsilon"], s["rows"], s["published_at"]]
-            for s in shares
-        ],
-    )
+    _show_shares(r.json()["shares"], as_json=as_json, title=f"shares at {url}", with_job=True)
 
 
 def pull(
@@ -119,21 +108,30 @@ def pull(
             attributes=attribute or (),
             into_job=into,
         )
+    _show_shares(done, as_json=as_json, title=f"shares of {job} pulled from {url}", pulled=True)
+
+
+def _show_shares(
+    shares: list[dict[str, Any]],
+    *,
+    as_json: bool,
+    title: str,
+    with_job: bool = False,
+    pulled: bool = False,
+) -> None:
+    """Print shares as ``{"shares": [...]}`` or a table (pulled ones: what was imported)."""
     if as_json:
-        emit_json({"shares": done})
+        emit_json({"shares": shares})
         return
-    table(
-        f"shares of {job} pulled from {url}",
-        ["id", "organization", "ε", "rows", "published", "imported"],
-        [
-            [
-                s["id"],
-                s["organization"],
-                s["epsilon"],
-                s["rows"],
-                s["published_at"],
-                "already there" if s["skipped"] else s["imported"],
-            ]
-            for s in done
-        ],
-    )
+    rows = []
+    for s in shares:
+        row = [s["id"], s["organization"], s["epsilon"], s["rows"], s["published_at"]]
+        if with_job:
+            row.insert(2, s["job"])
+        if pulled:
+            row.append("already there" if s["skipped"] else s["imported"])
+        rows.append(row)
+    header = ["id", "organization", "ε", "rows", "published"]
+    if with_job:
+        header.insert(2, "job")
+    table(title, [*header, *(["imported"] if pulled else [])], rows)

@@ -99,8 +99,9 @@ def share(
         Path | None,
         typer.Option(
             "--domain",
-            help="JSON of public column domains (free of charge); "
-            "`jobcast domain init --job NAME` writes a skeleton.",
+            help="JSON of public column domains (free of charge) and the `machines` facts "
+            "of slots and memory per machine type; `jobcast domain init --job NAME` writes "
+            "a skeleton.",
         ),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed.")] = None,
@@ -116,6 +117,7 @@ def share(
     release is recorded and the files appear together, or nothing happens at all.
     """
     from jobcast.app.share import release
+    from jobcast.privacy.registry import DEFAULT_METHOD
 
     with ui.open_repo(db) as repo:
         info = release(
@@ -124,10 +126,10 @@ def share(
             epsilon=epsilon,
             rows=rows,
             out=out,
-            method=method or None,
+            method=method or DEFAULT_METHOD,
             domain=domain,
             no_dp=no_dp,
-            seed=seed,
+            random_state=seed,
         )
     if as_json:
         ui.emit_json(info)

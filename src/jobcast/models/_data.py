@@ -141,6 +141,7 @@ def check_target(y: Any, n_samples: int, *, positive: bool = True) -> np.ndarray
     Returns
     -------
     numpy.ndarray
+        The runtimes as float64, one per row.
 
     Raises
     ------

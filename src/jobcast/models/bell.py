@@ -68,11 +68,9 @@ class BellModel(RuntimeRegressor):
 
     Parameters
     ----------
-    scale_out
-        The scale-out column: a name, a position, or None for the column named
-        ``"scale_out"`` (the first column when there is none).
-    n_bandwidths
-        Number of candidate bandwidths of the kernel regression.
+    scale_out, n_bandwidths
+        As in :class:`jobcast.models.kernel.KernelRegression`, which BELL fits as its
+        kernel-regression candidate.
     random_state
         Accepted for a uniform interface with the other runtime models; BELL's
         selection is deterministic and does not use it.

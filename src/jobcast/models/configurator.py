@@ -52,6 +52,7 @@ def runtime_bound(
     Returns
     -------
     numpy.ndarray
+        The upper runtime bounds in seconds, one per prediction.
 
     Raises
     ------

@@ -171,7 +171,8 @@ class AutoModel(RuntimeRegressor):
 
     References
     ----------
-    Will et al., "C3O" (IC2E 2021); the full reference is in :mod:`jobcast.models.optimistic`.
+    Will et al., "C3O" (IC2E 2021), whose per-job choice among runtime models by
+    cross-validation this follows; the full reference is in :mod:`jobcast.models.optimistic`.
     """
 
     def __init__(

@@ -3,6 +3,7 @@
 from jobcast.privacy.accountant import Accountant, Spend
 from jobcast.privacy.base import BaseSynthesizer
 from jobcast.privacy.bounds import dp_log_range
+from jobcast.privacy.consistency import MachineFacts
 from jobcast.privacy.discretize import Discretizer
 from jobcast.privacy.domain import (
     CategoricalDomain,
@@ -36,6 +37,7 @@ __all__ = [
     "Spend",
     "BaseSynthesizer",
     "dp_log_range",
+    "MachineFacts",
     "Discretizer",
     "CategoricalDomain",
     "ColumnDomain",

@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, TypedDict
 
 import numpy as np
 
@@ -41,7 +41,13 @@ from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
 from jobcast.privacy.share import MANIFEST_FILE, create_share, read_share, write_share_files
 from jobcast.privacy.verify import MIN_EPSILON
 
-__all__ = ["MAX_ROWS", "ShareRelease", "check_release_arguments", "release_share"]
+__all__ = [
+    "MAX_ROWS",
+    "ReleaseOptions",
+    "ShareRelease",
+    "check_release_arguments",
+    "release_share",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +231,19 @@ def check_release_arguments(
     path = _check_out(out)
     _check_method(method)
     return eps, n, path
+
+
+class ReleaseOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`release_share`, for callers that pass them on."""
+
+    epsilon: Required[float | None]
+    rows: Required[int]
+    out: Required[str | os.PathLike[str]]
+    method: str
+    domain: Domain | Mapping[str, Any] | str | os.PathLike[str] | None
+    no_dp: bool
+    random_state: int | None
+    machines: MachineFacts | Mapping[str, Any] | None
 
 
 def release_share(

@@ -211,18 +211,15 @@ def check_digests(mpath: Path, rpath: Path, m: Mapping[str, Any]) -> str:
                 f"no valid {key!r}: the share was written by an older jobcast or edited; ask "
                 "its publisher for a new package",
             )
-    rows_hash = file_digest(rpath)
-    if rows_hash != m["rows_sha256"]:
-        raise ImportFormatError(
-            str(rpath),
-            "rows.csv was changed after the release: its SHA-256 does not match the "
-            "manifest's rows_sha256",
-        )
     digest = manifest_digest(m)
-    if digest != m["manifest_sha256"]:
-        raise ImportFormatError(
-            str(mpath),
-            "manifest.json was changed after the release: its content does not match its "
-            "manifest_sha256",
-        )
+    seals = (
+        (rpath, file_digest(rpath), "rows_sha256", "rows.csv", "its SHA-256", "the manifest's"),
+        (mpath, digest, "manifest_sha256", "manifest.json", "its content", "its"),
+    )
+    for path, found, key, name, what, whose in seals:
+        if found != m[key]:
+            raise ImportFormatError(
+                str(path),
+                f"{name} was changed after the release: {what} does not match {whose} {key}",
+            )
     return digest
