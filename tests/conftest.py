@@ -79,12 +79,16 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryRepository]:
-    """The repository on SQLite and on PostgreSQL (each test runs against both)."""
+def history_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database on SQLite and on PostgreSQL (each test runs on both)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'history.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    r = HistoryRepository(url)
+        return f"sqlite:///{tmp_path / 'history.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def repo(history_url: str) -> Iterator[HistoryRepository]:
+    """The repository on SQLite and on PostgreSQL (each test runs against both)."""
+    r = HistoryRepository(history_url)
     yield r
     r.close()
