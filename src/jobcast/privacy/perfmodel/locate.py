@@ -110,6 +110,8 @@ def locate_columns(
             threshold=window_threshold(n_low, e_each),
             fallback=1 if n_low * e_each >= 3 * np.sqrt(6.0) else None, cover=True,
         )
+        if (win.low, win.high) == (float(dom.lower), upper):
+            continue  # nothing stood out: the whole range (a search range is refused)
         if dom.log and dom.lower <= SEARCH_LOWER and win.low <= SEARCH_LOWER * (1 + 1e-9):
             located = NumericDomain(
                 lower=0.0, upper=win.high, log=False, integer=dom.integer, bins=dom.bins
