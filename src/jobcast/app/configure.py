@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobcast.app.fitting import check_machine_types, check_scale_outs, fit_job
+from jobcast.app.fitting import ModelAnswer, check_machine_types, check_scale_outs, fit_job
 from jobcast.history import HistoryRepository
 from jobcast.models import PriceTable
 from jobcast.models import configure as choose
@@ -17,9 +17,11 @@ from jobcast.models.training_data import held_out_errors
 __all__ = ["ConfigurationResult", "configure"]
 
 
-@dataclass(frozen=True)
-class ConfigurationResult:
+@dataclass(frozen=True, kw_only=True)
+class ConfigurationResult(ModelAnswer):
     """The cheapest configuration meeting the deadline, every candidate, and why.
+
+    Besides :class:`ModelAnswer`'s ``model``, ``chosen`` and ``warnings``:
 
     Attributes
     ----------
@@ -32,24 +34,17 @@ class ConfigurationResult:
         Every candidate, as ``best``, in the order of machine types and scale-outs.
     message
         One sentence saying what was chosen, or why nothing was.
-    model, chosen
-        The model asked for and the one ``auto`` chose (None for a named model).
     deadline_s, confidence, currency
         The deadline, the probability of meeting it, the unit of ``cost``.
-    warnings
-        What was overridden (a given value of a machine-fixed attribute).
     """
 
     feasible: bool
     best: dict[str, Any] | None
     candidates: list[dict[str, Any]]
     message: str
-    model: str = "auto"
-    chosen: str | None = None
     deadline_s: float = 0.0
     confidence: float = 0.95
     currency: str = "USD"
-    warnings: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """The result as stable JSON (``jobcast configure --json``)."""
@@ -111,10 +106,8 @@ def configure(
 
     Parameters
     ----------
-    repo
-        The history.
-    job
-        The job.
+    repo, job
+        The history and the job.
     deadline_s
         Seconds (> 0).
     confidence
@@ -128,12 +121,8 @@ def configure(
         Candidate scale-outs (default: those in the history).
     machine_types
         Candidate machine types (default: the history's); each must be in the history.
-    model
-        A name of :data:`jobcast.models.MODEL_NAMES`.
-    include_shared
-        Train on collaborators' shared executions too.
-    random_state
-        Seed of the model and of its cross-validation.
+    model, include_shared, random_state
+        As in :func:`jobcast.app.fitting.fit_job`.
 
     Returns
     -------

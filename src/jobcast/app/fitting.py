@@ -17,6 +17,7 @@ from jobcast.models.training_data import training_set
 __all__ = [
     "MAX_QUERIES",
     "FittedJob",
+    "ModelAnswer",
     "check_machine_types",
     "check_scale_outs",
     "fit_job",
@@ -25,6 +26,26 @@ __all__ = [
 
 #: Most scale-outs (or query rows) one prediction or configuration call takes.
 MAX_QUERIES = 10_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelAnswer:
+    """What every answer of a job's fitted runtime model says besides the answer itself.
+
+    Attributes
+    ----------
+    model
+        The model asked for (``auto`` included).
+    chosen
+        The model ``auto`` chose; None for a named model.
+    warnings
+        Why an answer may be unreliable (a query outside the history's range) or what
+        was overridden (a given value of a machine-fixed attribute).
+    """
+
+    model: str = "auto"
+    chosen: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +102,17 @@ def fit_job(
     random_state: int | None = 0,
 ) -> FittedJob:
     """Fit ``model`` on the completed executions of ``job``.
+
+    Parameters
+    ----------
+    repo, job
+        The history and the job.
+    model
+        A name of :data:`jobcast.models.MODEL_NAMES`.
+    include_shared
+        Train on collaborators' shared executions too.
+    random_state
+        Seed of the model and of its cross-validation.
 
     Raises
     ------

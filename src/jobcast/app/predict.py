@@ -12,6 +12,7 @@ import pandas as pd
 from jobcast.app.fitting import (
     MAX_QUERIES,
     FittedJob,
+    ModelAnswer,
     check_machine_types,
     check_scale_outs,
     fit_job,
@@ -25,30 +26,20 @@ from jobcast.models.training_data import input_frame, query_frame
 __all__ = ["PredictionResult", "predict"]
 
 
-@dataclass(frozen=True)
-class PredictionResult:
-    """Runtime predictions with the query rows they answer.
+@dataclass(frozen=True, kw_only=True)
+class PredictionResult(ModelAnswer):
+    """Runtime predictions with the query rows they answer (and :class:`ModelAnswer`'s).
 
     Attributes
     ----------
-    model
-        The model asked for (``auto`` included).
-    chosen
-        The model ``auto`` chose; None for a named model.
     predictions
         Seconds, one per query row, in input order.
     queries
         The completed query rows (machine-fixed attributes filled in), in feature order.
-    warnings
-        Why a prediction may be unreliable (values outside the history's range) or
-        what was overridden.
     """
 
-    model: str
-    chosen: str | None
     predictions: tuple[float, ...]
     queries: pd.DataFrame
-    warnings: tuple[str, ...] = ()
 
 
 def predict(
@@ -73,10 +64,8 @@ def predict(
 
     Parameters
     ----------
-    repo
-        The history.
-    job
-        The job.
+    repo, job
+        The history and the job.
     rows
         Query rows (a DataFrame or dicts): the scale-out (``scale_out`` or the trace's
         own column name), the machine type when the job has several, and every other
@@ -87,12 +76,8 @@ def predict(
         One prediction per scale-out (at most :data:`~jobcast.app.fitting.MAX_QUERIES`).
     machine_type
         With ``settings``: the machine type (default: the history's only one).
-    model
-        A name of :data:`jobcast.models.MODEL_NAMES`.
-    include_shared
-        Train on collaborators' shared executions too.
-    random_state
-        Seed of the model.
+    model, include_shared, random_state
+        As in :func:`jobcast.app.fitting.fit_job`.
     where
         What the rows are called in error messages (e.g. the file they came from).
 
