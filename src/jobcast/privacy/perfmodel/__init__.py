@@ -216,7 +216,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
         rest = acc.remaining
         count = count_rows(len(frame), acc, rest * float(self.count_share))  # 1. the count
         todo = locate_todo(self.domain_, ctx)
-        e_locate = locate_share(len(todo), count.low, rest) if todo else 0.0
+        searched = any(n in self.domain.undeclared for n in todo)  # type: ignore[union-attr]
+        e_locate = locate_share(len(todo), count.low, rest, searched=searched) if todo else 0.0
         e_design = rest * float(self.context_share)
         e_window = rest * window_fraction(float(self.window_share), count.low, rest)
         e_corr = rest * float(self.correction_share)

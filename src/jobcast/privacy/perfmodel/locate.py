@@ -25,6 +25,8 @@ __all__ = ["LOCATE_SHARE", "Located", "fine_marginals", "locate_columns", "locat
 
 LOCATE_SHARE = (0.1, 0.3)  # of the budget: windows of the bounded context columns
 _LOCATE_MIN_SIGNAL = 12.0  # ε n per column that a window needs
+_SEARCH_SHARE = 0.5  # of the budget, at most, when columns have no declared bounds
+_SEARCH_MIN_SIGNAL = 8.0  # ε n below which a search range is not located (refused)
 _MARGINAL_MIN_SIGNAL = 8.0  # ε n per located column's histogram worth buying
 _LINEAR_SPAN = float(np.log(100.0))  # a linear range is binned like two decades
 
@@ -104,6 +106,10 @@ def locate_columns(
         width = w_log if dom.log else w_log * (upper - dom.lower) / _LINEAR_SPAN
         if span <= width:
             continue
+        if dom.log and dom.lower <= SEARCH_LOWER and n_low * e_each < _SEARCH_MIN_SIGNAL:
+            # A run of bins among the search range's 40 to 170 would not stand out of
+            # the noise: left unlocated, the release is refused (naming --domain).
+            continue
         win = dp_window(
             frame[name].to_numpy(dtype=float), accountant=accountant, label=f"window:{name}",
             epsilon=e_each, lower=float(dom.lower), upper=upper, width=width, log=dom.log,
@@ -126,12 +132,15 @@ def locate_columns(
     return Located(domain, marginals)
 
 
-def locate_share(n_columns: int, n_low: float, rest: float) -> float:
+def locate_share(n_columns: int, n_low: float, rest: float, *, searched: bool = False) -> float:
     """ε for the windows of ``n_columns`` columns: ``ε n = _LOCATE_MIN_SIGNAL`` each.
 
-    Between the bounds of ``LOCATE_SHARE`` of the (post-bounds) budget ``rest``.
+    Between the bounds of ``LOCATE_SHARE`` of the (post-bounds) budget ``rest``; up to
+    ``_SEARCH_SHARE`` when a column has no declared bounds (``searched``): unlocated,
+    it would make the release useless (it is refused).
     """
-    share = np.clip(n_columns * _LOCATE_MIN_SIGNAL / (n_low * rest), *LOCATE_SHARE)
+    top = _SEARCH_SHARE if searched else LOCATE_SHARE[1]
+    share = np.clip(n_columns * _LOCATE_MIN_SIGNAL / (n_low * rest), LOCATE_SHARE[0], top)
     return rest * float(share)
 
 
