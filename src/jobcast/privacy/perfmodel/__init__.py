@@ -59,6 +59,7 @@ from jobcast.privacy.bounds import SEARCH_LOWER, SEARCH_UPPER
 from jobcast.privacy.discretize import Discretizer
 from jobcast.privacy.domain import Domain, NumericDomain
 from jobcast.privacy.perfmodel.budget import (
+    MODEL_MIN_SHARE,
     PRIOR_SD,
     RowCount,
     correction_plan,
@@ -221,7 +222,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
         e_design = rest * float(self.context_share)
         e_window = rest * window_fraction(float(self.window_share), count.low, rest)
         e_corr = rest * float(self.correction_share)
-        # the runtime model: what remains after the stages above (unused shares included)
+        # the runtime model: what remains after the stages above (unused shares included),
+        # at least MODEL_MIN_SHARE: the window and the corrections are capped to leave it
 
         found = locate_columns(
             frame, self.domain_, todo, accountant=acc, epsilon=e_locate, n_low=count.low
@@ -233,6 +235,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         design = self._design(codes, card, ctx, found, count, acc, e_design)  # 3.
         rdom = self.domain_[self.runtime]
         assert isinstance(rdom, NumericDomain) and rdom.lower is not None
+        e_window = min(e_window, acc.remaining - MODEL_MIN_SHARE * rest)
         win = runtime_window(  # 4. the runtime window
             frame[self.runtime].to_numpy(dtype=float), rdom.lower, float(rdom.upper or 0.0),
             count, accountant=acc, name=self.runtime,
@@ -241,6 +244,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self._check_located(win)
         design = design.rescaled(win.total)
         eff = self._effective_card(design, card)
+        e_corr = max(min(e_corr, acc.remaining - MODEL_MIN_SHARE * rest), 0.0)
         e_marg, e_cells = correction_plan(
             count.low, e_corr, eff, float(np.prod(card.astype(float))),
             float(self.residual_clip), cells=design.grid,

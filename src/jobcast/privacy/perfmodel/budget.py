@@ -15,6 +15,7 @@ from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.noise import laplace_int
 
 __all__ = [
+    "MODEL_MIN_SHARE",
     "PRIOR_SD",
     "RESIDUAL_SD",
     "MARGINAL_SD",
@@ -35,6 +36,7 @@ RESIDUAL_SD = 0.2  # public prior: run-to-run and model error in log-runtime
 MARGINAL_SD = 0.05  # public prior: what a log-linear model misses per value of a column
 WINDOW_MIN_SIGNAL = 12.0  # ε_window n that a run of ~3 bins needs to stand out
 WINDOW_MAX_SHARE = 0.4  # of the budget: the most the runtime window may take
+MODEL_MIN_SHARE = 0.2  # of the budget: the least the runtime model keeps
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,8 @@ def correction_plan(
     runtime model.  ``card`` holds the codes per column that hold rows (effective
     cardinalities); ``cells`` says whether rows map to configuration cells at all.
     """
+    if e_corr <= 0:
+        return 0.0, 0.0
     multi = card > 1
     cols = int(multi.sum())
     k = float(card[multi].mean()) if cols else 1.0
@@ -152,6 +156,7 @@ def correction_plan(
     if cols == 0 or np.sqrt(2.0) * rho / (e_marg * n_low / k) > 2.0 * MARGINAL_SD:
         e_marg = 0.0
     e_cells = e_corr - e_marg * cols
-    if not cells or np.sqrt(2.0) * rho / (e_cells * max(n_low / n_cells, 1e-9)) > rho:
+    per_cell = max(n_low / n_cells, 1e-9)
+    if not cells or e_cells <= 0 or np.sqrt(2.0) * rho / (e_cells * per_cell) > rho:
         e_cells = 0.0
     return e_marg, e_cells
