@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobcast.errors import DatabaseError
+
+# the one URL resolution: the fast path of `jobcast jobs` reads it without SQLAlchemy
+from jobcast.lean import ENV_VAR, default_url, resolve_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -26,29 +28,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Environment variable naming the history database URL.
-ENV_VAR = "JOBCAST_DB"
-
 _MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def default_url() -> str:
-    """Return the URL of the default SQLite file in the user's data directory."""
-    from platformdirs import user_data_dir
-
-    directory = Path(user_data_dir("jobcast", appauthor=False))
-    return f"sqlite:///{directory / 'history.db'}"
-
-
-def resolve_url(url: str | None = None) -> str:
-    """Choose the database URL: the argument, then ``$JOBCAST_DB``, then the default.
-
-    A plain file path is accepted and taken as a SQLite file.
-    """
-    chosen = url or os.environ.get(ENV_VAR) or default_url()
-    if "://" not in chosen:
-        chosen = f"sqlite:///{Path(chosen).expanduser().resolve()}"
-    return chosen
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -155,17 +135,20 @@ def migrate(engine: Engine) -> None:
     Raises
     ------
     DatabaseError
-        When the database cannot be reached or migrated.
+        When the database cannot be reached or migrated, or is at a schema revision
+        this jobcast does not know (written by a newer one).
     """
     # Alembic is imported here only: it costs more than the rest of opening the history
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
 
     cfg = _alembic_config()
     # Several heads are allowed: features that add tables independently each branch
     # from the revision they need, and "heads" applies all of them.
     heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    current: set[str] = set()
     try:
         with engine.begin() as conn:
             current = set(MigrationContext.configure(conn).get_current_heads())
@@ -179,4 +162,11 @@ def migrate(engine: Engine) -> None:
         raise DatabaseError(
             f"cannot open the history database {engine.url.render_as_string()}: {cause}. "
             "Check the --db URL / $JOBCAST_DB and that the server is running."
+        ) from e
+    except CommandError as e:
+        unknown = ", ".join(repr(r) for r in sorted(current - heads)) or "unknown"
+        raise DatabaseError(
+            f"the history database {engine.url.render_as_string()} is at schema revision "
+            f"{unknown}, which this jobcast does not know ({e}): written by a newer jobcast? "
+            "Upgrade jobcast, or use another --db (or $JOBCAST_DB)."
         ) from e
