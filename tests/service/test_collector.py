@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +13,6 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 
 from jobcast.collect.protocol import MAX_BODY_BYTES, MAX_PARAMS, ExecutionReport
@@ -30,17 +27,13 @@ from jobcast.history import (
 )
 from jobcast.service.collector import Collector
 
+from .conftest import running_server
+
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 EXEC = "/api/v1/collector/executions"
 IT_START = "/api/v1/collector/iterations/start"
 IT_FINISH = "/api/v1/collector/iterations/finish"
 HW = "/api/v1/collector/hardware"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -60,20 +53,10 @@ def _serve(url: str, *, create_jobs: object = True) -> Iterator[Server]:
     collector = Collector(repo)
     app = FastAPI()
     app.include_router(collector.router(create_jobs=create_jobs))  # type: ignore[arg-type]
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
     try:
-        yield Server(base, url)
+        with running_server(app) as base:
+            yield Server(base, url)
     finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
         collector.close()
         repo.close()
 
