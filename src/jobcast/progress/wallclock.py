@@ -69,14 +69,20 @@ class WallClockHistory:
         else:
             tail = 0.0
             gap = length / float(d.sum())
-        return float(np.clip(gap, *_GAP_BOUNDS)), tail
+        low, high = _GAP_BOUNDS
+        return min(max(float(gap), low), high), tail
 
     def combined(
         self, executions: list[Any], weights: np.ndarray, done: int
     ) -> tuple[float, float]:
         """Weighted ``(gap, tail)`` of the given executions; ``(1, 0)`` when none is known."""
         pairs, w = [], []
-        for e, weight in zip(executions, np.asarray(weights, dtype=np.float64), strict=True):
+        weights = np.asarray(weights, dtype=np.float64)
+        # runs without weight change nothing unless no run has any (then all count alike)
+        skip_unweighted = bool((weights > 0).any())
+        for e, weight in zip(executions, weights, strict=True):
+            if skip_unweighted and not weight > 0:
+                continue
             got = self.gap_and_tail(e, done)
             if got is not None:
                 pairs.append(got)
