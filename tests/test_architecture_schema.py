@@ -6,9 +6,6 @@ scripts that bring an existing history to it); this keeps the two from drifting 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -17,16 +14,9 @@ from jobcast.history import HistoryRepository
 from jobcast.history.schema import Base
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'history.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-def test_upgrade_heads_matches_the_orm_metadata(fresh_url: str) -> None:
-    HistoryRepository(fresh_url).close()  # a new history: `alembic upgrade heads`
-    engine = create_engine(fresh_url)
+def test_upgrade_heads_matches_the_orm_metadata(history_url: str) -> None:
+    HistoryRepository(history_url).close()  # a new history: `alembic upgrade heads`
+    engine = create_engine(history_url)
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})

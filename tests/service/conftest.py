@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -22,12 +21,10 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 GAP = 2.0
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture
+def db_url(history_url: str) -> str:
     """A fresh history database URL: SQLite and PostgreSQL (each test runs on both)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'history.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return history_url
 
 
 def free_port() -> int:

@@ -61,13 +61,6 @@ def _serve(url: str, *, create_jobs: object = True) -> Iterator[Server]:
         repo.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'h.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
 def server(db_url: str) -> Iterator[Server]:
     yield from _serve(db_url)
