@@ -3,7 +3,8 @@ import pytest
 
 from jobcast.errors import NotEnoughDataError
 from jobcast.progress.arrays import to_arrays
-from jobcast.progress.combine import mean_total_error
+from jobcast.progress.combine import case_estimates, mean_total_error
+from jobcast.progress.parallel import dask_backend
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import similarity_quality
 from jobcast.progress.simulation import sample_iterations, simulate_cases
@@ -26,7 +27,7 @@ def test_sample_iterations_protocol():
 def test_simulation_never_uses_the_estimated_execution(cases):
     assert cases.n_cases == 24 * 3
     assert not cases.valid[np.arange(cases.n_cases), cases.current].any()
-    batched = cases.estimate(ProgressParameters())
+    batched = case_estimates(cases, ProgressParameters())
     from jobcast.progress.simulation import combined_estimate
 
     assert batched[5] == pytest.approx(combined_estimate(cases, 5, ProgressParameters()))
@@ -71,7 +72,6 @@ def test_dask_scheduler_runs_simulations():
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         serial = simulate_cases(to_arrays(history), scale_out_model="ernest")
-        remote = simulate_cases(
-            to_arrays(history), scale_out_model="ernest", scheduler=cluster.scheduler_address
-        )
+        with dask_backend(cluster.scheduler_address):
+            remote = simulate_cases(to_arrays(history), scale_out_model="ernest")
     assert np.allclose(serial.raw_remaining, remote.raw_remaining)

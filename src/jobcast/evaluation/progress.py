@@ -22,13 +22,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 from jobcast.errors import ImportFormatError, InputError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays
 from jobcast.progress.combine import case_estimates
 from jobcast.progress.estimator import resolve_parameters
 from jobcast.progress.interval import calibrate, scores
+from jobcast.progress.parallel import run_tasks
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import QualityCurve, plot_quality, similarity_quality
 from jobcast.progress.scaling import ScaleOutModelKind
@@ -235,7 +235,6 @@ def evaluate_progress(
     padding: float = 0.15,
     train_options: Mapping[str, Any] | None = None,
     n_jobs: int | None = None,
-    scheduler: str | None = None,
     random_state: int | None = 0,
     callback: Callable[[int, int], None] | None = None,
     level: float = 0.8,
@@ -267,8 +266,6 @@ def evaluate_progress(
         Keyword arguments of :func:`jobcast.progress.training.train_on_cases`.
     n_jobs
         joblib workers for the simulations and the nested trainings.
-    scheduler
-        Dask scheduler address for the simulations.
     random_state
         Seed of the training's random starting points.
     callback
@@ -302,7 +299,6 @@ def evaluate_progress(
         scale_out_model=scale_out_model,
         strengths=STRENGTH_GRID if training == "nested" else (used.scale_out_strength,),
         n_jobs=n_jobs,
-        scheduler=scheduler,
         callback=callback,
     )
     cases = next(iter(by_strength.values()))
@@ -311,8 +307,8 @@ def evaluate_progress(
     if training == "nested":
         kwargs = {"random_state": random_state, **dict(train_options or {})}
         rows = np.unique(cases.current)
-        jobs = (delayed(_nested_estimates)(by_strength, int(r), kwargs) for r in rows)
-        results = Parallel(n_jobs=n_jobs or 1)(jobs)
+        tasks = [(by_strength, int(r), kwargs) for r in rows]
+        results = run_tasks(_nested_estimates, tasks, n_jobs=n_jobs)
         remaining = np.empty(cases.n_cases)
         spread = np.empty(cases.n_cases)
         for res in results:
@@ -421,7 +417,6 @@ def evaluate_similarity(
     n_samples: int = 3,
     padding: float = 0.15,
     n_jobs: int | None = None,
-    scheduler: str | None = None,
     plot: str | Path | None = None,
     callback: Callable[[int, int], None] | None = None,
 ) -> dict[str, QualityCurve]:
@@ -446,7 +441,6 @@ def evaluate_similarity(
         scale_out_model=scale_out_model,
         strengths=(used.scale_out_strength,),
         n_jobs=n_jobs,
-        scheduler=scheduler,
         callback=callback,
     )
     curves = similarity_quality(by_strength[used.scale_out_strength], params=used)

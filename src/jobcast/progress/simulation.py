@@ -15,7 +15,7 @@ from jobcast.progress.arrays import IterationArrays, node_profiles, to_arrays
 from jobcast.progress.inference import adjusted, combine_estimates
 from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match_masks
-from jobcast.progress.parallel import ProgressCallback, dask_backend, run_tasks
+from jobcast.progress.parallel import ProgressCallback, run_tasks
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import prepare_history
 from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
@@ -152,20 +152,6 @@ class SimulationCases:
         """Per-candidate remaining runtimes with the (damped) adjustment, shape ``(C, E)``."""
         return self.raw_remaining * adjusted(self.factors, adjustment)
 
-    def estimate(self, params: ProgressParameters) -> np.ndarray:
-        """Remaining-runtime estimates of all cases under ``params``, shape ``(C,)``."""
-        mask, sim_final, _ = match_masks(self.similarities, self.valid, params)
-        remaining = self.remaining(params.adjustment)
-        weights = np.power(np.clip(sim_final, 0.0, 1.0), params.exponent) * mask
-        total = weights.sum(axis=1)
-        plain = np.where(mask, remaining, 0.0).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            weighted = (np.where(mask, remaining, 0.0) * weights).sum(axis=1) / total
-        out = np.where(total > 0, weighted, plain)
-        if params.blend > 0:
-            out = (1.0 - params.blend) * out + params.blend * self.robust(params.adjustment)
-        return out
-
     def robust(self, adjustment: float = 1.0) -> np.ndarray:
         """The robust estimates with the (damped) median adjustment, shape ``(C,)``.
 
@@ -180,29 +166,9 @@ class SimulationCases:
         """How much each case's similar executions disagree (see ``log_spread``), ``(C,)``."""
         mask, sim_final, _ = match_masks(self.similarities, self.valid, params)
         weights = np.power(np.clip(sim_final, 0.0, 1.0), params.exponent) * mask
-        # a set whose similarities are all 0 is averaged plainly (as in estimate)
+        # a set whose similarities are all 0 is averaged plainly (as the estimates are)
         weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, mask * 1.0)
         return log_spread(self.remaining(params.adjustment), weights)
-
-    def relative_errors(self, params: ProgressParameters) -> np.ndarray:
-        """``|estimated total - actual total| / actual total`` per case."""
-        return np.abs(self.estimate(params) - self.actual_remaining) / self.actual_total
-
-    def mean_relative_error(self, params: ProgressParameters) -> float:
-        """Mean of :meth:`relative_errors` (error of the total runtime)."""
-        return float(self.relative_errors(params).mean()) if self.n_cases else float("nan")
-
-    def remaining_errors(self, params: ProgressParameters) -> np.ndarray:
-        """``|estimated remaining - actual remaining| / actual remaining`` per case.
-
-        The SMiPE paper's metric, which training minimises.
-        """
-        actual = np.maximum(self.actual_remaining, 1e-9)
-        return np.abs(self.estimate(params) - self.actual_remaining) / actual
-
-    def mean_remaining_error(self, params: ProgressParameters) -> float:
-        """Mean of :meth:`remaining_errors`."""
-        return float(self.remaining_errors(params).mean()) if self.n_cases else float("nan")
 
     def pair_accuracy(self, adjustment: float = 1.0) -> np.ndarray:
         """Accuracy of estimating each case from each candidate alone, shape ``(C, E)``.
@@ -303,7 +269,6 @@ class SimulationOptions(TypedDict, total=False):
     padding: float
     scale_out_model: ScaleOutModelKind
     n_jobs: int | None
-    scheduler: str | None
     callback: ProgressCallback | None
 
 
@@ -315,7 +280,6 @@ def simulate_strengths(
     scale_out_model: ScaleOutModelKind = "bell",
     nodes: dict[str, np.ndarray] | None = None,
     n_jobs: int | None = None,
-    scheduler: str | None = None,
     callback: ProgressCallback | None = None,
     strengths: Sequence[float] = STRENGTH_GRID,
 ) -> dict[float, SimulationCases]:
@@ -343,9 +307,6 @@ def simulate_strengths(
     n_jobs
         joblib workers (one pool for the whole call); None defers to the enclosing
         ``joblib.parallel_config`` (serial without one).
-    scheduler
-        Deprecated: address of a Dask scheduler, the same as wrapping the call in
-        ``dask_backend(scheduler)``, which callers should do instead (at their edge).
     callback
         Called as ``callback(done, total)`` after each held-out execution.
     strengths
@@ -361,8 +322,6 @@ def simulate_strengths(
     ------
     jobcast.errors.NotEnoughDataError
         With fewer than two executions.
-    jobcast.errors.MissingExtraError
-        When ``scheduler`` is given and dask.distributed is not installed.
     jobcast.errors.InputError
         On bad ``n_samples``, ``padding``, ``strengths`` or ``n_jobs``.
     """
@@ -389,8 +348,7 @@ def simulate_strengths(
         (arrays, row, its.tolist(), scale_out_model, nodes, max_scale_out, strengths)
         for row, its in plan
     ]
-    with dask_backend(scheduler):
-        results = run_tasks(_one_execution, tasks, n_jobs=n_jobs, callback=callback)
+    results = run_tasks(_one_execution, tasks, n_jobs=n_jobs, callback=callback)
     current = np.concatenate([np.full(its.size, row) for row, its in plan]).astype(np.int64)
     iteration = np.concatenate([its for _, its in plan]).astype(np.int64)
     elapsed = np.concatenate([r[0].elapsed for r in results])

@@ -356,7 +356,6 @@ class HistoryOptions(CaseOptions, total=False):
     padding: float
     max_executions: int | None
     n_jobs: int | None
-    scheduler: str | None
     callback: Callable[[int, int], None] | None
 
 
@@ -417,7 +416,6 @@ def train_history(
     train_adjustment: bool = True,
     max_executions: int | None = MAX_TRAINING_EXECUTIONS,
     n_jobs: int | None = None,
-    scheduler: str | None = None,
     random_state: int | np.random.Generator | None = None,
     callback: Callable[[int, int], None] | None = None,
 ) -> TrainingReport:
@@ -444,8 +442,6 @@ def train_history(
         See :func:`train_on_cases`.
     n_jobs
         joblib workers for the simulations (one pool for the call).
-    scheduler
-        Dask scheduler address to run the simulations on a cluster instead.
     callback
         ``callback(done, total)`` after each simulated execution.
 
@@ -458,8 +454,6 @@ def train_history(
     ------
     jobcast.errors.NotEnoughDataError
         With fewer than two executions.
-    jobcast.errors.MissingExtraError
-        When ``scheduler`` is given but dask.distributed is missing.
     """
     history, hardware, note = training_subset(history, hardware, max_executions)
     arrays, cases = simulate_history(
@@ -470,7 +464,6 @@ def train_history(
         scale_out_model=scale_out_model,
         strengths=strengths,
         n_jobs=n_jobs,
-        scheduler=scheduler,
         callback=callback,
     )
     report = train_report(
