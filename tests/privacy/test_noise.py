@@ -118,31 +118,19 @@ def test_cube_noise_variance_is_the_k_norm_variance():
     assert var < 2 * (d * s / eps) ** 2 / 3
 
 
+def _selection_frequencies(scores: np.ndarray, eps: float, draws: int) -> np.ndarray:
+    picks = [
+        exponential_select(scores, sensitivity=1.0, accountant=_acc(eps), label="test")
+        for _ in range(draws)
+    ]
+    return np.bincount(picks, minlength=len(scores)) / draws
+
+
 def test_selection_privacy_loss_within_epsilon():
     # neighbouring score vectors: every score moves by at most the sensitivity 1
     eps, draws = 1.0, 4000
-    u = np.array([0.0, 1.0, 2.0])
-    u2 = np.array([1.0, 0.0, 1.0])
-    f = (
-        np.bincount(
-            [
-                exponential_select(u, sensitivity=1.0, accountant=_acc(eps), label="test")
-                for _ in range(draws)
-            ],
-            minlength=3,
-        )
-        / draws
-    )
-    f2 = (
-        np.bincount(
-            [
-                exponential_select(u2, sensitivity=1.0, accountant=_acc(eps), label="test")
-                for _ in range(draws)
-            ],
-            minlength=3,
-        )
-        / draws
-    )
+    f = _selection_frequencies(np.array([0.0, 1.0, 2.0]), eps, draws)
+    f2 = _selection_frequencies(np.array([1.0, 0.0, 1.0]), eps, draws)
     assert f.argmax() == 2  # the best candidate is favoured
     loss = np.abs(np.log(f / f2))
     # standard error of a log-frequency ratio with >= ~200 draws per cell: < 0.1
@@ -193,6 +181,25 @@ def test_every_mechanism_charges_the_accountant_before_drawing():
             label="f",
             epsilon=0.1,
         )
+
+
+def test_norm_is_checked_and_linf_keeps_the_shape():
+    acc = Accountant(1.0)
+    with pytest.raises(PrivacyError, match="norm"):
+        laplace_int(
+            np.zeros(3, dtype=np.int64), sensitivity=1, accountant=acc, label="x",
+            norm="l2",  # type: ignore[arg-type]
+        )
+    assert acc.ledger == ()
+    z = laplace_int(
+        np.zeros((2, 3), dtype=np.int64), sensitivity=4, accountant=acc, label="cube",
+        epsilon=0.5, norm="linf",
+    )
+    assert z.shape == (2, 3) and z.dtype == np.int64
+    assert [(s.label, s.epsilon) for s in acc.ledger] == [("cube", 0.5)]
+    # one coordinate: the cube is the interval, the same discrete Laplace mechanism
+    one = linf_laplace_int(np.array([7]), sensitivity=1, accountant=acc, label="one")
+    assert one.shape == (1,) and acc.exhausted
 
 
 def test_quantize_bounds_sensitivity():

@@ -41,8 +41,8 @@ from __future__ import annotations
 import math
 import random
 from fractions import Fraction
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, Literal
 
 import numpy as np
 import opendp.prelude as dp
@@ -106,20 +106,45 @@ def laplace_int(
     accountant: Accountant,
     label: str,
     epsilon: float | None = None,
+    norm: Literal["l1", "linf"] = "l1",
 ) -> np.ndarray:
-    """Add discrete Laplace noise to a vector of integers (counts or fixed-point sums).
+    """Add discrete noise to a vector of integers (counts or fixed-point sums), ε-DP.
+
+    With ``norm="l1"``, discrete Laplace noise of scale ``sensitivity / ε`` on every
+    coordinate [1]_ [2]_, drawn by OpenDP.
+
+    With ``norm="linf"``, K-norm noise for the cube: when one execution changes *every*
+    coordinate of a ``d``-vector by at most ``s`` (an L-infinity sensitivity, such as the
+    sufficient statistics ``Σ φ(x) y`` of a regression with ``|φ_j| <= 1``), the noise
+    ``z`` with probability proportional to ``exp(-ε max_j |z_j| / s)`` on the integer
+    lattice is ε-DP: for any change ``Δ`` with ``max |Δ_j| <= s`` the triangle
+    inequality bounds the probability ratio by ``exp(ε)`` [5]_.  Its variance per
+    coordinate (:func:`linf_noise_variance`) is ``(d + 1)(d + 2) / 6`` times the variance
+    of discrete Laplace noise on one coordinate, against ``d²`` for Laplace noise
+    calibrated to the L1 sensitivity ``d s``: 3.6 times less variance for ``d = 5``.
+    Sampling is exact, in two steps (:func:`_cube_norm` and :func:`_cube_shell_point`):
+    the norm ``m = max_j |z_j|``, whose probability is proportional to the number of
+    lattice points on the cube's shell of radius ``m`` times ``exp(-ε m / s)``, by
+    rejection from the L1 norm of ``d`` draws of OpenDP's discrete Laplace (same rate;
+    accepted with the ratio of shell sizes, most often), then a point uniformly on that
+    shell.  The noise never depends on the data, only on ``d``, ``s`` and ε.  For one
+    coordinate both norms are the same discrete Laplace mechanism.
 
     Parameters
     ----------
     values
-        Integer vector whose L1 sensitivity (add or remove one execution) is
+        Integer vector whose sensitivity (add or remove one execution) is
         ``sensitivity``.
     sensitivity
-        L1 sensitivity of the whole vector, in the same integer units.
+        In the same integer units: the L1 sensitivity of the whole vector
+        (``norm="l1"``), or the bound ``s`` on the change of each coordinate
+        (``norm="linf"``).
     accountant, label
         The release's accountant and what this spend is recorded as.
     epsilon
         ε of this mechanism (``None``: all that remains in ``accountant``).
+    norm
+        The norm ``sensitivity`` is stated in, which shapes the noise.
 
     Returns
     -------
@@ -132,82 +157,36 @@ def laplace_int(
         If ε is not > 0, the sensitivity is not a positive integer, or OpenDP's privacy
         map says the measurement would cost more than ε.
     """
+    if norm not in ("l1", "linf"):
+        raise PrivacyError(f'norm must be "l1" or "linf", got {norm!r}')
     _check_int_sensitivity(sensitivity)
-    arr = np.asarray(values)
+    arr = np.asarray(values).astype(np.int64)
     eps = _charge(accountant, label, epsilon)
     if arr.size == 0:
-        return arr.astype(np.int64)
-    scale = float(sensitivity) / eps
-    meas = _int_laplace(scale)
+        return arr
+    if norm == "linf" and arr.size > 1:
+        d = int(arr.size)
+        m = _cube_norm(d, float(sensitivity) / eps)
+        return arr + _cube_shell_point(d, m).reshape(arr.shape)
+    meas = _int_laplace(float(sensitivity) / eps)
     spent = float(meas.map(int(sensitivity)))
     if spent > eps * (1 + _SLACK):
         raise PrivacyError(f"discrete Laplace would spend {spent} > {eps}")
-    noisy = meas(arr.astype(np.int64).ravel().tolist())
-    return np.asarray(noisy, dtype=np.int64).reshape(arr.shape)
+    return np.asarray(meas(arr.ravel().tolist()), dtype=np.int64).reshape(arr.shape)
+
+
+#: :func:`laplace_int` for a sensitivity bound on each coordinate (K-norm noise for the cube).
+linf_laplace_int = partial(laplace_int, norm="linf")
 
 
 def linf_noise_variance(d: int, sensitivity: float, epsilon: float) -> float:
-    """Variance per coordinate of :func:`linf_laplace_int`'s noise (continuous approximation).
+    """Variance per coordinate of ``norm="linf"`` noise (continuous approximation).
 
     ``z = r u`` with ``r ~ Gamma(d + 1, 1 / ε)`` and ``u`` uniform in the cube
     ``[-s, s]^d``: ``E[r²] s² / 3 = (d + 1)(d + 2) s² / (3 ε²)``; for ``d = 1`` this is
     the Laplace variance ``2 (s / ε)²``.
     """
     return (d + 1) * (d + 2) * (float(sensitivity) / float(epsilon)) ** 2 / 3.0
-
-
-def linf_laplace_int(
-    values: np.ndarray,
-    *,
-    sensitivity: int,
-    accountant: Accountant,
-    label: str,
-    epsilon: float | None = None,
-) -> np.ndarray:
-    """Add K-norm noise for the cube to an integer vector whose coordinates each move by ≤ s.
-
-    When one execution changes *every* coordinate of a ``d``-vector by at most ``s``
-    (an L-infinity sensitivity, such as the sufficient statistics ``Σ φ(x) y`` of a
-    regression with ``|φ_j| <= 1``), the noise ``z`` with probability proportional to
-    ``exp(-ε max_j |z_j| / s)`` on the integer lattice is ε-DP: for any change ``Δ``
-    with ``max |Δ_j| <= s`` the triangle inequality bounds the probability ratio by
-    ``exp(ε)`` [5]_.  Its variance per coordinate (:func:`linf_noise_variance`) is
-    ``(d + 1)(d + 2) / 6`` times the variance of discrete Laplace noise on one
-    coordinate, against ``d²`` for Laplace noise calibrated to the L1 sensitivity
-    ``d s``: 3.6 times less variance for ``d = 5``.
-
-    Sampling is exact, in two steps (:func:`_cube_norm` and :func:`_cube_shell_point`):
-    the norm ``m = max_j |z_j|``, whose probability is proportional to the number of
-    lattice points on the cube's shell of radius ``m`` times ``exp(-ε m / s)``, by
-    rejection from the L1 norm of ``d`` draws of OpenDP's discrete Laplace (same rate;
-    accepted with the ratio of shell sizes, most often), then a point uniformly on that
-    shell.  The noise never depends on the data, only on ``d``, ``s`` and ε.
-
-    Parameters
-    ----------
-    values
-        Integer vector (``d`` coordinates).
-    sensitivity
-        Bound ``s`` on the change of each coordinate when one execution is added or
-        removed, in the same integer units.
-    accountant, label, epsilon
-        As in :func:`laplace_int`.
-
-    Returns
-    -------
-    numpy.ndarray
-        The noisy vector (int64).
-    """
-    arr = np.asarray(values).astype(np.int64).ravel()
-    if arr.size <= 1:
-        return laplace_int(
-            arr, sensitivity=sensitivity, accountant=accountant, label=label, epsilon=epsilon
-        )
-    _check_int_sensitivity(sensitivity)
-    eps = _charge(accountant, label, epsilon)
-    d = int(arr.size)
-    m = _cube_norm(d, float(sensitivity) / eps)
-    return arr + _cube_shell_point(d, m)
 
 
 _SYSRAND = random.SystemRandom()  # OS entropy, like OpenDP's own sampler

@@ -31,8 +31,8 @@ from jobcast.privacy.domain import Domain
 __all__ = ["RandomSynthesizer", "IndependentSynthesizer", "PrivBayesSynthesizer"]
 
 
-class _PlainSynthesizer(BaseSynthesizer):
-    """The constructor shared by the modes without parameters of their own.
+class _Mode(BaseSynthesizer):
+    """The arguments every DataSynthesizer mode takes (a mode may add its own).
 
     Parameters
     ----------
@@ -64,13 +64,13 @@ class _PlainSynthesizer(BaseSynthesizer):
         self.random_state = random_state
 
 
-class RandomSynthesizer(_PlainSynthesizer):
+class RandomSynthesizer(_Mode):
     """Uniform values over the declared domains (DataSynthesizer's random mode).
 
     Reads no private data except, with budget, undeclared bounds; its ledger may
     therefore total less than ε (which is still ε-DP).
 
-    Parameters: those of :class:`_PlainSynthesizer`.
+    Parameters: those of :class:`_Mode`.
     """
 
     method = "random"
@@ -84,10 +84,10 @@ class RandomSynthesizer(_PlainSynthesizer):
         return self.discretizer_.decode(codes, rng)
 
 
-class IndependentSynthesizer(_PlainSynthesizer):
+class IndependentSynthesizer(_Mode):
     """Independent noisy one-way histograms (DataSynthesizer's independent attribute mode).
 
-    Parameters: those of :class:`_PlainSynthesizer`.
+    Parameters: those of :class:`_Mode`.
     """
 
     method = "independent"
@@ -116,15 +116,11 @@ class IndependentSynthesizer(_PlainSynthesizer):
         return self.discretizer_.decode(codes, rng)
 
 
-class PrivBayesSynthesizer(BaseSynthesizer):
+class PrivBayesSynthesizer(_Mode):
     """PrivBayes network of degree ``k`` (DataSynthesizer's correlated attribute mode).
 
     Parameters
     ----------
-    domain
-        Declared column domains.
-    epsilon
-        Budget of the release (> 0).
     k
         Maximum number of parents per attribute.
     beta
@@ -134,12 +130,8 @@ class PrivBayesSynthesizer(BaseSynthesizer):
         of larger tables); their sensitivity is ``2 (ln(score_rows + 1) + 1)``.
     max_cells
         Largest noisy table (parents x attribute cells) a node may use.
-    no_dp
-        Release without differential privacy (recorded in the manifest).
-    bounds_share
-        Share of ε for undeclared bounds.
-    random_state
-        Seed or generator.
+    domain, epsilon, no_dp, bounds_share, random_state
+        As in :class:`_Mode`.
     """
 
     method = "privbayes"
@@ -157,15 +149,17 @@ class PrivBayesSynthesizer(BaseSynthesizer):
         bounds_share: float = 0.1,
         random_state: int | np.random.Generator | None = None,
     ) -> None:
-        self.domain = domain
-        self.epsilon = epsilon
+        super().__init__(
+            domain=domain,
+            epsilon=epsilon,
+            no_dp=no_dp,
+            bounds_share=bounds_share,
+            random_state=random_state,
+        )
         self.k = k
         self.beta = beta
         self.score_rows = score_rows
         self.max_cells = max_cells
-        self.no_dp = no_dp
-        self.bounds_share = bounds_share
-        self.random_state = random_state
 
     def _fit(self, frame: pd.DataFrame, acc: Accountant | None) -> None:
         if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or self.k < 0:
