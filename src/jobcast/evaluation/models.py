@@ -385,31 +385,25 @@ def evaluate_models(
     -------
     ModelEvaluation
     """
-    seeds = np.random.SeedSequence(random_state).spawn(2)
-    # the arguments both protocols share; each draws from its own stream of the seed
+    # each protocol draws from its own stream of the seed
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(random_state).spawn(2)]
     shared: dict[str, Any] = {
         "models": models,
         "test_size": test_size,
         "repeats": repeats,
         "callback": callback,
     }
-    first = (
-        holdout_evaluation(X, y, random_state=np.random.default_rng(seeds[0]), **shared)
-        if holdout
-        else None
-    )
-    second = (
-        training_size_evaluation(
-            X, y, train_sizes=train_sizes, random_state=np.random.default_rng(seeds[1]), **shared
-        )
-        if train_sizes
-        else None
-    )
     return ModelEvaluation(
         job=job,
         models=tuple(models),
-        holdout=first,
-        training_sizes=second,
+        holdout=holdout_evaluation(X, y, random_state=streams[0], **shared) if holdout else None,
+        training_sizes=(
+            training_size_evaluation(
+                X, y, train_sizes=train_sizes, random_state=streams[1], **shared
+            )
+            if train_sizes
+            else None
+        ),
         random_state=random_state,
     )
 
