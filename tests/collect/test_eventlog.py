@@ -34,27 +34,18 @@ def ev(name: str, **fields: Any) -> str:
     return json.dumps({"Event": f"SparkListener{name}", **fields}, separators=(",", ":"))
 
 
-def task_end(
-    stage: int,
-    *,
-    run_ms: int = 100,
-    cpu_ns: int = 50_000_000,
-    records: int = 10,
-    shuffle_records: int = 5,
-    remote: int = 300,
-    local: int = 200,
-) -> str:
+def task_end(stage: int) -> str:
     metrics = {
-        "Executor Run Time": run_ms,
-        "Executor CPU Time": cpu_ns,
+        "Executor Run Time": 100,
+        "Executor CPU Time": 50_000_000,
         "Disk Bytes Spilled": 1,
         "Shuffle Read Metrics": {
-            "Remote Bytes Read": remote,
-            "Local Bytes Read": local,
-            "Total Records Read": shuffle_records,
+            "Remote Bytes Read": 300,
+            "Local Bytes Read": 200,
+            "Total Records Read": 5,
         },
         "Shuffle Write Metrics": {"Shuffle Bytes Written": 7},
-        "Input Metrics": {"Bytes Read": 1000, "Records Read": records},
+        "Input Metrics": {"Bytes Read": 1000, "Records Read": 10},
         "Output Metrics": {"Bytes Written": 3},
     }
     return ev(
