@@ -1,7 +1,7 @@
 """Alembic environment: runs jobcast's migrations on the connection jobcast hands over."""
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool
 
 from jobcast.history.schema import Base
 
@@ -9,16 +9,21 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def run_migrations_on(connection: Connection) -> None:
+    # SQLite alters tables by copying them ("batch" mode)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        run_migrations_on(connection)
         return
     engine = engine_from_config(
         config.get_section(config.config_ini_section) or {},
@@ -26,13 +31,7 @@ def run_migrations_online() -> None:
         poolclass=pool.NullPool,
     )
     with engine.connect() as conn:
-        context.configure(
-            connection=conn,
-            target_metadata=target_metadata,
-            render_as_batch=conn.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        run_migrations_on(conn)
 
 
 if context.is_offline_mode():
