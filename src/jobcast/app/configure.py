@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from jobcast.app.fitting import ModelAnswer, check_machine_types, check_scale_outs, fit_job
+from jobcast.app.json_fields import field_dict
 from jobcast.history import HistoryRepository
 from jobcast.models import PriceTable
 from jobcast.models import configure as choose
@@ -15,6 +16,21 @@ from jobcast.models.configurator import Candidate
 from jobcast.models.training_data import held_out_errors
 
 __all__ = ["ConfigurationResult", "configure"]
+
+#: The result's attributes in the order of its JSON (``warnings`` follows, as a list).
+_RESULT_FIELDS = (
+    "model",
+    "chosen",
+    "deadline_s",
+    "confidence",
+    "currency",
+    "feasible",
+    "best",
+    "candidates",
+    "message",
+)
+#: A candidate's JSON is :meth:`Candidate.to_dict` with the runtimes keyed as in the CLI.
+_CANDIDATE_KEYS = {"predicted_runtime": "predicted_s", "runtime_bound": "bound_s"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,18 +64,7 @@ class ConfigurationResult(ModelAnswer):
 
     def to_dict(self) -> dict[str, Any]:
         """The result as stable JSON (``jobcast configure --json``)."""
-        return {
-            "model": self.model,
-            "chosen": self.chosen,
-            "deadline_s": self.deadline_s,
-            "confidence": self.confidence,
-            "currency": self.currency,
-            "feasible": self.feasible,
-            "best": self.best,
-            "candidates": self.candidates,
-            "message": self.message,
-            "warnings": list(self.warnings),
-        }
+        return {**field_dict(self, _RESULT_FIELDS), "warnings": list(self.warnings)}
 
 
 def _price_table(prices: PriceTable | Mapping[str, float] | str | Path | None) -> PriceTable:
@@ -73,14 +78,7 @@ def _price_table(prices: PriceTable | Mapping[str, float] | str | Path | None) -
 
 
 def _candidate(c: Candidate) -> dict[str, Any]:
-    return {
-        "scale_out": c.scale_out,
-        "machine_type": c.machine_type,
-        "predicted_s": c.predicted_runtime,
-        "bound_s": c.runtime_bound,
-        "cost": c.cost,
-        "feasible": c.feasible,
-    }
+    return {_CANDIDATE_KEYS.get(k, k): v for k, v in c.to_dict().items()}
 
 
 def configure(

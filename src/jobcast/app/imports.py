@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Required, TypedDict
 
@@ -99,16 +99,8 @@ class EventLogResult:
     skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (``jobcast import eventlog --json``)."""
-        return {
-            "path": self.path,
-            "job": self.job,
-            "execution": self.execution,
-            "iterations": self.iterations,
-            "completed": self.completed,
-            "corrupt_lines": self.corrupt_lines,
-            "skipped": self.skipped,
-        }
+        """JSON-ready dictionary (``jobcast import eventlog --json``): the fields in order."""
+        return asdict(self)
 
 
 def _known_runs(repo: HistoryRepository, job: str) -> tuple[JobSpec | None, set[str]]:

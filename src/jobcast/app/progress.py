@@ -7,16 +7,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 
+from jobcast.app.json_fields import field_dict
 from jobcast.errors import InputError, JobcastError, NotEnoughDataError
 from jobcast.history import HistoryRepository
 from jobcast.history.values import utc
 from jobcast.progress.eta import WallClockEstimate
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from typing_extensions import Unpack
+
     from jobcast.evaluation.progress import ProgressEvaluation
     from jobcast.progress.parallel import ProgressCallback
     from jobcast.progress.quality import QualityCurve
@@ -24,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "Eta",
+    "EtaOptions",
     "StoredProgress",
     "TrainedProgress",
     "eta",
@@ -38,6 +42,28 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+class EtaOptions(TypedDict, total=False):
+    """The keywords of an ETA besides what it estimates (see :func:`eta`)."""
+
+    deadline_s: float | None
+    now: datetime | None
+
+
+#: An ETA's attributes in the order of its JSON.
+_ETA_FIELDS = (
+    "job",
+    "execution",
+    "iterations_done",
+    "elapsed_s",
+    "remaining_s",
+    "finish_at",
+    "interval_s",
+    "progress",
+    "deadline_risk",
+    "similar",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,16 +96,9 @@ class Eta(WallClockEstimate):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (finish time as ISO 8601)."""
-        return {
-            "job": self.job,
-            "execution": self.execution,
-            "iterations_done": self.iterations_done,
-            "elapsed_s": self.elapsed_s,
-            "remaining_s": self.remaining_s,
+        return field_dict(self, _ETA_FIELDS) | {
             "finish_at": self.finish_at.isoformat(),
             "interval_s": list(self.interval_s),
-            "progress": self.progress,
-            "deadline_risk": self.deadline_risk,
             "similar": list(self.similar),
         }
 
@@ -368,26 +387,19 @@ def eta(
         When the job has fewer than two finished executions with iterations.
     """
     at = utc(now) or datetime.now(UTC)
-    model = fit_wall_clock(repo, job)
-    return _eta(repo, model, job, execution, deadline_s=deadline_s, now=at)
+    return eta_with(fit_wall_clock(repo, job), repo, job, execution, deadline_s=deadline_s, now=at)
 
 
 def eta_with(
-    model: Any,
-    repo: HistoryRepository,
-    job: str,
-    execution: str,
-    *,
-    deadline_s: float | None = None,
-    now: datetime | None = None,
+    model: Any, repo: HistoryRepository, job: str, execution: str, **options: Unpack[EtaOptions]
 ) -> Eta:
     """:func:`eta` with a model :func:`fit_wall_clock` fitted before, reused across calls.
 
     For callers that estimate many executions, or one repeatedly (the service fits once
-    per job and history version).
+    per job and history version). ``options`` are :func:`eta`'s ``deadline_s`` and ``now``.
     """
-    at = utc(now) or datetime.now(UTC)
-    return _eta(repo, model, job, execution, deadline_s=deadline_s, now=at)
+    at = utc(options.get("now")) or datetime.now(UTC)
+    return _eta(repo, model, job, execution, deadline_s=options.get("deadline_s"), now=at)
 
 
 def running(repo: HistoryRepository, *, now: datetime | None = None) -> list[Eta]:

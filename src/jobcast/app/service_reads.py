@@ -17,8 +17,9 @@ from jobcast.history.values import utc
 
 if TYPE_CHECKING:
     import pandas as pd
+    from typing_extensions import Unpack
 
-    from jobcast.app.progress import Eta
+    from jobcast.app.progress import Eta, EtaOptions
 
 __all__ = [
     "State",
@@ -234,18 +235,14 @@ def _current(repo: HistoryRepository, external_id: str) -> tuple[str, Any, pd.Da
 
 
 def running_eta(
-    model: Any,
-    repo: HistoryRepository,
-    execution: str,
-    *,
-    deadline_s: float | None = None,
-    now: datetime | None = None,
+    model: Any, repo: HistoryRepository, execution: str, **options: Unpack[EtaOptions]
 ) -> Eta:
     """:func:`jobcast.app.progress.eta_with` reading only the running execution's rows.
 
     The model (:func:`jobcast.app.progress.fit_wall_clock`) holds the prepared history;
     this reads the one execution (a single query) and estimates it: the same answer as
-    ``eta_with`` at a cost independent of the history's size.
+    ``eta_with`` at a cost independent of the history's size. ``options`` are
+    :func:`jobcast.app.progress.eta`'s ``deadline_s`` and ``now``.
 
     Raises
     ------
@@ -254,10 +251,12 @@ def running_eta(
     """
     from jobcast.app.progress import Eta
 
-    at = utc(now) or datetime.now(UTC)
+    at = utc(options.get("now")) or datetime.now(UTC)
     job, started, current = _current(repo, execution)
     start = utc(started)
     if start is None:
         start = utc(current["started_at"].iloc[0]) if len(current) else None
-    est = model.predict(current, started_at=start or at, now=at, deadline_s=deadline_s)
+    est = model.predict(
+        current, started_at=start or at, now=at, deadline_s=options.get("deadline_s")
+    )
     return Eta.of(est, job=job, execution=str(execution))

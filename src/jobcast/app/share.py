@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobcast.history import HistoryRepository, Release
-from jobcast.history.ledger import BudgetChange
+from jobcast.app.json_fields import field_dict
+from jobcast.history import HistoryRepository
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -22,27 +22,21 @@ if TYPE_CHECKING:
 __all__ = ["release", "budget", "import_share", "domain_init"]
 
 
-def _release_dict(r: Release) -> dict[str, Any]:
-    return {
-        "job": r.job,
-        "created_at": r.created_at,
-        "epsilon": r.epsilon,
-        "no_dp": r.no_dp,
-        "method": r.method,
-        "rows": r.rows,
-        "destination": r.destination,
-        "released_by": r.released_by,
-        "digest": r.digest,
-    }
-
-
-def _change_dict(c: BudgetChange) -> dict[str, Any]:
-    return {
-        "changed_at": c.changed_at,
-        "changed_by": c.changed_by,
-        "from": c.from_epsilon,
-        "to": c.to_epsilon,
-    }
+#: A ledger entry's attributes, in the order its JSON lists them.
+_RELEASE_FIELDS = (
+    "job",
+    "created_at",
+    "epsilon",
+    "no_dp",
+    "method",
+    "rows",
+    "destination",
+    "released_by",
+    "digest",
+)
+#: A budget change's attributes; the epsilons are published as ``from`` and ``to``.
+_CHANGE_FIELDS = ("changed_at", "changed_by", "from_epsilon", "to_epsilon")
+_CHANGE_KEYS = {"from_epsilon": "from", "to_epsilon": "to"}
 
 
 def release(
@@ -99,8 +93,10 @@ def budget(
         "budget": state.budget,
         "spent": state.spent,
         "remaining": state.remaining,
-        "releases": [_release_dict(r) for r in state.releases],
-        "changes": [_change_dict(c) for c in repo.budget_changes(job)],
+        "releases": [field_dict(r, _RELEASE_FIELDS) for r in state.releases],
+        "changes": [
+            field_dict(c, _CHANGE_FIELDS, keys=_CHANGE_KEYS) for c in repo.budget_changes(job)
+        ],
     }
 
 
