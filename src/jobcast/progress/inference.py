@@ -27,19 +27,12 @@ def recency_weights(n_past: int) -> np.ndarray:
 def adjustment_factors(current: np.ndarray, similar: np.ndarray) -> np.ndarray:
     """``f_total``: how much slower the current execution runs than each similar one.
 
-    Parameters
-    ----------
-    current
-        Runtimes of the current execution's iterations ``0..i-1``, shape ``(i,)``.
-    similar
-        The similar executions' runtimes of those iterations converted to the
-        current execution's scale-out of each iteration, shape ``(k, i)``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape ``(k,)``: the average of ``runtime_current / runtime_similar`` over the
-        past iterations with recency weights ``1/x`` (the latest iteration counts most).
+    ``current`` and ``similar`` are the arrays that
+    :func:`jobcast.progress.similarity.runtime_similarity` compares (the similar
+    executions' runtimes converted to the current scale-out of each iteration), shape
+    ``(i,)`` and ``(k, i)``. Returns shape ``(k,)``: the average of ``runtime_current /
+    runtime_similar`` over the past iterations with recency weights ``1/x`` (the latest
+    iteration counts most).
     """
     weights = recency_weights(current.shape[0])
     # einsum rather than @: a threaded BLAS matrix-vector product is slower here

@@ -13,7 +13,7 @@ to 5.1% (GBT) and from 7.9% to 7.7% (logistic regression) against a plain mean.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -139,6 +139,22 @@ def normalise_records(values: np.ndarray) -> np.ndarray:
         return np.where(first > 0, values / np.where(first > 0, first, 1.0), values)
 
 
+def _metric_mean(
+    current: Mapping[str, np.ndarray],
+    history: Mapping[str, np.ndarray],
+    compare: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> np.ndarray | None:
+    """Mean over the metrics both sides have of ``compare(current[m], history[m])``.
+
+    None when no metric is shared; a metric without data for a pair is left out of
+    that pair's mean.
+    """
+    shared = [m for m in current if m in history]
+    if not shared:
+        return None
+    return _row_mean(np.vstack([compare(current[m], history[m]) for m in shared]).T)
+
+
 def hardware_similarity(
     current: Mapping[str, np.ndarray], history: Mapping[str, np.ndarray]
 ) -> np.ndarray | None:
@@ -158,13 +174,17 @@ def hardware_similarity(
         recency-weighted mean ``min / max`` over iterations; None when no metric is
         shared.
     """
-    shared = [m for m in current if m in history]
-    if not shared:
-        return None
-    per_metric = np.vstack(
-        [_recency_mean(ratio_similarity(current[m][None, :], history[m])) for m in shared]
+    return _metric_mean(
+        current, history, lambda cur, hist: _recency_mean(ratio_similarity(cur[None, :], hist))
     )
-    return _row_mean(per_metric.T)
+
+
+def _node_pairs(cur: np.ndarray, hist: np.ndarray) -> np.ndarray:
+    """Mean ``min / max`` over node pairs, ``cur`` resampled to the length of ``hist``'s rows."""
+    if cur.shape[-1] != hist.shape[-1]:
+        grid = np.linspace(0.0, 1.0, hist.shape[-1])
+        cur = np.interp(grid, np.linspace(0.0, 1.0, cur.shape[-1]), cur)
+    return _row_mean(ratio_similarity(cur[None, :], hist))
 
 
 def node_hardware_similarity(
@@ -172,31 +192,13 @@ def node_hardware_similarity(
 ) -> np.ndarray | None:
     """Similarity of per-node resource averages, compared sorted and pair-wise.
 
-    Parameters
-    ----------
-    current
-        Metric name -> the current execution's per-node averages sorted in
-        descending order and resampled to ``K`` points, shape ``(K,)``
-        (:func:`jobcast.progress.arrays.node_profiles`).
-    history
-        Metric name -> the same for the previous executions, shape ``(E, K)``.
-
-    Returns
-    -------
-    numpy.ndarray or None
-        Shape ``(E,)``: the mean over metrics and node pairs of ``min / max``.
+    ``current`` maps each metric to the current execution's per-node averages sorted
+    in descending order and resampled to ``K`` points (shape ``(K,)``,
+    :func:`jobcast.progress.arrays.node_profiles`), ``history`` to the same for the
+    previous executions (shape ``(E, K)``). Returns shape ``(E,)``, the mean over
+    metrics and node pairs of ``min / max``, or None when no metric is shared.
     """
-    shared = [m for m in current if m in history]
-    if not shared:
-        return None
-    per_metric = []
-    for m in shared:
-        cur, hist = current[m], history[m]
-        if cur.shape[-1] != hist.shape[-1]:
-            grid = np.linspace(0.0, 1.0, hist.shape[-1])
-            cur = np.interp(grid, np.linspace(0.0, 1.0, cur.shape[-1]), cur)
-        per_metric.append(_row_mean(ratio_similarity(cur[None, :], hist)))
-    return _row_mean(np.vstack(per_metric).T)
+    return _metric_mean(current, history, _node_pairs)
 
 
 def input_size_similarity(current: float, history: np.ndarray) -> np.ndarray:
