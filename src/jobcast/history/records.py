@@ -6,6 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobcast.errors import InputError
@@ -184,6 +185,11 @@ class Provenance:
         object.__setattr__(self, "kind", SourceKind(self.kind))
         if self.epsilon is not None and not self.epsilon > 0:
             raise InputError(f"a share's epsilon must be > 0, got {self.epsilon}")
+
+    @classmethod
+    def of_file(cls, path: str | Path) -> Provenance:
+        """The provenance of an import of the file at ``path`` (named by its absolute path)."""
+        return cls(SourceKind.FILE, str(Path(path).resolve()))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Importers of trace files into validated tables (nothing is written until stored)."""
 
 from jobcast.history.importers.c3o import read_c3o
-from jobcast.history.importers.executions import read_executions, table_from_raw
+from jobcast.history.importers.executions import read_executions
 from jobcast.history.importers.kinds import guess_kind, parse_kind_overrides
 from jobcast.history.importers.tabular import RawTable, read_table
 
@@ -12,5 +12,4 @@ __all__ = [
     "read_c3o",
     "read_executions",
     "read_table",
-    "table_from_raw",
 ]

@@ -22,9 +22,11 @@ from jobcast.history.importers.kinds import infer_attribute
 from jobcast.history.importers.roles import check_kinds, check_roles
 from jobcast.history.importers.tabular import (
     _separator,
-    _sniff_separator,
     checked_file,
+    data_records,
+    file_separator,
     not_utf8,
+    read_header,
     require_header_column,
 )
 from jobcast.history.records import (
@@ -32,7 +34,6 @@ from jobcast.history.records import (
     ExecutionTable,
     JobSpec,
     Provenance,
-    SourceKind,
 )
 from jobcast.history.values import MAX_SCALE_OUT
 
@@ -137,45 +138,17 @@ def read_columns(path: str | Path, *, sep: str | None = None) -> ColumnTable:
 
 def _read(p: Path, f: TextIO, sep: str | None) -> ColumnTable:
     first = f.readline()
-    if not first.strip():
-        raise ImportFormatError(
-            str(p), "the file is empty; it needs a header line and at least one row", line=1
-        )
-    separator = sep or _sniff_separator(p, first)
-    header = tuple(h.strip() for h in next(csv.reader([first], delimiter=separator)))
-    empty = [i + 1 for i, h in enumerate(header) if not h]
-    if empty:
-        raise ImportFormatError(
-            str(p), f"header field(s) {empty} have no name; name every column", line=1
-        )
+    separator = file_separator(p, first, sep)
+    header = read_header(str(p), csv.reader([first], delimiter=separator))
     cols = [_Column(h) for h in header]
     interned: dict[str, str] = {}
     lines: array[int] = array("q")
     reader = csv.reader(f, delimiter=separator)
-    end = 1
-    n = 0
-    try:
-        for fields in reader:
-            start, end = end + 1, reader.line_num + 1
-            if not fields or all(not x.strip() for x in fields):
-                continue
-            if len(fields) != len(header):
-                raise ImportFormatError(
-                    str(p),
-                    f"{len(fields)} fields but the header has {len(header)} "
-                    f"(separator {separator!r}); fix the row or the separator (--sep)",
-                    line=start,
-                )
-            for col, raw in zip(cols, fields, strict=True):
-                _add(col, raw.strip(), n, interned)
-            lines.append(start)
-            n += 1
-    except csv.Error as e:
-        raise ImportFormatError(str(p), f"malformed CSV: {e}", line=reader.line_num + 1) from e
-    if n == 0:
-        raise ImportFormatError(
-            str(p), "the file has a header but no data rows; add executions", line=2
-        )
+    records = data_records(str(p), reader, width=len(header), separator=separator, before=1)
+    for n, (start, fields) in enumerate(records):
+        for col, raw in zip(cols, fields, strict=True):
+            _add(col, raw.strip(), n, interned)
+        lines.append(start)
     columns: dict[str, _Column] = {}
     for c in cols:
         columns.setdefault(c.name, c)
@@ -231,7 +204,7 @@ def executions_from_columns(
     machine_type: str | None,
     kinds: Mapping[str, AttributeKind] | None = None,
 ) -> ExecutionTable:
-    """Validate typed columns as executions of ``job`` (as ``table_from_raw`` does).
+    """Validate typed columns as executions of ``job``.
 
     ``table`` is consumed: a column converted for the frame (to integers, or text) is
     dropped from it once converted, so that the import holds one copy of each column.
@@ -327,18 +300,8 @@ def executions_from_columns(
         if not numeric:
             table.release(name)
         del values
-    spec = JobSpec(
-        name=job,
-        attributes=tuple(attributes),
-        runtime_column=runtime,
-        scale_out_column=scale_out,
-        machine_type_column=machine_type,
-    )
+    spec = JobSpec(job, tuple(attributes), runtime, scale_out, machine_type)
     # the columns are used as they are (no copy into blocks): memory stays one copy
     df = pd.DataFrame(frame, copy=False)
     del frame
-    return ExecutionTable(
-        job=spec,
-        frame=df,
-        provenance=Provenance(SourceKind.FILE, str(Path(table.path).resolve())),
-    )
+    return ExecutionTable(job=spec, frame=df, provenance=Provenance.of_file(table.path))

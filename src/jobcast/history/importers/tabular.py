@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jobcast.errors import ImportFormatError, InputError
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 __all__ = [
     "RawTable",
@@ -16,7 +20,10 @@ __all__ = [
     "parse_number",
     "require_header_column",
     "checked_file",
+    "data_records",
+    "file_separator",
     "not_utf8",
+    "read_header",
 ]
 
 
@@ -91,6 +98,81 @@ def _sniff_separator(path: Path, first_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+def file_separator(path: Path, first_line: str, sep: str | None) -> str:
+    """The field separator of a file starting with ``first_line``: ``sep``, or a guess.
+
+    Raises
+    ------
+    ImportFormatError
+        When the first line is blank (an empty file).
+    """
+    if not first_line.strip():
+        raise ImportFormatError(
+            str(path), "the file is empty; it needs a header line and at least one row", line=1
+        )
+    return sep or _sniff_separator(path, first_line)
+
+
+def read_header(path: str, reader: Reader, *, dedupe: bool = False) -> tuple[str, ...]:
+    """The column names in the next record of ``reader`` (``dedupe``: see :func:`read_table`).
+
+    Raises
+    ------
+    ImportFormatError
+        When a header field has no name, or the record is malformed CSV.
+    """
+    try:
+        header = tuple(f.strip() for f in next(reader))
+    except csv.Error as e:
+        raise ImportFormatError(path, f"malformed CSV: {e}", line=reader.line_num) from e
+    if dedupe:
+        header = _dedupe(header)
+    empty = [i + 1 for i, h in enumerate(header) if not h]
+    if empty:
+        raise ImportFormatError(
+            path, f"header field(s) {empty} have no name; name every column", line=1
+        )
+    return header
+
+
+def data_records(
+    path: str, reader: Reader, *, width: int, separator: str, before: int
+) -> Iterator[tuple[int, list[str]]]:
+    """The records of ``reader`` (a ``csv.reader``) that are not blank, with their line.
+
+    ``before`` is the number of physical lines of the file before the reader's first
+    one; a record's line is the physical line it starts on (quoted fields span lines).
+
+    Raises
+    ------
+    ImportFormatError
+        For a record with another number of fields than ``width``, malformed CSV, or a
+        file without any record.
+    """
+    end = before + reader.line_num
+    found = False
+    try:
+        for fields in reader:
+            start, end = end + 1, before + reader.line_num
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            if len(fields) != width:
+                raise ImportFormatError(
+                    path,
+                    f"{len(fields)} fields but the header has {width} "
+                    f"(separator {separator!r}); fix the row or the separator (--sep)",
+                    line=start,
+                )
+            found = True
+            yield start, fields
+    except csv.Error as e:
+        raise ImportFormatError(path, f"malformed CSV: {e}", line=before + reader.line_num) from e
+    if not found:
+        raise ImportFormatError(
+            path, "the file has a header but no data rows; add executions", line=2
+        )
+
+
 def _separator(sep: str | None) -> str | None:
     """The field separator asked for: one character; a typed backslash-t means a tab."""
     if sep is None:
@@ -143,50 +225,15 @@ def read_table(path: str | Path, *, sep: str | None = None, dedupe: bool = False
     except UnicodeDecodeError as e:
         raise not_utf8(p, e) from e
     lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise ImportFormatError(
-            str(p), "the file is empty; it needs a header line and at least one row", line=1
-        )
-    separator = sep or _sniff_separator(p, lines[0])
+    separator = file_separator(p, lines[0] if lines else "", sep)
     reader = csv.reader(lines, delimiter=separator)
-    header: tuple[str, ...] = ()
+    header = read_header(str(p), reader, dedupe=dedupe)
     rows: list[tuple[str, ...]] = []
     numbers: list[int] = []
-    end = 0  # physical line the previous record ended on (quoted fields span lines)
-    try:
-        for record, fields in enumerate(reader, start=1):
-            lineno, end = end + 1, reader.line_num
-            if record == 1:
-                header = tuple(f.strip() for f in fields)
-                if dedupe:
-                    header = _dedupe(header)
-                empty = [i + 1 for i, h in enumerate(header) if not h]
-                if empty:
-                    raise ImportFormatError(
-                        str(p),
-                        f"header field(s) {empty} have no name; name every column",
-                        line=1,
-                    )
-                continue
-            if not fields or all(not f.strip() for f in fields):
-                continue
-            if len(fields) != len(header):
-                raise ImportFormatError(
-                    str(p),
-                    f"{len(fields)} fields but the header has {len(header)} "
-                    f"(separator {separator!r}); fix the row or the separator (--sep)",
-                    line=lineno,
-                )
-            rows.append(tuple(f.strip() for f in fields))
-            numbers.append(lineno)
-    except csv.Error as e:
-        raise ImportFormatError(str(p), f"malformed CSV: {e}", line=reader.line_num) from e
-    except ImportFormatError:
-        raise
-    if not rows:
-        raise ImportFormatError(
-            str(p), "the file has a header but no data rows; add executions", line=2
-        )
+    records = data_records(str(p), reader, width=len(header), separator=separator, before=0)
+    for lineno, fields in records:
+        rows.append(tuple(f.strip() for f in fields))
+        numbers.append(lineno)
     return RawTable(str(p), header, tuple(rows), tuple(numbers))
 
 

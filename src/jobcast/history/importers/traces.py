@@ -15,7 +15,6 @@ from jobcast.history.records import (
     IterationTable,
     JobSpec,
     Provenance,
-    SourceKind,
 )
 
 __all__ = ["TraceColumns", "read_traces", "DURATION_UNITS"]
@@ -297,8 +296,7 @@ def read_traces(
         scale_out_column=None,
         machine_type_column=None,
     )
-    prov = Provenance(SourceKind.FILE, str(Path(table.path).resolve()))
     return IterationTable(
-        executions=ExecutionTable(spec, executions, prov),
+        executions=ExecutionTable(spec, executions, Provenance.of_file(table.path)),
         iterations=it.drop(columns=["line"]).reset_index(drop=True),
     )
