@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import numpy as np
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from jobcast.history import HistoryRepository, JobSpec
+from tests.collect.recording_server import free_port, running_server
+
+__all__ = ["GAP", "T0", "Headers", "free_port", "iterative_history", "record_run", "running_server"]
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 GAP = 2.0
@@ -25,33 +21,6 @@ GAP = 2.0
 def db_url(history_url: str) -> str:
     """A fresh history database URL: SQLite and PostgreSQL (each test runs on both)."""
     return history_url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def running_server(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(f"{base}/api/v1/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    try:
-        yield base
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=15)
 
 
 def record_run(
