@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +107,7 @@ def share_job_name(pkg: SharePackage) -> str:
 
 def import_share(
     repo: HistoryRepository,
-    directory: str | os.PathLike[str],
+    path: Path,
     *,
     job: str | None = None,
     merge_into: str | None = None,
@@ -119,8 +118,8 @@ def import_share(
     ----------
     repo
         The history to import into.
-    directory
-        The share package (``manifest.json`` and ``rows.csv``).
+    path
+        The share package's folder (``manifest.json`` and ``rows.csv``).
     job
         Name of the new job (default :func:`share_job_name`); it must not exist yet.
     merge_into
@@ -137,7 +136,6 @@ def import_share(
     """
     if job is not None and merge_into is not None:
         raise InputError("give either --job NEW (a new job) or --merge-into JOB, not both")
-    path = Path(directory)
     pkg = read_share(path)
     digest = str(pkg.manifest["manifest_sha256"])
     held = repo.share_imported_into(digest)
