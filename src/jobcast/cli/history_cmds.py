@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from jobcast.cli.common import (
-    DbOption,
-    JsonOption,
-    console,
-    emit_json,
-    open_repo,
-    plain,
-    show_jobs,
-)
+from jobcast.cli.common import DbOption, JsonOption, console, emit_json, open_repo, plain, show_jobs
 
 if TYPE_CHECKING:
     from jobcast.history import ImportSummary
@@ -127,6 +120,7 @@ def report_imports(
 
 
 def import_traces(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Iteration-level trace, one row per iteration.")],
     job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
     sep: Annotated[str | None, typer.Option("--sep", help="Field separator (guessed).")] = None,
@@ -161,23 +155,9 @@ def import_traces(
     from jobcast.app.imports import import_traces as run
     from jobcast.history.importers.traces import TraceColumns
 
-    columns = TraceColumns(
-        execution=execution,
-        iteration=iteration,
-        duration=duration,
-        duration_unit=duration_unit,
-        scale_out=scale_out,
-        records=records,
-        cpu=cpu,
-        disk=disk,
-        net=net,
-        input_size=input_size,
-        started=started,
-        finished=finished,
-        run_started=run_started,
-        run_finished=run_finished,
-        context=tuple(context or ()),
-    )
+    # the column options are named as TraceColumns' fields; --context is a list
+    names = {f.name: ctx.params[f.name] for f in fields(TraceColumns) if f.name != "context"}
+    columns = TraceColumns(**names, context=tuple(context or ()))
     with open_repo(db) as repo:
         summary = run(repo, file, job=job, columns=columns, sep=sep)
     report_imports([summary], [file], as_json)

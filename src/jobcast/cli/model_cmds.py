@@ -89,13 +89,13 @@ def predict(
             repo,
             job,
             rows=rows,
+            where=str(input_file),
             settings=ui.parse_assignments(settings),
             scale_outs=scale_outs,
             machine_type=machine_type,
             model=model,
             include_shared=include_shared,
             random_state=seed,
-            where=str(input_file),
         )
     if as_json:
         ui.emit_json(
@@ -134,13 +134,13 @@ def configure_cmd(
         list[str] | None,
         typer.Option("--machine-type", help="Candidate machine types (default: the history's)."),
     ] = None,
+    model: ModelOption = "auto",
+    include_shared: SharedOption = True,
+    seed: SeedOption = 0,
     prices: Annotated[
         Path | None,
         typer.Option("--prices", help="JSON {machine_type: price per machine-hour} to use."),
     ] = None,
-    model: ModelOption = "auto",
-    include_shared: SharedOption = True,
-    seed: SeedOption = 0,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -156,9 +156,9 @@ def configure_cmd(
         result = run(
             repo,
             job,
+            settings=ui.parse_assignments(settings),
             deadline_s=deadline,
             confidence=confidence,
-            settings=ui.parse_assignments(settings),
             prices=prices,
             scale_outs=ui.parse_int_list(scale_out, option="--scale-out"),
             machine_types=machine_type,

@@ -56,6 +56,14 @@ def serve(
     watch_interval: Annotated[
         float, typer.Option(help="Seconds between passes over running executions and sources.")
     ] = 5.0,
+    model_workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes (at least 1) that fit progress models and answer predictions "
+            "and configurations off the request path.",
+        ),
+    ] = 2,
     log_format: Annotated[
         str, typer.Option(help="json (structured, one object per line) or text.")
     ] = "json",
@@ -84,6 +92,7 @@ def serve(
         sources=tuple(source or ()),
         source_job=source_job,
         deadlines=tuple((k, float(v)) for k, v in deadlines.items()),
+        model_workers=model_workers,
     )
     if log_format == "json":
         configure_json_logging()

@@ -76,7 +76,6 @@ def estimate(
     current: Annotated[
         Path,
         typer.Option(
-            "--current",
             help="CSV of its finished iterations so far: iteration, duration_s, scale_out "
             "(+ records, cpu, disk, net, context attributes).",
         ),

@@ -1,0 +1,71 @@
+"""``jobcast serve`` turns its options into the service's settings (no server is started)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import jobcast.service
+from jobcast.cli import app
+from jobcast.service.settings import ServiceSettings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """What ``serve`` would build and run: create_app's arguments, uvicorn's."""
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+
+    def create_app(db: str | None, *, settings: ServiceSettings) -> str:
+        seen.update(db=db, settings=settings)
+        return "the app"
+
+    def run(app: Any, **kwargs: Any) -> None:
+        seen.update(app=app, **kwargs)
+
+    monkeypatch.setattr(jobcast.service, "create_app", create_app)
+    monkeypatch.setattr(uvicorn, "run", run)
+    root = logging.getLogger()
+    level = root.level
+    yield seen
+    root.setLevel(level)  # --log-format text sets the root logger's level
+
+
+def serve(*args: str) -> Any:
+    return runner.invoke(app, ["serve", "--log-format", "text", *args])
+
+
+def test_model_workers_reach_the_settings(started: dict[str, Any], tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    r = serve("--model-workers", "3", "--port", "9999", "--db", db)
+    assert r.exit_code == 0, r.output
+    assert started["settings"].model_workers == 3
+    assert started["db"] == db and started["app"] == "the app" and started["port"] == 9999
+
+
+def test_model_workers_default_is_the_settings_default(started: dict[str, Any]) -> None:
+    r = serve()
+    assert r.exit_code == 0, r.output
+    assert started["settings"].model_workers == ServiceSettings().model_workers
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_model_workers_below_one_are_refused(started: dict[str, Any], value: str) -> None:
+    r = serve("--model-workers", value)
+    assert r.exit_code == 2
+    assert "Invalid value for '--model-workers'" in r.output
+    assert "settings" not in started  # refused before the service is built
+
+
+def test_model_workers_is_documented() -> None:
+    r = runner.invoke(app, ["serve", "--help"])
+    assert r.exit_code == 0
+    assert "--model-workers" in r.stdout and "at least 1" in r.stdout
