@@ -40,6 +40,8 @@ TEXT: dict[str, str] = {
     "dup_header.csv": "a,a,t\n1,2,3\n",
     "unnamed.csv": "a,,t\n1,2,3\n",
     "multiline.csv": 'a,b,t\n1,"x\ny\nz",10\n2,w,abc\n',
+    # a header field past the csv module's field size limit (131072 characters)
+    "huge_header.csv": f'"{"h" * 200_000}",t\n1,10\n',
     "other_attrs.csv": "zz,gross_runtime\n1,10\n",
     "mt_empty.csv": "a,t,m\n1,10,\n",
     "mt_long.csv": f"a,t,m\n1,10,{'m' * 150}\n",

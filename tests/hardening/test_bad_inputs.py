@@ -37,70 +37,54 @@ def _c(name: str, args: str, *says: str, before: tuple[str, ...] = ()) -> Case:
 
 
 C = "import|csv"
+TIMES = "--started|s|--finished|f"  # the iteration time columns of the trace files
+
+
+def _on_file(name: str, command: str, options: str, file_args: str, says: tuple[str, ...]) -> Case:
+    file, _, extra = file_args.partition("|")
+    return _c(name, "|".join(x for x in (command, f"{{d}}/{file}", options, extra) if x), *says)
+
+
+def _csv(name: str, file_args: str, *says: str) -> Case:
+    """``jobcast import csv {d}/FILE --job j --runtime t`` (``file_args``: FILE|more|args)."""
+    return _on_file(name, C, "--job|j|--runtime|t", file_args, says)
+
+
+def _trace(name: str, file_args: str, *says: str) -> Case:
+    """``jobcast import traces {d}/FILE --job j`` (``file_args``: FILE|more|args)."""
+    return _on_file(name, "import|traces", "--job|j", file_args, says)
+
+
 CASES = [
     # ------------------------------------------------------------- files
-    _c("missing-file", f"{C}|{{d}}/nope.csv|--job|j|--runtime|t", "nope.csv", "no such file"),
+    _csv("missing-file", "nope.csv", "nope.csv", "no such file"),
     _c("directory", f"{C}|{{d}}|--job|j|--runtime|t", "is a directory", "pass the trace file"),
-    _c("empty-file", f"{C}|{{d}}/empty.csv|--job|j|--runtime|t", "empty.csv", "empty"),
-    _c("header-only", f"{C}|{{d}}/header.csv|--job|j|--runtime|t", "no data rows"),
-    _c("field-count", f"{C}|{{d}}/fields.csv|--job|j|--runtime|t", "line 3", "--sep"),
-    _c("not-utf8", f"{C}|{{d}}/latin1.csv|--job|j|--runtime|t", "not UTF-8", "save the file"),
+    _csv("empty-file", "empty.csv", "empty.csv", "empty"),
+    _csv("header-only", "header.csv", "no data rows"),
+    _csv("field-count", "fields.csv", "line 3", "--sep"),
+    _csv("not-utf8", "latin1.csv", "not UTF-8", "save the file"),
     _c("no-runtime-col", f"{C}|{{d}}/good.csv|--job|j|--runtime|nope", "'nope'", "--runtime"),
-    _c("runtime-text", f"{C}|{{d}}/rt_text.csv|--job|j|--runtime|t", "line 3", "not a number"),
-    _c("runtime-negative", f"{C}|{{d}}/rt_neg.csv|--job|j|--runtime|t", "line 2", "> 0"),
-    _c("runtime-inf", f"{C}|{{d}}/rt_inf.csv|--job|j|--runtime|t", "'inf'", "finite"),
-    _c("runtime-nan", f"{C}|{{d}}/rt_nan.csv|--job|j|--runtime|t", "'nan'", "finite"),
-    _c(
-        "scale-out-1e30",
-        f"{C}|{{d}}/so_huge.csv|--job|j|--runtime|t|--scale-out|n",
-        "1e+30",
-        "100000",
-    ),
-    _c(
-        "scale-out-fraction",
-        f"{C}|{{d}}/so_frac.csv|--job|j|--runtime|t|--scale-out|n",
-        "'2.5'",
-        "whole number",
-    ),
-    _c("scale-out-zero", f"{C}|{{d}}/so_zero.csv|--job|j|--runtime|t|--scale-out|n", "> 0"),
-    _c("attribute-1e400", f"{C}|{{d}}/attr_inf.csv|--job|j|--runtime|t", "'1e400'", "finite"),
-    _c("attribute-empty", f"{C}|{{d}}/attr_empty.csv|--job|j|--runtime|t", "empty value"),
-    _c(
-        "mixed-column",
-        f"{C}|{{d}}/mixed.csv|--job|j|--runtime|t",
-        "'abc'",
-        "column of numbers",
-        "line 4",
-    ),
-    _c(
-        "sep-two-chars",
-        f"{C}|{{d}}/colons.csv|--job|j|--runtime|t|--sep|::",
-        "'::'",
-        "one character",
-    ),
-    _c("sep-letter", f"{C}|{{d}}/good.csv|--job|j|--runtime|t|--sep|x", "'x'", "cannot separate"),
-    _c(
-        "same-column-twice",
-        f"{C}|{{d}}/good.csv|--job|j|--runtime|t|--scale-out|t",
-        "'t'",
-        "--runtime and as --scale-out",
-    ),
-    _c(
-        "runtime-is-machine-type",
-        f"{C}|{{d}}/good.csv|--job|j|--runtime|t|--machine-type|t",
-        "--machine-type",
-    ),
+    _csv("runtime-text", "rt_text.csv", "line 3", "not a number"),
+    _csv("runtime-negative", "rt_neg.csv", "line 2", "> 0"),
+    _csv("runtime-inf", "rt_inf.csv", "'inf'", "finite"),
+    _csv("runtime-nan", "rt_nan.csv", "'nan'", "finite"),
+    _csv("scale-out-1e30", "so_huge.csv|--scale-out|n", "1e+30", "100000"),
+    _csv("scale-out-fraction", "so_frac.csv|--scale-out|n", "'2.5'", "whole number"),
+    _csv("scale-out-zero", "so_zero.csv|--scale-out|n", "> 0"),
+    _csv("attribute-1e400", "attr_inf.csv", "'1e400'", "finite"),
+    _csv("attribute-empty", "attr_empty.csv", "empty value"),
+    _csv("mixed-column", "mixed.csv", "'abc'", "column of numbers", "line 4"),
+    _csv("sep-two-chars", "colons.csv|--sep|::", "'::'", "one character"),
+    _csv("sep-letter", "good.csv|--sep|x", "'x'", "cannot separate"),
+    _csv("same-column-twice", "good.csv|--scale-out|t", "'t'", "--runtime and as --scale-out"),
+    _csv("runtime-is-machine-type", "good.csv|--machine-type|t", "--machine-type"),
     _c("long-job-name", f"{C}|{{d}}/good.csv|--job|{'x' * 5000}|--runtime|t", "at most 200"),
-    _c("long-column-name", f"{C}|{{d}}/long_col.csv|--job|j|--runtime|t", "at most 200"),
-    _c("nul-in-cell", f"{C}|{{d}}/nul.csv|--job|j|--runtime|t", "NUL"),
-    _c("duplicate-header", f"{C}|{{d}}/dup_header.csv|--job|j|--runtime|t", "'a'", "2 times"),
-    _c("unnamed-header", f"{C}|{{d}}/unnamed.csv|--job|j|--runtime|t", "no name", "line 1"),
-    _c(
-        "line-after-multiline-quote",
-        f"{C}|{{d}}/multiline.csv|--job|j|--runtime|t",
-        "line 5",
-        "not a number",
-    ),
+    _csv("long-column-name", "long_col.csv", "at most 200"),
+    _csv("nul-in-cell", "nul.csv", "NUL"),
+    _csv("duplicate-header", "dup_header.csv", "'a'", "2 times"),
+    _csv("unnamed-header", "unnamed.csv", "no name", "line 1"),
+    _csv("line-after-multiline-quote", "multiline.csv", "line 5", "not a number"),
+    _csv("header-field-huge", "huge_header.csv", "malformed CSV", "line 1"),
     _c(
         "same-file-twice",
         f"{C}|{{d}}/good.csv|--job|twice|--runtime|t",
@@ -108,67 +92,35 @@ CASES = [
         "another --job",
         before=(*f"{C}|{{d}}/good.csv|--job|twice|--runtime|t".split("|"),),
     ),
-    _c("kind-unknown-column", f"{C}|{{d}}/good.csv|--job|j|--runtime|t|--kind|zz=dataset", "zz"),
-    _c("kind-bad-value", f"{C}|{{d}}/good.csv|--job|j|--runtime|t|--kind|a=weird", "weird"),
+    _csv("kind-unknown-column", "good.csv|--kind|zz=dataset", "zz"),
+    _csv("kind-bad-value", "good.csv|--kind|a=weird", "weird"),
     _c(
         "other-attributes",
         f"{C}|{{d}}/other_attrs.csv|--job|sort|--runtime|gross_runtime",
         "already exists",
         "another --job",
     ),
-    _c(
-        "machine-type-empty",
-        f"{C}|{{d}}/mt_empty.csv|--job|j|--runtime|t|--machine-type|m",
-        "empty machine type",
-    ),
-    _c(
-        "machine-type-long",
-        f"{C}|{{d}}/mt_long.csv|--job|j|--runtime|t|--machine-type|m",
-        "machine_type",
-        "at most 100",
-    ),
+    _csv("machine-type-empty", "mt_empty.csv|--machine-type|m", "empty machine type"),
+    _csv("machine-type-long", "mt_long.csv|--machine-type|m", "machine_type", "at most 100"),
     # --------------------------------------------------------------- c3o
     _c("c3o-no-runtime", "import|c3o|{d}/c3o_nort.csv|--job|j", "'gross_runtime'"),
     _c("c3o-scale-out-1e30", "import|c3o|{d}/c3o_huge.csv|--job|j", "instance_count", "100000"),
     _c("c3o-directory", "import|c3o|{d}|--job|j", "is a directory"),
     _c("c3o-twice", "import|c3o|{sort}|--job|sort", "imported before"),
     # ------------------------------------------------------------ traces
-    _c(
-        "trace-finish-before-start",
-        "import|traces|{d}/tr_order.csv|--job|j|--started|s|--finished|f",
-        "before it starts",
-        "line 3",
-    ),
-    _c(
+    _trace("trace-finish-before-start", f"tr_order.csv|{TIMES}", "before it starts", "line 3"),
+    _trace(
         "trace-run-finish-before-start",
-        "import|traces|{d}/tr_run_order.csv|--job|j|--run-started|rs|--run-finished|rf",
+        "tr_run_order.csv|--run-started|rs|--run-finished|rf",
         "before it starts",
     ),
-    _c(
-        "trace-bad-time",
-        "import|traces|{d}/tr_badtime.csv|--job|j|--started|s|--finished|f",
-        "not a timestamp",
-        "ISO",
-    ),
-    _c("trace-duration-text", "import|traces|{d}/tr_dur.csv|--job|j", "not a number", "line 2"),
-    _c("trace-no-execution-col", "import|traces|{d}/tr_noexec.csv|--job|j", "'execution'"),
-    _c(
-        "trace-duration-unit",
-        "import|traces|{d}/tr_ok.csv|--job|j|--duration-unit|weeks",
-        "--duration-unit",
-        "weeks",
-    ),
-    _c(
-        "trace-context-varies",
-        "import|traces|{d}/tr_ctx.csv|--job|j|--context|size",
-        "constant per execution",
-    ),
-    _c("trace-scale-out-huge", "import|traces|{d}/tr_huge.csv|--job|j", "scale-out", "100000"),
-    _c(
-        "trace-sep-tab-typed",
-        "import|traces|{d}/tr_ok.csv|--job|j|--sep|\\t",
-        "'execution'",
-    ),
+    _trace("trace-bad-time", f"tr_badtime.csv|{TIMES}", "not a timestamp", "ISO"),
+    _trace("trace-duration-text", "tr_dur.csv", "not a number", "line 2"),
+    _trace("trace-no-execution-col", "tr_noexec.csv", "'execution'"),
+    _trace("trace-duration-unit", "tr_ok.csv|--duration-unit|weeks", "--duration-unit", "weeks"),
+    _trace("trace-context-varies", "tr_ctx.csv|--context|size", "constant per execution"),
+    _trace("trace-scale-out-huge", "tr_huge.csv", "scale-out", "100000"),
+    _trace("trace-sep-tab-typed", "tr_ok.csv|--sep|\\t", "'execution'"),
     # -------------------------------------------------------------- dool
     _c(
         "dool-epoch-1e300",
@@ -176,19 +128,11 @@ CASES = [
         "between 1970 and 9999",
     ),
     _c("dool-no-header", "import|dool|{d}/good.csv|--job|sort|--execution|e1", "no dool"),
-    _c(
-        "dool-unknown-execution",
-        "import|dool|{d}/dool.csv|--job|sort|--execution|nope",
-        "'nope'",
-    ),
+    _c("dool-unknown-execution", "import|dool|{d}/dool.csv|--job|sort|--execution|nope", "'nope'"),
     _c("dool-unknown-job", "import|dool|{d}/dool.csv|--job|nojob|--execution|e1", "nojob"),
     _c("dool-missing-file", "import|dool|{d}/none.csv|--job|sort|--execution|e1", "none.csv"),
     # ---------------------------------------------------------- eventlog
-    _c(
-        "eventlog-not-spark",
-        "import|eventlog|{d}/good.csv|--job|j",
-        "good.csv",
-    ),
+    _c("eventlog-not-spark", "import|eventlog|{d}/good.csv|--job|j", "good.csv"),
     _c("eventlog-missing", "import|eventlog|{d}/nolog|--job|j", "nolog"),
     # ------------------------------------------------------ other commands
     _c("predict-unknown-job", "predict|--job|nojob|--scale-out|4", "nojob", "known jobs"),
