@@ -48,38 +48,28 @@ EVENTS=${EVENTS:-$OUT/spark-events}
 mkdir -p "$EVENTS"
 
 # configuration i: list lengths are pairwise coprime, so the settings vary independently
-pick() { local -n list=$1; echo "${list[$(( $2 % ${#list[@]} ))]}"; }
-# Per workload: sizes, the parameter varied besides them (VARIED) and the iteration cap,
-# as lists named <WORKLOAD>_SIZES, <WORKLOAD>_<PARAMETER> and <WORKLOAD>_ITERATIONS;
-# FIXED parameters are the same in every run.
-declare -A VARIED=([kmeans]=k [pagerank]=degree [cc]=degree [sgd]=step)
-declare -A FIXED=([sgd]="tol=0.01")
-KMEANS_SIZES=(10000 40000 25000 50000 15000)
-KMEANS_K=(4 8 6 5 9 3 7)
-KMEANS_ITERATIONS=(8 12 10)
-PAGERANK_SIZES=(2000 4000 3000 5000 2500)
-PAGERANK_DEGREE=(4 7 5 9 3 8 6)
-PAGERANK_ITERATIONS=(5 7 6)
+pick() { local -a list; read -r -a list <<< "$1"; echo "${list[$(( $2 % ${#list[@]} ))]}"; }
+# Per workload (one table each): the sizes, the parameter varied besides them (VARIED) and
+# its values, the iteration caps; FIXED parameters are the same in every run.
 # cc and sgd stop on convergence before their iteration cap in some configurations (cc:
 # no label changed, sooner in denser graphs; sgd: gradient norm below tol, sooner with a
 # larger step), so their histories mix run lengths as converging jobs do.
-CC_SIZES=(4000 8000 6000 10000 5000)
-CC_DEGREE=(2.5 4 3 6 2 5 3.5)
-CC_ITERATIONS=(8 12 10)
-SGD_SIZES=(10000 20000 15000 25000 12500)
-SGD_STEP=(0.5 0.3 0.4 0.6 0.35 0.45 0.55)
-SGD_ITERATIONS=(8 12 10)
-CORES=(1 2)
+declare -A SIZES=([kmeans]="10000 40000 25000 50000 15000" [pagerank]="2000 4000 3000 5000 2500"
+                  [cc]="4000 8000 6000 10000 5000" [sgd]="10000 20000 15000 25000 12500")
+declare -A VARIED=([kmeans]=k [pagerank]=degree [cc]=degree [sgd]=step)
+declare -A VALUES=([kmeans]="4 8 6 5 9 3 7" [pagerank]="4 7 5 9 3 8 6"
+                   [cc]="2.5 4 3 6 2 5 3.5" [sgd]="0.5 0.3 0.4 0.6 0.35 0.45 0.55")
+declare -A ITERATIONS=([kmeans]="8 12 10" [pagerank]="5 7 6" [cc]="8 12 10" [sgd]="8 12 10")
+declare -A FIXED=([sgd]="tol=0.01")
+CORES="1 2"
 
 started=$(date +%s)
 for workload in "$@"; do
   for i in $(seq 0 $((RUNS - 1))); do
-    cores=$(pick CORES "$i")
-    W=${workload^^}
-    varied=${VARIED[$workload]}
-    size=$(pick "${W}_SIZES" "$i")
-    params=(--param "$varied=$(pick "${W}_${varied^^}" "$i")"
-            --param "iterations=$(pick "${W}_ITERATIONS" "$i")")
+    cores=$(pick "$CORES" "$i")
+    size=$(pick "${SIZES[$workload]}" "$i")
+    params=(--param "${VARIED[$workload]}=$(pick "${VALUES[$workload]}" "$i")"
+            --param "iterations=$(pick "${ITERATIONS[$workload]}" "$i")")
     for fixed in ${FIXED[$workload]:-}; do params+=(--param "$fixed"); done
     params+=(--param "seed=$i")
     echo "== $workload run $((i + 1))/$RUNS: size $size, cores $cores, ${params[*]}" >&2
