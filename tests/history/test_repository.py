@@ -12,17 +12,17 @@ from jobcast.errors import (
     JobConflictError,
     UnknownJobError,
 )
-from jobcast.history import (
+from jobcast.history import HistoryRepository
+from jobcast.history.importers import read_c3o
+from jobcast.history.records import (
     Attribute,
     AttributeKind,
     ExecutionTable,
-    HistoryRepository,
     IterationTable,
     JobSpec,
     Provenance,
     SourceKind,
 )
-from jobcast.history.importers import read_c3o
 from tests.conftest import shared_file
 
 

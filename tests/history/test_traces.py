@@ -22,6 +22,8 @@ ELLIS = TraceColumns(
 )
 
 
+#: The header of a trace in the canonical column names.
+HEADER = "execution,iteration,duration_s,scale_out\n"
 #: A trace whose context attribute changes within one execution.
 VARYING_CONTEXT = "execution,iteration,duration_s,scale_out,input_size\na,0,1,2,5\na,1,1,2,6\n"
 
@@ -61,14 +63,18 @@ def test_canonical_columns_and_context(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "column", "fragment"),
     [
-        ("execution,iteration,duration_s,scale_out\na,0,-1,2\n", 2, "duration_s", "> 0"),
-        ("execution,iteration,duration_s,scale_out\na,0,x,2\n", 2, "duration_s", "not a number"),
-        ("execution,iteration,duration_s,scale_out\na,1.5,1,2\n", 2, "iteration", "whole"),
-        ("execution,iteration,duration_s,scale_out\na,-1,1,2\n", 2, "iteration", ">= 0"),
-        ("execution,iteration,duration_s,scale_out\na,0,1,0\n", 2, "scale_out", "> 0"),
-        ("execution,iteration,duration_s,scale_out\na,0,1,2\na,0,2,2\n", 3, "iteration", "twice"),
-        ("execution,iteration,duration_s\na,0,1\n", 1, None, "--scale-out"),
-        (VARYING_CONTEXT, 2, "input_size", "changes within execution"),
+        pytest.param(f"{HEADER}a,0,-1,2\n", 2, "duration_s", "> 0", id="negative-duration"),
+        pytest.param(f"{HEADER}a,0,x,2\n", 2, "duration_s", "not a number", id="text-duration"),
+        pytest.param(f"{HEADER}a,1.5,1,2\n", 2, "iteration", "whole", id="fractional-iteration"),
+        pytest.param(f"{HEADER}a,-1,1,2\n", 2, "iteration", ">= 0", id="negative-iteration"),
+        pytest.param(f"{HEADER}a,0,1,0\n", 2, "scale_out", "> 0", id="zero-scale-out"),
+        pytest.param(f"{HEADER}a,0,1,2\na,0,2,2\n", 3, "iteration", "twice", id="iteration-twice"),
+        pytest.param(
+            "execution,iteration,duration_s\na,0,1\n", 1, None, "--scale-out", id="no-scale-out"
+        ),
+        pytest.param(
+            VARYING_CONTEXT, 2, "input_size", "changes within execution", id="context-varies"
+        ),
     ],
 )
 def test_bad_traces(
