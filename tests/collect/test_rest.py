@@ -30,6 +30,19 @@ def _start_application(tmp_path: Path, spec: dict) -> subprocess.Popen[str]:
     )
 
 
+def _first_polls(
+    proc: subprocess.Popen[str], deadline: float, *followers: SparkRestFollower
+) -> list[pd.DataFrame]:
+    """Wait for the application's UI: every follower's first poll, once all answered."""
+    while True:
+        try:
+            return [f.poll() for f in followers]
+        except SparkRestError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Spark app did not come up: {proc.stderr.read()[-3000:]}")  # type: ignore[union-attr]
+            time.sleep(0.5)
+
+
 def test_parse_spark_time() -> None:
     t = parse_spark_time("2026-11-22T01:36:12.181GMT")
     assert t is not None and t.isoformat() == "2026-11-22T01:36:12.181000+00:00"
@@ -68,14 +81,7 @@ def test_follow_a_real_application(tmp_path: Path) -> None:
     try:
         follower = SparkRestFollower(f"http://127.0.0.1:{port}", iterations="job-groups")
         deadline = time.monotonic() + 240
-        while True:  # wait for the UI
-            try:
-                first = follower.poll()
-                break
-            except SparkRestError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"Spark app did not come up: {proc.stderr.read()[-3000:]}")  # type: ignore[union-attr]
-                time.sleep(0.5)
+        [first] = _first_polls(proc, deadline, follower)
         frames = [first]
         in_progress_checked = False
         while not follower.ended and time.monotonic() < deadline:
@@ -176,15 +182,8 @@ def test_iterations_after_the_last_poll_come_from_the_event_log(
     blind = SparkRestFollower(url, iterations="job-groups", event_log_dir=tmp_path / "elsewhere")
     try:
         deadline = time.monotonic() + 240
-        while True:  # wait for the UI, then poll once only: the application ends unseen
-            try:
-                first = follower.poll()
-                blind_first = blind.poll()
-                break
-            except SparkRestError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"Spark app did not come up: {proc.stderr.read()[-3000:]}")  # type: ignore[union-attr]
-                time.sleep(0.5)
+        # poll once only once the UI is up: the application ends unseen
+        first, blind_first = _first_polls(proc, deadline, follower, blind)
         assert not follower.ended
         proc.wait(timeout=240)
         frames = [first]

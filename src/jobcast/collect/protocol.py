@@ -69,6 +69,12 @@ def _check_name(v: str) -> str:
     return v
 
 
+def _check_finite(v: float | None) -> float | None:
+    if v is not None and not math.isfinite(v):
+        raise ValueError("must be a finite number")
+    return v
+
+
 def _check_params(params: dict[str, Any]) -> dict[str, Any]:
     if len(params) > MAX_PARAMS:
         raise ValueError(f"has {len(params)} entries; at most MAX_PARAMS={MAX_PARAMS} are allowed")
@@ -190,13 +196,7 @@ class IterationFinish(_Frozen):
     net: float | None = Field(default=None, ge=0, le=MAX_NUMBER)
 
     _names = field_validator("execution")(_check_name)
-
-    @field_validator("duration_s", "cpu", "disk", "net")
-    @classmethod
-    def _finite(cls, v: float | None) -> float | None:
-        if v is not None and not math.isfinite(v):
-            raise ValueError("must be a finite number")
-        return v
+    _finite = field_validator("duration_s", "cpu", "disk", "net")(_check_finite)
 
 
 class HardwareSampleModel(_Frozen):
@@ -221,12 +221,7 @@ class HardwareSampleModel(_Frozen):
     net_rx: float = Field(ge=0, le=MAX_NUMBER)
     net_tx: float = Field(ge=0, le=MAX_NUMBER)
 
-    @field_validator("cpu", "disk_read", "disk_write", "net_rx", "net_tx")
-    @classmethod
-    def _finite(cls, v: float) -> float:
-        if not math.isfinite(v):
-            raise ValueError("must be a finite number")
-        return v
+    _finite = field_validator("cpu", "disk_read", "disk_write", "net_rx", "net_tx")(_check_finite)
 
 
 class HardwareReport(_Frozen):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,24 @@ class SparkRestError(JobcastError):
     """The Spark REST API cannot be reached or answers nonsense."""
 
 
+#: The totals kept of a finished job's stages: each the sum of these stage fields of the
+#: REST API (``cpu_ns`` and ``run_ms`` give the CPU share, the rest are reported as summed).
+_STAGE_TOTALS: dict[str, tuple[str, ...]] = {
+    "records": ("inputRecords", "shuffleReadRecords"),
+    "cpu_ns": ("executorCpuTime",),
+    "run_ms": ("executorRunTime",),
+    "disk": (
+        "inputBytes",
+        "outputBytes",
+        "shuffleWriteBytes",
+        "shuffleLocalBytesRead",
+        "diskBytesSpilled",
+    ),
+    "net": ("shuffleRemoteBytesRead", "shuffleMergedRemoteBytesRead"),
+    "tasks": ("numCompleteTasks", "numFailedTasks"),
+}
+
+
 @dataclass
 class _Job:
     """What the follower remembers of a finished Spark job (the UI may forget it)."""
@@ -48,12 +66,7 @@ class _Job:
     key: str | None
     submitted: datetime
     completed: datetime
-    records: int = 0
-    cpu_ns: int = 0
-    run_ms: int = 0
-    disk: int = 0
-    net: int = 0
-    tasks: int = 0
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_STAGE_TOTALS, 0))
 
 
 class SparkRestFollower:
@@ -365,21 +378,8 @@ class SparkRestFollower:
                     if ident in self._counted_stages:
                         continue  # a skipped stage in a later job: its work was counted once
                     self._counted_stages.add(ident)
-                    g = st.get
-                    job.records += int(g("inputRecords", 0)) + int(g("shuffleReadRecords", 0))
-                    job.cpu_ns += int(g("executorCpuTime", 0))
-                    job.run_ms += int(g("executorRunTime", 0))
-                    job.disk += (
-                        int(g("inputBytes", 0))
-                        + int(g("outputBytes", 0))
-                        + int(g("shuffleWriteBytes", 0))
-                        + int(g("shuffleLocalBytesRead", 0))
-                        + int(g("diskBytesSpilled", 0))
-                    )
-                    job.net += int(g("shuffleRemoteBytesRead", 0)) + int(
-                        g("shuffleMergedRemoteBytesRead", 0)
-                    )
-                    job.tasks += int(g("numCompleteTasks", 0)) + int(g("numFailedTasks", 0))
+                    for total, names in _STAGE_TOTALS.items():
+                        job.totals[total] += sum(int(st.get(n, 0)) for n in names)
 
     def _update_executors(self, executors: list[dict[str, Any]]) -> None:
         for ex in executors:
@@ -443,7 +443,8 @@ class SparkRestFollower:
             )
             if not closed:
                 continue
-            run_ms = sum(j.run_ms for j in js)
+            total = {name: sum(j.totals[name] for j in js) for name in _STAGE_TOTALS}
+            run_ms = total["run_ms"]
             rows.append(
                 {
                     "execution": self.app_id or self.ui_url,
@@ -451,13 +452,13 @@ class SparkRestFollower:
                     "finished_at": end,
                     "duration_s": (end - start).total_seconds(),
                     "scale_out": self.executors.scale_out(start.timestamp(), end.timestamp()),
-                    "records": sum(j.records for j in js),
-                    "cpu": sum(j.cpu_ns for j in js) / (run_ms * 1e6) if run_ms else float("nan"),
-                    "disk": sum(j.disk for j in js),
-                    "net": sum(j.net for j in js),
+                    "records": total["records"],
+                    "cpu": total["cpu_ns"] / (run_ms * 1e6) if run_ms else float("nan"),
+                    "disk": total["disk"],
+                    "net": total["net"],
                     "label": key,
                     "jobs": len(js),
-                    "tasks": sum(j.tasks for j in js),
+                    "tasks": total["tasks"],
                 }
             )
         return iterations_frame(rows)

@@ -76,7 +76,7 @@ class EventLogSource:
     Parameters
     ----------
     path
-        The file or folder as given.
+        The file, or the rolling log's folder, as given.
     files
         The files holding the events, in the order Spark wrote them.
     in_progress
