@@ -12,9 +12,10 @@ from jobcast.history.records import (
     EXECUTION_COLUMNS,
     HARDWARE_COLUMNS,
     ITERATION_COLUMNS,
+    ITERATION_VALUE_COLUMNS,
     SourceKind,
 )
-from jobcast.history.schema import ExecutionRow, HardwareSampleRow, IterationRow
+from jobcast.history.schema import HARDWARE_RATES, ExecutionRow, HardwareSampleRow, IterationRow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,17 +27,7 @@ __all__ = ["HistoryReader", "iteration_values"]
 
 def iteration_values(i: IterationRow) -> dict[str, Any]:
     """An iteration row's values under :data:`ITERATION_COLUMNS` (all but ``execution``)."""
-    return {
-        "iteration": i.index,
-        "duration_s": i.duration_s,
-        "scale_out": i.scale_out,
-        "started_at": i.started_at,
-        "finished_at": i.finished_at,
-        "records": i.records,
-        "cpu": i.cpu,
-        "disk": i.disk,
-        "net": i.net,
-    }
+    return {"iteration": i.index, **{c: getattr(i, c) for c in ITERATION_VALUE_COLUMNS}}
 
 
 class HistoryReader(RepositoryBase):
@@ -144,11 +135,7 @@ class HistoryReader(RepositoryBase):
                     "execution": ext or str(eid),
                     "node": h.node,
                     "timestamp": h.timestamp,
-                    "cpu": h.cpu_percent,
-                    "disk_read": h.disk_read_bps,
-                    "disk_write": h.disk_write_bps,
-                    "net_rx": h.net_rx_bps,
-                    "net_tx": h.net_tx_bps,
+                    **{column: getattr(h, attr) for column, attr in HARDWARE_RATES.items()},
                 }
                 for ext, eid, h in s.execute(query).all()
             ]

@@ -28,6 +28,7 @@ __all__ = [
     "EXECUTION_COLUMNS",
     "HARDWARE_COLUMNS",
     "ITERATION_COLUMNS",
+    "ITERATION_VALUE_COLUMNS",
 ]
 
 #: Columns every execution frame carries besides the job's context attributes.
@@ -71,6 +72,10 @@ ITERATION_COLUMNS: tuple[str, ...] = (
     "disk",
     "net",
 )
+
+#: The columns of :data:`ITERATION_COLUMNS` holding an iteration's values (not the keys
+#: ``execution`` and ``iteration``); the history stores each under the same name.
+ITERATION_VALUE_COLUMNS: tuple[str, ...] = ITERATION_COLUMNS[2:]
 
 
 #: Columns of a hardware-sample frame: ``execution`` (may be missing), ``node`` (host name),

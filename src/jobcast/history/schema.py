@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +29,7 @@ __all__ = [
     "ExecutionRow",
     "IterationRow",
     "HardwareSampleRow",
+    "HARDWARE_RATES",
     "LedgerEntryRow",
     "LedgerFingerprintRow",
     "BudgetChangeRow",
@@ -162,6 +165,19 @@ class HardwareSampleRow(Base):
     disk_write_bps: Mapped[float | None] = mapped_column(Float)
     net_rx_bps: Mapped[float | None] = mapped_column(Float)
     net_tx_bps: Mapped[float | None] = mapped_column(Float)
+
+
+#: The :class:`HardwareSampleRow` attribute holding each rate column of the hardware
+#: frames (:data:`~jobcast.history.records.HARDWARE_COLUMNS`).
+HARDWARE_RATES: Mapping[str, str] = MappingProxyType(
+    {
+        "cpu": "cpu_percent",
+        "disk_read": "disk_read_bps",
+        "disk_write": "disk_write_bps",
+        "net_rx": "net_rx_bps",
+        "net_tx": "net_tx_bps",
+    }
+)
 
 
 class LedgerEntryRow(Base):

@@ -16,12 +16,14 @@ from jobcast.errors import (
 from jobcast.history.base import RepositoryBase
 from jobcast.history.checks import check_execution_table, check_iteration_table, content_hash
 from jobcast.history.records import (
+    ITERATION_VALUE_COLUMNS,
     ExecutionTable,
     ImportSummary,
     IterationTable,
     Provenance,
 )
 from jobcast.history.schema import (
+    HARDWARE_RATES,
     ExecutionRow,
     HardwareSampleRow,
     ImportRow,
@@ -187,14 +189,10 @@ class ImportWriter(RepositoryBase):
                 {
                     "execution_id": ids[str(rec["execution"])],
                     "index": int(rec["iteration"]),
+                    **{c: clean(rec.get(c)) for c in ITERATION_VALUE_COLUMNS},
+                    # the times as aware UTC datetimes (clean keeps them as given)
                     "started_at": utc(rec.get("started_at")),
                     "finished_at": utc(rec.get("finished_at")),
-                    "duration_s": clean(rec.get("duration_s")),
-                    "scale_out": clean(rec.get("scale_out")),
-                    "records": clean(rec.get("records")),
-                    "cpu": clean(rec.get("cpu")),
-                    "disk": clean(rec.get("disk")),
-                    "net": clean(rec.get("net")),
                 }
             )
         if rows:
@@ -209,11 +207,7 @@ def insert_hardware(s: Session, ids: Mapping[str, int], hw: pd.DataFrame) -> int
             "execution_id": ids[str(rec["execution"])],
             "node": str(rec["node"]),
             "timestamp": utc(rec["timestamp"]),
-            "cpu_percent": clean(rec.get("cpu")),
-            "disk_read_bps": clean(rec.get("disk_read")),
-            "disk_write_bps": clean(rec.get("disk_write")),
-            "net_rx_bps": clean(rec.get("net_rx")),
-            "net_tx_bps": clean(rec.get("net_tx")),
+            **{attr: clean(rec.get(column)) for column, attr in HARDWARE_RATES.items()},
         }
         for rec in hw.to_dict(orient="records")
     ]
