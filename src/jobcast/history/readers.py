@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -19,8 +18,6 @@ from jobcast.history.schema import HARDWARE_RATES, ExecutionRow, HardwareSampleR
 
 if TYPE_CHECKING:
     import pandas as pd
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["HistoryReader", "iteration_values"]
 

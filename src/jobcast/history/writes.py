@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from jobcast.errors import (
-    ConflictError,
-    InputError,
-)
+from jobcast.errors import ConflictError, InputError
 from jobcast.history.base import RepositoryBase
 from jobcast.history.checks import check_execution_table, check_iteration_table, content_hash
 from jobcast.history.records import (
@@ -34,8 +30,6 @@ from jobcast.history.values import clean, utc
 
 if TYPE_CHECKING:
     import pandas as pd
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["ImportWriter", "insert_hardware"]
 
