@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
     "Base",
+    "CreatedAt",
     "JobRow",
     "AttributeRow",
     "ImportRow",
@@ -49,14 +50,19 @@ class Base(DeclarativeBase):
     """Declarative base of every jobcast table."""
 
 
-class JobRow(Base):
+class CreatedAt:
+    """Mixin of the tables whose rows keep when they were created (``created_at``)."""
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class JobRow(CreatedAt, Base):
     """A recurring job."""
 
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     runtime_column: Mapped[str | None] = mapped_column(String(200))
     scale_out_column: Mapped[str | None] = mapped_column(String(200))
     machine_type_column: Mapped[str | None] = mapped_column(String(200))
@@ -83,7 +89,7 @@ class AttributeRow(Base):
     job: Mapped[JobRow] = relationship(back_populates="attributes")
 
 
-class ImportRow(Base):
+class ImportRow(CreatedAt, Base):
     """One import (file, live run, share): the unit of a transaction."""
 
     __tablename__ = "imports"
@@ -95,7 +101,6 @@ class ImportRow(Base):
     source: Mapped[str] = mapped_column(String(20))
     origin: Mapped[str] = mapped_column(Text)
     epsilon: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     executions: Mapped[int] = mapped_column(Integer, default=0)
     content_hash: Mapped[str | None] = mapped_column(String(64))
 
@@ -180,7 +185,7 @@ HARDWARE_RATES: Mapping[str, str] = MappingProxyType(
 )
 
 
-class LedgerEntryRow(Base):
+class LedgerEntryRow(CreatedAt, Base):
     """A privacy release: the budget ledger, kept by job name and data (no job foreign key).
 
     The ledger outlives its job (``delete_job`` leaves it), and the fingerprints of the
@@ -191,7 +196,6 @@ class LedgerEntryRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_name: Mapped[str] = mapped_column(String(200), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     epsilon: Mapped[float | None] = mapped_column(Float)
     no_dp: Mapped[bool] = mapped_column(Boolean, default=False)
     method: Mapped[str] = mapped_column(String(100))
@@ -247,17 +251,16 @@ class ProgressParametersRow(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class OrganizationRow(Base):
+class OrganizationRow(CreatedAt, Base):
     """An organization of a service: owns tokens and the shares it publishes to the hub."""
 
     __tablename__ = "organizations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
-class TokenRow(Base):
+class TokenRow(CreatedAt, Base):
     """A bearer token of the service, stored as the SHA-256 of its secret."""
 
     __tablename__ = "api_tokens"
@@ -270,7 +273,6 @@ class TokenRow(Base):
     )
     create_jobs: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
