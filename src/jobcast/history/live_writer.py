@@ -17,7 +17,15 @@ from jobcast.history.values import clean, utc
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LiveWriter", "LiveExecution", "START_HINT", "RUNNING", "COMPLETED", "FAILED"]
+__all__ = [
+    "LiveWriter",
+    "LiveExecution",
+    "DeferredConflict",
+    "START_HINT",
+    "RUNNING",
+    "COMPLETED",
+    "FAILED",
+]
 
 #: ``executions.status`` of live executions (imported ones have none and are never touched).
 RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
@@ -40,6 +48,14 @@ class LiveExecution:
     scale_out: int | None
     attributes: Mapping[str, Any]
     origin: str | None
+
+
+class DeferredConflict(RuntimeError):
+    """A deferred new iteration was stored already (the cache did not know its row).
+
+    The caller rolls back, forgets its cache and writes the reports again without
+    deferring (a stored row is then read and merged, as always).
+    """
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -69,16 +85,60 @@ class LiveWriter:
         is seen as running until the cache is cleared. With a cache, a new iteration is
         inserted without reading first (its row is read only when the insert finds one).
 
+    defer
+        With a cache: keep iteration rows and hardware samples until :meth:`flush` (or
+        the next statement of another kind), then write them in one statement each
+        instead of one per report: a batch of reports costs a few round trips, not one
+        each. Every read is preceded by a flush, so it sees every report before it. A
+        new iteration whose row turns out to be stored already makes the flush raise
+        :class:`DeferredConflict`.
+
     Jobs and the external ids that name no execution are remembered for the writer's
     transaction only (a batch of reports: one lookup per job, not one per report).
     """
 
-    def __init__(self, conn: Connection, *, cache: dict[Any, Any] | None = None) -> None:
-        self.conn = conn
+    def __init__(
+        self, conn: Connection, *, cache: dict[Any, Any] | None = None, defer: bool = False
+    ) -> None:
+        self._conn = conn
         self.sql = live_statements(conn)
         self.cache = cache
+        self.defer = defer and cache is not None
         self._jobs: dict[str, tuple[int, tuple[str, ...]]] = {}
         self._absent: set[str] = set()
+        # deferred writes: new iteration rows and updates by (execution id, index), samples
+        self._inserts: dict[tuple[int, int], dict[str, Any]] = {}
+        self._updates: dict[tuple[int, int], dict[str, Any]] = {}
+        self._samples: list[Mapping[str, Any]] = []
+
+    @property
+    def conn(self) -> Connection:
+        """The connection, once what was deferred is written (a statement sees it all)."""
+        if self._inserts or self._updates or self._samples:
+            self.flush()
+        return self._conn
+
+    def flush(self) -> None:
+        """Write the deferred iteration rows and hardware samples, one statement per kind.
+
+        Raises
+        ------
+        DeferredConflict
+            When a new iteration's row was stored already (roll the transaction back).
+        """
+        inserts, updates, samples = self._inserts, self._updates, self._samples
+        self._inserts, self._updates, self._samples = {}, {}, []
+        if inserts:
+            stored = self._conn.execute(self.sql.iteration_insert, list(inserts.values())).all()
+            if len(stored) != len(inserts):
+                raise DeferredConflict(
+                    f"{len(inserts) - len(stored)} of {len(inserts)} new iterations were "
+                    "stored already; write the reports again without deferring"
+                )
+        if updates:
+            self._conn.execute(self.sql.iteration_update, list(updates.values()))
+        if samples:
+            self._conn.execute(self.sql.hardware_insert, samples)
 
     # ---------------------------------------------------------------- jobs
     def job(self, name: str, *, create: JobSpec | None = None) -> tuple[int, tuple[str, ...]]:
@@ -354,7 +414,11 @@ class LiveWriter:
         cached = (e.id, index)
         if self.cache is not None:
             # not cached: taken as new, the insert below finds out (one statement, not two)
-            old = self.cache.get(cached, {})
+            pending = self._inserts.get(cached) or self._updates.get(cached)
+            if pending is not None:  # deferred, and known even if the cache was cleared
+                old = {k: pending[k] for k in ITERATION_FIELDS}
+            else:
+                old = self.cache.get(cached, {})
         else:
             old = self._stored_iteration(ident)
         clash = [k for k, v in new.items() if old.get(k) is not None and not _same(old[k], v)]
@@ -374,7 +438,13 @@ class LiveWriter:
         if not changes:
             return False
         row = {**ident, **{k: None for k in ITERATION_FIELDS}, **merged, **changes}
-        if not old:
+        if self.defer:
+            # a row is the merge of all reported so far: the last one of a key holds it all
+            if not old or cached in self._inserts:
+                self._inserts[cached] = row
+            else:
+                self._updates[cached] = row
+        elif not old:
             if self.conn.scalar(self.sql.iteration_insert, row) is None:
                 # stored before (by another writer, or not in the cache): merge with it
                 stored = self._stored_iteration(ident)
@@ -395,7 +465,9 @@ class LiveWriter:
     # ------------------------------------------------------------ hardware
     def hardware(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert hardware rows (columns of ``hardware_samples``) in one statement."""
-        if rows:
+        if self.defer:
+            self._samples.extend(rows)
+        elif rows:
             self.conn.execute(self.sql.hardware_insert, list(rows))
         return len(rows)
 

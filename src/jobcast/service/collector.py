@@ -1,11 +1,12 @@
 """The statistics collector: a write queue that stores what running jobs report, in batches.
 
-HTTP handlers only read and validate a report, hand it to one writer thread and wait
-until it is committed: the answer still means "stored", but concurrent reports share
-one transaction (a batch) instead of each opening its own, and writes never race each
-other inside the process. A refused report leaves the rest of its batch untouched; a
-batch the database rejects is retried report by report, with backoff on lock and
-serialization errors, so no report is lost to a 5xx that a retry could have stored.
+HTTP handlers (:mod:`jobcast.service.collector_http`) only read and validate a report,
+hand it to one writer thread and wait until it is committed: the answer still means
+"stored", but concurrent reports share one transaction (a batch) instead of each opening
+its own, and writes never race each other inside the process. A refused report leaves the
+rest of its batch untouched; a batch the database rejects is retried report by report,
+with backoff on lock and serialization errors, so no report is lost to a 5xx that a retry
+could have stored.
 """
 
 from __future__ import annotations
@@ -15,39 +16,29 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import Future
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.params import Depends
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from jobcast.collect.protocol import (
-    EXECUTIONS_PATH,
-    HARDWARE_PATH,
-    ITERATION_FINISH_PATH,
-    ITERATION_START_PATH,
-    MAX_BODY_BYTES,
     ExecutionReport,
     HardwareReport,
     IterationFinish,
     IterationStart,
 )
 from jobcast.errors import (
-    ConflictError,
     DatabaseError,
     InputError,
     JobcastError,
-    UnknownJobError,
 )
 from jobcast.history import HistoryRepository, JobSpec
 from jobcast.history.importers.kinds import infer_attribute
-from jobcast.history.live_writer import LiveWriter
+from jobcast.history.live_writer import DeferredConflict, LiveWriter
 
 __all__ = ["Collector", "Report", "MAX_QUEUE"]
 
@@ -61,11 +52,17 @@ MAX_QUEUE = 20_000
 _RETRIES = 6
 
 
+Outcome = dict[str, Any] | BaseException
+
+
 @dataclass
 class _Item:
+    """A queued report and who waits for it: a thread (``future``) or an event loop."""
+
     report: Report
     create_jobs: bool
-    future: Future[dict[str, Any]] = field(default_factory=Future)
+    future: Future[dict[str, Any]] | asyncio.Future[dict[str, Any]]
+    loop: asyncio.AbstractEventLoop | None = None
 
 
 class _Abort(Exception):
@@ -107,15 +104,39 @@ class Collector:
         DatabaseError
             When the collector is closed or its queue is full (the caller retries later).
         """
+        future: Future[dict[str, Any]] = Future()
+        self._put(_Item(report, create_jobs, future))
+        return future
+
+    async def stored(self, report: Report, *, create_jobs: bool = False) -> dict[str, Any]:
+        """Queue ``report`` and wait, in the event loop, until it is committed.
+
+        The writer wakes the loop once per batch for every report of it (not once per
+        report, as a thread future wrapped for the loop would).
+
+        Raises
+        ------
+        JobcastError
+            The report's refusal (:class:`ConflictError`, :class:`InputError`, ...), or a
+            :class:`DatabaseError` when it could not be queued or stored.
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._put(_Item(report, create_jobs, waiter, loop))
+        return await waiter
+
+    def _put(self, item: _Item) -> None:
         self._ensure_writer()
-        item = _Item(report, create_jobs)
         try:
             self._queue.put_nowait(item)
         except queue.Full as e:
             raise DatabaseError(
                 f"the collector has {MAX_QUEUE} reports waiting to be written; retry later"
             ) from e
-        return item.future
+
+    def start(self) -> None:
+        """Start the writer thread now (else the first report starts it)."""
+        self._ensure_writer()
 
     def _ensure_writer(self) -> None:
         with self._lock:
@@ -158,9 +179,12 @@ class Collector:
 
     def _write(self, batch: list[_Item]) -> None:
         try:
-            with self.repo.engine.begin() as conn:
-                writer = LiveWriter(conn, cache=self._known)
-                outcomes = [self._apply(writer, item) for item in batch]
+            try:
+                outcomes = self._transaction(batch, defer=True)
+            except DeferredConflict:
+                # rows the cache did not know (a restart, a cleared cache): again, reading
+                self._known.clear()
+                outcomes = self._transaction(batch, defer=False)
         except (SQLAlchemyError, _Abort) as e:
             self._known.clear()  # it may hold what the rolled-back batch wrote
             if len(batch) > 1:
@@ -170,8 +194,15 @@ class Collector:
             else:
                 self._write_alone(batch[0])
             return
-        for item, outcome in zip(batch, outcomes, strict=True):
-            _resolve(item, outcome)
+        _resolve(list(zip(batch, outcomes, strict=True)))
+
+    def _transaction(self, batch: list[_Item], *, defer: bool) -> list[Outcome]:
+        """Apply ``batch`` in one transaction; deferred rows are written before it commits."""
+        with self.repo.engine.begin() as conn:
+            writer = LiveWriter(conn, cache=self._known, defer=defer)
+            outcomes: list[Outcome] = [self._apply(writer, item) for item in batch]
+            writer.flush()
+        return outcomes
 
     def _write_alone(self, item: _Item) -> None:
         delay = 0.02
@@ -184,12 +215,11 @@ class Collector:
                 # locked / serialization failure / a race on a key: read again and retry
                 if attempt == _RETRIES - 1:
                     cause = type(getattr(e, "orig", e)).__name__
-                    item.future.set_exception(
-                        DatabaseError(
-                            f"the history stayed busy ({cause}) over {_RETRIES} attempts; "
-                            "nothing was stored, send the report again"
-                        )
+                    busy = DatabaseError(
+                        f"the history stayed busy ({cause}) over {_RETRIES} attempts; "
+                        "nothing was stored, send the report again"
                     )
+                    _resolve([(item, busy)])
                     return
                 time.sleep(delay)
                 delay *= 2
@@ -197,11 +227,10 @@ class Collector:
             except (SQLAlchemyError, _Abort) as e:
                 self._known.clear()
                 logger.exception("collector report failed: %r", item.report)
-                item.future.set_exception(
-                    DatabaseError(f"the report could not be stored ({type(e).__name__})")
-                )
+                failed = DatabaseError(f"the report could not be stored ({type(e).__name__})")
+                _resolve([(item, failed)])
                 return
-            _resolve(item, outcome)
+            _resolve([(item, outcome)])
             return
 
     # ------------------------------------------------------------ reports
@@ -224,7 +253,7 @@ class Collector:
             return self._hardware(w, r)
         except JobcastError as e:
             return e
-        except SQLAlchemyError:
+        except (SQLAlchemyError, DeferredConflict):
             raise
         except Exception as e:  # a bug must not commit half a batch
             raise _Abort(repr(e)) from e
@@ -331,110 +360,40 @@ class Collector:
             decides per request (the service's token layer: ``request.state``).
         dependencies
             Dependencies run before every endpoint (authentication).
+
+        See Also
+        --------
+        jobcast.service.collector_http.CollectorFastPath : the same endpoints, answered
+            before FastAPI's routing (the service installs it in front of these routes).
         """
-        router = APIRouter(
-            dependencies=list(dependencies), tags=["collector"], lifespan=self._lifespan
-        )
-        models: tuple[tuple[str, type[BaseModel]], ...] = (
-            (EXECUTIONS_PATH, ExecutionReport),
-            (ITERATION_START_PATH, IterationStart),
-            (ITERATION_FINISH_PATH, IterationFinish),
-            (HARDWARE_PATH, HardwareReport),
-        )
-        for path, model in models:
-            router.add_api_route(
-                path,
-                self._endpoint(model, create_jobs),
-                methods=["POST"],
-                status_code=201,
-                summary=(model.__doc__ or "").splitlines()[0],
-                openapi_extra={
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": model.model_json_schema()}},
-                    }
-                },
-            )
-        return router
+        from jobcast.service.collector_http import collector_router
 
-    @asynccontextmanager
-    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
-        """Ready before the first report: the writer started and the app's routes built.
-
-        FastAPI builds an included router's routes on the first request that walks past
-        them, inside the event loop (0.7 s for the service's routes): the first burst of
-        reports after a start (every collector of a cluster reporting its execution
-        start) would all wait for it. Building the OpenAPI schema builds them all before
-        the server accepts connections.
-        """
-        self._ensure_writer()
-        app.openapi()
-        yield
-
-    def _endpoint(
-        self, model: type[BaseModel], create_jobs: bool | Callable[[Request], bool]
-    ) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            body = await _read_body(request)
-            if isinstance(body, Response):
-                return body
-            try:
-                report = model.model_validate_json(body)
-            except ValidationError as e:
-                return _error(422, f"invalid {model.__name__}: {_describe(e)}")
-            allowed = create_jobs(request) if callable(create_jobs) else create_jobs
-            try:
-                future = self.submit(report, create_jobs=allowed)  # type: ignore[arg-type]
-                result = await asyncio.wrap_future(future)
-            except ConflictError as e:
-                return _error(409, str(e))
-            except UnknownJobError as e:
-                return _error(404, str(e))
-            except InputError as e:
-                return _error(422, str(e))
-            except DatabaseError as e:
-                return _error(503, str(e), headers={"Retry-After": "1"})
-            return JSONResponse(result, status_code=201 if result.get("stored", True) else 200)
-
-        endpoint.__name__ = f"collect_{model.__name__}"
-        return endpoint
+        return collector_router(self, create_jobs=create_jobs, dependencies=dependencies)
 
 
-def _resolve(item: _Item, outcome: dict[str, Any] | JobcastError) -> None:
-    if isinstance(outcome, JobcastError):
-        item.future.set_exception(outcome)
-    else:
-        item.future.set_result(outcome)
+def _resolve(done: list[tuple[_Item, Outcome]]) -> None:
+    """Hand each waiter its outcome: thread futures at once, each event loop in one call."""
+    loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Outcome]]] = {}
+    for item, outcome in done:
+        if item.loop is None:
+            _settle([(item.future, outcome)])
+        else:
+            loops.setdefault(item.loop, []).append((item.future, outcome))  # type: ignore[arg-type]
+    for loop, settled in loops.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # the loop closed: nobody waits for these answers any more
+            logger.info("%d collector answers had no event loop to go to", len(settled))
 
 
-def _error(status: int, detail: str, *, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
-
-
-async def _read_body(request: Request) -> bytes | Response:
-    """The request body, or a 413 answer once it exceeds :data:`MAX_BODY_BYTES`."""
-    too_big = _error(
-        413,
-        f"request body larger than MAX_BODY_BYTES={MAX_BODY_BYTES} bytes; send hardware "
-        "samples in smaller batches and fewer params",
-    )
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        return too_big
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _describe(e: ValidationError) -> str:
-    parts = []
-    for err in e.errors(include_url=False, include_input=False)[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']}")
-    more = e.error_count() - len(parts)
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+def _settle(settled: Sequence[tuple[Future[Any] | asyncio.Future[Any], Outcome]]) -> None:
+    for future, outcome in settled:
+        if future.done():  # cancelled: its request went away, the report is stored anyway
+            continue
+        try:
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+        except InvalidStateError:  # a thread future cancelled meanwhile
+            continue

@@ -13,6 +13,11 @@ __all__ = ["ServiceMetrics", "CONTENT_TYPE"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
+# a request's counter, latency histogram and collector submission counter (or None)
+_Series = tuple[Counter, Histogram, Counter | None]
+
+_MAX_SERIES = 10_000
+
 
 class _RunningCollector(Collector):
     """Gauges per running execution, read from the watcher's latest snapshot at scrape time."""
@@ -87,13 +92,33 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.registry.register(_RunningCollector(snapshot))
+        # the metrics of each (method, route, status) seen: a label lookup takes a lock
+        # and builds keys, on every request otherwise
+        self._series: dict[tuple[str, str, int], _Series] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._new_series(method, route, status)
+            if len(self._series) < _MAX_SERIES:
+                self._series[key] = series
+        requests, latency, submissions = series
+        requests.inc()
+        latency.observe(seconds)
+        if submissions is not None:
+            submissions.inc()
+
+    def _new_series(self, method: str, route: str, status: int) -> _Series:
+        submissions = None
         if method == "POST" and route.startswith("/api/v1/collector/") and status < 300:
-            self.submissions.labels(route.rsplit("/collector/", 1)[1]).inc()
+            submissions = self.submissions.labels(route.rsplit("/collector/", 1)[1])
+        return (
+            self.requests.labels(method, route, str(status)),
+            self.latency.labels(route),
+            submissions,
+        )
 
     def render(self) -> bytes:
         """The text exposition format."""
