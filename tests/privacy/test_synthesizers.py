@@ -131,10 +131,14 @@ def test_no_dp_needs_explicit_flag_and_spends_nothing(frame, domain):
 
 
 def test_clone_and_params(domain):
-    s = PrivBayesSynthesizer(domain=domain, epsilon=2.0, k=3, random_state=4)
+    s = PrivBayesSynthesizer(domain=domain, epsilon=2.0, k=3, bounds_share=0.2, random_state=4)
     c = clone(s)
     assert c.get_params() == s.get_params()
     assert "k=3" in repr(c)
+    # the modes' common arguments are stored by the shared constructor, unchanged
+    expected = {"domain": domain, "epsilon": 2.0, "no_dp": False, "bounds_share": 0.2,
+                "random_state": 4, "k": 3, "beta": 0.3, "score_rows": 10_000, "max_cells": 2048}
+    assert s.get_params() == expected
 
 
 def test_shared_accountant_refuses_overspending(frame, domain):
