@@ -180,9 +180,13 @@ class ModelStore:
         # a fit under way would keep the service from exiting (Python joins the pool's
         # workers at exit) for as long as it takes: stop them (shutdown drops the list)
         workers = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
         for process in workers:
             process.terminate()
+        # without its workers a process pool shuts down at once; wait for it, so that its
+        # queues' named (forkserver) semaphores are unlinked now: uvicorn re-raises SIGTERM
+        # after its shutdown, which ends the process before multiprocessing's exit handlers
+        # would unlink them (the resource tracker then warns of "leaked semaphore objects")
+        pool.shutdown(wait=isinstance(pool, ProcessPoolExecutor), cancel_futures=True)
 
     # ------------------------------------------------------------ progress models
     def want(self, versions: dict[str, Version]) -> None:
