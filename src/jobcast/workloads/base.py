@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -133,6 +133,7 @@ def find_app_event_log(event_log_dir: Path, app_id: str) -> Path | None:
     return None
 
 
+@dataclass(eq=False)
 class IterationHook:
     """Marks iterations of a workload: a Spark job group each, and reports to a collector.
 
@@ -148,26 +149,23 @@ class IterationHook:
         Seconds to wait after each iteration (to watch a run live).
     callback
         Called with ``(iteration, duration_s, records)`` after each iteration.
+
+    Attributes
+    ----------
+    records, durations
+        Records and wall-clock seconds of every finished iteration, in order.
     """
 
-    def __init__(
-        self,
-        sc: SparkContext,
-        name: str,
-        *,
-        client: CollectorClient | None = None,
-        pause_s: float = 0.0,
-        callback: Callable[[int, float, int], None] | None = None,
-    ) -> None:
-        self.sc = sc
-        self.name = name
-        self.client = client
-        self.pause_s = pause_s
-        self.callback = callback
-        self.records: list[int] = []
-        self.durations: list[float] = []
-        self._started: float | None = None
-        self._current: int | None = None
+    sc: SparkContext
+    name: str
+    _: KW_ONLY
+    client: CollectorClient | None = None
+    pause_s: float = 0.0
+    callback: Callable[[int, float, int], None] | None = None
+    records: list[int] = field(default_factory=list, init=False)
+    durations: list[float] = field(default_factory=list, init=False)
+    _started: float | None = field(default=None, init=False, repr=False)
+    _current: int | None = field(default=None, init=False, repr=False)
 
     def start(self, iteration: int) -> None:
         """Begin ``iteration``: every Spark job until :meth:`finish` belongs to its group."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +19,7 @@ __all__ = ["DEFAULT_SIZE", "DEFAULTS", "run"]
 DEFAULT_SIZE = 10_000
 #: ``iterations`` (at most), ``degree`` (mean vertex degree; near 1 the components are long
 #: chains that take many iterations), ``seed``.
-DEFAULTS: Mapping[str, Any] = {"iterations": 30, "degree": 2.5, "seed": 0}
+DEFAULTS: Mapping[str, Any] = MappingProxyType(dict(iterations=30, degree=2.5, seed=0))
 
 
 def generate_edges(size: int, *, degree: float, seed: int) -> list[tuple[int, int]]:

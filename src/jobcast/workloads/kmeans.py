@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,14 +19,9 @@ __all__ = ["DEFAULT_SIZE", "DEFAULTS", "run"]
 DEFAULT_SIZE = 100_000
 #: ``k`` (clusters), ``dimensions``, ``iterations`` (at most), ``tol`` (stop when no
 #: centre moves further), ``spread`` (blob standard deviation), ``seed``.
-DEFAULTS: Mapping[str, Any] = {
-    "k": 8,
-    "dimensions": 4,
-    "iterations": 15,
-    "tol": 1e-3,
-    "spread": 2.5,
-    "seed": 0,
-}
+DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    dict(k=8, dimensions=4, iterations=15, tol=1e-3, spread=2.5, seed=0)
+)
 _CHANGED = -1  # key of the per-partition count of points that changed cluster
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from operator import add
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,13 +20,9 @@ __all__ = ["DEFAULT_SIZE", "DEFAULTS", "run"]
 DEFAULT_SIZE = 10_000
 #: ``iterations`` (at most), ``tol`` (a page's rank has settled when it moves less),
 #: ``degree`` (out-links per page), ``damping``, ``seed``.
-DEFAULTS: Mapping[str, Any] = {
-    "iterations": 10,
-    "tol": 1e-3,
-    "degree": 5,
-    "damping": 0.85,
-    "seed": 0,
-}
+DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    dict(iterations=10, tol=1e-3, degree=5, damping=0.85, seed=0)
+)
 
 
 def generate_links(size: int, *, degree: int, seed: int) -> list[tuple[int, list[int]]]:

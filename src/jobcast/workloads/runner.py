@@ -12,15 +12,7 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 
 from jobcast.errors import InputError
-from jobcast.workloads import cc, kmeans, pagerank, sgd
-from jobcast.workloads.base import (
-    LOCAL_SCALE_OUT,
-    IterationHook,
-    SparkOptions,
-    WorkloadResult,
-    find_app_event_log,
-    spark_session,
-)
+from jobcast.workloads import base, cc, kmeans, pagerank, sgd
 
 __all__ = ["WORKLOADS", "run_workload", "workload_defaults"]
 
@@ -87,7 +79,7 @@ def run_workload(
     ui_port: int | None = None,
     spark_conf: Mapping[str, str] | None = None,
     callback: Callable[[int, float, int], None] | None = None,
-) -> WorkloadResult:
+) -> base.WorkloadResult:
     """Run a real iterative PySpark job locally, one Spark job group per iteration.
 
     Parameters
@@ -143,7 +135,7 @@ def run_workload(
         raise InputError(f"size must be an integer >= 2, got {size!r}")
     app = app_name or f"jobcast-{name}"
     log_dir = Path(event_log_dir)
-    options = SparkOptions(
+    options = base.SparkOptions(
         cores=cores,
         event_log_dir=log_dir,
         codec=codec,
@@ -159,7 +151,7 @@ def run_workload(
     # the loopback interface instead of whatever address the host name resolves to
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     started = time.perf_counter()
-    spark = spark_session(options)
+    spark = base.spark_session(options)
     sc = spark.sparkContext
     app_id = str(sc.applicationId)
     client = None
@@ -172,9 +164,9 @@ def run_workload(
             job=app,
             params={"workload": name, "size": size, "cores": cores, **merged},
             input_size=float(size),
-            scale_out=LOCAL_SCALE_OUT,
+            scale_out=base.LOCAL_SCALE_OUT,
         )
-    hook = IterationHook(
+    hook = base.IterationHook(
         sc, name, client=client, pause_s=float(merged["pause_s"]), callback=callback
     )
     algorithm_params = {k: v for k, v in merged.items() if k not in COMMON_PARAMS}
@@ -186,10 +178,10 @@ def run_workload(
             client.finish_execution(app_id)
             client.close()
     runtime = time.perf_counter() - started
-    log = find_app_event_log(log_dir, app_id)
+    log = base.find_app_event_log(log_dir, app_id)
     if log is None:
         logger.warning("no event log for %s found in %s", app_id, log_dir)
-    return WorkloadResult(
+    return base.WorkloadResult(
         name=name,
         app_id=app_id,
         app_name=app,

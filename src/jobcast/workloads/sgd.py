@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,15 +20,9 @@ DEFAULT_SIZE = 100_000
 #: ``features``, ``iterations`` (at most), ``fraction`` (mini-batch share of the rows),
 #: ``step`` (learning rate), ``tol`` (stop when the gradient norm falls below), ``noise``,
 #: ``seed``.
-DEFAULTS: Mapping[str, Any] = {
-    "features": 10,
-    "iterations": 15,
-    "fraction": 0.3,
-    "step": 0.5,
-    "tol": 1e-3,
-    "noise": 0.1,
-    "seed": 0,
-}
+DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    dict(features=10, iterations=15, fraction=0.3, step=0.5, tol=1e-3, noise=0.1, seed=0)
+)
 
 
 def generate_rows(size: int, params: Mapping[str, Any]) -> list[list[float]]:
