@@ -59,9 +59,9 @@ def serve(
     model_workers: Annotated[
         int,
         typer.Option(
-            min=1,
-            help="Processes (at least 1) that fit progress models and answer predictions "
-            "and configurations off the request path.",
+            min=0,
+            help="Processes that fit progress models and answer predictions and "
+            "configurations off the request path (0: one thread of the service instead).",
         ),
     ] = 2,
     log_format: Annotated[
