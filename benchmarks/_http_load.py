@@ -12,6 +12,7 @@ Interface (kept stable for both benchmarks)::
     free_port() -> int
     database(backend, prefix) -> context manager yielding a SQLAlchemy URL
     server(argv, port, *, timeout=60.0, stdout=None) -> context manager yielding the Popen
+    stop(proc, *, grace=30.0)         (a server and what it started)
     connect(port) -> async context manager yielding a Connection
     Connection.request(method, path, *, token="", body=b"") -> int   (the HTTP status)
     percentile(values, q) -> float    (same unit as values; q in [0, 1])
@@ -113,14 +114,18 @@ def server(
         wait_for_port(port, proc, timeout=timeout)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes], *, grace: float = 30.0) -> None:
+    """Stop ``proc`` (SIGTERM, SIGKILL after ``grace`` seconds), then the rest of its session."""
+    for signal_it, wait in ((proc.terminate, grace), (proc.kill, None)):
+        signal_it()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait)
+            break
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
 
 
 class Connection:
