@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select, bindparam, select
 
 from jobcast.errors import ConflictError, InputError, UnknownJobError
-from jobcast.history.live_sql import ITERATION_FIELDS, live_statements
+from jobcast.history.live_sql import ITERATION_FIELDS, LiveStatements, live_statements
 from jobcast.history.records import JobSpec, SourceKind
+from jobcast.history.schema import ExecutionRow, JobRow
 from jobcast.history.values import clean, utc
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "LiveWriter",
@@ -51,11 +50,7 @@ class LiveExecution:
 
 
 class DeferredConflict(RuntimeError):
-    """A deferred new iteration was stored already (the cache did not know its row).
-
-    The caller rolls back, forgets its cache and writes the reports again without
-    deferring (a stored row is then read and merged, as always).
-    """
+    """A deferred new iteration was stored already: roll back, write again without deferring."""
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -78,19 +73,17 @@ class LiveWriter:
         Connection inside a transaction.
     cache
         Executions (by external id) and iterations (by execution and index) looked up or
-        written before, kept by the caller across
-        transactions (the collector's writer): what a report needs is then known without
-        a query. The caller clears it when a transaction fails. Only this writer changes
-        live executions, so entries stay true; one finished by another process meanwhile
-        is seen as running until the cache is cleared. With a cache, a new iteration is
-        inserted without reading first (its row is read only when the insert finds one).
-
+        written before, kept by the caller across transactions (the collector's writer):
+        what a report needs is then known without a query. The caller clears it when a
+        transaction fails. Only this writer changes live executions, so entries stay
+        true; one finished by another process meanwhile is seen as running until the
+        cache is cleared. With a cache, a new iteration is inserted without reading
+        first (its row is read only when the insert finds one).
     defer
         With a cache: keep iteration rows and hardware samples until :meth:`flush` (or
-        the next statement of another kind), then write them in one statement each
-        instead of one per report: a batch of reports costs a few round trips, not one
-        each. Every read is preceded by a flush, so it sees every report before it. A
-        new iteration whose row turns out to be stored already makes the flush raise
+        the next statement of another kind), then write them in one statement per kind,
+        not one per report. Every statement is preceded by a flush, so it sees every
+        report before it. A new iteration stored already makes the flush raise
         :class:`DeferredConflict`.
 
     Jobs and the external ids that name no execution are remembered for the writer's
@@ -189,26 +182,28 @@ class LiveWriter:
             return self.cache[external_id]
         if external_id in self._absent:
             return []
-        rows = self.conn.execute(self.sql.named, {"ext": external_id}).all()
-        found = [
-            LiveExecution(
-                id=int(r[0]),
-                job=str(r[1]),
-                job_id=int(r[2]),
-                started_at=utc(r[3]),
-                finished_at=utc(r[4]),
-                status=r[5],
-                scale_out=r[6],
-                attributes=dict(r[7] or {}),
-                origin=r[8],
-            )
-            for r in rows
-        ]
+        found = [_live(r) for r in self.conn.execute(self.sql.named, {"ext": external_id})]
         if found:
             self._remember(external_id, found)
         else:
             self._absent.add(external_id)
         return found
+
+    def prefetch(self, external_ids: Iterable[str]) -> None:
+        """Look the executions of ``external_ids`` up in one query (a batch's, with a cache)."""
+        if self.cache is None:
+            return
+        wanted = {x for x in external_ids if x not in self.cache and x not in self._absent}
+        if not wanted:
+            return
+        found: dict[str, list[LiveExecution]] = {x: [] for x in sorted(wanted)}
+        for r in self.conn.execute(_named_in(self.sql), {"exts": list(found)}):
+            found[r[-1]].append(_live(r))
+        for external_id, rows in found.items():
+            if rows:
+                self._remember(external_id, rows)
+            else:
+                self._absent.add(external_id)
 
     def _remember(self, key: Any, value: Any) -> None:
         if self.cache is not None:
@@ -312,6 +307,9 @@ class LiveWriter:
                 attributes=attributes,
                 origin=origin,
             )
+        # what was just stored: the run's first iteration needs no lookup
+        run = (int(new_id), job, job_id, started_at, None, RUNNING, scale_out, attributes, origin)
+        self._remember(external_id, [LiveExecution(*run)])
         return int(new_id), True
 
     def finish(
@@ -480,19 +478,19 @@ class LiveWriter:
         ).all()
         return [(int(i), utc(s), utc(f)) for i, s, f in rows]  # type: ignore[misc]
 
-    def match_hardware(self, samples: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Hardware rows for samples without an execution: one per live run at each time.
 
-        One query finds the runs overlapping the batch's time window; the samples are
-        matched to them here.
-        """
-        if not samples:
-            return []
-        times = [utc(s["timestamp"]) or datetime.now(UTC) for s in samples]
-        runs = self.running_between(min(times), max(times))
-        out: list[dict[str, Any]] = []
-        for s, t in zip(samples, times, strict=True):
-            for run_id, start, end in runs:
-                if start <= t and (end is None or t <= end):  # type: ignore[operator]
-                    out.append({**s, "execution_id": run_id, "timestamp": t})
-        return out
+def _live(r: Sequence[Any]) -> LiveExecution:
+    """An execution from a row of ``named``'s columns."""
+    a = dict(r[7] or {})
+    return LiveExecution(int(r[0]), str(r[1]), int(r[2]), utc(r[3]), utc(r[4]), r[5], r[6], a, r[8])
+
+
+@cache
+def _named_in(sql: LiveStatements) -> Select[Any]:
+    """``sql.named`` for a list of external ids (``exts``); each row ends with its id."""
+    e, j = ExecutionRow.__table__, JobRow.__table__
+    return (
+        select(*sql.named.selected_columns, e.c.external_id)
+        .select_from(e.join(j, j.c.id == e.c.job_id))
+        .where(e.c.external_id.in_(bindparam("exts", expanding=True)))
+    )

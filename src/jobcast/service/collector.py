@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -39,6 +40,7 @@ from jobcast.errors import (
 from jobcast.history import HistoryRepository, JobSpec
 from jobcast.history.importers.kinds import infer_attribute
 from jobcast.history.live_writer import DeferredConflict, LiveWriter
+from jobcast.history.values import utc
 
 __all__ = ["Collector", "Report", "MAX_QUEUE"]
 
@@ -200,6 +202,8 @@ class Collector:
         """Apply ``batch`` in one transaction; deferred rows are written before it commits."""
         with self.repo.engine.begin() as conn:
             writer = LiveWriter(conn, cache=self._known, defer=defer)
+            # the executions the batch names, looked up at once (not one query per report)
+            writer.prefetch(e for item in batch if (e := item.report.execution) is not None)
             outcomes: list[Outcome] = [self._apply(writer, item) for item in batch]
             writer.flush()
         return outcomes
@@ -323,7 +327,7 @@ class Collector:
             run = w.own(r.execution)
             rows = [{**s, "execution_id": run.id} for s in samples]
         else:
-            rows = w.match_hardware(samples)
+            rows = _match_hardware(w, samples)
         stored = w.hardware(rows)
         return {"stored": stored, "received": len(samples)}
 
@@ -369,6 +373,24 @@ class Collector:
         from jobcast.service.collector_http import collector_router
 
         return collector_router(self, create_jobs=create_jobs, dependencies=dependencies)
+
+
+def _match_hardware(w: LiveWriter, samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hardware rows for samples without an execution: one per live run at each time.
+
+    One query finds the runs overlapping the batch's time window; the samples are matched
+    to them here.
+    """
+    if not samples:
+        return []
+    times = [utc(s["timestamp"]) or datetime.now(UTC) for s in samples]
+    runs = w.running_between(min(times), max(times))
+    out: list[dict[str, Any]] = []
+    for s, t in zip(samples, times, strict=True):
+        for run_id, start, end in runs:
+            if start <= t and (end is None or t <= end):  # type: ignore[operator]
+                out.append({**s, "execution_id": run_id, "timestamp": t})
+    return out
 
 
 def _resolve(done: list[tuple[_Item, Outcome]]) -> None:
