@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from jobcast.collect.protocol import (
     ExecutionReport,
@@ -35,7 +35,7 @@ def _start(execution: str) -> ExecutionReport:
     return ExecutionReport(execution=execution, job="loop", started_at=T0, params={"k": 1})
 
 
-def _batch(collector: Collector, reports: list[Report]) -> list[Any]:
+def _batch(collector: Collector, reports: Sequence[Report]) -> list[Any]:
     """Write ``reports`` as one batch (as the writer thread would); each outcome."""
     items = [_Item(r, True, Future()) for r in reports]
     collector._write(items)
@@ -160,3 +160,31 @@ def test_a_waiter_gone_does_not_stop_the_writer(
     assert later.result(timeout=30)["stored"] is True
     stored = repo.executions("loop", only_completed=False)["external_id"]
     assert sorted(stored) == ["a", "b", "c"]
+
+
+def test_a_batch_looks_each_execution_up_once_at_most(
+    repo: HistoryRepository, collector: Collector
+) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    _batch(collector, [_start("other")])  # the job exists: its lookup is not counted below
+    event.listen(repo.engine, "before_cursor_execute", seen)
+    try:
+        starts = _batch(collector, [_start(f"run-{k}") for k in range(20)])
+        assert [g["stored"] for g in starts] == [True] * 20
+        # one lookup of the 20 ids, the job's id and parameters, one insert per execution
+        assert len(statements) <= 23, statements
+        statements.clear()
+        firsts = [
+            IterationStart(execution=f"run-{k}", iteration=0, started_at=_at(1)) for k in range(20)
+        ]
+        assert [g["stored"] for g in _batch(collector, firsts)] == [True] * 20
+        assert len(statements) == 1, statements  # the 20 rows in one insert, no lookup
+    finally:
+        event.remove(repo.engine, "before_cursor_execute", seen)
+    stored = repo.executions("loop", only_completed=False)["external_id"]
+    assert len(stored) == 21 and len(repo.iterations("loop", include_running=True)) == 20
