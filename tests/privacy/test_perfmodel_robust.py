@@ -91,9 +91,14 @@ def test_features_are_dropped_when_noise_dominates_and_kept_otherwise():
     assert small.released_[0] == "intercept" and len(small.released_) < 4
     assert len(big.released_) == 4
     assert len(small.coef_) == len(small.features_) == 4
-    # A coefficient that is not released stays at its prior mean (0 without elasticities).
+    # A coefficient that is not released stays at its prior mean: 0 without
+    # elasticities, but the public scale-out prior (runtime falling with scale-out) for
+    # log(instance_count) when neither scale-out slope is released.
     dropped = [j for j, lab in enumerate(small.features_) if lab not in small.released_]
-    assert dropped and all(small.coef_[j] == 0.0 for j in dropped)
+    scale = [j for j, lab in enumerate(small.features_) if "instance_count" in lab]
+    assert dropped and all(small.coef_[j] == 0.0 for j in dropped if j not in scale)
+    if not set(scale) & {small.features_.index(lab) for lab in small.released_}:
+        assert small.coef_[small.features_.index("log(instance_count)")] < 0.0
 
 
 def _labels(s: PerfModelSynthesizer) -> list[str]:
@@ -112,7 +117,8 @@ def test_per_value_corrections_only_when_their_noise_is_small():
     small = PerfModelSynthesizer(domain=domain, epsilon=1.0, random_state=0).fit(_job(29, 3))
     assert not any(lab.startswith("corrections:") for lab in _labels(small))
     model = {x.label: x.epsilon for x in small.ledger_}["model:coefficients"]
-    assert model > 0.3
+    # (a second row count may take up to 0.2 of the budget when the rows are few)
+    assert model > 0.25
     assert sum(x.epsilon for x in small.ledger_) == pytest.approx(1.0)
 
 

@@ -86,6 +86,7 @@ def dp_window(
     threshold: float = 1.0,
     fallback: int | None = 1,
     cover: bool = False,
+    cover_level: float = 0.005,
 ) -> Window:
     """The run of bins of a public range holding the data, ε-DP (the one window mechanism).
 
@@ -117,10 +118,15 @@ def dp_window(
     fallback
         Half width in bins of the block taken when no run is significant.
     cover
-        Cover every bin whose noisy count exceeds ``ln(bins / 0.005) / ε`` (an empty
-        bin passes with probability below 0.25 % anywhere in the range), from the first
+        Cover every bin whose noisy count exceeds ``ln(bins / cover_level) / ε`` (by
+        default an empty bin passes with probability below 0.25 % anywhere in the
+        range: each does with ``exp(-ε t) / 2``), from the first
         to the last, together with the run above when it is significant: a column
         whose values form separate groups (iterations 1 and 25..100) keeps them all.
+    cover_level
+        The chance that some empty bin passes ``cover``'s threshold
+        ``ln(bins / cover_level) / ε`` (smaller: fewer noise spikes joined, and a
+        separate group needs more rows to be kept).
 
     Returns
     -------
@@ -147,12 +153,16 @@ def dp_window(
     k = min(2 * int(1 if fallback is None else fallback) + 1, nbins)
     sums = np.convolve(noisy, np.ones(k), mode="valid")
     block = int(np.argmax(sums))
-    if significant and sums[block] > noisy[a : b + 1].sum():
+    # A block that overlaps the run holds the run's own rows plus the noise of its
+    # neighbours (positive half the time): it is the data's run widened, not a spike.
+    apart = block > b or block + k - 1 < a
+    if significant and apart and sums[block] > noisy[a : b + 1].sum():
         significant = False
         a, b = block, block + k - 1
     elif not significant:
         a, b = (0, nbins - 1) if fallback is None else (block, block + k - 1)
-    passed = np.flatnonzero(noisy > np.log(nbins / 0.005) / epsilon) if cover else np.zeros(0)
+    level = float(cover_level)
+    passed = np.flatnonzero(noisy > np.log(nbins / level) / epsilon) if cover else np.zeros(0)
     if passed.size:
         # The union with the run: a lone noise spike that passes (1 share in 400)
         # widens the window but never replaces the data's run.

@@ -7,12 +7,14 @@ noisy tables and loses that relation at small ε; this method spends it where it
 package returning a small frozen result:
 
 1. :mod:`~.budget` -- the number of executions (``count_share``; one noisy count,
-   sensitivity 1), from which every later share is sized (adaptive sequential
+   sensitivity 1, and a second of up to 0.2 when the first says its relative noise
+   would exceed 0.15), from which every later share is sized (adaptive sequential
    composition: the shares still sum to ε).
 2. :mod:`~.locate` -- each context column with bounds but no grid (a coarse public
    range, or the public search range of a column declared without bounds) is narrowed
    to the DP window holding its rows, 0.10 to 0.30 of the budget split over those
-   columns (``window:COLUMN`` in the ledger; skipped when ``ε n < 3``).  A column whose
+   columns (``window:COLUMN`` in the ledger; skipped when ``ε n < 3``; declared
+   coarse ranges get only what the runtime window and 0.2 for the model leave).  A column whose
    window reaches the bottom of the search range holds zeros: it becomes linear from 0
    (decided on the DP output, not on the values).
 3. :mod:`~.design` -- the configurations (``context_share``): the noisy histogram of the
@@ -23,13 +25,17 @@ package returning a small frozen result:
    ``"sampled marginals"``).
 4. :mod:`~.window` -- the runtime window (``window_share``, up to 0.40 when the noisy
    count says the rows are few): the clipping interval ``[L, U]`` of ``log(runtime)``
-   and its noisy centre ``c``, never the raw extremes.
+   and its noisy centre ``c``, never the raw extremes (a search range whose run did
+   not stand out is refused, naming ``--domain``).
 5. :mod:`~.coefficients` -- the runtime model (the rest, 0.45 to 0.90): noisy
    sufficient statistics ``Σ φ(x) (y - c)`` of ``log t = c + φ(x)·β`` with ``φ`` the
    normalised (log) context attributes in ``[-1, 1]`` plus ``1/scale-out`` (Ernest's
    serial term), K-norm noise of their L-infinity sensitivity ``R = max(U - c, c - L)``;
    slopes whose noise would swamp the public prior are not released.  ``β`` is the
-   Gaussian posterior mean given the noisy sums and the noisy design.
+   Gaussian posterior mean given the noisy sums and the noisy design.  The scale-out
+   slopes' prior mean is the public curve ``runtime ∝ m**-0.75`` (fitted on the
+   released scale-out features, post-processing).  A numeric feature spans the
+   central 96 % of its column's noisy marginal.
 6. :mod:`~.corrections` (``correction_share``, only the stages whose noise would not
    swamp them, judged from the noisy count; the rest goes to the model): residual
    levels per value of each context column, then per configuration of a grid.
@@ -59,8 +65,10 @@ from jobcast.privacy.bounds import SEARCH_LOWER, SEARCH_UPPER
 from jobcast.privacy.discretize import Discretizer
 from jobcast.privacy.domain import Domain, NumericDomain
 from jobcast.privacy.perfmodel.budget import (
+    COUNT_MAX_TOP_UP,
     MODEL_MIN_SHARE,
     PRIOR_SD,
+    SCALE_OUT_ELASTICITY,
     RowCount,
     correction_plan,
     count_rows,
@@ -77,7 +85,7 @@ from jobcast.privacy.perfmodel.design import (
     grid_design,
     product_design,
 )
-from jobcast.privacy.perfmodel.features import features, prior_mean
+from jobcast.privacy.perfmodel.features import feature_spans, features, prior_mean
 from jobcast.privacy.perfmodel.locate import (
     Located,
     fine_marginals,
@@ -139,7 +147,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         scale_out: str | None = "instance_count",
         count_share: float = 0.1,
         context_share: float = 0.05,
-        window_share: float = 0.2,
+        window_share: float = 0.1,
         correction_share: float = 0.2,
         residual_clip: float = 0.3,
         select_ratio: float | None = 0.5,
@@ -215,13 +223,19 @@ class PerfModelSynthesizer(BaseSynthesizer):
             return
         # Budget split: every share of `rest` (the whole ε: no bounds are bought apart).
         rest = acc.remaining
-        count = count_rows(len(frame), acc, rest * float(self.count_share))  # 1. the count
+        count = count_rows(  # 1. the count (a second one when the rows are few)
+            len(frame), acc, rest * float(self.count_share), top_up=rest * COUNT_MAX_TOP_UP
+        )
         todo = locate_todo(self.domain_, ctx)
         searched = any(n in self.domain.undeclared for n in todo)  # type: ignore[union-attr]
         e_locate = locate_share(len(todo), count.low, rest, searched=searched) if todo else 0.0
         e_design = rest * float(self.context_share)
         e_window = rest * window_fraction(float(self.window_share), count.low, rest)
         e_corr = rest * float(self.correction_share)
+        if not searched:
+            # Few rows: the runtime window and the model come first (a coarse range that
+            # is not located costs the share nothing but the synthetic values' spread).
+            e_locate = min(e_locate, max(acc.remaining - e_window - MODEL_MIN_SHARE * rest, 0.0))
         # the runtime model: what remains after the stages above (unused shares included),
         # at least MODEL_MIN_SHARE: the window and the corrections are capped to leave it
 
@@ -315,8 +329,11 @@ class PerfModelSynthesizer(BaseSynthesizer):
         r = max(big_u - c, c - big_l, 1e-9)  # |clip(log t) - c| <= r: every sum's scale
         y = np.log(np.clip(frame[self.runtime].to_numpy(dtype=float), win.low, win.high)) - c
         centers = [self.discretizer_.centers(n) for n in ctx]
-        phi, labels = features(self.domain_, ctx, centers, design.codes, self.scale_out)
-        phi_rows, _ = features(self.domain_, ctx, centers, codes, self.scale_out)
+        self._spans: list[tuple[float, float] | None] | None = feature_spans(
+            self.domain_, ctx, centers, design.marginals
+        )
+        phi, labels = self._features(design.codes, ctx, centers)
+        phi_rows, _ = self._features(codes, ctx, centers)
         g = (phi * design.weights[:, None]).T @ phi
         prior_var = np.full(len(labels), PRIOR_SD**2)
         # The level's prior: the window's noisy centre and its variance, at most a
@@ -324,11 +341,14 @@ class PerfModelSynthesizer(BaseSynthesizer):
         prior_var[0] = max(r, 1e-6) ** 2 / 3.0
         if win.centre_var is not None:
             prior_var[0] = min(prior_var[0], max(win.centre_var, 1e-6))
-        mean = prior_mean(self.domain_, ctx, centers, labels, self.elasticity)
+        mean = prior_mean(
+            self.domain_, ctx, centers, labels, self.elasticity, spans=self._spans
+        )
         coef = release_coefficients(
             phi_rows, y, g, r, labels, prior_var, mean, accountant=acc,
             epsilon=acc.remaining - e_after if e_after > 0 else None,
             select_ratio=self.select_ratio, select_scale=min(1.0, win.n_low / win.total),
+            curve=self._scale_out_curve(ctx, centers, labels, design, phi),
         )
         # Post-processing: the mean of the clipped, centred log-runtimes lies in [-R, R].
         coef.beta[0] = float(np.clip(coef.beta[0], big_l - c, big_u - c))
@@ -340,6 +360,28 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 rho=float(self.residual_clip), accountant=acc, e_marg=e_marg, e_cells=e_cells,
             )
         self._finish(ctx, card, design, coef, corr, c, (big_l, big_u), win.width)
+
+    def _scale_out_curve(
+        self, ctx: tuple[str, ...], centers: list[np.ndarray], labels: list[str],
+        design: Design, phi: np.ndarray,
+    ) -> tuple[np.ndarray, tuple[int, ...]] | None:
+        """The public scale-out prior ``log t = SCALE_OUT_ELASTICITY log m`` as a curve.
+
+        ``None`` when there is no log-scale scale-out column or the user declared its
+        elasticity (then that is the prior).  Public values and the noisy design only.
+        """
+        name = self.scale_out
+        if name is None or name not in ctx or name in dict(self.elasticity or {}):
+            return None
+        dom = self.domain_[name]
+        idx = {lab: i for i, lab in enumerate(labels)}
+        if not isinstance(dom, NumericDomain) or not dom.log or f"log({name})" not in idx:
+            return None
+        j = ctx.index(name)
+        f = SCALE_OUT_ELASTICITY * np.log(centers[j][design.codes[:, j]].astype(float))
+        h = (phi * design.weights[:, None]).T @ f
+        group = tuple(idx[lab] for lab in (f"log({name})", f"1/{name}") if lab in idx)
+        return h, group
 
     def _fit_exact(self, frame: pd.DataFrame, ctx: tuple[str, ...]) -> None:
         """Without DP: least squares on the rows, each configuration's own mean residual."""
@@ -358,7 +400,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
         c = (big_l + big_u) / 2
         y = np.log(np.clip(t, win.low, win.high)) - c
         centers = [disc.centers(n) for n in ctx]
-        phi_rows, labels = features(self.domain_, ctx, centers, codes, self.scale_out)
+        self._spans = None
+        phi_rows, labels = self._features(codes, ctx, centers)
         beta = np.linalg.lstsq(phi_rows, y, rcond=None)[0]
         # The mean of the clipped, centred log-runtimes lies in the window; the
         # corrections then absorb what the clipped level leaves.
@@ -396,13 +439,19 @@ class PerfModelSynthesizer(BaseSynthesizer):
         self._log_clip = (log_window[0] - slack, log_window[1] + slack)
         centers = [self.discretizer_.centers(n) for n in ctx]
         self._centers = centers
-        _, labels = features(self.domain_, ctx, centers, design.codes[:1], self.scale_out)
+        _, labels = self._features(design.codes[:1], ctx, centers)
         self.features_ = tuple(labels)
         cells = np.arange(design.weights.size)
         self.log_runtime_ = self._log_runtime(design.codes, cells) if design.grid else None
 
+    def _features(
+        self, codes: np.ndarray, ctx: tuple[str, ...], centers: list[np.ndarray]
+    ) -> tuple[np.ndarray, list[str]]:
+        """The model's features of ``codes`` over the spans chosen at fit time."""
+        return features(self.domain_, ctx, centers, codes, self.scale_out, spans=self._spans)
+
     def _log_runtime(self, codes: np.ndarray, cells: np.ndarray | None) -> np.ndarray:
-        phi, _ = features(self.domain_, self.context_, self._centers, codes, self.scale_out)
+        phi, _ = self._features(codes, self.context_, self._centers)
         t = self.center_ + phi @ self.coef_ + self.corrections_.of(codes, cells)
         return np.clip(t, *self._log_clip)
 

@@ -15,11 +15,14 @@ from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.noise import laplace_int
 
 __all__ = [
+    "COUNT_MAX_TOP_UP",
+    "COUNT_REL_SD",
     "MODEL_MIN_SHARE",
     "PRIOR_SD",
     "RESIDUAL_SD",
     "MARGINAL_SD",
     "Q",
+    "SCALE_OUT_ELASTICITY",
     "RowCount",
     "count_posterior_mean",
     "count_rows",
@@ -34,6 +37,12 @@ Q = 1000  # fixed-point steps per clipping bound
 PRIOR_SD = 1.0  # public prior: a coefficient changes log-runtime by ~1 over a feature's range
 RESIDUAL_SD = 0.2  # public prior: run-to-run and model error in log-runtime
 MARGINAL_SD = 0.05  # public prior: what a log-linear model misses per value of a column
+# Public prior: runtime ∝ scale-out ** -0.75, between an Amdahl-bound job (-0.5 over the
+# usual scale-outs) and linear speed-up (-1); stands in only when neither scale-out
+# slope can be released (Ernest, Venkataraman et al., NSDI 2016; C3O, Will et al., 2021).
+SCALE_OUT_ELASTICITY = -0.75
+COUNT_REL_SD = 0.15  # relative noise of the row count worth a second release
+COUNT_MAX_TOP_UP = 0.2  # of the budget: the most a second count may take
 WINDOW_MIN_SIGNAL = 12.0  # ε_window n that a run of ~3 bins needs to stand out
 WINDOW_MAX_SHARE = 0.4  # of the budget: the most the runtime window may take
 MODEL_MIN_SHARE = 0.2  # of the budget: the least the runtime model keeps
@@ -77,19 +86,41 @@ def count_posterior_mean(noisy: float, scale: float) -> float:
     return float((w * n).sum() / w.sum())
 
 
-def count_rows(n_rows: int, accountant: Accountant, epsilon: float) -> RowCount:
-    """Release the number of executions (sensitivity 1; Dwork et al., TCC 2006)."""
-    noisy = float(
-        laplace_int(
-            np.array([n_rows]), sensitivity=1, accountant=accountant, label="context:count",
-            epsilon=epsilon,
-        )[0]
-    )
+def count_rows(
+    n_rows: int, accountant: Accountant, epsilon: float, *, top_up: float = 0.0
+) -> RowCount:
+    """Release the number of executions (sensitivity 1; Dwork et al., TCC 2006).
+
+    Every ratio of a noisy sum to the count carries its relative error
+    ``sqrt(2) / (ε n)``, and the windows are sized from its low guess.  When the first
+    release says that error would exceed ``COUNT_REL_SD`` (few rows for ε), a second
+    count of up to ``top_up`` is bought (adaptive sequential composition: the second
+    ε depends on the first DP output only; label ``context:count:more``) and the two
+    are combined by inverse variance (post-processing); ``epsilon`` of the result is
+    the combined precision ``sqrt(ε1² + ε2²)``.
+    """
+    noisy = _noisy_count(n_rows, accountant, "context:count", epsilon)
+    eff = epsilon
+    need = np.sqrt(2.0) / (COUNT_REL_SD * count_posterior_mean(noisy, 1.0 / epsilon))
+    more = min(need - epsilon, top_up)
+    if more >= 0.25 * epsilon:
+        second = _noisy_count(n_rows, accountant, "context:count:more", more)
+        eff = float(np.sqrt(epsilon**2 + more**2))
+        noisy = (noisy * epsilon**2 + second * more**2) / eff**2
     return RowCount(
         noisy=noisy,
-        hint=count_posterior_mean(noisy, 1.0 / epsilon),
-        low=max(noisy - 2.0 / epsilon, 1.0),
-        epsilon=epsilon,
+        hint=count_posterior_mean(noisy, 1.0 / eff),
+        low=max(noisy - 2.0 / eff, 1.0),
+        epsilon=eff,
+    )
+
+
+def _noisy_count(n_rows: int, accountant: Accountant, label: str, epsilon: float) -> float:
+    return float(
+        laplace_int(
+            np.array([n_rows]), sensitivity=1, accountant=accountant, label=label,
+            epsilon=epsilon,
+        )[0]
     )
 
 

@@ -82,6 +82,7 @@ def release_coefficients(
     epsilon: float | None,
     select_ratio: float | None,
     select_scale: float = 1.0,
+    curve: tuple[np.ndarray, tuple[int, ...]] | None = None,
 ) -> Coefficients:
     """Posterior mean of ``β`` given one noisy ``Σ φ(x) y`` (|y| <= r) with ``epsilon``.
 
@@ -93,10 +94,18 @@ def release_coefficients(
     Coordinates are quantized in steps of ``r / Q`` before summing, so the sensitivity
     of the integer sums is exactly ``Q`` per coordinate.  The estimate is the Gaussian
     posterior given the noise and residual covariance (post-processing).
+
+    ``curve`` ``(h, group)``: a public prior curve over the features ``group`` (the
+    scale-out's), given as ``h = Σ w φ(x) f(x)`` over the noisy design: the prior means
+    of ``group`` are the design-weighted least-squares fit of ``f`` by the intercept and
+    the released features of ``group`` (by ``group[0]`` when none is), so the prior
+    speaks through whichever of them the noise lets through (post-processing).
     """
     d = phi_rows.shape[1]
     e = accountant.remaining if epsilon is None else float(epsilon)
     keep = select(labels, g * select_scale, r, e, np.sqrt(prior_var), select_ratio)
+    if curve is not None:
+        prior_mean = _curve_means(prior_mean, g, keep, *curve)
     k = len(keep)
     q = np.rint(phi_rows[:, keep] * y[:, None] * (Q / r)).astype(np.int64)
     cube = 1 < k <= CUBE_MAX_D
@@ -117,3 +126,17 @@ def release_coefficients(
     beta = prior_mean.astype(float).copy()
     beta[keep] = beta_k
     return Coefficients(beta, tuple(labels[j] for j in keep))
+
+
+def _curve_means(
+    prior_mean: np.ndarray, g: np.ndarray, keep: list[int], h: np.ndarray,
+    group: tuple[int, ...],
+) -> np.ndarray:
+    """Prior means with ``group`` set to the fit of a public curve (see the caller)."""
+    fit = [j for j in group if j in keep] or [group[0]]
+    idx = [0, *fit]
+    coef = np.linalg.lstsq(g[np.ix_(idx, idx)], h[idx], rcond=None)[0]
+    out = prior_mean.astype(float).copy()
+    out[list(group)] = 0.0
+    out[fit] = coef[1:]
+    return out

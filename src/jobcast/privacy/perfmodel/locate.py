@@ -115,6 +115,9 @@ def locate_columns(
             epsilon=e_each, lower=float(dom.lower), upper=upper, width=width, log=dom.log,
             threshold=window_threshold(n_low, e_each),
             fallback=1 if n_low * e_each >= 3 * np.sqrt(6.0) else None, cover=True,
+            # A spike joined to the data in a search range spreads the column over
+            # decades: there a separate group must stand out ten times more surely.
+            cover_level=0.0005 if dom.log and dom.lower <= SEARCH_LOWER else 0.005,
         )
         if (win.low, win.high) == (float(dom.lower), upper):
             continue  # nothing stood out: the whole range (a search range is refused)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobcast.privacy.accountant import Accountant
-from jobcast.privacy.bounds import dp_log_range, dp_window
+from jobcast.privacy.bounds import SEARCH_LOWER, dp_log_range, dp_window
 from jobcast.privacy.perfmodel.budget import (
     RowCount,
     count_posterior_mean,
@@ -82,8 +82,10 @@ def runtime_window(
         upper=upper, width=width, threshold=window_threshold(n_low, epsilon),
         # The adjacent-bins fallback needs the data's total to stand out of the noise
         # of a 3-bin sum (std sqrt(6) / ε) wherever it lies, else a noise run far from
-        # the data wins: then the whole declared range is safer.
-        fallback=1 if n_low * epsilon >= 3 * np.sqrt(6.0) else None,
+        # the data wins: then the whole declared range is safer.  Never in the public
+        # search range: among its 40 to 170 bins the best block of a run that did not
+        # stand out is as often noise as data; the release is refused instead.
+        fallback=1 if n_low * epsilon >= 3 * np.sqrt(6.0) and lower > SEARCH_LOWER else None,
     )
     # Inverse-variance combination of the two noisy row counts (post-processing).
     v1, v2 = 2.0 / count.epsilon**2, 2.0 * win.bins / epsilon**2
@@ -91,8 +93,10 @@ def runtime_window(
     total = count_posterior_mean(n_comb, float(np.sqrt(v1 * v2 / (v1 + v2) / 2.0)))
     # The window was bought on the first count's low guess; with both counts the low
     # guess may fall below the window's minimum signal (the first count was too high):
-    # then the run it found is noise, and the declared range is safer.
+    # then a run that did not stand out of the noise is noise, and the declared range
+    # is safer.  A significant run (its noisy total beat its penalties by 3 / ε) is kept:
+    # its own rows decide, not the noise of the two totals.
     n_low = max(min(n_low, n_comb - 2.0 * np.sqrt(v1 * v2 / (v1 + v2))), 1.0)
-    if n_low * epsilon < 3.0:
+    if not win.significant and n_low * epsilon < 3.0:
         return RuntimeWindow(lower, upper, None, None, total, n_low, width)
     return RuntimeWindow(win.low, win.high, win.centre, win.centre_var, total, n_low, width)
