@@ -141,6 +141,8 @@ class Collector:
         self._ensure_writer()
 
     def _ensure_writer(self) -> None:
+        if self._thread is not None and not self._closed:
+            return  # running: no lock per report; once closed, the check below refuses
         with self._lock:
             if self._closed:
                 raise DatabaseError("the collector is shut down; retry against a running one")
