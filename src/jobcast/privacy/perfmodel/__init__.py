@@ -253,7 +253,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         win = runtime_window(  # 4. the runtime window
             frame[self.runtime].to_numpy(dtype=float), rdom.lower, float(rdom.upper or 0.0),
             count, accountant=acc, name=self.runtime,
-            epsilon=e_window if count.low * e_window >= 3.0 else None,
+            epsilon=e_window if count.hint * e_window >= 3.0 else None,
         )
         self._check_located(win)
         design = design.rescaled(win.total)
