@@ -16,6 +16,7 @@ Run: .venv/bin/python benchmarks/bench_progress_crossfit.py [--folds 5] [FILE ..
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,10 +24,32 @@ import numpy as np
 
 from jobcast.evaluation.progress import baseline_estimates, position_of, read_ellis_trace
 from jobcast.progress.combine import case_estimates
-from jobcast.progress.simulation import simulate_history
+from jobcast.progress.simulation import SimulationCases, simulate_history
 from jobcast.progress.training import train_on_cases
 
 ELLIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ellis"
+
+
+def without_runs(
+    cases: Mapping[float, SimulationCases], held: np.ndarray
+) -> dict[float, SimulationCases]:
+    """The simulations with the runs ``held`` neither estimated nor candidates."""
+    out = {}
+    for strength, c in cases.items():
+        kept = c._select(~np.isin(c.current, held))
+        valid = kept.valid.copy()
+        valid[:, held] = False
+        out[strength] = replace(kept, valid=valid)
+    return out
+
+
+def trace_arguments(description: str) -> tuple[list[Path], int]:
+    """The Ellis traces to run (all by default) and ``--folds`` from the command line."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--folds", type=int, default=5)
+    args = ap.parse_args()
+    return args.files or sorted(ELLIS.glob("*.csv")), args.folds
 
 
 def crossfit(path: Path, folds: int, seed: int = 0) -> dict[str, float]:
@@ -36,12 +59,7 @@ def crossfit(path: Path, folds: int, seed: int = 0) -> dict[str, float]:
     rows = np.random.default_rng(seed).permutation(np.unique(first.current))
     estimate = np.empty(first.n_cases)
     for held in np.array_split(rows, folds):
-        train = {}
-        for strength, c in cases.items():
-            kept = c._select(~np.isin(c.current, held))
-            valid = kept.valid.copy()
-            valid[:, held] = False
-            train[strength] = replace(kept, valid=valid)
+        train = without_runs(cases, held)
         # a lighter search than `train progress` (3 starts of 200): K trainings in minutes
         params = train_on_cases(train, random_state=seed, n_starts=2, maxfun=150)
         chosen = cases[params.scale_out_strength]
@@ -62,15 +80,11 @@ def crossfit(path: Path, folds: int, seed: int = 0) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("files", nargs="*", type=Path)
-    ap.add_argument("--folds", type=int, default=5)
-    args = ap.parse_args()
-    files = args.files or sorted(ELLIS.glob("*.csv"))
+    files, folds = trace_arguments(__doc__.splitlines()[0])
     print(f"{'trace':20s} {'remaining':>9s} {'early':>6s} {'middle':>6s} {'late':>6s} "
           f"{'hist.mean':>9s} {'ratio':>6s} {'total':>6s}")
     for f in files:
-        r = crossfit(f, args.folds)
+        r = crossfit(f, folds)
         print(
             f"{f.stem:20s} {r['remaining']:9.4f} {r['early']:6.3f} {r['middle']:6.3f} "
             f"{r['late']:6.3f} {r['history_mean']:9.4f} "

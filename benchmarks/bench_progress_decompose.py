@@ -27,11 +27,10 @@ Run: .venv/bin/python benchmarks/bench_progress_decompose.py [--folds 5] [FILE .
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from bench_progress_crossfit import trace_arguments, without_runs
 
 from jobcast.evaluation.progress import read_ellis_trace
 from jobcast.progress.arrays import IterationArrays
@@ -43,8 +42,6 @@ from jobcast.progress.prepared import prepare_history
 from jobcast.progress.scaling import fit_scale_out_table
 from jobcast.progress.simulation import SimulationCases, simulate_history
 from jobcast.progress.training import train_on_cases
-
-ELLIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ellis"
 
 #: Final iterations treated apart (gbt's last two hold a third of its runtime).
 LAST = 2
@@ -81,13 +78,7 @@ def fold_params(cases: dict[float, SimulationCases], folds: int) -> dict[int, Pr
     rows = np.random.default_rng(0).permutation(np.unique(first.current))
     out = {}
     for held in np.array_split(rows, folds):
-        train = {}
-        for strength, c in cases.items():
-            kept = c._select(~np.isin(c.current, held))
-            valid = kept.valid.copy()
-            valid[:, held] = False
-            train[strength] = replace(kept, valid=valid)
-        params = train_on_cases(train, random_state=0)
+        params = train_on_cases(without_runs(cases, held), random_state=0)
         out.update({int(r): params for r in held})
     return out
 
@@ -156,15 +147,11 @@ def decompose(path: Path, folds: int) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("files", nargs="*", type=Path)
-    ap.add_argument("--folds", type=int, default=5)
-    args = ap.parse_args()
-    files = args.files or sorted(ELLIS.glob("*.csv"))
+    files, folds = trace_arguments(__doc__.splitlines()[0])
     print("mean relative error of the remaining runtime (the SMiPE paper's metric), "
-          f"{args.folds}-fold cross-fitted parameters")
+          f"{folds}-fold cross-fitted parameters")
     for f in files:
-        r = decompose(f, args.folds)
+        r = decompose(f, folds)
         print(f"{f.stem}: estimate {r['estimate']:.4f} (runs keeping their scale-out "
               f"{r['kept scale-out']:.4f}, rescaled after the sample {r['rescaled later']:.4f}, "
               f"{100 * r['rescaled share']:.0f} % of the estimates)")
