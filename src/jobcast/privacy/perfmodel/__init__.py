@@ -230,7 +230,10 @@ class PerfModelSynthesizer(BaseSynthesizer):
         searched = any(n in self.domain.undeclared for n in todo)  # type: ignore[union-attr]
         e_locate = locate_share(len(todo), count.low, rest, searched=searched) if todo else 0.0
         e_design = rest * float(self.context_share)
-        e_window = rest * window_fraction(float(self.window_share), count.low, rest)
+        e_window = rest * window_fraction(
+            float(self.window_share), count.low, rest,
+            searched=self.runtime in self.domain.undeclared,  # type: ignore[union-attr]
+        )
         e_corr = rest * float(self.correction_share)
         if not searched:
             # Few rows: the runtime window and the model come first (a coarse range that
