@@ -109,13 +109,15 @@ def test_collapsed_bound_estimate_is_refused_with_the_domain_fix(monkeypatch):
 
 def test_strict_bound_estimate_refuses_a_histogram_lost_in_the_noise():
     x = np.array([100.0, 120.0, 130.0])
+    # OpenDP's noise is not seedable: a rate over many draws (about 97 % refused; under
+    # 90 of 100 has a probability of about 1e-4 at that rate, and would be a real change)
     refused = 0
-    for _ in range(10):
+    for _ in range(100):
         try:
             dp_log_range(x, accountant=Accountant(0.05), label="b", epsilon=0.05, strict=True)
         except DomainError:
             refused += 1
-    assert refused >= 9
+    assert refused >= 90
 
 
 def test_zeros_in_an_estimated_column_make_it_linear_not_a_refusal():
