@@ -25,6 +25,7 @@ import pandas as pd
 
 from jobcast.errors import ImportFormatError, InputError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays
+from jobcast.progress.baseline import history_mean, remaining_from, suffix_runtimes
 from jobcast.progress.combine import case_estimates
 from jobcast.progress.estimator import resolve_parameters
 from jobcast.progress.interval import calibrate, scores
@@ -92,15 +93,15 @@ def baseline_estimates(
     other executions.
     """
     runtime = np.nan_to_num(arrays.runtime, nan=0.0)
-    suffix = np.cumsum(runtime[:, ::-1], axis=1)[:, ::-1]
-    suffix = np.concatenate([suffix, np.zeros((len(runtime), 1))], axis=1)
-    hist_mean = np.empty(len(current))
+    current = np.asarray(current, dtype=np.int64)
+    iteration = np.asarray(iteration, dtype=np.int64)
+    others = np.arange(arrays.n_executions)[None, :] != current[:, None]
+    reached = arrays.n_iter[None, :] >= iteration[:, None]
+    remaining = remaining_from(suffix_runtimes(runtime), iteration)
+    hist_mean = history_mean(remaining, reached, others)
     linear = np.empty(len(current))
     for c, (row, i) in enumerate(zip(current, iteration, strict=True)):
-        others = np.arange(arrays.n_executions) != row
-        reached = others & (arrays.n_iter >= i)
-        hist_mean[c] = suffix[reached if reached.any() else others, i].mean()
-        n_hat = max(float(np.median(arrays.n_iter[others])), float(i))
+        n_hat = max(float(np.median(arrays.n_iter[others[c]])), float(i))
         linear[c] = runtime[row, :i].sum() / i * (n_hat - i)
     return {"history_mean": hist_mean, "linear": linear}
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from jobcast.errors import InputError
 from jobcast.progress.matching import match_masks
 from jobcast.progress.parameters import ProgressParameters
 
@@ -72,6 +73,7 @@ def combine(
     sim_final: np.ndarray,
     params: ProgressParameters,
     robust: np.ndarray | float,
+    history_mean: np.ndarray | float | None = None,
 ) -> np.ndarray:
     """One remaining runtime per case from its similar executions' estimates.
 
@@ -80,7 +82,8 @@ def combine(
     expected relative error of the remaining runtime when the similar executions'
     estimates are taken as its distribution (weights ``sim_final ** b /
     estimate``), and the robust estimate of all candidates; ``rho`` is
-    ``params.median_share``, ``beta`` ``params.blend``.
+    ``params.median_share``, ``beta`` ``params.blend``; then ``(1 - gamma) out +
+    gamma history_mean`` with ``gamma`` ``params.fallback``.
 
     Parameters
     ----------
@@ -94,11 +97,19 @@ def combine(
         Exponent, median share and blend.
     robust
         Shape ``(...)``: the robust estimate of each case.
+    history_mean
+        Shape ``(...)``: the history-mean baseline's estimate of each case; needed
+        when ``params.fallback > 0``.
 
     Returns
     -------
     numpy.ndarray
         Shape ``(...)``, seconds (NaN only for a case without any selected execution).
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        When ``params.fallback > 0`` and ``history_mean`` is None.
     """
     weights = set_weights(mask, sim_final, params.exponent)
     values = np.where(mask, remaining, 0.0)
@@ -112,6 +123,13 @@ def combine(
         out = (1.0 - params.median_share) * out + params.median_share * median
     if params.blend > 0:
         out = (1.0 - params.blend) * out + params.blend * np.asarray(robust)
+    if params.fallback > 0:
+        if history_mean is None:
+            raise InputError(
+                f"fallback = {params.fallback} needs the history-mean estimates; pass "
+                "history_mean (jobcast.progress.baseline.history_mean)."
+            )
+        out = (1.0 - params.fallback) * out + params.fallback * np.asarray(history_mean)
     return np.asarray(out)
 
 
@@ -121,6 +139,7 @@ def case_estimates(cases: SimulationCases, params: ProgressParameters) -> np.nda
     return combine(
         cases.remaining(params.adjustment), mask, sim_final, params,
         cases.robust(params.adjustment),
+        cases.history_mean() if params.fallback > 0 else None,
     )
 
 

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays, check_current, node_profiles, to_arrays
+from jobcast.progress.baseline import history_mean, remaining_from, suffix_runtimes
 from jobcast.progress.combine import combine, set_weights
 from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match
@@ -299,9 +300,15 @@ class ProgressEstimator(BaseEstimator):
         found = match(candidates.similarities, valid, self.params_)
         estimates = candidates.remaining(self.params_.adjustment)[found.indices]
         selected = np.ones(found.indices.size, dtype=bool)
+        # the candidates are the other executions that reached iteration i: the
+        # history-mean baseline's set
+        suffix = suffix_runtimes(prepared.arrays.runtime[candidates.indices])
+        plain = remaining_from(suffix, np.array([i]))
+        every = np.ones_like(plain, dtype=bool)
         remaining = float(
             combine(estimates, selected, found.similarity, self.params_,
-                    candidates.robust(self.params_.adjustment))
+                    candidates.robust(self.params_.adjustment),
+                    history_mean(plain, every, every)[0])
         )
         weights = set_weights(selected, found.similarity, self.params_.exponent)
         weights = weights / weights.sum()

@@ -71,6 +71,13 @@ class ProgressParameters:
         weighted mean, ``(1 - rho) mean + rho median``. 0 is the paper's mean;
         training raises it where a few similar executions' outlier iterations pull
         the mean up (an extension of the paper).
+    fallback
+        ``gamma`` in [0, 1]: share of the history-mean baseline's estimate (the
+        other executions' mean remaining runtime from the same iteration on,
+        :func:`jobcast.progress.baseline.history_mean`) in the final estimate,
+        ``(1 - gamma) estimate + gamma history_mean``. 0 is the estimate above;
+        training raises it where similarity matching predicts worse than the plain
+        history mean (an extension of the paper).
 
     Examples
     --------
@@ -88,6 +95,7 @@ class ProgressParameters:
     scale_out_strength: float = 1.0
     blend: float = 0.0
     median_share: float = 0.0
+    fallback: float = 0.0
 
     def __post_init__(self) -> None:
         thresholds = _five(self.thresholds, "thresholds")
@@ -105,7 +113,7 @@ class ProgressParameters:
             raise InputError(f"exponent b must be a number > 1, got {self.exponent}.")
         if not 0.0 < float(self.lowering_step) <= 1.0:
             raise InputError(f"lowering_step must lie in (0, 1], got {self.lowering_step}.")
-        for name in ("blend", "median_share", "adjustment", "scale_out_strength"):
+        for name in ("blend", "median_share", "fallback", "adjustment", "scale_out_strength"):
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:
                 raise InputError(f"{name} must lie in [0, 1], got {value}.")
@@ -140,6 +148,7 @@ class ProgressParameters:
             "scale_out_strength": self.scale_out_strength,
             "blend": self.blend,
             "median_share": self.median_share,
+            "fallback": self.fallback,
         }
 
     @classmethod
@@ -163,6 +172,7 @@ class ProgressParameters:
             "scale_out_strength",
             "blend",
             "median_share",
+            "fallback",
         }
         unknown = set(data) - known
         if unknown:

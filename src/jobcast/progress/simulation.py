@@ -12,6 +12,7 @@ import pandas as pd
 
 from jobcast.errors import InputError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays, node_profiles, to_arrays
+from jobcast.progress.baseline import history_mean, remaining_from, suffix_runtimes
 from jobcast.progress.inference import adjusted, combine_estimates
 from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match_masks
@@ -90,6 +91,11 @@ class SimulationCases:
     robust_remaining, robust_factor
         Shape ``(C,)``: each case's robust estimate and median adjustment factor
         (see :class:`jobcast.progress.prepared.Candidates`).
+    plain_remaining
+        Shape ``(C, E)``: each execution's runtime from the case's iteration on, as
+        recorded (not converted): with ``valid`` (the other executions that reached
+        that iteration) the history-mean baseline's estimate
+        (:func:`jobcast.progress.baseline.history_mean`).
     """
 
     current: np.ndarray
@@ -104,6 +110,7 @@ class SimulationCases:
     strength: float = 1.0
     robust_remaining: np.ndarray | None = None
     robust_factor: np.ndarray | None = None
+    plain_remaining: np.ndarray | None = None
 
     @property
     def n_cases(self) -> int:
@@ -146,6 +153,8 @@ class SimulationCases:
             robust_remaining=None if self.robust_remaining is None
             else self.robust_remaining[keep],
             robust_factor=None if self.robust_factor is None else self.robust_factor[keep],
+            plain_remaining=None if self.plain_remaining is None
+            else self.plain_remaining[keep],
         )
 
     def remaining(self, adjustment: float = 1.0) -> np.ndarray:
@@ -161,6 +170,17 @@ class SimulationCases:
             every = np.where(self.valid, self.remaining(adjustment), 0.0).sum(axis=1)
             return every / np.maximum(self.valid.sum(axis=1), 1)
         return self.robust_remaining * adjusted(self.robust_factor, adjustment)
+
+    def history_mean(self) -> np.ndarray:
+        """The history-mean baseline's estimate of each case, shape ``(C,)``.
+
+        The candidates (``valid``) are the other executions that reached the case's
+        iteration, the baseline's set; a case without any has no estimate (NaN), as
+        SMiPE has none. Without ``plain_remaining`` (older simulations), the plain
+        mean of the candidates' unadjusted estimates.
+        """
+        plain = self.raw_remaining if self.plain_remaining is None else self.plain_remaining
+        return history_mean(plain, self.valid, self.valid)
 
     def spread(self, params: ProgressParameters) -> np.ndarray:
         """How much each case's similar executions disagree (see ``log_spread``), ``(C,)``."""
@@ -353,6 +373,7 @@ def simulate_strengths(
     iteration = np.concatenate([its for _, its in plan]).astype(np.int64)
     elapsed = np.concatenate([r[0].elapsed for r in results])
     total = np.nansum(arrays.runtime, axis=1)[current]
+    plain = remaining_from(suffix_runtimes(arrays.runtime), iteration)
     logger.info("Simulated %d estimates over %d executions.", len(current), n_e)
     return {
         strength: SimulationCases(
@@ -368,6 +389,7 @@ def simulate_strengths(
             strength=strength,
             robust_remaining=np.concatenate([r[k].robust_remaining for r in results]),
             robust_factor=np.concatenate([r[k].robust_factor for r in results]),
+            plain_remaining=plain,
         )
         for k, strength in enumerate(strengths)
     }

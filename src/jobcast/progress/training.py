@@ -14,6 +14,7 @@ from scipy.linalg import LinAlgWarning
 
 from jobcast.errors import InputError, MissingExtraError
 from jobcast.progress.combine import mean_remaining_error, mean_total_error
+from jobcast.progress.fallback import learn_fallback
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import quality_curve, quality_points
 from jobcast.progress.report import MIN_TRAINING_EXECUTIONS, TrainingReport, regularise
@@ -137,7 +138,11 @@ def train_report(
     4. The quality thresholds are kept only if they do not raise the error
        compared with no thresholds (they are a filter BOBYQA cannot undo).
     5. An exponent at its bound (a flat objective) is replaced by the smallest
-       (largest) exponent within 2 % of the error, and said so in the notes. With
+       (largest) exponent within 2 % of the error, and said so in the notes.
+    6. The share ``fallback`` of the history-mean estimate, chosen on estimates
+       cross-fitted over folds of executions
+       (:func:`jobcast.progress.fallback.learn_fallback`; a large one is said in
+       the notes). With
        fewer than :data:`MIN_TRAINING_EXECUTIONS` executions the defaults are kept.
 
     Given simulations for several scale-out strengths
@@ -226,6 +231,10 @@ def train_report(
         if run[0] < err:
             err, params = run
     params, err, notes = regularise(chosen, params, err, bounds=EXPONENT_BOUNDS)
+    params, err, fallback_notes = learn_fallback(
+        chosen, params, fit=lambda c: train(c, 1, False, maxfun)[1]
+    )
+    notes += fallback_notes
     before = mean_remaining_error(first, defaults)
     logger.info(
         "Trained progress parameters: leave-one-out MRE of the remaining runtime %.4f "
