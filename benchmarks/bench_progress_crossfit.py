@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from jobcast.evaluation.progress import baseline_estimates, position_of, read_ellis_trace
 from jobcast.progress.combine import case_estimates
+from jobcast.progress.fallback import without_rows
 from jobcast.progress.simulation import SimulationCases, simulate_history
 from jobcast.progress.training import train_on_cases
 
@@ -34,13 +34,7 @@ def without_runs(
     cases: Mapping[float, SimulationCases], held: np.ndarray
 ) -> dict[float, SimulationCases]:
     """The simulations with the runs ``held`` neither estimated nor candidates."""
-    out = {}
-    for strength, c in cases.items():
-        kept = c._select(~np.isin(c.current, held))
-        valid = kept.valid.copy()
-        valid[:, held] = False
-        out[strength] = replace(kept, valid=valid)
-    return out
+    return {strength: without_rows(c, held) for strength, c in cases.items()}
 
 
 def trace_arguments(description: str) -> tuple[list[Path], int]:
