@@ -300,15 +300,17 @@ class ProgressEstimator(BaseEstimator):
         found = match(candidates.similarities, valid, self.params_)
         estimates = candidates.remaining(self.params_.adjustment)[found.indices]
         selected = np.ones(found.indices.size, dtype=bool)
-        # the candidates are the other executions that reached iteration i: the
-        # history-mean baseline's set
-        suffix = suffix_runtimes(prepared.arrays.runtime[candidates.indices])
-        plain = remaining_from(suffix, np.array([i]))
-        every = np.ones_like(plain, dtype=bool)
+        baseline = None
+        if self.params_.fallback > 0:
+            # the candidates are the other executions that reached iteration i: the
+            # history-mean baseline's set (computed only when the fallback uses it)
+            suffix = suffix_runtimes(prepared.arrays.runtime[candidates.indices])
+            plain = remaining_from(suffix, np.array([i]))
+            every = np.ones_like(plain, dtype=bool)
+            baseline = history_mean(plain, every, every)[0]
         remaining = float(
             combine(estimates, selected, found.similarity, self.params_,
-                    candidates.robust(self.params_.adjustment),
-                    history_mean(plain, every, every)[0])
+                    candidates.robust(self.params_.adjustment), baseline)
         )
         weights = set_weights(selected, found.similarity, self.params_.exponent)
         weights = weights / weights.sum()
