@@ -75,3 +75,14 @@ def test_model_workers_is_documented() -> None:
     r = runner.invoke(app, ["serve", "--help"])
     assert r.exit_code == 0
     assert "--model-workers" in r.stdout and "one thread" in r.stdout
+
+
+def test_opentelemetry_is_off_by_default_and_switched_on_by_its_flag(
+    started: dict[str, Any],
+) -> None:
+    r = serve()
+    assert r.exit_code == 0, r.output
+    assert started["settings"].opentelemetry is False
+    r = serve("--opentelemetry")
+    assert r.exit_code == 0, r.output
+    assert started["settings"].opentelemetry is True

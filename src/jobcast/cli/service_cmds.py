@@ -67,6 +67,15 @@ def serve(
     log_format: Annotated[
         str, typer.Option(help="json (structured, one object per line) or text.")
     ] = "json",
+    opentelemetry: Annotated[
+        bool,
+        typer.Option(
+            "--opentelemetry",
+            help="Send traces, metrics and logs of every request to the OpenTelemetry "
+            "providers configured in this process (off: Prometheus /metrics and the "
+            "access log only).",
+        ),
+    ] = False,
 ) -> None:
     """Run the service: API (/docs), dashboard (/), metrics, collector, sharing hub."""
     import logging
@@ -93,6 +102,7 @@ def serve(
         source_job=source_job,
         deadlines=tuple((k, float(v)) for k, v in deadlines.items()),
         model_workers=model_workers,
+        opentelemetry=opentelemetry,
     )
     if log_format == "json":
         configure_json_logging()

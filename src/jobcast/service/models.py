@@ -321,6 +321,8 @@ class ModelStore:
             if future is not None:
                 self._answers.move_to_end(key)
         if future is None:
+            if self._closed:
+                raise JobcastError("the service is shutting down")
             future = self._submit(_answer, kind, job, body)
             with self._lock:
                 self._answers[key] = future
