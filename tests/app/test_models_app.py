@@ -138,3 +138,34 @@ def test_scale_outs_are_capped() -> None:
         check_scale_outs(list(range(1, MAX_QUERIES + 2)))
     with pytest.raises(InputError, match="positive whole"):
         check_scale_outs([2, 0])
+
+
+def test_a_fitted_model_is_reused_and_must_match(
+    pagerank: HistoryRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jobcast.app.fitting as fitting
+
+    fitted = fitting.fit_job(pagerank, "pagerank", model="optimistic")
+    ask = dict(settings=CONTEXT, scale_outs=[4, 6], machine_type="m4.2xlarge")
+    fresh = predict(pagerank, "pagerank", model="optimistic", **ask)  # type: ignore[arg-type]
+    calls: list[str] = []
+    monkeypatch.setattr(fitting, "fit_job", lambda *a, **k: calls.append("fit"))
+    again = predict(
+        pagerank, "pagerank", model="optimistic", fitted=fitted, **ask  # type: ignore[arg-type]
+    )
+    assert again.predictions == fresh.predictions and calls == []
+    chosen = configure(
+        pagerank,
+        "pagerank",
+        deadline_s=10_000,
+        settings=CONTEXT,
+        scale_outs=[4, 6],
+        machine_types=["m4.2xlarge"],
+        model="optimistic",
+        fitted=fitted,
+    )
+    assert chosen.feasible and calls == []
+    with pytest.raises(InputError, match="'optimistic' of job 'pagerank', not 'auto'"):
+        predict(pagerank, "pagerank", model="auto", fitted=fitted, **ask)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="not 'optimistic' of 'other'"):
+        predict(pagerank, "other", model="optimistic", fitted=fitted, **ask)  # type: ignore[arg-type]

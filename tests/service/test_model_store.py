@@ -22,3 +22,42 @@ def test_answer_after_close_is_refused_without_starting_workers(tmp_path: Path) 
     with pytest.raises(JobcastError, match="shutting down"):
         store.warm({"job": ("v", 1)})
     assert store._pool is None
+
+
+def test_answers_on_one_history_version_share_one_fit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jobcast.app.fitting as fitting
+    from jobcast.app.imports import import_c3o
+    from tests.conftest import shared_file
+
+    repo = HistoryRepository(f"sqlite:///{tmp_path / 'history.db'}")
+    import_c3o(repo, [shared_file("c3o", "sort.tsv")], job="sort")
+    fits: list[str] = []
+    real = fitting.fit_job
+
+    def counted(*args: object, **kwargs: object) -> fitting.FittedJob:
+        fits.append(str(kwargs.get("model")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fitting, "fit_job", counted)
+    store = ModelStore(repo, workers=0)  # a thread: the monkeypatch is seen
+    try:
+
+        def ask(scale_out: int, version: tuple[object, ...], model: str = "ernest") -> object:
+            body = {
+                "scale_out": [scale_out],
+                "set": {"data_size_MB": 10_000, "line_length": 1000, "lines": 10_000_000},
+                "machine_type": "c4.2xlarge",
+                "model": model,
+            }
+            return asyncio.run(store.answer("predict", "sort", body, version))
+
+        first, second = ask(4, ("v", 1)), ask(8, ("v", 1))
+        assert fits == ["ernest"]  # two questions, one fit
+        assert first != second
+        ask(4, ("v", 2))  # a new version of the history fits again
+        ask(16, ("v", 2), model="optimistic")  # and so does another model
+        assert fits == ["ernest", "ernest", "optimistic"]
+    finally:
+        store.close()

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobcast.app.fitting import ModelAnswer, check_machine_types, check_scale_outs, fit_job
+from jobcast.app.fitting import (
+    FittedJob,
+    ModelAnswer,
+    check_machine_types,
+    check_scale_outs,
+    fitted_or_fit,
+)
 from jobcast.app.json_fields import field_dict
 from jobcast.history import HistoryRepository
 from jobcast.models import PriceTable
@@ -94,6 +100,7 @@ def configure(
     model: str = "auto",
     include_shared: bool = True,
     random_state: int | None = 0,
+    fitted: FittedJob | None = None,
 ) -> ConfigurationResult:
     """The cheapest scale-out and machine type whose runtime bound meets ``deadline_s``.
 
@@ -121,6 +128,9 @@ def configure(
         Candidate machine types (default: the history's); each must be in the history.
     model, include_shared, random_state
         As in :func:`jobcast.app.fitting.fit_job`.
+    fitted
+        A model of this job already fitted with these options (see
+        :func:`jobcast.app.fitting.fitted_or_fit`), used instead of fitting one.
 
     Returns
     -------
@@ -133,8 +143,8 @@ def configure(
         On a bad deadline or confidence, an unknown machine type, bad or too many
         scale-outs, or a missing or unknown attribute.
     """
-    fitted = fit_job(
-        repo, job, model=model, include_shared=include_shared, random_state=random_state
+    fitted = fitted_or_fit(
+        repo, job, fitted, model=model, include_shared=include_shared, random_state=random_state
     )
     candidates = (
         check_scale_outs(list(scale_outs))

@@ -21,6 +21,7 @@ __all__ = [
     "check_machine_types",
     "check_scale_outs",
     "fit_job",
+    "fitted_or_fit",
     "range_warnings",
 ]
 
@@ -127,6 +128,38 @@ def fit_job(
     estimator = make_model(model, random_state=random_state).fit(X, y)
     values = machine_attributes(X) if "machine_type" in X.columns else {}
     return FittedJob(spec, estimator, model, X, y, values)
+
+
+def fitted_or_fit(
+    repo: HistoryRepository,
+    job: str,
+    fitted: FittedJob | None,
+    *,
+    model: str,
+    include_shared: bool,
+    random_state: int | None,
+) -> FittedJob:
+    """``fitted`` when it is a model of ``job`` made from ``model``, else a new :func:`fit_job`.
+
+    A caller that answers several questions on one history version (the service's
+    workers) fits once and passes the result; it must not reuse it after the job's
+    history changed.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        When ``fitted`` is of another job or was made from another model name.
+    """
+    if fitted is None:
+        return fit_job(
+            repo, job, model=model, include_shared=include_shared, random_state=random_state
+        )
+    if fitted.spec.name != job or fitted.model != model:
+        raise InputError(
+            f"the fitted model given is {fitted.model!r} of job {fitted.spec.name!r}, "
+            f"not {model!r} of {job!r}: pass fitted=None to fit one"
+        )
+    return fitted
 
 
 def check_machine_types(fitted: FittedJob, given: Iterable[str] | None) -> list[str]:

@@ -15,7 +15,7 @@ from jobcast.app.fitting import (
     ModelAnswer,
     check_machine_types,
     check_scale_outs,
-    fit_job,
+    fitted_or_fit,
     range_warnings,
 )
 from jobcast.errors import InputError
@@ -54,6 +54,7 @@ def predict(
     include_shared: bool = True,
     random_state: int | None = 0,
     where: str = "query rows",
+    fitted: FittedJob | None = None,
 ) -> PredictionResult:
     """Predict the runtime of ``job`` for query rows, or for ``settings`` at ``scale_outs``.
 
@@ -80,6 +81,9 @@ def predict(
         As in :func:`jobcast.app.fitting.fit_job`.
     where
         What the rows are called in error messages (e.g. the file they came from).
+    fitted
+        A model of this job already fitted with these options (see
+        :func:`jobcast.app.fitting.fitted_or_fit`), used instead of fitting one.
 
     Returns
     -------
@@ -93,8 +97,8 @@ def predict(
     """
     if (rows is None) == (scale_outs is None):
         raise InputError("give either query rows (--input FILE.csv), or --set with --scale-out")
-    fitted = fit_job(
-        repo, job, model=model, include_shared=include_shared, random_state=random_state
+    fitted = fitted_or_fit(
+        repo, job, fitted, model=model, include_shared=include_shared, random_state=random_state
     )
     warnings: list[str] = []
     if rows is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,6 +14,10 @@ from jobcast.history import HistoryRepository
 from jobcast.service.schemas import ConfigureRequest, PredictRequest
 
 __all__ = ["REQUESTS", "answer", "eta_record", "jsonable"]
+
+#: ``fit(model, include_shared)``: a job's fitted runtime model
+#: (:class:`~jobcast.app.fitting.FittedJob`).
+Fit = Callable[[str, bool], Any]
 
 #: The request body of each kind of answer.
 REQUESTS: dict[str, type[BaseModel]] = {"predict": PredictRequest, "configure": ConfigureRequest}
@@ -55,9 +60,14 @@ class _UseCase:
     # attributes of the use case's result that make the answer
     fields: tuple[str, ...]
 
-    def __call__(self, repo: HistoryRepository, job: str, body: BaseModel) -> dict[str, Any]:
+    def __call__(
+        self, repo: HistoryRepository, job: str, body: BaseModel, fit: Fit | None = None
+    ) -> dict[str, Any]:
         run = getattr(importlib.import_module(self.module), self.function)
-        result = run(repo, job, **{arg: getattr(body, f) for arg, f in self.arguments})
+        kwargs = {arg: getattr(body, f) for arg, f in self.arguments}
+        if fit is not None:
+            kwargs["fitted"] = fit(kwargs["model"], kwargs["include_shared"])
+        result = run(repo, job, **kwargs)
         return {"job": job, **{f: jsonable(getattr(result, f)) for f in self.fields}}
 
 
@@ -86,6 +96,12 @@ _ANSWERS = {
 }
 
 
-def answer(repo: HistoryRepository, kind: str, job: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The answer of ``kind`` (``predict`` or ``configure``) to a validated request body."""
-    return _ANSWERS[kind](repo, job, REQUESTS[kind].model_validate(body))
+def answer(
+    repo: HistoryRepository, kind: str, job: str, body: dict[str, Any], *, fit: Fit | None = None
+) -> dict[str, Any]:
+    """The answer of ``kind`` (``predict`` or ``configure``) to a validated request body.
+
+    ``fit(model, include_shared)`` gives the job's fitted runtime model (a caller that
+    keeps models per history version); without it the use case fits one.
+    """
+    return _ANSWERS[kind](repo, job, REQUESTS[kind].model_validate(body), fit)

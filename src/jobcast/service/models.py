@@ -90,12 +90,43 @@ def _fit_progress(url: str, job: str) -> tuple[Version, Any] | _Failed:
         return _Failed(type(e).__name__, str(e))
 
 
-def _answer(url: str, kind: str, job: str, body: dict[str, Any]) -> dict[str, Any] | _Failed:
+#: Runtime models a worker keeps per (history, job, model options, job version): every
+#: prediction and configuration question on one version of a job's history is answered
+#: by one fit (a new version, e.g. a newly finished execution, fits again).
+_FITTED_KEPT = 8
+_fitted: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_fitted_lock = threading.Lock()
+
+
+def _fitter(url: str, job: str, version: Version) -> Callable[[str, bool], Any]:
+    """``fit(model, include_shared)``: the job's runtime model on this version, fitted once."""
+    from jobcast.app.fitting import fit_job
+
+    def fit(model: str, include_shared: bool) -> Any:
+        key = (url, job, model, include_shared, version)
+        with _fitted_lock:
+            got = _fitted.get(key)
+            if got is not None:
+                _fitted.move_to_end(key)
+                return got
+        got = fit_job(_repo(url), job, model=model, include_shared=include_shared)
+        with _fitted_lock:
+            _fitted[key] = got
+            while len(_fitted) > _FITTED_KEPT:
+                _fitted.popitem(last=False)
+        return got
+
+    return fit
+
+
+def _answer(
+    url: str, kind: str, job: str, body: dict[str, Any], version: Version
+) -> dict[str, Any] | _Failed:
     """A prediction or configuration answer (see :mod:`jobcast.service.api`)."""
     from jobcast.service.answers import answer
 
     try:
-        return answer(_repo(url), kind, job, body)
+        return answer(_repo(url), kind, job, body, fit=_fitter(url, job, version))
     except JobcastError as e:
         return _Failed(type(e).__name__, str(e))
 
@@ -323,7 +354,7 @@ class ModelStore:
         if future is None:
             if self._closed:
                 raise JobcastError("the service is shutting down")
-            future = self._submit(_answer, kind, job, body)
+            future = self._submit(_answer, kind, job, body, version)
             with self._lock:
                 self._answers[key] = future
                 while len(self._answers) > self.size:
