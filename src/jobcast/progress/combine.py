@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "case_estimates",
     "combine",
+    "finish",
     "mean_remaining_error",
     "mean_total_error",
     "set_weights",
@@ -74,6 +75,7 @@ def combine(
     params: ProgressParameters,
     robust: np.ndarray | float,
     history_mean: np.ndarray | float | None = None,
+    scaled_mean: np.ndarray | float | None = None,
 ) -> np.ndarray:
     """One remaining runtime per case from its similar executions' estimates.
 
@@ -82,8 +84,10 @@ def combine(
     expected relative error of the remaining runtime when the similar executions'
     estimates are taken as its distribution (weights ``sim_final ** b /
     estimate``), and the robust estimate of all candidates; ``rho`` is
-    ``params.median_share``, ``beta`` ``params.blend``; then ``(1 - gamma) out +
-    gamma history_mean`` with ``gamma`` ``params.fallback``.
+    ``params.median_share``, ``beta`` ``params.blend``; then ``lambda ((1 - gamma -
+    sigma) out + gamma history_mean + sigma scaled_mean)`` with ``gamma``
+    ``params.fallback``, ``sigma`` ``params.scaled_share`` and ``lambda``
+    ``params.scale``.
 
     Parameters
     ----------
@@ -98,8 +102,11 @@ def combine(
     robust
         Shape ``(...)``: the robust estimate of each case.
     history_mean
-        Shape ``(...)``: the history-mean baseline's estimate of each case; needed
-        when ``params.fallback > 0``.
+        Shape ``(...)``: the history-mean estimate of each case; needed when
+        ``params.fallback > 0``.
+    scaled_mean
+        Shape ``(...)``: the pace-scaled history mean of each case; needed when
+        ``params.scaled_share > 0``.
 
     Returns
     -------
@@ -109,7 +116,8 @@ def combine(
     Raises
     ------
     jobcast.errors.InputError
-        When ``params.fallback > 0`` and ``history_mean`` is None.
+        When ``params.fallback > 0`` and ``history_mean`` is None, or
+        ``params.scaled_share > 0`` and ``scaled_mean`` is None.
     """
     weights = set_weights(mask, sim_final, params.exponent)
     values = np.where(mask, remaining, 0.0)
@@ -123,13 +131,39 @@ def combine(
         out = (1.0 - params.median_share) * out + params.median_share * median
     if params.blend > 0:
         out = (1.0 - params.blend) * out + params.blend * np.asarray(robust)
-    if params.fallback > 0:
-        if history_mean is None:
-            raise InputError(
-                f"fallback = {params.fallback} needs the history-mean estimates; pass "
-                "history_mean (jobcast.progress.baseline.history_mean)."
-            )
-        out = (1.0 - params.fallback) * out + params.fallback * np.asarray(history_mean)
+    return np.asarray(finish(out, params, history_mean, scaled_mean))
+
+
+def finish(
+    estimate: np.ndarray | float,
+    params: ProgressParameters,
+    history_mean: np.ndarray | float | None = None,
+    scaled_mean: np.ndarray | float | None = None,
+) -> np.ndarray:
+    """The last step of :func:`combine`: the blend with the history means, then the scale.
+
+    ``lambda ((1 - gamma - sigma) estimate + gamma history_mean + sigma scaled_mean)``.
+    """
+    out = np.asarray(estimate, dtype=np.float64)
+    gamma, sigma = params.fallback, params.scaled_share
+    if gamma > 0 and history_mean is None:
+        raise InputError(
+            f"fallback = {gamma} needs the history-mean estimates; pass history_mean "
+            "(jobcast.progress.baseline.history_mean)."
+        )
+    if sigma > 0 and scaled_mean is None:
+        raise InputError(
+            f"scaled_share = {sigma} needs the pace-scaled history means; pass scaled_mean "
+            "(jobcast.progress.baseline.scaled_history_mean)."
+        )
+    if gamma > 0 or sigma > 0:
+        out = max(1.0 - gamma - sigma, 0.0) * out
+        if gamma > 0:
+            out = out + gamma * np.asarray(history_mean)
+        if sigma > 0:
+            out = out + sigma * np.asarray(scaled_mean)
+    if params.scale != 1.0:
+        out = params.scale * out
     return np.asarray(out)
 
 
@@ -140,6 +174,7 @@ def case_estimates(cases: SimulationCases, params: ProgressParameters) -> np.nda
         cases.remaining(params.adjustment), mask, sim_final, params,
         cases.robust(params.adjustment),
         cases.history_mean() if params.fallback > 0 else None,
+        cases.scaled_history_mean() if params.scaled_share > 0 else None,
     )
 
 

@@ -14,7 +14,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays, check_current, node_profiles, to_arrays
-from jobcast.progress.baseline import history_mean, remaining_from, suffix_runtimes
+from jobcast.progress.baseline import (
+    elapsed_at,
+    history_mean,
+    remaining_from,
+    scaled_history_mean,
+    suffix_runtimes,
+)
 from jobcast.progress.combine import combine, set_weights
 from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match
@@ -300,23 +306,24 @@ class ProgressEstimator(BaseEstimator):
         found = match(candidates.similarities, valid, self.params_)
         estimates = candidates.remaining(self.params_.adjustment)[found.indices]
         selected = np.ones(found.indices.size, dtype=bool)
-        baseline = None
-        if self.params_.fallback > 0:
-            # the candidates are the other executions that reached iteration i: the
-            # history-mean baseline's set (computed only when the fallback uses it)
-            suffix = suffix_runtimes(prepared.arrays.runtime[candidates.indices])
-            plain = remaining_from(suffix, np.array([i]))
+        elapsed = float(cur.runtime[0, :i].sum())
+        baseline = scaled = None
+        if self.params_.fallback > 0 or self.params_.scaled_share > 0:
+            # the history means over the candidates (computed only when the blend uses them)
+            runtime = prepared.arrays.runtime[candidates.indices]
+            plain = remaining_from(suffix_runtimes(runtime), np.array([i]))
             every = np.ones_like(plain, dtype=bool)
             baseline = history_mean(plain, every, every)[0]
+            before = elapsed_at(runtime, np.array([i]))
+            scaled = scaled_history_mean(plain, before, np.array([elapsed]), every)[0]
         remaining = float(
             combine(estimates, selected, found.similarity, self.params_,
-                    candidates.robust(self.params_.adjustment), baseline)
+                    candidates.robust(self.params_.adjustment), baseline, scaled)
         )
         weights = set_weights(selected, found.similarity, self.params_.exponent)
         weights = weights / weights.sum()
         order = np.argsort(-weights, kind="stable")
         ids = prepared.arrays.executions[candidates.indices[found.indices]]
-        elapsed = float(cur.runtime[0, :i].sum())
         remaining = max(remaining, 0.0)
         if found.level < 1.0:
             logger.info(

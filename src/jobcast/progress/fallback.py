@@ -1,4 +1,4 @@
-"""The learned fallback towards the history mean: its share chosen on cross-fitted estimates."""
+"""The learned blend with the history means and its scale, chosen on cross-fitted estimates."""
 
 from __future__ import annotations
 
@@ -12,17 +12,22 @@ from jobcast.progress.combine import case_estimates, mean_remaining_error
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import SimulationCases
 
-__all__ = ["FALLBACK_FOLDS", "FALLBACK_GRID", "LARGE_FALLBACK", "learn_fallback", "without_rows"]
+__all__ = [
+    "COMPONENTS",
+    "FALLBACK_FOLDS",
+    "LARGE_FALLBACK",
+    "blend_weights",
+    "learn_fallback",
+    "without_rows",
+]
 
 logger = logging.getLogger(__name__)
-
-#: Shares ``gamma`` of the history-mean estimate tried.
-FALLBACK_GRID = tuple(round(float(g), 10) for g in np.linspace(0.0, 1.0, 21))
 
 #: Folds of executions the estimates that choose ``gamma`` are cross-fitted over.
 FALLBACK_FOLDS = 3
 
-#: From this share on, the training notes say the estimate falls back to the history mean.
+#: From this share ``sigma`` on, the training notes say the estimate falls back towards the
+#: pace-scaled history mean.
 LARGE_FALLBACK = 0.5
 
 
@@ -50,6 +55,53 @@ def _cross_fitted(
     return out
 
 
+#: Components training blends (:func:`blend_weights`): the estimate and the pace-scaled
+#: history mean. The plain history mean (``fallback``) is not among them: on every
+#: history measured the pace-scaled one did as well or better in its place, and a third
+#: weight fitted on a few dozen cross-fitted estimates follows their noise.
+COMPONENTS = ("estimate", "scaled")
+
+
+def blend_weights(columns: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """Non-negative weights ``w`` minimising ``mean |columns @ w - actual| / actual``.
+
+    The paper's metric, the relative error of the remaining runtime, is linear in
+    ``w`` case by case, so the weights are the solution of a linear program. They
+    need not sum to 1: their sum is the scale of the blend, below 1 where the
+    remaining runtime is too uncertain for an unbiased estimate to be the best one.
+
+    Parameters
+    ----------
+    columns
+        Shape ``(C, K)``: each component's estimate of each case (finite).
+    actual
+        Shape ``(C,)``: the actual remaining runtimes (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(K,)``; all 0 when the program fails.
+
+    Examples
+    --------
+    >>> blend_weights(np.array([[2.0], [4.0]]), np.array([1.0, 2.0])).round(6).tolist()
+    [0.5]
+    """
+    from scipy.optimize import linprog
+
+    n, k = columns.shape
+    scaled = columns / actual[:, None]
+    eye = np.eye(n)
+    # variables: w (k), u (n) with u_c >= |scaled_c @ w - 1|; minimise sum u
+    cost = np.concatenate([np.zeros(k), np.full(n, 1.0 / n)])
+    a_ub = np.block([[scaled, -eye], [-scaled, -eye]])
+    b_ub = np.concatenate([np.ones(n), -np.ones(n)])
+    result = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=[(0, None)] * (k + n), method="highs")
+    if not result.success:
+        return np.zeros(k)
+    return np.asarray(result.x[:k], dtype=np.float64)
+
+
 def learn_fallback(
     cases: SimulationCases,
     params: ProgressParameters,
@@ -57,62 +109,81 @@ def learn_fallback(
     fit: Callable[[SimulationCases], ProgressParameters],
     folds: int = FALLBACK_FOLDS,
 ) -> tuple[ProgressParameters, float, list[str]]:
-    """Choose the share ``gamma`` of the history-mean estimate (``params.fallback``).
+    """Blend the estimate with the pace-scaled history mean: ``scaled_share`` and ``scale``.
 
     The leave-one-out error of the estimates made with ``params`` is optimistic: the
     same executions chose them. So each execution is estimated with parameters
     ``fit`` trained without its fold (executions interleaved over ``folds``
-    folds), and ``gamma`` is the value of :data:`FALLBACK_GRID` whose blend
-    ``(1 - gamma) estimate + gamma history_mean`` has the lowest mean relative
-    error of the remaining runtime on those estimates (the smallest on ties: 0
-    keeps the estimate). Where similarity matching predicts worse than the plain
-    history mean, ``gamma`` is large.
+    folds), and the blend ``lambda ((1 - sigma) estimate + sigma scaled)`` is the
+    one with the lowest mean relative error of the remaining runtime on those
+    estimates (non-negative weights of the two, :func:`blend_weights`; ``lambda``
+    their sum, at most 4; ``fallback`` is set to 0). Where similarity matching
+    predicts worse than the other runs' remaining runtime scaled by the run's pace so
+    far (:func:`jobcast.progress.baseline.scaled_history_mean`), ``sigma`` is large;
+    where the remaining runtime is very uncertain, ``lambda`` is below 1. The blend
+    is kept only if it lowers that error by more than 1 % (else the estimate stays
+    as is).
 
     Parameters
     ----------
     cases
         Leave-one-out simulations the parameters were trained on.
     params
-        The trained parameters (their ``fallback`` is replaced).
+        The trained parameters (their ``fallback``, ``scaled_share`` and ``scale``
+        are replaced).
     fit
         Training on a subset of the simulations, returning parameters.
     folds
-        Folds of executions; fewer than 2 executions per fold keep ``gamma = 0``.
+        Folds of executions; fewer than 2 executions per fold keep the estimate.
 
     Returns
     -------
     tuple
-        The parameters, their leave-one-out error and a note when ``gamma`` is at
-        least :data:`LARGE_FALLBACK`.
+        The parameters, their leave-one-out error and notes (a share ``sigma`` of
+        at least :data:`LARGE_FALLBACK`, a scale below 0.8).
     """
     rows = np.unique(cases.current)
-    base = params.with_values(fallback=0.0)
+    base = params.with_values(fallback=0.0, scaled_share=0.0, scale=1.0)
     if folds < 2 or rows.size < 2 * folds:
         return base, mean_remaining_error(cases, base), []
     estimate = _cross_fitted(cases, fit, folds)
-    mean = cases.history_mean()
+    columns = np.column_stack([estimate, cases.scaled_history_mean()])
     actual = np.maximum(cases.actual_remaining, 1e-9)
-    usable = np.isfinite(estimate) & np.isfinite(mean)
-    if not usable.any():
+    usable = np.isfinite(columns).all(axis=1)
+    if usable.sum() < len(COMPONENTS):
         return base, mean_remaining_error(cases, base), []
-    errors = [
-        float(np.mean(np.abs((1 - g) * estimate[usable] + g * mean[usable]
-                             - cases.actual_remaining[usable]) / actual[usable]))
-        for g in FALLBACK_GRID
-    ]
-    best = int(np.argmin(np.round(errors, 12)))
-    gamma = FALLBACK_GRID[best]
-    chosen = params.with_values(fallback=gamma)
+
+    def error(w: np.ndarray) -> float:
+        return float(np.mean(np.abs(columns[usable] @ w - actual[usable]) / actual[usable]))
+
+    plain = error(np.array([1.0, 0.0]))
+    weights = blend_weights(columns[usable], actual[usable])
+    total = float(weights.sum())
+    if total <= 0 or error(weights) >= 0.99 * plain:
+        logger.info("Progress training: cross-fitted error %.4f, no blend kept.", plain)
+        return base, mean_remaining_error(cases, base), []
+    weights = weights * min(1.0, 4.0 / total)
+    lam = float(min(total, 4.0))
+    sigma = min(float(weights[1]) / lam, 1.0)
+    chosen = params.with_values(fallback=0.0, scaled_share=round(sigma, 6), scale=round(lam, 6))
+    best = error(weights)
     logger.info(
-        "Progress training: cross-fitted error %.4f without fallback, %.4f with gamma = %g.",
-        errors[0], errors[best], gamma,
+        "Progress training: cross-fitted error %.4f without the blend, %.4f with sigma = "
+        "%.3g, lambda = %.3g.", plain, best, sigma, lam,
     )
     notes = []
-    if gamma >= LARGE_FALLBACK:
+    if sigma >= LARGE_FALLBACK:
         notes.append(
             f"similarity matching predicts this history's remaining runtimes worse than the "
-            f"plain history mean: the estimate falls back towards the history mean "
-            f"(fallback gamma = {gamma:g}; cross-fitted error {errors[best]:.4f} against "
-            f"{errors[0]:.4f} without)"
+            f"other runs' mean scaled by the run's pace so far: the estimate falls back "
+            f"towards the pace-scaled history mean (scaled_share sigma = {sigma:.2f}; "
+            f"cross-fitted error {best:.4f} against {plain:.4f} without)"
+        )
+    if lam < 0.8:
+        notes.append(
+            f"the remaining runtimes of this history are hard to predict (cross-fitted "
+            f"error {plain:.4f}): the estimate is scaled by {lam:.2f}, the value that "
+            f"minimises their relative error (an overestimate's is unbounded, an "
+            f"underestimate's at most 1); the interval shows the spread"
         )
     return chosen, mean_remaining_error(cases, chosen), notes

@@ -78,6 +78,17 @@ class ProgressParameters:
         ``(1 - gamma) estimate + gamma history_mean``. 0 is the estimate above;
         training raises it where similarity matching predicts worse than the plain
         history mean (an extension of the paper).
+    scaled_share
+        ``sigma`` in [0, 1], with ``gamma + sigma <= 1``: share of the pace-scaled
+        history mean (the same mean scaled by the run's runtime so far against the
+        other executions' at the same iteration,
+        :func:`jobcast.progress.baseline.scaled_history_mean`), so the blend is
+        ``(1 - gamma - sigma) estimate + gamma history_mean + sigma scaled``.
+    scale
+        ``lambda`` in (0, 4]: the blend is multiplied by it. Below 1 where the
+        remaining runtime is uncertain: the value that minimises the expected
+        relative error of the remaining runtime lies below its median then (an
+        overestimate's relative error is unbounded, an underestimate's at most 1).
 
     Examples
     --------
@@ -96,6 +107,8 @@ class ProgressParameters:
     blend: float = 0.0
     median_share: float = 0.0
     fallback: float = 0.0
+    scaled_share: float = 0.0
+    scale: float = 1.0
 
     def __post_init__(self) -> None:
         thresholds = _five(self.thresholds, "thresholds")
@@ -113,11 +126,20 @@ class ProgressParameters:
             raise InputError(f"exponent b must be a number > 1, got {self.exponent}.")
         if not 0.0 < float(self.lowering_step) <= 1.0:
             raise InputError(f"lowering_step must lie in (0, 1], got {self.lowering_step}.")
-        for name in ("blend", "median_share", "fallback", "adjustment", "scale_out_strength"):
+        for name in ("blend", "median_share", "fallback", "scaled_share", "adjustment",
+                     "scale_out_strength"):
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:
                 raise InputError(f"{name} must lie in [0, 1], got {value}.")
             object.__setattr__(self, name, float(value))
+        if self.fallback + self.scaled_share > 1.0 + 1e-9:
+            raise InputError(
+                f"fallback + scaled_share must be at most 1, got {self.fallback} + "
+                f"{self.scaled_share}."
+            )
+        if not (math.isfinite(float(self.scale)) and 0.0 < float(self.scale) <= 4.0):
+            raise InputError(f"scale must lie in (0, 4], got {self.scale}.")
+        object.__setattr__(self, "scale", float(self.scale))
         object.__setattr__(self, "final_threshold", float(self.final_threshold))
         object.__setattr__(self, "exponent", float(self.exponent))
         object.__setattr__(self, "lowering_step", float(self.lowering_step))
@@ -149,6 +171,8 @@ class ProgressParameters:
             "blend": self.blend,
             "median_share": self.median_share,
             "fallback": self.fallback,
+            "scaled_share": self.scaled_share,
+            "scale": self.scale,
         }
 
     @classmethod
@@ -173,6 +197,8 @@ class ProgressParameters:
             "blend",
             "median_share",
             "fallback",
+            "scaled_share",
+            "scale",
         }
         unknown = set(data) - known
         if unknown:

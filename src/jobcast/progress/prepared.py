@@ -30,8 +30,9 @@ class Candidates:
     Attributes
     ----------
     indices
-        Rows of the history that may be matched (ran at least as many iterations
-        as the current one has finished; never the current execution itself).
+        Rows of the history that may be matched: those that ran more iterations
+        than the current one has finished (it has not ended), or, when none did,
+        those that ran as many; never the current execution itself.
     similarities
         Shape ``(M, k)`` in the order of ``MEASURES``; NaN where a measure lacks data.
     raw_remaining
@@ -124,6 +125,12 @@ class PreparedHistory:
         valid = (hist.n_iter >= i) & (i <= hist.max_iterations)
         if exclude is not None:
             valid &= ~exclude
+        # the current execution has not ended: it runs (or will run) iteration i + 1, so
+        # executions that ended after exactly i iterations are not like it, unless no
+        # other execution ran longer
+        longer = valid & (hist.n_iter > i)
+        if longer.any():
+            valid = longer
         idx = np.flatnonzero(valid)
         k = idx.size
         # all rows usable (the common case): slices instead of copies

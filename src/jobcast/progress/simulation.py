@@ -12,7 +12,13 @@ import pandas as pd
 
 from jobcast.errors import InputError, NotEnoughDataError
 from jobcast.progress.arrays import IterationArrays, node_profiles, to_arrays
-from jobcast.progress.baseline import history_mean, remaining_from, suffix_runtimes
+from jobcast.progress.baseline import (
+    elapsed_at,
+    history_mean,
+    remaining_from,
+    scaled_history_mean,
+    suffix_runtimes,
+)
 from jobcast.progress.inference import adjusted, combine_estimates
 from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match_masks
@@ -93,9 +99,13 @@ class SimulationCases:
         (see :class:`jobcast.progress.prepared.Candidates`).
     plain_remaining
         Shape ``(C, E)``: each execution's runtime from the case's iteration on, as
-        recorded (not converted): with ``valid`` (the other executions that reached
-        that iteration) the history-mean baseline's estimate
+        recorded (not converted): with ``valid`` (the candidates: the other
+        executions that ran past that iteration) the history-mean estimate
         (:func:`jobcast.progress.baseline.history_mean`).
+    plain_elapsed
+        Shape ``(C, E)``: each execution's runtime before the case's iteration, as
+        recorded: the pace the pace-scaled history mean compares the current run's
+        elapsed time with (:func:`jobcast.progress.baseline.scaled_history_mean`).
     """
 
     current: np.ndarray
@@ -111,6 +121,7 @@ class SimulationCases:
     robust_remaining: np.ndarray | None = None
     robust_factor: np.ndarray | None = None
     plain_remaining: np.ndarray | None = None
+    plain_elapsed: np.ndarray | None = None
 
     @property
     def n_cases(self) -> int:
@@ -155,6 +166,7 @@ class SimulationCases:
             robust_factor=None if self.robust_factor is None else self.robust_factor[keep],
             plain_remaining=None if self.plain_remaining is None
             else self.plain_remaining[keep],
+            plain_elapsed=None if self.plain_elapsed is None else self.plain_elapsed[keep],
         )
 
     def remaining(self, adjustment: float = 1.0) -> np.ndarray:
@@ -174,13 +186,24 @@ class SimulationCases:
     def history_mean(self) -> np.ndarray:
         """The history-mean baseline's estimate of each case, shape ``(C,)``.
 
-        The candidates (``valid``) are the other executions that reached the case's
-        iteration, the baseline's set; a case without any has no estimate (NaN), as
+        The candidates (``valid``) are the other executions that ran past the case's
+        iteration (or reached it, when none did); a case without any has no estimate (NaN), as
         SMiPE has none. Without ``plain_remaining`` (older simulations), the plain
         mean of the candidates' unadjusted estimates.
         """
         plain = self.raw_remaining if self.plain_remaining is None else self.plain_remaining
         return history_mean(plain, self.valid, self.valid)
+
+    def scaled_history_mean(self) -> np.ndarray:
+        """The candidates' mean remaining runtime scaled by the run's pace so far, ``(C,)``.
+
+        :func:`jobcast.progress.baseline.scaled_history_mean` over ``valid``; without
+        ``plain_elapsed`` (older simulations), :meth:`history_mean`.
+        """
+        if self.plain_elapsed is None:
+            return self.history_mean()
+        plain = self.raw_remaining if self.plain_remaining is None else self.plain_remaining
+        return scaled_history_mean(plain, self.plain_elapsed, self.elapsed, self.valid)
 
     def spread(self, params: ProgressParameters) -> np.ndarray:
         """How much each case's similar executions disagree (see ``log_spread``), ``(C,)``."""
@@ -374,6 +397,7 @@ def simulate_strengths(
     elapsed = np.concatenate([r[0].elapsed for r in results])
     total = np.nansum(arrays.runtime, axis=1)[current]
     plain = remaining_from(suffix_runtimes(arrays.runtime), iteration)
+    before = elapsed_at(arrays.runtime, iteration)
     logger.info("Simulated %d estimates over %d executions.", len(current), n_e)
     return {
         strength: SimulationCases(
@@ -390,6 +414,7 @@ def simulate_strengths(
             robust_remaining=np.concatenate([r[k].robust_remaining for r in results]),
             robust_factor=np.concatenate([r[k].robust_factor for r in results]),
             plain_remaining=plain,
+            plain_elapsed=before,
         )
         for k, strength in enumerate(strengths)
     }

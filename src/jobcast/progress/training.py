@@ -139,10 +139,10 @@ def train_report(
        compared with no thresholds (they are a filter BOBYQA cannot undo).
     5. An exponent at its bound (a flat objective) is replaced by the smallest
        (largest) exponent within 2 % of the error, and said so in the notes.
-    6. The share ``fallback`` of the history-mean estimate, chosen on estimates
-       cross-fitted over folds of executions
-       (:func:`jobcast.progress.fallback.learn_fallback`; a large one is said in
-       the notes). With
+    6. The share ``scaled_share`` of the pace-scaled history mean and the scale
+       of the blend, chosen on estimates cross-fitted over folds of executions
+       (:func:`jobcast.progress.fallback.learn_fallback`; a large share or a small
+       scale is said in the notes). With
        fewer than :data:`MIN_TRAINING_EXECUTIONS` executions the defaults are kept.
 
     Given simulations for several scale-out strengths
