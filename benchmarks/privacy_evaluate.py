@@ -2,7 +2,10 @@
 
 Usage: .venv/bin/python benchmarks/privacy_evaluate.py [--experiments train_sizes,time,risk]
        [--sizes 1000] [--repeats 3] [--methods perfmodel,privbayes,datasynthesizer]
-       [--json OUT.json] [--plot OUT.png]
+       [--worst N] [--json OUT.json] [--plot OUT.png]
+
+``--worst N`` lists the N shares with the largest MAPE (job, ε, repeat: the split is
+``seed + repeat``, the synthesizer's seed ``seed * 1000 + repeat``) to reproduce them.
 """
 
 from __future__ import annotations
@@ -46,6 +49,23 @@ def per_job(utility: list[dict], errors: list[dict]) -> list[str]:
     return out
 
 
+def worst_shares(utility: list[dict], n: int) -> list[str]:
+    """The ``n`` train_sizes shares (largest size) with the largest MAPE, worst first."""
+    sizes = [r["synthetic_rows"] for r in utility if r["experiment"] == "train_sizes"]
+    recs = [
+        r for r in utility
+        if r["experiment"] == "train_sizes" and r["synthetic_rows"] == max(sizes, default=0)
+    ]
+    recs.sort(key=lambda r: -r["mape"])
+    out = [f"worst {n} shares (method, model, epsilon, job, repeat: MAPE)"]
+    for r in recs[:n]:
+        eps = "no-dp" if r["epsilon"] is None else f"{r['epsilon']:g}"
+        out.append(
+            f"{r['method']} {r['model']} {eps} {r['job']} repeat={r['repeat']}: {r['mape']:.3f}"
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", default=",".join(C3O_PAPER_JOBS))
@@ -59,6 +79,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--timing-repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--worst", type=int, default=0, help="list the N worst shares")
     ap.add_argument("--json", default=None)
     ap.add_argument("--plot", default=None)
     args = ap.parse_args()
@@ -92,6 +113,9 @@ def main() -> None:
     print(json.dumps({k: d[k] for k in ("summary", "speed_seconds", "errors")}, indent=1))
     for line in per_job(d["utility"], d["errors"]):
         print(line)
+    if args.worst > 0:
+        for line in worst_shares(d["utility"], args.worst):
+            print(line)
     if d["secrets"]:
         print("secrets (job, method, domains, column, inference risk, median error)")
         for r in d["secrets"]:

@@ -34,7 +34,10 @@ __all__ = [
 ]
 
 Q = 1000  # fixed-point steps per clipping bound
-PRIOR_SD = 1.0  # public prior: a coefficient changes log-runtime by ~1 over a feature's range
+# Public prior: a feature moves log-runtime by ~1 (a factor e) over its range.  Features
+# span [-1, 1], so that is a coefficient of standard deviation 0.5 (at 1.0 the prior
+# allowed a factor e² per feature and noisy slopes of few-row jobs were shrunk too little).
+PRIOR_SD = 0.5
 RESIDUAL_SD = 0.2  # public prior: run-to-run and model error in log-runtime
 MARGINAL_SD = 0.05  # public prior: what a log-linear model misses per value of a column
 # Public prior: runtime ∝ scale-out ** -0.75, between an Amdahl-bound job (-0.5 over the

@@ -3,7 +3,7 @@
 One vector release ``b = Σ φ(x) (y - c)`` with ``|φ_j| <= 1`` and ``|y - c| <= r``:
 one execution moves *every* coordinate by at most ``r`` at once, so the vector gets
 the K-norm mechanism of that cube (Hardt & Talwar, STOC 2010;
-:func:`jobcast.privacy.noise.linf_laplace_int`); beyond ``CUBE_MAX_D`` coordinates
+:func:`jobcast.privacy.noise.laplace_int` with ``norm="linf"``); beyond ``CUBE_MAX_D`` coordinates
 (where exact shell counts grow too large) discrete Laplace calibrated to the L1
 sensitivity ``d r`` (Dwork et al., TCC 2006).  Noisy sufficient statistics as in
 Wang, "Revisiting differentially private linear regression", UAI 2018; Sheffet 2015.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobcast.privacy.accountant import Accountant
-from jobcast.privacy.noise import laplace_int, linf_laplace_int, linf_noise_variance
+from jobcast.privacy.noise import laplace_int, linf_noise_variance
 from jobcast.privacy.perfmodel.budget import RESIDUAL_SD, Q
 
 __all__ = ["CUBE_MAX_D", "Coefficients", "noise_variance", "release_coefficients", "select"]
@@ -109,10 +109,9 @@ def release_coefficients(
     k = len(keep)
     q = np.rint(phi_rows[:, keep] * y[:, None] * (Q / r)).astype(np.int64)
     cube = 1 < k <= CUBE_MAX_D
-    release = linf_laplace_int if cube else laplace_int
-    b = release(
+    b = laplace_int(
         q.sum(axis=0), sensitivity=Q if cube else Q * k, accountant=accountant,
-        label="model:coefficients", epsilon=epsilon,
+        label="model:coefficients", epsilon=epsilon, norm="linf" if cube else "l1",
     ) * (r / Q)
     gk = g[np.ix_(keep, keep)]
     # Features not released stay at their prior mean; their part of the sums is taken
