@@ -87,8 +87,9 @@ def baseline_estimates(
     """Remaining-runtime estimates of the two baselines for the given cases.
 
     ``history_mean``: the mean remaining runtime (from the same iteration on) of
-    the other executions that reached that iteration, as SMiPE's candidates must
-    (all other executions if none did; those count as finished). ``linear``: the
+    the other executions that reached that iteration (all other executions if none
+    did; those count as finished), runs that ended right there counting 0 s; SMiPE's
+    candidates are those that ran past it, when there are any. ``linear``: the
     elapsed time per iteration extrapolated to the median iteration count of the
     other executions.
     """
