@@ -4,8 +4,11 @@ import pytest
 
 from jobcast.progress.estimator import ProgressEstimator
 from jobcast.progress.inference import (
+    KIND_POWER,
     adjustment_factors,
     combine_estimates,
+    kind_factors,
+    kind_weights,
     recency_weights,
     remaining_estimates,
 )
@@ -88,4 +91,66 @@ def test_prepared_candidates_match_the_public_definitions():
     assert cand.similarities[4] == pytest.approx(
         scale_out_similarity(cut.scale_out[0], arrays.scale_out[rows, :i])
     )
-    assert cand.factors == pytest.approx(adjustment_factors(runtime, comparable))
+    now = table.lookup(np.arange(i, 10), np.array(cut.scale_out[0, -1]))
+    expected = kind_factors(
+        runtime / table.lookup(np.arange(i), cut.scale_out[0]), prepared.base[rows], i,
+        table.lookup(np.arange(i), np.array(cut.scale_out[0, -1])), now,
+        (prepared.base[rows, i:] * now).sum(axis=1),
+    )
+    assert cand.factors == pytest.approx(expected)
+
+
+def _kinds(rng: np.random.Generator, n_exec: int, carry: float) -> np.ndarray:
+    """Runtimes of ``n_exec`` runs: 3 long, 10 short, 2 long iterations.
+
+    Each run's short iterations share one random slowdown; its long ones another, of
+    which the final two keep the share ``carry`` (the rest is fresh noise).
+    """
+    long_dev = rng.normal(0.0, 0.2, n_exec)
+    short_dev = rng.normal(0.0, 0.5, n_exec)
+    final_dev = carry * long_dev + (1 - carry) * rng.normal(0.0, 0.2, n_exec)
+    long_ = 100.0 * np.exp(long_dev)[:, None] * np.ones((1, 3))
+    short = 2.0 * np.exp(short_dev)[:, None] * np.ones((1, 10))
+    final = 100.0 * np.exp(final_dev)[:, None] * np.ones((1, 2))
+    return np.hstack([long_, short, final])
+
+
+def _factors(runtime: np.ndarray, i: int, power: float = KIND_POWER) -> np.ndarray:
+    model = np.median(runtime, axis=0)
+    base = runtime / model
+    raw = (base[1:, i:] * model[i:]).sum(axis=1)
+    return kind_factors(base[0, :i], base[1:], i, model[:i], model[i:], raw, power=power)
+
+
+def test_kind_factors_recover_a_slowdown_that_carries_over_exactly():
+    rng = np.random.default_rng(0)
+    runtime = _kinds(rng, 40, carry=1.0)
+    i = 8
+    factors = _factors(runtime, i)
+    estimates = (runtime[1:, i:]).sum(axis=1) * factors
+    assert estimates == pytest.approx(runtime[0, i:].sum(), rel=0.01)
+    # the paper's single factor mixes the short iterations' slowdown into the long ones
+    plain = adjustment_factors(runtime[0, :i], runtime[1:, :i])
+    assert np.abs(runtime[1:, i:].sum(axis=1) * plain - runtime[0, i:].sum()).mean() > 1.0
+
+
+def test_kind_factors_leave_iterations_that_do_not_follow_their_kind_unadjusted():
+    # the final long iterations keep nothing of the early long ones' deviation: their
+    # estimate is the candidate's own (factor 1), not scaled by the current run's
+    rng = np.random.default_rng(1)
+    runtime = _kinds(rng, 200, carry=0.0)
+    i = 13
+    factors = _factors(runtime, i)
+    assert np.abs(factors - 1.0).max() < 0.1
+    plain = adjustment_factors(runtime[0, :i], runtime[1:, :i])
+    assert np.abs(plain - 1.0).max() > 0.3
+
+
+def test_kind_weights_judge_each_iteration_by_its_kind():
+    w = kind_weights(np.array([100.0, 2.0, 2.0]), np.array([100.0, 2.0]), KIND_POWER)
+    assert w.sum(axis=1) == pytest.approx([1.0, 1.0])
+    assert w[0, 0] > 0.99
+    assert w[1, 0] < 0.01
+    # power 0: the recency weights alone
+    w0 = kind_weights(np.array([100.0, 2.0, 2.0]), np.array([100.0]), 0.0)
+    assert w0[0] == pytest.approx(recency_weights(3) / recency_weights(3).sum())

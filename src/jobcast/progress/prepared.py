@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobcast.progress.arrays import IterationArrays
-from jobcast.progress.inference import adjusted, recency_weights, remaining_estimates
+from jobcast.progress.inference import adjusted, kind_factors, remaining_estimates
 from jobcast.progress.scaling import ScaleOutTable
 from jobcast.progress.similarity import (
     MEASURES,
@@ -39,7 +39,8 @@ class Candidates:
         Shape ``(k,)``: each candidate's remaining runtime converted to the current
         scale-out, before the adjustment factor (seconds).
     factors
-        Shape ``(k,)``: the adjustment factors ``f_total``.
+        Shape ``(k,)``: the adjustment factors ``f_total``
+        (:func:`jobcast.progress.inference.kind_factors`).
     robust_remaining
         Sum over the remaining iterations of the median over all candidates of that
         iteration's runtime at the current scale-out (0 where a candidate ended): an
@@ -175,10 +176,14 @@ class PreparedHistory:
             )
         else:
             sims[4] = scale_out_similarity(scale, hist.scale_out[rows, :i])
-        weights = recency_weights(i)
-        factors = np.einsum("ki,i->k", ratios, weights / weights.sum())
         now = self.table.lookup(np.arange(i, hist.max_iterations), np.array(scale[-1]))
         raw = remaining_estimates(self.base[rows, i:], now, 1.0)
+        # f_total per future iteration, from the past iterations of its kind, as far as
+        # the candidates' own iterations of that kind carried over (see kind_factors)
+        factors = kind_factors(
+            runtime / model_now, self.base[rows], i,
+            self.table.lookup(past, np.array(scale[-1])), now, raw,
+        )
         robust = float(np.median(self.base[rows, i:] * now[None, :], axis=0).sum())
         return Candidates(
             indices=idx,
