@@ -146,6 +146,16 @@ def test_kind_factors_leave_iterations_that_do_not_follow_their_kind_unadjusted(
     assert np.abs(plain - 1.0).max() > 0.3
 
 
+def test_kind_factors_shrink_slopes_few_candidates_do_not_support():
+    # 7 candidates, deviations that do not carry over: a plain least-squares slope
+    # would follow the noise; the t-statistic shrinkage keeps the factors near 1
+    spread = []
+    for seed in range(20):
+        runtime = _kinds(np.random.default_rng(seed), 8, carry=0.0)
+        spread.append(np.abs(np.log(_factors(runtime, 13))).mean())
+    assert np.mean(spread) < 0.035  # about 0.025; 0.05 without the shrinkage
+
+
 def test_kind_weights_judge_each_iteration_by_its_kind():
     w = kind_weights(np.array([100.0, 2.0, 2.0]), np.array([100.0, 2.0]), KIND_POWER)
     assert w.sum(axis=1) == pytest.approx([1.0, 1.0])

@@ -152,6 +152,12 @@ def kind_factors(
         cov = np.where(have, (past_d - mean_d) * (future - mean_f), 0.0).sum(axis=0)
         var = np.where(have, (past_d - mean_d) ** 2, 0.0).sum(axis=0)
         beta = np.where((var > 1e-12) & (n >= 3), cov / var, 0.0)
+        # shrunk by (1 - 1/t^2)+, t the slope's t statistic: a slope the candidates
+        # do not support (few of them, or a weak relation) is damped towards 0
+        var_f = np.where(have, (future - mean_f) ** 2, 0.0).sum(axis=0)
+        r2 = np.clip(cov**2 / (var * var_f), 0.0, 1.0 - 1e-9)
+        t2 = r2 * np.maximum(n - 2, 0) / (1.0 - r2)
+        beta = beta * np.clip(1.0 - 1.0 / np.maximum(t2, 1e-12), 0.0, 1.0)
     beta = np.clip(np.nan_to_num(beta), 0.0, 1.0)
     per_iteration = np.exp(beta[None, :] * (past_c[None, :] - past_d))
     runtimes = np.where(have, base[:, i:], 0.0) * future_model[None, :]
