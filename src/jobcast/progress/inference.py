@@ -99,7 +99,9 @@ def kind_factors(
        averaged with :func:`kind_weights`;
     3. ``beta_j`` in [0, 1]: the slope of ``d[:, j]`` on ``D[:, j]`` across the
        candidates (how far the past deviations of its kind carried over to
-       iteration ``j`` in the history; 0 with fewer than 3 candidates);
+       iteration ``j`` in the history; 0 with fewer than 3 candidates), shrunk by
+       ``(1 - 1/t^2)+`` with ``t`` its t statistic, so that a slope the candidates
+       do not support (few of them, a weak relation) is damped towards 0;
     4. candidate ``e``'s iteration ``j`` scaled by ``exp(beta_j (C[j] - D[e, j]))``.
 
     Returned is the runtime-weighted mean of those per-iteration factors, so that
