@@ -99,3 +99,18 @@ def test_history_mean_baseline_uses_executions_that_reached_the_iteration():
     out = baseline_estimates(arrays, np.array([0]), np.array([3]))
     reached = arrays.runtime[1:3, 3:].sum(axis=1).mean()
     assert out["history_mean"][0] == pytest.approx(reached)
+
+
+def test_nested_trainings_notes_are_summed_up_not_logged_each(caplog):
+    # 5 executions: each nested training sees 4, fewer than training needs, and notes it
+    history = make_history(n_exec=5, n_iter=6, seed=3, rescale_share=0.0)
+    with caplog.at_level("INFO"):
+        evaluate_progress(
+            history, job="synthetic", training="nested", scale_out_model="ernest",
+            train_options={"n_starts": 1, "maxfun": 20}, n_jobs=1,
+        )
+    training = [r for r in caplog.records if r.name == "jobcast.progress.training"]
+    assert not [r for r in training if r.levelname == "WARNING"]
+    summary = [r.getMessage() for r in caplog.records if "Nested training:" in r.getMessage()]
+    assert len(summary) == 1 and "5 of 5 trainings left notes" in summary[0]
+    assert "execution(s) to train on" in summary[0]

@@ -34,7 +34,7 @@ from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import QualityCurve, plot_quality, similarity_quality
 from jobcast.progress.scaling import ScaleOutModelKind
 from jobcast.progress.simulation import STRENGTH_GRID, SimulationCases, simulate_history
-from jobcast.progress.training import train_on_cases
+from jobcast.progress.training import train_report
 
 __all__ = [
     "POSITIONS",
@@ -193,14 +193,40 @@ class NestedResult:
     remaining: np.ndarray
     spread: np.ndarray
     params: ProgressParameters
+    notes: tuple[str, ...] = ()
+
+
+_TRAINING_LOGGER = "jobcast.progress.training"
 
 
 def _nested_estimates(
     cases: Mapping[float, SimulationCases], row: int, kwargs: dict[str, Any]
 ) -> NestedResult:
-    params = train_on_cases({k: c.without(row) for k, c in cases.items()}, **kwargs)
+    # one training per held-out execution: its notes are summed up once by the caller
+    # instead of each being logged as a warning (dozens of them per evaluation)
+    training_log = logging.getLogger(_TRAINING_LOGGER)
+    level = training_log.level
+    training_log.setLevel(logging.ERROR)
+    try:
+        report = train_report({k: c.without(row) for k, c in cases.items()}, **kwargs)
+    finally:
+        training_log.setLevel(level)
+    params = report.params
     own = cases[params.scale_out_strength].only(row)
-    return NestedResult(row, case_estimates(own, params), own.spread(params), params)
+    return NestedResult(
+        row, case_estimates(own, params), own.spread(params), params, report.notes
+    )
+
+
+def _log_nested_notes(results: list[NestedResult]) -> None:
+    """One line for the nested trainings' notes: how many trainings left one, and the first."""
+    noted = [r.notes for r in results if r.notes]
+    if noted:
+        logger.info(
+            "Nested training: %d of %d trainings left notes (see `jobcast train progress` "
+            "for the history's own), e.g. %s.",
+            len(noted), len(results), noted[0][0],
+        )
 
 
 def _intervals(
@@ -311,6 +337,7 @@ def evaluate_progress(
         rows = np.unique(cases.current)
         tasks = [(by_strength, int(r), kwargs) for r in rows]
         results = run_tasks(_nested_estimates, tasks, n_jobs=n_jobs)
+        _log_nested_notes(results)
         remaining = np.empty(cases.n_cases)
         spread = np.empty(cases.n_cases)
         for res in results:
