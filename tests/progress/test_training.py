@@ -7,6 +7,7 @@ from jobcast.progress.combine import case_estimates, mean_total_error
 from jobcast.progress.parallel import dask_backend
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import similarity_quality
+from jobcast.progress.similarity import MEASURES
 from jobcast.progress.simulation import sample_iterations, simulate_cases
 from jobcast.progress.training import thresholds_from_quality, train_on_cases, train_parameters
 from tests.progress.synthetic import make_history
@@ -47,7 +48,7 @@ def test_thresholds_from_quality(cases):
     thresholds = thresholds_from_quality(cases, a_min=0.0, n_min=1.0)
     assert thresholds[0] == 0.0  # everything already meets a_min = 0
     strict = thresholds_from_quality(cases, a_min=0.99999, n_min=0.9)
-    assert strict == (0.0,) * 5  # unattainable: no filtering
+    assert strict == (0.0,) * len(MEASURES)  # unattainable: no filtering
     curves = similarity_quality(cases)
     assert {"runtime", "scale_out", "final"} <= set(curves)
     # the runtime similarity predicts accuracy on this history

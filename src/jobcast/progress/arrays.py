@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from jobcast.errors import InputError
+from jobcast.progress.context import ContextAttributes, context_attributes
 
 __all__ = [
     "HARDWARE_METRICS",
@@ -49,6 +50,9 @@ class IterationArrays:
         Per-iteration means of ``cpu``, ``disk``, ``net`` (only those present).
     input_size
         Input size per execution, shape ``(E,)``, or None.
+    context
+        The executions' other context attributes (:mod:`jobcast.progress.context`),
+        or None.
     """
 
     executions: np.ndarray
@@ -58,6 +62,7 @@ class IterationArrays:
     records: np.ndarray | None = None
     hardware: dict[str, np.ndarray] = field(default_factory=dict)
     input_size: np.ndarray | None = None
+    context: ContextAttributes | None = None
 
     @property
     def n_executions(self) -> int:
@@ -79,6 +84,7 @@ class IterationArrays:
             records=None if self.records is None else self.records[rows],
             hardware={k: v[rows] for k, v in self.hardware.items()},
             input_size=None if self.input_size is None else self.input_size[rows],
+            context=None if self.context is None else self.context.subset(rows),
         )
 
     def head(self, n: int) -> IterationArrays:
@@ -91,6 +97,7 @@ class IterationArrays:
             records=None if self.records is None else self.records[:, :n],
             hardware={k: v[:, :n] for k, v in self.hardware.items()},
             input_size=self.input_size,
+            context=self.context,
         )
 
     def row(self, index: int) -> IterationArrays:
@@ -213,6 +220,7 @@ def to_arrays(frame: pd.DataFrame, *, what: str = "iteration history") -> Iterat
         records=records,
         hardware=hardware,
         input_size=input_size,
+        context=context_attributes(frame, codes.astype(np.int64), n_exec),
     )
 
 
@@ -275,6 +283,7 @@ def check_current(frame: pd.DataFrame) -> IterationArrays:
         records=column("records"),
         hardware=hardware,
         input_size=None if sizes is None else np.array([float(np.nanmean(sizes))]),
+        context=context_attributes(frame, np.zeros(len(frame), dtype=np.int64), 1),
     )
 
 

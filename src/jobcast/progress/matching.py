@@ -75,6 +75,8 @@ def match_masks(
     of looping over the levels.
     """
     weights, thresholds = params.weight_array, params.threshold_array
+    # similarities of SMiPE's five measures only (computed before the context measure)
+    weights, thresholds = weights[: similarities.shape[-2]], thresholds[: similarities.shape[-2]]
     # measures with weight 0 and threshold 0 change nothing; skipping them saves work
     used = (weights > 0) | (thresholds > 0)
     if not used.all():

@@ -10,20 +10,32 @@ from typing import Any
 import numpy as np
 
 from jobcast.errors import InputError
-from jobcast.progress.similarity import MEASURES
+from jobcast.progress.similarity import MEASURES, PAPER_MEASURES
 
 __all__ = ["ProgressParameters"]
 
 
+def _default(measure: str, name: str) -> float:
+    """A measure's value when not given: no threshold; weight 1 for SMiPE's, else 0."""
+    return 1.0 if name == "weights" and measure in PAPER_MEASURES else 0.0
+
+
 def _five(values: Any, name: str) -> tuple[float, ...]:
+    """Per-measure values from a mapping by name or a sequence in measure order.
+
+    A sequence of SMiPE's five values (the form before the context measure) gets the
+    defaults of the others.
+    """
     if isinstance(values, Mapping):
         unknown = set(values) - set(MEASURES)
         if unknown:
             raise InputError(
                 f"Unknown measure(s) {sorted(unknown)} in {name}; the measures are {MEASURES}."
             )
-        values = [values.get(m, 0.0 if name == "thresholds" else 1.0) for m in MEASURES]
+        values = [values.get(m, _default(m, name)) for m in MEASURES]
     out = tuple(float(v) for v in values)
+    if len(out) == len(PAPER_MEASURES):
+        out += tuple(_default(m, name) for m in MEASURES[len(out):])
     if len(out) != len(MEASURES):
         raise InputError(f"{name} needs {len(MEASURES)} values ({MEASURES}), got {len(out)}.")
     return out
@@ -39,7 +51,9 @@ class ProgressParameters:
         Per measure (order of :data:`jobcast.progress.similarity.MEASURES`, or a
         mapping by name): executions whose similarity is below are discarded.
     weights
-        Per measure: weight in the weighted average ``sim_final``.
+        Per measure: weight in the weighted average ``sim_final`` (by default 1 for
+        SMiPE's five measures and 0 for the context measure, which only training
+        weighs; a mapping or five values without it leave it at 0).
     final_threshold
         ``T_final``: executions with ``sim_final`` below it are not similar.
     exponent
@@ -98,7 +112,9 @@ class ProgressParameters:
     """
 
     thresholds: tuple[float, ...] = field(default=(0.0,) * len(MEASURES))
-    weights: tuple[float, ...] = field(default=(1.0,) * len(MEASURES))
+    weights: tuple[float, ...] = field(
+        default=tuple(_default(m, "weights") for m in MEASURES)
+    )
     final_threshold: float = 0.0
     exponent: float = 3.0
     lowering_step: float = 0.1

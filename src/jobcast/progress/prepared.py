@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobcast.progress.arrays import IterationArrays
+from jobcast.progress.context import context_relevance, context_similarity, relevance_targets
 from jobcast.progress.inference import adjusted, kind_factors, remaining_estimates
 from jobcast.progress.scaling import ScaleOutTable
 from jobcast.progress.similarity import (
@@ -20,7 +21,7 @@ from jobcast.progress.similarity import (
     scale_out_similarity,
 )
 
-__all__ = ["Candidates", "PreparedHistory", "prepare_history"]
+__all__ = ["Candidates", "PreparedHistory", "learn_relevance", "prepare_history"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,6 +88,9 @@ class PreparedHistory:
         Scale-outs as integer codes (0 where padded) and the table of
         ``min(a, b) / max(a, b)`` for all pairs of them (NaN against padding), so that
         the scale-out similarity is a lookup.
+    relevance
+        Per context attribute of ``arrays.context``: its relevance
+        (:func:`jobcast.progress.context.context_relevance`), or None.
     """
 
     arrays: IterationArrays
@@ -96,6 +100,7 @@ class PreparedHistory:
     records: np.ndarray | None = None
     scale_int: np.ndarray | None = None
     scale_ratio: np.ndarray | None = None
+    relevance: np.ndarray | None = None
 
     def candidates(
         self,
@@ -176,6 +181,10 @@ class PreparedHistory:
             )
         else:
             sims[4] = scale_out_similarity(scale, hist.scale_out[rows, :i])
+        if current.context is not None and hist.context is not None and self.relevance is not None:
+            ctx = context_similarity(current.context, hist.context.subset(idx), self.relevance)
+            if ctx is not None:
+                sims[5] = ctx
         now = self.table.lookup(np.arange(i, hist.max_iterations), np.array(scale[-1]))
         raw = remaining_estimates(self.base[rows, i:], now, 1.0)
         # f_total per future iteration, from the past iterations of its kind, as far as
@@ -200,6 +209,7 @@ def prepare_history(
     table: ScaleOutTable,
     *,
     nodes: dict[str, np.ndarray] | None = None,
+    relevance: np.ndarray | None = None,
 ) -> PreparedHistory:
     """Normalise the history's runtimes by the scale-out table.
 
@@ -211,6 +221,9 @@ def prepare_history(
         Scale-out table with at least ``N`` iteration rows.
     nodes
         Optional per-node hardware profiles aligned with the rows of ``arrays``.
+    relevance
+        Relevance of the context attributes; None learns it from every execution of
+        ``arrays`` (:func:`learn_relevance`).
 
     Returns
     -------
@@ -233,7 +246,19 @@ def prepare_history(
         records=records,
         scale_int=scale.astype(np.int64),
         scale_ratio=ratio,
+        relevance=learn_relevance(arrays) if relevance is None else relevance,
     )
+
+
+def learn_relevance(arrays: IterationArrays) -> np.ndarray | None:
+    """Relevance of the history's context attributes, learned from its executions alone.
+
+    None without attributes; all 0 when none explains the executions' iterations or
+    runtimes beyond chance (:func:`jobcast.progress.context.context_relevance`).
+    """
+    if arrays.context is None:
+        return None
+    return context_relevance(arrays.context, relevance_targets(arrays.runtime, arrays.n_iter))
 
 
 def scale_ratio_table(levels: np.ndarray) -> np.ndarray:

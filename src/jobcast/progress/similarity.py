@@ -1,4 +1,4 @@
-"""SMiPE's five similarity measures between a running execution and all previous ones at once.
+"""SMiPE's five similarity measures and the context measure, against all previous executions.
 
 Every measure returns one value in [0, 1] per previous execution (1 = identical) or
 NaN where the data for that pair is missing; a measure without any data is skipped by
@@ -19,6 +19,7 @@ import numpy as np
 
 __all__ = [
     "MEASURES",
+    "PAPER_MEASURES",
     "hardware_similarity",
     "input_size_similarity",
     "node_hardware_similarity",
@@ -29,8 +30,13 @@ __all__ = [
     "scale_out_similarity",
 ]
 
-#: The measures in the order used by parameter vectors.
-MEASURES = ("runtime", "records", "hardware", "input_size", "scale_out")
+#: The measures in the order used by parameter vectors: SMiPE's five, then the execution's
+#: other context attributes (:mod:`jobcast.progress.context`, an extension of the paper).
+MEASURES = ("runtime", "records", "hardware", "input_size", "scale_out", "context")
+
+#: SMiPE's measures, weighted 1 by default; the others are weighted 0 unless trained, so
+#: that parameters stored before them give the same estimator.
+PAPER_MEASURES = MEASURES[:5]
 
 
 def ratio_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match_masks
 from jobcast.progress.parallel import ProgressCallback, run_tasks
 from jobcast.progress.parameters import ProgressParameters
-from jobcast.progress.prepared import prepare_history
+from jobcast.progress.prepared import learn_relevance, prepare_history
 from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
 from jobcast.progress.similarity import MEASURES
 
@@ -262,8 +262,12 @@ def _one_execution(
     n_e = arrays.n_executions
     m = len(MEASURES)
     out = []
+    # the context attributes' relevance, like the models, is learned without the execution
+    relevance = learn_relevance(arrays.subset(others))
     for strength in strengths:
-        prepared = prepare_history(arrays, fitted.powered(float(strength)), nodes=nodes)
+        prepared = prepare_history(
+            arrays, fitted.powered(float(strength)), nodes=nodes, relevance=relevance
+        )
         sims = np.full((len(iterations), m, n_e), np.nan)
         valid = np.zeros((len(iterations), n_e), dtype=bool)
         remaining = np.zeros((len(iterations), n_e))
@@ -302,6 +306,7 @@ def _cut(one: IterationArrays, i: int) -> IterationArrays:
         records=None if one.records is None else one.records[:, :i],
         hardware={k: v[:, :i] for k, v in one.hardware.items()},
         input_size=one.input_size,
+        context=one.context,
     )
 
 
