@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from jobcast.app.configure import configure
+from jobcast.app.configure import ConfigurationResult, configure
 from jobcast.app.fitting import MAX_QUERIES, check_scale_outs
 from jobcast.app.imports import import_c3o
 from jobcast.app.predict import predict
@@ -35,6 +36,20 @@ def pagerank(repo: HistoryRepository, tmp_path: Path) -> HistoryRepository:
     return repo
 
 
+def _configure_m4(repo: HistoryRepository, **kwargs: Any) -> ConfigurationResult:
+    """Configure CONTEXT on 4 or 6 m4.2xlarge machines with the optimistic model."""
+    return configure(
+        repo,
+        "pagerank",
+        deadline_s=10_000,
+        settings=CONTEXT,
+        scale_outs=[4, 6],
+        machine_types=["m4.2xlarge"],
+        model="optimistic",
+        **kwargs,
+    )
+
+
 def test_predict_derives_cluster_totals_like_configure(pagerank: HistoryRepository) -> None:
     # the history holds 298-320 s (4 machines) and 294-332 s (6) for exactly this
     # configuration; slots and memory are not asked for but derived per scale-out
@@ -50,15 +65,7 @@ def test_predict_derives_cluster_totals_like_configure(pagerank: HistoryReposito
     assert list(result.queries["memory"]) == [128000, 192000]
     assert result.predictions == pytest.approx([310, 305], rel=0.1)
     assert result.warnings == ()
-    chosen = configure(
-        pagerank,
-        "pagerank",
-        deadline_s=10_000,
-        settings=CONTEXT,
-        scale_outs=[4, 6],
-        machine_types=["m4.2xlarge"],
-        model="optimistic",
-    )
+    chosen = _configure_m4(pagerank)
     assert [c["predicted_s"] for c in chosen.candidates] == pytest.approx(result.predictions)
 
 
@@ -154,17 +161,7 @@ def test_a_fitted_model_is_reused_and_must_match(
         pagerank, "pagerank", model="optimistic", fitted=fitted, **ask  # type: ignore[arg-type]
     )
     assert again.predictions == fresh.predictions and calls == []
-    chosen = configure(
-        pagerank,
-        "pagerank",
-        deadline_s=10_000,
-        settings=CONTEXT,
-        scale_outs=[4, 6],
-        machine_types=["m4.2xlarge"],
-        model="optimistic",
-        fitted=fitted,
-    )
-    assert chosen.feasible and calls == []
+    assert _configure_m4(pagerank, fitted=fitted).feasible and calls == []
     with pytest.raises(InputError, match="'optimistic' of job 'pagerank', not 'auto'"):
         predict(pagerank, "pagerank", model="auto", fitted=fitted, **ask)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="not 'optimistic' of 'other'"):
