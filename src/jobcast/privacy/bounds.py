@@ -48,6 +48,10 @@ class Window:
     edges, counts
         The window's bin edges (transformed scale) and their noisy counts: a noisy
         marginal of the column inside the window, free to use (post-processing).
+    below, above
+        Noisy counts of the histogram's bins below and above the window, nearest
+        first (the rows a window clips to its edges lie there; each count's noise has
+        variance ``2 / ε²``): free to use (post-processing).
     """
 
     low: float
@@ -59,6 +63,8 @@ class Window:
     significant: bool
     edges: tuple[float, ...] = ()
     counts: tuple[float, ...] = ()
+    below: tuple[float, ...] = ()
+    above: tuple[float, ...] = ()
 
 
 def _kadane(gain: np.ndarray) -> tuple[float, int, int]:
@@ -194,6 +200,8 @@ def dp_window(
         significant=bool(significant),
         edges=tuple(float(e) for e in edges[a : b + 2]),
         counts=tuple(float(c) for c in noisy[a : b + 1]),
+        below=tuple(float(c) for c in noisy[:a][::-1]),
+        above=tuple(float(c) for c in noisy[b + 1 :]),
     )
 
 

@@ -19,7 +19,8 @@ package returning a small frozen result:
    (decided on the DP output, not on the values).
 3. :mod:`~.design` -- the configurations (``context_share``): the noisy histogram of the
    grid when it would not be more than 90 % prior, else the located columns' noisy
-   marginals and their product (uniform elsewhere).  Any number of columns: a grid of
+   marginals (rows a window clips are put at its edge bins, where the rows behind the
+   model's sums are encoded) and their product (uniform elsewhere).  Any number of columns: a grid of
    more than ``MAX_CELLS`` configurations is represented by configurations drawn from
    the product (``design_`` says which: ``"histogram"``, ``"marginals"`` or
    ``"sampled marginals"``).
@@ -243,7 +244,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
         # at least MODEL_MIN_SHARE: the window and the corrections are capped to leave it
 
         found = locate_columns(
-            frame, self.domain_, todo, accountant=acc, epsilon=e_locate, n_low=count.low
+            frame, self.domain_, todo, accountant=acc, epsilon=e_locate, n_low=count.low,
+            count=count,
         )  # 2. where the bounded context columns lie
         self._set_domain(found.domain)
         disc = self.discretizer_

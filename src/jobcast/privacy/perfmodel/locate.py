@@ -19,9 +19,12 @@ from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.bounds import SEARCH_LOWER, Window, dp_window
 from jobcast.privacy.domain import Domain, NumericDomain
 from jobcast.privacy.noise import laplace_int
-from jobcast.privacy.perfmodel.budget import window_threshold
+from jobcast.privacy.perfmodel.budget import RowCount, window_threshold
 
-__all__ = ["LOCATE_SHARE", "Located", "fine_marginals", "locate_columns", "locate_todo"]
+__all__ = [
+    "LOCATE_SHARE", "Located", "clipped_mass", "fine_marginals", "locate_columns", "locate_todo",
+    "window_marginal",
+]
 
 LOCATE_SHARE = (0.1, 0.3)  # of the budget: windows of the bounded context columns
 _LOCATE_MIN_SIGNAL = 12.0  # ε n per column that a window needs
@@ -47,12 +50,44 @@ def locate_todo(domain: Domain, ctx: tuple[str, ...]) -> list[str]:
     ]
 
 
-def window_marginal(win: Window, dom: NumericDomain, epsilon: float) -> np.ndarray:
-    """Probabilities of ``dom``'s bins from a window's noisy counts (post-processing).
+def clipped_mass(win: Window, epsilon: float, count: RowCount | None) -> tuple[float, float]:
+    """Rows below and above a window (clipped to its edge bins), from DP outputs only.
 
-    Each noisy count (variance ``2 / ε²``) is shrunk towards the window's mean count in
-    proportion to its noise, clipped at 0 and spread over the located column's bins by
-    overlap on the transformed scale.
+    How many: the noisy row count minus the window's noisy total (when ``count`` is
+    given; else the evidence below itself).  Where: in proportion to each side's
+    evidence, its noisy counts above one noise scale ``1 / ε`` (the bins beside a
+    window of a spread-out column hold clipped groups well above it; the excess of
+    an empty bin is ``1 / (2 e ε)`` on average).  Measured on columns of 3 to 5
+    separate groups and on a spread-out one, this split errs less than weighted least
+    squares over the side totals or over the nearest bins only.
+    """
+    side = np.array([
+        float(np.maximum(np.asarray(v, dtype=float) - 1.0 / epsilon, 0.0).sum())
+        for v in (win.below, win.above)
+    ])
+    if count is None:
+        return float(side[0]), float(side[1])
+    out = max(count.hint - float(np.sum(win.counts)), 0.0)
+    if side.sum() <= 0:
+        # No evidence for either side: only a side that has bins can hold rows.
+        has = np.array([len(win.below) > 0, len(win.above) > 0], dtype=float)
+        side = has if has.sum() > 0 else np.zeros(2)
+        if side.sum() <= 0:
+            return 0.0, 0.0
+    split = out * side / side.sum()
+    return float(split[0]), float(split[1])
+
+
+def window_marginal(
+    win: Window, dom: NumericDomain, epsilon: float, count: RowCount | None = None
+) -> np.ndarray:
+    """Probabilities of ``dom``'s codes from a window's noisy counts (post-processing).
+
+    Each noisy count inside the window (variance ``2 / ε²``) is shrunk towards the
+    window's mean count in proportion to its noise, clipped at 0 and spread over the
+    located column's bins by overlap on the transformed scale.  The rows outside the
+    window (:func:`clipped_mass`) are encoded into its edge bins, so they go there: the
+    design then agrees with the rows behind the model's noisy sums.
     """
     counts = np.asarray(win.counts, dtype=float)
     edges = np.asarray(win.edges, dtype=float)
@@ -69,6 +104,9 @@ def window_marginal(win: Window, dom: NumericDomain, epsilon: float) -> np.ndarr
     hi = np.minimum(fine[1:, None], edges[None, 1:])
     share = np.maximum(hi - lo, 0.0) / np.diff(edges)[None, :]
     p = share @ mass
+    below, above = clipped_mass(win, epsilon, count)
+    p[0] += below
+    p[-1] += above
     return p / p.sum() if p.sum() > 0 else np.full(dom.bins, 1.0 / dom.bins)
 
 
@@ -80,6 +118,7 @@ def locate_columns(
     accountant: Accountant,
     epsilon: float,
     n_low: float,
+    count: RowCount | None = None,
 ) -> Located:
     """Narrow each column of ``todo`` to the DP window holding its rows (ε split evenly).
 
@@ -89,7 +128,9 @@ def locate_columns(
     bottom bin of the public search range holds zeros (or values that small, clipped
     there): it is declared linear from 0 to the window's top (post-processing; no
     private value decides it).  With too few rows for the budget (``ε n < 3``) the
-    declared ranges are kept and nothing is spent.
+    declared ranges are kept and nothing is spent.  ``count`` (the noisy row count)
+    sharpens the estimate of the rows each window clips to its edges
+    (:func:`window_marginal`).
     """
     if not todo:
         return Located(domain)
@@ -131,7 +172,7 @@ def locate_columns(
             lower=win.low, upper=win.high, log=dom.log, integer=dom.integer, bins=dom.bins
         )
         domain = domain.replace(name, located)
-        marginals[name] = window_marginal(win, located, e_each)
+        marginals[name] = window_marginal(win, located, e_each, count)
     return Located(domain, marginals)
 
 
