@@ -20,10 +20,10 @@ package returning a small frozen result:
 3. :mod:`~.design` -- the configurations (``context_share``): the noisy histogram of the
    grid when it would not be more than 90 % prior, else the located columns' noisy
    marginals (rows a window clips are put at its edge bins, where the rows behind the
-   model's sums are encoded) and their product (uniform elsewhere).  Any number of columns: a grid of
-   more than ``MAX_CELLS`` configurations is represented by configurations drawn from
-   the product (``design_`` says which: ``"histogram"``, ``"marginals"`` or
-   ``"sampled marginals"``).
+   model's sums are encoded) and their product (uniform elsewhere).  Any number of
+   columns: a grid of more than ``MAX_CELLS`` configurations is represented by
+   configurations drawn from the product (``design_`` says which: ``"histogram"``,
+   ``"marginals"`` or ``"sampled marginals"``).
 4. :mod:`~.window` -- the runtime window (``window_share``, up to 0.40 when the noisy
    count says the rows are few): the clipping interval ``[L, U]`` of ``log(runtime)``
    and its noisy centre ``c``, never the raw extremes (a search range whose run did
