@@ -54,12 +54,13 @@ def clipped_mass(win: Window, epsilon: float, count: RowCount | None) -> tuple[f
     """Rows below and above a window (clipped to its edge bins), from DP outputs only.
 
     How many: the noisy row count minus the window's noisy total (when ``count`` is
-    given; else the evidence below itself).  Where: in proportion to each side's
-    evidence, its noisy counts above one noise scale ``1 / ε`` (the bins beside a
-    window of a spread-out column hold clipped groups well above it; the excess of
-    an empty bin is ``1 / (2 e ε)`` on average).  Measured on columns of 3 to 5
-    separate groups and on a spread-out one, this split errs less than weighted least
-    squares over the side totals or over the nearest bins only.
+    given), shrunk towards 0 by its noise variance like the counts inside the window;
+    else the evidence itself.  Where: in proportion to each side's evidence, its noisy
+    counts above one noise scale ``1 / ε`` (the bins beside a window of a spread-out
+    column hold clipped groups well above it; the excess of an empty bin is
+    ``1 / (2 e ε)`` on average).  Measured on columns of 3 to 5 separate groups and on
+    a spread-out one, this split errs less than weighted least squares over the side
+    totals or over the nearest bins only.
     """
     side = np.array([
         float(np.maximum(np.asarray(v, dtype=float) - 1.0 / epsilon, 0.0).sum())
@@ -68,6 +69,10 @@ def clipped_mass(win: Window, epsilon: float, count: RowCount | None) -> tuple[f
     if count is None:
         return float(side[0]), float(side[1])
     out = max(count.hint - float(np.sum(win.counts)), 0.0)
+    # Shrunk towards 0 in proportion to its noise, like the counts inside the window:
+    # a window holding every row must not shed noise into its edge bins.
+    var = 2.0 / count.epsilon**2 + 2.0 * max(len(win.counts), 1) / epsilon**2
+    out *= out**2 / (out**2 + var) if out > 0 else 0.0
     if side.sum() <= 0:
         # No evidence for either side: only a side that has bins can hold rows.
         has = np.array([len(win.below) > 0, len(win.above) > 0], dtype=float)
