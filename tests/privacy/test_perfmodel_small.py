@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jobcast.errors import DomainError
 from jobcast.privacy import Domain, NumericDomain, PerfModelSynthesizer
 from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.bounds import SEARCH_LOWER, SEARCH_UPPER, dp_window
@@ -169,3 +170,36 @@ def test_a_runtime_window_in_the_search_range_is_the_data_or_nothing():
         whole = (win.low, win.high) == (SEARCH_LOWER, SEARCH_UPPER)
         elsewhere += not whole and not (win.low < np.exp(5.5) < win.high < 1e3 * win.low)
     assert elsewhere <= 2  # measured 0 in 300
+
+
+def test_a_small_job_without_a_domain_file_is_refused_not_released_from_noise(monkeypatch):
+    # 29 runs (sort's training split) with nothing declared: the runtime window's ε n
+    # stays below the search range's minimum signal, so none is bought and the release
+    # is refused naming --domain.  Bought anyway, 4 releases in 300 held runtimes of
+    # 10^6 to 10^11 s (a noise run among the search range's 100+ bins).
+    import jobcast.privacy.perfmodel as perfmodel_mod
+
+    bought = []
+
+    def spy(*args, **kwargs):
+        bought.append(kwargs["epsilon"] is not None)
+        return runtime_window(*args, **kwargs)
+
+    monkeypatch.setattr(perfmodel_mod, "runtime_window", spy)
+    rng = np.random.default_rng(5)
+    m = rng.choice(SCALE_OUTS, size=29)
+    size = rng.choice([9630.0, 13482.0, 19260.0], size=29)
+    rt = 20.0 + 0.1 * size / m * np.exp(rng.normal(0.0, 0.05, 29))
+    frame = pd.DataFrame({"instance_count": m, "data_size_MB": size, "gross_runtime": rt})
+    dom = Domain(tuple(
+        (n, NumericDomain(log=True, integer=n == "instance_count")) for n in frame.columns
+    ))
+    for seed in range(40):
+        try:
+            s = PerfModelSynthesizer(domain=dom, epsilon=1.0, random_state=seed).fit(frame)
+        except DomainError as e:
+            assert "--domain" in str(e)
+            continue
+        out = s.sample(200)["gross_runtime"]
+        assert rt.min() / 10 < out.median() < rt.max() * 10
+    assert sum(bought) <= 2  # the noisy count would have to be twice the rows

@@ -70,6 +70,7 @@ from jobcast.privacy.perfmodel.budget import (
     MODEL_MIN_SHARE,
     PRIOR_SD,
     SCALE_OUT_ELASTICITY,
+    WINDOW_MIN_SIGNAL,
     RowCount,
     correction_plan,
     count_rows,
@@ -255,10 +256,16 @@ class PerfModelSynthesizer(BaseSynthesizer):
         rdom = self.domain_[self.runtime]
         assert isinstance(rdom, NumericDomain) and rdom.lower is not None
         e_window = min(e_window, acc.remaining - MODEL_MIN_SHARE * rest)
+        # In the public search range (100+ bins) a run below WINDOW_MIN_SIGNAL is beaten
+        # by the largest noise spike as often as not (runtimes of 10^11 s were released):
+        # not bought, the range stays unlocated and the release is refused.
+        buy = count.hint * e_window >= 3.0 and not (
+            self.runtime in self.domain.undeclared  # type: ignore[union-attr]
+            and count.low * e_window < WINDOW_MIN_SIGNAL
+        )
         win = runtime_window(  # 4. the runtime window
             frame[self.runtime].to_numpy(dtype=float), rdom.lower, float(rdom.upper or 0.0),
-            count, accountant=acc, name=self.runtime,
-            epsilon=e_window if count.hint * e_window >= 3.0 else None,
+            count, accountant=acc, name=self.runtime, epsilon=e_window if buy else None,
         )
         self._check_located(win)
         design = design.rescaled(win.total)

@@ -23,6 +23,7 @@ __all__ = [
     "MARGINAL_SD",
     "Q",
     "SCALE_OUT_ELASTICITY",
+    "WINDOW_MIN_SIGNAL",
     "RowCount",
     "count_posterior_mean",
     "count_rows",
