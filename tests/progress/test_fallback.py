@@ -12,7 +12,12 @@ from jobcast.progress import ProgressEstimator
 from jobcast.progress.arrays import to_arrays
 from jobcast.progress.baseline import elapsed_at, history_mean, remaining_from, suffix_runtimes
 from jobcast.progress.combine import case_estimates
-from jobcast.progress.fallback import LARGE_FALLBACK, blend_weights, learn_fallback
+from jobcast.progress.fallback import (
+    LARGE_FALLBACK,
+    blend_weights,
+    learn_fallback,
+    out_of_fold_error,
+)
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import simulate_cases
 from jobcast.progress.training import train_report
@@ -168,6 +173,38 @@ def test_blend_weights_minimise_the_relative_error() -> None:
     # unbiased but uncertain estimates: the relative-error-optimal scale is below 1
     noisy = actual[:, None] * rng.lognormal(0.0, 0.6, (60, 1))
     assert 0.3 < blend_weights(noisy, actual)[0] < 1.0
+
+
+def test_out_of_fold_error_does_not_reward_a_blend_with_an_uninformative_component() -> None:
+    kept_in_sample = kept_out_of_fold = 0
+    plain, in_sample, held_out = [], [], []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        actual = rng.lognormal(3.0, 0.5, 30)
+        estimate = actual * rng.lognormal(0.0, 0.1, 30)
+        unrelated = actual.mean() * rng.lognormal(0.0, 0.5, 30)
+        columns = np.column_stack([estimate, unrelated])
+        groups = np.repeat(np.arange(10), 3)  # three estimates per execution
+        plain.append(np.mean(np.abs(estimate - actual) / actual))
+        weights = blend_weights(columns, actual)
+        in_sample.append(np.mean(np.abs(columns @ weights - actual) / actual))
+        held_out.append(out_of_fold_error(columns, actual, groups, 3))
+        kept_in_sample += in_sample[-1] < 0.99 * plain[-1]
+        kept_out_of_fold += held_out[-1] < 0.99 * plain[-1]
+    # fitted and scored on the same estimates the blend looks better than the estimate;
+    # scored on estimates it was not fitted on it is worse, and is rarely kept
+    assert np.mean(in_sample) < np.mean(plain) < np.mean(held_out)
+    assert kept_out_of_fold < kept_in_sample / 2, (kept_out_of_fold, kept_in_sample)
+
+
+def test_out_of_fold_error_keeps_a_blend_that_generalises() -> None:
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        columns = rng.lognormal(3.0, 0.4, (45, 2))
+        actual = columns @ np.array([0.6, 0.4])
+        groups = np.repeat(np.arange(15), 3)
+        plain = np.mean(np.abs(columns[:, 0] - actual) / actual)
+        assert out_of_fold_error(columns, actual, groups, 3) < min(1e-6, 0.99 * plain)
 
 
 def test_blend_and_scale_in_the_estimator_are_the_simulated_ones(ragged) -> None:
