@@ -86,6 +86,7 @@ def test_train_then_evaluate(db: str) -> None:
         assert stored_progress(repo, "it") == StoredProgress()
     trained = run("train", "progress", "--job", "it", "--n-jobs", "1", "--db", db, "--json")
     assert trained["job"] == "it" and trained["parameters"]
+    assert trained["context_relevance"] == {}  # the runs have no other attributes
     with HistoryRepository(db) as repo:
         stored = stored_progress(repo, "it")
     keys = ("parameters", "scale_out_model", "executions")

@@ -185,3 +185,22 @@ def test_training_weighs_the_context_and_beats_the_estimator_without_it() -> Non
     plain = train_report(without, n_starts=1, maxfun=60, random_state=0)
     assert trained.params.weights[CONTEXT] > 0.0
     assert trained.error_after < 0.8 * plain.error_after
+
+
+def test_train_history_reports_each_attributes_relevance() -> None:
+    from jobcast.progress.training import train_history
+
+    report = train_history(
+        capped_history(16, seed=5), scale_out_model="none", strengths=(0.5,),
+        n_starts=1, maxfun=40, random_state=0,
+    )
+    relevance = dict(report.context_relevance)
+    assert set(relevance) == {"cap", "seed", "mode"}
+    assert relevance["cap"] > 0.3
+    assert relevance["seed"] == 0.0
+    assert report.to_dict()["context_relevance"] == relevance
+    plain = train_history(
+        capped_history(16, seed=5).drop(columns=["cap", "seed", "mode"]),
+        scale_out_model="none", strengths=(0.5,), n_starts=1, maxfun=40, random_state=0,
+    )
+    assert plain.context_relevance == ()

@@ -87,11 +87,14 @@ def train_progress(
     Training minimises the leave-one-out relative error of the remaining runtime (the
     paper's metric). --json prints {"job", "parameters", "scale_out_model",
     "executions", "estimates", "error_before", "error_after", "total_error_before",
-    "total_error_after", "notes": [...]}; errors are leave-one-out mean relative
-    errors with the default (before) and trained (after) parameters; notes say what
-    training regularised or fell back from.
+    "total_error_after", "notes": [...], "context_relevance": {attribute: relevance}};
+    errors are leave-one-out mean relative errors with the default (before) and trained
+    (after) parameters; notes say what training regularised or fell back from; the
+    relevance is how much the context measure weighs each of the executions' other
+    attributes (0: no more than chance).
     """
     from jobcast.app.progress import train
+    from jobcast.progress.similarity import MEASURES
 
     with _session(db, f"training {job}", quiet=as_json, scheduler=scheduler) as (repo, callback):
         trained = train(
@@ -121,6 +124,14 @@ def train_progress(
             ("total runtime", report.total_error_before, report.total_error_after),
         ],
     )
+    if report.context_relevance:
+        used = report.params.weights[MEASURES.index("context")] > 0
+        table(
+            "Context attributes' relevance (learned from the history; 0: no more than chance)"
+            + ("" if used else ": the context measure did not lower the error, not used"),
+            ["attribute", "relevance"],
+            sorted(report.context_relevance, key=lambda pair: -pair[1]),
+        )
     for note in report.notes:
         console.print(f"[yellow]Note:[/] {note}.")
     console.print(f"Stored; `jobcast estimate --job {job}` and `jobcast watch` now use them.")

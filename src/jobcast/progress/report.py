@@ -29,6 +29,10 @@ class TrainingReport:
         Simulated estimates and executions trained on.
     notes
         What training regularised or fell back from, in words (empty when nothing).
+    context_relevance
+        ``(attribute, relevance)`` of each context attribute of the history, as the
+        context measure weighs them (learned from the trained-on executions; 0: not
+        relevant beyond chance); empty without context attributes.
     """
 
     params: ProgressParameters
@@ -39,6 +43,7 @@ class TrainingReport:
     estimates: int
     executions: int
     notes: tuple[str, ...] = ()
+    context_relevance: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``jobcast train progress --json``)."""
@@ -51,6 +56,7 @@ class TrainingReport:
             "estimates": self.estimates,
             "executions": self.executions,
             "notes": list(self.notes),
+            "context_relevance": dict(self.context_relevance),
         }
 
 

@@ -14,6 +14,7 @@ from jobcast.errors import InputError
 from jobcast.progress.combine import mean_remaining_error, mean_total_error
 from jobcast.progress.fallback import learn_fallback
 from jobcast.progress.parameters import ProgressParameters
+from jobcast.progress.prepared import learn_relevance
 from jobcast.progress.report import MIN_TRAINING_EXECUTIONS, TrainingReport, regularise
 from jobcast.progress.scaling import ScaleOutModelKind
 from jobcast.progress.search import (
@@ -343,6 +344,10 @@ def train_history(
         train_adjustment=train_adjustment,
         random_state=random_state,
     )
+    relevance = learn_relevance(arrays)
+    if relevance is not None and arrays.context is not None:
+        pairs = tuple(zip(arrays.context.names, (float(r) for r in relevance), strict=True))
+        report = replace(report, context_relevance=pairs)
     if note is None:
         return report
     logger.info("Progress training: %s.", note)
