@@ -66,7 +66,7 @@ def test_window_marginal_puts_clipped_rows_at_the_window_edges():
         dom = NumericDomain(lower=win.low, upper=win.high, log=True, bins=20)
         codes = Discretizer(Domain((("x", dom),))).encode_column("x", x)
         p = window_marginal(win, dom, 0.2, count)
-        inside = window_marginal(dataclasses.replace(win, below=(), above=()), dom, 0.2)
+        inside = window_marginal(dataclasses.replace(win, below=(), above=()), dom, 0.2, count)
         assert p.shape == (20,) and p.sum() == pytest.approx(1.0)
         new.append(abs(p @ k - codes.mean()))
         old.append(abs(inside @ k - codes.mean()))

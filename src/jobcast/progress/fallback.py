@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from jobcast.progress.combine import case_estimates, mean_remaining_error
-from jobcast.progress.parameters import ProgressParameters
+from jobcast.progress.parameters import MAX_SCALE, ProgressParameters
 from jobcast.progress.simulation import SimulationCases
 
 __all__ = [
@@ -104,9 +104,9 @@ def blend_weights(columns: np.ndarray, actual: np.ndarray) -> np.ndarray:
 
 
 def _capped(weights: np.ndarray) -> np.ndarray:
-    """The weights scaled down so that their sum, the blend's scale, is at most 4."""
+    """The weights scaled down so that their sum, the blend's scale, is at most MAX_SCALE."""
     total = float(weights.sum())
-    return weights * min(1.0, 4.0 / total) if total > 0 else weights
+    return weights * min(1.0, MAX_SCALE / total) if total > 0 else weights
 
 
 def out_of_fold_error(
@@ -223,7 +223,7 @@ def learn_fallback(
         )
         return base, mean_remaining_error(cases, base), []
     weights = _capped(weights)
-    lam = float(min(total, 4.0))
+    lam = float(min(total, MAX_SCALE))
     sigma = min(float(weights[1]) / lam, 1.0)
     chosen = params.with_values(fallback=0.0, scaled_share=round(sigma, 6), scale=round(lam, 6))
     best = error(weights)
@@ -237,7 +237,8 @@ def learn_fallback(
             f"similarity matching predicts this history's remaining runtimes worse than the "
             f"other runs' mean scaled by the run's pace so far: the estimate falls back "
             f"towards the pace-scaled history mean (scaled_share sigma = {sigma:.2f}; "
-            f"cross-fitted error {best:.4f} against {plain:.4f} without)"
+            f"cross-fitted error {held_out:.4f} blended out of fold against {plain:.4f} "
+            f"without)"
         )
     if lam < 0.8:
         notes.append(

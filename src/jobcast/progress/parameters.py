@@ -12,7 +12,10 @@ import numpy as np
 from jobcast.errors import InputError
 from jobcast.progress.similarity import MEASURES, PAPER_MEASURES
 
-__all__ = ["ProgressParameters"]
+__all__ = ["MAX_SCALE", "ProgressParameters"]
+
+#: The largest scale ``lambda`` of the blend (the sum of its weights, ``scale``).
+MAX_SCALE = 4.0
 
 
 def _default(measure: str, name: str) -> float:
@@ -153,8 +156,8 @@ class ProgressParameters:
                 f"fallback + scaled_share must be at most 1, got {self.fallback} + "
                 f"{self.scaled_share}."
             )
-        if not (math.isfinite(float(self.scale)) and 0.0 < float(self.scale) <= 4.0):
-            raise InputError(f"scale must lie in (0, 4], got {self.scale}.")
+        if not (math.isfinite(float(self.scale)) and 0.0 < float(self.scale) <= MAX_SCALE):
+            raise InputError(f"scale must lie in (0, {MAX_SCALE:g}], got {self.scale}.")
         object.__setattr__(self, "scale", float(self.scale))
         object.__setattr__(self, "final_threshold", float(self.final_threshold))
         object.__setattr__(self, "exponent", float(self.exponent))

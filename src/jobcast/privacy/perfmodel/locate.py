@@ -50,24 +50,21 @@ def locate_todo(domain: Domain, ctx: tuple[str, ...]) -> list[str]:
     ]
 
 
-def clipped_mass(win: Window, epsilon: float, count: RowCount | None) -> tuple[float, float]:
+def clipped_mass(win: Window, epsilon: float, count: RowCount) -> tuple[float, float]:
     """Rows below and above a window (clipped to its edge bins), from DP outputs only.
 
-    How many: the noisy row count minus the window's noisy total (when ``count`` is
-    given), shrunk towards 0 by its noise variance like the counts inside the window;
-    else the evidence itself.  Where: in proportion to each side's evidence, its noisy
-    counts above one noise scale ``1 / ε`` (the bins beside a window of a spread-out
-    column hold clipped groups well above it; the excess of an empty bin is
-    ``1 / (2 e ε)`` on average).  Measured on columns of 3 to 5 separate groups and on
-    a spread-out one, this split errs less than weighted least squares over the side
-    totals or over the nearest bins only.
+    How many: the noisy row count minus the window's noisy total, shrunk towards 0 by
+    its noise variance like the counts inside the window.  Where: in proportion to each
+    side's evidence, its noisy counts above one noise scale ``1 / ε`` (the bins beside
+    a window of a spread-out column hold clipped groups well above it; the excess of
+    an empty bin is ``1 / (2 e ε)`` on average).  Measured on columns of 3 to 5
+    separate groups and on a spread-out one, this split errs less than weighted least
+    squares over the side totals or over the nearest bins only.
     """
     side = np.array([
         float(np.maximum(np.asarray(v, dtype=float) - 1.0 / epsilon, 0.0).sum())
         for v in (win.below, win.above)
     ])
-    if count is None:
-        return float(side[0]), float(side[1])
     out = max(count.hint - float(np.sum(win.counts)), 0.0)
     # Shrunk towards 0 in proportion to its noise, like the counts inside the window:
     # a window holding every row must not shed noise into its edge bins.
@@ -84,7 +81,7 @@ def clipped_mass(win: Window, epsilon: float, count: RowCount | None) -> tuple[f
 
 
 def window_marginal(
-    win: Window, dom: NumericDomain, epsilon: float, count: RowCount | None = None
+    win: Window, dom: NumericDomain, epsilon: float, count: RowCount
 ) -> np.ndarray:
     """Probabilities of ``dom``'s codes from a window's noisy counts (post-processing).
 
@@ -123,7 +120,7 @@ def locate_columns(
     accountant: Accountant,
     epsilon: float,
     n_low: float,
-    count: RowCount | None = None,
+    count: RowCount,
 ) -> Located:
     """Narrow each column of ``todo`` to the DP window holding its rows (ε split evenly).
 
@@ -134,8 +131,7 @@ def locate_columns(
     there): it is declared linear from 0 to the window's top (post-processing; no
     private value decides it).  With too few rows for the budget (``ε n < 3``) the
     declared ranges are kept and nothing is spent.  ``count`` (the noisy row count)
-    sharpens the estimate of the rows each window clips to its edges
-    (:func:`window_marginal`).
+    gives the rows each window clips to its edges (:func:`window_marginal`).
     """
     if not todo:
         return Located(domain)
