@@ -90,6 +90,13 @@ class Watcher:
             out["elapsed_s"] = float(out["elapsed_s"]) + age
         if out.get("remaining_s") is not None:
             out["remaining_s"] = max(0.0, float(out["remaining_s"]) - age)
+        if out.get("interval_s") is not None:
+            # the interval is of the remaining time: it counts down with it, so the
+            # point (which may sit on an end of it) stays inside
+            out["interval_s"] = [max(0.0, float(v) - age) for v in out["interval_s"]]
+        done, left = out.get("elapsed_s"), out.get("remaining_s")
+        if out.get("progress") is not None and done is not None and left is not None:
+            out["progress"] = done / (done + left) if done + left > 0 else 0.0
         return out
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
@@ -102,7 +109,8 @@ class Watcher:
     def cached(self, execution: str, *, max_age_s: float) -> dict[str, Any] | None:
         """The execution's ETA from a pass at most ``max_age_s`` old, else None.
 
-        Elapsed and remaining seconds are moved on by the time since it was computed.
+        Elapsed and remaining seconds, the remaining time's interval and the progress
+        are moved on by the time since it was computed.
         """
         with self._lock:
             hit = self._etas.get(execution)
