@@ -194,15 +194,18 @@ def test_a_small_job_without_a_domain_file_is_refused_not_released_from_noise(mo
     dom = Domain(tuple(
         (n, NumericDomain(log=True, integer=n == "instance_count")) for n in frame.columns
     ))
-    for seed in range(100):
+    off = 0
+    for seed in range(40):
         try:
             s = PerfModelSynthesizer(domain=dom, epsilon=1.0, random_state=seed).fit(frame)
         except DomainError as e:
             assert "--domain" in str(e)
             continue
         out = s.sample(200)["gross_runtime"]
-        assert rt.min() / 10 < out.median() < rt.max() * 10
-    # Bought only when the noisy count comes out far above the rows: measured 29 in 1000
-    # fits (and none of those released runtimes off by 10x).  OpenDP's noise is not
-    # seedable: at that rate more than 10 in 100 happens with probability about 1e-4.
-    assert sum(bought) <= 10
+        off += not rt.min() / 10 < out.median() < rt.max() * 10
+    # Bought only when the noisy count comes out far above the rows: measured 115 in
+    # 4000 fits, and 2 of those released runtimes off by more than 10x (every window on
+    # noise; the README's known no-domain tail).  OpenDP's noise is not seedable: at those
+    # rates the bounds below fail with probability about 1e-4 and 2e-4.
+    assert sum(bought) <= 6
+    assert off <= 1
