@@ -128,7 +128,8 @@ def train_progress(
         used = report.params.weights[MEASURES.index("context")] > 0
         table(
             "Context attributes' relevance (learned from the history; 0: no more than chance)"
-            + ("" if used else ": the context measure did not lower the error, not used"),
+            # weight 0: training left it out, or kept the defaults (too few executions)
+            + ("" if used else ": not used (the context measure's weight is 0)"),
             ["attribute", "relevance"],
             sorted(report.context_relevance, key=lambda pair: -pair[1]),
         )

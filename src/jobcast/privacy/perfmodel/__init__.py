@@ -245,8 +245,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         # at least MODEL_MIN_SHARE: the window and the corrections are capped to leave it
 
         found = locate_columns(
-            frame, self.domain_, todo, accountant=acc, epsilon=e_locate, n_low=count.low,
-            count=count,
+            frame, self.domain_, todo, accountant=acc, epsilon=e_locate, count=count,
         )  # 2. where the bounded context columns lie
         self._set_domain(found.domain)
         disc = self.discretizer_

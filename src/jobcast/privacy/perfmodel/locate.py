@@ -119,7 +119,6 @@ def locate_columns(
     *,
     accountant: Accountant,
     epsilon: float,
-    n_low: float,
     count: RowCount,
 ) -> Located:
     """Narrow each column of ``todo`` to the DP window holding its rows (ε split evenly).
@@ -131,11 +130,13 @@ def locate_columns(
     there): it is declared linear from 0 to the window's top (post-processing; no
     private value decides it).  With too few rows for the budget (``ε n < 3``) the
     declared ranges are kept and nothing is spent.  ``count`` (the noisy row count)
-    gives the rows each window clips to its edges (:func:`window_marginal`).
+    gives that low guess and the rows each window clips to its edges
+    (:func:`window_marginal`).
     """
     if not todo:
         return Located(domain)
     e_each = epsilon / len(todo)
+    n_low = count.low
     if n_low * e_each < 3.0:
         return Located(domain)
     marginals: dict[str, np.ndarray] = {}
