@@ -15,6 +15,7 @@ __all__ = [
     "PrivacyError",
     "BudgetExceededError",
     "DomainError",
+    "ReleaseRefusedError",
     "MissingExtraError",
 ]
 
@@ -91,6 +92,19 @@ class BudgetExceededError(PrivacyError):
 
 class DomainError(PrivacyError, InputError):
     """A column domain is missing, malformed, or a value lies outside it."""
+
+
+class ReleaseRefusedError(DomainError):
+    """A mechanism refused to release, deciding on its own noisy outputs.
+
+    The refusal depends on the private rows (through what the mechanism has already
+    measured), so ``spent`` -- the ε used up to the decision -- is charged to the job's
+    ledger: retrying until a release passes must not be free.
+    """
+
+    def __init__(self, message: str, *, spent: float) -> None:
+        super().__init__(message)
+        self.spent = float(spent)
 
 
 class MissingExtraError(JobcastError, ImportError):

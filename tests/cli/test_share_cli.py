@@ -8,7 +8,13 @@ import pytest
 from typer.testing import CliRunner
 
 from jobcast.cli import app
-from jobcast.errors import BudgetExceededError, DomainError, InputError, PrivacyError
+from jobcast.errors import (
+    BudgetExceededError,
+    DomainError,
+    InputError,
+    PrivacyError,
+    ReleaseRefusedError,
+)
 from jobcast.history import HistoryRepository
 from tests.conftest import SORT_QUERY, shared_file
 
@@ -240,3 +246,20 @@ def test_share_refusals_on_the_command_line(setup: tuple[str, Path], tmp_path: P
     with HistoryRepository(url) as repo:
         assert repo.releases("sort") == []
     assert (tmp_path / "file").read_text() == "x"
+
+
+def test_a_refused_share_is_charged_and_listed(setup: tuple[str, Path], tmp_path: Path) -> None:
+    url, _ = setup
+    tiny = tmp_path / "tiny.csv"
+    pd.read_csv(shared_file("c3o-paper", "sort.csv")).head(8).to_csv(tiny, index=False)
+    invoke("import", "c3o", str(tiny), "--job", "tiny", "--db", url)
+    # no domain file and 8 executions: nothing can be located, the mechanism refuses
+    with pytest.raises(ReleaseRefusedError, match="--domain") as refused:
+        invoke("share", "--job", "tiny", "--epsilon", "1", "--out", str(tmp_path / "o"), "--db", url)
+    assert not (tmp_path / "o").exists()
+    info = invoke("budget", "--job", "tiny", "--db", url, "--json")
+    [entry] = info["releases"]
+    assert entry["refused"] is True and entry["rows"] == 0 and entry["destination"] is None
+    assert info["spent"] == pytest.approx(refused.value.spent) and info["spent"] > 0
+    table = invoke("budget", "--job", "tiny", "--db", url)
+    assert "refused, nothing written" in " ".join(str(table).split())

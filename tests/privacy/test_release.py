@@ -13,6 +13,7 @@ from jobcast.errors import (
     DomainError,
     InputError,
     PrivacyError,
+    ReleaseRefusedError,
     UnknownJobError,
 )
 from jobcast.history import Attribute, AttributeKind, HistoryRepository, JobSpec
@@ -261,3 +262,36 @@ def test_migration_0002_keeps_the_old_ledger_and_budgets(tmp_path):
         assert (change.from_epsilon, change.to_epsilon) == (5.0, 3.0)
         repo.delete_job("sort")
         assert repo.spent_epsilon("sort") == 1.25
+
+
+def test_a_refusal_decided_on_the_rows_is_charged_and_writes_nothing(repo, tmp_path):
+    # 10 executions and no domain file: the ranges bought in the public search range
+    # cannot be located, so the mechanism refuses, deciding on its noisy outputs; what
+    # it spent up to the decision is charged (retrying must not be free)
+    _import(repo, "tiny", n=10)
+    schema = {  # the categories declared, every number left to the search range
+        "columns": {
+            "instance_count": {"type": "numeric", "integer": True, "log": True},
+            "machine_type": {"type": "categorical", "values": ["small", "large"]},
+            "data_size_MB": {"type": "numeric", "log": True},
+            "gross_runtime": {"type": "numeric", "log": True},
+        }
+    }
+    with pytest.raises(ReleaseRefusedError, match="--domain") as refused:
+        _release(repo, tmp_path / "out", job="tiny", domain=schema)
+    assert "charged to job 'tiny'" in str(refused.value)
+    spent = refused.value.spent
+    assert 0.0 < spent <= 1.0
+    [entry] = repo.releases("tiny")
+    assert entry.refused and entry.rows == 0 and entry.destination is None
+    assert entry.epsilon == pytest.approx(spent) and entry.digest is None
+    assert repo.spent_epsilon("tiny") == pytest.approx(spent)
+    assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
+    # the charge is checked like any release: a budget it exhausted refuses the next try
+    repo.set_privacy_budget("tiny", spent + 0.5)
+    with pytest.raises(BudgetExceededError):
+        _release(repo, tmp_path / "out", job="tiny", domain=schema)
+    assert len(repo.releases("tiny")) == 1
+    # without DP nothing is charged, refused or not
+    done = _release(repo, tmp_path / "nodp", job="tiny", domain=schema, epsilon=None, no_dp=True)
+    assert done.rows == 50 and not repo.releases("tiny")[-1].refused

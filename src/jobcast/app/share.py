@@ -33,6 +33,7 @@ _RELEASE_FIELDS = (
     "destination",
     "released_by",
     "digest",
+    "refused",
 )
 #: A budget change's attributes; the epsilons are published as ``from`` and ``to``.
 _CHANGE_FIELDS = ("changed_at", "changed_by", "from_epsilon", "to_epsilon")
@@ -82,7 +83,8 @@ def budget(
     dict
         ``job``, ``budget``, ``spent``, ``remaining``, ``releases`` (each with ``job``,
         ``created_at``, ``epsilon``, ``no_dp``, ``method``, ``rows``, ``destination``,
-        ``released_by``, ``digest``) and ``changes`` (``changed_at``, ``changed_by``,
+        ``released_by``, ``digest``, ``refused``: a mechanism's refusal, charged with
+        0 rows) and ``changes`` (``changed_at``, ``changed_by``,
         ``from``, ``to``).
     """
     if set_epsilon is not None:

@@ -66,7 +66,7 @@ def budget(
                     r["rows"],
                     r["released_by"],
                     (r["digest"] or "")[:12],
-                    r["destination"],
+                    "refused, nothing written" if r["refused"] else r["destination"],
                 )
                 for r in info["releases"]
             ],

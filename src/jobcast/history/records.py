@@ -271,3 +271,8 @@ class Release:
     destination: str | None = None
     released_by: str | None = None
     digest: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        """A mechanism refused on its noisy outputs: charged, nothing written (0 rows)."""
+        return self.rows == 0 and self.destination is None

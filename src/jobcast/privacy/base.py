@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jobcast.errors import BudgetExceededError, DomainError, InputError, PrivacyError
+from jobcast.errors import (
+    BudgetExceededError,
+    DomainError,
+    InputError,
+    PrivacyError,
+    ReleaseRefusedError,
+)
 from jobcast.privacy.accountant import Accountant, Spend
 from jobcast.privacy.bounds import dp_log_range
 from jobcast.privacy.discretize import Discretizer
@@ -39,16 +45,21 @@ def check_rows(n_rows: Any) -> int:
     return int(n_rows)
 
 
-def collapsed_error(names: list[str]) -> DomainError:
-    """The refusal of a release whose bought bounds collapsed, naming the ``--domain`` fix."""
+def collapsed_error(names: list[str], spent: float) -> ReleaseRefusedError:
+    """The refusal of a release whose bought bounds collapsed, naming the ``--domain`` fix.
+
+    ``spent`` is the ε the mechanism used before deciding (charged to the ledger).
+    """
     spec = {"type": "numeric", "lower": "...", "upper": "...", "log": True}
     example = {"columns": {n: spec for n in names}}
-    return DomainError(
+    return ReleaseRefusedError(
         f"the privately estimated range of column(s) {names} collapsed (too few rows for the "
         "budget share that buys it): the share would hold noise, one value or its range's "
-        "edge for every row. Nothing was released. Declare public bounds (or a grid) for "
-        "them in a domain file and pass --domain FILE (jobcast domain init --job NAME writes "
-        f"a skeleton), e.g. {json.dumps(example)}"
+        "edge for every row. Nothing was released; the decision was made on the rows, so "
+        f"the epsilon spent on it ({spent:.3g}) counts against the budget. Declare public "
+        "bounds (or a grid) for them in a domain file and pass --domain FILE (jobcast domain "
+        f"init --job NAME writes a skeleton), e.g. {json.dumps(example)}",
+        spent=spent,
     )
 
 
@@ -150,7 +161,7 @@ class BaseSynthesizer(ABC):
         self._fit(frame, acc)
         if acc is not None and self.uses_data:
             acc.check_exhausted()
-        self._check_collapse()
+        self._check_collapse(acc.spent if acc is not None else 0.0)
         self.ledger_: tuple[Spend, ...] = acc.ledger if acc is not None else ()
         self.epsilon_spent_: float | None = acc.spent if acc is not None else None
         return self
@@ -180,14 +191,16 @@ class BaseSynthesizer(ABC):
             domain = domain.replace(name, dom.with_bounds(lo, hi))
         return domain
 
-    def _check_collapse(self) -> None:
+    def _check_collapse(self, spent: float) -> None:
         """Refuse a release whose bought bounds collapsed, before anything is written.
 
         Bounds estimated with a small share of ε on few rows can land in the noise:
         then every synthetic value of the column is one value or sits on one edge of
         its estimated range (scale-out 1 for every row, one runtime for all).  A draw
         of the fitted model (post-processing, no budget, its own generator) shows it;
-        the error names the columns and the ``--domain`` file that avoids it.
+        the error names the columns and the ``--domain`` file that avoids it.  ``spent``
+        is the ε used before the decision (a :class:`~jobcast.errors.ReleaseRefusedError`
+        carries it to the ledger).
         """
         assert self.domain is not None
         todo = [n for n in self.domain.undeclared if n in self.domain_.names]
@@ -205,7 +218,7 @@ class BaseSynthesizer(ABC):
             if np.unique(x).size == 1 or at_edge.mean() > 0.5:
                 bad.append(name)
         if bad:
-            raise collapsed_error(bad)
+            raise collapsed_error(bad, spent)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "discretizer_"):

@@ -13,7 +13,11 @@ and the service both call it. Its order:
    executions it used), flush, rename the directory to ``out``, commit.
 
 Any failure before the commit rolls the ledger back and removes the files: nothing is
-charged, nothing is left. Concurrent releases queue at the lock, so together they can
+charged, nothing is left -- except a mechanism's refusal
+(:class:`~jobcast.errors.ReleaseRefusedError`: a privately located range collapsed or was
+not found). That decision was made on the rows, so what the mechanism spent up to it is
+committed as a ledger entry with 0 rows and no destination before the error is raised:
+otherwise retrying until a release passes would leak for free. Concurrent releases queue at the lock, so together they can
 never spend more than the budget.
 """
 
@@ -32,8 +36,15 @@ from typing import Any, Required, TypedDict
 
 import numpy as np
 
-from jobcast.errors import DomainError, ImportFormatError, InputError, PrivacyError
+from jobcast.errors import (
+    DomainError,
+    ImportFormatError,
+    InputError,
+    PrivacyError,
+    ReleaseRefusedError,
+)
 from jobcast.history import AttributeKind, HistoryRepository, JobSpec
+from jobcast.history.ledger import ReleaseLease
 from jobcast.privacy.consistency import MachineFacts, split_declaration
 from jobcast.privacy.domain import Domain
 from jobcast.privacy.history_io import release_frame, schema_domain
@@ -213,6 +224,20 @@ def _self_check(directory: Path) -> None:
         ) from e
 
 
+def _charge_refusal(
+    lease: ReleaseLease, error: ReleaseRefusedError, *, job: str, method: str, no_dp: bool
+) -> ReleaseRefusedError:
+    """Record what a refusing mechanism spent (0 rows, no destination); the error to raise."""
+    if no_dp or not error.spent > 0:
+        return error
+    lease.record(epsilon=error.spent, method=method, rows=0, no_dp=False)
+    return ReleaseRefusedError(
+        f"{error} The epsilon it spent ({error.spent:.3g}) is charged to job {job!r}'s "
+        "ledger (an entry with 0 rows and no destination).",
+        spent=error.spent,
+    )
+
+
 def check_release_arguments(
     *, epsilon: Any, rows: Any, out: Any, method: Any = DEFAULT_METHOD, no_dp: Any = False
 ) -> tuple[float | None, int, Path]:
@@ -330,32 +355,39 @@ def release_share(
     try:
         with repo.release_lock(job) as lease:
             lease.check(eps, no_dp=no_dp)
-            pkg = create_share(
-                frame,
-                job=job,
-                epsilon=eps,
-                rows=n_rows,
-                method=method,
-                domain=declared,
-                seed=seed,
-                no_dp=no_dp,
-                machines=facts,
-            )
-            manifest = write_share_files(pkg, tmp)
-            _self_check(tmp)
-            lease.record(
-                epsilon=eps,
-                method=str(manifest["method"]),
-                rows=n_rows,
-                no_dp=no_dp,
-                destination=str(path),
-                digest=str(manifest["manifest_sha256"]),
-            )
-            if was_empty_dir:
-                path.rmdir()
-            os.rename(tmp, path)
-            moved = True
+            try:
+                pkg = create_share(
+                    frame,
+                    job=job,
+                    epsilon=eps,
+                    rows=n_rows,
+                    method=method,
+                    domain=declared,
+                    seed=seed,
+                    no_dp=no_dp,
+                    machines=facts,
+                )
+            except ReleaseRefusedError as e:
+                refused = _charge_refusal(lease, e, job=job, method=method, no_dp=no_dp)
+            else:
+                refused = None
+                manifest = write_share_files(pkg, tmp)
+                _self_check(tmp)
+                lease.record(
+                    epsilon=eps,
+                    method=str(manifest["method"]),
+                    rows=n_rows,
+                    no_dp=no_dp,
+                    destination=str(path),
+                    digest=str(manifest["manifest_sha256"]),
+                )
+                if was_empty_dir:
+                    path.rmdir()
+                os.rename(tmp, path)
+                moved = True
             state = lease.state
+        if refused is not None:  # raised after the block, so the charge commits
+            raise refused
     except BaseException:
         if moved:  # the commit failed after the rename: take the files back
             shutil.rmtree(path, ignore_errors=True)

@@ -266,7 +266,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
             frame[self.runtime].to_numpy(dtype=float), rdom.lower, float(rdom.upper or 0.0),
             count, accountant=acc, name=self.runtime, epsilon=e_window if buy else None,
         )
-        self._check_located(win)
+        self._check_located(win, acc.spent)
         design = design.rescaled(win.total)
         eff = self._effective_card(design, card)
         e_corr = max(min(e_corr, acc.remaining - MODEL_MIN_SHARE * rest), 0.0)
@@ -277,7 +277,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         e_used = e_marg * int((card > 1).sum()) + e_cells
         self._fit_model(frame, ctx, codes, card, design, win, acc, e_used, e_marg, e_cells)
 
-    def _check_located(self, win: RuntimeWindow) -> None:
+    def _check_located(self, win: RuntimeWindow, spent: float) -> None:
         """Refuse when a column declared without bounds was not located (too few rows).
 
         Its synthetic values would spread over the whole public search range.  Decided
@@ -295,7 +295,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
             if at_search:
                 lost.append(name)
         if lost:
-            raise collapsed_error(lost)
+            raise collapsed_error(lost, spent)
 
     def _set_domain(self, domain: Domain) -> None:
         self.domain_ = domain
