@@ -21,6 +21,10 @@ import numpy as np
 from jobcast.evaluation.privacy import C3O_PAPER_JOBS, EPSILONS, evaluate_privacy, plot_utility
 
 
+#: The issue's bound on a single share's MAPE (the tail the summary counts).
+TAIL = 0.5
+
+
 def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(",") if x)
 
@@ -39,12 +43,26 @@ def per_job(utility: list[dict], errors: list[dict]) -> list[str]:
         eps = "no-dp" if e.get("epsilon") is None else f"{e['epsilon']:g}"
         key = (e.get("method", ""), eps, e.get("job", ""))
         refused[key] = refused.get(key, 0) + 1
-    out = ["per job (method, model, epsilon, job: mean / median / worst MAPE, n, refused)"]
+    out = [
+        "per job (method, model, epsilon, job: mean / median / worst MAPE, n, shares with "
+        f"MAPE > {TAIL:g}, refused)"
+    ]
+    tails: dict[tuple[str, str, str], list[int]] = {}
     for (method, model, eps, job), v in sorted(rows.items()):
         a = np.asarray(v)
+        over = int((a > TAIL).sum())
+        tail = tails.setdefault((method, model, eps), [0, 0])
+        tail[0] += over
+        tail[1] += a.size
         out.append(
             f"{method} {model} {eps} {job}: {a.mean():.3f} / {np.median(a):.3f} / "
-            f"{a.max():.3f}, n={a.size}, refused={refused.get((method, eps, job), 0)}"
+            f"{a.max():.3f}, n={a.size}, >{TAIL:g}: {over}, "
+            f"refused={refused.get((method, eps, job), 0)}"
+        )
+    for (method, model, eps), (over, n) in sorted(tails.items()):
+        out.append(
+            f"{method} {model} {eps}, all jobs: {over} of {n} released shares above {TAIL:g} "
+            f"({over / max(n, 1):.1%})"
         )
     return out
 

@@ -325,6 +325,9 @@ def release_share(
         On a bad argument, before anything runs.
     BudgetExceededError
         When ε does not fit the job's remaining budget (checked under the lock).
+    ReleaseRefusedError
+        When the mechanism refuses on its noisy outputs (a range it bought collapsed or
+        was not located); what it spent is charged (a ledger entry with 0 rows).
     UnknownJobError, NotEnoughDataError
         When the job does not exist or has no own executions.
     """
