@@ -20,7 +20,6 @@ import numpy as np
 
 from jobcast.evaluation.privacy import C3O_PAPER_JOBS, EPSILONS, evaluate_privacy, plot_utility
 
-
 #: The issue's bound on a single share's MAPE (the tail the summary counts).
 TAIL = 0.5
 

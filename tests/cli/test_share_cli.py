@@ -255,7 +255,9 @@ def test_a_refused_share_is_charged_and_listed(setup: tuple[str, Path], tmp_path
     invoke("import", "c3o", str(tiny), "--job", "tiny", "--db", url)
     # no domain file and 8 executions: nothing can be located, the mechanism refuses
     with pytest.raises(ReleaseRefusedError, match="--domain") as refused:
-        invoke("share", "--job", "tiny", "--epsilon", "1", "--out", str(tmp_path / "o"), "--db", url)
+        invoke(
+            "share", "--job", "tiny", "--epsilon", "1", "--out", str(tmp_path / "o"), "--db", url
+        )
     assert not (tmp_path / "o").exists()
     info = invoke("budget", "--job", "tiny", "--db", url, "--json")
     [entry] = info["releases"]

@@ -17,8 +17,8 @@ charged, nothing is left -- except a mechanism's refusal
 (:class:`~jobcast.errors.ReleaseRefusedError`: a privately located range collapsed or was
 not found). That decision was made on the rows, so what the mechanism spent up to it is
 committed as a ledger entry with 0 rows and no destination before the error is raised:
-otherwise retrying until a release passes would leak for free. Concurrent releases queue at the lock, so together they can
-never spend more than the budget.
+otherwise retrying until a release passes would leak for free. Concurrent releases queue
+at the lock, so together they can never spend more than the budget.
 """
 
 from __future__ import annotations
