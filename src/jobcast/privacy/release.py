@@ -355,6 +355,7 @@ def release_share(
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
     was_empty_dir = path.is_dir()
     moved = False
+    refused: ReleaseRefusedError | None = None
     try:
         with repo.release_lock(job) as lease:
             lease.check(eps, no_dp=no_dp)
@@ -373,7 +374,6 @@ def release_share(
             except ReleaseRefusedError as e:
                 refused = _charge_refusal(lease, e, job=job, method=method, no_dp=no_dp)
             else:
-                refused = None
                 manifest = write_share_files(pkg, tmp)
                 _self_check(tmp)
                 lease.record(
