@@ -66,6 +66,19 @@ def per_job(utility: list[dict], errors: list[dict]) -> list[str]:
     return out
 
 
+def grouped_errors(errors: list[dict]) -> list[str]:
+    """Failed or refused runs, one line per job, method, ε and message (``--json`` has each)."""
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for e in errors:
+        eps = "no-dp" if e.get("epsilon") is None else f"{e['epsilon']:g}"
+        key = (e.get("job", ""), e.get("method", ""), eps, str(e.get("error", ""))[:150])
+        counts[key] = counts.get(key, 0) + 1
+    out = ["refused or failed (job, method, epsilon: count x message)"] if counts else []
+    for (job, method, eps, msg), k in sorted(counts.items()):
+        out.append(f"{job} {method} {eps}: {k} x {msg}")
+    return out
+
+
 def worst_shares(utility: list[dict], n: int) -> list[str]:
     """The ``n`` train_sizes shares (largest size) with the largest MAPE, worst first."""
     sizes = [r["synthetic_rows"] for r in utility if r["experiment"] == "train_sizes"]
@@ -127,7 +140,9 @@ def main() -> None:
             json.dump(d, f, indent=1)
     if args.plot:
         plot_utility(ev, args.plot)
-    print(json.dumps({k: d[k] for k in ("summary", "speed_seconds", "errors")}, indent=1))
+    print(json.dumps({k: d[k] for k in ("summary", "speed_seconds")}, indent=1))
+    for line in grouped_errors(d["errors"]):
+        print(line)
     for line in per_job(d["utility"], d["errors"]):
         print(line)
     if args.worst > 0:
