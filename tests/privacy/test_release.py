@@ -279,7 +279,7 @@ def test_a_refusal_decided_on_the_rows_is_charged_and_writes_nothing(repo, tmp_p
     }
     with pytest.raises(ReleaseRefusedError, match="--domain") as refused:
         _release(repo, tmp_path / "out", job="tiny", domain=schema)
-    assert "charged to job 'tiny'" in str(refused.value)
+    assert "charged to the ledger of job 'tiny'" in str(refused.value)
     spent = refused.value.spent
     assert 0.0 < spent <= 1.0
     [entry] = repo.releases("tiny")

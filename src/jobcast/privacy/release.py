@@ -232,8 +232,8 @@ def _charge_refusal(
         return error
     lease.record(epsilon=error.spent, method=method, rows=0, no_dp=False)
     return ReleaseRefusedError(
-        f"{error} The epsilon it spent ({error.spent:.3g}) is charged to job {job!r}'s "
-        "ledger (an entry with 0 rows and no destination).",
+        f"{error} It is charged to the ledger of job {job!r} as a refused release "
+        "(0 rows; `jobcast budget --job NAME` lists it).",
         spent=error.spent,
     )
 
