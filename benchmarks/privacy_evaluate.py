@@ -24,6 +24,10 @@ from jobcast.evaluation.privacy import C3O_PAPER_JOBS, EPSILONS, evaluate_privac
 TAIL = 0.5
 
 
+def _eps_label(epsilon: float | None) -> str:
+    return "no-dp" if epsilon is None else f"{epsilon:g}"
+
+
 def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(",") if x)
 
@@ -35,11 +39,11 @@ def per_job(utility: list[dict], errors: list[dict]) -> list[str]:
     for r in utility:
         if r["experiment"] != "train_sizes" or r["synthetic_rows"] != max(sizes):
             continue
-        eps = "no-dp" if r["epsilon"] is None else f"{r['epsilon']:g}"
+        eps = _eps_label(r.get("epsilon"))
         rows.setdefault((r["method"], r["model"], eps, r["job"]), []).append(r["mape"])
     refused: dict[tuple[str, str, str], int] = {}
     for e in errors:
-        eps = "no-dp" if e.get("epsilon") is None else f"{e['epsilon']:g}"
+        eps = _eps_label(e.get("epsilon"))
         key = (e.get("method", ""), eps, e.get("job", ""))
         refused[key] = refused.get(key, 0) + 1
     out = [
@@ -58,6 +62,10 @@ def per_job(utility: list[dict], errors: list[dict]) -> list[str]:
             f"{a.max():.3f}, n={a.size}, >{TAIL:g}: {over}, "
             f"refused={refused.get((method, eps, job), 0)}"
         )
+    released = {(method, eps, job) for method, _, eps, job in rows}
+    for (method, eps, job), k in sorted(refused.items()):
+        if (method, eps, job) not in released:  # a job refused in every repeat
+            out.append(f"{method} {eps} {job}: nothing released, refused={k}")
     for (method, model, eps), (over, n) in sorted(tails.items()):
         out.append(
             f"{method} {model} {eps}, all jobs: {over} of {n} released shares above {TAIL:g} "
@@ -70,7 +78,7 @@ def grouped_errors(errors: list[dict]) -> list[str]:
     """Failed or refused runs, one line per job, method, ε and message (``--json`` has each)."""
     counts: dict[tuple[str, str, str, str], int] = {}
     for e in errors:
-        eps = "no-dp" if e.get("epsilon") is None else f"{e['epsilon']:g}"
+        eps = _eps_label(e.get("epsilon"))
         key = (e.get("job", ""), e.get("method", ""), eps, str(e.get("error", ""))[:150])
         counts[key] = counts.get(key, 0) + 1
     out = ["refused or failed (job, method, epsilon: count x message)"] if counts else []
@@ -89,7 +97,7 @@ def worst_shares(utility: list[dict], n: int) -> list[str]:
     recs.sort(key=lambda r: -r["mape"])
     out = [f"worst {n} shares (method, model, epsilon, job, repeat: MAPE)"]
     for r in recs[:n]:
-        eps = "no-dp" if r["epsilon"] is None else f"{r['epsilon']:g}"
+        eps = _eps_label(r.get("epsilon"))
         out.append(
             f"{r['method']} {r['model']} {eps} {r['job']} repeat={r['repeat']}: {r['mape']:.3f}"
         )

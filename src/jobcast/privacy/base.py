@@ -55,10 +55,16 @@ def collapsed_error(names: list[str], spent: float) -> ReleaseRefusedError:
     return ReleaseRefusedError(
         f"the privately estimated range of column(s) {names} collapsed (too few rows for the "
         "budget share that buys it): the share would hold noise, one value or its range's "
-        "edge for every row. Nothing was released; the decision was made on the rows, so "
-        f"the epsilon spent on it ({spent:.3g}) counts against the budget. Declare public "
-        "bounds (or a grid) for them in a domain file and pass --domain FILE (jobcast domain "
-        f"init --job NAME writes a skeleton), e.g. {json.dumps(example)}",
+        "edge for every row. Nothing was released"
+        + (
+            f"; the decision was made on the rows, so the epsilon spent on it ({spent:.3g}) "
+            "counts against the budget"
+            if spent > 0
+            else ""
+        )
+        + ". Declare public bounds (or a grid) for them in a domain file and pass --domain "
+        "FILE (jobcast domain init --job NAME writes a skeleton), e.g. "
+        f"{json.dumps(example)}",
         spent=spent,
     )
 
