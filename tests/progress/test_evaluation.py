@@ -114,3 +114,22 @@ def test_nested_trainings_notes_are_summed_up_not_logged_each(caplog):
     summary = [r.getMessage() for r in caplog.records if "Nested training:" in r.getMessage()]
     assert len(summary) == 1 and "5 of 5 trainings left notes" in summary[0]
     assert "execution(s) to train on" in summary[0]
+
+
+def test_a_held_out_execution_never_reaches_its_own_training():
+    # run-0's last iteration lies after every sample of it, so its estimates may depend
+    # on it only through the training; nested training must not see it at all
+    history = make_history(n_exec=8, n_iter=12, seed=4, noise=0.1)
+    changed = history.copy()
+    last = (changed["execution"] == "run-0") & (changed["iteration"] == 11)
+    changed.loc[last, "duration_s"] *= 8.0
+    options = {
+        "job": "synthetic", "training": "nested", "scale_out_model": "ernest",
+        "train_options": {"n_starts": 1, "maxfun": 30}, "n_jobs": 1,
+    }
+    before = evaluate_progress(history, **options).cases
+    after = evaluate_progress(changed, **options).cases
+    own = before["execution"] == "run-0"
+    assert np.array_equal(before.loc[own, "smipe_total_s"], after.loc[own, "smipe_total_s"])
+    # the change is seen where run-0 is a candidate of the others' estimates
+    assert not np.array_equal(before.loc[~own, "smipe_total_s"], after.loc[~own, "smipe_total_s"])

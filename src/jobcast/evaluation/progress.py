@@ -200,15 +200,29 @@ _TRAINING_LOGGER = "jobcast.progress.training"
 
 
 def _nested_estimates(
-    cases: Mapping[float, SimulationCases], row: int, kwargs: dict[str, Any]
+    history: pd.DataFrame,
+    hardware: pd.DataFrame | None,
+    simulation: dict[str, Any],
+    cases: Mapping[float, SimulationCases],
+    row: int,
+    execution: Any,
+    kwargs: dict[str, Any],
 ) -> NestedResult:
+    # The held-out execution leaves the history before the training set is simulated,
+    # so nothing computed from it (the candidates' robust estimates, their scale-out
+    # models) reaches its parameters; its own estimates come from the full simulation,
+    # in which it is not its own candidate.
+    others = history[history["execution"] != execution]
+    if hardware is not None and "execution" in hardware.columns:
+        hardware = hardware[hardware["execution"] != execution]
+    _, training_cases = simulate_history(others, hardware, **simulation)
     # one training per held-out execution: its notes are summed up once by the caller
     # instead of each being logged as a warning (dozens of them per evaluation)
     training_log = logging.getLogger(_TRAINING_LOGGER)
     level = training_log.level
     training_log.setLevel(logging.ERROR)
     try:
-        report = train_report({k: c.without(row) for k, c in cases.items()}, **kwargs)
+        report = train_report(training_cases, **kwargs)
     finally:
         training_log.setLevel(level)
     params = report.params
@@ -280,9 +294,10 @@ def evaluate_progress(
         Trained on the same history they leak: the evaluated execution helped pick
         them. ``training="nested"`` avoids that.
     training
-        ``"nested"``: for each execution, parameters (including the scale-out
-        strength) are trained on the simulations of the other executions only, in
-        which it is neither estimated nor a candidate; ``"given"``: ``params``;
+        ``"nested"``: for each execution, the history without it is simulated and
+        parameters (including the scale-out strength) are trained on that alone, so
+        it is neither estimated nor a candidate nor used in any candidate's estimate
+        (one more simulation per execution); ``"given"``: ``params``;
         ``"none"``: defaults.
     hardware
         Optional hardware samples.
@@ -335,7 +350,14 @@ def evaluate_progress(
     if training == "nested":
         kwargs = {"random_state": random_state, **dict(train_options or {})}
         rows = np.unique(cases.current)
-        tasks = [(by_strength, int(r), kwargs) for r in rows]
+        simulation = {
+            "n_samples": n_samples, "padding": padding, "scale_out_model": scale_out_model,
+            "strengths": STRENGTH_GRID,
+        }
+        tasks = [
+            (history, hardware, simulation, by_strength, int(r), arrays.executions[r], kwargs)
+            for r in rows
+        ]
         results = run_tasks(_nested_estimates, tasks, n_jobs=n_jobs)
         _log_nested_notes(results)
         remaining = np.empty(cases.n_cases)
