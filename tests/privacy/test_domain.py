@@ -21,6 +21,9 @@ def test_estimated_bounds_only_for_log_columns():
         NumericDomain()
     with pytest.raises(DomainError, match="both"):
         NumericDomain(lower=1.0)
+    with pytest.raises(DomainError, match="hold no integer"):
+        NumericDomain(lower=0.2, upper=0.8, integer=True)
+    assert NumericDomain(lower=0.2, upper=1.0, integer=True).upper == 1.0
 
 
 @pytest.mark.parametrize(

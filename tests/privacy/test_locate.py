@@ -14,6 +14,7 @@ from jobcast.evaluation.privacy_domains import c3o_paper_domain, coarse_range, l
 from jobcast.privacy import Accountant, Domain, NumericDomain, PerfModelSynthesizer
 from jobcast.privacy.bounds import Window, dp_log_range, dp_window
 from jobcast.privacy.discretize import Discretizer
+from jobcast.privacy.domain import integer_bounds
 from jobcast.privacy.perfmodel.budget import RowCount
 from jobcast.privacy.perfmodel.locate import window_marginal
 
@@ -179,3 +180,58 @@ def test_bounds_protocol_declares_coarse_ranges_only():
         assert dom[name].kind == "bounded"
     none = c3o_paper_domain("grep", "none")
     assert all(d.kind == "estimated" for _, d in none.columns)
+
+
+def test_a_window_between_two_integers_still_yields_integers_in_the_domain(monkeypatch):
+    # a noise spike can locate an integer column between two integers: its synthetic
+    # values rounded to 0 and the release refused its own package (CI, 5 December 2026)
+    frame = _job(300, 1).assign(iterations=np.repeat([1, 25, 50, 100], 75))
+    dom = Domain(
+        (
+            ("instance_count", NumericDomain(values=(2, 4, 8), integer=True, log=True)),
+            ("data_size_MB", NumericDomain(values=(10_000.0, 15_000.0, 20_000.0), log=True)),
+            ("iterations", NumericDomain(lower=0.1, upper=1000.0, log=True, integer=True)),
+            ("gross_runtime", NumericDomain(lower=10.0, upper=14400.0, log=True)),
+        )
+    )
+    real_window = locate_mod.dp_window
+
+    def between(x, **kwargs):
+        if kwargs["label"] != "window:iterations":
+            return real_window(x, **kwargs)
+        kwargs["accountant"].spend(kwargs["label"], kwargs["epsilon"])
+        edges = (float(np.log(0.27)), float(np.log(0.45)))
+        return Window(low=0.27, high=0.45, centre=-1.0, centre_var=1.0, total=300.0,
+                      bins=40, significant=True, edges=edges, counts=(300.0,))  # fmt: skip
+
+    monkeypatch.setattr(locate_mod, "dp_window", between)
+    s = PerfModelSynthesizer(domain=dom, epsilon=2.0, random_state=0).fit(frame)
+    located = s.domain_["iterations"]
+    assert isinstance(located, NumericDomain) and located.lower is not None
+    assert located.lower <= 0.27 and 1.0 <= (located.upper or 0.0) <= 1000.0
+    x = s.sample(500)["iterations"].to_numpy()
+    assert ((x >= 1) & (x <= 1000)).all() and np.array_equal(x, np.rint(x))
+
+
+@pytest.mark.parametrize(
+    "window, declared, expected",
+    [
+        ((0.27, 0.45), (0.1, 1000.0), (0.27, 1.5)),  # nearest is 0, below the domain
+        ((0.55, 0.9), (0.1, 1000.0), (0.5, 1.5)),
+        ((0.74, 1.22), (0.1, 1000.0), (0.74, 1.22)),  # holds 1: kept
+        ((20.1, 148.4), (0.1, 1000.0), (20.1, 148.4)),
+        ((999.2, 999.9), (0.1, 999.5), (998.5, 999.5)),  # capped at the declared bound
+    ],
+)
+def test_integer_bounds_reach_the_nearest_integer(window, declared, expected):
+    assert integer_bounds(*window, *declared, log=True) == pytest.approx(expected)
+    widened = NumericDomain(lower=declared[0], upper=declared[1], log=True, integer=True)
+    located = widened.with_bounds(*window)
+    assert (located.lower, located.upper) == pytest.approx(expected)
+
+
+def test_estimated_integer_bounds_without_outer_bounds():
+    # an undeclared log-scale integer column: the nearest integer is at least 1
+    assert integer_bounds(0.3, 0.45, log=True) == pytest.approx((0.3, 1.5))
+    assert integer_bounds(2.6, 2.8) == pytest.approx((2.5, 3.5))
+    assert NumericDomain(log=True, integer=True).with_bounds(0.3, 0.45).upper == 1.5

@@ -55,6 +55,7 @@ __all__ = [
     "CategoricalDomain",
     "ColumnDomain",
     "Domain",
+    "integer_bounds",
     "load_domain",
     "save_domain",
 ]
@@ -129,6 +130,11 @@ class NumericDomain:
             raise DomainError(f"'lower' ({lo}) must be smaller than 'upper' ({hi})")
         if self.log and lo <= 0:
             raise DomainError(f"a log-scale column needs 'lower' > 0, got {lo}")
+        if self.integer and math.ceil(lo) > math.floor(hi):
+            raise DomainError(
+                f"an integer column's bounds [{lo:g}, {hi:g}] hold no integer; widen them "
+                "or set \"integer\": false"
+            )
         object.__setattr__(self, "lower", lo)
         object.__setattr__(self, "upper", hi)
 
@@ -145,7 +151,14 @@ class NumericDomain:
         return self.lower is not None
 
     def with_bounds(self, lower: float, upper: float) -> NumericDomain:
-        """Return a copy with (estimated) bounds filled in."""
+        """Return a copy with (estimated or located) bounds filled in.
+
+        For an integer column, bounds that hold no integer (a DP estimate can fall
+        between two) are widened to the nearest one inside this domain's own bounds
+        (:func:`integer_bounds`); bounds that hold one are kept.
+        """
+        if self.integer:
+            lower, upper = integer_bounds(lower, upper, self.lower, self.upper, log=self.log)
         return NumericDomain(
             lower=lower, upper=upper, log=self.log, integer=self.integer, bins=self.bins
         )
@@ -164,6 +177,32 @@ class NumericDomain:
         d["log"] = self.log
         d["integer"] = self.integer
         return d
+
+
+def integer_bounds(
+    low: float, high: float, lower: float | None = None, upper: float | None = None,
+    *, log: bool = False,
+) -> tuple[float, float]:
+    """``[low, high]`` widened to half a unit beyond the nearest integer when it holds none.
+
+    A DP window or range of a column whose values are integers can fall between two of
+    them (a noise spike in a log bin such as ``[0.27, 0.45]``): synthetic values drawn in
+    it would round outside it.  The nearest integer is taken inside the outer bounds
+    ``[lower, upper]`` (when given; at least 1 on a log scale), and the result stays
+    inside them.  Post-processing: a range holding an integer is returned unchanged.
+    """
+    smallest: float = math.ceil(lower) if lower is not None else (1 if log else -math.inf)
+    largest: float = math.floor(upper) if upper is not None else math.inf
+    if max(math.ceil(low), smallest) <= min(math.floor(high), largest):
+        return low, high
+    below, above = math.floor(low), math.ceil(high)
+    nearest: float = below if low - below <= above - high else above
+    nearest = min(max(nearest, smallest), largest)
+    out_low, out_high = min(low, nearest - 0.5), max(high, nearest + 0.5)
+    return (
+        max(lower, out_low) if lower is not None else out_low,
+        min(upper, out_high) if upper is not None else out_high,
+    )
 
 
 @dataclass(frozen=True)

@@ -170,9 +170,7 @@ def locate_columns(
             )
             domain = domain.replace(name, located)
             continue
-        located = NumericDomain(
-            lower=win.low, upper=win.high, log=dom.log, integer=dom.integer, bins=dom.bins
-        )
+        located = dom.with_bounds(win.low, win.high)  # an integer column keeps an integer
         domain = domain.replace(name, located)
         marginals[name] = window_marginal(win, located, e_each, count)
     return Located(domain, marginals)
