@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from jobcast.errors import ImportFormatError, InputError, NotEnoughDataError
+from jobcast.evaluation.progress_nested import NestedResult, log_nested_notes, nested_estimates
 from jobcast.progress.arrays import IterationArrays
 from jobcast.progress.baseline import history_mean, remaining_from, suffix_runtimes
 from jobcast.progress.combine import case_estimates
@@ -33,8 +34,7 @@ from jobcast.progress.parallel import run_tasks
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.quality import QualityCurve, plot_quality, similarity_quality
 from jobcast.progress.scaling import ScaleOutModelKind
-from jobcast.progress.simulation import STRENGTH_GRID, SimulationCases, simulate_history
-from jobcast.progress.training import train_report
+from jobcast.progress.simulation import STRENGTH_GRID, simulate_history
 
 __all__ = [
     "POSITIONS",
@@ -185,64 +185,6 @@ class ProgressEvaluation:
         }
 
 
-@dataclass(frozen=True, eq=False)
-class NestedResult:
-    """Estimates of one held-out execution with parameters trained on the others."""
-
-    row: int
-    remaining: np.ndarray
-    spread: np.ndarray
-    params: ProgressParameters
-    notes: tuple[str, ...] = ()
-
-
-_TRAINING_LOGGER = "jobcast.progress.training"
-
-
-def _nested_estimates(
-    history: pd.DataFrame,
-    hardware: pd.DataFrame | None,
-    simulation: dict[str, Any],
-    cases: Mapping[float, SimulationCases],
-    row: int,
-    execution: Any,
-    kwargs: dict[str, Any],
-) -> NestedResult:
-    # The held-out execution leaves the history before the training set is simulated,
-    # so nothing computed from it (the candidates' robust estimates, their scale-out
-    # models) reaches its parameters; its own estimates come from the full simulation,
-    # in which it is not its own candidate.
-    others = history[history["execution"] != execution]
-    if hardware is not None and "execution" in hardware.columns:
-        hardware = hardware[hardware["execution"] != execution]
-    _, training_cases = simulate_history(others, hardware, **simulation)
-    # one training per held-out execution: its notes are summed up once by the caller
-    # instead of each being logged as a warning (dozens of them per evaluation)
-    training_log = logging.getLogger(_TRAINING_LOGGER)
-    level = training_log.level
-    training_log.setLevel(logging.ERROR)
-    try:
-        report = train_report(training_cases, **kwargs)
-    finally:
-        training_log.setLevel(level)
-    params = report.params
-    own = cases[params.scale_out_strength].only(row)
-    return NestedResult(
-        row, case_estimates(own, params), own.spread(params), params, report.notes
-    )
-
-
-def _log_nested_notes(results: list[NestedResult]) -> None:
-    """One line for the nested trainings' notes: how many trainings left one, and the first."""
-    noted = [r.notes for r in results if r.notes]
-    if noted:
-        logger.info(
-            "Nested training: %d of %d trainings left notes (see `jobcast train progress` "
-            "for the history's own), e.g. %s.",
-            len(noted), len(results), noted[0][0],
-        )
-
-
 def _intervals(
     remaining: np.ndarray, spread: np.ndarray, actual: np.ndarray, current: np.ndarray,
     level: float,
@@ -358,8 +300,8 @@ def evaluate_progress(
             (history, hardware, simulation, by_strength, int(r), arrays.executions[r], kwargs)
             for r in rows
         ]
-        results = run_tasks(_nested_estimates, tasks, n_jobs=n_jobs)
-        _log_nested_notes(results)
+        results = run_tasks(nested_estimates, tasks, n_jobs=n_jobs)
+        log_nested_notes(results)
         remaining = np.empty(cases.n_cases)
         spread = np.empty(cases.n_cases)
         for res in results:
