@@ -276,15 +276,12 @@ def evaluate_progress(
             f"{n_executions}."
         )
     used = resolve_parameters(params) if training == "given" else ProgressParameters()
+    simulation: dict[str, Any] = {
+        "n_samples": n_samples, "padding": padding, "scale_out_model": scale_out_model,
+        "strengths": STRENGTH_GRID if training == "nested" else (used.scale_out_strength,),
+    }
     arrays, by_strength = simulate_history(
-        history,
-        hardware,
-        n_samples=n_samples,
-        padding=padding,
-        scale_out_model=scale_out_model,
-        strengths=STRENGTH_GRID if training == "nested" else (used.scale_out_strength,),
-        n_jobs=n_jobs,
-        callback=callback,
+        history, hardware, **simulation, n_jobs=n_jobs, callback=callback
     )
     cases = next(iter(by_strength.values()))
     if cases.n_cases == 0:
@@ -292,10 +289,6 @@ def evaluate_progress(
     if training == "nested":
         kwargs = {"random_state": random_state, **dict(train_options or {})}
         rows = np.unique(cases.current)
-        simulation = {
-            "n_samples": n_samples, "padding": padding, "scale_out_model": scale_out_model,
-            "strengths": STRENGTH_GRID,
-        }
         tasks = [
             (history, hardware, simulation, by_strength, int(r), arrays.executions[r], kwargs)
             for r in rows

@@ -147,10 +147,6 @@ class Discretizer:
         x = np.clip(x, dom.lower, dom.upper)
         if dom.integer:
             lo, hi = np.ceil(dom.lower), np.floor(dom.upper)
-            if lo > hi:  # NumericDomain and the located windows rule this out
-                raise DomainError(
-                    f"column {name!r}: bounds {dom.lower:g}..{dom.upper:g} hold no integer"
-                )
             return np.clip(np.rint(x), lo, hi).astype(np.int64)
         return x
 

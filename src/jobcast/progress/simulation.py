@@ -139,13 +139,6 @@ class SimulationCases:
         has = ~np.isnan(self.similarities) & self.valid[:, None, :]
         return tuple(m for m, ok in zip(MEASURES, has.any(axis=(0, 2)), strict=True) if ok)
 
-    def without(self, row: int) -> SimulationCases:
-        """Drop execution ``row`` both as current execution and as candidate."""
-        out = self._select(self.current != row)
-        valid = out.valid.copy()
-        valid[:, row] = False
-        return replace(out, valid=valid)
-
     def only(self, row: int) -> SimulationCases:
         """Keep the cases in which execution ``row`` is the current one."""
         return self._select(self.current == row)
