@@ -80,10 +80,14 @@ def test_hundred_thousand_rows_by_twenty_columns_stay_fast():
 
 def test_without_a_domain_file_small_jobs_are_refused_naming_the_fix():
     # sort: 29 executions, every range to be bought at ε = 1.  Either the windows
-    # stand out of the noise, or the release is refused with the --domain fix.
+    # stand out of the noise, or the release is refused with the --domain fix.  Rarely
+    # neither: when the noisy row count comes out far too high, a column is located
+    # around a block of noise (4 releases off by 45x or more in 18 000 fits, 6
+    # December 2026; README, "Without a domain file").  One such release in 8 fits has
+    # a chance of about 0.2 %, two of about 1e-6: two would be a real change.
     frame = load_c3o_paper("sort").iloc[:29]
     domain = c3o_paper_domain("sort", "none")
-    refused = 0
+    refused = wrong = 0
     for seed in range(8):
         s = make_synthesizer("perfmodel", domain=domain, epsilon=1.0, random_state=seed)
         try:
@@ -94,8 +98,8 @@ def test_without_a_domain_file_small_jobs_are_refused_naming_the_fix():
             continue
         out = s.sample(500)
         ratio = out["gross_runtime"].median() / frame["gross_runtime"].median()
-        assert 0.1 < ratio < 10.0
-    assert refused >= 4
+        wrong += not 0.1 < ratio < 10.0
+    assert refused >= 4 and wrong <= 1
 
 
 def test_without_dp_each_configuration_keeps_its_mean_when_the_level_is_clipped():
