@@ -162,7 +162,8 @@ def evaluate_progress_cmd(
     "estimates", "mre_remaining", "baselines_remaining": {"history_mean", "linear"},
     "mre", "baselines": {...}, "by_position": {"early"|"middle"|"late": {"estimates",
     "mre_remaining", "baselines_remaining", "mre", "coverage"}}, "interval": {"level",
-    "coverage"}}.
+    "coverage"}, "without_estimate"} (sample points that no other execution had
+    reached: no estimate, scored as 0 s remaining).
     """
     from jobcast.app.progress import evaluate
     from jobcast.evaluation.progress import plot_progress_errors
@@ -220,6 +221,11 @@ def evaluate_progress_cmd(
         + ", ".join(f"{p} {positions[p]['coverage']:.0%}" for p in names)
         + ")."
     )
+    if out["without_estimate"]:
+        console.print(
+            f"{out['without_estimate']} sample point(s) had no other execution that ran as "
+            "many iterations: no estimate there, scored as 0 s remaining (error 1)."
+        )
     if plot is not None:
         console.print(f"Plot written to {plot}")
 

@@ -133,6 +133,10 @@ class ProgressEvaluation:
         Nominal coverage of the prediction intervals.
     coverage
         Share of estimates whose interval holds the actual remaining runtime.
+    without_estimate
+        Sample points at which no other execution had run as many iterations, so SMiPE
+        had nothing to compare with (a user gets no ETA there): scored as an estimate of
+        0 s remaining (relative error 1, as the history mean's there) and not covered.
     """
 
     job: str
@@ -145,6 +149,7 @@ class ProgressEvaluation:
     cases: pd.DataFrame = field(repr=False)
     level: float = 0.8
     coverage: float = float("nan")
+    without_estimate: int = 0
 
     def by_position(self) -> dict[str, dict[str, Any]]:
         """Errors and coverage per sample position (early, middle, late)."""
@@ -170,7 +175,8 @@ class ProgressEvaluation:
         ``mre_remaining``/``baselines_remaining``: the paper's metric (relative error
         of the remaining runtime); ``mre``/``baselines``: relative error of the total
         runtime; ``by_position``: both per sample position; ``interval``: nominal
-        level and empirical coverage of the prediction intervals.
+        level and empirical coverage of the prediction intervals; ``without_estimate``:
+        sample points no other execution had reached (scored as 0 s remaining).
         """
         return {
             "job": self.job,
@@ -182,6 +188,7 @@ class ProgressEvaluation:
             "baselines": {k: float(v) for k, v in self.baselines.items()},
             "by_position": self.by_position(),
             "interval": {"level": self.level, "coverage": self.coverage},
+            "without_estimate": self.without_estimate,
         }
 
 
@@ -303,6 +310,16 @@ def evaluate_progress(
     else:
         remaining = case_estimates(cases, used)
         spread = cases.spread(used)
+    # No other execution ran as many iterations: no estimate (no ETA for a user), which
+    # counts as 0 s remaining, the history mean's there, not as a case left out.
+    missing = ~np.isfinite(remaining)
+    if missing.any():
+        logger.info(
+            "%d of %d sample points had no other execution that ran as many iterations: "
+            "scored as 0 s remaining.", int(missing.sum()), cases.n_cases,
+        )
+        remaining = np.where(missing, 0.0, remaining)
+        spread = np.where(missing, 0.0, spread)
     low, high = _intervals(remaining, spread, cases.actual_remaining, cases.current, level)
     base = baseline_estimates(arrays, cases.current, cases.iteration)
     total = cases.actual_total
@@ -338,6 +355,7 @@ def evaluate_progress(
         cases=frame,
         level=level,
         coverage=float(frame["covered"].mean()),
+        without_estimate=int(missing.sum()),
     )
     logger.info(
         "Progress evaluation %s: MRE of the remaining runtime %.4f (history mean %.4f, "

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jobcast.errors import NotEnoughDataError
 from jobcast.progress.combine import case_estimates
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import SimulationCases, simulate_history
@@ -60,7 +61,16 @@ def nested_estimates(
     others = history[history["execution"] != execution]
     if hardware is not None and "execution" in hardware.columns:
         hardware = hardware[hardware["execution"] != execution]
-    _, training_cases = simulate_history(others, hardware, **simulation)
+    try:
+        _, training_cases = simulate_history(others, hardware, **simulation)
+    except NotEnoughDataError as e:
+        # nothing to train on without it (as `train progress` on too few executions)
+        params = ProgressParameters(scale_out_strength=max(cases))
+        own = cases[params.scale_out_strength].only(row)
+        note = f"{e} Kept the default parameters"
+        return NestedResult(
+            row, case_estimates(own, params), own.spread(params), params, (note,)
+        )
     # one training per held-out execution: its notes are summed up once by the caller
     # instead of each being logged as a warning (dozens of them per evaluation)
     training_log = logging.getLogger(_TRAINING_LOGGER)

@@ -362,7 +362,7 @@ def simulate_strengths(
     Raises
     ------
     jobcast.errors.NotEnoughDataError
-        With fewer than two executions.
+        With fewer than two executions, or none of two or more iterations.
     jobcast.errors.InputError
         On bad ``n_samples``, ``padding``, ``strengths`` or ``n_jobs``.
     """
@@ -385,6 +385,12 @@ def simulate_strengths(
         for row in range(n_e)
     ]
     plan = [(row, its) for row, its in plan if its.size]
+    if not plan:
+        raise NotEnoughDataError(
+            "No execution in the history has two or more iterations: progress is estimated "
+            "between iterations. Import executions whose iterations are recorded (for Spark "
+            "event logs, `--iterations jobs` counts every Spark job as one)."
+        )
     tasks = [
         (arrays, row, its.tolist(), scale_out_model, nodes, max_scale_out, strengths)
         for row, its in plan
