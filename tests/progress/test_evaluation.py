@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from jobcast.errors import NotEnoughDataError
@@ -41,8 +42,9 @@ def test_evaluate_progress_protocol_and_json(tmp_path):
     payload = json.loads(json.dumps(result.to_dict()))
     assert set(payload) == {
         "job", "training", "estimates", "mre_remaining", "baselines_remaining", "mre",
-        "baselines", "by_position", "interval",
+        "baselines", "by_position", "interval", "without_estimate",
     }
+    assert payload["without_estimate"] == 0  # every run the same length
     assert set(payload["baselines"]) == {"history_mean", "linear"}
     assert set(payload["baselines_remaining"]) == {"history_mean", "linear"}
     assert set(payload["by_position"]) == {"early", "middle", "late"}
@@ -133,3 +135,37 @@ def test_a_held_out_execution_never_reaches_its_own_training():
     assert np.array_equal(before.loc[own, "smipe_total_s"], after.loc[own, "smipe_total_s"])
     # the change is seen where run-0 is a candidate of the others' estimates
     assert not np.array_equal(before.loc[~own, "smipe_total_s"], after.loc[~own, "smipe_total_s"])
+
+
+def _runs(lengths: list[int]) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    rows = [
+        {"execution": e, "iteration": i, "duration_s": float(rng.uniform(1, 3)), "scale_out": 4}
+        for e, n in enumerate(lengths)
+        for i in range(n)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_a_sample_point_no_other_run_reached_counts_against_smipe():
+    # The longest run's late sample (iteration 34 of 40) lies past every other run's
+    # end: SMiPE has nothing to compare with (a user gets no ETA), which must count as
+    # an error of 1, as the history mean's 0 s there, not leave SMiPE's mean.
+    result = evaluate_progress(_runs([10, 12, 14, 16, 18, 20, 40]), training="none")
+    cases = result.cases
+    longest = cases[cases["n_iter"] == 40]
+    assert result.without_estimate == 1 and result.to_dict()["without_estimate"] == 1
+    late = longest[longest["iteration"] == 34].iloc[0]
+    assert late["smipe_error_remaining"] == pytest.approx(1.0) and not late["covered"]
+    assert late["history_mean_error_remaining"] == pytest.approx(1.0)
+    assert cases["smipe_error_remaining"].notna().all()
+    assert result.mre_remaining == pytest.approx(cases["smipe_error_remaining"].mean())
+
+
+def test_runs_of_one_iteration_get_a_clear_error_and_nested_training_keeps_defaults():
+    with pytest.raises(NotEnoughDataError, match="two or more iterations"):
+        evaluate_progress(_runs([1, 1, 1]), training="none")
+    # Held out, the one run of three iterations leaves nothing to train on: its
+    # training keeps the default parameters (as `train progress` does) instead of failing.
+    result = evaluate_progress(_runs([1, 1, 3]), training="nested")
+    assert result.estimates == 2

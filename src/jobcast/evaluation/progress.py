@@ -272,7 +272,7 @@ def evaluate_progress(
     Raises
     ------
     jobcast.errors.NotEnoughDataError
-        With fewer than three executions.
+        With fewer than three executions, or none of two or more iterations.
     """
     if training not in ("nested", "given", "none"):
         raise InputError(f"training must be 'nested', 'given' or 'none', got {training!r}.")
@@ -291,8 +291,6 @@ def evaluate_progress(
         history, hardware, **simulation, n_jobs=n_jobs, callback=callback
     )
     cases = next(iter(by_strength.values()))
-    if cases.n_cases == 0:
-        raise NotEnoughDataError("No execution has two or more iterations to sample.")
     if training == "nested":
         kwargs = {"random_state": random_state, **dict(train_options or {})}
         rows = np.unique(cases.current)
