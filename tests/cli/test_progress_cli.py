@@ -161,6 +161,11 @@ def test_estimate_names_its_own_format_and_warns_on_a_foreign_run(
     assert result.exit_code != 0
     message = result.output + str(result.exception)
     assert "duration_s" in message and "--duration" not in message
+    # a bad value is named where it is: line and column, not the header's line
+    bad.write_text("iteration,duration_s,scale_out\n0,10,4\n1,-3,4\n")
+    result = runner.invoke(app, ["estimate", "--job", "it", "--current", str(bad), "--db", db])
+    message = result.output + str(result.exception)
+    assert result.exit_code != 0 and "line 3, column 'duration_s'" in message
     # a run 50 times slower than every execution of the job resembles none of them
     foreign = run(
         "estimate", "--job", "it", "--current", str(_current(tmp_path, 50.0)), "--db", db,

@@ -54,10 +54,11 @@ def _read_current(path: Path) -> pd.DataFrame:
     try:
         table_ = read_traces(path, job="current", single_execution="current")
     except ImportFormatError as e:
-        # the reader's advice names `import traces` options; estimate has none of them
-        why = str(e).split(". Add the column")[0]
+        # the reader's advice names `import traces` options; estimate has none of them.
+        # Where it found the problem (line, column) is kept.
+        why = e.reason.split(". Add the column")[0].rstrip(".")
         raise ImportFormatError(
-            str(path), f"{why.split(': ', 1)[-1]}. {CURRENT_FORMAT}", line=1
+            str(path), f"{why}. {CURRENT_FORMAT}", line=e.line, column=e.column
         ) from e
     current = table_.iterations.copy()
     executions = table_.executions.frame
