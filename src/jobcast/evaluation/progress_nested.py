@@ -66,25 +66,20 @@ def nested_estimates(
     except NotEnoughDataError as e:
         # nothing to train on without it (as `train progress` on too few executions)
         params = ProgressParameters(scale_out_strength=max(cases))
-        own = cases[params.scale_out_strength].only(row)
-        note = f"{e} Kept the default parameters"
-        return NestedResult(
-            row, case_estimates(own, params), own.spread(params), params, (note,)
-        )
-    # one training per held-out execution: its notes are summed up once by the caller
-    # instead of each being logged as a warning (dozens of them per evaluation)
-    training_log = logging.getLogger(_TRAINING_LOGGER)
-    level = training_log.level
-    training_log.setLevel(logging.ERROR)
-    try:
-        report = train_report(training_cases, **kwargs)
-    finally:
-        training_log.setLevel(level)
-    params = report.params
+        notes: tuple[str, ...] = (f"{e} Kept the default parameters",)
+    else:
+        # one training per held-out execution: its notes are summed up once by the
+        # caller instead of each being logged as a warning (dozens per evaluation)
+        training_log = logging.getLogger(_TRAINING_LOGGER)
+        level = training_log.level
+        training_log.setLevel(logging.ERROR)
+        try:
+            report = train_report(training_cases, **kwargs)
+        finally:
+            training_log.setLevel(level)
+        params, notes = report.params, report.notes
     own = cases[params.scale_out_strength].only(row)
-    return NestedResult(
-        row, case_estimates(own, params), own.spread(params), params, report.notes
-    )
+    return NestedResult(row, case_estimates(own, params), own.spread(params), params, notes)
 
 
 def log_nested_notes(results: list[NestedResult]) -> None:
