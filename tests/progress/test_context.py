@@ -9,6 +9,7 @@ import pytest
 from jobcast.progress import ProgressEstimator
 from jobcast.progress.arrays import check_current, to_arrays
 from jobcast.progress.context import (
+    NUMERIC_SHARPNESS,
     ContextAttributes,
     context_attributes,
     context_relevance,
@@ -102,10 +103,11 @@ def test_similarity_ratio_for_numbers_equality_for_categories_weighted_by_releva
     )
     sims = context_similarity(current, history, np.array([1.0, 1.0]))
     assert sims is not None
-    np.testing.assert_allclose(sims, [1.0, 0.25, 1.0])  # (1 + 1)/2, (0.5 + 0)/2, mode only
+    # k: (5 / 10) ** 4 = 0.0625; then (1 + 1)/2, (0.0625 + 0)/2, mode only
+    np.testing.assert_allclose(sims, [1.0, 0.03125, 1.0])
     only_k = context_similarity(current, history, np.array([1.0, 0.0]))
     assert only_k is not None
-    np.testing.assert_allclose(only_k[:2], [1.0, 0.5])
+    np.testing.assert_allclose(only_k[:2], [1.0, 0.5**NUMERIC_SHARPNESS])
     assert np.isnan(only_k[2])
     assert context_similarity(current, history, np.zeros(2)) is None
     unknown = ContextAttributes(("k",), {"k": np.array([np.nan])})
@@ -117,7 +119,15 @@ def test_similarity_of_non_positive_numbers_uses_the_range() -> None:
     current = ContextAttributes(("t",), {"t": np.array([0.0])})
     sims = context_similarity(current, history, np.ones(1))
     assert sims is not None
-    np.testing.assert_allclose(sims, [0.5, 1.0, 0.5])
+    np.testing.assert_allclose(sims, [0.5**NUMERIC_SHARPNESS, 1.0, 0.5**NUMERIC_SHARPNESS])
+
+
+def test_an_iteration_cap_of_8_is_unlike_one_of_12_and_like_itself() -> None:
+    history = ContextAttributes(("iterations",), {"iterations": np.array([8.0, 10.0, 12.0])})
+    current = ContextAttributes(("iterations",), {"iterations": np.array([12.0])})
+    sims = context_similarity(current, history, np.ones(1))
+    assert sims is not None
+    assert sims[0] < 0.25 < sims[1] < 0.5 < sims[2] == 1.0  # (2/3)^4, (5/6)^4, 1
 
 
 def test_history_and_current_carry_the_attributes_and_relevance_finds_the_cap() -> None:

@@ -3,8 +3,9 @@
 Beyond SMiPE's five measures, an execution carries context attributes recorded at its
 start (a job's parameters such as an iteration cap, ``k`` or a link degree, the cores,
 a data seed). Some fix the number of iterations or their cost, others are noise. The
-context measure compares the attributes one by one (numeric ones as ``min / max`` of
-the values, i.e. on a log scale, like the input size; others equal or not) and averages
+context measure compares the attributes one by one (numeric ones as ``(min / max) ** 4``
+of the values, i.e. on a log scale, sharpened so that an iteration cap of 8 against 12
+counts as unlike, :data:`NUMERIC_SHARPNESS`; others equal or not) and averages
 them with a **relevance** per attribute learned from the training history alone: how
 strongly the attribute orders the executions' number of iterations, total runtime or
 typical iteration runtime (the largest ``|Spearman rho|`` over those three), less
@@ -27,6 +28,7 @@ from jobcast.history.records import ITERATION_COLUMNS
 
 __all__ = [
     "NOISE_Z",
+    "NUMERIC_SHARPNESS",
     "ContextAttributes",
     "context_attributes",
     "context_relevance",
@@ -40,6 +42,13 @@ _NOT_CONTEXT = frozenset({*ITERATION_COLUMNS, "input_size"})
 #: Standard errors a rank correlation must exceed to count (about the 5 % level of one
 #: test): ``|rho| - NOISE_Z / sqrt(E - 1)`` is an attribute's relevance.
 NOISE_Z = 2.0
+
+#: Numeric attributes compare as ``(min / max) ** NUMERIC_SHARPNESS``, i.e.
+#: ``exp(-4 |log ratio|)``: an iteration cap of 8 against 12 gives 0.20 (plain ``min /
+#: max``: 0.67), so runs of another cap or dataset size count as unlike. Measured on the
+#: local PySpark histories (kmeans, pagerank, cc, sgd; docs/progress-accuracy.md): the
+#: plain ratio left runs of other caps nearly as similar as runs of the same one.
+NUMERIC_SHARPNESS = 4.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,12 +227,12 @@ def _attribute_similarity(current: object, history: np.ndarray, numeric: bool) -
             return np.full(h.shape, np.nan)
         if c > 0 and np.nanmin(h, initial=np.inf) > 0:
             hi = np.maximum(c, h)
-            return np.asarray(np.minimum(c, h) / hi, dtype=np.float64)
+            return np.asarray((np.minimum(c, h) / hi) ** NUMERIC_SHARPNESS, dtype=np.float64)
         # zero or negative values: distance relative to the history's range
         span = float(np.nanmax(h, initial=c) - np.nanmin(h, initial=c))
         if span <= 0:
             return np.where(np.isnan(h), np.nan, 1.0)
-        return np.clip(1.0 - np.abs(h - c) / span, 0.0, 1.0)
+        return np.clip(1.0 - np.abs(h - c) / span, 0.0, 1.0) ** NUMERIC_SHARPNESS
     if current is None:
         return np.full(history.shape, np.nan)
     known = np.array([v is not None for v in history])
