@@ -42,7 +42,7 @@ import pandas as pd
 from bench_progress_generalise import load
 
 from jobcast.progress.combine import case_estimates
-from jobcast.progress.fallback import blend_weights, without_rows
+from jobcast.progress.fallback import blend_weights, out_of_fold_error, without_rows
 from jobcast.progress.parameters import MAX_SCALE
 from jobcast.progress.simulation import SimulationCases, simulate_history
 from jobcast.progress.training import train_on_cases
@@ -118,14 +118,14 @@ def out_of_fold(variant: str, cols: np.ndarray, actual: np.ndarray, groups: np.n
 
     ``cols`` holds the estimate and the pace-scaled history mean per case.
     """
+    if variant == "global":  # exactly the check `train progress` makes
+        return out_of_fold_error(cols, actual, groups, folds)
     rows = np.unique(groups)
     out = np.empty(len(actual))
     for k in range(folds):
         held = np.isin(groups, rows[k::folds])
         if variant == "none":
             fitted = cols[:, 0]
-        elif variant == "global":
-            fitted = cols @ _capped(blend_weights(cols[~held], actual[~held]))
         elif variant == "lognormal":
             fitted = _lognormal(cols, actual, spread, ~held)
         else:

@@ -44,10 +44,11 @@ _NOT_CONTEXT = frozenset({*ITERATION_COLUMNS, "input_size"})
 NOISE_Z = 2.0
 
 #: Numeric attributes compare as ``(min / max) ** NUMERIC_SHARPNESS``, i.e.
-#: ``exp(-4 |log ratio|)``: an iteration cap of 8 against 12 gives 0.20 (plain ``min /
-#: max``: 0.67), so runs of another cap or dataset size count as unlike. Measured on the
-#: local PySpark histories (kmeans, pagerank, cc, sgd; docs/progress-accuracy.md): the
-#: plain ratio left runs of other caps nearly as similar as runs of the same one.
+#: ``exp(-NUMERIC_SHARPNESS |log ratio|)``: with 4, an iteration cap of 8 against 12
+#: gives 0.20 (plain ``min / max``: 0.67), so runs of another cap or dataset size count
+#: as unlike. Measured on the local PySpark histories (kmeans, pagerank, cc, sgd;
+#: docs/progress-accuracy.md): the plain ratio left runs of other caps nearly as similar
+#: as runs of the same one.
 NUMERIC_SHARPNESS = 4.0
 
 
