@@ -60,12 +60,15 @@ def _log_level_errors(n_fits: int, n_rows: int, epsilon: float) -> np.ndarray:
 
 def test_runtime_level_of_small_job_shares_stays_within_a_factor():
     errs = _log_level_errors(40, 29, 1.0)
-    # Nine in ten levels within a factor 2.5, at most two beyond a factor 4 (measured:
-    # about 1 in 250) and none beyond a factor 20 (before the robustness changes: about
-    # one in ten beyond a factor 4).
+    # Nine in ten levels within a factor 2.5, at most two beyond a factor 4 and at most
+    # one beyond a factor 20.  Measured over 60 000 fits of this job (6 December 2026):
+    # 129 beyond a factor 4 (1 in 470) and 8 beyond a factor 20 (1 in 7 500, a noise
+    # spike in an empty end bin of the runtime window beating the data's run), so these
+    # fail by chance about once in 10 000 runs (none beyond 20 failed once in 190), while
+    # the code before the robustness changes (one in ten beyond a factor 4) fails surely.
     assert np.quantile(errs, 0.9) < np.log(2.5)
     assert (errs > np.log(4.0)).sum() <= 2
-    assert errs.max() < np.log(20.0)
+    assert (errs > np.log(20.0)).sum() <= 1
 
 
 def test_more_budget_gives_a_tighter_level():
