@@ -64,7 +64,7 @@ say "5. Which is the cheapest cluster that finishes it within 6 minutes (95% con
 $JC configure --job pagerank --deadline 360 --confidence 0.95 $PR
 
 say "6. How accurate are the models on this history? (privacy paper's protocols, 3 repeats)"
-$JC evaluate models --job sort --repeats 3 --train-sizes 3,6,...,30 --plot "$OUT/sort-models.png"
+$JC evaluate models --job sort --repeats 3 --train-sizes 3,6,...,27 --plot "$OUT/sort-models.png"
 
 say "7. A privacy-safe share of the sort history (epsilon = 1, public domains declared)"
 cat > "$OUT/sort-domain.json" <<JSON

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
@@ -110,6 +111,11 @@ def spark_session(options: SparkOptions) -> SparkSession:
     MissingExtraError
         PySpark is not installed.
     """
+    # PySpark 4 warns on import that it does not fully support pandas 3; the workloads
+    # never move data between pandas and Spark, so the warning says nothing to a user.
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
     try:
         from pyspark.sql import SparkSession
     except ImportError as e:
