@@ -38,7 +38,6 @@ import argparse
 from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
 from bench_progress_generalise import load
 
 from jobcast.progress.combine import case_estimates
@@ -48,34 +47,6 @@ from jobcast.progress.simulation import SimulationCases, simulate_history
 from jobcast.progress.training import train_on_cases
 
 VARIANTS = ("none", "global", "spread2", "spread3", "frac2", "frac3", "lognormal")
-
-
-def random_lengths(seed: int, records: bool = False, n_runs: int = 16) -> pd.DataFrame:
-    """Runs of 8-40 iterations, lengths at random; ``records`` decay by the length."""
-    rng = np.random.default_rng(seed)
-    frames = []
-    for e in range(n_runs):
-        length = int(rng.integers(8, 41))
-        speed = rng.lognormal(0.0, 0.1)
-        j = np.arange(length)
-        frame = pd.DataFrame({
-            "execution": f"run-{e}", "iteration": j, "scale_out": 4,
-            "duration_s": (3.0 + 2.0 * np.exp(-j / 3)) * speed * rng.lognormal(0, 0.05, length),
-        })
-        if records:
-            frame["records"] = 1e6 * np.exp(-4.0 * j / length)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
-
-
-def history_of(spec: str) -> tuple[str, pd.DataFrame, pd.DataFrame | None]:
-    """The history named by ``spec``: label, iteration frame, hardware samples."""
-    if spec.startswith("synthetic:"):
-        kind, _, seed = spec.removeprefix("synthetic:").partition(",")
-        if kind not in ("random", "records") or not seed.isdigit():
-            raise SystemExit(f"synthetic:random,SEED or synthetic:records,SEED, got {spec!r}")
-        return spec, random_lengths(int(seed), records=kind == "records"), None
-    return load(spec)
 
 
 def _capped(w: np.ndarray) -> np.ndarray:
@@ -160,7 +131,7 @@ def cross_fitted(cases: dict[float, SimulationCases], folds: int,
 
 def row(spec: str, folds: int) -> dict[str, float]:
     """Out-of-fold error of every variant on one history."""
-    _, history, hardware = history_of(spec)
+    _, history, hardware = load(spec)
     arrays, cases = simulate_history(history, hardware)
     first = next(iter(cases.values()))
     cols, spread = cross_fitted(cases, folds)

@@ -10,7 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from bench_progress_blends import out_of_fold, random_lengths  # noqa: E402
+from bench_progress_blends import out_of_fold  # noqa: E402
+from bench_progress_generalise import load, random_lengths, subset  # noqa: E402
 
 
 def _cases(seed: int, n_runs: int = 30) -> tuple[np.ndarray, ...]:
@@ -48,3 +49,18 @@ def test_random_lengths_vary_and_records_announce_them() -> None:
     assert lengths.min() >= 8 and lengths.max() <= 40 and lengths.nunique() > 5
     last = frame.groupby("execution")["records"].last()
     assert np.allclose(last, 1e6 * np.exp(-4.0 * (lengths - 1) / lengths))
+
+
+def test_subsets_of_runs_are_seeded_and_whole() -> None:
+    # bench_progress_generalise.py --runs N: N whole runs, the same for the same seed
+    _, frame, _ = load("synthetic:random,1")
+    five = subset(frame, 5, 0)
+    assert five["execution"].nunique() == 5
+    assert subset(frame, 5, 0).equals(five) and not subset(frame, 5, 1).equals(five)
+    sizes = frame.groupby("execution").size()
+    got = five.groupby("execution").size()
+    assert got.to_dict() == sizes[got.index].to_dict()
+    with pytest.raises(SystemExit, match="only 16 runs"):
+        subset(frame, 17, 0)
+    with pytest.raises(SystemExit, match="synthetic:random,SEED"):
+        load("synthetic:other,1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,7 +13,7 @@ from jobcast.progress.arrays import to_arrays
 from jobcast.progress.combine import mean_remaining_error
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.report import regularise
-from jobcast.progress.simulation import simulate_cases
+from jobcast.progress.simulation import simulate_cases, simulate_strengths
 from jobcast.progress.training import EXPONENT_BOUNDS, train_report
 from tests.progress.synthetic import make_history
 
@@ -49,6 +50,33 @@ def test_too_few_executions_keep_the_defaults() -> None:
     report = train_report(small, n_starts=1, maxfun=20, random_state=0)
     assert report.params == ProgressParameters(scale_out_strength=small.strength)
     assert report.notes and "kept the default" in report.notes[0]
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_too_few_executions_convert_between_scale_outs_only_where_it_helps(seed) -> None:
+    # 4 runs at 4, 8 or 16 executors: runtimes that follow Ernest's curve need the
+    # conversion (strength 1); runtimes that do not depend on the scale-out are
+    # estimated better without the models fitted on three runs (strength 0).
+    history = make_history(n_exec=4, n_iter=10, seed=seed, speeds=(1.0,), rescale_share=0.0)
+    assert history.groupby("execution")["scale_out"].first().nunique() > 1
+    flat = history.assign(
+        duration_s=10.0 * np.random.default_rng(seed).lognormal(0.0, 0.15, len(history))
+    )
+    chosen = {}
+    for name, frame in (("ernest", history), ("flat", flat)):
+        by_strength = simulate_strengths(
+            to_arrays(frame), scale_out_model="ernest", strengths=(0.0, 1.0)
+        )
+        report = train_report(by_strength, n_starts=1, maxfun=20, random_state=0)
+        strength = report.params.scale_out_strength
+        assert report.params == ProgressParameters(scale_out_strength=strength)
+        assert report.error_after == pytest.approx(
+            mean_remaining_error(by_strength[strength], report.params)
+        )
+        assert report.error_after <= report.error_before
+        assert ("scale-out strength 0" in report.notes[0]) == (strength == 0.0)
+        chosen[name] = strength
+    assert chosen == {"ernest": 1.0, "flat": 0.0}
 
 
 def test_blend_with_the_robust_estimate_ignores_outlier_iterations() -> None:

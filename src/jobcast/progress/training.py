@@ -62,6 +62,45 @@ def train_on_cases(
     return train_report(cases, **options).params
 
 
+def _few_executions(
+    by_strength: Mapping[float, SimulationCases], executions: int
+) -> TrainingReport:
+    """Too few executions to fit parameters: the defaults, at the strength that errs least.
+
+    Of the parameters, only the scale-out strength is chosen, among the simulated ones
+    by the defaults' leave-one-out error (ties: the stronger conversion, the paper's):
+    one of a handful of values, where a dozen parameters would follow single runs.
+    The per-iteration scale-out models, fitted on a few runs, can convert worse than
+    they help (on 4 or 5 runs of either Ellis history, the full conversion is the
+    worst of the five strengths).
+    """
+    first = by_strength[max(by_strength)]
+    defaults = ProgressParameters(scale_out_strength=max(by_strength))
+    errors = {
+        s: mean_remaining_error(c, ProgressParameters(scale_out_strength=s))
+        for s, c in by_strength.items()
+    }
+    strength = min(sorted(errors, reverse=True), key=lambda s: errors[s])
+    params = ProgressParameters(scale_out_strength=strength)
+    note = (
+        f"only {executions} execution(s) to train on (at least "
+        f"{MIN_TRAINING_EXECUTIONS} needed): kept the default parameters"
+        + (f" with scale-out strength {strength:g}" if strength != max(by_strength) else "")
+    )
+    logger.warning("Progress training: %s.", note)
+    chosen = by_strength[strength]
+    return TrainingReport(
+        params,
+        mean_remaining_error(first, defaults),
+        errors[strength],
+        mean_total_error(first, defaults),
+        mean_total_error(chosen, params),
+        chosen.n_cases,
+        executions,
+        (note,),
+    )
+
+
 def train_report(
     cases: SimulationCases | Mapping[float, SimulationCases],
     *,
@@ -90,7 +129,8 @@ def train_report(
        of the blend, chosen on estimates cross-fitted over folds of executions
        (:func:`jobcast.progress.fallback.learn_fallback`; a large share or a small
        scale is said in the notes). With
-       fewer than :data:`MIN_TRAINING_EXECUTIONS` executions the defaults are kept.
+       fewer than :data:`MIN_TRAINING_EXECUTIONS` executions the defaults are kept,
+       at the simulated scale-out strength with the lowest error (:func:`_few_executions`).
 
     Given simulations for several scale-out strengths
     (:func:`jobcast.progress.simulation.simulate_strengths`), steps 1-4 run from the
@@ -135,15 +175,7 @@ def train_report(
     defaults = ProgressParameters(scale_out_strength=max(by_strength))
     executions = int(np.unique(first.current).size)
     if executions < MIN_TRAINING_EXECUTIONS:
-        note = (
-            f"only {executions} execution(s) to train on (at least "
-            f"{MIN_TRAINING_EXECUTIONS} needed): kept the default parameters"
-        )
-        logger.warning("Progress training: %s.", note)
-        before = mean_remaining_error(first, defaults)
-        total = mean_total_error(first, defaults)
-        return TrainingReport(defaults, before, before, total, total, first.n_cases,
-                              executions, (note,))
+        return _few_executions(by_strength, executions)
 
     def train(
         c: SimulationCases, starts: int, random_first: bool, evaluations: int, grid: bool = True
