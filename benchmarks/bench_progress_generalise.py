@@ -117,7 +117,8 @@ def row(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("histories", nargs="+", help="DB_URL::JOB or ellis:NAME")
+    parser.add_argument("histories", nargs="+",
+                        help="DB_URL::JOB, ellis:NAME or synthetic:random|records,SEED")
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--json", action="store_true", help="one JSON object per history")
     parser.add_argument("--runs", type=int, default=None, help="evaluate subsets of N runs")
