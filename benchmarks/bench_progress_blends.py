@@ -41,8 +41,7 @@ import numpy as np
 from bench_progress_generalise import load
 
 from jobcast.progress.combine import case_estimates
-from jobcast.progress.fallback import blend_weights, out_of_fold_error, without_rows
-from jobcast.progress.parameters import MAX_SCALE
+from jobcast.progress.fallback import blend_weights, capped, out_of_fold_error, without_rows
 from jobcast.progress.simulation import SimulationCases, simulate_history
 from jobcast.progress.training import train_on_cases
 
@@ -50,7 +49,8 @@ VARIANTS = ("none", "global", "spread2", "spread3", "frac2", "frac3", "lognormal
 
 
 def _capped(w: np.ndarray) -> np.ndarray:
-    return w * min(1.0, MAX_SCALE / w.sum()) if w.sum() > 0 else np.eye(len(w))[0]
+    """:func:`capped`; no weight at all keeps the plain estimate (the first column)."""
+    return capped(w) if w.sum() > 0 else np.eye(len(w))[0]
 
 
 def _by_bins(n_bins: int) -> Callable[..., np.ndarray]:

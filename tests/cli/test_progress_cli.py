@@ -210,3 +210,26 @@ def test_evaluate_similarity_draws_every_measure(db: str, tmp_path: Path) -> Non
     out = run("evaluate", "similarity", "--job", "it", "--plot", str(plot), "--db", db, "--json")
     assert out["job"] == "it" and {"runtime", "final"} <= set(out["measures"])
     assert plot.stat().st_size > 0
+
+
+def test_train_prints_each_note_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # 4 runs: fewer than training needs, which the report notes; the CLI prints the
+    # note and does not also log it as a warning
+    rows = [
+        {"execution": f"r{e}", "iteration": i, "scale_out": 4, "duration_s": 10.0 + e + i}
+        for e in range(4)
+        for i in range(6)
+    ]
+    path = tmp_path / "few.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    url = f"sqlite:///{tmp_path / 'few.db'}"
+    run("import", "traces", str(path), "--job", "few", "--db", url, "--json")
+    with caplog.at_level("WARNING"):
+        result = runner.invoke(
+            app, ["train", "progress", "--job", "few", "--n-jobs", "1", "--db", url],
+            catch_exceptions=False,
+        )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("execution(s) to train on") == 1, result.output
+    assert "Note:" in result.output
+    assert not [r for r in caplog.records if "to train on" in r.getMessage()]

@@ -13,7 +13,7 @@ from jobcast.progress.arrays import to_arrays
 from jobcast.progress.combine import mean_remaining_error
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.report import regularise
-from jobcast.progress.simulation import simulate_cases, simulate_strengths
+from jobcast.progress.simulation import STRENGTH_GRID, simulate_cases, simulate_strengths
 from jobcast.progress.training import EXPONENT_BOUNDS, train_report
 from tests.progress.synthetic import make_history
 
@@ -77,6 +77,19 @@ def test_too_few_executions_convert_between_scale_outs_only_where_it_helps(seed)
         assert ("scale-out strength 0" in report.notes[0]) == (strength == 0.0)
         chosen[name] = strength
     assert chosen == {"ernest": 1.0, "flat": 0.0}
+
+
+def test_too_few_executions_at_one_scale_out_keep_the_full_conversion() -> None:
+    # one scale-out: every strength converts runtimes to themselves, so the errors tie
+    # up to rounding, and the note must not name a strength the user has no reason for
+    rows = [
+        (f"r{e}", i, 10.0 + e + i, 4) for e in range(4) for i in range(6)
+    ]
+    history = pd.DataFrame(rows, columns=["execution", "iteration", "duration_s", "scale_out"])
+    by_strength = simulate_strengths(to_arrays(history), strengths=STRENGTH_GRID)
+    report = train_report(by_strength, n_starts=1, maxfun=20, random_state=0)
+    assert report.params == ProgressParameters()
+    assert "strength" not in report.notes[0]
 
 
 def test_blend_with_the_robust_estimate_ignores_outlier_iterations() -> None:

@@ -95,8 +95,13 @@ def train_progress(
     """
     from jobcast.app.progress import train
     from jobcast.progress.similarity import MEASURES
+    from jobcast.progress.training import notes_not_logged
 
-    with _session(db, f"training {job}", quiet=as_json, scheduler=scheduler) as (repo, callback):
+    # the notes are printed below (or are in the JSON), so they are not logged as well
+    with (
+        _session(db, f"training {job}", quiet=as_json, scheduler=scheduler) as (repo, callback),
+        notes_not_logged(),
+    ):
         trained = train(
             repo,
             job,

@@ -19,7 +19,7 @@ from jobcast.errors import NotEnoughDataError
 from jobcast.progress.combine import case_estimates
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import SimulationCases, simulate_history
-from jobcast.progress.training import train_report
+from jobcast.progress.training import notes_not_logged, train_report
 
 __all__ = ["NestedResult", "log_nested_notes", "nested_estimates"]
 
@@ -37,7 +37,6 @@ class NestedResult:
     notes: tuple[str, ...] = ()
 
 
-_TRAINING_LOGGER = "jobcast.progress.training"
 
 
 def nested_estimates(
@@ -70,13 +69,8 @@ def nested_estimates(
     else:
         # one training per held-out execution: its notes are summed up once by the
         # caller instead of each being logged as a warning (dozens per evaluation)
-        training_log = logging.getLogger(_TRAINING_LOGGER)
-        level = training_log.level
-        training_log.setLevel(logging.ERROR)
-        try:
+        with notes_not_logged():
             report = train_report(training_cases, **kwargs)
-        finally:
-            training_log.setLevel(level)
         params, notes = report.params, report.notes
     own = cases[params.scale_out_strength].only(row)
     return NestedResult(row, case_estimates(own, params), own.spread(params), params, notes)

@@ -17,6 +17,7 @@ __all__ = [
     "FALLBACK_FOLDS",
     "LARGE_FALLBACK",
     "blend_weights",
+    "capped",
     "learn_fallback",
     "out_of_fold_error",
     "without_rows",
@@ -103,7 +104,7 @@ def blend_weights(columns: np.ndarray, actual: np.ndarray) -> np.ndarray:
     return np.asarray(result.x[:k], dtype=np.float64)
 
 
-def _capped(weights: np.ndarray) -> np.ndarray:
+def capped(weights: np.ndarray) -> np.ndarray:
     """The weights scaled down so that their sum, the blend's scale, is at most MAX_SCALE."""
     total = float(weights.sum())
     return weights * min(1.0, MAX_SCALE / total) if total > 0 else weights
@@ -149,7 +150,7 @@ def out_of_fold_error(
         weights = blend_weights(columns[~held], actual[~held]) if (~held).any() else None
         if weights is None or not weights.sum() > 0:
             weights = np.eye(columns.shape[1])[0]  # nothing to fit on: the estimate as is
-        blended[held] = columns[held] @ _capped(weights)
+        blended[held] = columns[held] @ capped(weights)
     return float(np.mean(np.abs(blended - actual) / actual))
 
 
@@ -222,7 +223,7 @@ def learn_fallback(
             "kept.", plain, held_out,
         )
         return base, mean_remaining_error(cases, base), []
-    weights = _capped(weights)
+    weights = capped(weights)
     lam = float(min(total, MAX_SCALE))
     sigma = min(float(weights[1]) / lam, 1.0)
     chosen = params.with_values(fallback=0.0, scaled_share=round(sigma, 6), scale=round(lam, 6))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TypedDict, Unpack
 
@@ -30,6 +31,7 @@ __all__ = [
     "MIN_TRAINING_EXECUTIONS",
     "CaseOptions",
     "HistoryOptions",
+    "notes_not_logged",
     "TrainingReport",
     "thresholds_from_quality",
     "train_on_cases",
@@ -40,6 +42,25 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# Relative difference of two leave-one-out errors below which they count as equal.
+_TIE = 1e-9
+
+
+@contextmanager
+def notes_not_logged() -> Iterator[None]:
+    """Within it, training notes go to the report only, not to the log as warnings.
+
+    For callers that show the report's notes themselves (``jobcast train progress``)
+    or sum them up (the nested evaluation's dozens of trainings).
+    """
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
 
 class CaseOptions(TypedDict, total=False):
     """Keyword arguments of :func:`train_report` (and :func:`train_on_cases`)."""
@@ -80,7 +101,10 @@ def _few_executions(
         s: mean_remaining_error(c, ProgressParameters(scale_out_strength=s))
         for s, c in by_strength.items()
     }
-    strength = min(sorted(errors, reverse=True), key=lambda s: errors[s])
+    # ties (within rounding: one scale-out converts to itself at every strength, up to
+    # the last bits) keep the stronger conversion
+    least = min(errors.values())
+    strength = max(s for s, e in errors.items() if e <= least * (1 + _TIE) + 1e-15)
     params = ProgressParameters(scale_out_strength=strength)
     note = (
         f"only {executions} execution(s) to train on (at least "
