@@ -10,7 +10,7 @@ import pytest
 
 from jobcast.progress import ProgressEstimator
 from jobcast.progress.arrays import to_arrays
-from jobcast.progress.combine import mean_remaining_error
+from jobcast.progress.combine import case_estimates, mean_remaining_error
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.report import regularise
 from jobcast.progress.simulation import STRENGTH_GRID, simulate_cases, simulate_strengths
@@ -69,7 +69,9 @@ def test_too_few_executions_convert_between_scale_outs_only_where_it_helps(seed)
         )
         report = train_report(by_strength, n_starts=1, maxfun=20, random_state=0)
         strength = report.params.scale_out_strength
-        assert report.params == ProgressParameters(scale_out_strength=strength)
+        assert report.params == ProgressParameters(
+            scale_out_strength=strength, median_share=report.params.median_share
+        )
         assert report.error_after == pytest.approx(
             mean_remaining_error(by_strength[strength], report.params)
         )
@@ -90,6 +92,61 @@ def test_too_few_executions_at_one_scale_out_keep_the_full_conversion() -> None:
     report = train_report(by_strength, n_starts=1, maxfun=20, random_state=0)
     assert report.params == ProgressParameters()
     assert "strength" not in report.notes[0]
+
+
+def _one_run_longest(n_exec: int, seed: int) -> pd.DataFrame:
+    # run 0 runs 20 iterations, the others 8-12: its late sample points (iteration 17)
+    # have no other execution to compare with, whatever the parameters
+    rng = np.random.default_rng(seed)
+    rows = []
+    for e in range(n_exec):
+        n = 20 if e == 0 else int(rng.integers(8, 13))
+        speed = rng.lognormal(0.0, 0.1)
+        rows += [
+            (f"r{e}", i, speed * (3 + 2 * np.exp(-i / 3)) * rng.lognormal(0, 0.05), 4)
+            for i in range(n)
+        ]
+    return pd.DataFrame(rows, columns=["execution", "iteration", "duration_s", "scale_out"])
+
+
+@pytest.mark.parametrize("n_exec", [4, 10])
+def test_a_run_longer_than_all_others_leaves_training_errors_finite(n_exec: int) -> None:
+    by_strength = simulate_strengths(to_arrays(_one_run_longest(n_exec, seed=0)))
+    cases = by_strength[1.0]
+    assert not np.isfinite(case_estimates(cases, ProgressParameters())).all()
+    report = train_report(by_strength, n_starts=1, maxfun=60, random_state=0)
+    # scored as evaluate progress scores them: 0 s remaining, error 1 in the paper's metric
+    assert np.isfinite(report.error_before) and np.isfinite(report.error_after)
+    assert report.error_after <= report.error_before + 1e-12
+    defaults = ProgressParameters(scale_out_strength=1.0)
+    est = case_estimates(cases, defaults)
+    expected = np.where(
+        np.isfinite(est), np.abs(est - cases.actual_remaining) / cases.actual_remaining, 1.0
+    ).mean()
+    assert report.error_before == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_too_few_executions_of_varying_length_take_the_weighted_median(seed: int) -> None:
+    # 4 runs of 6-14 iterations: near the end of a short run, the mean of the others'
+    # remaining runtimes is pulled up by the long ones; the weighted median, which
+    # minimises the relative error, is not, and the leave-one-out error says so
+    rng = np.random.default_rng(seed)
+    rows = []
+    for e, n in enumerate(rng.permutation([6, 8, 11, 14])):
+        rows += [(f"r{e}", i, 3.0 * rng.lognormal(0, 0.05), 4) for i in range(n)]
+    history = pd.DataFrame(rows, columns=["execution", "iteration", "duration_s", "scale_out"])
+    by_strength = simulate_strengths(to_arrays(history), strengths=STRENGTH_GRID)
+    report = train_report(by_strength, n_starts=1, maxfun=20, random_state=0)
+    assert report.params.median_share == 1.0
+    assert "weighted median" in report.notes[0]
+    every = [
+        mean_remaining_error(c, ProgressParameters(scale_out_strength=k, median_share=r))
+        for k, c in by_strength.items()
+        for r in (0.0, 1.0)
+    ]
+    assert report.error_after == pytest.approx(min(every))
+    assert report.error_after < report.error_before
 
 
 def test_blend_with_the_robust_estimate_ignores_outlier_iterations() -> None:

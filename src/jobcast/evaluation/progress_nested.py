@@ -37,8 +37,6 @@ class NestedResult:
     notes: tuple[str, ...] = ()
 
 
-
-
 def nested_estimates(
     history: pd.DataFrame,
     hardware: pd.DataFrame | None,

@@ -19,6 +19,7 @@ __all__ = [
     "finish",
     "mean_remaining_error",
     "mean_total_error",
+    "scored_estimates",
     "set_weights",
     "weighted_median",
 ]
@@ -178,17 +179,29 @@ def case_estimates(cases: SimulationCases, params: ProgressParameters) -> np.nda
     )
 
 
+def scored_estimates(cases: SimulationCases, params: ProgressParameters) -> np.ndarray:
+    """:func:`case_estimates` as the errors score them: a case without one counts as 0 s.
+
+    A case that no other execution reached (the sample point of a run longer than all
+    the others) has no estimate whatever the parameters; ``evaluate progress`` scores it
+    as 0 s remaining, and so do the training's errors, which a single NaN would
+    otherwise turn into NaN for every parameter set.
+    """
+    estimates = case_estimates(cases, params)
+    return np.where(np.isfinite(estimates), estimates, 0.0)
+
+
 def mean_remaining_error(cases: SimulationCases, params: ProgressParameters) -> float:
     """Mean ``|estimated - actual remaining| / actual remaining`` (the paper's metric)."""
     if not cases.n_cases:
         return float("nan")
     actual = np.maximum(cases.actual_remaining, 1e-9)
-    return float(np.mean(np.abs(case_estimates(cases, params) - cases.actual_remaining) / actual))
+    return float(np.mean(np.abs(scored_estimates(cases, params) - cases.actual_remaining) / actual))
 
 
 def mean_total_error(cases: SimulationCases, params: ProgressParameters) -> float:
     """Mean ``|estimated - actual total| / actual total`` (the error of the total runtime)."""
     if not cases.n_cases:
         return float("nan")
-    err = np.abs(case_estimates(cases, params) - cases.actual_remaining) / cases.actual_total
+    err = np.abs(scored_estimates(cases, params) - cases.actual_remaining) / cases.actual_total
     return float(np.mean(err))

@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 # Relative difference of two leave-one-out errors below which they count as equal.
 _TIE = 1e-9
+# With too few executions to train on: the shares of the weighted median tried.
+_FEW_RUN_MEDIAN_SHARES = (0.0, 1.0)
 
 
 @contextmanager
@@ -86,37 +88,53 @@ def train_on_cases(
 def _few_executions(
     by_strength: Mapping[float, SimulationCases], executions: int
 ) -> TrainingReport:
-    """Too few executions to fit parameters: the defaults, at the strength that errs least.
+    """Too few executions to fit parameters: the defaults, with two choices that err least.
 
-    Of the parameters, only the scale-out strength is chosen, among the simulated ones
-    by the defaults' leave-one-out error (ties: the stronger conversion, the paper's):
-    one of a handful of values, where a dozen parameters would follow single runs.
-    The per-iteration scale-out models, fitted on a few runs, can convert worse than
-    they help (on 4 or 5 runs of either Ellis history, the full conversion is the
-    worst of the five strengths).
+    Of the parameters, only the scale-out strength (among the simulated ones) and how
+    the similar executions' estimates are combined (their weighted mean, the paper's,
+    or the weighted median that minimises the relative error, ``median_share`` 0 or 1)
+    are chosen, by the leave-one-out error; ties keep the mean and the stronger
+    conversion (the paper's). A handful of options, where a dozen parameters would
+    follow single runs. The per-iteration scale-out models, fitted on a few runs, can
+    convert worse than they help (on 4 or 5 runs of either Ellis history, the full
+    conversion is the worst of the five strengths); the weighted median does not let
+    one candidate that ran much longer pull the estimate up, as happens near the end
+    of runs whose lengths vary.
     """
     first = by_strength[max(by_strength)]
     defaults = ProgressParameters(scale_out_strength=max(by_strength))
-    errors = {
-        s: mean_remaining_error(c, ProgressParameters(scale_out_strength=s))
-        for s, c in by_strength.items()
+    options = {
+        (s, r): ProgressParameters(scale_out_strength=s, median_share=r)
+        for s in by_strength
+        for r in _FEW_RUN_MEDIAN_SHARES
     }
+    errors = {k: mean_remaining_error(by_strength[k[0]], p) for k, p in options.items()}
     # ties (within rounding: one scale-out converts to itself at every strength, up to
-    # the last bits) keep the stronger conversion
-    least = min(errors.values())
-    strength = max(s for s, e in errors.items() if e <= least * (1 + _TIE) + 1e-15)
-    params = ProgressParameters(scale_out_strength=strength)
+    # the last bits) keep the mean and the stronger conversion; NaN (nothing to score)
+    # leaves the defaults
+    scored = {k: e for k, e in errors.items() if np.isfinite(e)}
+    least = min(scored.values(), default=np.nan)
+    strength, share = max(
+        (k for k, e in scored.items() if e <= least * (1 + _TIE) + 1e-15),
+        key=lambda k: (-k[1], k[0]),
+        default=(max(by_strength), 0.0),
+    )
+    params = options[strength, share]
+    changed = [f"scale-out strength {strength:g}"] if strength != max(by_strength) else []
+    if share > 0:
+        changed.append("the similar executions' weighted median (median_share 1)")
     note = (
         f"only {executions} execution(s) to train on (at least "
         f"{MIN_TRAINING_EXECUTIONS} needed): kept the default parameters"
-        + (f" with scale-out strength {strength:g}" if strength != max(by_strength) else "")
+        + (" but " + " and ".join(changed) if changed else "")
+        + (", which err least leave-one-out" if changed else "")
     )
     logger.warning("Progress training: %s.", note)
     chosen = by_strength[strength]
     return TrainingReport(
         params,
         mean_remaining_error(first, defaults),
-        errors[strength],
+        errors[strength, share],
         mean_total_error(first, defaults),
         mean_total_error(chosen, params),
         chosen.n_cases,
