@@ -31,8 +31,8 @@ __all__ = [
     "MIN_TRAINING_EXECUTIONS",
     "CaseOptions",
     "HistoryOptions",
-    "notes_not_logged",
     "TrainingReport",
+    "notes_not_logged",
     "thresholds_from_quality",
     "train_on_cases",
     "train_history",
@@ -127,7 +127,7 @@ def _few_executions(
         f"only {executions} execution(s) to train on (at least "
         f"{MIN_TRAINING_EXECUTIONS} needed): kept the default parameters"
         + (" but " + " and ".join(changed) if changed else "")
-        + (", which err least leave-one-out" if changed else "")
+        + (", the choice with the least leave-one-out error" if changed else "")
     )
     logger.warning("Progress training: %s.", note)
     chosen = by_strength[strength]
