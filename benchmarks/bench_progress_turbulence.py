@@ -71,11 +71,16 @@ def features(history: pd.DataFrame, cases: pd.DataFrame) -> np.ndarray:
     return np.asarray(rows)
 
 
+def _factor(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``exp(c + x w)``, the log factor clipped to +-3."""
+    return np.exp(np.clip(coef[0] + x @ coef[1:], -3.0, 3.0))
+
+
 def _fit(x: np.ndarray, estimate: np.ndarray, actual: np.ndarray, alpha: float) -> np.ndarray:
     """Intercept and slopes of the log factor minimising the paper's metric plus a ridge."""
 
     def loss(coef: np.ndarray) -> float:
-        fitted = estimate * np.exp(np.clip(coef[0] + x @ coef[1:], -3.0, 3.0))
+        fitted = estimate * _factor(coef, x)
         return float(np.mean(np.abs(fitted - actual) / actual) + alpha * coef[1:] @ coef[1:])
 
     start = np.zeros(x.shape[1] + 1)
@@ -93,8 +98,8 @@ def corrections(x: np.ndarray, estimate: np.ndarray, actual: np.ndarray,
     z = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
 
     def error(coef: np.ndarray, rows: np.ndarray, cols: list[int]) -> np.ndarray:
-        factor = np.exp(np.clip(coef[0] + z[rows][:, cols] @ coef[1:], -3.0, 3.0))
-        return np.abs(estimate[rows] * factor - actual[rows]) / actual[rows]
+        fitted = estimate[rows] * _factor(coef, z[rows][:, cols])
+        return np.abs(fitted - actual[rows]) / actual[rows]
 
     every = np.ones(len(actual), dtype=bool)
     out = {}

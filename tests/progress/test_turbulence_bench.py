@@ -58,7 +58,7 @@ def test_nearby_uses_only_runs_started_before() -> None:
     # unless it follows them, and a, the first, has nothing before it
     estimate = np.array([50.0, 50.0, 100.0])
     out = nearby(cases, starts, estimate, actual)
-    assert out["hindsight"] == pytest.approx(
-        np.mean([0.5, abs(50.0 * 2.0 ** out["shrink"] - 100.0) / 100.0,
-                 abs(100.0 * 2.0 ** out["shrink"] - 100.0) / 100.0])
-    )
+    # shrink k multiplies b and c by 2 ** k (the median residual before them is log 2):
+    # errors 0.5, 1 - 2 ** (k - 1) and 2 ** k - 1, least at k = 0.25 of the grid
+    assert out["shrink"] == 0.25
+    assert out["hindsight"] == pytest.approx((0.5 + (1 - 2**-0.75) + (2**0.25 - 1)) / 3)

@@ -171,8 +171,9 @@ def train_report(
        of the blend, chosen on estimates cross-fitted over folds of executions
        (:func:`jobcast.progress.fallback.learn_fallback`; a large share or a small
        scale is said in the notes). With
-       fewer than :data:`MIN_TRAINING_EXECUTIONS` executions the defaults are kept,
-       at the simulated scale-out strength with the lowest error (:func:`_few_executions`).
+       fewer than :data:`MIN_TRAINING_EXECUTIONS` executions the defaults are kept but
+       for the scale-out strength and the weighted mean or median, whichever err least
+       (:func:`_few_executions`).
 
     Given simulations for several scale-out strengths
     (:func:`jobcast.progress.simulation.simulate_strengths`), steps 1-4 run from the
