@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,13 +146,41 @@ def test_evaluate_models_json_and_plot(db: str, tmp_path: Path) -> None:
     assert plot.stat().st_size > 1000
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the command line as a user's pipe would: a subprocess without a terminal."""
     return subprocess.run(
         [sys.executable, "-c", "from jobcast.cli import main; main()", *args],
         capture_output=True,
         text=True,
+        input=stdin,
+        env=None if env is None else {**os.environ, **env},
     )
+
+
+def test_imports_read_a_pipe(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    env = {"TMPDIR": str(spool)}
+    trace = "execution;iteration;duration_s;scale_out\na;0;1.5;4\na;1;2.0;4\nb;0;1.4;4\n"
+    ok = cli("import", "traces", "-", "--job", "k", "--db", db, "--json", stdin=trace, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["imports"][0] == {
+        "file": "<stdin>", "job": "k", "executions": 2, "iterations": 3, "created_job": True,
+    }
+    bad = cli(
+        "import", "traces", "-", "--job", "bad", "--db", db, stdin=trace + "b;1;x;4\n", env=env
+    )
+    assert bad.returncode == 2
+    assert "<stdin>, line 5, column 'duration_s'" in bad.stderr, bad.stderr
+    runs = cli("import", "csv", "-", "--job", "c", "--runtime", "r", "--db", db,
+               stdin="r,x\n10,1\n12,2\n", env=env)
+    assert runs.returncode == 0 and "from <stdin>" in runs.stdout, runs.stderr
+    names = [j["name"] for j in run("jobs", "--db", db, "--json")["jobs"]]
+    assert sorted(names) == ["c", "k"]  # the bad pipe stored nothing
+    assert not list(spool.iterdir())  # the copies of the pipes are gone
 
 
 PAGERANK_SET = [

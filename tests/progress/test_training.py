@@ -76,3 +76,33 @@ def test_dask_scheduler_runs_simulations():
         with dask_backend(cluster.scheduler_address):
             remote = simulate_cases(to_arrays(history), scale_out_model="ernest")
     assert np.allclose(serial.raw_remaining, remote.raw_remaining)
+
+
+def test_notes_not_logged_holds_for_its_own_thread_only(caplog):
+    import threading
+
+    from jobcast.progress.training import notes_not_logged, train_report
+
+    few = simulate_cases(to_arrays(make_history(n_exec=3, n_iter=10, seed=2)))
+    inside, done = threading.Event(), threading.Event()
+
+    def quiet() -> None:
+        with notes_not_logged():
+            train_report(few)
+            inside.set()
+            done.wait(30)  # still within it while the other thread trains
+
+    def noted() -> None:
+        inside.wait(30)
+        train_report(few)
+        done.set()
+
+    with caplog.at_level("WARNING", logger="jobcast.progress.training"):
+        threads = [threading.Thread(target=quiet), threading.Thread(target=noted)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        train_report(few)  # and after it, in the thread that used it
+    notes = [r for r in caplog.records if "execution(s) to train on" in r.getMessage()]
+    assert [r.threadName for r in notes] == [threads[1].name, "MainThread"]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -10,11 +14,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from jobcast.cli.common import DbOption, JsonOption, console, emit_json, open_repo, plain, show_jobs
+from jobcast.errors import ImportFormatError
 
 if TYPE_CHECKING:
     from jobcast.history import ImportSummary
 
-__all__ = ["import_c3o", "import_csv", "import_traces", "jobs", "report_imports"]
+__all__ = ["import_c3o", "import_csv", "import_traces", "jobs", "readable", "report_imports"]
+
+#: How a file given as ``-`` (standard input) is named in messages.
+STDIN = "<stdin>"
 
 KindOption = Annotated[
     list[str] | None,
@@ -48,7 +56,9 @@ def import_c3o(
 
 
 def import_csv(
-    file: Annotated[Path, typer.Argument(help="CSV file of executions, one row each.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV file of executions, one row each; - reads standard input.")
+    ],
     job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
     runtime: Annotated[str, typer.Option("--runtime", help="Column with the runtime (s).")],
     scale_out: Annotated[
@@ -65,18 +75,43 @@ def import_csv(
     """Import any CSV of executions; columns other than the named ones become context."""
     from jobcast.app.imports import import_csv
 
-    summary = _run_import(
-        import_csv,
-        db,
-        kind,
-        file,
-        job=job,
-        runtime=runtime,
-        scale_out=scale_out,
-        machine_type=machine_type,
-        sep=sep,
-    )
-    report_imports([summary], [file], as_json)
+    with readable(file) as path:
+        summary = _run_import(
+            import_csv,
+            db,
+            kind,
+            path,
+            job=job,
+            runtime=runtime,
+            scale_out=scale_out,
+            machine_type=machine_type,
+            sep=sep,
+        )
+    report_imports([summary], [_shown(file)], as_json)
+
+
+def _shown(file: Path) -> Path:
+    return Path(STDIN) if str(file) == "-" else file
+
+
+@contextmanager
+def readable(file: Path) -> Iterator[Path]:
+    """``file`` itself, or for ``-`` standard input kept in a temporary file while in use.
+
+    The importers read a file twice (its header, then the rows) and name it in their
+    errors; a pipe is copied once so that they can, and errors name it ``<stdin>``.
+    """
+    if str(file) != "-":
+        yield file
+        return
+    with tempfile.TemporaryDirectory(prefix="jobcast-stdin-") as tmp:
+        path = Path(tmp) / "stdin"
+        with path.open("wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out)
+        try:
+            yield path
+        except ImportFormatError as e:
+            raise ImportFormatError(STDIN, e.reason, line=e.line, column=e.column) from None
 
 
 def _run_import(
@@ -121,7 +156,9 @@ def report_imports(
 
 def import_traces(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Iteration-level trace, one row per iteration.")],
+    file: Annotated[
+        Path, typer.Argument(help="Iteration-level trace, one row per iteration; - reads stdin.")
+    ],
     job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
     sep: Annotated[str | None, typer.Option("--sep", help="Field separator (guessed).")] = None,
     execution: Annotated[str, typer.Option(help="Column with the execution id.")] = "execution",
@@ -158,6 +195,6 @@ def import_traces(
     # the column options are named as TraceColumns' fields; --context is a list
     names = {f.name: ctx.params[f.name] for f in fields(TraceColumns) if f.name != "context"}
     columns = TraceColumns(**names, context=tuple(context or ()))
-    with open_repo(db) as repo:
-        summary = run(repo, file, job=job, columns=columns, sep=sep)
-    report_imports([summary], [file], as_json)
+    with readable(file) as path, open_repo(db) as repo:
+        summary = run(repo, path, job=job, columns=columns, sep=sep)
+    report_imports([summary], [_shown(file)], as_json)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import TypedDict, Unpack
 
@@ -49,19 +50,33 @@ _TIE = 1e-9
 _FEW_RUN_MEDIAN_SHARES = (0.0, 1.0)
 
 
+# Set within notes_not_logged: per thread (and per asyncio task), unlike a logger's level.
+_NOTES_NOT_LOGGED: ContextVar[bool] = ContextVar("jobcast_notes_not_logged", default=False)
+
+
+class _NotesFilter(logging.Filter):
+    """Drops this module's records below ERROR where :func:`notes_not_logged` is active."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not _NOTES_NOT_LOGGED.get()
+
+
+logger.addFilter(_NotesFilter())
+
+
 @contextmanager
 def notes_not_logged() -> Iterator[None]:
     """Within it, training notes go to the report only, not to the log as warnings.
 
     For callers that show the report's notes themselves (``jobcast train progress``)
-    or sum them up (the nested evaluation's dozens of trainings).
+    or sum them up (the nested evaluation's dozens of trainings). It holds for the
+    calling thread only: a training running concurrently in another thread still logs.
     """
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    token = _NOTES_NOT_LOGGED.set(True)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        _NOTES_NOT_LOGGED.reset(token)
 
 
 class CaseOptions(TypedDict, total=False):
