@@ -16,8 +16,10 @@ __all__ = [
     "COMPONENTS",
     "FALLBACK_FOLDS",
     "LARGE_FALLBACK",
+    "MIN_GAIN",
     "blend_weights",
     "capped",
+    "cross_fitted",
     "learn_fallback",
     "out_of_fold_error",
     "without_rows",
@@ -27,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 #: Folds of executions the estimates that choose ``gamma`` are cross-fitted over.
 FALLBACK_FOLDS = 3
+
+#: A blend is kept only if it lowers the error out of fold by more than this share.
+MIN_GAIN = 0.01
 
 #: From this share ``sigma`` on, the training notes say the estimate falls back towards the
 #: pace-scaled history mean.
@@ -41,7 +46,7 @@ def without_rows(cases: SimulationCases, rows: np.ndarray) -> SimulationCases:
     return replace(kept, valid=valid)
 
 
-def _cross_fitted(
+def cross_fitted(
     cases: SimulationCases,
     fit: Callable[[SimulationCases], ProgressParameters],
     folds: int,
@@ -201,7 +206,7 @@ def learn_fallback(
     base = params.with_values(fallback=0.0, scaled_share=0.0, scale=1.0)
     if folds < 2 or rows.size < 2 * folds:
         return base, mean_remaining_error(cases, base), []
-    estimate = _cross_fitted(cases, fit, folds)
+    estimate = cross_fitted(cases, fit, folds)
     columns = np.column_stack([estimate, cases.scaled_history_mean()])
     actual = np.maximum(cases.actual_remaining, 1e-9)
     usable = np.isfinite(columns).all(axis=1)
@@ -217,7 +222,7 @@ def learn_fallback(
     held_out = out_of_fold_error(
         columns[usable], actual[usable], cases.current[usable], folds
     )
-    if total <= 0 or held_out >= 0.99 * plain:
+    if total <= 0 or held_out >= (1.0 - MIN_GAIN) * plain:
         logger.info(
             "Progress training: cross-fitted error %.4f, %.4f blended out of fold: no blend "
             "kept.", plain, held_out,

@@ -15,6 +15,13 @@ import pandas as pd
 from jobcast.errors import InputError
 from jobcast.progress.combine import mean_remaining_error, mean_total_error
 from jobcast.progress.fallback import learn_fallback
+from jobcast.progress.few_runs import (
+    SMALL_HISTORY,
+    out_of_fold_errors,
+    simple_choice,
+    simple_fit,
+    simple_options,
+)
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import learn_relevance
 from jobcast.progress.report import MIN_TRAINING_EXECUTIONS, TrainingReport, regularise
@@ -44,10 +51,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Relative difference of two leave-one-out errors below which they count as equal.
-_TIE = 1e-9
-# With too few executions to train on: the shares of the weighted median tried.
-_FEW_RUN_MEDIAN_SHARES = (0.0, 1.0)
 
 
 # Set within notes_not_logged: per thread (and per asyncio task), unlike a logger's level.
@@ -100,10 +103,10 @@ def train_on_cases(
     return train_report(cases, **options).params
 
 
-def _few_executions(
-    by_strength: Mapping[float, SimulationCases], executions: int
+def _simple_report(
+    by_strength: Mapping[float, SimulationCases], executions: int, why: str
 ) -> TrainingReport:
-    """Too few executions to fit parameters: the defaults, with two choices that err least.
+    """The defaults but for the simple choices of :mod:`jobcast.progress.few_runs`.
 
     Of the parameters, only the scale-out strength (among the simulated ones) and how
     the similar executions' estimates are combined (their weighted mean, the paper's,
@@ -114,47 +117,37 @@ def _few_executions(
     convert worse than they help (on 4 or 5 runs of either Ellis history, the full
     conversion is the worst of the five strengths); the weighted median does not let
     one candidate that ran much longer pull the estimate up, as happens near the end
-    of runs whose lengths vary.
+    of runs whose lengths vary. Then, as after training, the blend with the
+    pace-scaled history mean (:func:`jobcast.progress.fallback.learn_fallback`; it
+    needs two executions per fold). ``why`` starts the notes.
     """
     first = by_strength[max(by_strength)]
     defaults = ProgressParameters(scale_out_strength=max(by_strength))
-    options = {
-        (s, r): ProgressParameters(scale_out_strength=s, median_share=r)
-        for s in by_strength
-        for r in _FEW_RUN_MEDIAN_SHARES
-    }
-    errors = {k: mean_remaining_error(by_strength[k[0]], p) for k, p in options.items()}
-    # ties (within rounding: one scale-out converts to itself at every strength, up to
-    # the last bits) keep the mean and the stronger conversion; NaN (nothing to score)
-    # leaves the defaults
-    scored = {k: e for k, e in errors.items() if np.isfinite(e)}
-    least = min(scored.values(), default=np.nan)
-    strength, share = max(
-        (k for k, e in scored.items() if e <= least * (1 + _TIE) + 1e-15),
-        key=lambda k: (-k[1], k[0]),
-        default=(max(by_strength), 0.0),
+    (strength, share), _ = simple_choice(by_strength)
+    chosen = by_strength[strength]
+    params, error, blend_notes = learn_fallback(
+        chosen, simple_options(by_strength)[strength, share], fit=simple_fit
     )
-    params = options[strength, share]
     changed = [f"scale-out strength {strength:g}"] if strength != max(by_strength) else []
     if share > 0:
         changed.append("the similar executions' weighted median (median_share 1)")
     note = (
-        f"only {executions} execution(s) to train on (at least "
-        f"{MIN_TRAINING_EXECUTIONS} needed): kept the default parameters"
+        f"{why}: kept the default parameters"
         + (" but " + " and ".join(changed) if changed else "")
         + (", the choice with the least leave-one-out error" if changed else "")
     )
-    logger.warning("Progress training: %s.", note)
-    chosen = by_strength[strength]
+    notes = (note, *blend_notes)
+    for text in notes:
+        logger.warning("Progress training: %s.", text)
     return TrainingReport(
         params,
         mean_remaining_error(first, defaults),
-        errors[strength, share],
+        error,
         mean_total_error(first, defaults),
         mean_total_error(chosen, params),
         chosen.n_cases,
         executions,
-        (note,),
+        notes,
     )
 
 
@@ -185,10 +178,14 @@ def train_report(
     6. The share ``scaled_share`` of the pace-scaled history mean and the scale
        of the blend, chosen on estimates cross-fitted over folds of executions
        (:func:`jobcast.progress.fallback.learn_fallback`; a large share or a small
-       scale is said in the notes). With
-       fewer than :data:`MIN_TRAINING_EXECUTIONS` executions the defaults are kept but
-       for the scale-out strength and the weighted mean or median, whichever err least
-       (:func:`_few_executions`).
+       scale is said in the notes).
+    7. Below :data:`jobcast.progress.few_runs.SMALL_HISTORY` executions, the trained
+       parameters are kept only if, each execution left out in turn, they estimate
+       it better than the defaults' simple choices (the scale-out strength and the
+       weighted mean or median, :func:`jobcast.progress.few_runs.simple_choice`);
+       else those are kept and the notes say so. With fewer than
+       :data:`MIN_TRAINING_EXECUTIONS` executions nothing is trained and the simple
+       choices are kept.
 
     Given simulations for several scale-out strengths
     (:func:`jobcast.progress.simulation.simulate_strengths`), steps 1-4 run from the
@@ -233,7 +230,12 @@ def train_report(
     defaults = ProgressParameters(scale_out_strength=max(by_strength))
     executions = int(np.unique(first.current).size)
     if executions < MIN_TRAINING_EXECUTIONS:
-        return _few_executions(by_strength, executions)
+        return _simple_report(
+            by_strength,
+            executions,
+            f"only {executions} execution(s) to train on (at least "
+            f"{MIN_TRAINING_EXECUTIONS} needed)",
+        )
 
     def train(
         c: SimulationCases, starts: int, random_first: bool, evaluations: int, grid: bool = True
@@ -283,6 +285,22 @@ def train_report(
         chosen, params, fit=lambda c: train(c, 1, False, maxfun)[1]
     )
     notes += fallback_notes
+    if executions < SMALL_HISTORY:
+        trained, simple = out_of_fold_errors(
+            by_strength, chosen, lambda c: train(c, 1, False, maxfun)[1]
+        )
+        logger.info(
+            "Progress training on %d executions, leaving each out: trained %.4f, the "
+            "defaults' simple choice %.4f.", executions, trained, simple,
+        )
+        if simple < trained:
+            return _simple_report(
+                by_strength,
+                executions,
+                f"on {executions} executions, parameters trained without a run estimated "
+                f"it worse than the defaults did ({trained:.4f} against {simple:.4f}, "
+                "each execution left out)",
+            )
     before = mean_remaining_error(first, defaults)
     logger.info(
         "Trained progress parameters: leave-one-out MRE of the remaining runtime %.4f "
