@@ -51,7 +51,8 @@ def features(
         t = np.log(centers[j]) if dom.log else centers[j].astype(float)
         span = spans[j] if spans is not None else None
         lo, hi = span if span is not None else (float(t.min()), float(t.max()))
-        cols.append(np.clip((2 * t[code] - lo - hi) / (hi - lo), -1.0, 1.0))
+        # (t - lo) / (hi - lo) is exactly 0 and 1 at the span's ends, whatever the rounding
+        cols.append(np.clip(2.0 * (t[code] - lo) / (hi - lo) - 1.0, -1.0, 1.0))
         labels.append(f"log({name})" if dom.log else name)
         if name == scale_out and centers[j].min() > 0:
             w = 1.0 / centers[j]
