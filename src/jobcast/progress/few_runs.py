@@ -136,7 +136,6 @@ def out_of_fold_errors(
     for row in rows:
         held = np.array([row])
         choice, _ = simple_choice({s: without_rows(c, held) for s, c in by_strength.items()})
-        cases = by_strength[choice[0]]
-        own = cases.current == row
-        simple[own] = case_estimates(cases._select(own), options[choice])
+        own = by_strength[choice[0]].only(row)
+        simple[chosen.current == row] = case_estimates(own, options[choice])
     return deployed_error(trained, chosen), deployed_error(simple, chosen)

@@ -51,8 +51,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-
-
 # Set within notes_not_logged: per thread (and per asyncio task), unlike a logger's level.
 _NOTES_NOT_LOGGED: ContextVar[bool] = ContextVar("jobcast_notes_not_logged", default=False)
 
