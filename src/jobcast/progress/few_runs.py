@@ -6,7 +6,8 @@ defaults but for two choices made by the leave-one-out error (:func:`simple_choi
 the scale-out strength among the simulated ones, and the similar executions' weighted
 mean (the paper's) or the weighted median that minimises the relative error. Up to
 :data:`SMALL_HISTORY` executions, the trained parameters are kept only where they err
-less than those simple choices out of fold (:func:`simple_or_trained`).
+less than those simple choices out of fold (:func:`out_of_fold_errors`, used by
+:func:`jobcast.progress.training.train_report`).
 """
 
 from __future__ import annotations
@@ -95,8 +96,7 @@ def deployed_error(estimates: np.ndarray, cases: SimulationCases) -> float:
     training to blend at all). A case without an estimate counts as
     0 s remaining, as the errors score it.
     """
-    finite = np.isfinite(estimates)
-    columns = np.column_stack([np.where(finite, estimates, 0.0), cases.scaled_history_mean()])
+    columns = np.column_stack([estimates, cases.scaled_history_mean()])
     columns = np.where(np.isfinite(columns), columns, 0.0)
     actual = np.maximum(cases.actual_remaining, 1e-9)
     plain = float(np.mean(np.abs(columns[:, 0] - cases.actual_remaining) / actual))

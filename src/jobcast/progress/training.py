@@ -279,14 +279,13 @@ def train_report(
                 "error (%.4f without them): not used.", alt_err,
             )
     params, err, notes = regularise(chosen, params, err, bounds=EXPONENT_BOUNDS)
-    params, err, fallback_notes = learn_fallback(
-        chosen, params, fit=lambda c: train(c, 1, False, maxfun)[1]
-    )
+    def fit(c: SimulationCases) -> ProgressParameters:  # one start, for folds of runs
+        return train(c, 1, False, maxfun)[1]
+
+    params, err, fallback_notes = learn_fallback(chosen, params, fit=fit)
     notes += fallback_notes
     if executions < SMALL_HISTORY:
-        trained, simple = out_of_fold_errors(
-            by_strength, chosen, lambda c: train(c, 1, False, maxfun)[1]
-        )
+        trained, simple = out_of_fold_errors(by_strength, chosen, fit)
         logger.info(
             "Progress training on %d executions, leaving each out: trained %.4f, the "
             "defaults' simple choice %.4f.", executions, trained, simple,
