@@ -187,7 +187,7 @@ def test_scheduler_runs_the_simulations_on_a_dask_cluster(db: str) -> None:
     ) as cluster:
         remote = run(*args, "--scheduler", cluster.scheduler_address)
         prefixes = set(cluster.scheduler.task_prefixes)
-    assert any("_one_execution" in p for p in prefixes), prefixes
+    assert any("held_out_cases" in p for p in prefixes), prefixes
     assert remote == local
 
 

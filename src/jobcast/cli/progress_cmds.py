@@ -123,7 +123,8 @@ def train_progress(
     table(f"Progress parameters of {job!r}", ["parameter", "value"], rows)
     table(
         f"Leave-one-out error over {report.estimates} estimates of {report.executions} executions",
-        ["mean relative error", "default parameters", "trained"],
+        # "stored": trained, or the defaults' simple choice where training kept it
+        ["mean relative error", "default parameters", "stored (used by estimate)"],
         [
             ("remaining runtime (paper's metric)", report.error_before, report.error_after),
             ("total runtime", report.total_error_before, report.total_error_after),

@@ -172,7 +172,7 @@ def case_estimates(cases: SimulationCases, params: ProgressParameters) -> np.nda
     """Remaining-runtime estimates of all simulated cases under ``params``, shape ``(C,)``."""
     mask, sim_final, _ = match_masks(cases.similarities, cases.valid, params)
     return combine(
-        cases.remaining(params.adjustment), mask, sim_final, params,
+        cases.remaining(params.adjustment, params.length_strength), mask, sim_final, params,
         cases.robust(params.adjustment),
         cases.history_mean() if params.fallback > 0 else None,
         cases.scaled_history_mean() if params.scaled_share > 0 else None,

@@ -304,7 +304,9 @@ class ProgressEstimator(BaseEstimator):
             )
         valid = np.ones(candidates.indices.size, dtype=bool)
         found = match(candidates.similarities, valid, self.params_)
-        estimates = candidates.remaining(self.params_.adjustment)[found.indices]
+        estimates = candidates.remaining(
+            self.params_.adjustment, self.params_.length_strength
+        )[found.indices]
         selected = np.ones(found.indices.size, dtype=bool)
         elapsed = float(cur.runtime[0, :i].sum())
         baseline = scaled = None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from jobcast.progress.arrays import IterationArrays
 from jobcast.progress.context import context_relevance, context_similarity, relevance_targets
 from jobcast.progress.inference import adjusted, kind_factors, remaining_estimates
+from jobcast.progress.lengths import length_ratios, length_relevance
 from jobcast.progress.scaling import ScaleOutTable
 from jobcast.progress.similarity import (
     MEASURES,
@@ -48,6 +50,11 @@ class Candidates:
         estimate that one candidate's outlier iterations do not move.
     robust_factor
         Median of ``factors``.
+    length_ratio
+        Shape ``(k,)``: each candidate's remaining iterations converted to the current
+        execution's expected count (:func:`jobcast.progress.lengths.length_ratios`),
+        applied to the power ``length_strength``; None where the history's runs share
+        one length (every ratio 1).
     """
 
     indices: np.ndarray
@@ -56,10 +63,17 @@ class Candidates:
     factors: np.ndarray
     robust_remaining: float = float("nan")
     robust_factor: float = 1.0
+    length_ratio: np.ndarray | None = None
 
-    def remaining(self, adjustment: float = 1.0) -> np.ndarray:
-        """Remaining runtime per candidate with the (damped) adjustment factor applied."""
-        return self.raw_remaining * adjusted(self.factors, adjustment)
+    def remaining(self, adjustment: float = 1.0, length: float = 0.0) -> np.ndarray:
+        """Remaining runtime per candidate with the (damped) adjustment factor applied.
+
+        ``length``: the power of :attr:`length_ratio` applied (``length_strength``).
+        """
+        out = self.raw_remaining * adjusted(self.factors, adjustment)
+        if self.length_ratio is None or length <= 0.0:
+            return out
+        return out * self.length_ratio**length
 
     def robust(self, adjustment: float = 1.0) -> float:
         """The robust estimate with the (damped) median adjustment factor applied."""
@@ -91,6 +105,9 @@ class PreparedHistory:
     relevance
         Per context attribute of ``arrays.context``: its relevance
         (:func:`jobcast.progress.context.context_relevance`), or None.
+    lengths
+        Per context attribute: its relevance for the runs' iteration counts
+        (:func:`jobcast.progress.lengths.length_relevance`), or None.
     """
 
     arrays: IterationArrays
@@ -101,6 +118,7 @@ class PreparedHistory:
     scale_int: np.ndarray | None = None
     scale_ratio: np.ndarray | None = None
     relevance: np.ndarray | None = None
+    lengths: np.ndarray | None = None
 
     def candidates(
         self,
@@ -194,6 +212,13 @@ class PreparedHistory:
             self.table.lookup(past, np.array(scale[-1])), now, raw,
         )
         robust = float(np.median(self.base[rows, i:] * now[None, :], axis=0).sum())
+        ratio = length_ratios(
+            current.context,
+            None if hist.context is None else hist.context.subset(idx),
+            hist.n_iter[idx],
+            i,
+            self.lengths,
+        )
         return Candidates(
             indices=idx,
             similarities=sims,
@@ -201,6 +226,7 @@ class PreparedHistory:
             factors=factors,
             robust_remaining=robust,
             robust_factor=float(np.median(factors)),
+            length_ratio=ratio,
         )
 
 
@@ -210,6 +236,7 @@ def prepare_history(
     *,
     nodes: dict[str, np.ndarray] | None = None,
     relevance: np.ndarray | None = None,
+    lengths: np.ndarray | None | Literal["learn"] = "learn",
 ) -> PreparedHistory:
     """Normalise the history's runtimes by the scale-out table.
 
@@ -224,6 +251,10 @@ def prepare_history(
     relevance
         Relevance of the context attributes; None learns it from every execution of
         ``arrays`` (:func:`learn_relevance`).
+    lengths
+        Relevance of the context attributes for the iteration counts (None: runs are
+        not converted between lengths); ``"learn"`` learns it from every execution of
+        ``arrays`` (:func:`jobcast.progress.lengths.length_relevance`).
 
     Returns
     -------
@@ -247,6 +278,7 @@ def prepare_history(
         scale_int=scale.astype(np.int64),
         scale_ratio=ratio,
         relevance=learn_relevance(arrays) if relevance is None else relevance,
+        lengths=length_relevance(arrays) if isinstance(lengths, str) else lengths,
     )
 
 

@@ -19,13 +19,13 @@ from jobcast.progress.baseline import (
     scaled_history_mean,
     suffix_runtimes,
 )
+from jobcast.progress.held_out import held_out_cases
 from jobcast.progress.inference import adjusted, combine_estimates
 from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match_masks
 from jobcast.progress.parallel import ProgressCallback, run_tasks
 from jobcast.progress.parameters import ProgressParameters
-from jobcast.progress.prepared import learn_relevance, prepare_history
-from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
+from jobcast.progress.scaling import ScaleOutModelKind
 from jobcast.progress.similarity import MEASURES
 
 __all__ = [
@@ -106,6 +106,10 @@ class SimulationCases:
         Shape ``(C, E)``: each execution's runtime before the case's iteration, as
         recorded: the pace the pace-scaled history mean compares the current run's
         elapsed time with (:func:`jobcast.progress.baseline.scaled_history_mean`).
+    length_ratio
+        Shape ``(C, E)``: each candidate's remaining iterations converted to the current
+        execution's expected count (:mod:`jobcast.progress.lengths`), applied to the
+        power ``length_strength``; None where no case has one (every ratio 1).
     """
 
     current: np.ndarray
@@ -122,6 +126,7 @@ class SimulationCases:
     robust_factor: np.ndarray | None = None
     plain_remaining: np.ndarray | None = None
     plain_elapsed: np.ndarray | None = None
+    length_ratio: np.ndarray | None = None
 
     @property
     def n_cases(self) -> int:
@@ -160,11 +165,29 @@ class SimulationCases:
             plain_remaining=None if self.plain_remaining is None
             else self.plain_remaining[keep],
             plain_elapsed=None if self.plain_elapsed is None else self.plain_elapsed[keep],
+            length_ratio=None if self.length_ratio is None else self.length_ratio[keep],
         )
 
-    def remaining(self, adjustment: float = 1.0) -> np.ndarray:
-        """Per-candidate remaining runtimes with the (damped) adjustment, shape ``(C, E)``."""
-        return self.raw_remaining * adjusted(self.factors, adjustment)
+    def remaining(self, adjustment: float = 1.0, length: float = 0.0) -> np.ndarray:
+        """Per-candidate remaining runtimes with the (damped) adjustment, shape ``(C, E)``.
+
+        ``length``: the power of :attr:`length_ratio` applied (``length_strength``).
+        """
+        out = self.raw_remaining * adjusted(self.factors, adjustment)
+        if self.length_ratio is None or length <= 0.0:
+            return out
+        return out * self.length_ratio**length
+
+    def converted(self) -> SimulationCases:
+        """The cases with every candidate converted to the expected length (strength 1).
+
+        Training on these trains parameters for ``length_strength`` 1; the ratios are
+        folded into ``raw_remaining``, so they are not applied twice.
+        """
+        if self.length_ratio is None:
+            return self
+        return replace(self, raw_remaining=self.raw_remaining * self.length_ratio,
+                       length_ratio=None)
 
     def robust(self, adjustment: float = 1.0) -> np.ndarray:
         """The robust estimates with the (damped) median adjustment, shape ``(C,)``.
@@ -204,7 +227,7 @@ class SimulationCases:
         weights = np.power(np.clip(sim_final, 0.0, 1.0), params.exponent) * mask
         # a set whose similarities are all 0 is averaged plainly (as the estimates are)
         weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, mask * 1.0)
-        return log_spread(self.remaining(params.adjustment), weights)
+        return log_spread(self.remaining(params.adjustment, params.length_strength), weights)
 
     def pair_accuracy(self, adjustment: float = 1.0) -> np.ndarray:
         """Accuracy of estimating each case from each candidate alone, shape ``(C, E)``.
@@ -215,92 +238,6 @@ class SimulationCases:
         remaining = self.remaining(adjustment)
         err = np.abs(remaining - self.actual_remaining[:, None]) / self.actual_total[:, None]
         return np.where(self.valid, np.clip(1.0 - err, 0.0, 1.0), np.nan)
-
-
-@dataclass(frozen=True, eq=False)
-class _Simulated:
-    """The cases of one held-out execution at one scale-out strength (see SimulationCases)."""
-
-    similarities: np.ndarray
-    valid: np.ndarray
-    raw_remaining: np.ndarray
-    factors: np.ndarray
-    elapsed: np.ndarray
-    robust_remaining: np.ndarray
-    robust_factor: np.ndarray
-
-
-def _one_execution(
-    arrays: IterationArrays,
-    row: int,
-    iterations: Sequence[int],
-    kind: ScaleOutModelKind,
-    nodes: dict[str, np.ndarray] | None,
-    max_scale_out: int,
-    strengths: Sequence[float] = (1.0,),
-) -> list[_Simulated]:
-    """Cases of one held-out execution per scale-out strength.
-
-    Its own runtimes never enter the models used; the models are fitted once and
-    powered to each strength.
-    """
-    others = np.ones(arrays.n_executions, dtype=bool)
-    others[row] = False
-    fitted = fit_scale_out_table(
-        arrays.runtime, arrays.scale_out, kind=kind, rows=others, max_scale_out=max_scale_out
-    )
-    current_full = arrays.row(row)
-    current_nodes = None if nodes is None else {k: v[row] for k, v in nodes.items()}
-    elapsed = np.array([arrays.runtime[row, :i].sum() for i in iterations])
-    n_e = arrays.n_executions
-    m = len(MEASURES)
-    out = []
-    # the context attributes' relevance, like the models, is learned without the execution
-    relevance = learn_relevance(arrays.subset(others))
-    for strength in strengths:
-        prepared = prepare_history(
-            arrays, fitted.powered(float(strength)), nodes=nodes, relevance=relevance
-        )
-        sims = np.full((len(iterations), m, n_e), np.nan)
-        valid = np.zeros((len(iterations), n_e), dtype=bool)
-        remaining = np.zeros((len(iterations), n_e))
-        factors = np.ones((len(iterations), n_e))
-        robust_remaining = np.zeros(len(iterations))
-        robust_factor = np.ones(len(iterations))
-        for c, i in enumerate(iterations):
-            current = _cut(current_full, int(i))
-            cand = prepared.candidates(current, exclude=~others, current_nodes=current_nodes)
-            sims[c][:, cand.indices] = cand.similarities
-            valid[c, cand.indices] = True
-            remaining[c, cand.indices] = cand.raw_remaining
-            factors[c, cand.indices] = cand.factors
-            robust_remaining[c] = cand.robust_remaining
-            robust_factor[c] = cand.robust_factor
-        out.append(
-            _Simulated(
-                similarities=sims,
-                valid=valid,
-                raw_remaining=remaining,
-                factors=factors,
-                elapsed=elapsed,
-                robust_remaining=robust_remaining,
-                robust_factor=robust_factor,
-            )
-        )
-    return out
-
-
-def _cut(one: IterationArrays, i: int) -> IterationArrays:
-    return IterationArrays(
-        executions=one.executions,
-        n_iter=np.array([i]),
-        runtime=one.runtime[:, :i],
-        scale_out=one.scale_out[:, :i],
-        records=None if one.records is None else one.records[:, :i],
-        hardware={k: v[:, :i] for k, v in one.hardware.items()},
-        input_size=one.input_size,
-        context=one.context,
-    )
 
 
 class SimulationOptions(TypedDict, total=False):
@@ -395,7 +332,7 @@ def simulate_strengths(
         (arrays, row, its.tolist(), scale_out_model, nodes, max_scale_out, strengths)
         for row, its in plan
     ]
-    results = run_tasks(_one_execution, tasks, n_jobs=n_jobs, callback=callback)
+    results = run_tasks(held_out_cases, tasks, n_jobs=n_jobs, callback=callback)
     current = np.concatenate([np.full(its.size, row) for row, its in plan]).astype(np.int64)
     iteration = np.concatenate([its for _, its in plan]).astype(np.int64)
     elapsed = np.concatenate([r[0].elapsed for r in results])
@@ -403,6 +340,15 @@ def simulate_strengths(
     plain = remaining_from(suffix_runtimes(arrays.runtime), iteration)
     before = elapsed_at(arrays.runtime, iteration)
     logger.info("Simulated %d estimates over %d executions.", len(current), n_e)
+
+    def ratios(k: int) -> np.ndarray | None:
+        if all(r[k].length_ratio is None for r in results):
+            return None
+        return np.concatenate([
+            np.ones((len(r[k].elapsed), n_e)) if r[k].length_ratio is None else r[k].length_ratio
+            for r in results
+        ])
+
     return {
         strength: SimulationCases(
             current=current,
@@ -419,6 +365,7 @@ def simulate_strengths(
             robust_factor=np.concatenate([r[k].robust_factor for r in results]),
             plain_remaining=plain,
             plain_elapsed=before,
+            length_ratio=ratios(k),
         )
         for k, strength in enumerate(strengths)
     }
@@ -450,7 +397,7 @@ def simulate_cases(
 def combined_estimate(cases: SimulationCases, index: int, params: ProgressParameters) -> float:
     """Estimate of one case (used to cross-check the batched path)."""
     mask, sim_final, _ = match_masks(cases.similarities[index], cases.valid[index], params)
-    remaining = cases.remaining(params.adjustment)[index]
+    remaining = cases.remaining(params.adjustment, params.length_strength)[index]
     return combine_estimates(remaining[mask], sim_final[mask], params.exponent)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
+from functools import partial
 from typing import TypedDict, Unpack
 
 import numpy as np
@@ -22,6 +23,7 @@ from jobcast.progress.few_runs import (
     simple_fit,
     simple_options,
 )
+from jobcast.progress.lengths import chosen_length
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import learn_relevance
 from jobcast.progress.report import MIN_TRAINING_EXECUTIONS, TrainingReport, regularise
@@ -158,6 +160,7 @@ def train_report(
     maxfun: int = 200,
     train_adjustment: bool = True,
     random_state: int | np.random.Generator | None = None,
+    lengths: bool = True,
 ) -> TrainingReport:
     """Train parameters on precomputed leave-one-out simulations and report on them.
 
@@ -184,6 +187,11 @@ def train_report(
        else those are kept and the notes say so. With fewer than
        :data:`MIN_TRAINING_EXECUTIONS` executions nothing is trained and the simple
        choices are kept.
+    8. From :data:`jobcast.progress.few_runs.SMALL_HISTORY` executions on, where the
+       runs differ in length, steps 1-6 run again on the candidates converted to the
+       expected length (:mod:`jobcast.progress.lengths`); ``length_strength`` 1 is
+       kept if that lowers the leave-one-out error by
+       :data:`jobcast.progress.lengths.MIN_LENGTH_GAIN`.
 
     Given simulations for several scale-out strengths
     (:func:`jobcast.progress.simulation.simulate_strengths`), steps 1-4 run from the
@@ -206,6 +214,8 @@ def train_report(
         Also train the damping of ``f_total``; False keeps the paper's full factor.
     random_state
         Seed or generator of the random starting points.
+    lengths
+        Step 8 (False: the candidates as they ran).
 
     Returns
     -------
@@ -227,6 +237,13 @@ def train_report(
     first = by_strength[max(by_strength)]
     defaults = ProgressParameters(scale_out_strength=max(by_strength))
     executions = int(np.unique(first.current).size)
+    if lengths and executions >= SMALL_HISTORY and first.length_ratio is not None:
+        again = partial(train_report, a_min=a_min, n_min=n_min, n_starts=n_starts,
+                        maxfun=maxfun, train_adjustment=train_adjustment,
+                        random_state=random_state, lengths=False)
+        return chosen_length(
+            again(by_strength), again({s: c.converted() for s, c in by_strength.items()})
+        )
     if executions < MIN_TRAINING_EXECUTIONS:
         return _simple_report(
             by_strength,
