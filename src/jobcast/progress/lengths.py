@@ -38,6 +38,7 @@ __all__ = [
     "chosen_length",
     "length_ratios",
     "length_relevance",
+    "with_lengths",
 ]
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,13 @@ LENGTH_SHARPNESS = 32.0
 #: The converted candidates are kept only if they lower the leave-one-out error by more
 #: than this share.
 MIN_LENGTH_GAIN = 0.02
+
+
+def with_lengths(remaining: np.ndarray, ratio: np.ndarray | None, length: float) -> np.ndarray:
+    """``remaining * ratio ** length``; ``remaining`` itself without ratios or at strength 0."""
+    if ratio is None or length <= 0.0:
+        return remaining
+    return np.asarray(remaining * ratio**length)
 
 
 def length_relevance(arrays: IterationArrays) -> np.ndarray | None:

@@ -10,7 +10,7 @@ import numpy as np
 from jobcast.progress.arrays import IterationArrays
 from jobcast.progress.context import context_relevance, context_similarity, relevance_targets
 from jobcast.progress.inference import adjusted, kind_factors, remaining_estimates
-from jobcast.progress.lengths import length_ratios, length_relevance
+from jobcast.progress.lengths import length_ratios, length_relevance, with_lengths
 from jobcast.progress.scaling import ScaleOutTable
 from jobcast.progress.similarity import (
     MEASURES,
@@ -71,9 +71,7 @@ class Candidates:
         ``length``: the power of :attr:`length_ratio` applied (``length_strength``).
         """
         out = self.raw_remaining * adjusted(self.factors, adjustment)
-        if self.length_ratio is None or length <= 0.0:
-            return out
-        return out * self.length_ratio**length
+        return with_lengths(out, self.length_ratio, length)
 
     def robust(self, adjustment: float = 1.0) -> float:
         """The robust estimate with the (damped) median adjustment factor applied."""

@@ -22,6 +22,7 @@ from jobcast.progress.baseline import (
 from jobcast.progress.held_out import held_out_cases
 from jobcast.progress.inference import adjusted, combine_estimates
 from jobcast.progress.interval import log_spread
+from jobcast.progress.lengths import with_lengths
 from jobcast.progress.matching import match_masks
 from jobcast.progress.parallel import ProgressCallback, run_tasks
 from jobcast.progress.parameters import ProgressParameters
@@ -174,9 +175,7 @@ class SimulationCases:
         ``length``: the power of :attr:`length_ratio` applied (``length_strength``).
         """
         out = self.raw_remaining * adjusted(self.factors, adjustment)
-        if self.length_ratio is None or length <= 0.0:
-            return out
-        return out * self.length_ratio**length
+        return with_lengths(out, self.length_ratio, length)
 
     def converted(self) -> SimulationCases:
         """The cases with every candidate converted to the expected length (strength 1).
