@@ -10,7 +10,9 @@ and at most 0.8 on average; coverage 70-90 %.
 A history is ``DB_URL::JOB`` (a jobcast history database, read only: nothing is
 written to it), ``ellis:NAME`` (``../shared/data/ellis/NAME.csv``) or
 ``synthetic:random,SEED`` / ``synthetic:records,SEED`` (16 runs of 8-40 iterations, lengths
-drawn at random; ``records`` adds a record count whose decay announces the length). For example, the
+drawn at random; ``records`` adds a record count whose decay announces the length) or
+``synthetic:capped,SEED`` (16 runs whose ``cap`` attribute, 6-12, sets their length, a
+``size`` attribute their pace; 15 % stop before the cap). For example, the
 local PySpark histories built with ``scripts/local_history.sh``:
 
     .venv/bin/python benchmarks/bench_progress_generalise.py \
@@ -59,12 +61,33 @@ def random_lengths(seed: int, records: bool = False, n_runs: int = 16) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
+def capped(seed: int, n_runs: int = 16) -> pd.DataFrame:
+    """Runs whose ``cap`` attribute sets their length and ``size`` their pace (some converge)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for e in range(n_runs):
+        cap, size = (6, 8, 10, 12)[e % 4], (1.0, 2.0, 3.0)[e % 3]
+        length = cap if rng.random() >= 0.15 else int(rng.integers(3, cap))
+        duration = size * rng.lognormal(0.0, 0.1) * rng.lognormal(0.0, 0.05, length)
+        duration[0] *= 3.0
+        frames.append(pd.DataFrame({
+            "execution": f"run-{e}", "iteration": np.arange(length), "scale_out": 4,
+            "duration_s": duration, "cap": float(cap), "size": size,
+            "data_seed": float(rng.integers(100)),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
 def load(spec: str) -> tuple[str, pd.DataFrame, pd.DataFrame | None]:
     """The history named by ``spec``: its label, iteration frame and hardware samples."""
     if spec.startswith("synthetic:"):
         kind, _, seed = spec.removeprefix("synthetic:").partition(",")
-        if kind not in ("random", "records") or not seed.isdigit():
-            raise SystemExit(f"synthetic:random,SEED or synthetic:records,SEED, got {spec!r}")
+        if kind not in ("random", "records", "capped") or not seed.isdigit():
+            raise SystemExit(
+                f"synthetic:random|records|capped,SEED (e.g. synthetic:random,0), got {spec!r}"
+            )
+        if kind == "capped":
+            return spec, capped(int(seed)), None
         return spec, random_lengths(int(seed), records=kind == "records"), None
     if spec.startswith("ellis:"):
         name = spec.removeprefix("ellis:")
