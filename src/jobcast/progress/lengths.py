@@ -11,7 +11,8 @@ to the power :data:`LENGTH_SHARPNESS`, with each context attribute's relevance l
 the iteration count alone (:func:`length_relevance`). Where the runs all have one length,
 or no context attribute orders their lengths, every ratio is 1.
 
-Training (:mod:`jobcast.progress.training`) decides: on a history whose lengths vary it
+Training (:mod:`jobcast.progress.training`) decides: on a history of
+:data:`jobcast.progress.few_runs.SMALL_HISTORY` executions or more whose lengths vary it
 trains once on the candidates as they ran and once converted, and keeps the conversion
 (``length_strength`` 1) only if its leave-one-out error is lower by :data:`MIN_LENGTH_GAIN`.
 ``benchmarks/bench_progress_lengths.py`` measured the remedy before it was built
