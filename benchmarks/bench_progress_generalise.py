@@ -84,7 +84,8 @@ def load(spec: str) -> tuple[str, pd.DataFrame, pd.DataFrame | None]:
         kind, _, seed = spec.removeprefix("synthetic:").partition(",")
         if kind not in ("random", "records", "capped") or not seed.isdigit():
             raise SystemExit(
-                f"synthetic:random|records|capped,SEED (e.g. synthetic:random,0), got {spec!r}"
+                "synthetic:random,SEED, synthetic:records,SEED or synthetic:capped,SEED, "
+                f"got {spec!r}"
             )
         if kind == "capped":
             return spec, capped(int(seed)), None
