@@ -233,3 +233,23 @@ def test_train_prints_each_note_once(tmp_path: Path, caplog: pytest.LogCaptureFi
     assert result.output.count("execution(s) to train on") == 1, result.output
     assert "Note:" in result.output
     assert not [r for r in caplog.records if "to train on" in r.getMessage()]
+
+
+def test_train_says_when_the_runs_lengths_are_converted(tmp_path: Path) -> None:
+    # a cap column sets each run's length: training converts the candidates' remaining
+    # iterations, and the table says the attributes serve that conversion
+    from tests.progress.test_lengths import capped_history
+
+    path = tmp_path / "capped.csv"
+    capped_history(16, seed=1).to_csv(path, index=False)
+    url = f"sqlite:///{tmp_path / 'capped.db'}"
+    run("import", "traces", str(path), "--job", "capped", "--context", "cap",
+        "--context", "size", "--context", "data_seed", "--db", url, "--json")
+    result = runner.invoke(
+        app, ["train", "progress", "--job", "capped", "--n-jobs", "1", "--db", url],
+        catch_exceptions=False, env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "stored (used by estimate)" in result.output
+    assert "length_strength" in result.output
+    assert "lengths are converted by those that order the iteration counts" in result.output

@@ -135,7 +135,12 @@ def train_progress(
         table(
             "Context attributes' relevance (learned from the history; 0: no more than chance)"
             # weight 0: training left it out, or kept the defaults (too few executions)
-            + ("" if used else ": not used (the context measure's weight is 0)"),
+            + ("" if used else ": not used by the context measure (its weight is 0)")
+            + (
+                "; the runs' lengths are converted by those that order the iteration counts"
+                if report.params.length_strength > 0
+                else ""
+            ),
             ["attribute", "relevance"],
             sorted(report.context_relevance, key=lambda pair: -pair[1]),
         )
