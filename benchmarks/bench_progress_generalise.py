@@ -61,13 +61,19 @@ def random_lengths(seed: int, records: bool = False, n_runs: int = 16) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
-def capped(seed: int, n_runs: int = 16) -> pd.DataFrame:
-    """Runs whose ``cap`` attribute sets their length and ``size`` their pace (some converge)."""
+def capped(seed: int, n_runs: int = 16, stop_share: float = 0.15) -> pd.DataFrame:
+    """Runs whose ``cap`` attribute sets their length and ``size`` their pace.
+
+    An iteration takes about ``size`` seconds (the first, which reads the input, three
+    times as long); a share ``stop_share`` of the runs stops before its cap (converged); a
+    data seed is noise. Caps and sizes cycle independently, so matching on the context
+    alone finds few runs alike in both.
+    """
     rng = np.random.default_rng(seed)
     frames = []
     for e in range(n_runs):
         cap, size = (6, 8, 10, 12)[e % 4], (1.0, 2.0, 3.0)[e % 3]
-        length = cap if rng.random() >= 0.15 else int(rng.integers(3, cap))
+        length = cap if rng.random() >= stop_share else int(rng.integers(3, cap))
         duration = size * rng.lognormal(0.0, 0.1) * rng.lognormal(0.0, 0.05, length)
         duration[0] *= 3.0
         frames.append(pd.DataFrame({

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,31 +18,13 @@ from jobcast.progress.simulation import simulate_strengths
 from jobcast.progress.training import train_history, train_report
 from tests.progress.synthetic import make_history
 
-CAPS = (6, 8, 10, 12)
-SIZES = (1.0, 2.0, 3.0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from bench_progress_generalise import capped  # noqa: E402
 
 
 def capped_history(n_exec: int, seed: int, stop_share: float = 0.15) -> pd.DataFrame:
-    """Runs whose ``cap`` attribute sets their number of iterations, ``size`` their pace.
-
-    An iteration takes about ``size`` seconds (the first, which reads the input, three
-    times as long); a share of the runs stops before its cap (converged); a data seed is
-    noise. Caps and sizes cycle independently, so matching on the context alone finds
-    few runs alike in both.
-    """
-    rng = np.random.default_rng(seed)
-    frames = []
-    for e in range(n_exec):
-        cap, size = CAPS[e % len(CAPS)], SIZES[e % len(SIZES)]
-        n = cap if rng.random() >= stop_share else int(rng.integers(3, cap))
-        duration = size * rng.lognormal(0.0, 0.1) * rng.lognormal(0.0, 0.05, n)
-        duration[0] *= 3.0
-        frames.append(pd.DataFrame({
-            "execution": f"run-{e}", "iteration": np.arange(n), "scale_out": 4,
-            "duration_s": duration, "cap": float(cap), "size": size,
-            "data_seed": float(rng.integers(100)),
-        }))
-    return pd.concat(frames, ignore_index=True)
+    """Runs whose ``cap`` attribute sets their length (the benchmark's synthetic:capped)."""
+    return capped(seed, n_runs=n_exec, stop_share=stop_share)
 
 
 def test_length_ratios_without_lengths_to_learn_are_all_one() -> None:
