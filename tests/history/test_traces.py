@@ -75,6 +75,14 @@ def test_canonical_columns_and_context(tmp_path: Path) -> None:
         pytest.param(
             VARYING_CONTEXT, 2, "input_size", "changes within execution", id="context-varies"
         ),
+        pytest.param(
+            f"{HEADER}a,0,1,2\na,1,1,2\na,3,1,2\n", 4, "iteration", "no iteration 2",
+            id="iteration-gap",
+        ),
+        pytest.param(
+            f"{HEADER}a,0,1,2\na,1,1,2\nb,1,1,2\nb,2,1,2\n", 4, "iteration",
+            "'b' starts at iteration 1 while 'a' starts at 0", id="first-index-differs",
+        ),
     ],
 )
 def test_bad_traces(
@@ -84,6 +92,21 @@ def test_bad_traces(
         read_traces(_write(tmp_path, text), job="j")
     assert err.value.line == line and err.value.column == column
     assert fragment in str(err.value)
+
+
+def test_iterations_counted_from_one_are_stored_from_zero(
+    tmp_path: Path, sqlite_repo: HistoryRepository
+) -> None:
+    text = f"{HEADER}a,1,2.0,4\na,2,3.0,4\nb,2,5.0,4\nb,1,4.0,4\n"
+    t = read_traces(_write(tmp_path, text), job="one")
+    assert list(t.iterations["iteration"]) == [0, 1, 0, 1]
+    assert list(t.iterations["duration_s"]) == [2.0, 3.0, 4.0, 5.0]
+    sqlite_repo.import_iterations(t)
+    stored = sqlite_repo.iterations("one")
+    assert stored.groupby("execution")["iteration"].apply(list).to_dict() == {
+        "a": [0, 1],
+        "b": [0, 1],
+    }
 
 
 def test_bad_unit() -> None:

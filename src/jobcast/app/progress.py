@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -16,6 +16,7 @@ from jobcast.errors import InputError, JobcastError, NotEnoughDataError
 from jobcast.history import HistoryRepository
 from jobcast.history.values import utc
 from jobcast.progress.eta import WallClockEstimate
+from jobcast.progress.usable import UsableHistory, finished_prefix, usable_history
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from typing_extensions import Unpack
@@ -162,21 +163,47 @@ def stored_progress(repo: HistoryRepository, job: str) -> StoredProgress:
 
 
 def job_history(repo: HistoryRepository, job: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The job's finished iterations and its hardware samples (None without any).
+    """The job's usable finished iterations and its hardware samples (None without any).
+
+    Executions recorded with incomplete iterations are left out with a warning
+    (:func:`jobcast.progress.usable.usable_history` says which and why).
 
     Raises
     ------
     jobcast.errors.NotEnoughDataError
-        When the job has no finished execution with iterations.
+        When the job has no usable finished execution with iterations.
     """
-    history = repo.iterations(job)
-    if history.empty:
+    usable, hardware = _usable_history(repo, job)
+    note = usable.note()
+    if note is not None:
+        logger.warning("Job %r: %s.", job, note)
+    return usable.iterations, hardware
+
+
+def _usable_history(
+    repo: HistoryRepository, job: str
+) -> tuple[UsableHistory, pd.DataFrame | None]:
+    stored = repo.iterations(job)
+    if stored.empty:
         raise NotEnoughDataError(
             f"job {job!r} has no finished executions with iterations; import some with "
             "`jobcast import traces|eventlog` or record runs with `jobcast workloads run`"
         )
+    usable = usable_history(stored, _run_scale_out(repo.executions(job)))
+    if usable.iterations.empty:
+        raise NotEnoughDataError(
+            f"job {job!r} has no finished execution with complete iterations: {usable.note()}"
+        )
     hardware = repo.hardware(job)
-    return history, (hardware if len(hardware) else None)
+    return usable, (hardware if len(hardware) else None)
+
+
+def _run_scale_out(executions: pd.DataFrame) -> dict[str, float | None]:
+    """Each execution's recorded scale-out by the id its iterations carry."""
+    keys = executions["external_id"].fillna(executions["execution_id"].astype(str)).astype(str)
+    values = pd.to_numeric(executions["scale_out"], errors="coerce")
+    pairs = zip(keys.tolist(), values.tolist(), strict=True)
+    return {str(k): (None if pd.isna(v) else float(v)) for k, v in pairs}
 
 
 def train(
@@ -201,7 +228,8 @@ def train(
     """
     from jobcast.progress.training import train_history
 
-    history, hardware = job_history(repo, job)
+    usable, hardware = _usable_history(repo, job)
+    history = usable.iterations
     report = train_history(
         history,
         hardware=hardware,
@@ -215,6 +243,10 @@ def train(
         scale_out_model=scale_out_model,
         executions=int(history["execution"].nunique()),
     )
+    note = usable.note()
+    if note is not None:
+        logger.info("Progress training: %s.", note)
+        report = replace(report, notes=(f"{note[0].upper()}{note[1:]}.", *report.notes))
     repo.save_progress_parameters(job, stored.to_dict())
     return TrainedProgress(job=job, report=report, stored=stored)
 
@@ -297,7 +329,6 @@ def fit_wall_clock(repo: HistoryRepository, job: str) -> Any:
     history, hardware = job_history(repo, job)
     stored = stored_progress(repo, job)
     executions = repo.executions(job)
-    history = _with_scale_out(history, executions)
     model = WallClockEstimator(stored.parameters, scale_out_model=stored.scale_out_model)
     return model.fit(history, executions, hardware)
 
@@ -320,28 +351,19 @@ def _eta(
             "`jobcast watch` or the collector records running executions"
         )
     started = utc(row["started_at"].iloc[0])
-    iterations = _with_scale_out(repo.iterations(job, include_running=True), runs)
-    current = iterations[iterations["execution"].astype(str) == str(execution)]
-    current = current.dropna(subset=["duration_s"]).sort_values("iteration")
+    iterations = repo.iterations(job, include_running=True)
+    recorded = iterations["scale_out"].notna().any() or runs["scale_out"].notna().any()
+    current = finished_prefix(
+        iterations[iterations["execution"].astype(str) == str(execution)],
+        _run_scale_out(runs),
+        default_scale_out=None if recorded else 1.0,
+    )
     if started is None:
         started = _first_start(current) or now
     est = model.predict(
-        current.reset_index(drop=True), started_at=started, now=now, deadline_s=deadline_s
+        current, started_at=started, now=now, deadline_s=deadline_s
     )
     return Eta.of(est, job=job, execution=str(execution))
-
-
-def _with_scale_out(iterations: pd.DataFrame, executions: pd.DataFrame) -> pd.DataFrame:
-    """Iterations recorded without a scale-out ran with their execution's."""
-    missing = iterations["scale_out"].isna()
-    if not missing.any():
-        return iterations
-    keys = executions["external_id"].fillna(executions["execution_id"].astype(str)).astype(str)
-    by_run = dict(zip(keys, executions["scale_out"], strict=True))
-    filled = iterations["execution"].astype(str).map(by_run)
-    out = iterations.assign(scale_out=iterations["scale_out"].where(~missing, filled))
-    out = out[out["scale_out"].notna()]
-    return out.assign(scale_out=out["scale_out"].astype("int64"))
 
 
 def _first_start(current: pd.DataFrame) -> datetime | None:

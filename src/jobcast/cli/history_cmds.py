@@ -162,7 +162,13 @@ def import_traces(
     job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
     sep: Annotated[str | None, typer.Option("--sep", help="Field separator (guessed).")] = None,
     execution: Annotated[str, typer.Option(help="Column with the execution id.")] = "execution",
-    iteration: Annotated[str, typer.Option(help="Column with the iteration index.")] = "iteration",
+    iteration: Annotated[
+        str,
+        typer.Option(
+            help="Column with the iteration index: 0, 1, 2, ... per execution without gaps "
+            "(numbered from 1 in every execution: stored from 0)."
+        ),
+    ] = "iteration",
     duration: Annotated[str, typer.Option(help="Column with the duration.")] = "duration_s",
     duration_unit: Annotated[str, typer.Option(help="Unit of --duration: ms, s, min, h.")] = "s",
     scale_out: Annotated[

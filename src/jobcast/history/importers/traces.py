@@ -102,6 +102,47 @@ def _ordered(table: RawTable, start: pd.Series, end: pd.Series, column: str) -> 
         )
 
 
+def _numbered_from_zero(it: pd.DataFrame, path: str, column: str) -> pd.DataFrame:
+    """Each execution's iterations as 0, 1, 2, ...
+
+    A first index every execution shares (iterations counted from 1) is taken off; a gap,
+    or executions starting at different indices, are refused with the line that shows it.
+    """
+    grouped = it.groupby("execution", sort=False)["iteration"]
+    first = grouped.transform("min")
+    base = int(first.iloc[0]) if len(it) else 0
+    differs = (first != base).to_numpy()
+    if differs.any():
+        row = it[differs].sort_values("iteration", kind="stable").iloc[0]
+        other = it["execution"].iloc[0]
+        raise ImportFormatError(
+            path,
+            f"execution {row['execution']!r} starts at iteration {row['iteration']} while "
+            f"{other!r} starts at {base}; number every execution's iterations from the same "
+            "index (0 or 1), without gaps (is an execution missing its first iterations?)",
+            line=int(row["line"]),
+            column=column,
+        )
+    rank = it.sort_values(["execution", "iteration"], kind="stable").groupby(
+        "execution", sort=False
+    ).cumcount()
+    shifted = it["iteration"] - base
+    gaps = (shifted != rank.reindex(it.index)).to_numpy()
+    if gaps.any():
+        ordered = it.assign(_rank=rank).sort_values(["execution", "iteration"], kind="stable")
+        bad = ordered[(ordered["iteration"] - base) != ordered["_rank"]].iloc[0]
+        missing = int(bad["_rank"]) + base
+        raise ImportFormatError(
+            path,
+            f"execution {bad['execution']!r} has no iteration {missing} before iteration "
+            f"{bad['iteration']}; an execution's iterations must follow each other without "
+            "gaps (drop the execution, or renumber it if the gap is in the numbering only)",
+            line=int(bad["line"]),
+            column=column,
+        )
+    return it.assign(iteration=shifted) if base else it
+
+
 def read_traces(
     path: str | Path,
     *,
@@ -132,7 +173,9 @@ def read_traces(
         With file, line and column for a missing column, a duration that is not a
         positive number, an iteration index that is not a non-negative integer, a
         scale-out that is not a positive integer, a repeated (execution, iteration)
-        pair, or context values that change within one execution.
+        pair, iterations with a gap or executions numbered from different first indices
+        (iterations numbered from 1 in every execution are stored from 0), or context
+        values that change within one execution.
 
     Examples
     --------
@@ -206,6 +249,7 @@ def read_traces(
             line=int(row["line"]),
             column=cols.iteration,
         )
+    it = _numbered_from_zero(it, table.path, cols.iteration)
     for canonical, given in (
         ("records", cols.records),
         ("cpu", cols.cpu),
