@@ -169,7 +169,10 @@ def data_records(
         raise ImportFormatError(path, f"malformed CSV: {e}", line=before + reader.line_num) from e
     if not found:
         raise ImportFormatError(
-            path, "the file has a header but no data rows; add executions", line=2
+            path,
+            "the file has a header but no data rows; add a row per execution (per iteration "
+            "in a trace)",
+            line=2,
         )
 
 
