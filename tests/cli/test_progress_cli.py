@@ -161,6 +161,8 @@ def test_estimate_names_its_own_format_and_warns_on_a_foreign_run(
     assert result.exit_code != 0
     message = result.output + str(result.exception)
     assert "duration_s" in message and "--duration" not in message
+    # the header it lists is the file's own (no execution column added to it)
+    assert "the header has ['iteration', 'runtime', 'scale_out']" in message
     # a bad value is named where it is: line and column, not the header's line
     bad.write_text("iteration,duration_s,scale_out\n0,10,4\n1,-3,4\n")
     result = runner.invoke(app, ["estimate", "--job", "it", "--current", str(bad), "--db", db])

@@ -187,6 +187,15 @@ def read_traces(
     """
     cols = columns or TraceColumns()
     table = read_table(path, sep=sep, dedupe=True)
+    required = [
+        (cols.iteration, "--iteration"),
+        (cols.duration, "--duration"),
+        (cols.scale_out, "--scale-out"),
+    ]
+    if single_execution is None:
+        required.insert(0, (cols.execution, "--execution"))
+    for name, option in required:  # checked on the file's own header
+        table.require_column(name, option=option)
     if single_execution is not None and cols.execution not in table.header:
         table = RawTable(
             table.path,
@@ -194,13 +203,6 @@ def read_traces(
             tuple((*r, single_execution) for r in table.rows),
             table.lines,
         )
-    for name, option in (
-        (cols.execution, "--execution"),
-        (cols.iteration, "--iteration"),
-        (cols.duration, "--duration"),
-        (cols.scale_out, "--scale-out"),
-    ):
-        table.require_column(name, option=option)
     execs = table.column(cols.execution)
     for cell, line in zip(execs, table.lines, strict=True):
         if not cell:
