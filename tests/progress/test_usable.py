@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from jobcast.progress.arrays import to_arrays
-from jobcast.progress.usable import MIN_DURATION_S, finished_prefix, usable_history
+from jobcast.progress.usable import (
+    MIN_DURATION_S,
+    filled_scale_out,
+    finished_prefix,
+    usable_history,
+)
 
 
 def _runs(n_runs: int = 4, n_iter: int = 5, scale_out: float | None = 4.0) -> pd.DataFrame:
@@ -113,4 +118,15 @@ def test_a_running_execution_without_scale_out_needs_a_default() -> None:
     })
     assert finished_prefix(current).empty
     assert list(finished_prefix(current, default_scale_out=1.0)["scale_out"]) == [1, 1]
-    assert list(finished_prefix(current, {"now": 5.0})["scale_out"]) == [5, 5]
+    assert list(finished_prefix(current, 5.0)["scale_out"]) == [5, 5]
+
+
+def test_scale_outs_are_filled_within_each_execution_only() -> None:
+    nan = np.nan
+    scale = np.array([nan, 2.0, nan, nan, nan, nan, 3.0])
+    groups = np.array([0, 0, 0, 1, 1, 2, 2])
+    got = filled_scale_out(scale, np.array([9.0, 9.0, 9.0, nan, nan, 7.0, 7.0]), groups=groups)
+    # 0: before it nothing, the run's 9; 2: the iteration before (2); execution 1 knows
+    # nothing; 5: the run's 7 before the iteration after (3)
+    np.testing.assert_array_equal(got, [9.0, 2.0, 2.0, nan, nan, 7.0, 3.0])
+    np.testing.assert_array_equal(filled_scale_out(scale[:3]), [2.0, 2.0, 2.0])

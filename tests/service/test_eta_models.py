@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from jobcast.app.progress import eta_with, fit_wall_clock
 from jobcast.app.service_reads import running_eta
 from jobcast.cli import app as cli
-from jobcast.history import HistoryRepository
+from jobcast.history import HistoryRepository, JobSpec
 from jobcast.history.importers import read_c3o
 from jobcast.service import create_app
 from jobcast.service.settings import ServiceSettings
@@ -63,6 +63,26 @@ def test_the_fast_read_is_the_whole_history_read(db_url: str) -> None:
         for deadline in (None, 60.0, 500.0):
             fast = running_eta(model, repo, "now", deadline_s=deadline, now=now)
             assert fast == eta_with(model, repo, "loop", "now", deadline_s=deadline, now=now)
+
+
+def test_both_reads_cut_a_run_at_its_first_unfinished_iteration(db_url: str) -> None:
+    """A run reported without a scale-out whose iteration 3 is still running while 4 ended
+    (reports out of order): both reads estimate from iterations 0-2 at the history's
+    typical scale-out, the same answer."""
+    with HistoryRepository(db_url) as repo:
+        durations = iterative_history(repo)
+        repo.start_execution(JobSpec("loop"), "holes", started_at=T0)
+        t = T0
+        for i, d in enumerate(durations[:5]):
+            end = t + timedelta(seconds=d)
+            values = {"started_at": t} if i == 3 else {"started_at": t, "finished_at": end}
+            repo.record_iteration("loop", "holes", i, values=values)
+            t = end
+        model = fit_wall_clock(repo, "loop")
+        assert model.typical_scale_out_ == 4
+        fast = running_eta(model, repo, "holes", now=t)
+        assert fast == eta_with(model, repo, "loop", "holes", now=t)
+        assert fast.iterations_done == 3
 
 
 def test_models_warm_at_start_and_survive_running_iterations(tmp_path: Path) -> None:

@@ -352,11 +352,11 @@ def _eta(
         )
     started = utc(row["started_at"].iloc[0])
     iterations = repo.iterations(job, include_running=True)
-    recorded = iterations["scale_out"].notna().any() or runs["scale_out"].notna().any()
+    run_scale_out = pd.to_numeric(row["scale_out"], errors="coerce").iloc[0]
     current = finished_prefix(
         iterations[iterations["execution"].astype(str) == str(execution)],
-        _run_scale_out(runs),
-        default_scale_out=None if recorded else 1.0,
+        None if pd.isna(run_scale_out) else float(run_scale_out),
+        default_scale_out=model.typical_scale_out_,
     )
     if started is None:
         started = _first_start(current) or now

@@ -194,15 +194,20 @@ def running_iteration_counts(repo: HistoryRepository) -> dict[str, int]:
         return {str(ext or eid): int(n) for ext, eid, n in s.execute(q)}
 
 
-def _current(repo: HistoryRepository, external_id: str) -> tuple[str, Any, pd.DataFrame]:
+def _current(
+    repo: HistoryRepository, external_id: str, default_scale_out: float
+) -> tuple[str, Any, pd.DataFrame]:
     """One execution's job, start and finished iterations as the progress model reads them.
 
     The frame has the columns and types of ``repo.iterations(job, include_running=True)``
-    restricted to this execution (scale-outs left out filled in with the execution's),
-    read with one query instead of the job's whole history.
+    restricted to this execution and cut as :func:`jobcast.progress.usable.finished_prefix`
+    cuts it (``default_scale_out`` where nothing reports one), read with one query
+    instead of the job's whole history.
     """
     import numpy as np
     import pandas as pd
+
+    from jobcast.progress.usable import MIN_DURATION_S, filled_scale_out, prefix_length
 
     with repo.transaction() as s:
         job, e = _row(repo, s, external_id)
@@ -210,19 +215,26 @@ def _current(repo: HistoryRepository, external_id: str) -> tuple[str, Any, pd.Da
         context = {k: (e.attributes or {}).get(k) for k in spec.attribute_names}
         rows = [iteration_values(i) for i in _iteration_rows(s, e)]
         started, scale_out = e.started_at, e.scale_out
-    # the rows the model reads: finished (a duration), with a scale-out (else the run's)
-    for r in rows:
-        r["scale_out"] = scale_out if r["scale_out"] is None else r["scale_out"]
-    rows = [r for r in rows if r["duration_s"] is not None and r["scale_out"] is not None]
+    # the rows the model reads: 0, 1, 2, ... finished, scale-outs filled in
+    # (jobcast.progress.usable's rules, on arrays: pandas costs more than the estimate)
     rows.sort(key=lambda r: int(r["iteration"]))
-    # columns built directly (a frame of a few rows: pandas' per-column conversions
-    # would cost more than the estimate)
+    reported = np.array(
+        [np.nan if r["scale_out"] is None else r["scale_out"] for r in rows], dtype=np.float64
+    )
+    filled = filled_scale_out(reported, scale_out)
+    filled = np.where(np.isnan(filled), default_scale_out, filled)
+    duration = np.array(
+        [np.nan if r["duration_s"] is None else r["duration_s"] for r in rows], dtype=np.float64
+    )
+    n = prefix_length(np.array([r["iteration"] for r in rows]), duration, filled)
+    rows = rows[:n]
     data: dict[str, Any] = {
-        "execution": [external_id] * len(rows),
-        "iteration": np.array([r["iteration"] for r in rows], dtype=np.int64),
-        "scale_out": np.array([r["scale_out"] for r in rows], dtype=np.int64),
+        "execution": [external_id] * n,
+        "iteration": np.arange(n, dtype=np.int64),
+        "scale_out": np.round(filled[:n]).astype(np.int64),
     }
-    for c in ("duration_s", "records", "cpu", "disk", "net"):
+    data["duration_s"] = np.maximum(duration[:n], MIN_DURATION_S)
+    for c in ("records", "cpu", "disk", "net"):
         data[c] = np.array([np.nan if r[c] is None else r[c] for r in rows], dtype=np.float64)
     for c in ("started_at", "finished_at"):
         data[c] = pd.to_datetime(pd.Series([r[c] for r in rows], dtype=object))
@@ -252,7 +264,7 @@ def running_eta(
     from jobcast.app.progress import Eta
 
     at = utc(options.get("now")) or datetime.now(UTC)
-    job, started, current = _current(repo, execution)
+    job, started, current = _current(repo, execution, model.typical_scale_out_)
     start = utc(started)
     if start is None:
         start = utc(current["started_at"].iloc[0]) if len(current) else None

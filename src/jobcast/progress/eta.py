@@ -102,6 +102,12 @@ class WallClockEstimator(BaseEstimator):
         Coverage of the prediction interval.
     n_samples
         Leave-one-out estimates per history execution for the calibration.
+
+    Attributes
+    ----------
+    typical_scale_out_
+        The history's median scale-out at the first iteration: what the app layer takes
+        for a running execution that reports none (:func:`jobcast.progress.usable.finished_prefix`).
     """
 
     def __init__(
@@ -141,6 +147,9 @@ class WallClockEstimator(BaseEstimator):
         self.estimator_ = ProgressEstimator(
             self.params, scale_out_model=self.scale_out_model  # type: ignore[arg-type]
         ).fit(history, hardware)
+        first = self.estimator_.prepared_.arrays.scale_out[:, 0]
+        #: what a running execution reported without any scale-out is taken to run with
+        self.typical_scale_out_ = float(np.round(np.nanmedian(first))) if first.size else 1.0
         self.wall_clock_: WallClockHistory = wall_clock_history(history, executions)
         self.calibration_ = self._calibrate()
         lengths = np.array([v for v in self.wall_clock_.length.values() if np.isfinite(v)])

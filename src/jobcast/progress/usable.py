@@ -14,6 +14,10 @@ of the history still serves:
 * a duration of 0 s or less than :data:`MIN_DURATION_S` counts as that minimum;
 * an execution is left out when an iteration has no duration (it never finished), its
   iterations do not run 0, 1, 2, ... without gaps, or it has no scale-out while others do.
+
+A running execution is cut instead (:func:`finished_prefix`, and on arrays
+:func:`filled_scale_out` with :func:`prefix_length` for the service's one-query read): its
+iterations count up to the first one that has not finished or was not reported.
 """
 
 from __future__ import annotations
@@ -24,7 +28,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["LeftOut", "MIN_DURATION_S", "UsableHistory", "finished_prefix", "usable_history"]
+__all__ = [
+    "LeftOut",
+    "MIN_DURATION_S",
+    "UsableHistory",
+    "filled_scale_out",
+    "finished_prefix",
+    "prefix_length",
+    "usable_history",
+]
 
 #: Shortest iteration duration (s): event logs and the collector's clocks count milliseconds.
 MIN_DURATION_S = 1e-3
@@ -70,16 +82,54 @@ class UsableHistory:
         )
 
 
-def _fill_scale_out(frame: pd.DataFrame, run_scale_out: Mapping[str, float | None]) -> pd.Series:
-    scale = pd.to_numeric(frame["scale_out"], errors="coerce").astype("float64")
-    if not scale.isna().any():
+def filled_scale_out(
+    scale: np.ndarray, run: float | np.ndarray | None = None, groups: np.ndarray | None = None
+) -> np.ndarray:
+    """Scale-outs with the gaps filled, NaN where none is known.
+
+    From the iteration before, else the run's, else the iteration after (in the same
+    execution).
+
+    Parameters
+    ----------
+    scale
+        Scale-out per row (NaN: not reported), rows in iteration order within each
+        execution.
+    run
+        The run's recorded scale-out (NaN or None: unknown), per row or for all rows.
+    groups
+        Execution code per row, each execution's rows contiguous (None: one execution).
+    """
+    scale = np.asarray(scale, dtype=np.float64)
+    n = len(scale)
+    if n == 0 or not np.isnan(scale).any():
         return scale
-    by_run = frame["execution"].astype(str).map(
-        {str(k): v for k, v in run_scale_out.items() if v is not None and v > 0}
-    ).astype("float64")
-    groups = scale.groupby(frame["execution"], sort=False)
-    filled = groups.ffill().fillna(by_run)
-    return filled.groupby(frame["execution"], sort=False).bfill()
+    pos = np.arange(n)
+    if groups is None:
+        first, last = np.zeros(n, dtype=np.int64), np.full(n, n - 1)
+    else:
+        starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+        sizes = np.diff(np.r_[starts, n])
+        first = np.repeat(starts, sizes)
+        last = np.repeat(starts + sizes - 1, sizes)
+    known = ~np.isnan(scale)
+    before = np.maximum.accumulate(np.where(known, pos, -1))
+    after = np.minimum.accumulate(np.where(known, pos, n)[::-1])[::-1]
+    runs = np.full(n, np.nan) if run is None else np.broadcast_to(
+        np.asarray(run, dtype=np.float64), (n,)
+    )
+    runs = np.where(runs > 0, runs, np.nan)
+    out = np.where(before >= first, scale[np.clip(before, 0, n - 1)], np.nan)
+    out = np.where(np.isnan(out), runs, out)
+    later = np.where(after <= last, scale[np.clip(after, 0, n - 1)], np.nan)
+    return np.where(np.isnan(out), later, out)
+
+
+def prefix_length(index: np.ndarray, duration: np.ndarray, scale: np.ndarray) -> int:
+    """How many rows, in iteration order, run 0, 1, 2, ... finished and with a scale-out."""
+    ok = (np.asarray(index, dtype=np.float64) == np.arange(len(index)))
+    ok &= ~np.isnan(duration) & ~np.isnan(scale)
+    return int(len(ok) if ok.all() else np.argmin(ok))
 
 
 def _problem(iterations: np.ndarray, durations: np.ndarray, scale: np.ndarray) -> str | None:
@@ -118,17 +168,20 @@ def usable_history(
     if iterations.empty:
         return UsableHistory(iterations)
     frame = iterations.copy()
-    scale = _fill_scale_out(frame, run_scale_out or {})
-    if scale.isna().all():
-        scale = pd.Series(1.0, index=frame.index)
-    duration = pd.to_numeric(frame["duration_s"], errors="coerce").astype("float64")
-    frame["duration_s"] = duration.where(duration.isna(), duration.clip(lower=MIN_DURATION_S))
-    frame["scale_out"] = scale
     index = pd.to_numeric(frame["iteration"], errors="coerce").to_numpy(dtype=np.float64)
     codes, executions = pd.factorize(frame["execution"], sort=False)
-    dur, sc = frame["duration_s"].to_numpy(dtype=np.float64), scale.to_numpy(dtype=np.float64)
+    raw = pd.to_numeric(frame["scale_out"], errors="coerce").to_numpy(dtype=np.float64)
+    runs = {str(k): v for k, v in (run_scale_out or {}).items() if v is not None}
+    run = np.array([runs.get(str(e), np.nan) for e in executions], dtype=np.float64)[codes]
     # rows in execution order, iterations ascending: each one's rank within its execution
     order = np.lexsort((index, codes))
+    sc = np.empty(len(frame))
+    sc[order] = filled_scale_out(raw[order], run[order], groups=codes[order])
+    if np.isnan(sc).all():
+        sc[:] = 1.0
+    duration = pd.to_numeric(frame["duration_s"], errors="coerce").to_numpy(dtype=np.float64)
+    dur = np.where(np.isnan(duration), np.nan, np.maximum(duration, MIN_DURATION_S))
+    frame["duration_s"], frame["scale_out"] = dur, sc
     starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
     sizes = np.diff(np.r_[starts, len(order)])
     rank = np.arange(len(order)) - np.repeat(starts, sizes)
@@ -148,27 +201,30 @@ def usable_history(
 
 def finished_prefix(
     current: pd.DataFrame,
-    run_scale_out: Mapping[str, float | None] | None = None,
+    run_scale_out: float | None = None,
     *,
     default_scale_out: float | None = None,
 ) -> pd.DataFrame:
     """A running execution's finished iterations 0, 1, 2, ... up to its first hole.
 
-    Scale-outs and durations are filled in as in :func:`usable_history`, iterations
-    without any scale-out get ``default_scale_out`` (None: they end the prefix, pass 1
-    when the job's history records none); the iteration that is still running (no
-    duration yet) and whatever follows a hole are dropped.
+    Scale-outs and durations are filled in as in :func:`usable_history` (``run_scale_out``:
+    the run's recorded one), iterations without any scale-out get ``default_scale_out``
+    (None: they end the prefix); the iteration that is still running (no duration yet)
+    and whatever follows a hole are dropped.
     """
     if current.empty:
         return current
-    frame = current.sort_values("iteration", kind="stable").copy()
-    scale = _fill_scale_out(frame, run_scale_out or {})
-    frame["scale_out"] = scale if default_scale_out is None else scale.fillna(default_scale_out)
-    duration = pd.to_numeric(frame["duration_s"], errors="coerce").astype("float64")
-    frame["duration_s"] = duration.clip(lower=MIN_DURATION_S)
+    frame = current.sort_values("iteration", kind="stable")
+    scale = filled_scale_out(
+        pd.to_numeric(frame["scale_out"], errors="coerce").to_numpy(dtype=np.float64),
+        run_scale_out,
+    )
+    if default_scale_out is not None:
+        scale = np.where(np.isnan(scale), default_scale_out, scale)
+    duration = pd.to_numeric(frame["duration_s"], errors="coerce").to_numpy(dtype=np.float64)
     index = pd.to_numeric(frame["iteration"], errors="coerce").to_numpy(dtype=np.float64)
-    ok = (index == np.arange(len(frame))) & duration.notna().to_numpy()
-    ok &= frame["scale_out"].notna().to_numpy()
-    stop = int(np.argmin(ok)) if not ok.all() else len(frame)
-    out = frame.iloc[:stop]
-    return out.assign(scale_out=out["scale_out"].round().astype("int64")).reset_index(drop=True)
+    n = prefix_length(index, duration, scale)
+    return frame.iloc[:n].assign(
+        duration_s=np.maximum(duration[:n], MIN_DURATION_S),
+        scale_out=np.round(scale[:n]).astype(np.int64),
+    ).reset_index(drop=True)
