@@ -168,6 +168,13 @@ def test_estimate_names_its_own_format_and_warns_on_a_foreign_run(
     result = runner.invoke(app, ["estimate", "--job", "it", "--current", str(bad), "--db", db])
     message = result.output + str(result.exception)
     assert result.exit_code != 0 and "line 3, column 'duration_s'" in message
+    # a missing iteration is named with the running execution's fix, not a history's
+    bad.write_text("iteration,duration_s,scale_out\n0,10,4\n2,11,4\n")
+    result = runner.invoke(app, ["estimate", "--job", "it", "--current", str(bad), "--db", db])
+    message = result.output + str(result.exception)
+    assert result.exit_code != 0 and "line 3, column 'iteration'" in message
+    assert "no iteration 1 before iteration 2" in message
+    assert "list every finished iteration of the running execution" in message
     # a run 50 times slower than every execution of the job resembles none of them
     foreign = run(
         "estimate", "--job", "it", "--current", str(_current(tmp_path, 50.0)), "--db", db,

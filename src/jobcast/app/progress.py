@@ -173,29 +173,35 @@ def job_history(repo: HistoryRepository, job: str) -> tuple[pd.DataFrame, pd.Dat
     jobcast.errors.NotEnoughDataError
         When the job has no usable finished execution with iterations.
     """
-    usable, hardware = _usable_history(repo, job)
+    usable, hardware, _ = _usable_history(repo, job)
+    _warn(job, usable)
+    return usable.iterations, hardware
+
+
+def _warn(job: str, usable: UsableHistory) -> None:
     note = usable.note()
     if note is not None:
         logger.warning("Job %r: %s.", job, note)
-    return usable.iterations, hardware
 
 
 def _usable_history(
     repo: HistoryRepository, job: str
-) -> tuple[UsableHistory, pd.DataFrame | None]:
+) -> tuple[UsableHistory, pd.DataFrame | None, pd.DataFrame]:
+    """The usable history, the hardware samples and the finished executions' frame."""
     stored = repo.iterations(job)
     if stored.empty:
         raise NotEnoughDataError(
             f"job {job!r} has no finished executions with iterations; import some with "
             "`jobcast import traces|eventlog` or record runs with `jobcast workloads run`"
         )
-    usable = usable_history(stored, _run_scale_out(repo.executions(job)))
+    executions = repo.executions(job)
+    usable = usable_history(stored, _run_scale_out(executions))
     if usable.iterations.empty:
         raise NotEnoughDataError(
             f"job {job!r} has no finished execution with complete iterations: {usable.note()}"
         )
     hardware = repo.hardware(job)
-    return usable, (hardware if len(hardware) else None)
+    return usable, (hardware if len(hardware) else None), executions
 
 
 def _run_scale_out(executions: pd.DataFrame) -> dict[str, float | None]:
@@ -228,7 +234,7 @@ def train(
     """
     from jobcast.progress.training import train_history
 
-    usable, hardware = _usable_history(repo, job)
+    usable, hardware, _ = _usable_history(repo, job)
     history = usable.iterations
     report = train_history(
         history,
@@ -326,9 +332,10 @@ def fit_wall_clock(repo: HistoryRepository, job: str) -> Any:
     """
     from jobcast.progress.eta import WallClockEstimator
 
-    history, hardware = job_history(repo, job)
+    usable, hardware, executions = _usable_history(repo, job)
+    _warn(job, usable)
+    history = usable.iterations
     stored = stored_progress(repo, job)
-    executions = repo.executions(job)
     model = WallClockEstimator(stored.parameters, scale_out_model=stored.scale_out_model)
     return model.fit(history, executions, hardware)
 

@@ -102,7 +102,9 @@ def _ordered(table: RawTable, start: pd.Series, end: pd.Series, column: str) -> 
         )
 
 
-def _numbered_from_zero(it: pd.DataFrame, path: str, column: str) -> pd.DataFrame:
+def _numbered_from_zero(
+    it: pd.DataFrame, path: str, column: str, *, running: bool = False
+) -> pd.DataFrame:
     """Each execution's iterations as 0, 1, 2, ...
 
     A first index every execution shares (iterations counted from 1) is taken off; a gap,
@@ -132,11 +134,16 @@ def _numbered_from_zero(it: pd.DataFrame, path: str, column: str) -> pd.DataFram
         ordered = it.assign(_rank=rank).sort_values(["execution", "iteration"], kind="stable")
         bad = ordered[(ordered["iteration"] - base) != ordered["_rank"]].iloc[0]
         missing = int(bad["_rank"]) + base
+        fix = (
+            "list every finished iteration of the running execution"
+            if running
+            else "drop the execution, or renumber it if the gap is in the numbering only"
+        )
         raise ImportFormatError(
             path,
             f"execution {bad['execution']!r} has no iteration {missing} before iteration "
             f"{bad['iteration']}; an execution's iterations must follow each other without "
-            "gaps (drop the execution, or renumber it if the gap is in the numbering only)",
+            f"gaps ({fix})",
             line=int(bad["line"]),
             column=column,
         )
@@ -251,7 +258,9 @@ def read_traces(
             line=int(row["line"]),
             column=cols.iteration,
         )
-    it = _numbered_from_zero(it, table.path, cols.iteration)
+    it = _numbered_from_zero(
+        it, table.path, cols.iteration, running=single_execution is not None
+    )
     for canonical, given in (
         ("records", cols.records),
         ("cpu", cols.cpu),
