@@ -180,7 +180,7 @@ def usable_history(
     if np.isnan(sc).all():
         sc[:] = 1.0
     duration = pd.to_numeric(frame["duration_s"], errors="coerce").to_numpy(dtype=np.float64)
-    dur = np.where(np.isnan(duration), np.nan, np.maximum(duration, MIN_DURATION_S))
+    dur = np.maximum(duration, MIN_DURATION_S)  # NaN (never finished) stays NaN
     frame["duration_s"], frame["scale_out"] = dur, sc
     starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
     sizes = np.diff(np.r_[starts, len(order)])

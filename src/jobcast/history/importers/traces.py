@@ -110,8 +110,7 @@ def _numbered_from_zero(
     A first index every execution shares (iterations counted from 1) is taken off; a gap,
     or executions starting at different indices, are refused with the line that shows it.
     """
-    grouped = it.groupby("execution", sort=False)["iteration"]
-    first = grouped.transform("min")
+    first = it.groupby("execution", sort=False)["iteration"].transform("min")
     base = int(first.iloc[0]) if len(it) else 0
     differs = (first != base).to_numpy()
     if differs.any():
@@ -125,14 +124,11 @@ def _numbered_from_zero(
             line=int(row["line"]),
             column=column,
         )
-    rank = it.sort_values(["execution", "iteration"], kind="stable").groupby(
-        "execution", sort=False
-    ).cumcount()
-    shifted = it["iteration"] - base
-    gaps = (shifted != rank.reindex(it.index)).to_numpy()
-    if gaps.any():
-        ordered = it.assign(_rank=rank).sort_values(["execution", "iteration"], kind="stable")
-        bad = ordered[(ordered["iteration"] - base) != ordered["_rank"]].iloc[0]
+    ordered = it.sort_values("iteration", kind="stable")
+    ordered = ordered.assign(_rank=ordered.groupby("execution", sort=False).cumcount())
+    skipped = ordered[(ordered["iteration"] - base) != ordered["_rank"]]
+    if len(skipped):
+        bad = skipped.sort_values("line", kind="stable").iloc[0]
         missing = int(bad["_rank"]) + base
         fix = (
             "list every finished iteration of the running execution"
@@ -147,7 +143,7 @@ def _numbered_from_zero(
             line=int(bad["line"]),
             column=column,
         )
-    return it.assign(iteration=shifted) if base else it
+    return it.assign(iteration=it["iteration"] - base) if base else it
 
 
 def read_traces(
