@@ -65,6 +65,10 @@ def main() -> None:
     ap.add_argument("--traces", nargs="+", default=["gbt", "logisticregression"])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = ap.parse_args()
+    missing = [t for t in args.traces if not (ELLIS / f"{t}.csv").exists()]
+    if missing:
+        ap.error(f"no trace {missing} in {ELLIS}; the traces there: "
+                 f"{sorted(p.stem for p in ELLIS.glob('*.csv'))}")
     print("nested MRE of the remaining runtime (the SMiPE paper's metric), "
           "overall and early / middle / late")
     for trace in args.traces:

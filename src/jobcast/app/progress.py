@@ -204,9 +204,14 @@ def _usable_history(
     return usable, (hardware if len(hardware) else None), executions
 
 
+def _execution_keys(executions: pd.DataFrame) -> pd.Series:
+    """The id each execution's iterations carry: its external id, else its database id."""
+    return executions["external_id"].fillna(executions["execution_id"].astype(str)).astype(str)
+
+
 def _run_scale_out(executions: pd.DataFrame) -> dict[str, float | None]:
     """Each execution's recorded scale-out by the id its iterations carry."""
-    keys = executions["external_id"].fillna(executions["execution_id"].astype(str)).astype(str)
+    keys = _execution_keys(executions)
     values = pd.to_numeric(executions["scale_out"], errors="coerce")
     pairs = zip(keys.tolist(), values.tolist(), strict=True)
     return {str(k): (None if pd.isna(v) else float(v)) for k, v in pairs}
@@ -350,8 +355,7 @@ def _eta(
     now: datetime,
 ) -> Eta:
     runs = repo.executions(job, only_completed=False)
-    keys = runs["external_id"].fillna(runs["execution_id"].astype(str)).astype(str)
-    row = runs[keys == str(execution)]
+    row = runs[_execution_keys(runs) == str(execution)]
     if row.empty:
         raise InputError(
             f"job {job!r} has no execution {execution!r}; `jobcast jobs` lists the jobs and "
