@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from jobcast.app.progress import job_history
 from jobcast.errors import ImportFormatError, InputError
 from jobcast.history import HistoryRepository
 from jobcast.history.importers.traces import TraceColumns, read_traces
@@ -63,7 +64,13 @@ def test_canonical_columns_and_context(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "column", "fragment"),
     [
-        pytest.param(f"{HEADER}a,0,-1,2\n", 2, "duration_s", "> 0", id="negative-duration"),
+        pytest.param(
+            f"{HEADER}a,0,-1,2\n", 2, "duration_s", ">= 0, got -1", id="negative-duration"
+        ),
+        pytest.param(
+            f"{HEADER}a,0,1,2\nb,0,0,2\nb,1,0,2\n", 3, "duration_s",
+            "every iteration of execution 'b' lasted 0 s", id="run-of-zero-durations",
+        ),
         pytest.param(f"{HEADER}a,0,x,2\n", 2, "duration_s", "not a number", id="text-duration"),
         pytest.param(f"{HEADER}a,1.5,1,2\n", 2, "iteration", "whole", id="fractional-iteration"),
         pytest.param(f"{HEADER}a,-1,1,2\n", 2, "iteration", ">= 0", id="negative-iteration"),
@@ -107,6 +114,23 @@ def test_iterations_counted_from_one_are_stored_from_zero(
         "a": [0, 1],
         "b": [0, 1],
     }
+
+
+def test_a_duration_of_0_is_stored_and_read_by_progress_as_1_ms(
+    tmp_path: Path, sqlite_repo: HistoryRepository
+) -> None:
+    # a job that finished within the clock's resolution: 0 ms in the trace
+    text = "ID|JOB_ID|DURATION_MS|SCALE_OUT\n1|0|1500|4\n1|1|0|4\n1|2|900|4\n2|0|1400|4\n2|1|3|4\n"
+    columns = TraceColumns(execution="ID", iteration="JOB_ID", duration="DURATION_MS",
+                           duration_unit="ms", scale_out="SCALE_OUT")
+    t = read_traces(_write(tmp_path, text), job="tiny", sep="|", columns=columns)
+    assert list(t.iterations["duration_s"]) == pytest.approx([1.5, 0.0, 0.9, 1.4, 0.003])
+    assert list(t.executions.frame["gross_runtime"]) == pytest.approx([2.4, 1.403])
+    sqlite_repo.import_iterations(t)
+    history, _ = job_history(sqlite_repo, "tiny")
+    by_run = sorted(history.groupby("execution")["duration_s"].apply(list), key=len)
+    assert by_run[0] == pytest.approx([1.4, 0.003])
+    assert by_run[1] == pytest.approx([1.5, 0.001, 0.9])
 
 
 def test_bad_unit() -> None:

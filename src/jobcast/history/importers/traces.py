@@ -174,11 +174,13 @@ def read_traces(
     ------
     ImportFormatError
         With file, line and column for a missing column, a duration that is not a
-        positive number, an iteration index that is not a non-negative integer, a
-        scale-out that is not a positive integer, a repeated (execution, iteration)
-        pair, iterations with a gap or executions numbered from different first indices
-        (iterations numbered from 1 in every execution are stored from 0), or context
-        values that change within one execution.
+        number >= 0 (0 is a measurement below the clock's resolution; progress
+        estimation reads it as 1 ms), an execution whose durations are all 0, an
+        iteration index that is not a non-negative integer, a scale-out that is not a
+        positive integer, a repeated (execution, iteration) pair, iterations with a gap
+        or executions numbered from different first indices (iterations numbered from 1
+        in every execution are stored from 0), or context values that change within one
+        execution.
 
     Examples
     --------
@@ -223,10 +225,14 @@ def read_traces(
     factor = DURATION_UNITS[cols.duration_unit]
     durations = [
         d * factor
-        for d in parse_number(
-            table, cols.duration, table.column(cols.duration), positive=True, what="duration"
-        )
+        for d in parse_number(table, cols.duration, table.column(cols.duration), what="duration")
     ]
+    for d, line in zip(durations, table.lines, strict=True):
+        if d < 0:  # 0 is a measurement below the clock's resolution, read as 1 ms by progress
+            raise ImportFormatError(
+                table.path, f"duration must be >= 0, got {d / factor:g}", line=line,
+                column=cols.duration,
+            )
     scale = parse_number(
         table,
         cols.scale_out,
@@ -313,6 +319,15 @@ def read_traces(
     it = it.drop(columns=["_o"])
     grouped = it.groupby("execution", sort=False)
     runtime = grouped["duration_s"].sum()
+    if not (runtime > 0).all():
+        bad = runtime[~(runtime > 0)].index[0]
+        line = int(it.loc[it["execution"] == bad, "line"].iloc[0])
+        raise ImportFormatError(
+            table.path,
+            f"every iteration of execution {bad!r} lasted 0 s; leave a run that did nothing out",
+            line=line,
+            column=cols.duration,
+        )
     first = it.drop_duplicates("execution").set_index("execution")
     executions = pd.DataFrame(
         {
