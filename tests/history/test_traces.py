@@ -65,7 +65,7 @@ def test_canonical_columns_and_context(tmp_path: Path) -> None:
     ("text", "line", "column", "fragment"),
     [
         pytest.param(
-            f"{HEADER}a,0,-1,2\n", 2, "duration_s", ">= 0, got -1", id="negative-duration"
+            f"{HEADER}a,0,-1,2\n", 2, "duration_s", ">= 0, got '-1'", id="negative-duration"
         ),
         pytest.param(
             f"{HEADER}a,0,1,2\nb,0,0,2\nb,1,0,2\n", 3, "duration_s",

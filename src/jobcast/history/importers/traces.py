@@ -227,10 +227,11 @@ def read_traces(
         d * factor
         for d in parse_number(table, cols.duration, table.column(cols.duration), what="duration")
     ]
-    for d, line in zip(durations, table.lines, strict=True):
+    cells = table.column(cols.duration)
+    for d, cell, line in zip(durations, cells, table.lines, strict=True):
         if d < 0:  # 0 is a measurement below the clock's resolution, read as 1 ms by progress
             raise ImportFormatError(
-                table.path, f"duration must be >= 0, got {d / factor:g}", line=line,
+                table.path, f"duration must be >= 0, got {cell!r}", line=line,
                 column=cols.duration,
             )
     scale = parse_number(
