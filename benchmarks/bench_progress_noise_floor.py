@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from jobcast.evaluation.progress import read_ellis_trace
+from jobcast.progress.combine import weighted_median
 from jobcast.progress.simulation import sample_iterations
 
 ELLIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ellis"
@@ -77,11 +78,7 @@ def best_relative_error(actual: np.ndarray) -> float:
 
     The best estimate is the median of ``actual`` weighted by ``1 / actual``.
     """
-    order = np.argsort(actual)
-    values = actual[order]
-    weights = 1.0 / values
-    cumulative = np.cumsum(weights)
-    estimate = values[np.searchsorted(cumulative, 0.5 * cumulative[-1])]
+    estimate = weighted_median(actual, 1.0 / actual)
     return float(np.mean(np.abs(estimate - actual) / actual))
 
 

@@ -246,6 +246,7 @@ def parse_number(
     values: Sequence[str],
     *,
     positive: bool = False,
+    non_negative: bool = False,
     integer: bool = False,
     what: str = "value",
 ) -> list[float]:
@@ -268,6 +269,10 @@ def parse_number(
         if positive and not x > 0:
             raise ImportFormatError(
                 table.path, f"{what} must be > 0, got {cell!r}", line=line, column=column
+            )
+        if non_negative and x < 0:
+            raise ImportFormatError(
+                table.path, f"{what} must be >= 0, got {cell!r}", line=line, column=column
             )
         if integer and not float(x).is_integer():
             raise ImportFormatError(

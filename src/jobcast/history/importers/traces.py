@@ -215,25 +215,17 @@ def read_traces(
                 table.path, "empty execution id", line=line, column=cols.execution
             )
     iters = parse_number(
-        table, cols.iteration, table.column(cols.iteration), integer=True, what="iteration index"
+        table, cols.iteration, table.column(cols.iteration), non_negative=True, integer=True,
+        what="iteration index",
     )
-    for x, line in zip(iters, table.lines, strict=True):
-        if x < 0:
-            raise ImportFormatError(
-                table.path, "iteration index must be >= 0", line=line, column=cols.iteration
-            )
     factor = DURATION_UNITS[cols.duration_unit]
+    # 0 is a measurement below the clock's resolution, read as 1 ms by progress estimation
     durations = [
         d * factor
-        for d in parse_number(table, cols.duration, table.column(cols.duration), what="duration")
+        for d in parse_number(
+            table, cols.duration, table.column(cols.duration), non_negative=True, what="duration"
+        )
     ]
-    cells = table.column(cols.duration)
-    for d, cell, line in zip(durations, cells, table.lines, strict=True):
-        if d < 0:  # 0 is a measurement below the clock's resolution, read as 1 ms by progress
-            raise ImportFormatError(
-                table.path, f"duration must be >= 0, got {cell!r}", line=line,
-                column=cols.duration,
-            )
     scale = parse_number(
         table,
         cols.scale_out,
