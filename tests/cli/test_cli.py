@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jobcast.cli import app
+from tests.cli.conftest import Jobcast
 from tests.conftest import SORT_QUERY, shared_file
 
 runner = CliRunner()
@@ -297,3 +298,15 @@ def test_scale_out_lists_are_capped(db: str) -> None:
         db,
     )
     assert result.returncode == 2 and "10,000" in result.stderr
+
+
+def test_evaluate_privacy_refuses_a_plot_it_cannot_write(tmp_path: Path, jobcast: Jobcast) -> None:
+    # refused before the experiments (minutes), not with a traceback after them
+    missing = tmp_path / "missing" / "u.png"
+    code, out, err = jobcast(
+        "evaluate", "privacy", "--job", "sort", "--data-dir", str(tmp_path), "--plot", str(missing)
+    )
+    assert code == 2 and out == ""
+    assert err == (
+        f"error: --plot {missing}: the folder {missing.parent} does not exist; create it first\n"
+    )

@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from jobcast.cli import app
+from jobcast.history import HistoryRepository
+from tests.cli.conftest import Jobcast
 
 runner = CliRunner()
 
@@ -99,6 +101,7 @@ def test_train_then_evaluate(db: str) -> None:
 
 
 def test_empty_history_is_a_clear_error(tmp_path: Path) -> None:
+    HistoryRepository(f"sqlite:///{tmp_path / 'e.db'}").close()  # exists, holds no job
     result = runner.invoke(
         app,
         [
@@ -134,7 +137,7 @@ def test_watch_finds_iterations_of_a_job_without_groups(tmp_path: Path) -> None:
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout[result.stdout.rindex("{\n"):])
+    summary = json.loads(result.stdout.splitlines()[-1])
     assert summary["iterations_by"] == "jobs" and summary["execution"] == "app-1"
     from jobcast.history import HistoryRepository
 
@@ -175,6 +178,12 @@ def test_estimate_names_its_own_format_and_warns_on_a_foreign_run(
     assert result.exit_code != 0 and "line 3, column 'iteration'" in message
     assert "no iteration 1 before iteration 2" in message
     assert "list every finished iteration of the running execution" in message
+    # so is a running execution listed from a later iteration on
+    bad.write_text("iteration,duration_s,scale_out\n20,10,4\n21,11,4\n")
+    result = runner.invoke(app, ["estimate", "--job", "it", "--current", str(bad), "--db", db])
+    message = result.output + str(result.exception)
+    assert result.exit_code != 0 and "line 2, column 'iteration'" in message
+    assert "starts at iteration 20; iterations are numbered from 0 or 1" in message
     # a run 50 times slower than every execution of the job resembles none of them
     foreign = run(
         "estimate", "--job", "it", "--current", str(_current(tmp_path, 50.0)), "--db", db,
@@ -262,3 +271,172 @@ def test_train_says_when_the_runs_lengths_are_converted(tmp_path: Path) -> None:
     assert "stored (used by estimate)" in result.output
     assert "length_strength" in result.output
     assert "lengths are converted by those that order the iteration counts" in result.output
+
+
+def _log(tmp_path: Path, app_id: str) -> Path:
+    """A finished event log of 3 iterations (job groups) of application ``app_id``."""
+    from tests.collect.test_eventlog import crafted_log
+
+    log = tmp_path / app_id
+    log.write_text("\n".join(crafted_log()).replace('"app-1"', f'"{app_id}"') + "\n")
+    return log
+
+
+def _watch(tmp_path: Path, app_id: str, job: str, url: str, *args: str) -> list[str]:
+    return ["watch", "--eventlog", str(_log(tmp_path, app_id)), "--job", job,
+            "--interval", "0.05", "--timeout", "30", "--db", url, *args]
+
+
+@pytest.mark.parametrize("command", [("train", "progress"), ("evaluate", "progress")])
+@pytest.mark.parametrize("value", ["foo", "BELL"])
+def test_an_unknown_scale_out_model_is_refused_before_training(
+    db: str, jobcast: Jobcast, command: tuple[str, str], value: str
+) -> None:
+    # as --training: the names as written, case and all; nothing is trained or stored
+    from jobcast.app.progress import StoredProgress, stored_progress
+    from jobcast.history import HistoryRepository
+
+    code, _, err = jobcast(*command, "--job", "it", "--scale-out-model", value, "--db", db)
+    assert code == 2
+    assert f"--scale-out-model must be bell, ernest or none, got {value!r}" in err, err
+    with HistoryRepository(db) as repo:
+        assert stored_progress(repo, "it") == StoredProgress()
+
+
+def test_watch_json_is_one_compact_object_per_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    for app_id in ("app-1", "app-2"):  # a history of two runs to estimate from
+        recorded = runner.invoke(app, _watch(tmp_path, app_id, "w", url, "--json"))
+        assert recorded.exit_code == 0, recorded.output
+    result = runner.invoke(
+        app, _watch(tmp_path, "app-3", "w", url, "--json", "--no-record"),
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout  # one estimate (the log is read at once), the summary
+    estimate, summary = (json.loads(line) for line in lines)
+    assert estimate["iterations_done"] == 3 and estimate["similar"]
+    assert summary == {"execution": "app-3", "actual_s": 11.0, "estimates": 1,
+                       "iterations_by": "job-groups"}
+    assert all(": " not in line and ", " not in line for line in lines)  # compact
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--deadline", "nan", "--deadline must be a finite number of seconds > 0"),
+        ("--deadline", "inf", "--deadline must be a finite number of seconds > 0"),
+        ("--deadline", "1e400", "--deadline must be a finite number of seconds > 0"),
+        ("--deadline", "-5", "--deadline must be a finite number of seconds > 0"),
+        ("--timeout", "-1", "--timeout must be a finite number of seconds > 0"),
+        ("--timeout", "0", "--timeout must be a finite number of seconds > 0"),
+        ("--interval", "0", "--interval must be a finite number of seconds > 0"),
+        ("--interval", "-0.5", "--interval must be a finite number of seconds > 0"),
+        ("--interval", "nan", "--interval must be a finite number of seconds > 0"),
+        ("--warn-after", "-1", "--warn-after must be a finite number of seconds >= 0"),
+    ],
+)
+def test_watch_refuses_seconds_that_are_no_duration(
+    tmp_path: Path, jobcast: Jobcast, option: str, value: str, expected: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    code, _, err = jobcast(*_watch(tmp_path, "app-1", "w", url), f"{option}={value}")
+    assert code == 2
+    assert expected in err and f"e.g. {option} " in err, err
+
+
+def test_watch_records_a_new_jobs_first_run_and_says_so(tmp_path: Path, jobcast: Jobcast) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    code, out, err = jobcast(*_watch(tmp_path, "app-1", "new", url))
+    assert code == 0, err
+    assert out.count("no history for job 'new'") == 1, out
+    assert "the run will be recorded as its first execution" in out
+    # the live display's last state ends its line: the summary stands on its own
+    assert "\napp-1 ended after 11.0 s with 3 iteration(s) and was recorded in job 'new'." in out
+    # with --no-record there is nothing to estimate nor to record: an error at once
+    code, out, err = jobcast(*_watch(tmp_path, "app-2", "other", url, "--no-record"))
+    assert code == 2 and out == ""
+    assert "unknown job 'other'" in err and "`jobcast jobs`" in err, err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("evaluate", "progress", "--job", "it", "--training", "none"),
+        ("evaluate", "similarity", "--job", "it"),
+        ("evaluate", "models", "--job", "it", "--repeats", "1"),
+    ],
+)
+def test_a_plot_that_cannot_be_written_is_refused_before_the_evaluation(
+    db: str, tmp_path: Path, jobcast: Jobcast, command: tuple[str, ...]
+) -> None:
+    missing = tmp_path / "missing" / "x.png"
+    code, out, err = jobcast(*command, "--plot", str(missing), "--db", db)
+    assert code == 2 and out == ""
+    assert err == (
+        f"error: --plot {missing}: the folder {missing.parent} does not exist; create it first\n"
+    )
+    code, _, err = jobcast(*command, "--plot", str(tmp_path), "--db", db)
+    assert code == 2 and f"--plot {tmp_path} is a directory" in err, err
+
+
+@pytest.mark.parametrize("runs", [0, 1])
+def test_train_errors_are_one_line_without_a_blank_one(
+    tmp_path: Path, jobcast: Jobcast, runs: int
+) -> None:
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    if runs:
+        path = tmp_path / "one.csv"
+        pd.DataFrame(
+            {"execution": "r0", "iteration": range(5), "scale_out": 4, "duration_s": 10.0}
+        ).to_csv(path, index=False)
+        run("import", "traces", str(path), "--job", "one", "--db", url, "--json")
+    code, out, err = jobcast("train", "progress", "--job", "one", "--db", url)
+    assert code == (1 if runs else 2) and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1, repr(err)
+
+
+def test_estimate_reads_stdin_a_0_s_iteration_and_names_a_far_scale_out(
+    db: str, tmp_path: Path
+) -> None:
+    rows = "iteration,duration_s,scale_out\n0,10,4\n1,0,4\n2,14,4\n"
+    # from a pipe, with an iteration shorter than the clock's millisecond (as imports keep)
+    piped = runner.invoke(
+        app, ["estimate", "--job", "it", "--current", "-", "--db", db, "--json"], input=rows
+    )
+    assert piped.exit_code == 0, piped.output
+    out = json.loads(piped.stdout)
+    assert out["iteration"] == 3 and out["elapsed_s"] == pytest.approx(24.001)
+    assert out["warnings"] == []
+    bad = runner.invoke(
+        app, ["estimate", "--job", "it", "--current", "-", "--db", db],
+        input="iteration,duration_s,scale_out\n0,-1,4\n",
+    )
+    assert bad.exit_code != 0
+    assert "<stdin>, line 2, column 'duration_s'" in bad.output + str(bad.exception)
+    # a scale-out a thousand times the history's is named (the history ran at 4)
+    far = tmp_path / "far.csv"
+    far.write_text(rows.replace(",4\n", ",4000\n"))
+    warned = run("estimate", "--job", "it", "--current", str(far), "--db", db, "--json")
+    assert any("scale-out 4000 lies far outside the history's (4-4)" in w
+               for w in warned["warnings"])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["estimate", "--job", "it", "--current", "CUR"],
+        ["train", "progress", "--job", "it"],
+        ["evaluate", "progress", "--job", "it"],
+    ],
+)
+def test_a_mistyped_db_is_refused_and_not_created(
+    tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "no-such-folder" / "typo.db"
+    args = [str(_current(tmp_path, 1.0)) if a == "CUR" else a for a in command]
+    result = runner.invoke(app, [*args, "--db", f"sqlite:///{missing}"])
+    assert result.exit_code != 0
+    assert f"no history database at {missing}" in result.output + str(result.exception)
+    assert not missing.parent.exists()

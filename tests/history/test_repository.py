@@ -117,6 +117,13 @@ def test_iterations_round_trip(repo: HistoryRepository) -> None:
     assert list(out["size"]) == [100, 100, 200]
     with pytest.raises(InputError, match="imported before"):
         repo.import_iterations(IterationTable(table, it))
+    # other data for the same executions: named, with the origin and what to do
+    other = it.assign(duration_s=it["duration_s"] * 2)
+    with pytest.raises(InputError, match="imported before") as err:
+        repo.import_iterations(IterationTable(table, other))
+    message = str(err.value)
+    assert message.startswith(f"{table.provenance.origin}: ")
+    assert "['a', 'b'] of this import" in message and "leave them out" in message
 
 
 def test_live_collection(repo: HistoryRepository) -> None:

@@ -90,6 +90,11 @@ def test_canonical_columns_and_context(tmp_path: Path) -> None:
             f"{HEADER}a,0,1,2\na,1,1,2\nb,1,1,2\nb,2,1,2\n", 4, "iteration",
             "'b' starts at iteration 1 while 'a' starts at 0", id="first-index-differs",
         ),
+        pytest.param(
+            f"{HEADER}a,5,1,2\na,6,1,2\nb,5,1,2\n", 2, "iteration",
+            "'a' starts at iteration 5; iterations are numbered from 0 or 1",
+            id="first-index-above-1",
+        ),
     ],
 )
 def test_bad_traces(

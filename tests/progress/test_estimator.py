@@ -114,3 +114,15 @@ def test_hardware_samples_enter_the_similarity():
     result = est.estimate(current, hardware=own)
     assert result.similar[0][0] == "run-3"
     assert result.similar[0][1] > 0.5
+
+
+def test_a_scale_out_far_outside_the_history_is_named():
+    history = make_history(n_exec=4, n_iter=6, seed=4)
+    low, high = history["scale_out"].min(), history["scale_out"].max()
+    est = ProgressEstimator(scale_out_model="ernest").fit(history)
+    assert est.scale_out_warning(float(high)) is None
+    assert est.scale_out_warning(2.0 * high) is None
+    far = est.scale_out_warning(1000.0 * high)
+    assert far is not None and f"({low:g}-{high:g})" in far
+    assert "check the running execution's scale_out" in far
+    assert est.scale_out_warning(low / 4.0) is not None

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from jobcast.app.progress import Eta, eta, running
 from jobcast.errors import InputError
+from jobcast.evaluation.progress import read_ellis_trace
 from jobcast.history import HistoryRepository, JobSpec
+from jobcast.progress.eta import WallClockEstimator
 from jobcast.progress.interval import calibrate, log_spread, miss_probability
+from tests.conftest import shared_file
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 GAP = 2.0  # seconds the driver pauses after every iteration
@@ -74,6 +78,25 @@ def test_eta_counts_gaps_and_tail_and_counts_down(repo: HistoryRepository) -> No
     assert later.finish_at == first.finish_at
 
 
+def test_an_overrunning_iteration_holds_the_later_ones(repo: HistoryRepository) -> None:
+    durations = _history(repo)
+    start = T0 + timedelta(days=1)
+    _record(repo, "now", durations[:4], start=start, finish=False)
+    last_end = start + timedelta(seconds=sum(durations[:4]) + 3 * GAP)
+    # the fifth iteration (about 10 s) has run 10 minutes: five more follow it
+    stalled = eta(repo, "loop", "now", now=last_end + timedelta(seconds=600))
+    after = sum(durations[5:]) + 5 * GAP + TAIL
+    assert stalled.remaining_s == pytest.approx(after, rel=0.15)
+    lo, hi = stalled.interval_s
+    assert lo < stalled.remaining_s < hi
+    # in the last iteration only the tail follows
+    _record(repo, "end", durations[:9], start=start, finish=False)
+    last = start + timedelta(seconds=sum(durations[:9]) + 8 * GAP)
+    assert eta(repo, "loop", "end", now=last + timedelta(seconds=600)).remaining_s == (
+        pytest.approx(TAIL, rel=0.15)
+    )
+
+
 def test_deadline_risk_and_running(repo: HistoryRepository) -> None:
     durations = _history(repo)
     start = T0 + timedelta(days=1)
@@ -116,3 +139,24 @@ def test_interval_calibration_covers_at_its_level() -> None:
     # at the upper end of an 80 % interval the risk is 10 %
     assert miss_probability(0.0, (10.0, 40.0), 40.0) == pytest.approx(0.1)
     assert miss_probability(50.0, (10.0, 40.0), 40.0) == 1.0
+
+
+
+@pytest.mark.parametrize("runs", [[1, 2], [1, 2, 3]])
+def test_interval_is_calibrated_on_held_out_runs(runs: list[int]) -> None:
+    # Ellis gbt runs 1 and 2 ran at 36 and 20 executors: the scale-out model fits both
+    # exactly, so calibrated on estimates whose models had seen the run, the 80 %
+    # interval had width 0.
+    ellis = read_ellis_trace(shared_file("ellis", "gbt.csv"))
+    history = ellis[ellis["execution"].isin(runs)].assign(
+        execution=lambda f: f["execution"].astype(str)
+    )
+    totals = history.groupby("execution")["duration_s"].sum()
+    executions = pd.DataFrame({
+        "external_id": totals.index, "execution_id": range(len(totals)),
+        "started_at": pd.NaT, "finished_at": pd.NaT, "gross_runtime": totals.to_numpy(),
+    })
+    model = WallClockEstimator().fit(history, executions)
+    low, high = model.calibration_.interval(300.0, 0.05)
+    assert high / low > 1.05
+    assert low < 300.0 < high

@@ -89,3 +89,16 @@ def test_a_process_pool_gives_the_serial_results(history: pd.DataFrame) -> None:
     serial = simulate_cases(arrays, scale_out_model="ernest")
     pooled = simulate_cases(arrays, scale_out_model="ernest", n_jobs=2)
     _same(serial, pooled)
+
+
+def test_an_unknown_scale_out_model_is_refused_before_any_simulation(
+    history: pd.DataFrame,
+) -> None:
+    # a typo used to fall through to BELL here and be stored by training
+    from jobcast.errors import InputError
+    from jobcast.progress.training import train_history
+
+    with pytest.raises(InputError, match=r"scale_out_model must be one of .*'foo'"):
+        simulate_strengths(to_arrays(history), scale_out_model="foo")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="scale_out_model"):
+        train_history(history, scale_out_model="BELL")  # type: ignore[arg-type]

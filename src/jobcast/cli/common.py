@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from numbers import Integral, Real
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from jobcast.errors import InputError
@@ -36,6 +38,7 @@ __all__ = [
     "err_console",
     "open_repo",
     "emit_json",
+    "emit_json_line",
     "table",
     "plain",
     "number",
@@ -43,6 +46,8 @@ __all__ = [
     "progress_callback",
     "parse_assignments",
     "parse_int_list",
+    "check_seconds",
+    "check_output_file",
     "show_jobs",
 ]
 
@@ -95,11 +100,25 @@ def _out(name: str) -> Console:
     return console
 
 
-def open_repo(db: str | None) -> HistoryRepository:
-    """Open (and migrate) the history database named by ``--db``."""
-    from jobcast.history import HistoryRepository
+def open_repo(db: str | None, *, existing: bool = False) -> HistoryRepository:
+    """Open (and migrate) the history database named by ``--db``.
 
-    return HistoryRepository(db)
+    With ``existing`` (commands that only read a history), a SQLite file that does not
+    exist is refused instead of created: a mistyped ``--db`` would otherwise leave an
+    empty database behind and report an unknown job.
+    """
+    from jobcast.history import HistoryRepository
+    from jobcast.lean import resolve_url
+
+    url = resolve_url(db)
+    if existing and url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:" and not Path(path).exists():
+            raise InputError(
+                f"no history database at {path}; check --db (or $JOBCAST_DB), or import "
+                "executions into it first (`jobcast import ...`)"
+            )
+    return HistoryRepository(url)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -119,6 +138,16 @@ def _jsonable(obj: Any) -> Any:
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as JSON on standard output (NaN and infinities become null)."""
     sys.stdout.write(json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
+
+
+def emit_json_line(obj: Any) -> None:
+    """Print ``obj`` as one line of JSON Lines on standard output, flushed at once.
+
+    Compact, so that a stream of them (``watch --json``) is one object per line, and
+    flushed, so that a pipe (``| jq``) gets each line when it is written.
+    """
+    sys.stdout.write(json.dumps(_jsonable(obj), separators=(",", ":")) + "\n")
+    sys.stdout.flush()
 
 
 def plain(value: Any) -> str:
@@ -206,6 +235,9 @@ def progress_callback(description: str, *, quiet: bool = False) -> Iterator[Call
         TextColumn("{task.fields[note]}"),
         console=_out("err_console"),
         transient=True,
+        # outside a terminal rich draws no bar, only a blank line when it stops (which
+        # would stand before an error message): no bar at all there
+        disable=not _out("err_console").is_interactive,
     ) as progress:
         task = progress.add_task(description, total=None, note="")
 
@@ -227,6 +259,52 @@ def parse_assignments(items: Sequence[str] | None, *, option: str = "--set") -> 
         except ValueError:
             out[key.strip()] = value.strip()
     return out
+
+
+def check_seconds(value: float | None, *, option: str, example: str, zero: bool = False) -> None:
+    """Refuse a number of seconds that is not finite and > 0 (>= 0 with ``zero``).
+
+    ``None`` (the option not given) passes. A float option reads ``nan``, ``inf`` and
+    ``1e400`` (infinite) as numbers; none of them is a duration.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        Naming the option, what it takes and ``example`` (e.g. ``"900"``).
+    """
+    if value is None:
+        return
+    if not (math.isfinite(value) and (value >= 0 if zero else value > 0)):
+        bound = ">= 0" if zero else "> 0"
+        raise InputError(
+            f"{option} must be a finite number of seconds {bound}, e.g. {option} {example}; "
+            f"got {value:g}"
+        )
+
+
+def check_output_file(path: Path | None, *, option: str) -> None:
+    """Refuse, before any work, an output file that cannot be written.
+
+    As ``share --out`` does for its directory: the folder must exist (it is not
+    created) and be writable, and the path must not be a directory.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        Naming the option, the path and what to do.
+    """
+    if path is None:
+        return
+    target = path.expanduser()
+    folder = target.absolute().parent
+    if target.is_dir():
+        raise InputError(f"{option} {path} is a directory; give a file name, e.g. {path}/plot.png")
+    if not folder.is_dir():
+        raise InputError(f"{option} {path}: the folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
+        raise InputError(f"{option} {path}: cannot write there (permission denied)")
 
 
 #: Most entries a list option such as ``--scale-out 2-12`` may expand to.

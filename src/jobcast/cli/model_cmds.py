@@ -84,7 +84,7 @@ def predict(
         raw = read_table(input_file)
         rows = pd.DataFrame(list(raw.rows), columns=list(raw.header))
     scale_outs = ui.parse_int_list(scale_out, option="--scale-out")
-    with ui.open_repo(db) as repo:
+    with ui.open_repo(db, existing=True) as repo:
         result = run(
             repo,
             job,
@@ -152,7 +152,7 @@ def configure_cmd(
     """
     from jobcast.app.configure import configure as run
 
-    with ui.open_repo(db) as repo:
+    with ui.open_repo(db, existing=True) as repo:
         result = run(
             repo,
             job,
@@ -246,11 +246,12 @@ def evaluate_models_cmd(
     names = [m.strip() for m in models.split(",")] if models else list(MODEL_NAMES)
     sizes = ui.parse_int_list(train_sizes, option="--train-sizes")
     limits = _min_scale_outs(min_scale_out, job)
+    ui.check_output_file(plot, option="--plot")
 
     def bar(name: str) -> Any:
         return ui.progress_callback(f"evaluating {name}", quiet=as_json)
 
-    with ui.open_repo(db) as repo:
+    with ui.open_repo(db, existing=True) as repo:
         results = evaluate_models(
             repo,
             job,

@@ -44,7 +44,7 @@ def budget(
     """
     from jobcast.app.share import budget as budget_of
 
-    with ui.open_repo(db) as repo:
+    with ui.open_repo(db, existing=True) as repo:
         info = budget_of(repo, job, set_epsilon=epsilon, confirm_raise=confirm_raise)
     if as_json:
         ui.emit_json(info)
@@ -119,7 +119,7 @@ def share(
     from jobcast.app.share import release
     from jobcast.privacy.registry import DEFAULT_METHOD
 
-    with ui.open_repo(db) as repo:
+    with ui.open_repo(db, existing=True) as repo:
         info = release(
             repo,
             job,
@@ -258,6 +258,7 @@ def evaluate_privacy_cmd(
     from jobcast.evaluation.privacy import C3O_PAPER_JOBS, evaluate_privacy, plot_utility
 
     size_list = ui.parse_int_list(sizes, option="--sizes") or []
+    ui.check_output_file(plot, option="--plot")
     with ui.progress_callback("privacy experiments", quiet=as_json) as callback:
         result = evaluate_privacy(
             job or C3O_PAPER_JOBS,

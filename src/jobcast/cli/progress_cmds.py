@@ -16,6 +16,7 @@ import typer
 from jobcast.cli.common import (
     DbOption,
     JsonOption,
+    check_output_file,
     console,
     emit_json,
     open_repo,
@@ -54,6 +55,16 @@ SchedulerOption = Annotated[
 ]
 
 
+def _check_scale_out_model(value: str) -> None:
+    """Refuse an unknown --scale-out-model before any work (as --training: case counts)."""
+    from jobcast.progress.scaling import SCALE_OUT_MODELS as kinds
+
+    if value not in kinds:
+        raise InputError(
+            f"--scale-out-model must be {', '.join(kinds[:-1])} or {kinds[-1]}, got {value!r}"
+        )
+
+
 @contextmanager
 def _session(
     db: str | None, description: str, *, quiet: bool, scheduler: str | None = None
@@ -66,7 +77,7 @@ def _session(
     from jobcast.progress.parallel import dask_backend
 
     with (
-        open_repo(db) as repo,
+        open_repo(db, existing=True) as repo,
         progress_callback(description, quiet=quiet) as callback,
         dask_backend(scheduler),
     ):
@@ -97,6 +108,7 @@ def train_progress(
     from jobcast.progress.similarity import MEASURES
     from jobcast.progress.training import notes_not_logged
 
+    _check_scale_out_model(scale_out_model)
     # the notes are printed below (or are in the JSON), so they are not logged as well
     with (
         _session(db, f"training {job}", quiet=as_json, scheduler=scheduler) as (repo, callback),
@@ -181,6 +193,8 @@ def evaluate_progress_cmd(
 
     if training not in {"nested", "given", "none"}:
         raise InputError(f"--training must be nested, given or none, got {training!r}")
+    _check_scale_out_model(scale_out_model)
+    check_output_file(plot, option="--plot")
     with _session(db, f"evaluating {job}", quiet=as_json, scheduler=scheduler) as session:
         repo, callback = session
         result = evaluate(
@@ -251,6 +265,7 @@ def evaluate_similarity_cmd(
     """Quality of each similarity measure: h(t), n(t) and q(x) over execution pairs."""
     from jobcast.app.progress import similarity
 
+    check_output_file(plot, option="--plot")
     with _session(db, f"simulating {job}", quiet=as_json) as (repo, callback):
         curves = similarity(repo, job, plot=plot, n_jobs=n_jobs, callback=callback)
     if as_json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,11 +14,14 @@ import typer
 from jobcast.cli.common import (
     DbOption,
     JsonOption,
+    check_seconds,
     console,
     emit_json,
+    emit_json_line,
     err_console,
     open_repo,
     parse_assignments,
+    plain,
     table,
 )
 from jobcast.errors import (
@@ -29,7 +33,11 @@ from jobcast.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pandas as pd
+    from rich.console import Console
+    from rich.live import Live
     from rich.text import Text
 
 __all__ = ["CURRENT_FORMAT", "estimate", "watch"]
@@ -49,18 +57,27 @@ _LOW_SIMILARITY = 0.5
 
 
 def _read_current(path: Path) -> pd.DataFrame:
+    """The --current file (``-``: standard input) as the running execution's iterations.
+
+    A duration of 0 (within the clock's resolution) counts as
+    :data:`jobcast.progress.usable.MIN_DURATION_S`, as in a recorded history.
+    """
+    from jobcast.cli.history_cmds import readable
     from jobcast.history.importers.traces import read_traces
+    from jobcast.progress.usable import MIN_DURATION_S
 
     try:
-        table_ = read_traces(path, job="current", single_execution="current")
+        with readable(path) as file:
+            table_ = read_traces(file, job="current", single_execution="current")
     except ImportFormatError as e:
         # the reader's advice names `import traces` options; estimate has none of them.
         # Where it found the problem (line, column) is kept.
         why = e.reason.split(". Add the column")[0].rstrip(".")
         raise ImportFormatError(
-            str(path), f"{why}. {CURRENT_FORMAT}", line=e.line, column=e.column
+            e.path, f"{why}. {CURRENT_FORMAT}", line=e.line, column=e.column
         ) from e
     current = table_.iterations.copy()
+    current["duration_s"] = current["duration_s"].clip(lower=MIN_DURATION_S)
     executions = table_.executions.frame
     if current["execution"].nunique() != 1:
         raise InputError(
@@ -78,7 +95,7 @@ def estimate(
         Path,
         typer.Option(
             help="CSV of its finished iterations so far: iteration, duration_s, scale_out "
-            "(+ records, cpu, disk, net, context attributes).",
+            "(+ records, cpu, disk, net, context attributes); - reads standard input.",
         ),
     ],
     db: DbOption = None,
@@ -99,12 +116,16 @@ def estimate(
     from jobcast.app.progress import fit_wall_clock, stored_progress
 
     frame = _read_current(current)
-    with open_repo(db) as repo:
+    with open_repo(db, existing=True) as repo:
         model = fit_wall_clock(repo, job)
         params = stored_progress(repo, job).parameters
     result = model.estimator_.estimate(frame)
     low, high = model.calibration_.interval(result.remaining_s, result.spread)
     warnings = []
+    latest = frame.sort_values("iteration")["scale_out"].iloc[-1]
+    far = model.estimator_.scale_out_warning(float(latest))
+    if far is not None:
+        warnings.append(far)
     if result.best_similarity < _LOW_SIMILARITY:
         warnings.append(
             f"the running execution resembles no execution of job {job!r} (best similarity "
@@ -160,18 +181,21 @@ def watch(
     ] = None,
     deadline: Annotated[
         float | None,
-        typer.Option("--deadline", help="Seconds after the start: show the risk of missing it."),
+        typer.Option(
+            "--deadline", help="Seconds after the start (> 0): show the risk of missing it."
+        ),
     ] = None,
-    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
+    interval: Annotated[float, typer.Option(help="Seconds between polls (> 0).")] = 1.0,
     timeout: Annotated[
         float | None,
         typer.Option(
-            help="Give up after this many seconds (also how long to wait for the UI or the "
-            "log to appear; 300 s without it)."
+            help="Give up after this many seconds (> 0), also how long to wait for the UI "
+            "or the log to appear (without it: no limit, and 300 s for them to appear)."
         ),
     ] = None,
     warn_after: Annotated[
-        float, typer.Option(help="Warn when no iteration was seen after this many seconds.")
+        float,
+        typer.Option(help="Warn when no iteration was seen after this many seconds (>= 0)."),
     ] = 60.0,
     record: Annotated[
         bool, typer.Option("--record/--no-record", help="Store the run when it ends.")
@@ -186,11 +210,10 @@ def watch(
     (learned from the history); the finish time is by the clock. With --json, prints
     one JSON estimate per finished iteration (JSON lines: the fields of the ETA,
     "finish_at" in ISO 8601) and a final {"execution", "actual_s", "estimates": N,
-    "iterations_by"} line.
+    "iterations_by"} line. A job without history yet is watched and its run recorded
+    (no estimate until it has two runs); with --no-record it is an error.
     """
     import pandas as pd
-    from rich.live import Live
-    from rich.text import Text
 
     from jobcast.app.progress import fit_wall_clock
     from jobcast.collect import EventLogFollower, SparkRestFollower
@@ -198,6 +221,10 @@ def watch(
 
     if (spark_ui is None) == (eventlog is None):
         raise InputError("give either --spark-ui URL or --eventlog PATH")
+    check_seconds(deadline, option="--deadline", example="900 (15 minutes after the start)")
+    check_seconds(interval, option="--interval", example="1")
+    check_seconds(timeout, option="--timeout", example="3600")
+    check_seconds(warn_after, option="--warn-after", example="60", zero=True)
     follower: Any = (
         SparkRestFollower(spark_ui, app_id=app_id, iterations=iterations)
         if spark_ui is not None
@@ -210,22 +237,30 @@ def watch(
     with open_repo(db) as repo:
         try:
             model = fit_wall_clock(repo, job)
-        except (UnknownJobError, NotEnoughDataError) as e:
+        except UnknownJobError as e:
+            if not record:
+                raise InputError(
+                    f"unknown job {job!r}: with --no-record there is no history to estimate "
+                    "from and nothing is recorded; `jobcast jobs` lists the known jobs"
+                ) from e
+            # watching records a new job's first run (then it has a history)
             model = None
-            screen.print(f"[yellow]No estimate possible yet:[/] {e}")
+            screen.print(
+                f"[yellow]No estimate possible yet:[/] no history for job {plain(repr(job))}; "
+                "the run will be recorded as its first execution (`jobcast jobs` lists the "
+                "known jobs)",
+                highlight=False,
+            )
+        except NotEnoughDataError as e:
+            model = None
+            screen.print(f"[yellow]No estimate possible yet:[/] {plain(e)}", highlight=False)
         seen: list[pd.DataFrame] = []
         estimates: list[dict[str, Any]] = []
         started = time.monotonic()
         warned = False
         rule = _rule(follower)
         told = ""
-        with Live(
-            Text(f"waiting for {source}…"),
-            console=screen,
-            refresh_per_second=4,
-            transient=False,
-            redirect_stdout=False,
-        ) as live:
+        with _live(screen, f"waiting for {source}…") as live:
             while True:
                 waited = time.monotonic() - started
                 new = _poll(follower, source, waited, timeout)
@@ -244,7 +279,7 @@ def watch(
                     if new is not None and len(new) and payload is not None:
                         estimates.append(payload)
                         if as_json:
-                            emit_json(payload)
+                            emit_json_line(payload)
                 if not seen and not warned and waited > warn_after and app_start is not None:
                     warned = True
                     how = told or "no Spark job yet"
@@ -277,7 +312,7 @@ def watch(
         "iterations_by": rule.used if rule is not None else iterations,
     }
     if as_json:
-        emit_json(summary)
+        emit_json_line(summary)
         return
     console.print(
         f"{run.app_id} ended after {run.gross_runtime_s:.1f} s with {len(everything)} "
@@ -304,6 +339,28 @@ def watch(
                 for e in estimates
             ],
         )
+
+
+@contextmanager
+def _live(screen: Console, waiting: str) -> Iterator[Live]:
+    """The live display of ``watch``, its last line ended also outside a terminal."""
+    from rich.live import Live
+    from rich.text import Text
+
+    try:
+        with Live(
+            Text(waiting),
+            console=screen,
+            refresh_per_second=4,
+            transient=False,
+            redirect_stdout=False,
+        ) as live:
+            yield live
+    finally:
+        # outside a terminal rich prints the display's last state without an end of line,
+        # and the summary (or an error) would follow on the same line
+        if not screen.is_terminal:
+            screen.line()
 
 
 def _off(finish_at: str, end: datetime) -> float:

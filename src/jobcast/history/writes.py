@@ -162,10 +162,13 @@ class ImportWriter(RepositoryBase):
             )
         ).all()
         if clash:
+            shown = sorted(str(c) for c in clash)
+            more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
             raise InputError(
-                f"job {job_row.name!r} already has executions "
-                f"{sorted(str(c) for c in clash)[:5]}; "
-                "they were imported before. Nothing was written."
+                f"{table.provenance.origin}: job {job_row.name!r} already has executions "
+                f"{shown[:5]}{more} of this import; they were imported before. Nothing was "
+                "written: leave them out of the file to add the others, or import into "
+                "another --job"
             )
         self._insert_executions(s, job_row, table, digest)
         found = s.execute(

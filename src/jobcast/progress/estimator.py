@@ -26,14 +26,16 @@ from jobcast.progress.interval import log_spread
 from jobcast.progress.matching import match
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import PreparedHistory, prepare_history
-from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
+from jobcast.progress.scaling import (
+    ScaleOutModelKind,
+    check_scale_out_model,
+    fit_scale_out_table,
+)
 from jobcast.progress.similarity import MEASURES
 
 __all__ = ["ProgressEstimate", "ProgressEstimator", "resolve_parameters"]
 
 logger = logging.getLogger(__name__)
-
-_KINDS = ("bell", "ernest", "none")
 
 
 @dataclass(frozen=True)
@@ -196,10 +198,7 @@ class ProgressEstimator(BaseEstimator):
         jobcast.errors.InputError
             On malformed frames or parameters.
         """
-        if self.scale_out_model not in _KINDS:
-            raise InputError(
-                f"scale_out_model must be one of {_KINDS}, got {self.scale_out_model!r}."
-            )
+        check_scale_out_model(self.scale_out_model)
         if not isinstance(self.min_executions, int) or self.min_executions < 1:
             raise InputError(f"min_executions must be an int >= 1, got {self.min_executions!r}.")
         self.params_ = resolve_parameters(self.params)
@@ -224,6 +223,28 @@ class ProgressEstimator(BaseEstimator):
         self.n_executions_ = arrays.n_executions
         self._row_of = {e: i for i, e in enumerate(arrays.executions.tolist())}
         return self
+
+    def scale_out_warning(self, scale_out: float) -> str | None:
+        """A warning when ``scale_out`` lies beyond half or twice the history's range.
+
+        The scale-out models are fitted on the history's scale-outs and tabulated up to
+        twice its largest (a larger one is looked up there), so such a run's estimate
+        rests on extrapolation; a wrong value in the running execution's data looks the
+        same.
+        """
+        check_is_fitted(self, "prepared_")
+        seen = self.prepared_.arrays.scale_out
+        seen = seen[np.isfinite(seen)]
+        if not seen.size or not np.isfinite(scale_out):
+            return None
+        low, high = float(seen.min()), float(seen.max())
+        if low / 2.0 <= scale_out <= 2.0 * high:
+            return None
+        return (
+            f"the running execution's scale-out {scale_out:g} lies far outside the "
+            f"history's ({low:g}-{high:g}), so the estimate extrapolates the scale-out "
+            "models (check the running execution's scale_out)"
+        )
 
     def estimate(
         self, current: pd.DataFrame, hardware: pd.DataFrame | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -11,9 +11,24 @@ from jobcast.errors import InputError
 from jobcast.models import BellModel
 from jobcast.models.ernest import ernest_features, fit_nnls
 
-__all__ = ["ScaleOutModelKind", "ScaleOutTable", "fit_scale_out_table"]
+__all__ = [
+    "SCALE_OUT_MODELS",
+    "ScaleOutModelKind",
+    "ScaleOutTable",
+    "check_scale_out_model",
+    "fit_scale_out_table",
+]
 
 ScaleOutModelKind = Literal["bell", "ernest", "none"]
+
+#: The values of ``scale_out_model`` (:func:`fit_scale_out_table`'s ``kind``).
+SCALE_OUT_MODELS: tuple[str, ...] = get_args(ScaleOutModelKind)
+
+
+def check_scale_out_model(kind: object) -> None:
+    """Refuse a ``scale_out_model`` that is none of :data:`SCALE_OUT_MODELS`."""
+    if kind not in SCALE_OUT_MODELS:
+        raise InputError(f"scale_out_model must be one of {SCALE_OUT_MODELS}, got {kind!r}.")
 
 # A model's prediction never falls below this share of the iteration's mean runtime;
 # a zero would make the conversion factor infinite.
@@ -132,6 +147,7 @@ def fit_scale_out_table(
     Thamsen et al.: "Selecting Resources for Distributed Dataflow Systems According
     to Runtime Targets", IPCCC 2016 (BELL).
     """
+    check_scale_out_model(kind)
     if rows is not None:
         runtime, scale_out = runtime[rows], scale_out[rows]
     finite = scale_out[np.isfinite(scale_out)]

@@ -26,7 +26,7 @@ from jobcast.progress.lengths import with_lengths
 from jobcast.progress.matching import match_masks
 from jobcast.progress.parallel import ProgressCallback, run_tasks
 from jobcast.progress.parameters import ProgressParameters
-from jobcast.progress.scaling import ScaleOutModelKind
+from jobcast.progress.scaling import ScaleOutModelKind, check_scale_out_model
 from jobcast.progress.similarity import MEASURES
 
 __all__ = [
@@ -307,6 +307,7 @@ def simulate_strengths(
         raise NotEnoughDataError(
             f"Leave-one-out simulations need at least 2 executions, the history has {n_e}."
         )
+    check_scale_out_model(scale_out_model)
     if n_samples < 1:
         raise InputError(f"n_samples must be >= 1, got {n_samples}.")
     if not 0.0 <= padding < 0.5:

@@ -308,11 +308,13 @@ def train_report(
             "defaults' simple choice %.4f.", executions, trained, simple,
         )
         if simple < trained:
+            # errors equal to the shown digits are "no better", not "worse"
+            than = "worse than" if f"{trained:.4f}" != f"{simple:.4f}" else "no better than"
             return _simple_report(
                 by_strength,
                 executions,
                 f"on {executions} executions, parameters trained without a run estimated "
-                f"it worse than the defaults did ({trained:.4f} against {simple:.4f}, "
+                f"it {than} the defaults did ({trained:.4f} against {simple:.4f}, "
                 "each execution left out)",
             )
     before = mean_remaining_error(first, defaults)

@@ -94,6 +94,24 @@ class WallClockHistory:
         ws = ws / ws.sum() if ws.sum() > 0 else np.full(len(ws), 1.0 / len(ws))
         return float(arr[:, 0] @ ws), float(arr[:, 1] @ ws)
 
+    def next_share(self, executions: list[Any], weights: np.ndarray, done: int) -> float:
+        """Weighted share of the remaining iteration time that iteration ``done`` took.
+
+        Over the given executions that ran past ``done``; 1 when none did (then nothing is
+        known to follow the iteration in progress).
+        """
+        shares, w = [], []
+        for e, weight in zip(executions, np.asarray(weights, dtype=np.float64), strict=True):
+            d = self.durations.get(e)
+            if d is None or len(d) <= done or not d[done:].sum() > 0:
+                continue
+            shares.append(float(d[done] / d[done:].sum()))
+            w.append(max(float(weight), 0.0))
+        if not shares:
+            return 1.0
+        ws = np.asarray(w)
+        return float(np.average(shares, weights=ws) if ws.sum() > 0 else np.mean(shares))
+
     def median_length(self) -> float:
         """Median wall-clock run length of the history (NaN when none is known)."""
         values = np.array([v for v in self.length.values() if np.isfinite(v)])

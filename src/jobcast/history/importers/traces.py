@@ -107,11 +107,26 @@ def _numbered_from_zero(
 ) -> pd.DataFrame:
     """Each execution's iterations as 0, 1, 2, ...
 
-    A first index every execution shares (iterations counted from 1) is taken off; a gap,
-    or executions starting at different indices, are refused with the line that shows it.
+    A first index of 1 that every execution shares (iterations counted from 1) is taken
+    off; a first index above 1, a gap, or executions starting at different indices are
+    refused with the line that shows it.
     """
     first = it.groupby("execution", sort=False)["iteration"].transform("min")
     base = int(first.iloc[0]) if len(it) else 0
+    if base > 1:
+        row = it[first == base].sort_values("iteration", kind="stable").iloc[0]
+        fix = (
+            "list every finished iteration of the running execution, from its first"
+            if running
+            else "renumber the executions' iterations, or import their first iterations too"
+        )
+        raise ImportFormatError(
+            path,
+            f"execution {row['execution']!r} starts at iteration {row['iteration']}; "
+            f"iterations are numbered from 0 or 1: {fix}",
+            line=int(row["line"]),
+            column=column,
+        )
     differs = (first != base).to_numpy()
     if differs.any():
         row = it[differs].sort_values("iteration", kind="stable").iloc[0]
