@@ -20,6 +20,9 @@ expected fraction done ``i / N_hat`` is below ``F`` (late in a run the candidate
 that far already share its length, and a wrong ``N_hat`` costs most there). ``--hedge``
 takes ``N_hat`` from the remaining count that minimises its expected relative error (the
 candidates' remaining counts' median weighted by similarity / count) instead of the mean.
+``--relative`` converts each candidate by the ratio of the run's expected count to the
+expected count of the candidate's own context (computed alike), so candidates alike in
+context keep their own counts: a run that converged before its cap stays one.
 
 The parameters of each run's estimates are trained without it (``--folds`` folds of
 runs, ``train_history`` on the rest), the conversion's ``kappa``, sharpness and cut are
@@ -50,11 +53,19 @@ from jobcast.progress.training import train_report
 HEDGE = False
 
 
+RELATIVE = False
+
+
 def expected_lengths(arrays, cases: SimulationCases, sharpness: float) -> np.ndarray:
-    """``N_hat`` per case: the candidates' counts weighted by context similarity ** sharpness."""
+    """``N_hat`` per case: the candidates' counts weighted by context similarity ** sharpness.
+
+    With ``RELATIVE``, shape ``(cases, runs)``: each candidate's own count times the ratio
+    of the run's expected count to the candidate's context's expected count.
+    """
     n = arrays.n_iter.astype(np.float64)
     rows = np.arange(len(n))
     out = np.empty(cases.n_cases)
+    rel = np.tile(n, (cases.n_cases, 1))
     for k in range(cases.n_cases):
         cur, valid = cases.current[k], cases.valid[k]
         weights = np.ones(int(valid.sum()))
@@ -66,6 +77,14 @@ def expected_lengths(arrays, cases: SimulationCases, sharpness: float) -> np.nda
                                          arrays.context, relevance)
                 if sim is not None:
                     weights = np.nan_to_num(sim)[valid] ** sharpness + 1e-9
+                if RELATIVE:
+                    mine = float(np.sum(weights * n[valid]) / weights.sum())
+                    cand = arrays.context.subset(valid)
+                    for j in np.flatnonzero(valid):
+                        s = context_similarity(arrays.context.subset(np.array([j])), cand,
+                                               relevance)
+                        w = np.nan_to_num(s) ** sharpness + 1e-9
+                        rel[k, j] = n[j] * mine / float(np.sum(w * n[valid]) / w.sum())
         if HEDGE:
             # the value of the remaining count minimising its expected relative error
             left = np.maximum(n[valid] - cases.iteration[k], 1.0)
@@ -75,15 +94,19 @@ def expected_lengths(arrays, cases: SimulationCases, sharpness: float) -> np.nda
             out[k] = cases.iteration[k] + left[order][np.searchsorted(cum, cum[-1] / 2)]
         else:
             out[k] = float(np.sum(weights * n[valid]) / weights.sum())
-    return out
+    return rel if RELATIVE else out
 
 
 def converted(cases: SimulationCases, n: np.ndarray, n_hat: np.ndarray, kappa: float,
               upto: float) -> SimulationCases:
     """The cases with each candidate's remaining runtime converted to ``n_hat`` iterations."""
     i = cases.iteration.astype(np.float64)
-    ratio = np.maximum(n_hat - i, 1.0)[:, None] / np.maximum(n[None, :] - i[:, None], 1.0)
-    apply = (i / n_hat < upto)[:, None]
+    if n_hat.ndim == 2:  # per candidate (RELATIVE)
+        ratio = np.maximum(n_hat - i[:, None], 1.0) / np.maximum(n[None, :] - i[:, None], 1.0)
+        apply = np.ones_like(ratio, dtype=bool)
+    else:
+        ratio = np.maximum(n_hat - i, 1.0)[:, None] / np.maximum(n[None, :] - i[:, None], 1.0)
+        apply = (i / n_hat < upto)[:, None]
     factor = np.where(apply, ratio ** kappa, 1.0)
     return replace(cases, raw_remaining=cases.raw_remaining * factor,
                    robust_remaining=None, robust_factor=None)
@@ -138,9 +161,13 @@ def main() -> None:
                         help="convert only where i / N_hat is below this (1: always)")
     parser.add_argument("--hedge", action="store_true",
                         help="N_hat from the relative-error-optimal remaining count")
+    parser.add_argument("--relative", action="store_true",
+                        help="convert each candidate by the ratio of the run's expected count "
+                             "to its own context's (candidates alike in context unchanged)")
     args = parser.parse_args()
-    global HEDGE
+    global HEDGE, RELATIVE
     HEDGE = args.hedge
+    RELATIVE = args.relative
     for spec in args.histories:
         print(json.dumps(row(spec, args.folds, args.sharpness, args.upto)), flush=True)
 

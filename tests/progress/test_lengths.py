@@ -12,7 +12,7 @@ import pytest
 from jobcast.progress.arrays import to_arrays
 from jobcast.progress.context import ContextAttributes
 from jobcast.progress.estimator import ProgressEstimator
-from jobcast.progress.lengths import length_ratios, length_relevance
+from jobcast.progress.lengths import length_pairs, length_ratios, length_relevance
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import simulate_strengths
 from jobcast.progress.training import train_history, train_report
@@ -45,6 +45,25 @@ def test_length_ratios_without_lengths_to_learn_are_all_one() -> None:
     assert relevance is not None and arrays.context is not None
     by_name = dict(zip(arrays.context.names, relevance.tolist(), strict=True))
     assert by_name["cap"] > 0.3 and by_name["data_seed"] < 0.1
+
+
+def test_candidates_alike_in_context_keep_their_own_counts() -> None:
+    # two candidates capped at 12 (one converged after 9), one capped at 8; the run is
+    # capped at 12 and has finished 6 iterations
+    ctx = ContextAttributes(("cap",), {"cap": np.array([12.0, 12.0, 8.0])})
+    now = ContextAttributes(("cap",), {"cap": np.array([12.0])})
+    counts = np.array([9, 12, 8])
+    relevance = np.array([1.0])
+    pairs = length_pairs(ctx, relevance, 3)
+    assert pairs is not None and pairs.shape == (3, 3)
+    # each to the run's expected 10.5: the converged one's 3 left count as 4.5
+    plain = length_ratios(now, ctx, counts, 6, relevance)
+    assert plain is not None and plain.round(3).tolist() == [1.5, 0.75, 2.25]
+    # relative to their own context: the cap-12 ones stay as they ran, the cap-8 one,
+    # which ran its context's whole count, is stretched to the run's 10.5
+    relative = length_ratios(now, ctx, counts, 6, relevance, pairs)
+    assert relative is not None and relative.round(3).tolist() == [1.0, 1.0, 2.25]
+    assert length_pairs(None, relevance, 3) is None and length_pairs(ctx, None, 3) is None
 
 
 def test_simulations_carry_ratios_only_where_lengths_vary() -> None:

@@ -4,19 +4,22 @@ SMiPE takes a candidate's remaining runtime as it ran. Where a job's runs differ
 number of iterations (an iteration cap among its parameters, convergence before it), a
 candidate capped at 8 iterations has two left in the middle of a run capped at 12, which
 has six, and the estimate comes out a third of the truth. Here each candidate's remaining
-runtime is multiplied by ``((N_hat - i) / (N_c - i)) ** length_strength``: ``i`` the
-iterations finished, ``N_c`` the candidate's own count and ``N_hat`` the run's expected
-count, the mean of the candidates' counts weighted by their context similarity to the run
-to the power :data:`LENGTH_SHARPNESS`, with each context attribute's relevance learned for
-the iteration count alone (:func:`length_relevance`). Where the runs all have one length,
-or no context attribute orders their lengths, every ratio is 1.
+runtime is multiplied by ``((N_c * N_hat / N_ctx - i) / (N_c - i)) ** length_strength``:
+``i`` the iterations finished, ``N_c`` the candidate's own count, ``N_hat`` the run's
+expected count, the mean of the candidates' counts weighted by their context similarity to
+the run to the power :data:`LENGTH_SHARPNESS` (each context attribute's relevance learned
+for the iteration count alone, :func:`length_relevance`), and ``N_ctx`` the same expected
+count for the candidate's own context (:func:`length_pairs`). A candidate alike in context
+to the run keeps its own count, so one that converged before its cap still says that runs
+may; one capped elsewhere is stretched or shrunk to the run's expected count. Where the
+runs all have one length, or no context attribute orders their lengths, every ratio is 1.
 
 Training (:mod:`jobcast.progress.training`) decides: on a history of
 :data:`jobcast.progress.few_runs.SMALL_HISTORY` executions or more whose lengths vary it
 trains once on the candidates as they ran and once converted, and keeps the conversion
 (``length_strength`` 1) only if its leave-one-out error is lower by :data:`MIN_LENGTH_GAIN`.
-``benchmarks/bench_progress_lengths.py`` measured the remedy before it was built
-(docs/progress-accuracy.md).
+``benchmarks/bench_progress_lengths.py`` measured the remedy before it was built, and
+``--relative`` the conversion relative to the candidate's context (docs/progress-accuracy.md).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "LENGTH_SHARPNESS",
     "MIN_LENGTH_GAIN",
     "chosen_length",
+    "length_pairs",
     "length_ratios",
     "length_relevance",
     "with_lengths",
@@ -73,14 +77,37 @@ def length_relevance(arrays: IterationArrays) -> np.ndarray | None:
     return relevance if bool((relevance > 0).any()) else None
 
 
+def length_pairs(
+    context: ContextAttributes | None, relevance: np.ndarray | None, n_executions: int
+) -> np.ndarray | None:
+    """``similarity ** LENGTH_SHARPNESS`` of every pair of executions, ``(E, E)``, or None.
+
+    The similarity is the context similarity with the relevance learned for the
+    iteration counts (:func:`length_relevance`); None without either.
+    """
+    if context is None or relevance is None:
+        return None
+    rows = []
+    for e in range(n_executions):
+        similarity = context_similarity(context.subset(np.array([e])), context, relevance)
+        if similarity is None:
+            return None
+        rows.append(np.nan_to_num(similarity) ** LENGTH_SHARPNESS + 1e-9)
+    return np.vstack(rows)
+
+
 def length_ratios(
     current: ContextAttributes | None,
     candidates: ContextAttributes | None,
     n_iter: np.ndarray,
     finished: int,
     relevance: np.ndarray | None,
+    pairs: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """``(N_hat - i) / (N_c - i)`` per candidate (both at least 1), or None (all 1).
+    """``(N_c * N_hat / N_ctx - i) / (N_c - i)`` per candidate (both at least 1), or None.
+
+    Without ``pairs``, ``(N_hat - i) / (N_c - i)`` (every candidate to the run's expected
+    count). None means every ratio is 1.
 
     Parameters
     ----------
@@ -94,6 +121,9 @@ def length_ratios(
         Iterations the running execution has finished (``i``).
     relevance
         :func:`length_relevance` of the history (None: no conversion).
+    pairs
+        :func:`length_pairs` among the candidates, ``(k, k)``: each candidate relative to
+        its own context's expected count ``N_ctx``.
 
     Examples
     --------
@@ -110,7 +140,12 @@ def length_ratios(
     counts = np.asarray(n_iter, dtype=np.float64)
     weights = np.nan_to_num(similarity) ** LENGTH_SHARPNESS + 1e-9
     expected = float(np.sum(weights * counts) / weights.sum())
-    return np.asarray(max(expected - finished, 1.0) / np.maximum(counts - finished, 1.0))
+    target: float | np.ndarray = expected
+    if pairs is not None:
+        # each candidate's count relative to its own context's expected count
+        own = pairs @ counts / pairs.sum(axis=1)
+        target = counts * expected / own
+    return np.asarray(np.maximum(target - finished, 1.0) / np.maximum(counts - finished, 1.0))
 
 
 def chosen_length(plain: TrainingReport, converted: TrainingReport) -> TrainingReport:

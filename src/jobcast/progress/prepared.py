@@ -10,7 +10,12 @@ import numpy as np
 from jobcast.progress.arrays import IterationArrays
 from jobcast.progress.context import context_relevance, context_similarity, relevance_targets
 from jobcast.progress.inference import adjusted, kind_factors, remaining_estimates
-from jobcast.progress.lengths import length_ratios, length_relevance, with_lengths
+from jobcast.progress.lengths import (
+    length_pairs,
+    length_ratios,
+    length_relevance,
+    with_lengths,
+)
 from jobcast.progress.scaling import ScaleOutTable
 from jobcast.progress.similarity import (
     MEASURES,
@@ -117,6 +122,7 @@ class PreparedHistory:
     scale_ratio: np.ndarray | None = None
     relevance: np.ndarray | None = None
     lengths: np.ndarray | None = None
+    length_pairs: np.ndarray | None = None
 
     def candidates(
         self,
@@ -216,6 +222,7 @@ class PreparedHistory:
             hist.n_iter[idx],
             i,
             self.lengths,
+            None if self.length_pairs is None else self.length_pairs[np.ix_(idx, idx)],
         )
         return Candidates(
             indices=idx,
@@ -267,6 +274,8 @@ def prepare_history(
     top = 2 * int(scale.max(initial=1)) + 1
     levels = np.arange(top, dtype=np.float64)
     ratio = scale_ratio_table(levels)
+    if isinstance(lengths, str):
+        lengths = length_relevance(arrays)
     return PreparedHistory(
         arrays=arrays,
         table=table,
@@ -276,7 +285,8 @@ def prepare_history(
         scale_int=scale.astype(np.int64),
         scale_ratio=ratio,
         relevance=learn_relevance(arrays) if relevance is None else relevance,
-        lengths=length_relevance(arrays) if isinstance(lengths, str) else lengths,
+        lengths=lengths,
+        length_pairs=length_pairs(arrays.context, lengths, arrays.n_executions),
     )
 
 
