@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobcast.progress.arrays import IterationArrays
-from jobcast.progress.lengths import length_relevance
+from jobcast.progress.lengths import length_pairs, length_relevance
 from jobcast.progress.prepared import learn_relevance, prepare_history
 from jobcast.progress.scaling import ScaleOutModelKind, fit_scale_out_table
 from jobcast.progress.similarity import MEASURES
@@ -62,6 +62,7 @@ def held_out_cases(
     # the context attributes' relevance, like the models, is learned without the execution
     relevance = learn_relevance(arrays.subset(others))
     lengths = length_relevance(arrays.subset(others))
+    pairs = length_pairs(arrays.context, lengths, n_e)  # the same at every strength
     for strength in strengths:
         prepared = prepare_history(
             arrays,
@@ -69,6 +70,7 @@ def held_out_cases(
             nodes=nodes,
             relevance=relevance,
             lengths=lengths,
+            pairs=pairs,
         )
         sims = np.full((len(iterations), m, n_e), np.nan)
         valid = np.zeros((len(iterations), n_e), dtype=bool)

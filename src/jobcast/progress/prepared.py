@@ -242,6 +242,7 @@ def prepare_history(
     nodes: dict[str, np.ndarray] | None = None,
     relevance: np.ndarray | None = None,
     lengths: np.ndarray | None | Literal["learn"] = "learn",
+    pairs: np.ndarray | None = None,
 ) -> PreparedHistory:
     """Normalise the history's runtimes by the scale-out table.
 
@@ -260,6 +261,9 @@ def prepare_history(
         Relevance of the context attributes for the iteration counts (None: runs are
         not converted between lengths); ``"learn"`` learns it from every execution of
         ``arrays`` (:func:`jobcast.progress.lengths.length_relevance`).
+    pairs
+        :func:`jobcast.progress.lengths.length_pairs` of ``arrays`` for ``lengths`` when
+        computed already (several scale-out tables, one history); None computes them.
 
     Returns
     -------
@@ -286,7 +290,9 @@ def prepare_history(
         scale_ratio=ratio,
         relevance=learn_relevance(arrays) if relevance is None else relevance,
         lengths=lengths,
-        length_pairs=length_pairs(arrays.context, lengths, arrays.n_executions),
+        length_pairs=(
+            length_pairs(arrays.context, lengths, arrays.n_executions) if pairs is None else pairs
+        ),
     )
 
 
