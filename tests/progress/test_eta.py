@@ -107,6 +107,10 @@ def test_deadline_risk_and_running(repo: HistoryRepository) -> None:
     loose = eta(repo, "loop", "now", deadline_s=1.5 * total, now=at)
     assert tight.deadline_risk is not None and loose.deadline_risk is not None
     assert tight.deadline_risk > 0.9 and loose.deadline_risk < 0.1
+    # a deadline that is no duration is refused wherever it comes from, not read as risk 0
+    for bad in (float("nan"), float("inf"), -5.0, 0.0):
+        with pytest.raises(InputError, match="deadline_s must be a finite number"):
+            eta(repo, "loop", "now", deadline_s=bad, now=at)
     found = running(repo, now=at)
     assert [(e.job, e.execution) for e in found] == [("loop", "now")]
     assert found[0].to_dict()["finish_at"].startswith(str(found[0].finish_at.date()))

@@ -247,6 +247,10 @@ class WallClockEstimator(BaseEstimator):
         WallClockEstimate
         """
         check_is_fitted(self, "estimator_")
+        if deadline_s is not None and not (np.isfinite(deadline_s) and deadline_s > 0):
+            raise InputError(
+                f"deadline_s must be a finite number of seconds > 0, got {deadline_s!r}."
+            )
         elapsed = max((now - started_at).total_seconds(), 0.0)
         done = int(len(current))
         est = None
