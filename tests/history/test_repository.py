@@ -71,6 +71,40 @@ def test_unknown_job_names_known_ones(repo: HistoryRepository) -> None:
         repo.executions("beta")
 
 
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        (" gbt ", "starts or ends with white space; use 'gbt'"),
+        ("gbt\t", "starts or ends with white space"),
+        ("g\x07bt", "control character"),
+        ("gu\u0308", "not in Unicode normal form NFC"),
+    ],
+)
+def test_new_jobs_get_names_that_read_as_one(
+    repo: HistoryRepository, name: str, fragment: str
+) -> None:
+    with pytest.raises(InputError, match=fragment):
+        repo.import_executions(_table(_spec(name)))
+    with pytest.raises(InputError, match=fragment):
+        repo.start_execution(_spec(name), "app-1", scale_out=2, attributes={"size": 5})
+    assert repo.list_jobs() == []
+    repo.import_executions(_table(_spec("g\u00fc")))  # the NFC form is taken
+
+
+def test_a_job_named_before_the_check_stays_usable(repo: HistoryRepository) -> None:
+    from sqlalchemy import text
+
+    with repo.engine.begin() as conn:
+        conn.execute(
+            text("insert into jobs (name, runtime_column, created_at) values (' old ', 'r', :t)"),
+            {"t": datetime(2026, 1, 1, tzinfo=UTC)},
+        )
+    repo.import_executions(_table(_spec(" old ", ())))
+    assert len(repo.executions(" old ")) == 3
+    t0 = datetime(2026, 1, 2, tzinfo=UTC)
+    repo.start_execution(_spec(" old ", ()), "app-1", scale_out=2, started_at=t0)
+
+
 def test_job_with_other_attributes_conflicts(repo: HistoryRepository) -> None:
     repo.import_executions(_table(_spec("j", ("size",))))
     with pytest.raises(JobConflictError, match="other context attributes"):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,26 @@ def test_a_duration_of_0_is_stored_and_read_by_progress_as_1_ms(
 def test_bad_unit() -> None:
     with pytest.raises(InputError, match="duration-unit"):
         TraceColumns(duration_unit="days")
+
+
+def test_a_duration_longer_than_its_start_to_end_names_the_unit(tmp_path: Path) -> None:
+    # the Ellis format with --duration-unit left at its default (s): 821 ms read as 821 s
+    text = (
+        "ID|JOB_ID|STARTED_AT|FINISHED_AT|DURATION_MS|SCALE_OUT\n"
+        "1|0|2021-07-04 19:22:18.08|2021-07-04 19:22:18.901|821|36\n"
+    )
+    ms = TraceColumns(execution="ID", iteration="JOB_ID", duration="DURATION_MS",
+                      duration_unit="ms", scale_out="SCALE_OUT", started="STARTED_AT",
+                      finished="FINISHED_AT")
+    t = read_traces(_write(tmp_path, text), job="e", sep="|", columns=ms)
+    assert list(t.iterations["duration_s"]) == pytest.approx([0.821])
+    with pytest.raises(ImportFormatError) as err:
+        read_traces(_write(tmp_path, text), job="e", sep="|",
+                    columns=dataclasses.replace(ms, duration_unit="s"))
+    assert err.value.line == 2 and err.value.column == "DURATION_MS"
+    assert "(821 s) is longer than the iteration's start to end (0.821 s)" in str(err.value)
+    assert "--duration-unit" in str(err.value)
+    # timestamps rounded to the second leave a second of slack
+    rounded = "ID|JOB_ID|STARTED_AT|FINISHED_AT|DURATION_MS|SCALE_OUT\n1|0|2021-07-04 19:22:18|" \
+        "2021-07-04 19:22:19|1900|36\n"
+    assert len(read_traces(_write(tmp_path, rounded), job="e", sep="|", columns=ms).iterations)

@@ -28,9 +28,10 @@ def _record(
     *,
     start: datetime,
     finish: bool,
+    scale_out: int = 4,
 ) -> datetime:
     """Record a live run whose iterations are separated by GAP seconds; returns its end."""
-    repo.start_execution(JobSpec("loop"), run, scale_out=4, started_at=start)
+    repo.start_execution(JobSpec("loop"), run, scale_out=scale_out, started_at=start)
     t = start
     for i, d in enumerate(durations):
         end = t + timedelta(seconds=d)
@@ -89,6 +90,10 @@ def test_an_overrunning_iteration_holds_the_later_ones(repo: HistoryRepository) 
     assert stalled.remaining_s == pytest.approx(after, rel=0.15)
     lo, hi = stalled.interval_s
     assert lo < stalled.remaining_s < hi
+    (warning,) = stalled.warnings
+    assert "iteration 5 is taking longer than the similar runs took for it" in warning
+    on_time = eta(repo, "loop", "now", now=last_end + timedelta(seconds=durations[4]))
+    assert on_time.warnings == ()
     # in the last iteration only the tail follows
     _record(repo, "end", durations[:9], start=start, finish=False)
     last = start + timedelta(seconds=sum(durations[:9]) + 8 * GAP)
@@ -114,6 +119,19 @@ def test_deadline_risk_and_running(repo: HistoryRepository) -> None:
     found = running(repo, now=at)
     assert [(e.job, e.execution) for e in found] == [("loop", "now")]
     assert found[0].to_dict()["finish_at"].startswith(str(found[0].finish_at.date()))
+
+
+def test_eta_warns_of_a_scale_out_far_outside_the_history(repo: HistoryRepository) -> None:
+    durations = _history(repo)
+    start = T0 + timedelta(days=1)
+    at = start + timedelta(seconds=sum(durations[:4]) + 3 * GAP)
+    _record(repo, "near", durations[:4], start=start, finish=False, scale_out=8)
+    _record(repo, "far", durations[:4], start=start, finish=False, scale_out=9000)
+    assert eta(repo, "loop", "near", now=at).warnings == ()
+    far = eta(repo, "loop", "far", now=at)
+    (warning,) = far.warnings
+    assert "scale-out 9000 lies far outside the history's (4-4)" in warning
+    assert far.to_dict()["warnings"] == [warning]
 
 
 def test_eta_before_the_first_iteration_uses_run_lengths(repo: HistoryRepository) -> None:

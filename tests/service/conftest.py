@@ -33,12 +33,13 @@ def record_run(
     finish: bool,
     gap: float = GAP,
     tail: float = 3.0,
+    scale_out: int = 4,
 ) -> datetime:
     """A live run with iterations ``gap`` s apart, ending ``tail`` s after the last. Its end.
 
     Finished when ``finish``.
     """
-    repo.start_execution(JobSpec(job), run, scale_out=4, started_at=start)
+    repo.start_execution(JobSpec(job), run, scale_out=scale_out, started_at=start)
     t = start
     for i, d in enumerate(durations):
         end = t + timedelta(seconds=d)

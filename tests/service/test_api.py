@@ -51,7 +51,7 @@ def test_running_executions_and_their_eta(db_url: str) -> None:
         assert lo <= eta["remaining_s"] <= hi
         assert 0 < eta["progress"] < 1 and eta["similar"]
         assert datetime.fromisoformat(eta["finish_at"]) > datetime.now(UTC)
-        assert eta["deadline_risk"] is None
+        assert eta["deadline_risk"] is None and eta["warnings"] == []
         # a deadline that has nearly passed is at high risk, a generous one at low risk
         tight = c.get("/api/v1/executions/now/eta", params={"deadline_s": 50}).json()
         loose = c.get("/api/v1/executions/now/eta", params={"deadline_s": 10_000}).json()

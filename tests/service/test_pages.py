@@ -18,8 +18,10 @@ def test_pages(db_url: str) -> None:
     with HistoryRepository(db_url) as repo:
         repo.import_executions(read_c3o(shared_file("c3o-paper", "sort.csv"), job="sort"))
         durations = iterative_history(repo)
-        start = datetime.now(UTC) - timedelta(seconds=60)
+        # a second after its fourth iteration ended: on time
+        start = datetime.now(UTC) - timedelta(seconds=sum(durations[:4]) + 3 * 2.0 + 1)
         record_run(repo, "loop", "now", durations[:4], start=start, finish=False)
+        record_run(repo, "loop", "huge", durations[:4], start=start, finish=False, scale_out=900)
     settings = ServiceSettings(anonymous_read=True, deadlines=(("loop", 100.0),))
     app = create_app(db_url, settings=settings)
     with TestClient(app) as c:
@@ -29,6 +31,10 @@ def test_pages(db_url: str) -> None:
         assert 'href="/jobs/sort"' in index
         row = index.split('data-execution="now"')[1].split("</tr>")[0]
         assert 'class="remaining">' in row and "s</td>" in row  # a remaining time is shown
+        assert 'class="warn"' not in row
+        # an ETA for a scale-out far outside the history's is marked, the warning its title
+        huge = index.split('data-execution="huge"')[1].split("</tr>")[0]
+        assert 'class="warn" title="the running execution&#39;s scale-out 900 lies far' in huge
         assert c.get("/static/jobcast/live.js").status_code == 200
         page = c.get("/jobs/sort").text
         assert '<h1 id="job-name">sort</h1>' in page

@@ -79,3 +79,37 @@ def test_watch_an_event_log_records_the_run(tmp_path: Path, real_logs: dict[str,
     with HistoryRepository(url) as repo:
         assert repo.executions("w")["gross_runtime"].iloc[0] > 0
         assert len(repo.iterations("w")) >= 2
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("codec", ["plain", "zstd"])
+def test_import_an_event_log_from_stdin(
+    tmp_path: Path, real_logs: dict[str, Path], codec: str
+) -> None:
+    import zstandard
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    _, log = next(iter(sorted(real_logs.items())))
+    files = sorted(log.glob("events_*")) if log.is_dir() else [log]
+    data = b"".join(f.read_bytes() for f in files)
+    piped = zstandard.ZstdCompressor().compress(data) if codec == "zstd" else data
+    result = runner.invoke(
+        app, ["import", "eventlog", "-", "--job", "p", "--db", url, "--json"], input=piped
+    )
+    assert result.exit_code == 0, result.output
+    (imp,) = json.loads(result.stdout)["imports"]
+    assert imp["path"] == "<stdin>" and imp["iterations"] >= 2 and imp["completed"]
+    with HistoryRepository(url) as repo:
+        assert len(repo.iterations("p")) == imp["iterations"]
+
+
+def test_import_eventlog_stdin_errors_name_it(tmp_path: Path) -> None:
+    from jobcast.errors import ImportFormatError, InputError
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    bad = runner.invoke(app, ["import", "eventlog", "-", "--db", url], input=b'{"Event": "x"}\n')
+    assert isinstance(bad.exception, ImportFormatError)
+    assert bad.exception.path == "<stdin>" and "SparkListenerApplicationStart" in str(bad.exception)
+    both = runner.invoke(app, ["import", "eventlog", "-", str(tmp_path), "--db", url])
+    assert isinstance(both.exception, InputError)
+    assert "must be the only event log" in str(both.exception)

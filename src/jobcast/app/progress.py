@@ -64,6 +64,7 @@ _ETA_FIELDS = (
     "progress",
     "deadline_risk",
     "similar",
+    "warnings",
 )
 
 
@@ -101,6 +102,7 @@ class Eta(WallClockEstimate):
             "finish_at": self.finish_at.isoformat(),
             "interval_s": list(self.interval_s),
             "similar": list(self.similar),
+            "warnings": list(self.warnings),
         }
 
 

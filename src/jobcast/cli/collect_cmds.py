@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ import typer
 
 from jobcast.cli import common as ui
 from jobcast.cli.common import DbOption, JsonOption
+from jobcast.errors import InputError
 
 __all__ = ["agent", "import_dool", "import_eventlog", "workloads_run"]
 
@@ -25,7 +27,10 @@ IterationsOption = Annotated[
 
 
 def import_eventlog(
-    paths: Annotated[list[Path], typer.Argument(help="Event logs, rolling folders, log dirs.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Event logs, rolling folders, log dirs; - reads one log from stdin."),
+    ],
     job: Annotated[
         str | None, typer.Option("--job", help="Job name (default: the Spark app name).")
     ] = None,
@@ -43,10 +48,18 @@ def import_eventlog(
     imported again as it grows.
     """
     from jobcast.app.imports import import_eventlogs
+    from jobcast.cli.history_cmds import STDIN, readable
 
     context = ui.parse_assignments(settings)
-    with ui.open_repo(db) as repo:
-        results = import_eventlogs(repo, paths, job=job, iterations=iterations, context=context)
+    piped = [p for p in paths if str(p) == "-"]
+    if piped and len(paths) > 1:
+        raise InputError("- (standard input) must be the only event log given")
+    with readable(paths[0], codec_suffix=True) as first, ui.open_repo(db) as repo:
+        results = import_eventlogs(
+            repo, [first, *paths[1:]], job=job, iterations=iterations, context=context
+        )
+    if piped:
+        results = [dataclasses.replace(r, path=STDIN) for r in results]
     skipped = sum(r.skipped for r in results)
     if as_json:
         ui.emit_json({"imports": [r.to_dict() for r in results], "skipped": skipped})

@@ -95,11 +95,13 @@ def _shown(file: Path) -> Path:
 
 
 @contextmanager
-def readable(file: Path) -> Iterator[Path]:
+def readable(file: Path, *, codec_suffix: bool = False) -> Iterator[Path]:
     """``file`` itself, or for ``-`` standard input kept in a temporary file while in use.
 
     The importers read a file twice (its header, then the rows) and name it in their
-    errors; a pipe is copied once so that they can, and errors name it ``<stdin>``.
+    errors; a pipe is copied once so that they can, and errors name it ``<stdin>``. With
+    ``codec_suffix`` the copy's name ends in the codec its content shows (``.zstd``,
+    ``.lz4``), as event-log readers expect of a compressed log.
     """
     if str(file) != "-":
         yield file
@@ -108,10 +110,22 @@ def readable(file: Path) -> Iterator[Path]:
         path = Path(tmp) / "stdin"
         with path.open("wb") as out:
             shutil.copyfileobj(sys.stdin.buffer, out)
+        if codec_suffix:
+            path = _named_by_codec(path)
         try:
             yield path
         except ImportFormatError as e:
             raise ImportFormatError(STDIN, e.reason, line=e.line, column=e.column) from None
+
+
+def _named_by_codec(path: Path) -> Path:
+    from jobcast.collect.sources import SUPPORTED_CODECS, codec_of_content
+
+    with path.open("rb") as fh:
+        codec = codec_of_content(fh.read(8))
+    if codec not in SUPPORTED_CODECS:
+        return path
+    return path.rename(path.with_name(f"{path.name}.{codec}"))
 
 
 def _run_import(

@@ -122,8 +122,7 @@ def estimate(
     result = model.estimator_.estimate(frame)
     low, high = model.calibration_.interval(result.remaining_s, result.spread)
     warnings = []
-    latest = frame.sort_values("iteration")["scale_out"].iloc[-1]
-    far = model.estimator_.scale_out_warning(float(latest))
+    far = model.scale_out_warning(frame)
     if far is not None:
         warnings.append(far)
     if result.best_similarity < _LOW_SIMILARITY:
@@ -258,6 +257,7 @@ def watch(
         estimates: list[dict[str, Any]] = []
         started = time.monotonic()
         warned = False
+        warned_of: set[str] = set()
         rule = _rule(follower)
         told = ""
         with _live(screen, f"waiting for {source}…") as live:
@@ -276,6 +276,10 @@ def watch(
                 if app_start is not None:
                     line, payload = _render(model, current, app_start, deadline)
                     live.update(line)
+                    for w in (payload or {}).get("warnings", ()):
+                        if w not in warned_of and not as_json:
+                            live.console.print(f"[yellow]warning:[/] {plain(w)}")
+                        warned_of.add(w)
                     if new is not None and len(new) and payload is not None:
                         estimates.append(payload)
                         if as_json:
@@ -440,5 +444,6 @@ def _render(
         "deadline_risk": est.deadline_risk,
         "similar": list(est.similar),
         "basis": est.basis,
+        "warnings": list(est.warnings),
     }
     return text, payload

@@ -19,6 +19,7 @@ __all__ = [
     "find_application_log",
     "resolve_event_log",
     "codec_of",
+    "codec_of_content",
 ]
 
 logger = logging.getLogger(__name__)
@@ -255,6 +256,26 @@ def _check_codec(path: Path) -> None:
         _check_content(path)
 
 
+def codec_of_content(head: bytes) -> str | None:
+    """Return the compression codec that the first bytes of a file show, or None.
+
+    Parameters
+    ----------
+    head
+        The file's first bytes (8 suffice).
+
+    Returns
+    -------
+    str or None
+        ``"zstd"``, ``"lz4"``, ``"gzip"``, ``"bzip2"``, ``"xz"`` or None when no known
+        compression format starts so.
+    """
+    for magic, codec in _MAGIC.items():
+        if head.startswith(magic):
+            return codec
+    return None
+
+
 def _check_content(path: Path) -> None:
     """Name the codec of a compressed file whose name does not say it is compressed."""
     try:
@@ -262,16 +283,17 @@ def _check_content(path: Path) -> None:
             head = fh.read(8)
     except OSError as e:
         raise ImportFormatError(str(path), f"cannot read the event log: {e}") from e
-    for magic, codec in _MAGIC.items():
-        if head.startswith(magic):
-            fix = (
-                f"rename it to end in .{codec}"
-                if codec in SUPPORTED_CODECS
-                else f"decompress it first ({_UNPACK.get(codec, 'decompress')} {path.name})"
-            )
-            raise ImportFormatError(
-                str(path), f"the content is {codec}-compressed but the name does not say so; {fix}"
-            )
+    codec = codec_of_content(head)
+    if codec is None:
+        return
+    fix = (
+        f"rename it to end in .{codec}"
+        if codec in SUPPORTED_CODECS
+        else f"decompress it first ({_UNPACK.get(codec, 'decompress')} {path.name})"
+    )
+    raise ImportFormatError(
+        str(path), f"the content is {codec}-compressed but the name does not say so; {fix}"
+    )
 
 
 class LineStream:

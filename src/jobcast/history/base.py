@@ -26,6 +26,7 @@ from jobcast.history.records import (
     AttributeKind,
     JobSpec,
     JobSummary,
+    check_new_job_name,
 )
 from jobcast.history.schema import AttributeRow, JobRow
 from jobcast.lean import JOB_LISTING, assemble_jobs, migration_heads
@@ -141,6 +142,7 @@ class RepositoryBase:
     def _ensure_job(self, s: Session, spec: JobSpec) -> tuple[JobRow, bool]:
         row = s.scalar(select(JobRow).where(JobRow.name == spec.name))
         if row is None:
+            check_new_job_name(spec.name)
             row = JobRow(
                 name=spec.name,
                 runtime_column=spec.runtime_column,

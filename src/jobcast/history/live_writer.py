@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Select, bindparam, select
 
 from jobcast.errors import ConflictError, InputError, UnknownJobError
 from jobcast.history.live_sql import ITERATION_FIELDS, LiveStatements, live_statements
-from jobcast.history.records import JobSpec, SourceKind
+from jobcast.history.records import JobSpec, SourceKind, check_new_job_name
 from jobcast.history.schema import ExecutionRow, JobRow
 from jobcast.history.values import clean, utc
 
@@ -152,6 +152,7 @@ class LiveWriter:
                     f"unknown job {name!r}: this collector may not create jobs. Import the "
                     "job first (`jobcast import`) or report with a token allowed to create jobs"
                 )
+            check_new_job_name(name)
             job_id = conn.scalar(sql.job_insert, {"name": name, "created_at": datetime.now(UTC)})
             created = job_id is not None
             if job_id is None:  # created concurrently by another writer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,6 +76,9 @@ class WallClockEstimate:
     basis
         ``"iterations"`` (matched iteration by iteration) or ``"history"`` (no
         iteration yet or nothing to match: the history's run lengths).
+    warnings
+        What makes this estimate less trustworthy than its interval says (a
+        scale-out far outside the history's).
     """
 
     iterations_done: int
@@ -87,6 +90,7 @@ class WallClockEstimate:
     deadline_risk: float | None
     similar: tuple[str, ...]
     basis: str = "iterations"
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         lo, hi = self.interval_s
@@ -279,8 +283,36 @@ class WallClockEstimator(BaseEstimator):
         interval = (max(lo - since, lo_it * later * gap + tail),
                     max(hi - since, hi_it * later * gap + tail))
         interval = (min(interval[0], remaining), max(interval[1], remaining))
-        return self._result(done, elapsed, remaining, interval, now, deadline_s,
-                            tuple(str(e) for e in ids[:10]), "iterations")
+        result = self._result(done, elapsed, remaining, interval, now, deadline_s,
+                              tuple(str(e) for e in ids[:10]), "iterations")
+        warnings = [w for w in (self.scale_out_warning(current),) if w is not None]
+        if since > hi_it * (1.0 - later) * gap:  # beyond the interval's upper end for it
+            warnings.append(
+                f"iteration {done + 1} is taking longer than the similar runs took for it; "
+                "the estimate counts only the iterations after it"
+            )
+        return replace(result, warnings=tuple(warnings)) if warnings else result
+
+    def scale_out_warning(self, current: pd.DataFrame) -> str | None:
+        """The warning of :meth:`ProgressEstimator.scale_out_warning` for the latest scale-out.
+
+        Parameters
+        ----------
+        current
+            The running execution's finished iterations.
+
+        Returns
+        -------
+        str or None
+            None when the scale-out lies within reach of the history's, or ``current``
+            has no rows or no ``scale_out`` column.
+        """
+        check_is_fitted(self, "estimator_")
+        if not len(current) or "scale_out" not in current.columns:
+            return None
+        ordered = current.sort_values("iteration") if "iteration" in current else current
+        latest = ordered["scale_out"].iloc[-1]
+        return self.estimator_.scale_out_warning(float(latest))
 
     def _from_lengths(
         self, done: int, elapsed: float, now: datetime, deadline_s: float | None

@@ -102,6 +102,28 @@ def _ordered(table: RawTable, start: pd.Series, end: pd.Series, column: str) -> 
         )
 
 
+def _within_span(table: RawTable, it: pd.DataFrame, cols: TraceColumns) -> None:
+    """Refuse an iteration that lasts longer than from its start to its end.
+
+    Timestamps rounded to the second may shorten the span by up to a second; beyond that
+    (and 1 %) the duration is in another unit than ``--duration-unit`` says, or the
+    columns are not this iteration's.
+    """
+    span = (it["finished_at"] - it["started_at"]).dt.total_seconds().to_numpy()
+    bad = it["duration_s"].to_numpy() > 1.01 * span + 1.0
+    if not bad.any():
+        return
+    i = int(bad.argmax())
+    raise ImportFormatError(
+        table.path,
+        f"the duration ({it['duration_s'].iloc[i]:g} s) is longer than the iteration's start "
+        f"to end ({span[i]:g} s); is --duration-unit right (durations are read in "
+        f"{cols.duration_unit}), and are the start and end columns this iteration's?",
+        line=int(it["line"].iloc[i]),
+        column=cols.duration,
+    )
+
+
 def _numbered_from_zero(
     it: pd.DataFrame, path: str, column: str, *, running: bool = False
 ) -> pd.DataFrame:
@@ -288,6 +310,7 @@ def read_traces(
         it["finished_at"] = _times(table, finished)
     if started is not None and finished is not None:
         _ordered(table, it["started_at"], it["finished_at"], finished)
+        _within_span(table, it, cols)
 
     context_names: list[str] = list(cols.context)
     input_size = _optional(table, cols.input_size, "input_size")

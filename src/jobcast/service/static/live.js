@@ -30,7 +30,15 @@
     bar.querySelector(".pct").textContent = p === null ? "" : (100 * p).toFixed(1) + " %";
     tr.appendChild(bar);
     tr.appendChild(cell(eta ? secs(eta.elapsed_s) : "", "elapsed"));
-    tr.appendChild(cell(eta ? secs(eta.remaining_s) : "", "remaining"));
+    var remaining = cell(eta ? secs(eta.remaining_s) : "", "remaining");
+    if (eta && eta.warnings && eta.warnings.length) {
+      var warn = document.createElement("span");
+      warn.className = "warn";
+      warn.title = eta.warnings.join("; ");
+      warn.textContent = " ⚠";
+      remaining.appendChild(warn);
+    }
+    tr.appendChild(remaining);
     tr.appendChild(cell(eta && eta.finish_at ? eta.finish_at : "", "finish"));
     tr.appendChild(cell(eta && eta.interval_s ? secs(eta.interval_s[0]) + " – " + secs(eta.interval_s[1]) : "", "interval"));
     var r = eta && eta.deadline_risk !== null && eta.deadline_risk !== undefined ? eta.deadline_risk : null;
