@@ -7,9 +7,11 @@ __all__ = [
     "InputError",
     "ImportFormatError",
     "UnknownJobError",
+    "UnknownExecutionError",
     "JobConflictError",
     "ConflictError",
     "DatabaseError",
+    "NetworkError",
     "ModelError",
     "NotEnoughDataError",
     "PrivacyError",
@@ -62,6 +64,10 @@ class UnknownJobError(InputError, LookupError):
     """The named job is not in the history."""
 
 
+class UnknownExecutionError(InputError, LookupError):
+    """No execution (of the job asked for) has this id: the service answers 404."""
+
+
 class JobConflictError(InputError):
     """A job of that name exists with different context attributes."""
 
@@ -72,6 +78,10 @@ class ConflictError(InputError):
 
 class DatabaseError(JobcastError):
     """The history database cannot be opened, migrated or written."""
+
+
+class NetworkError(JobcastError):
+    """A remote service (a sharing hub, a collector) cannot be reached or answers nonsense."""
 
 
 class ModelError(JobcastError):

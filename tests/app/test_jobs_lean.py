@@ -150,12 +150,13 @@ def test_a_foreign_database_gets_the_full_paths_error(
     assert "error: cannot open the history database" in result.stderr and message in result.stderr
 
 
-def test_a_missing_history_is_not_created_by_the_lean_path(tmp_path: Path) -> None:
+def test_a_missing_history_is_not_created(tmp_path: Path) -> None:
+    # neither the lean path nor the full command creates a (mistyped) history
     missing = tmp_path / "new" / "h.db"
     assert read_jobs(f"sqlite:///{missing}") is None and not missing.exists()
     result = _cli(f"sqlite:///{missing}", "--json")
     assert result.returncode == 0 and result.stdout.startswith('{\n  "jobs": []')
-    assert missing.exists() and read_jobs(f"sqlite:///{missing}") == []
+    assert not missing.exists() and not missing.parent.exists()
 
 
 def test_unknown_urls_and_arguments_are_left_to_typer(tmp_path: Path) -> None:

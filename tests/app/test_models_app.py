@@ -10,8 +10,9 @@ import pytest
 from jobcast.app.configure import ConfigurationResult, configure
 from jobcast.app.fitting import MAX_QUERIES, check_scale_outs
 from jobcast.app.imports import import_c3o
+from jobcast.app.model_evaluation import evaluate_models
 from jobcast.app.predict import predict
-from jobcast.errors import InputError
+from jobcast.errors import ImportFormatError, InputError
 from jobcast.history import HistoryRepository
 from tests.conftest import shared_file
 
@@ -38,16 +39,14 @@ def pagerank(repo: HistoryRepository, tmp_path: Path) -> HistoryRepository:
 
 def _configure_m4(repo: HistoryRepository, **kwargs: Any) -> ConfigurationResult:
     """Configure CONTEXT on 4 or 6 m4.2xlarge machines with the optimistic model."""
-    return configure(
-        repo,
-        "pagerank",
-        deadline_s=10_000,
-        settings=CONTEXT,
-        scale_outs=[4, 6],
-        machine_types=["m4.2xlarge"],
-        model="optimistic",
-        **kwargs,
-    )
+    options: dict[str, Any] = {
+        "deadline_s": 10_000,
+        "settings": CONTEXT,
+        "scale_outs": [4, 6],
+        "machine_types": ["m4.2xlarge"],
+        "model": "optimistic",
+    }
+    return configure(repo, "pagerank", **{**options, **kwargs})
 
 
 def test_predict_derives_cluster_totals_like_configure(pagerank: HistoryRepository) -> None:
@@ -131,9 +130,7 @@ def test_several_machine_types_need_a_choice(pagerank: HistoryRepository) -> Non
 
 
 def test_configure_infeasible_says_why(pagerank: HistoryRepository) -> None:
-    result = configure(
-        pagerank, "pagerank", deadline_s=1, settings=CONTEXT, model="optimistic"
-    )
+    result = configure(pagerank, "pagerank", deadline_s=1, settings=CONTEXT, model="optimistic")
     assert not result.feasible and result.best is None
     assert "No configuration meets the deadline of 1 s" in result.message
     assert {c["machine_type"] for c in result.candidates} == {"m4.2xlarge", "r4.xlarge"}
@@ -158,7 +155,11 @@ def test_a_fitted_model_is_reused_and_must_match(
     calls: list[str] = []
     monkeypatch.setattr(fitting, "fit_job", lambda *a, **k: calls.append("fit"))
     again = predict(
-        pagerank, "pagerank", model="optimistic", fitted=fitted, **ask  # type: ignore[arg-type]
+        pagerank,
+        "pagerank",
+        model="optimistic",
+        fitted=fitted,
+        **ask,  # type: ignore[arg-type]
     )
     assert again.predictions == fresh.predictions and calls == []
     assert _configure_m4(pagerank, fitted=fitted).feasible and calls == []
@@ -166,3 +167,111 @@ def test_a_fitted_model_is_reused_and_must_match(
         predict(pagerank, "pagerank", model="auto", fitted=fitted, **ask)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="not 'optimistic' of 'other'"):
         predict(pagerank, "other", model="optimistic", fitted=fitted, **ask)  # type: ignore[arg-type]
+
+
+def test_huge_values_are_refused_naming_the_attribute(pagerank: HistoryRepository) -> None:
+    # gbm used to end in scikit-learn's "too large for dtype('float32')"
+    with pytest.raises(InputError, match=r"^--set pages=1e\+39: .*-1e\+15 \.\. 1e\+15"):
+        predict(
+            pagerank,
+            "pagerank",
+            settings={**CONTEXT, "pages": 1e39},
+            scale_outs=[4],
+            machine_type="r4.xlarge",
+            model="gbm",
+        )
+    with pytest.raises(InputError, match=r"^--set pages=1e\+39"):
+        _configure_m4(pagerank, settings={**CONTEXT, "pages": 1e39})
+
+
+def test_bad_query_cells_name_the_line_and_column(pagerank: HistoryRepository) -> None:
+    rows = [
+        {"instance_count": 4, "machine_type": "r4.xlarge", **CONTEXT},
+        {"instance_count": 4, "machine_type": "r4.xlarge", **CONTEXT, "pages": "nan"},
+    ]
+    with pytest.raises(ImportFormatError) as raised:
+        predict(pagerank, "pagerank", rows=rows, model="optimistic", where="q.csv", lines=[2, 4])
+    assert (raised.value.line, raised.value.column) == (4, "pages")
+    assert "'nan' is not a finite number" in str(raised.value)
+    rows[1]["pages"] = "lots"
+    with pytest.raises(InputError, match="^query rows, row 2, column 'pages': 'lots' is not a"):
+        predict(pagerank, "pagerank", rows=rows, model="optimistic")
+    rows[1]["pages"] = 2000000
+    rows[1]["machine_type"] = "c5.9xlarge"
+    with pytest.raises(InputError, match="row 2, column 'machine_type': unknown machine type"):
+        predict(pagerank, "pagerank", rows=rows, model="optimistic")
+
+
+def test_rows_refuse_settings_and_a_machine_type(pagerank: HistoryRepository) -> None:
+    rows = [{"instance_count": 4, "machine_type": "r4.xlarge", **CONTEXT}]
+    for extra in ({"settings": {"pages": 1}}, {"machine_type": "r4.xlarge"}):
+        with pytest.raises(InputError, match="leave out --set and --machine-type"):
+            predict(pagerank, "pagerank", rows=rows, model="optimistic", **extra)  # type: ignore[arg-type]
+
+
+def test_a_missing_attribute_lists_only_what_to_give(pagerank: HistoryRepository) -> None:
+    context = {k: v for k, v in CONTEXT.items() if k != "data_size_MB"}
+    with pytest.raises(InputError) as raised:
+        predict(
+            pagerank,
+            "pagerank",
+            settings=context,
+            scale_outs=[4],
+            machine_type="r4.xlarge",
+            model="optimistic",
+        )
+    assert str(raised.value) == (
+        "--set: the context attribute 'data_size_MB' is missing; give every one of "
+        "data_size_MB, pages, links, convergence_criterion (slots and memory follow from the "
+        "machine type and the scale-out)"
+    )
+
+
+def test_configure_warns_as_predict_does(pagerank: HistoryRepository) -> None:
+    ask = dict(settings={**CONTEXT, "pages": 9e6}, scale_outs=[4, 64], model="optimistic")
+    predicted = predict(pagerank, "pagerank", machine_type="m4.2xlarge", **ask)  # type: ignore[arg-type]
+    configured = configure(
+        pagerank,
+        "pagerank",
+        deadline_s=10_000,
+        machine_types=["m4.2xlarge"],
+        **ask,  # type: ignore[arg-type]
+    )
+    assert len(configured.warnings) == 2 and configured.warnings == predicted.warnings
+    assert (
+        "scale_out = 64" in configured.warnings[0] and "pages = 9000000" in configured.warnings[1]
+    )
+    assert configured.to_dict()["warnings"] == list(configured.warnings)
+
+
+def test_scale_outs_beyond_imports_are_refused(pagerank: HistoryRepository) -> None:
+    with pytest.raises(InputError, match="at most 100,000"):
+        check_scale_outs([4, 10**20])
+    with pytest.raises(InputError, match="at most 100,000"):
+        _configure_m4(pagerank, scale_outs=[100_001])
+
+
+def test_an_unseen_category_is_warned(tmp_path: Path, repo: HistoryRepository) -> None:
+    path = tmp_path / "txt.csv"
+    path.write_text(
+        "instance_count,algo,data_size_MB,gross_runtime\n2,fast,100,50\n4,fast,100,30\n"
+        "2,slow,100,90\n4,slow,100,60\n2,fast,200,90\n4,slow,200,100\n"
+    )
+    import_c3o(repo, [path], job="txt")
+    ask = dict(settings={"algo": "medium", "data_size_MB": 100}, model="loglinear")
+    predicted = predict(repo, "txt", scale_outs=[4], **ask)  # type: ignore[arg-type]
+    (warning,) = predicted.warnings
+    assert warning.startswith("algo = 'medium' never occurs in the history (it holds 'fast', ")
+    configured = configure(repo, "txt", deadline_s=1000, **ask)  # type: ignore[arg-type]
+    assert configured.warnings == (warning,)
+
+
+def test_the_bound_is_never_below_the_prediction(pagerank: HistoryRepository) -> None:
+    for confidence in (0.05, 0.5, 0.95):
+        result = _configure_m4(pagerank, confidence=confidence)
+        assert all(c["bound_s"] >= c["predicted_s"] for c in result.candidates)
+
+
+def test_a_job_evaluated_twice_is_refused(pagerank: HistoryRepository) -> None:
+    with pytest.raises(InputError, match="job 'pagerank' is named more than once"):
+        evaluate_models(pagerank, ["pagerank", "pagerank"], models=["ernest"], repeats=1)

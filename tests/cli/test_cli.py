@@ -184,6 +184,13 @@ def test_imports_read_a_pipe(tmp_path: Path) -> None:
     names = [j["name"] for j in run("jobs", "--db", db, "--json")["jobs"]]
     assert sorted(names) == ["c", "k"]  # the bad pipe stored nothing
     assert not list(spool.iterdir())  # the copies of the pipes are gone
+    # the history records a pipe as <stdin>, not the copy's temporary path
+    again = cli("import", "csv", "-", "--job", "c", "--runtime", "r", "--db", db,
+                stdin="r,x\n10,1\n12,2\n", env=env)
+    assert again.returncode == 2 and "imported before, from <stdin> on" in again.stderr
+    with HistoryRepository(db) as repo, repo.engine.connect() as conn:
+        both = "select origin from imports union select origin from executions"
+        assert {o for (o,) in conn.execute(text(both))} == {"<stdin>"}
 
 
 PAGERANK_SET = [

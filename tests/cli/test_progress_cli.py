@@ -440,3 +440,13 @@ def test_a_mistyped_db_is_refused_and_not_created(
     assert result.exit_code != 0
     assert f"no history database at {missing}" in result.output + str(result.exception)
     assert not missing.parent.exists()
+
+
+def test_jobs_on_a_mistyped_db_lists_none_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    result = runner.invoke(app, ["jobs", "--db", f"sqlite:///{missing}"])
+    assert result.exit_code == 0
+    assert f"The history is empty (no database at {missing} yet)" in result.output
+    as_json = runner.invoke(app, ["jobs", "--db", f"sqlite:///{missing}", "--json"])
+    assert json.loads(as_json.output) == {"jobs": []}
+    assert not missing.exists()

@@ -86,3 +86,19 @@ def test_opentelemetry_is_off_by_default_and_switched_on_by_its_flag(
     r = serve("--opentelemetry")
     assert r.exit_code == 0, r.output
     assert started["settings"].opentelemetry is True
+
+
+@pytest.mark.parametrize("value", ["99999", "65536", "0", "-1"])
+def test_ports_outside_1_to_65535_are_refused(started: dict[str, Any], value: str) -> None:
+    """Was: ``--port 99999`` printed 99999 and listened on 34463 (99999 mod 65536)."""
+    r = serve("--port", value)
+    assert r.exit_code == 2, r.output
+    assert "Invalid value for '--port'" in r.output
+    assert "settings" not in started and "port" not in started  # nothing was served
+
+
+@pytest.mark.parametrize("value", ["1", "65535"])
+def test_ports_at_the_ends_of_the_range_are_served(started: dict[str, Any], value: str) -> None:
+    r = serve("--port", value)
+    assert r.exit_code == 0, r.output
+    assert started["port"] == int(value) and f":{value} " in r.output

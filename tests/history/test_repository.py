@@ -7,6 +7,7 @@ import pytest
 
 from jobcast.errors import (
     BudgetExceededError,
+    ConflictError,
     DatabaseError,
     InputError,
     JobConflictError,
@@ -210,6 +211,21 @@ def test_c3o_import_of_shared_trace(repo: HistoryRepository) -> None:
     assert len(frame) == 630
     assert frame["gross_runtime"].gt(0).all() and frame["machine_type"].notna().all()
     assert repo.job("sort").attribute("data_size_MB").kind == AttributeKind.DATASET
+
+
+def test_the_files_of_one_import_go_in_together(repo: HistoryRepository) -> None:
+    from jobcast.app.imports import import_c3o
+
+    kmeans = shared_file("c3o-paper", "kmeans.csv")
+    pagerank = shared_file("c3o-paper", "pagerank.csv")
+    # the second file conflicts while writing (other attributes; the same file again)
+    with pytest.raises(JobConflictError, match="other context attributes"):
+        import_c3o(repo, [kmeans, pagerank], job="k")
+    with pytest.raises(ConflictError, match="Nothing was written; to keep both copies"):
+        import_c3o(repo, [kmeans, kmeans], job="k")
+    assert repo.list_jobs() == []
+    (summary,) = import_c3o(repo, [kmeans], job="k")
+    assert summary.created_job and summary.executions == len(repo.executions("k"))
 
 
 def test_default_url_uses_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

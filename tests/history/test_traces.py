@@ -165,3 +165,41 @@ def test_a_duration_longer_than_its_start_to_end_names_the_unit(tmp_path: Path) 
     rounded = "ID|JOB_ID|STARTED_AT|FINISHED_AT|DURATION_MS|SCALE_OUT\n1|0|2021-07-04 19:22:18|" \
         "2021-07-04 19:22:19|1900|36\n"
     assert len(read_traces(_write(tmp_path, rounded), job="e", sep="|", columns=ms).iterations)
+
+
+RUN = "execution,iteration,duration_s,scale_out,s,f,rs,rf\n"
+_A, _B, _C = "2026-01-01 00:00:00", "2026-01-01 00:00:05", "2026-01-01 00:00:10"
+TIMED = TraceColumns(started="s", finished="f", run_started="rs", run_finished="rf")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "fragment"),
+    [
+        pytest.param(
+            f"{RUN}a,0,5,2,{_A},{_B},{_A},{_C}\na,1,5,2,{_B},{_C},2025-12-31 23:00:00,{_C}\n",
+            3, "rs", "has 2025-12-31 23:00:00+00:00 here but 2026-01-01 00:00:00+00:00",
+            id="run-start-differs",
+        ),
+        pytest.param(
+            f"{RUN}a,0,5,2,{_A},{_B},{_A},{_C}\na,1,5,2,{_B}+02:00,{_C},{_A},{_C}\n",
+            3, "s", "has a time zone while the column's first time does not", id="zones-mixed",
+        ),
+        pytest.param(
+            f"{RUN}a,0,5,2,{_A},{_B},{_B},{_C}\n", 2, "s", "before its run started",
+            id="iteration-before-run",
+        ),
+        pytest.param(
+            f"{RUN}a,0,5,2,{_B},{_C},{_A},{_B}\n", 2, "f", "after its run finished",
+            id="iteration-after-run",
+        ),
+    ],
+)
+def test_times_that_contradict_each_other(
+    tmp_path: Path, text: str, line: int, column: str, fragment: str
+) -> None:
+    with pytest.raises(ImportFormatError) as err:
+        read_traces(_write(tmp_path, text), job="j", columns=TIMED)
+    assert err.value.line == line and err.value.column == column
+    assert fragment in str(err.value)
+    good = f"{RUN}a,0,5,2,{_A},{_B},{_A},{_C}\na,1,5,2,{_B},{_C},{_A},{_C}\n"
+    assert len(read_traces(_write(tmp_path, good), job="j", columns=TIMED).iterations) == 2

@@ -10,7 +10,6 @@ import pytest
 
 from jobcast.errors import (
     BudgetExceededError,
-    DomainError,
     InputError,
     PrivacyError,
     ReleaseRefusedError,
@@ -18,8 +17,9 @@ from jobcast.errors import (
 )
 from jobcast.history import Attribute, AttributeKind, HistoryRepository, JobSpec
 from jobcast.history.ledger import execution_fingerprint
+from jobcast.privacy.domain import NumericDomain
 from jobcast.privacy.release import MAX_ROWS, release_share
-from jobcast.privacy.share import verify_share
+from jobcast.privacy.share import read_share, verify_share
 from tests.helpers import import_frame
 
 from .conftest import make_domain, make_frame
@@ -119,13 +119,20 @@ def test_an_empty_out_directory_is_used(repo, tmp_path):
     assert (done.path / "manifest.json").is_file()
 
 
-def test_failure_inside_the_transaction_charges_nothing_and_leaves_no_files(repo, tmp_path):
+def test_failure_inside_the_transaction_charges_nothing_and_leaves_no_files(
+    repo, tmp_path, monkeypatch
+):
+    import jobcast.privacy.release as release
+
     _import(repo, "sort")
-    # a grid that misses the job's scale-outs: the synthesizer refuses inside the lock
-    bad = make_domain().to_dict()
-    bad["columns"]["instance_count"]["values"] = [2, 4]
-    with pytest.raises(DomainError, match="instance_count"):
-        _release(repo, tmp_path / "out", domain=bad)
+
+    def broken(*args: object, **kw: object) -> None:
+        raise OSError("disk full")
+
+    # the files fail to write inside the lock, after the synthesizer ran
+    monkeypatch.setattr(release, "write_share_files", broken)
+    with pytest.raises(OSError, match="disk full"):
+        _release(repo, tmp_path / "out")
     assert repo.releases("sort") == []
     assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
 
@@ -295,3 +302,20 @@ def test_a_refusal_decided_on_the_rows_is_charged_and_writes_nothing(repo, tmp_p
     # without DP nothing is charged, refused or not
     done = _release(repo, tmp_path / "nodp", job="tiny", domain=schema, epsilon=None, no_dp=True)
     assert done.rows == 50 and not repo.releases("tiny")[-1].refused
+
+
+def test_rows_outside_the_declared_domain_are_left_out_without_a_word(repo, tmp_path, caplog):
+    # a narrower grid and bounds than the rows: the release neither refuses nor counts
+    _import(repo, "sort")
+    narrow = make_domain(runtime=NumericDomain(lower=10.0, upper=60.0, log=True, bins=8))
+    narrow = narrow.replace(
+        "instance_count", NumericDomain(values=(2, 4), integer=True, log=True)
+    )
+    with caplog.at_level("DEBUG"):
+        done = _release(repo, tmp_path / "s", domain=narrow)
+    assert done.rows == 50 and done.spent == pytest.approx(1.0)
+    verify_share(done.path)
+    rows = read_share(done.path).rows
+    assert set(rows["instance_count"]) <= {2, 4} and rows["gross_runtime"].between(10, 60).all()
+    said = " ".join([r.getMessage() for r in caplog.records]).replace(str(tmp_path), "")
+    assert "outside" not in said and "left out" not in said

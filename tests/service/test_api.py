@@ -56,7 +56,7 @@ def test_running_executions_and_their_eta(db_url: str) -> None:
         tight = c.get("/api/v1/executions/now/eta", params={"deadline_s": 50}).json()
         loose = c.get("/api/v1/executions/now/eta", params={"deadline_s": 10_000}).json()
         assert tight["deadline_risk"] > 0.9 > 0.1 > loose["deadline_risk"]
-        assert c.get("/api/v1/executions/nope/eta").status_code == 422
+        assert c.get("/api/v1/executions/nope/eta").status_code == 404
         assert c.get("/api/v1/jobs/nope/executions").status_code == 404
 
 

@@ -14,6 +14,7 @@ import httpx
 import pandas as pd
 import pytest
 from fastapi import FastAPI, Request
+from sqlalchemy import text
 
 from jobcast.collect.protocol import MAX_BODY_BYTES, MAX_PARAMS, ExecutionReport
 from jobcast.history import (
@@ -127,6 +128,19 @@ def test_bad_submissions_get_clear_errors(server: Server) -> None:
     assert r.status_code == 422 and "NUL" in r.json()["detail"]
     with server.repo() as repo:
         assert repo.list_jobs() == []
+
+
+def test_a_text_for_a_numeric_attribute_is_refused(server: Server) -> None:
+    _start(server, "app-1")  # creates the job: damping and input_size are numbers
+    for params in ({"damping": "15 GB"}, {"damping": "nan"}, {"damping": "1e300"}):
+        r = server.post(EXEC, _start_body("app-2", params=params))
+        assert r.status_code == 422, r.text
+        assert "attribute 'damping' holds numbers" in r.json()["detail"]
+    r = server.post(EXEC, _start_body("app-3", params={"damping": "0.9"}))
+    assert r.status_code == 201, r.text
+    with server.repo() as repo, repo.engine.connect() as conn:
+        stored = conn.execute(text("select external_id from executions")).scalars()
+        assert sorted(stored) == ["app-1", "app-3"]
 
 
 def test_imported_runs_are_never_overwritten(server: Server) -> None:

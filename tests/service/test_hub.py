@@ -107,9 +107,9 @@ def test_publish_list_and_pull(db_url: str, tmp_path: Path) -> None:
         # globex pulls into its own history: provenance kept, not imported twice
         with HistoryRepository(f"sqlite:///{tmp_path / 'globex.db'}") as mine:
             [first] = pull(mine, url=url, token=b, job="sort")
-            assert first["imported"] == 40 and not first["skipped"]
+            assert first["imported"] == 40 and first["skipped"] is None
             [again] = pull(mine, url=url, token=b_write, job="sort")
-            assert again["skipped"] and again["imported"] == 0
+            assert again["skipped"] == "imported" and again["imported"] == 0
             frame = mine.executions("sort")
             assert len(frame) == 40 and set(frame["source"]) == {"share"}
             with mine.transaction() as s:
@@ -117,3 +117,18 @@ def test_publish_list_and_pull(db_url: str, tmp_path: Path) -> None:
                 [eps] = list(s.scalars(select(ImportRow.epsilon)))
             assert "org acme" in origin and f"share {rec['id']}" in origin and eps == 1.0
             assert rec["published_at"][:10] in origin
+        # a share imported by `import share` first is not pulled again, and the history
+        # that released a share does not pull it back as a collaborator's rows
+        from jobcast.app.share import import_share
+
+        with HistoryRepository(f"sqlite:///{tmp_path / 'initech.db'}") as theirs:
+            import_share(theirs, share, merge_into=None)
+            [seen] = pull(theirs, url=url, token=b, job="sort")
+            assert seen["skipped"] == "imported" and "already imported into job" in seen["reason"]
+            assert sum(j.total_executions for j in theirs.list_jobs()) == 40
+        with HistoryRepository(f"sqlite:///{tmp_path / 'share-a.db'}") as own:
+            before = len(own.executions("sort"))
+            [back] = pull(own, url=url, token=a_read, job="sort")
+            assert back["skipped"] == "released"
+            assert "released from this history's job 'sort'" in back["reason"]
+            assert len(own.executions("sort")) == before

@@ -13,6 +13,7 @@ from jobcast.app.fitting import (
     check_machine_types,
     check_scale_outs,
     fitted_or_fit,
+    settings_query,
 )
 from jobcast.app.json_fields import field_dict
 from jobcast.history import HistoryRepository
@@ -116,7 +117,8 @@ def configure(
     deadline_s
         Seconds (> 0).
     confidence
-        Probability of meeting the deadline, in (0, 1).
+        Probability of meeting the deadline, in (0, 1). A bound is never below its
+        prediction (see :func:`jobcast.models.runtime_bound`).
     settings
         Context attribute values.
     prices
@@ -141,7 +143,13 @@ def configure(
     ------
     jobcast.errors.InputError
         On a bad deadline or confidence, an unknown machine type, bad or too many
-        scale-outs, or a missing or unknown attribute.
+        scale-outs, a missing or unknown attribute, or a numeric one that is not a
+        finite number within ±1e15.
+
+    Notes
+    -----
+    ``warnings`` names given values of machine-fixed attributes (replaced) and query
+    values outside the history, as :func:`jobcast.app.predict.predict` does.
     """
     fitted = fitted_or_fit(
         repo, job, fitted, model=model, include_shared=include_shared, random_state=random_state
@@ -152,15 +160,9 @@ def configure(
         else sorted(int(m) for m in fitted.X["scale_out"].unique())
     )
     types = check_machine_types(fitted, machine_types)
-    context = dict(settings or {})
-    warnings = []
-    given = sorted(set(context) & fitted.derived)
-    if given:
-        warnings.append(
-            f"{', '.join(given)} follow(s) from the machine type and the scale-out; the given "
-            "value(s) are replaced by the derived ones"
-        )
-        context = {k: v for k, v in context.items() if k not in fitted.derived}
+    query, warnings = settings_query(fitted, dict(settings or {}), candidates, types)
+    # the checked values (numbers as floats), without the machine-fixed attributes
+    context = {k: query[k].iloc[0] for k in dict(settings or {}) if k not in fitted.derived}
     errors = held_out_errors(fitted.estimator, fitted.X, fitted.y, random_state=random_state)
     result = choose(
         fitted.estimator,

@@ -11,8 +11,10 @@ import pandas as pd
 
 from jobcast.errors import InputError
 from jobcast.history import HistoryRepository, JobSpec
+from jobcast.history.values import MAX_SCALE_OUT
 from jobcast.models import MachineAttribute, machine_attributes, make_model
-from jobcast.models.training_data import training_set
+from jobcast.models.machines import machine_row
+from jobcast.models.training_data import numeric_attributes, query_frame, training_set
 
 __all__ = [
     "MAX_QUERIES",
@@ -23,6 +25,7 @@ __all__ = [
     "fit_job",
     "fitted_or_fit",
     "range_warnings",
+    "settings_query",
 ]
 
 #: Most scale-outs (or query rows) one prediction or configuration call takes.
@@ -187,12 +190,14 @@ def check_machine_types(fitted: FittedJob, given: Iterable[str] | None) -> list[
 
 
 def check_scale_outs(values: Sequence[Any], *, option: str = "--scale-out") -> list[int]:
-    """Scale-outs as positive integers, at most :data:`MAX_QUERIES` of them.
+    """Scale-outs as whole numbers in 1 .. ``MAX_SCALE_OUT``, at most :data:`MAX_QUERIES` of them.
+
+    ``MAX_SCALE_OUT`` (100,000 machines) is the largest scale-out imports accept.
 
     Raises
     ------
     jobcast.errors.InputError
-        On an empty list, a value that is not a positive whole number, or too many.
+        On an empty list, a value that is not a whole number in that range, or too many.
     """
     if len(values) > MAX_QUERIES:
         raise InputError(
@@ -202,23 +207,98 @@ def check_scale_outs(values: Sequence[Any], *, option: str = "--scale-out") -> l
     out = []
     for v in values:
         try:
-            ok = float(v) > 0 and float(v) == int(v)
-        except (TypeError, ValueError):
+            ok = 0 < float(v) <= MAX_SCALE_OUT and float(v) == int(v)
+        except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
-            raise InputError(f"{option}: scale-outs are positive whole numbers, got {v!r}")
+            raise InputError(
+                f"{option}: scale-outs are positive whole numbers of machines, at most "
+                f"{MAX_SCALE_OUT:,} (as imports take them); got {v!r}"
+            )
         out.append(int(v))
     if not out:
         raise InputError(f"{option}: give at least one scale-out")
     return out
 
 
+def settings_query(
+    fitted: FittedJob,
+    settings: Mapping[str, Any],
+    scale_outs: Sequence[int],
+    machine_types: Sequence[str],
+) -> tuple[pd.DataFrame, list[str]]:
+    """Query rows of ``settings`` at every scale-out on every machine type, and warnings.
+
+    Attributes the machine type fixes are derived from it and the scale-out; given
+    values of them are replaced (with a warning). Prediction and configuration both
+    build their queries here, so they check and warn alike.
+
+    Parameters
+    ----------
+    fitted
+        The job's fitted model.
+    settings
+        Context attribute values.
+    scale_outs
+        Checked scale-outs (:func:`check_scale_outs`).
+    machine_types
+        Checked machine types (:func:`check_machine_types`); empty without them.
+
+    Returns
+    -------
+    pandas.DataFrame, list of str
+        One row per machine type and scale-out, in feature order; the warnings about
+        replaced values and values outside the history (:func:`range_warnings`).
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        On a missing or unknown attribute, or a numeric one that is not a finite number
+        within ±1e15.
+    """
+    warnings = []
+    given = sorted(set(settings) & fitted.derived)
+    if given:
+        warnings.append(
+            f"{', '.join(given)} follow(s) from the machine type and the scale-out; the given "
+            "value(s) are replaced by the derived ones"
+        )
+    context = {k: v for k, v in settings.items() if k not in fitted.derived}
+    columns = list(fitted.X.columns)
+    frames = []
+    types: list[str | None] = list(machine_types) or [None]
+    for mt in types:
+        values = fitted.machine_values.get(mt, {}) if mt is not None else {}
+        frame = query_frame(
+            fitted.spec,
+            {**dict.fromkeys(values, 0.0), **context},
+            scale_outs,
+            machine_type=mt,
+            columns=columns,
+            derived=fitted.derived,
+            numeric=numeric_attributes(fitted.X),
+        )
+        for k in values:
+            frame[k] = [machine_row(values, s)[k] for s in scale_outs]
+        frames.append(frame)
+    query = pd.concat(frames, ignore_index=True)
+    return query, warnings + range_warnings(fitted.X, query, skip=fitted.derived)
+
+
 def _number(v: float) -> str:
     return f"{v:.0f}" if v.is_integer() and abs(v) < 1e18 else f"{v:g}"
 
 
+def _listing(values: Sequence[Any], limit: int = 5) -> str:
+    return ", ".join(str(v) for v in values[:limit]) + (", ..." if len(values) > limit else "")
+
+
 def range_warnings(X: pd.DataFrame, query: pd.DataFrame, *, skip: Iterable[str] = ()) -> list[str]:
-    """One warning per numeric feature whose query values lie outside the history's range.
+    """One warning per feature whose query values the history does not cover.
+
+    A numeric feature warns of values outside the history's range; a text one (the
+    machine type aside: an unknown one is refused) of values the history never holds,
+    which the models cannot tell apart from one another.
 
     Parameters
     ----------
@@ -230,21 +310,27 @@ def range_warnings(X: pd.DataFrame, query: pd.DataFrame, *, skip: Iterable[str] 
         Columns not to check (those derived from others, such as machine-fixed ones).
     """
     out = []
-    left_out = set(skip)
+    left_out = set(skip) | {"machine_type"}
     for column in X.columns:
         if column in left_out or column not in query.columns:
             continue
         if not pd.api.types.is_numeric_dtype(X[column]):
+            seen = set(X[column].astype(str))
+            unseen = sorted(set(query[column].astype(str)) - seen)
+            if unseen:
+                out.append(
+                    f"{column} = {_listing([repr(v) for v in unseen])} never occurs in the "
+                    f"history (it holds {_listing([repr(v) for v in sorted(seen)])}): the "
+                    "model knows nothing of it and the prediction may be far off"
+                )
             continue
         values = pd.to_numeric(query[column], errors="coerce")
         lo, hi = float(X[column].min()), float(X[column].max())
         outside = sorted({float(v) for v in values[(values < lo) | (values > hi)]})
         if outside:
-            shown = ", ".join(_number(v) for v in outside[:5]) + (
-                ", ..." if len(outside) > 5 else ""
-            )
             out.append(
-                f"{column} = {shown} lies outside the history's range {_number(lo)} to "
-                f"{_number(hi)}: the prediction extrapolates and may be far off"
+                f"{column} = {_listing([_number(v) for v in outside])} lies outside the "
+                f"history's range {_number(lo)} to {_number(hi)}: the prediction "
+                "extrapolates and may be far off"
             )
     return out

@@ -238,15 +238,18 @@ def pull(
 
     Each share becomes synthetic executions (source ``share``) whose provenance names
     the hub, the share, the publishing organization, ε, the publication date and the
-    package's SHA-256; a share already imported (same content) is skipped.
+    package's SHA-256; a share already imported (same content, by ``hub pull`` or
+    ``import share``) or released from this history itself is skipped.
 
     Returns
     -------
     list of dict
         One record per share: its hub record plus ``imported`` (executions added, 0 when
-        skipped) and ``skipped`` (True when it was already there).
+        skipped), ``skipped`` (None when imported, else ``"imported"``: the history
+        holds it already, or ``"released"``: it released it) and ``reason`` (the
+        message, or None).
     """
-    from jobcast.privacy.history_io import share_table
+    from jobcast.privacy.history_io import not_new, share_table
 
     out: list[dict[str, Any]] = []
     with _client(url, token) as c:
@@ -255,8 +258,12 @@ def pull(
         for rec in listed["shares"]:
             full = _check(c.get(f"{HUB_PATH}/{rec['id']}"), f"pulling share {rec['id']}")
             digest = share_digest(full["manifest"], full["rows_csv"])
-            if _imported(repo, digest):
-                out.append({**rec, "imported": 0, "skipped": True})
+            sealed = str(full["manifest"].get("manifest_sha256", ""))
+            why_not = not_new(repo, sealed) if sealed else None
+            if why_not is None and _imported(repo, digest):
+                why_not = "imported", "this share was already pulled from the hub"
+            if why_not is not None:
+                out.append({**rec, "imported": 0, "skipped": why_not[0], "reason": why_not[1]})
                 continue
             pkg = validate_package(full["manifest"], full["rows_csv"])
             name = into_job or pkg.job
@@ -270,5 +277,5 @@ def pull(
                 f"eps {pkg.epsilon:g} published {published} sha256 {digest}"
             )
             summary = repo.import_executions(share_table(pkg, name, existing, origin))
-            out.append({**rec, "imported": summary.executions, "skipped": False})
+            out.append({**rec, "imported": summary.executions, "skipped": None, "reason": None})
     return out

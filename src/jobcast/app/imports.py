@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Required, TypedDict
 
 from jobcast.errors import InputError, UnknownJobError
-from jobcast.history import AttributeKind, HistoryRepository, ImportSummary, JobSpec
+from jobcast.history import (
+    AttributeKind,
+    ExecutionTable,
+    HistoryRepository,
+    ImportSummary,
+    JobSpec,
+)
 from jobcast.history.importers import read_c3o, read_executions
 from jobcast.history.importers.traces import TraceColumns, read_traces
 
@@ -33,9 +39,33 @@ def import_c3o(
     job: str,
     kinds: Mapping[str, AttributeKind] | None = None,
 ) -> list[ImportSummary]:
-    """Import C3O traces, one transaction per file, after every file has validated."""
-    tables = [read_c3o(f, job=job, kinds=kinds) for f in files]
-    return [repo.import_executions(t) for t in tables]
+    """Import C3O traces in one transaction, after every file has validated."""
+    _check_kinds(repo, job, kinds)
+    return repo.import_execution_tables([read_c3o(f, job=job, kinds=kinds) for f in files])
+
+
+def _check_kinds(
+    repo: HistoryRepository, job: str, kinds: Mapping[str, AttributeKind] | None
+) -> None:
+    """Refuse ``--kind`` overrides that an existing job's attributes contradict.
+
+    A job's attribute kinds are set when it is created; an import into it cannot change
+    them, so an override that differs would be ignored without a word.
+    """
+    if not kinds:
+        return
+    try:
+        spec = repo.job(job)
+    except UnknownJobError:
+        return
+    stored = {a.name: a.kind for a in spec.attributes}
+    for name, kind in kinds.items():
+        if name in stored and stored[name] != kind:
+            raise InputError(
+                f"job {job!r} exists with {name!r} as a {stored[name].value} attribute; --kind "
+                "sets kinds of new jobs only: leave it out, or import into another --job"
+            )
+
 
 
 class CsvOptions(TypedDict, total=False):
@@ -54,10 +84,26 @@ class CsvOptions(TypedDict, total=False):
 
 
 def import_csv(
-    repo: HistoryRepository, file: str | Path, *, job: str, **options: Unpack[CsvOptions]
+    repo: HistoryRepository,
+    file: str | Path,
+    *,
+    job: str,
+    origin: str | None = None,
+    **options: Unpack[CsvOptions],
 ) -> ImportSummary:
-    """Import a CSV of executions; columns other than the named ones become context."""
-    return repo.import_executions(read_executions(file, job=job, **options))
+    """Import a CSV of executions; columns other than the named ones become context.
+
+    ``origin`` names where the rows came from in the history (default: the file's path;
+    ``"<stdin>"`` for a pipe copied to a temporary file).
+    """
+    _check_kinds(repo, job, options.get("kinds"))
+    return repo.import_executions(_from(read_executions(file, job=job, **options), origin))
+
+
+def _from(table: ExecutionTable, origin: str | None) -> ExecutionTable:
+    if origin is None:
+        return table
+    return replace(table, provenance=replace(table.provenance, origin=origin))
 
 
 def import_traces(
@@ -67,9 +113,11 @@ def import_traces(
     job: str,
     columns: TraceColumns,
     sep: str | None = None,
+    origin: str | None = None,
 ) -> ImportSummary:
-    """Import an iteration-level trace (one row per iteration)."""
-    return repo.import_iterations(read_traces(file, job=job, columns=columns, sep=sep))
+    """Import an iteration-level trace (one row per iteration); ``origin`` as in import_csv."""
+    table = read_traces(file, job=job, columns=columns, sep=sep)
+    return repo.import_iterations(replace(table, executions=_from(table.executions, origin)))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
+from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
 
 if TYPE_CHECKING:
@@ -48,8 +49,20 @@ def evaluate_models(
         Evaluate on collaborators' shared executions too.
     progress
         Given a job's name, a context manager yielding that evaluation's callback.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        When a job is named twice (it would count twice in :func:`mean_over_jobs`).
     """
     from jobcast.evaluation.models import evaluate_models as evaluate
+
+    twice = sorted({name for name in jobs if list(jobs).count(name) > 1})
+    if twice:
+        raise InputError(
+            f"job {twice[0]!r} is named more than once (--job {twice[0]}); name each job once, "
+            "or it counts more than once in the mean over jobs"
+        )
     from jobcast.models.training_data import training_set
 
     limits = dict(min_scale_outs or {})

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from jobcast.app.fitting import (
@@ -17,11 +16,11 @@ from jobcast.app.fitting import (
     check_scale_outs,
     fitted_or_fit,
     range_warnings,
+    settings_query,
 )
 from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
-from jobcast.models.machines import machine_row
-from jobcast.models.training_data import input_frame, query_frame
+from jobcast.models.training_data import check_predictions, input_frame, numeric_attributes
 
 __all__ = ["PredictionResult", "predict"]
 
@@ -54,6 +53,7 @@ def predict(
     include_shared: bool = True,
     random_state: int | None = 0,
     where: str = "query rows",
+    lines: Sequence[int] | None = None,
     fitted: FittedJob | None = None,
 ) -> PredictionResult:
     """Predict the runtime of ``job`` for query rows, or for ``settings`` at ``scale_outs``.
@@ -81,6 +81,9 @@ def predict(
         As in :func:`jobcast.app.fitting.fit_job`.
     where
         What the rows are called in error messages (e.g. the file they came from).
+    lines
+        With ``rows`` from a file: each row's line in it, named by error messages
+        (without it, they name the row, counted from 1).
     fitted
         A model of this job already fitted with these options (see
         :func:`jobcast.app.fitting.fitted_or_fit`), used instead of fitting one.
@@ -92,27 +95,35 @@ def predict(
     Raises
     ------
     jobcast.errors.InputError
-        On a missing or unknown attribute, an unknown machine type, bad or too many
-        scale-outs, or both or neither of ``rows`` and ``scale_outs``.
+        On a missing or unknown attribute, a numeric one that is not a finite number
+        within ±1e15, an unknown machine type, bad or too many scale-outs, both or
+        neither of ``rows`` and ``scale_outs``, ``settings`` or ``machine_type`` with
+        ``rows``, or a prediction that is not a finite number (each naming the value,
+        and for ``rows`` the line or row and the column).
     """
     if (rows is None) == (scale_outs is None):
         raise InputError("give either query rows (--input FILE.csv), or --set with --scale-out")
+    if rows is not None and (settings or machine_type is not None):
+        raise InputError(
+            "query rows (--input FILE.csv) give every attribute, the scale-out and the machine "
+            "type; leave out --set and --machine-type, or use them with --scale-out instead"
+        )
     fitted = fitted_or_fit(
         repo, job, fitted, model=model, include_shared=include_shared, random_state=random_state
     )
-    warnings: list[str] = []
     if rows is not None:
-        query = _rows_query(fitted, rows, warnings, where)
+        query, warnings = _rows_query(fitted, rows, where, lines)
+        predictions = check_predictions(
+            fitted.estimator.predict(query), query, where=where, lines=lines
+        )
     else:
-        query = _settings_query(
+        query, warnings = settings_query(
             fitted,
             dict(settings or {}),
             check_scale_outs(list(scale_outs or [])),
-            machine_type,
-            warnings,
+            _machine_type(fitted, machine_type),
         )
-    warnings.extend(range_warnings(fitted.X, query, skip=fitted.derived))
-    predictions = np.asarray(fitted.estimator.predict(query), dtype=float)
+        predictions = check_predictions(fitted.estimator.predict(query), query, where="--set")
     return PredictionResult(
         model=model,
         chosen=fitted.chosen,
@@ -122,77 +133,41 @@ def predict(
     )
 
 
-def _settings_query(
-    fitted: FittedJob,
-    settings: dict[str, Any],
-    scale_outs: list[int],
-    machine_type: str | None,
-    warnings: list[str],
-) -> pd.DataFrame:
-    columns = list(fitted.X.columns)
+def _machine_type(fitted: FittedJob, machine_type: str | None) -> list[str]:
+    """The one machine type of a ``--set`` query (empty for a job without them)."""
     types = check_machine_types(fitted, None if machine_type is None else [machine_type])
     if machine_type is None and len(types) > 1:
         raise InputError(
             f"job {fitted.spec.name!r} has several machine types ({', '.join(types)}); "
             "choose one with --machine-type"
         )
-    chosen = types[0] if types else None
-    values = fitted.machine_values.get(chosen, {}) if chosen is not None else {}
-    given = sorted(set(settings) & set(values))
-    if given:
-        warnings.append(
-            f"{', '.join(given)} follow(s) from the machine type and the scale-out; the given "
-            "value(s) are replaced by the derived ones"
-        )
-    frames = []
-    for s in scale_outs:
-        context = {
-            **machine_row(values, s),
-            **{k: v for k, v in settings.items() if k not in values},
-        }
-        frames.append(query_frame(fitted.spec, context, [s], machine_type=chosen, columns=columns))
-    return pd.concat(frames, ignore_index=True)
+    return types[:1]
 
 
 def _rows_query(
     fitted: FittedJob,
     rows: pd.DataFrame | Sequence[Mapping[str, Any]],
-    warnings: list[str],
     where: str,
-) -> pd.DataFrame:
+    lines: Sequence[int] | None,
+) -> tuple[pd.DataFrame, list[str]]:
     frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     if len(frame) > MAX_QUERIES:
         raise InputError(f"{len(frame):,} query rows is more than the {MAX_QUERIES:,} allowed")
     if frame.empty:
         raise InputError("give at least one query row")
-    for c in frame.columns:
-        converted = pd.to_numeric(frame[c], errors="coerce")
-        if converted.notna().all():
-            frame[c] = converted
-    spec = fitted.spec
-    renames = {
-        original: canonical
-        for canonical, original in (
-            ("scale_out", spec.scale_out_column),
-            ("machine_type", spec.machine_type_column),
-        )
-        if original and original in frame.columns and canonical not in frame.columns
-    }
-    frame = frame.rename(columns=renames)
-    whole = False
-    if "scale_out" in frame.columns:
-        scale_out = pd.to_numeric(frame["scale_out"], errors="coerce")
-        whole = bool(((scale_out > 0) & (scale_out % 1 == 0)).all())
-    if fitted.machine_values and "machine_type" in frame.columns and whole:
-        check_machine_types(fitted, frame["machine_type"].astype(str).unique())
-        missing = sorted(fitted.derived - set(frame.columns))
-        for column in missing:
-            frame[column] = [
-                machine_row(fitted.machine_values[str(mt)], int(s)).get(column)
-                for mt, s in zip(frame["machine_type"], frame["scale_out"], strict=True)
-            ]
-        if missing:
-            warnings.append(f"{', '.join(missing)} derived from the machine type and the scale-out")
-    elif "machine_type" in frame.columns:
-        check_machine_types(fitted, frame["machine_type"].astype(str).unique())
-    return input_frame(spec, frame, columns=list(fitted.X.columns), where=where)
+    if lines is not None and len(lines) != len(frame):
+        raise InputError(f"{len(lines)} line numbers given for {len(frame)} query rows")
+    derived = sorted(fitted.derived - set(frame.columns))
+    query = input_frame(
+        fitted.spec,
+        frame,
+        columns=list(fitted.X.columns),
+        where=where,
+        lines=lines,
+        numeric=numeric_attributes(fitted.X),
+        machine_values=fitted.machine_values,
+    )
+    warnings = [f"{', '.join(derived)} derived from the machine type and the scale-out"]
+    return query, (warnings if derived else []) + range_warnings(
+        fitted.X, query, skip=fitted.derived
+    )

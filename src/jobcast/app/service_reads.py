@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
-from jobcast.errors import InputError
+from jobcast.errors import ConflictError, InputError, UnknownExecutionError
 from jobcast.history import HistoryRepository
 from jobcast.history.readers import iteration_values
 from jobcast.history.records import ITERATION_COLUMNS
@@ -23,9 +25,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "State",
+    "UnknownExecutionError",
     "list_executions",
     "execution_record",
     "execution_iterations",
+    "running_job",
     "job_version",
     "job_versions",
     "running_iteration_counts",
@@ -100,31 +104,113 @@ def list_executions(
         return [_record(name, e) for name, e in s.execute(q)]
 
 
-def _row(repo: HistoryRepository, s: Any, external_id: str) -> tuple[str, ExecutionRow]:
-    found = s.execute(
+def _id_matches(external_id: str) -> Any:
+    """Executions listed under ``external_id``: their own id, or the row id of one without."""
+    match = ExecutionRow.external_id == external_id
+    # an imported run without an id of its own (a C3O trace) is listed by its row id
+    digits = external_id.isascii() and external_id.isdigit() and len(external_id) <= 10
+    # (row ids are 32-bit integers: PostgreSQL refuses to compare them with more)
+    if digits and str(int(external_id)) == external_id and int(external_id) < 2**31:
+        row_id = int(external_id)
+        match = match | (ExecutionRow.external_id.is_(None) & (ExecutionRow.id == row_id))
+    return match
+
+
+def _row(
+    repo: HistoryRepository, s: Any, external_id: str, job: str | None = None
+) -> tuple[str, ExecutionRow]:
+    """The execution listed under ``external_id`` (in ``job`` when given).
+
+    Raises
+    ------
+    jobcast.errors.UnknownJobError
+        When ``job`` is given and not in the history.
+    UnknownExecutionError
+        When no execution (of ``job``) has this id.
+    jobcast.errors.ConflictError
+        When ``job`` is not given and executions of several jobs have this id.
+    """
+    q = (
         select(JobRow.name, ExecutionRow)
         .join(JobRow, JobRow.id == ExecutionRow.job_id)
-        .where(ExecutionRow.external_id == external_id)
-    ).all()
+        .where(_id_matches(external_id))
+    )
+    if job is not None:
+        q = q.where(JobRow.name == job)
+    found = s.execute(q).all()
     if not found:
-        raise InputError(f"no execution {external_id!r} is in the history")
+        if job is not None:
+            repo.job(job)  # an unknown job is named as such
+        where = "" if job is None else f" of job {job!r}"
+        raise UnknownExecutionError(f"no execution {external_id!r}{where} is in the history")
     if len(found) > 1:
-        jobs = ", ".join(sorted(str(f[0]) for f in found))
-        raise InputError(f"execution id {external_id!r} exists in several jobs ({jobs})")
+        jobs = sorted({str(f[0]) for f in found})
+        if len(jobs) > 1:
+            raise ConflictError(
+                f"execution id {external_id!r} is held by several jobs ({', '.join(jobs)}); "
+                f"pass ?job=NAME to choose one (e.g. ?job={quote(jobs[0], safe='')})"
+            )
+        # an id of its own and another run's row id within one job: its own id wins
+        found = [f for f in found if f[1].external_id == external_id]
     return str(found[0][0]), found[0][1]
 
 
-def execution_record(repo: HistoryRepository, external_id: str) -> dict[str, Any]:
-    """One execution by its id (as reported by the collector or imported)."""
-    with repo.transaction() as s:
-        job, e = _row(repo, s, external_id)
-        return _record(job, e)
+def _running(job: str, e: ExecutionRow, external_id: str) -> None:
+    """Refuse an ETA of a finished execution, saying when it finished and how long it ran."""
+    if e.gross_runtime is None and e.finished_at is None:
+        return
+    start, end = utc(e.started_at), utc(e.finished_at)
+    runtime = e.gross_runtime
+    if runtime is None and start is not None and end is not None:
+        runtime = (end - start).total_seconds()
+    ran = "" if runtime is None or not math.isfinite(runtime) else f" after {_secs(runtime)} s"
+    at = "" if end is None else f" at {end.isoformat()}"
+    failed = " (failed)" if e.status == "failed" else ""
+    raise ConflictError(
+        f"execution {external_id!r} of job {job!r} has finished{failed}{at}{ran}; an ETA "
+        "is only for running executions (read the finished one's record and iterations)"
+    )
 
 
-def execution_iterations(repo: HistoryRepository, external_id: str) -> list[dict[str, Any]]:
-    """The iterations of one execution in order."""
+def _secs(v: float) -> str:
+    return f"{v:,.1f}".removesuffix(".0")
+
+
+def execution_record(
+    repo: HistoryRepository, external_id: str, *, job: str | None = None
+) -> dict[str, Any]:
+    """One execution by its id (as reported by the collector or imported), of ``job``.
+
+    Without ``job`` the id must name executions of one job only (see :func:`_row`).
+    """
     with repo.transaction() as s:
-        _, e = _row(repo, s, external_id)
+        name, e = _row(repo, s, external_id, job)
+        return _record(name, e)
+
+
+def running_job(repo: HistoryRepository, external_id: str, *, job: str | None = None) -> str:
+    """The job of the running execution ``external_id`` (of ``job`` when given).
+
+    Raises
+    ------
+    jobcast.errors.ConflictError
+        When the execution has finished (the message says when and its runtime), or
+        ``job`` is not given and several jobs have an execution of this id.
+    UnknownExecutionError
+        When no execution (of ``job``) has this id.
+    """
+    with repo.transaction() as s:
+        name, e = _row(repo, s, external_id, job)
+        _running(name, e, external_id)
+    return name
+
+
+def execution_iterations(
+    repo: HistoryRepository, external_id: str, *, job: str | None = None
+) -> list[dict[str, Any]]:
+    """The iterations of one execution in order (of ``job`` when given)."""
+    with repo.transaction() as s:
+        _, e = _row(repo, s, external_id, job)
         out = [iteration_values(i) for i in _iteration_rows(s, e)]
     for rec in out:
         for k in ("started_at", "finished_at"):
@@ -182,20 +268,36 @@ def job_versions(
         }
 
 
-def running_iteration_counts(repo: HistoryRepository) -> dict[str, int]:
-    """Recorded iterations of every running execution, by execution id (one query)."""
+def running_iteration_counts(repo: HistoryRepository) -> dict[tuple[str, str], int]:
+    """Recorded iterations of every running execution, by (job, execution id) (one query)."""
     q = (
-        select(ExecutionRow.external_id, ExecutionRow.id, func.count(IterationRow.id))
+        select(JobRow.name, ExecutionRow.external_id, ExecutionRow.id, func.count(IterationRow.id))
+        .join(JobRow, JobRow.id == ExecutionRow.job_id)
         .outerjoin(IterationRow, IterationRow.execution_id == ExecutionRow.id)
         .where(ExecutionRow.gross_runtime.is_(None), ExecutionRow.finished_at.is_(None))
-        .group_by(ExecutionRow.id, ExecutionRow.external_id)
+        .group_by(JobRow.name, ExecutionRow.id, ExecutionRow.external_id)
     )
     with repo.transaction() as s:
-        return {str(ext or eid): int(n) for ext, eid, n in s.execute(q)}
+        return {(str(job), str(ext or eid)): int(n) for job, ext, eid, n in s.execute(q)}
+
+
+def shared_ids(repo: HistoryRepository, ids: Collection[str]) -> set[str]:
+    """Those of ``ids`` that executions of several jobs are listed under (one query)."""
+    if not ids:
+        return set()
+    listed = func.coalesce(ExecutionRow.external_id, cast(ExecutionRow.id, String))
+    q = (
+        select(listed)
+        .where(listed.in_(list(ids)))
+        .group_by(listed)
+        .having(func.count(func.distinct(ExecutionRow.job_id)) > 1)
+    )
+    with repo.transaction() as s:
+        return {str(x) for x in s.scalars(q)}
 
 
 def _current(
-    repo: HistoryRepository, external_id: str, default_scale_out: float
+    repo: HistoryRepository, external_id: str, default_scale_out: float, job: str | None
 ) -> tuple[str, Any, pd.DataFrame]:
     """One execution's job, start and finished iterations as the progress model reads them.
 
@@ -210,7 +312,8 @@ def _current(
     from jobcast.progress.usable import MIN_DURATION_S, filled_scale_out, prefix_length
 
     with repo.transaction() as s:
-        job, e = _row(repo, s, external_id)
+        job, e = _row(repo, s, external_id, job)
+        _running(job, e, external_id)
         spec = repo.job(job)
         context = {k: (e.attributes or {}).get(k) for k in spec.attribute_names}
         rows = [iteration_values(i) for i in _iteration_rows(s, e)]
@@ -247,24 +350,33 @@ def _current(
 
 
 def running_eta(
-    model: Any, repo: HistoryRepository, execution: str, **options: Unpack[EtaOptions]
+    model: Any,
+    repo: HistoryRepository,
+    execution: str,
+    *,
+    job: str | None = None,
+    **options: Unpack[EtaOptions],
 ) -> Eta:
     """:func:`jobcast.app.progress.eta_with` reading only the running execution's rows.
 
     The model (:func:`jobcast.app.progress.fit_wall_clock`) holds the prepared history;
     this reads the one execution (a single query) and estimates it: the same answer as
-    ``eta_with`` at a cost independent of the history's size. ``options`` are
+    ``eta_with`` at a cost independent of the history's size. ``job`` picks the execution
+    among those of several jobs with this id; ``options`` are
     :func:`jobcast.app.progress.eta`'s ``deadline_s`` and ``now``.
 
     Raises
     ------
-    jobcast.errors.InputError
-        When no execution (or several of different jobs) has this id.
+    UnknownExecutionError
+        When no execution (of ``job``) has this id.
+    jobcast.errors.ConflictError
+        When the execution has finished, or ``job`` is not given and several jobs have
+        an execution of this id.
     """
     from jobcast.app.progress import Eta
 
     at = utc(options.get("now")) or datetime.now(UTC)
-    job, started, current = _current(repo, execution, model.typical_scale_out_)
+    job, started, current = _current(repo, execution, model.typical_scale_out_, job)
     start = utc(started)
     if start is None:
         start = utc(current["started_at"].iloc[0]) if len(current) else None

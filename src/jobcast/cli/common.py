@@ -111,14 +111,23 @@ def open_repo(db: str | None, *, existing: bool = False) -> HistoryRepository:
     from jobcast.lean import resolve_url
 
     url = resolve_url(db)
-    if existing and url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:" and not Path(path).exists():
-            raise InputError(
-                f"no history database at {path}; check --db (or $JOBCAST_DB), or import "
-                "executions into it first (`jobcast import ...`)"
-            )
+    path = missing_sqlite(url)
+    if existing and path is not None:
+        raise InputError(
+            f"no history database at {path}; check --db (or $JOBCAST_DB), or import "
+            "executions into it first (`jobcast import ...`)"
+        )
     return HistoryRepository(url)
+
+
+def missing_sqlite(url: str) -> str | None:
+    """The path of a SQLite history ``url`` names that does not exist yet, else None."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:" and not Path(path).exists():
+        return path
+    return None
 
 
 def _jsonable(obj: Any) -> Any:
@@ -248,12 +257,22 @@ def progress_callback(description: str, *, quiet: bool = False) -> Iterator[Call
 
 
 def parse_assignments(items: Sequence[str] | None, *, option: str = "--set") -> dict[str, Any]:
-    """Parse ``KEY=VALUE`` options; numbers become floats, anything else stays text."""
+    """Parse ``KEY=VALUE`` options; numbers become floats, anything else stays text.
+
+    A key given twice is refused (naming both values), not silently overwritten.
+    """
     out: dict[str, Any] = {}
+    given: dict[str, str] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise InputError(f"{option} takes KEY=VALUE, got {item!r}")
+        if key.strip() in given:
+            raise InputError(
+                f"{option} {key.strip()} is given twice ({given[key.strip()]!r} and "
+                f"{value!r}); give each key once"
+            )
+        given[key.strip()] = value
         try:
             out[key.strip()] = float(value)
         except ValueError:
@@ -347,14 +366,22 @@ def parse_int_list(text: str | None, *, option: str) -> list[int] | None:
         if (last - a) // (b - a) + k > MAX_LIST_ENTRIES:
             raise _too_long(option, text)
         parts = [str(x) for x in (*(int(p) for p in parts[: k - 2]), *range(a, last + 1, b - a))]
+    syntax = "write integers like 2,4,8, a range like 2-12 or a progression like 3,6,...,30"
     for part in parts:
         if not part:
-            continue
+            raise InputError(f"{option} {text!r} has an empty entry; {syntax}")
+        lo, dash, hi = part.partition("-")
+        if dash and lo.strip() and not hi.strip():
+            raise InputError(f"{option} {text!r}: the range {part!r} has no end; {syntax}")
         try:
-            lo, _, hi = part.partition("-")
             bounds = (int(lo), int(hi) if hi else int(lo))
         except ValueError:
             raise InputError(f"{option} takes integers like 2,4,8 or 2-12, got {text!r}") from None
+        if bounds[1] < bounds[0]:
+            raise InputError(
+                f"{option} {text!r}: the range {part!r} is reversed; write it as "
+                f"{bounds[1]}-{bounds[0]}"
+            )
         if len(out) + max(bounds[1] - bounds[0] + 1, 0) > MAX_LIST_ENTRIES:
             raise _too_long(option, text)
         out.extend(range(bounds[0], bounds[1] + 1))
@@ -363,14 +390,20 @@ def parse_int_list(text: str | None, *, option: str) -> list[int] | None:
     return out
 
 
-def show_jobs(jobs: Sequence[Mapping[str, Any]], *, as_json: bool) -> None:
-    """Print the job listing (:func:`jobcast.app.jobs.summarize`'s entries) as ``jobs`` does."""
+def show_jobs(
+    jobs: Sequence[Mapping[str, Any]], *, as_json: bool, absent: str | None = None
+) -> None:
+    """Print the job listing (:func:`jobcast.app.jobs.summarize`'s entries) as ``jobs`` does.
+
+    ``absent`` is the path of a SQLite history that does not exist yet (said, not created).
+    """
     if as_json:
         emit_json({"jobs": list(jobs)})
         return
     if not jobs:
+        where = f" (no database at {plain(absent)} yet)" if absent else ""
         _out("console").print(
-            "The history is empty. Import a trace: jobcast import c3o FILE --job NAME"
+            f"The history is empty{where}. Import a trace: jobcast import c3o FILE --job NAME"
         )
         return
     table(

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from jobcast.cli.common import DbOption, JsonOption, console, emit_json, open_repo, plain, show_jobs
+from jobcast.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    emit_json,
+    missing_sqlite,
+    open_repo,
+    plain,
+    show_jobs,
+)
 from jobcast.errors import ImportFormatError
 
 if TYPE_CHECKING:
@@ -36,7 +45,12 @@ KindOption = Annotated[
 def jobs(db: DbOption = None, as_json: JsonOption = False) -> None:
     """List the jobs with their execution counts and context attributes."""
     from jobcast.app.jobs import list_jobs
+    from jobcast.lean import resolve_url
 
+    absent = missing_sqlite(resolve_url(db))
+    if absent is not None:  # a mistyped --db is not created: it holds no jobs
+        show_jobs([], as_json=as_json, absent=absent)
+        return
     with open_repo(db) as repo:
         listing = list_jobs(repo)
     show_jobs(listing, as_json=as_json)
@@ -86,12 +100,18 @@ def import_csv(
             scale_out=scale_out,
             machine_type=machine_type,
             sep=sep,
+            origin=_origin(file),
         )
     report_imports([summary], [_shown(file)], as_json)
 
 
 def _shown(file: Path) -> Path:
     return Path(STDIN) if str(file) == "-" else file
+
+
+def _origin(file: Path) -> str | None:
+    """What the history records as a pipe's origin (None: the file's own path)."""
+    return STDIN if str(file) == "-" else None
 
 
 @contextmanager
@@ -216,5 +236,5 @@ def import_traces(
     names = {f.name: ctx.params[f.name] for f in fields(TraceColumns) if f.name != "context"}
     columns = TraceColumns(**names, context=tuple(context or ()))
     with readable(file) as path, open_repo(db) as repo:
-        summary = run(repo, path, job=job, columns=columns, sep=sep)
+        summary = run(repo, path, job=job, columns=columns, sep=sep, origin=_origin(file))
     report_imports([summary], [_shown(file)], as_json)

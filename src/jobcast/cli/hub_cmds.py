@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +33,41 @@ def _token(token: str | None) -> str:
     return chosen
 
 
+@contextmanager
+def _hub(url: str) -> Iterator[None]:
+    """Talk to the hub at ``url``: its network and URL errors become one-line messages.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        For a URL without ``http://`` or ``https://`` or otherwise malformed (exit 2).
+    jobcast.errors.NetworkError
+        When the hub cannot be reached or answers something that is not a hub's JSON
+        (exit 1).
+    """
+    import httpx
+
+    from jobcast.errors import InputError, NetworkError
+
+    if not url.lower().startswith(("http://", "https://")):
+        raise InputError(f"--url: give the hub's address with http:// or https://, got {url!r}")
+    try:
+        yield
+    except httpx.UnsupportedProtocol as e:
+        raise InputError(
+            f"--url: give the hub's address with http:// or https://, got {url!r}"
+        ) from e
+    except httpx.InvalidURL as e:
+        raise InputError(f"--url: {url!r} is not a valid URL: {e}") from e
+    except httpx.HTTPError as e:  # refused, unresolvable, timed out, broken off
+        reason = str(e) or type(e).__name__
+        raise NetworkError(f"cannot reach the hub at {url}: {reason}") from e
+    except (json.JSONDecodeError, KeyError) as e:
+        raise NetworkError(
+            f"{url} did not answer as a jobcast hub does (no JSON list of shares); check --url"
+        ) from e
+
+
 def publish(
     directory: Annotated[Path, typer.Argument(help="A share package (manifest.json, rows.csv).")],
     url: UrlOption,
@@ -42,7 +80,9 @@ def publish(
     """Publish a DP share package to a hub in your organization's name."""
     from jobcast.app.hub import publish_dir
 
-    rec = publish_dir(directory, url=url, token=_token(token), organization=org)
+    secret = _token(token)
+    with _hub(url):
+        rec = publish_dir(directory, url=url, token=secret, organization=org)
     if as_json:
         emit_json(rec)
         return
@@ -70,17 +110,20 @@ def list_hub(
     params: dict[str, str | list[str]] = {"attribute": list(attribute or [])}
     if job is not None:
         params["job"] = job
-    r = httpx.get(
-        url.rstrip("/") + HUB_PATH,
-        params=params,
-        headers={"Authorization": f"Bearer {_token(token)}"},
-        timeout=60,
-    )
-    if r.status_code >= 400:
-        from jobcast.errors import InputError
+    secret = _token(token)
+    with _hub(url):
+        r = httpx.get(
+            url.rstrip("/") + HUB_PATH,
+            params=params,
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=60,
+        )
+        if r.status_code >= 400:
+            from jobcast.errors import InputError
 
-        raise InputError(f"listing {url} failed: HTTP {r.status_code}: {r.text}")
-    _show_shares(r.json()["shares"], as_json=as_json, title=f"shares at {url}", with_job=True)
+            raise InputError(f"listing {url} failed: HTTP {r.status_code}: {r.text}")
+        shares = r.json()["shares"]
+    _show_shares(shares, as_json=as_json, title=f"shares at {url}", with_job=True)
 
 
 def pull(
@@ -99,16 +142,21 @@ def pull(
     """Import a hub's shares of a job into the history (provenance kept, each share once)."""
     from jobcast.app.hub import pull as run
 
-    with open_repo(db) as repo:
+    secret = _token(token)
+    with _hub(url), open_repo(db) as repo:
         done = run(
             repo,
             url=url,
-            token=_token(token),
+            token=secret,
             job=job,
             attributes=attribute or (),
             into_job=into,
         )
     _show_shares(done, as_json=as_json, title=f"shares of {job} pulled from {url}", pulled=True)
+
+
+#: What the table says of a pulled share that was not imported, by why.
+_SKIPPED = {"imported": "already there", "released": "released here"}
 
 
 def _show_shares(
@@ -129,9 +177,10 @@ def _show_shares(
         if with_job:
             row.insert(2, s["job"])
         if pulled:
-            row.append("already there" if s["skipped"] else s["imported"])
+            row.append(_SKIPPED.get(s["skipped"], s["imported"]))
         rows.append(row)
     header = ["id", "organization", "ε", "rows", "published"]
     if with_job:
         header.insert(2, "job")
     table(title, [*header, *(["imported"] if pulled else [])], rows)
+

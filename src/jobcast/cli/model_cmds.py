@@ -76,6 +76,7 @@ def predict(
     if (input_file is None) == (scale_out is None):
         raise InputError("give either --input FILE.csv, or --set KEY=VALUE ... --scale-out LIST")
     rows = None
+    lines = None
     if input_file is not None:
         import pandas as pd
 
@@ -83,14 +84,17 @@ def predict(
 
         raw = read_table(input_file)
         rows = pd.DataFrame(list(raw.rows), columns=list(raw.header))
+        lines = list(raw.lines)
     scale_outs = ui.parse_int_list(scale_out, option="--scale-out")
+    assignments = ui.parse_assignments(settings)
     with ui.open_repo(db, existing=True) as repo:
         result = run(
             repo,
             job,
             rows=rows,
             where=str(input_file),
-            settings=ui.parse_assignments(settings),
+            lines=lines,
+            settings=assignments,
             scale_outs=scale_outs,
             machine_type=machine_type,
             model=model,
@@ -124,7 +128,13 @@ def configure_cmd(
     deadline: Annotated[float, typer.Option("--deadline", help="Deadline in seconds.")],
     settings: SetOption = None,
     confidence: Annotated[
-        float, typer.Option("--confidence", help="Probability of meeting the deadline.")
+        float,
+        typer.Option(
+            "--confidence",
+            help="Probability of meeting the deadline, in (0, 1): the bound is the prediction "
+            "raised by this quantile of the model's held-out errors, never below the "
+            "prediction (at 0.5 or less it usually is the prediction).",
+        ),
     ] = 0.95,
     scale_out: Annotated[
         str | None,
@@ -152,15 +162,17 @@ def configure_cmd(
     """
     from jobcast.app.configure import configure as run
 
+    assignments = ui.parse_assignments(settings)
+    scale_outs = ui.parse_int_list(scale_out, option="--scale-out")
     with ui.open_repo(db, existing=True) as repo:
         result = run(
             repo,
             job,
-            settings=ui.parse_assignments(settings),
+            settings=assignments,
             deadline_s=deadline,
             confidence=confidence,
             prices=prices,
-            scale_outs=ui.parse_int_list(scale_out, option="--scale-out"),
+            scale_outs=scale_outs,
             machine_types=machine_type,
             model=model,
             include_shared=include_shared,
@@ -264,12 +276,14 @@ def evaluate_models_cmd(
             random_state=seed,
             progress=bar,
         )
+    written = []
     if plot is not None:
         for r in results:
             target = (
                 plot if len(results) == 1 else plot.with_name(f"{plot.stem}-{r.job}{plot.suffix}")
             )
             plot_model_evaluation(r, target)
+            written.append(str(target))
     summary = mean_over_jobs(results, names)
     if as_json:
         ui.emit_json({"jobs": [r.to_dict() for r in results], "mean_over_jobs": summary})
@@ -287,6 +301,6 @@ def evaluate_models_cmd(
             rows.append((m, *("-" if v is None else f"{v:.3f}" for v in values)))
         extra = ["mean"] if len(results) > 1 else []
         ui.table(f"MAPE, {label}", ["model", *jobs_shown, *extra], rows)
-    if plot is not None:
-        note = " (one file per job)" if len(results) > 1 else ""
-        ui.console.print(f"Plot written to {plot}{note}")
+    if written:
+        label = "Plot written to" if len(written) == 1 else "Plots written to"
+        ui.console.print(f"{label} {ui.plain(', '.join(written))}", highlight=False)

@@ -15,7 +15,9 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0 exposes it to the network).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port to listen on (1-65535).")
+    ] = 8765,
     db: DbOption = None,
     anonymous_read: Annotated[
         bool,

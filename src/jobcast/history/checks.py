@@ -8,23 +8,40 @@ attribute of 1e400) gets the same message naming file, line and column on both.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
-from jobcast.errors import ImportFormatError
-from jobcast.history.records import ExecutionTable, IterationTable, SourceKind
+from jobcast.errors import ImportFormatError, InputError
+from jobcast.history.records import (
+    EXECUTION_COLUMNS,
+    ExecutionTable,
+    IterationTable,
+    SourceKind,
+)
 from jobcast.history.values import (
     MAX_NAME,
     MAX_NUMBER,
     MAX_SCALE_OUT,
     MAX_TEXT,
+    number_problem,
     text_problem,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["check_execution_table", "check_iteration_table", "content_hash"]
+__all__ = [
+    "RESERVED_COLUMNS",
+    "check_execution_table",
+    "check_iteration_table",
+    "check_numbers",
+    "content_hash",
+]
 
+#: Names of the execution frame's own columns, which no context attribute may take.
+RESERVED_COLUMNS = frozenset((*EXECUTION_COLUMNS, "source_line"))
+_ROLE_OPTIONS = {"gross_runtime": "--runtime", "scale_out": "--scale-out",
+                 "machine_type": "--machine-type"}
 _MAX_ITERATION = 10_000_000
 _HASH_ROWS = 250_000
 
@@ -49,6 +66,7 @@ def _check_numbers(
     high: float,
     integer: bool = False,
     lines: pd.DataFrame | None = None,
+    what: str | None = None,
 ) -> None:
     import numpy as np
     import pandas as pd
@@ -70,7 +88,7 @@ def _check_numbers(
     kind = "a whole number" if integer else "a finite number"
     raise ImportFormatError(
         path,
-        f"{label} {value!r} is not {kind} within {low:g} .. {high:g}; fix the value "
+        f"{what or 'value'} {value!r} is not {kind} within {low:g} .. {high:g}; fix the value "
         f"({len(bad)} row(s) affected)",
         line=_line(lines if lines is not None else frame, i),
         column=label,
@@ -103,6 +121,17 @@ def _check_names(table: ExecutionTable) -> None:
             )
         if not name.strip():
             raise ImportFormatError(path, f"{what} is empty; give it a name")
+    for name in spec.attribute_names:
+        if name in RESERVED_COLUMNS:
+            role = _ROLE_OPTIONS.get(name)
+            fix = f"pass it as {role} if that is what it holds, or rename" if role else "rename"
+            raise ImportFormatError(
+                path,
+                f"column {name!r} would be a context attribute, but jobcast keeps that name for "
+                f"its own column of every execution; {fix} the column",
+                line=1,
+                column=name,
+            )
 
 
 def check_execution_table(table: ExecutionTable) -> None:
@@ -115,17 +144,41 @@ def check_execution_table(table: ExecutionTable) -> None:
     """
     _check_names(table)
     path, frame = _where(table), table.frame
+    spec = table.job
     _check_numbers(
-        path, frame, "scale_out", label="scale-out", low=1, high=MAX_SCALE_OUT, integer=True
+        path, frame, "scale_out", label=spec.scale_out_column or "scale_out", low=1,
+        high=MAX_SCALE_OUT, integer=True, what="scale-out",
     )
-    _check_numbers(path, frame, "gross_runtime", label="runtime", low=1e-9, high=MAX_NUMBER)
+    _check_numbers(
+        path, frame, "gross_runtime", label=spec.runtime_column or "gross_runtime", low=1e-9,
+        high=MAX_NUMBER, what="runtime",
+    )
     _check_texts(path, frame, "machine_type", label="machine_type", limit=100)
     _check_texts(path, frame, "external_id", label="execution id", limit=300)
     for a in table.job.attributes:
         if a.numeric:
-            _check_numbers(path, frame, a.name, label=a.name, low=-1e300, high=1e300)
+            _check_numbers(path, frame, a.name, label=a.name, low=-MAX_NUMBER, high=MAX_NUMBER)
         else:
             _check_texts(path, frame, a.name, label=a.name)
+
+
+def check_numbers(job: str, values: Mapping[str, Any], numeric: Collection[str]) -> None:
+    """Refuse a live run's value of a numeric attribute that is no finite number in range.
+
+    Raises
+    ------
+    InputError
+        Naming the job and attribute: a text such as ``"15 GB"`` stored for a numeric
+        attribute would break every model that reads the job.
+    """
+    for name in sorted(numeric):
+        value = values.get(name)
+        problem = None if value is None else number_problem(value)
+        if problem is not None:
+            raise InputError(
+                f"job {job!r}: attribute {name!r} holds numbers, but {problem}; report "
+                "it as a plain number (in the unit of its other values)"
+            )
 
 
 def check_iteration_table(table: IterationTable) -> None:

@@ -56,8 +56,10 @@ class LiveStatements:
         )
         self.attribute_insert = _A.insert()
         self.hardware_insert = _H.insert()
-        self.attribute_names = (
-            select(_A.c.name).where(_A.c.job_id == b("job_id")).order_by(_A.c.position)
+        self.attributes = (
+            select(_A.c.name, _A.c.numeric)
+            .where(_A.c.job_id == b("job_id"))
+            .order_by(_A.c.position)
         )
         self.named = (
             select(

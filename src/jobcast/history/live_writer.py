@@ -11,20 +11,14 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, select
 
 from jobcast.errors import ConflictError, InputError, UnknownJobError
+from jobcast.history.checks import check_numbers
 from jobcast.history.live_sql import ITERATION_FIELDS, LiveStatements, live_statements
 from jobcast.history.records import JobSpec, SourceKind, check_new_job_name
 from jobcast.history.schema import ExecutionRow, JobRow
 from jobcast.history.values import clean, utc
 
-__all__ = [
-    "LiveWriter",
-    "LiveExecution",
-    "DeferredConflict",
-    "START_HINT",
-    "RUNNING",
-    "COMPLETED",
-    "FAILED",
-]
+__all__ = ["LiveWriter", "LiveExecution", "DeferredConflict", "START_HINT", "RUNNING",
+           "COMPLETED", "FAILED"]
 
 #: ``executions.status`` of live executions (imported ones have none and are never touched).
 RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
@@ -98,6 +92,7 @@ class LiveWriter:
         self.cache = cache
         self.defer = defer and cache is not None
         self._jobs: dict[str, tuple[int, tuple[str, ...]]] = {}
+        self._numeric: dict[str, frozenset[str]] = {}  # numeric attributes, by job
         self._absent: set[str] = set()
         # deferred writes: new iteration rows and updates by (execution id, index), samples
         self._inserts: dict[tuple[int, int], dict[str, Any]] = {}
@@ -171,9 +166,10 @@ class LiveWriter:
                         for i, a in enumerate(create.attributes)
                     ],
                 )
-        names = conn.scalars(sql.attribute_names, {"job_id": job_id}).all()
-        found = int(job_id), tuple(str(n) for n in names)  # type: ignore[arg-type]
+        rows = conn.execute(sql.attributes, {"job_id": job_id}).all()
+        found = int(job_id), tuple(str(n) for n, _ in rows)  # type: ignore[arg-type]
         self._jobs[name] = found
+        self._numeric[name] = frozenset(str(n) for n, numeric in rows if numeric)
         return found
 
     # ---------------------------------------------------------- executions
@@ -263,6 +259,7 @@ class LiveWriter:
         """
         started_at = utc(started_at) or datetime.now(UTC)
         attributes = dict(attributes or {})
+        check_numbers(job, attributes, self._numeric.get(job, frozenset()))
         for row in self.named(external_id):
             if row.status is None or row.job != job:
                 self.own(external_id, job=job)  # raises the precise conflict

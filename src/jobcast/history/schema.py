@@ -19,10 +19,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "Base",
+    "UTCDateTime",
     "CreatedAt",
     "JobRow",
     "AttributeRow",
@@ -46,6 +49,31 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A time zone-aware timestamp read back in UTC on every database.
+
+    PostgreSQL keeps the zone (``timestamptz``); SQLite stores the text without it and
+    would give naive times back. Values are converted to UTC when written (a naive one is
+    taken as UTC) and read as aware UTC times, so both databases answer alike. The column
+    type is ``DateTime(timezone=True)`` underneath: no migration.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """A time as written: in UTC (a naive one taken as UTC)."""
+        if not isinstance(value, datetime):  # None, or what the driver takes as it is
+            return value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """A time as read: aware, in UTC (SQLite's come back naive, meaning UTC)."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     """Declarative base of every jobcast table."""
 
@@ -53,7 +81,7 @@ class Base(DeclarativeBase):
 class CreatedAt:
     """Mixin of the tables whose rows keep when they were created (``created_at``)."""
 
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
 
 class JobRow(CreatedAt, Base):
@@ -122,8 +150,8 @@ class ExecutionRow(Base):
     scale_out: Mapped[int | None] = mapped_column(Integer)
     machine_type: Mapped[str | None] = mapped_column(String(100))
     gross_runtime: Mapped[float | None] = mapped_column(Float)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(20))
     origin: Mapped[str | None] = mapped_column(Text)
@@ -142,8 +170,8 @@ class IterationRow(Base):
         ForeignKey("executions.id", ondelete="CASCADE"), index=True
     )
     index: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_s: Mapped[float | None] = mapped_column(Float)
     scale_out: Mapped[int | None] = mapped_column(Integer)
     records: Mapped[float | None] = mapped_column(Float)
@@ -164,7 +192,7 @@ class HardwareSampleRow(Base):
         ForeignKey("executions.id", ondelete="CASCADE"), index=True
     )
     node: Mapped[str] = mapped_column(String(200))
-    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
     cpu_percent: Mapped[float | None] = mapped_column(Float)
     disk_read_bps: Mapped[float | None] = mapped_column(Float)
     disk_write_bps: Mapped[float | None] = mapped_column(Float)
@@ -223,7 +251,7 @@ class BudgetChangeRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_name: Mapped[str] = mapped_column(String(200), index=True)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     changed_by: Mapped[str | None] = mapped_column(String(200))
     from_epsilon: Mapped[float] = mapped_column(Float)
     to_epsilon: Mapped[float] = mapped_column(Float)
@@ -238,7 +266,7 @@ class ShareImportRow(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     job_name: Mapped[str] = mapped_column(String(200))
     origin: Mapped[str] = mapped_column(Text)
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
 
 
 class ProgressParametersRow(Base):
@@ -247,7 +275,7 @@ class ProgressParametersRow(Base):
     __tablename__ = "progress_parameters"
 
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
-    trained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
@@ -273,7 +301,7 @@ class TokenRow(CreatedAt, Base):
     )
     create_jobs: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class HubShareRow(Base):
@@ -290,4 +318,4 @@ class HubShareRow(Base):
     rows: Mapped[int] = mapped_column(Integer)
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
     rows_csv: Mapped[str] = mapped_column(Text)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_now)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from jobcast.errors import InputError
 from jobcast.history.ledger import PrivacyLedger
 from jobcast.history.records import SourceKind
-from jobcast.history.schema import ImportRow, JobRow, ShareImportRow
+from jobcast.history.schema import ImportRow, JobRow, LedgerEntryRow, ShareImportRow
 
 __all__ = ["ShareImports"]
 
@@ -34,6 +34,13 @@ class ShareImports(PrivacyLedger):
         """The job holding the rows of share ``digest``, or ``None`` if not imported."""
         with self.transaction() as s:
             return self._share_holder(s, digest)
+
+    def share_released_from(self, digest: str) -> str | None:
+        """The job of this history that released share ``digest``, or ``None``."""
+        with self.transaction() as s:
+            return s.scalar(
+                select(LedgerEntryRow.job_name).where(LedgerEntryRow.digest == digest).limit(1)
+            )
 
     def claim_share_import(self, digest: str, *, job: str, origin: str) -> None:
         """Claim share ``digest`` for an import, refusing one this history already holds.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from jobcast.errors import ConflictError, InputError
+from jobcast.errors import ConflictError, InputError, JobConflictError
 from jobcast.history.base import RepositoryBase
 from jobcast.history.checks import check_execution_table, check_iteration_table, content_hash
 from jobcast.history.records import (
@@ -50,13 +50,38 @@ class ImportWriter(RepositoryBase):
         ConflictError
             When the job holds these executions already (the same file imported twice).
         """
-        check_execution_table(table)
-        digest = content_hash(table)
+        (summary,) = self.import_execution_tables([table])
+        return summary
+
+    def import_execution_tables(self, tables: Sequence[ExecutionTable]) -> list[ImportSummary]:
+        """Store several validated execution tables in one transaction (all or nothing).
+
+        The tables of one command (``jobcast import c3o A B``) go in together: a conflict
+        found while writing the second leaves the first unwritten too.
+
+        Raises
+        ------
+        ImportFormatError, ConflictError
+            As :meth:`import_executions`, for any of the tables.
+        """
+        for table in tables:
+            check_execution_table(table)
+        digests = [content_hash(t) for t in tables]
+        out = []
         with self.transaction() as s:
-            job_row, created = self._ensure_job(s, table.job)
-            self._refuse_duplicate(s, job_row, table, digest)
-            n = self._insert_executions(s, job_row, table, digest)
-            return ImportSummary(job=job_row.name, executions=n, created_job=created)
+            for table, digest in zip(tables, digests, strict=True):
+                job_row, created = self._job_of(s, table)
+                self._refuse_duplicate(s, job_row, table, digest)
+                n = self._insert_executions(s, job_row, table, digest)
+                out.append(ImportSummary(job=job_row.name, executions=n, created_job=created))
+        return out
+
+    def _job_of(self, s: Session, table: ExecutionTable) -> tuple[JobRow, bool]:
+        """The table's job, created if new; a conflict names the file (or origin)."""
+        try:
+            return self._ensure_job(s, table.job)
+        except JobConflictError as e:
+            raise JobConflictError(f"{table.provenance.origin}: {e}") from None
 
     @staticmethod
     def _refuse_duplicate(
@@ -74,8 +99,8 @@ class ImportWriter(RepositoryBase):
             raise ConflictError(
                 f"{table.provenance.origin}: job {job_row.name!r} holds these "
                 f"{len(table.frame)} executions already: they were imported before, from "
-                f"{before[0]} on {when:%Y-%m-%d %H:%M} UTC. Nothing was written; import "
-                "into another --job, or delete the job first to replace them"
+                f"{before[0]} on {when:%Y-%m-%d %H:%M} UTC. Nothing was written; to keep "
+                "both copies, import into another --job"
             )
 
     def _insert_executions(
@@ -137,7 +162,7 @@ class ImportWriter(RepositoryBase):
         check_iteration_table(table)
         digest = content_hash(table.executions, table.iterations)
         with self.transaction() as s:
-            job_row, created = self._ensure_job(s, table.executions.job)
+            job_row, created = self._job_of(s, table.executions)
             self._refuse_duplicate(s, job_row, table.executions, digest)
             ids = self._insert_with_ids(s, job_row, table.executions, digest)
             n_it = self._insert_iterations(s, ids, table.iterations)

@@ -14,6 +14,7 @@ from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import validate_data
 
 from jobcast.errors import InputError
+from jobcast.history.values import MAX_NUMBER
 
 __all__ = [
     "ColumnSpec",
@@ -53,11 +54,27 @@ def _numeric_column(values: pd.Series, label: Hashable) -> np.ndarray | None:
                     f"got {type(bad[0]).__name__} {bad[0]!r}."
                 )
             return None
+    return _finite(out, label)
+
+
+def _finite(out: np.ndarray, label: Hashable) -> np.ndarray:
+    """``out``, refusing NaN, infinity and numbers beyond ``MAX_NUMBER`` in magnitude.
+
+    Beyond 1e15 (the largest number the history stores) the tree models' float32
+    overflows and Ernest's products lose all meaning.
+    """
     if not np.all(np.isfinite(out)):
         kind = "NaN" if np.isnan(out).any() else "infinity"
         raise InputError(
             f"Input X contains {kind} in column {label!r}; every context attribute must be "
             "a finite number or a string."
+        )
+    too_large = np.abs(out) > MAX_NUMBER
+    if too_large.any():
+        raise InputError(
+            f"Input X holds {out[too_large][0]:g} in column {label!r}, beyond the "
+            f"{MAX_NUMBER:g} in magnitude that the runtime models take (as the history "
+            "stores numbers); give a value within it, or rescale the attribute."
         )
     return out
 
@@ -89,7 +106,8 @@ def check_frame(estimator: Any, X: Any, *, reset: bool) -> pd.DataFrame:
     TypeError
         If ``X`` is sparse or holds values that are neither numbers nor strings.
     jobcast.errors.InputError
-        If ``X`` is empty, not two-dimensional, or holds NaN or infinity.
+        If ``X`` is empty, not two-dimensional, or holds NaN, infinity or a number
+        beyond :data:`MAX_NUMBER` in magnitude (the history's limit, 1e15).
     """
     if sparse.issparse(X):
         raise TypeError(
@@ -208,7 +226,7 @@ def scale_out_column(frame: pd.DataFrame, spec: ColumnSpec | None) -> Hashable:
 
 
 def check_scale_out(values: Any, label: Hashable) -> np.ndarray:
-    """Check that the scale-outs are finite numbers > 0 and return them as float64.
+    """Check that the scale-outs are numbers in (0, MAX_NUMBER] and return them as float64.
 
     Scale-outs need not be integers: an average number of executors over a run is
     a valid input to the scale-out models.
@@ -216,7 +234,7 @@ def check_scale_out(values: Any, label: Hashable) -> np.ndarray:
     Raises
     ------
     jobcast.errors.InputError
-        If a scale-out is not a number or not > 0.
+        If a scale-out is not a number, not > 0 or beyond :data:`MAX_NUMBER`.
     """
     arr = np.asarray(values)
     if arr.dtype.kind not in "biuf":
@@ -224,11 +242,11 @@ def check_scale_out(values: Any, label: Hashable) -> np.ndarray:
             f"Scale-out column {label!r} must be numeric (number of machines), got {arr.dtype}."
         )
     arr = arr.astype(np.float64, copy=False)
-    bad = ~np.isfinite(arr) | (arr <= 0)
+    bad = ~(np.isfinite(arr) & (arr > 0) & (arr <= MAX_NUMBER))
     if bad.any():
         raise InputError(
             f"Scale-out column {label!r} holds {arr[bad][0]!r}; scale-outs must be numbers of "
-            "machines > 0."
+            f"machines > 0 (at most {MAX_NUMBER:g})."
         )
     return arr
 
@@ -283,12 +301,7 @@ class Encoder:
         """Return the encoded matrix, numeric columns first, then the one-hot blocks."""
         parts = []
         for label in self.numeric:
-            try:
-                parts.append(frame[label].to_numpy(dtype=np.float64)[:, None])
-            except (TypeError, ValueError) as e:
-                raise InputError(
-                    f"Context attribute {label!r} must be numeric, as in the training data."
-                ) from e
+            parts.append(numeric_values(frame, label)[:, None])
         for label, categories in self.categorical:
             values = frame[label].to_numpy()
             if values.dtype.kind == "f":
@@ -301,6 +314,34 @@ class Encoder:
         if not parts:
             return np.empty((len(frame), 0))
         return np.hstack(parts)
+
+
+def numeric_values(frame: pd.DataFrame, label: Hashable) -> np.ndarray:
+    """The column ``label``, numeric in the training data, as float64.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        Naming the column and the first value that is not a number, or not a finite
+        one within ``MAX_NUMBER`` (text such as ``"nan"`` converts to a number).
+    """
+    try:
+        return _finite(frame[label].to_numpy(dtype=np.float64), label)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, InputError):
+            raise
+        values = frame[label].tolist()
+        bad = next((v for v in values if _number_or_none(v) is None), values[0])
+        raise InputError(
+            f"Context attribute {label!r} must be numeric, as in the training data; got {bad!r}."
+        ) from e
+
+
+def _number_or_none(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def scale_out_only(estimator: Any, X: Any, spec: ColumnSpec | None, *, reset: bool) -> np.ndarray:

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from jobcast.errors import InputError, ModelError, NotEnoughDataError
 from jobcast.models.machines import MachineAttribute, machine_attributes, machine_row
 from jobcast.models.pricing import PriceTable
+from jobcast.models.training_data import check_predictions
 
 __all__ = [
     "Candidate",
@@ -39,6 +40,10 @@ def runtime_bound(
     empirical ``confidence``-quantile of the errors, rounded up to an observed
     error (``numpy.quantile(..., method="higher")``), so that a fraction of at
     least ``confidence`` of the held-out runs finished within their bound.
+
+    The bound is never below the prediction: where that quantile is negative (at a
+    confidence of about 0.5 or less, for a model that tends to over-predict), the
+    bound is the prediction itself, which the held-out runs met at least as often.
 
     Parameters
     ----------
@@ -71,7 +76,7 @@ def runtime_bound(
         )
     if not np.all(np.isfinite(err)):
         raise InputError("The model's cross-validated errors must be finite numbers.")
-    q = float(np.quantile(err, float(confidence), method="higher"))
+    q = max(float(np.quantile(err, float(confidence), method="higher")), 0.0)
     return np.asarray(predictions, dtype=np.float64) * (1.0 + q)
 
 
@@ -227,7 +232,8 @@ def configure(
     ------
     jobcast.errors.InputError
         On a bad deadline, confidence or scale-out, a missing or unknown context
-        attribute (named), or a machine type without a price.
+        attribute (named), a machine type without a price, or a prediction that is
+        not a finite number (named).
     jobcast.errors.ModelError
         If the model is not fitted on named columns or has no errors to bound with.
     """
@@ -270,7 +276,7 @@ def configure(
             "(e.g. --set NAME=VALUE)."
         )
     frame = pd.DataFrame(rows)[names]
-    predicted = np.asarray(model.predict(frame), dtype=np.float64)
+    predicted = check_predictions(model.predict(frame), frame, where="configuration")
     bounds = runtime_bound(predicted, errors, confidence)
     candidates = []
     i = 0

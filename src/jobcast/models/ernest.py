@@ -18,6 +18,7 @@ from jobcast.models._data import (
     check_frame,
     check_scale_out,
     check_target,
+    numeric_values,
     resolve_column,
     scale_out_column,
 )
@@ -111,7 +112,7 @@ def fit_nnls(
 def _size_values(frame: pd.DataFrame, labels: Sequence[Hashable]) -> np.ndarray:
     size = np.ones(len(frame))
     for label in labels:
-        size = size * frame[label].to_numpy(dtype=np.float64)
+        size = size * numeric_values(frame, label)
     return size
 
 

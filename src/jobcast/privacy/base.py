@@ -119,7 +119,9 @@ class BaseSynthesizer(ABC):
         Parameters
         ----------
         frame
-            The private executions; its columns must be exactly the domain's.
+            The private executions; its columns must be exactly the domain's. Rows with a
+            value outside its declared domain (off a grid, beyond bounds, an undeclared
+            category, missing) are left out without a word (:meth:`Domain.conform`).
         accountant
             The release's accountant; by default a new one of ``epsilon``.
 
@@ -132,7 +134,7 @@ class BaseSynthesizer(ABC):
         PrivacyError
             If ``epsilon`` is not > 0 (and ``no_dp`` is not set).
         DomainError
-            On unknown columns or values outside a declared domain.
+            On unknown or missing columns.
         """
         if not isinstance(frame, pd.DataFrame):
             raise InputError("fit expects a pandas DataFrame of executions")
@@ -156,7 +158,10 @@ class BaseSynthesizer(ABC):
                 )
         if len(frame) == 0 and self.uses_data:
             raise InputError("cannot synthesize from an empty table")
-        self.domain.validate(frame)
+        self.domain.validate(frame.iloc[:0])  # the columns: public, refused if wrong
+        # rows outside the declared domain are left out, silently: a refusal, a warning
+        # or a count would depend on the private rows (and bracket their extremes)
+        frame = self.domain.conform(frame)
         names = list(self.domain.names)
         if list(frame.columns) != names:  # reorder only when needed (pandas copies)
             frame = frame[names]

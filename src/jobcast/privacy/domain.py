@@ -374,8 +374,8 @@ class Domain:
         ------
         DomainError
             On an unknown or missing column, a missing value, or a value outside a
-            declared grid, category list or bounds.  The message names the column and
-            how many values are outside, not the values themselves.
+            declared grid, category list or bounds.  The message names the column, never
+            which values or how many (:meth:`conform` leaves such rows out instead).
         """
         unknown = [c for c in frame.columns if c not in self]
         if unknown:
@@ -389,44 +389,49 @@ class Domain:
                 raise DomainError(f"declared columns {missing} are missing from the data")
         for name in frame.columns:
             dom = self[name]
-            col = frame[name]
-            if isinstance(dom, CategoricalDomain):
-                if col.isna().any():
-                    raise DomainError(
-                        f"column {name!r} has missing values; fill or drop them first"
-                    )
-                bad = ~col.isin(list(dom.values))
-                if bad.any():
-                    raise DomainError(
-                        f"column {name!r}: {int(bad.sum())} value(s) are not among the declared "
-                        f"categories; add them to the domain file"
-                    )
+            inside = self._inside(name, frame[name])
+            if inside.all():
                 continue
-            try:
-                x = np.asarray(col, dtype=float)
-            except (TypeError, ValueError) as e:
-                raise DomainError(f"column {name!r} is declared numeric but is not") from e
-            if not np.isfinite(x).all():
-                raise DomainError(
-                    f"column {name!r} has missing or non-finite values; fill or drop them first"
-                )
-            if dom.values is not None:
-                grid = np.asarray(dom.values)
-                ok = (np.abs(x[:, None] - grid[None, :]) <= 1e-9 * np.abs(grid)[None, :]).any(
-                    axis=1
-                )
-                if not ok.all():
-                    raise DomainError(
-                        f"column {name!r}: {int((~ok).sum())} value(s) are outside the declared "
-                        f"grid; add them to its 'values'"
-                    )
+            if isinstance(dom, CategoricalDomain):
+                problem = "hold values not among the declared categories (or missing ones)"
+            elif dom.values is not None:
+                problem = "hold values off the declared grid (or missing ones)"
             elif dom.lower is not None and dom.upper is not None:
-                outside = (x < dom.lower) | (x > dom.upper)
-                if outside.any():
-                    raise DomainError(
-                        f"column {name!r}: {int(outside.sum())} value(s) are outside the declared "
-                        f"bounds [{dom.lower}, {dom.upper}]; widen the bounds"
-                    )
+                problem = f"hold values outside the declared bounds [{dom.lower}, {dom.upper}]"
+            else:
+                problem = "hold missing, non-numeric or non-finite values"
+            raise DomainError(f"column {name!r}: rows {problem}; a release leaves such rows out")
+
+    def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` whose every value lies inside its column's domain.
+
+        A row-wise filter, so a release stays ε-DP with one execution as the unit: a row
+        off a declared grid, beyond declared bounds, of an undeclared category or with a
+        missing value is left out before anything is computed, and nothing says how many
+        (a refusal or a count would depend on the private rows). Columns are not checked
+        here (see :meth:`validate`).
+        """
+        keep = np.ones(len(frame), dtype=bool)
+        for name in frame.columns:
+            if name in self:
+                keep &= self._inside(name, frame[name])
+        return frame if keep.all() else frame[keep]
+
+    def _inside(self, name: str, col: pd.Series) -> np.ndarray:
+        """Which values of column ``name`` lie inside its domain (missing ones do not)."""
+        dom = self[name]
+        if isinstance(dom, CategoricalDomain):
+            return np.asarray(col.isin(list(dom.values)) & col.notna(), dtype=bool)
+        x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        ok = np.isfinite(x)
+        if dom.values is not None:
+            grid = np.asarray(dom.values, dtype=float)
+            on = (np.abs(x[:, None] - grid[None, :]) <= 1e-9 * np.abs(grid)[None, :]).any(axis=1)
+            return ok & on
+        if dom.lower is not None and dom.upper is not None:
+            with np.errstate(invalid="ignore"):
+                ok &= (x >= dom.lower) & (x <= dom.upper)
+        return ok
 
 
 def load_domain(path: str | Path) -> Domain:

@@ -100,6 +100,35 @@ def share_table(
     return ExecutionTable(spec, frame, prov)
 
 
+def not_new(
+    repo: HistoryRepository, digest: str, *, own: bool = True
+) -> tuple[str, str] | None:
+    """Why share ``digest`` must not be imported into ``repo``: a key and a message.
+
+    ``("imported", ...)``, ``("released", ...)``, or None when it may be imported.
+
+    A share imported before would count its rows twice. With ``own``, so would one this
+    history released itself (its digest in the budget ledger): its rows are the job's own
+    executions again, not a collaborator's. ``import share`` of a named package allows
+    that (to compare a share with its origin, into a job of its own); ``hub pull``, which
+    takes every share of a job, does not.
+    """
+    held = repo.share_imported_into(digest)
+    if held is not None:
+        return "imported", (
+            f"this share (sha256 {digest[:16]}...) was already imported into job {held!r}; "
+            "importing it again would count its rows twice"
+        )
+    released = repo.share_released_from(digest) if own else None
+    if released is not None:
+        return "released", (
+            f"this share (sha256 {digest[:16]}...) was released from this history's job "
+            f"{released!r}; importing it would count that job's own executions again, as a "
+            "collaborator's"
+        )
+    return None
+
+
 def share_job_name(pkg: SharePackage) -> str:
     """The job a share is imported into by default: its origin job and digest."""
     return f"{pkg.job}-share-{str(pkg.manifest['manifest_sha256'])[:8]}"
@@ -138,12 +167,9 @@ def import_share(
         raise InputError("give either --job NEW (a new job) or --merge-into JOB, not both")
     pkg = read_share(path)
     digest = str(pkg.manifest["manifest_sha256"])
-    held = repo.share_imported_into(digest)
-    if held is not None:
-        raise InputError(
-            f"this share (sha256 {digest[:16]}...) was already imported into job {held!r}; "
-            "importing it again would count its rows twice. Nothing was written."
-        )
+    why_not = not_new(repo, digest, own=False)
+    if why_not is not None:
+        raise InputError(f"{why_not[1]}. Nothing was written.")
     existing: JobSpec | None = None
     if merge_into is not None:
         existing = repo.job(merge_into)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
+from jobcast.errors import JobcastError
 from jobcast.history import HistoryRepository
 from jobcast.service.schemas import ConfigureRequest, PredictRequest
 
-__all__ = ["REQUESTS", "answer", "eta_record", "jsonable"]
+__all__ = ["REQUESTS", "answer", "api_wording", "eta_record", "jsonable"]
 
 #: ``fit(model, include_shared)``: a job's fitted runtime model
 #: (:class:`~jobcast.app.fitting.FittedJob`).
@@ -42,6 +44,26 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+_OPTION = re.compile(r"--[a-z][a-z-]*(?![a-z-])")
+
+# what the use cases' messages say in the command line's words, in the request's
+_PHRASES = (
+    (" (--input FILE.csv)", ""),
+    ("--set NAME=VALUE", 'set: {"NAME": VALUE}'),
+)
+
+
+def api_wording(message: str, fields: Mapping[str, str]) -> str:
+    """``message`` naming the request's JSON fields instead of the command-line options.
+
+    The use cases are the command line's too, and their messages say ``--set`` or
+    ``--machine-type``; ``fields`` maps each option to its field of the request body.
+    """
+    for cli, api in _PHRASES:
+        message = message.replace(cli, api)
+    return _OPTION.sub(lambda m: fields.get(m.group(0), m.group(0)), message)
+
+
 def eta_record(eta: Any, deadline_s: float | None) -> dict[str, Any]:
     """An :class:`jobcast.app.progress.Eta` as the API's JSON object, with its deadline."""
     out: dict[str, Any] = jsonable(eta)
@@ -59,19 +81,34 @@ class _UseCase:
     arguments: tuple[tuple[str, str], ...]
     # attributes of the use case's result that make the answer
     fields: tuple[str, ...]
+    # command-line option -> field of the request body, for the messages
+    options: tuple[tuple[str, str], ...]
 
     def __call__(
         self, repo: HistoryRepository, job: str, body: BaseModel, fit: Fit | None = None
     ) -> dict[str, Any]:
         run = getattr(importlib.import_module(self.module), self.function)
         kwargs = {arg: getattr(body, f) for arg, f in self.arguments}
-        if fit is not None:
-            kwargs["fitted"] = fit(kwargs["model"], kwargs["include_shared"])
-        result = run(repo, job, **kwargs)
-        return {"job": job, **{f: jsonable(getattr(result, f)) for f in self.fields}}
+        options = dict(self.options)
+        try:
+            if fit is not None:
+                kwargs["fitted"] = fit(kwargs["model"], kwargs["include_shared"])
+            result = run(repo, job, **kwargs)
+        except JobcastError as e:
+            e.args = (api_wording(str(e), options),)
+            raise
+        out = {"job": job, **{f: jsonable(getattr(result, f)) for f in self.fields}}
+        if isinstance(out.get("message"), str):
+            out["message"] = api_wording(out["message"], options)
+        if isinstance(out.get("warnings"), list):
+            out["warnings"] = [
+                api_wording(w, options) if isinstance(w, str) else w for w in out["warnings"]
+            ]
+        return out
 
 
 _COMMON = (("settings", "set"), ("model", "model"), ("include_shared", "include_shared"))
+_COMMON_OPTIONS = (("--set", "set"), ("--model", "model"))
 
 _ANSWERS = {
     "predict": _UseCase(
@@ -79,6 +116,12 @@ _ANSWERS = {
         "predict",
         (*_COMMON, ("rows", "rows"), ("scale_outs", "scale_out"), ("machine_type", "machine_type")),
         ("model", "chosen", "predictions", "queries", "warnings"),
+        (
+            *_COMMON_OPTIONS,
+            ("--scale-out", "scale_out"),
+            ("--machine-type", "machine_type"),
+            ("--input", "rows"),
+        ),
     ),
     "configure": _UseCase(
         "jobcast.app.configure",
@@ -91,7 +134,15 @@ _ANSWERS = {
             ("scale_outs", "scale_outs"),
             ("machine_types", "machine_types"),
         ),
-        ("feasible", "best", "candidates", "message"),
+        ("feasible", "best", "candidates", "message", "warnings"),
+        (
+            *_COMMON_OPTIONS,
+            ("--scale-out", "scale_outs"),
+            ("--machine-type", "machine_types"),
+            ("--confidence", "confidence"),
+            ("--deadline", "deadline_s"),
+            ("--prices", "prices"),
+        ),
     ),
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -24,6 +24,15 @@ from jobcast.service.settings import ServiceSettings
 from jobcast.service.watch import Watcher
 
 __all__ = ["jsonable", "eta_record", "api_router"]
+
+#: ``?job=NAME``: the job whose execution an id names (ids are unique within a job only).
+JobQuery = Annotated[
+    str | None,
+    Query(
+        description="The job of the execution; needed when executions of several jobs "
+        "have this id (409 without it)."
+    ),
+]
 
 
 def api_router(
@@ -82,24 +91,37 @@ def api_router(
         return {"executions": list_executions(repo, job=job, state=state, limit=limit)}
 
     @router.get("/executions/{execution}", dependencies=[read], tags=["history"])
-    def execution(execution: str) -> dict[str, Any]:
-        """One execution."""
-        return execution_record(repo, execution)
+    def execution(execution: str, job: JobQuery = None) -> dict[str, Any]:
+        """One execution (404 without it; 409 when several jobs hold the id and no ``job``)."""
+        return execution_record(repo, execution, job=job)
 
     @router.get("/executions/{execution}/iterations", dependencies=[read], tags=["history"])
-    def iterations(execution: str) -> dict[str, Any]:
-        """The iterations of one execution."""
-        return {"execution": execution, "iterations": execution_iterations(repo, execution)}
+    def iterations(execution: str, job: JobQuery = None) -> dict[str, Any]:
+        """The iterations of one execution (404 and 409 as for the execution)."""
+        return {
+            "execution": execution,
+            "iterations": execution_iterations(repo, execution, job=job),
+        }
 
     @router.get("/executions/{execution}/eta", dependencies=[read], tags=["progress"])
-    async def eta(execution: str, deadline_s: float | None = Query(default=None, gt=0)) -> Any:
-        """Elapsed and remaining time, finish time, 80 % interval, deadline risk, similar runs."""
+    async def eta(
+        execution: str,
+        deadline_s: float | None = Query(default=None, gt=0),
+        job: JobQuery = None,
+    ) -> Any:
+        """Elapsed and remaining time, finish time, 80 % interval, deadline risk, similar runs.
+
+        Of a running execution only: 409 for a finished one (the message gives its
+        runtime), 404 for an unknown id, 409 for an id several jobs hold without ``job``.
+        """
         if deadline_s is None:
             # answered on the event loop: no thread hand-off for the common dashboard read
-            hit = watcher.cached(execution, max_age_s=max(2 * settings.watch_interval_s, 600))
+            hit = watcher.cached(
+                execution, job=job, max_age_s=max(2 * settings.watch_interval_s, 600)
+            )
             if hit is not None:
                 return hit
-        return await watcher.estimate_async(execution, deadline_s=deadline_s)
+        return await watcher.estimate_async(execution, job=job, deadline_s=deadline_s)
 
     async def answer(kind: str, job: str, body: BaseModel) -> Any:
         version = await run_in_threadpool(job_version, repo, job)

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,12 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jobcast import __version__
 from jobcast.app.service_ingest import SourceFollower
 from jobcast.errors import (
+    ConflictError,
     DatabaseError,
     InputError,
     JobcastError,
     ModelError,
     PrivacyError,
-    UnknownJobError,
 )
 from jobcast.history import HistoryRepository
 from jobcast.history.tokens import TokenInfo, TokenStore
@@ -46,8 +46,11 @@ _access = logging.getLogger(ACCESS_LOGGER)
 
 
 def _status_of(exc: JobcastError) -> int:
-    if isinstance(exc, UnknownJobError):
+    # unknown jobs and executions (UnknownJobError, UnknownExecutionError) are lookups
+    if isinstance(exc, LookupError):
         return 404
+    if isinstance(exc, ConflictError):
+        return 409
     if isinstance(exc, InputError | ModelError | PrivacyError):
         return 422
     if isinstance(exc, DatabaseError):
@@ -197,17 +200,26 @@ def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = 
     async def _jobcast_error(_request: Request, exc: JobcastError) -> JSONResponse:
         return JSONResponse(status_code=_status_of(exc), content={"detail": str(exc)})
 
+    may_read = auth.require("read")
+
     @app.get("/api/v1/health", tags=["service"])
-    def health() -> dict[str, Any]:
+    async def health(request: Request) -> dict[str, Any]:
         """Liveness and readiness: always open, no token needed.
 
         ``ready`` turns true once the progress models of every job with finished
-        executions were fitted at start-up (or failed to, for lack of data);
-        ``progress_models`` gives each job's state (``fitting``, ``ready``,
-        ``refitting`` while the previous model answers, ``not enough data`` for a job
-        without finished iterations, ``failed``).
+        executions were fitted at start-up (or failed to, for lack of data). Readers
+        (a valid ``read`` token, or anyone with ``--anonymous-read``) also get the
+        ``version`` and, in ``progress_models``, each job's state (``fitting``,
+        ``ready``, ``refitting`` while the previous model answers, ``not enough data``
+        for a job without finished iterations, ``failed``): job names are the history's.
         """
-        return {"status": "ok", "version": __version__, **models.status()}
+        status = models.status()
+        out: dict[str, Any] = {"status": "ok", "ready": status["ready"]}
+        try:
+            await may_read(request)
+        except HTTPException:  # no, a wrong or an organization's token: the status only
+            return out
+        return {**out, "version": __version__, "progress_models": status["progress_models"]}
 
     @app.get("/metrics", tags=["service"], dependencies=[Depends(auth.require("read"))])
     def prometheus() -> Response:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobcast.app.hub import HUB_PATH, get_share, list_shares, publish
+from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
 from jobcast.history.tokens import TokenInfo
 from jobcast.service.auth import Authenticator
@@ -61,7 +62,10 @@ def hub_router(repo: HistoryRepository, auth: Authenticator) -> APIRouter:
 
     @router.get(HUB_PATH + "/{share_id}", dependencies=[read])
     def share(share_id: int) -> dict[str, Any]:
-        """One share: its record, manifest and rows."""
-        return get_share(repo, share_id)
+        """One share: its record, manifest and rows (404 for an id the hub does not hold)."""
+        try:
+            return get_share(repo, share_id)
+        except InputError as e:  # get_share's only refusal: no such share
+            raise HTTPException(404, str(e)) from e
 
     return router

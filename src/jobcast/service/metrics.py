@@ -18,11 +18,14 @@ _Series = tuple[Counter, Histogram, Counter | None]
 
 _MAX_SERIES = 10_000
 
+#: The latest ETA record of every running execution, by (job, execution id).
+Snapshot = Callable[[], Mapping[tuple[str, str], Mapping[str, Any]]]
+
 
 class _RunningCollector(Collector):
     """Gauges per running execution, read from the watcher's latest snapshot at scrape time."""
 
-    def __init__(self, snapshot: Callable[[], Mapping[str, Mapping[str, Any]]]) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
 
     def collect(self) -> Iterable[Metric]:
@@ -42,8 +45,8 @@ class _RunningCollector(Collector):
             "Probability that a running execution misses its job's deadline",
             labels=labels,
         )
-        for execution, eta in sorted(self.snapshot().items()):
-            key = [str(eta.get("job")), execution]
+        for (job, execution), eta in sorted(self.snapshot().items()):
+            key = [job, execution]
             if eta.get("progress") is not None:
                 progress.add_metric(key, float(eta["progress"]))
             if eta.get("remaining_s") is not None:
@@ -61,10 +64,10 @@ class ServiceMetrics:
     Parameters
     ----------
     snapshot
-        Returns the latest ETA record per running execution id.
+        Returns the latest ETA record per running execution, by (job, execution id).
     """
 
-    def __init__(self, snapshot: Callable[[], Mapping[str, Mapping[str, Any]]]) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "jobcast_http_requests",

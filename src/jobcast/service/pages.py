@@ -27,8 +27,13 @@ logger = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 
 
-def _seconds(v: float | None) -> str:
-    if v is None or not math.isfinite(v):
+def _number(v: Any) -> bool:
+    """Whether ``v`` is a finite number (not None, a missing value or NaN)."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _seconds(v: Any) -> str:
+    if not _number(v):
         return ""
     v = max(0, round(v))
     h, m, s = v // 3600, (v % 3600) // 60, v % 60
@@ -36,11 +41,26 @@ def _seconds(v: float | None) -> str:
 
 
 def _interval(v: Any) -> str:
-    return "" if not v else f"{_seconds(v[0])} – {_seconds(v[1])}"
+    if not isinstance(v, list | tuple) or len(v) != 2 or not all(map(_number, v)):
+        return ""
+    return f"{_seconds(v[0])} – {_seconds(v[1])}"
 
 
-def _risk(v: float | None) -> str:
-    return "" if v is None else f"{100 * v:.0f} %"
+def _risk(v: Any) -> str:
+    return f"{100 * v:.0f} %" if _number(v) else ""
+
+
+#: What the dashboard shows of a running execution without an ETA (no usable history
+#: for its job, or none estimated yet): every cell empty.
+_NO_ETA: dict[str, Any] = {
+    "progress": None,
+    "elapsed_s": None,
+    "remaining_s": None,
+    "finish_at": None,
+    "interval_s": None,
+    "deadline_risk": None,
+    "warnings": [],
+}
 
 
 def _templates() -> Jinja2Templates:
@@ -160,7 +180,8 @@ def pages_router(
     def index(request: Request) -> HTMLResponse:
         etas = watcher.snapshot()
         running = [
-            {**ex, "eta": etas.get(ex["id"], {})} for ex in list_executions(repo, state="running")
+            {**ex, "eta": {**_NO_ETA, **etas.get((ex["job"], ex["id"]), {})}}
+            for ex in list_executions(repo, state="running")
         ]
         jobs = repo.list_jobs()
         return templates.TemplateResponse(request, "index.html", {"running": running, "jobs": jobs})

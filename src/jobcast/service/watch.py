@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -18,15 +19,20 @@ from jobcast.app.service_reads import (
     list_executions,
     running_eta,
     running_iteration_counts,
+    running_job,
+    shared_ids,
 )
 from jobcast.history import HistoryRepository
 from jobcast.service.answers import eta_record
 from jobcast.service.models import ModelStore
 from jobcast.service.settings import ServiceSettings
 
-__all__ = ["Watcher"]
+__all__ = ["Key", "Watcher"]
 
 logger = logging.getLogger(__name__)
+
+#: A running execution: (job, execution id). Ids are unique within a job only.
+Key = tuple[str, str]
 
 
 class Watcher:
@@ -73,10 +79,13 @@ class Watcher:
         # risk grows while it makes no progress)
         self.refresh_s = max(60.0, 12 * settings.watch_interval_s)
         self._lock = threading.Lock()
-        # per running execution: its ETA record, when it was computed, and what it was
-        # computed from (iterations recorded, model version)
-        self._etas: dict[str, tuple[dict[str, Any], float, tuple[Any, ...]]] = {}
-        self._alerted: set[str] = set()
+        # per running execution (job, id): its ETA record, when it was computed, and what
+        # it was computed from (iterations recorded, model version)
+        self._etas: dict[Key, tuple[dict[str, Any], float, tuple[Any, ...]]] = {}
+        # ids of running executions that executions of other jobs share (last pass): read
+        # without a job, they are refused as the database read refuses them
+        self._shared: set[str] = set()
+        self._alerted: set[Key] = set()
         # reads of the ETA endpoint: apart from the server's thread pool, so requests
         # waiting there for the database do not hold up an estimate
         self._reads = ThreadPoolExecutor(4, thread_name_prefix="jobcast-eta")
@@ -99,21 +108,31 @@ class Watcher:
             out["progress"] = done / (done + left) if done + left > 0 else 0.0
         return out
 
-    def snapshot(self) -> dict[str, dict[str, Any]]:
-        """The latest ETA record per running execution id (moved on by the clock)."""
+    def snapshot(self) -> dict[Key, dict[str, Any]]:
+        """The latest ETA record per running execution (job, id), moved on by the clock."""
         now = time.monotonic()
         with self._lock:
             items = list(self._etas.items())
         return {ex: self._moved_on(rec, now - at) for ex, (rec, at, _) in items}
 
-    def cached(self, execution: str, *, max_age_s: float) -> dict[str, Any] | None:
+    def cached(
+        self, execution: str, *, job: str | None = None, max_age_s: float
+    ) -> dict[str, Any] | None:
         """The execution's ETA from a pass at most ``max_age_s`` old, else None.
 
         Elapsed and remaining seconds, the remaining time's interval and the progress
-        are moved on by the time since it was computed.
+        are moved on by the time since it was computed. Without ``job``, an id that
+        executions of several jobs share is not answered here (the database read says
+        which jobs hold it).
         """
         with self._lock:
-            hit = self._etas.get(execution)
+            if job is not None:
+                hit = self._etas.get((job, execution))
+            elif execution in self._shared:
+                hit = None
+            else:
+                hits = [v for (_, ex), v in self._etas.items() if ex == execution]
+                hit = hits[0] if len(hits) == 1 else None
         if hit is None:
             return None
         record, at, _ = hit
@@ -121,35 +140,61 @@ class Watcher:
         return None if age > max_age_s else self._moved_on(record, age)
 
     def _record(
-        self, model: Any, execution: str, deadline_s: float | None, now: datetime | None
+        self,
+        model: Any,
+        execution: str,
+        job: str,
+        deadline_s: float | None,
+        now: datetime | None,
     ) -> dict[str, Any]:
-        return eta_record(
-            running_eta(model, self.repo, execution, deadline_s=deadline_s, now=now), deadline_s
-        )
+        eta = running_eta(model, self.repo, execution, job=job, deadline_s=deadline_s, now=now)
+        return eta_record(eta, deadline_s)
 
     def _deadline(self, job: str, given: float | None) -> float | None:
         return given if given is not None else dict(self.settings.deadlines).get(job)
 
     def estimate(
-        self, execution: str, *, deadline_s: float | None = None, now: datetime | None = None
+        self,
+        execution: str,
+        *,
+        job: str | None = None,
+        deadline_s: float | None = None,
+        now: datetime | None = None,
     ) -> dict[str, Any]:
-        """The ETA record of a running execution against its job's fitted model."""
-        job = self.repo.job_of_execution(execution)
+        """The ETA record of a running execution (of ``job``) against its job's fitted model.
+
+        Raises
+        ------
+        jobcast.errors.ConflictError
+            When the execution has finished, or several jobs hold the id and ``job`` is
+            not given.
+        jobcast.errors.UnknownExecutionError
+            When no execution (of ``job``) has this id.
+        """
+        job = running_job(self.repo, execution, job=job)
         model = self.models.progress(job)
-        return self._record(model, execution, self._deadline(job, deadline_s), now)
+        return self._record(model, execution, job, self._deadline(job, deadline_s), now)
 
     async def estimate_async(
-        self, execution: str, *, deadline_s: float | None = None
+        self, execution: str, *, job: str | None = None, deadline_s: float | None = None
     ) -> dict[str, Any]:
         """:meth:`estimate` for the event loop: database reads and the estimate in threads."""
         loop = asyncio.get_running_loop()
-        job = await loop.run_in_executor(self._reads, self.repo.job_of_execution, execution)
-        model = await self.models.progress_async(job)
+        name = await loop.run_in_executor(
+            self._reads, functools.partial(running_job, self.repo, execution, job=job)
+        )
+        model = await self.models.progress_async(name)
         return await loop.run_in_executor(
-            self._reads, self._record, model, execution, self._deadline(job, deadline_s), None
+            self._reads,
+            self._record,
+            model,
+            execution,
+            name,
+            self._deadline(name, deadline_s),
+            None,
         )
 
-    def tick(self, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+    def tick(self, *, now: datetime | None = None) -> dict[Key, dict[str, Any]]:
         """One pass: run the followers, refit changed models, estimate running executions.
 
         A job's first model is waited for; a refit runs in the background while the
@@ -165,10 +210,13 @@ class Watcher:
         counts = running_iteration_counts(self.repo)
         with self._lock:
             previous = dict(self._etas)
-        etas: dict[str, tuple[dict[str, Any], float, tuple[Any, ...]]] = {}
+        etas: dict[Key, tuple[dict[str, Any], float, tuple[Any, ...]]] = {}
         broken: set[str] = set()
-        for ex in list_executions(self.repo, state="running"):
+        running = list_executions(self.repo, state="running")
+        shared = shared_ids(self.repo, {ex["id"] for ex in running})
+        for ex in running:
             job = ex["job"]
+            key = (job, ex["id"])
             if job in broken:
                 continue
             try:
@@ -178,8 +226,8 @@ class Watcher:
                 broken.add(job)
                 continue
             version = self.models.fitted_version(job)
-            mark = (counts.get(ex["id"]), version, deadlines.get(job))
-            old = previous.get(ex["id"])
+            mark = (counts.get(key), version, deadlines.get(job))
+            old = previous.get(key)
             if (
                 now is None
                 and old is not None
@@ -187,33 +235,35 @@ class Watcher:
                 and time.monotonic() - old[1] < self.refresh_s
             ):
                 # nothing new was recorded: the last estimate, moved on by the clock
-                etas[ex["id"]] = old
+                etas[key] = old
                 continue
             try:
-                record = self._record(model, ex["id"], deadlines.get(job), now)
+                record = self._record(model, ex["id"], job, deadlines.get(job), now)
             except Exception as e:
                 logger.info("no ETA for %s/%s: %s", job, ex["id"], e)
                 continue
-            etas[ex["id"]] = (record, time.monotonic(), mark)
+            etas[key] = (record, time.monotonic(), mark)
         with self._lock:
             self._etas = etas
+            self._shared = shared
         current = self.snapshot()
         self._alert(current)
         return current
 
-    def _alert(self, etas: dict[str, dict[str, Any]]) -> None:
+    def _alert(self, etas: dict[Key, dict[str, Any]]) -> None:
         url = self.settings.webhook_url
         threshold = self.settings.risk_threshold
-        for execution, eta in etas.items():
+        for key, eta in etas.items():
+            execution = key[1]
             risk = eta.get("deadline_risk")
             if risk is None:
                 continue
             if risk < threshold:
-                self._alerted.discard(execution)
+                self._alerted.discard(key)
                 continue
-            if execution in self._alerted:
+            if key in self._alerted:
                 continue
-            self._alerted.add(execution)
+            self._alerted.add(key)
             logger.warning(
                 "execution %s of %s risks its deadline: %.2f >= %.2f",
                 execution,
@@ -239,7 +289,7 @@ class Watcher:
                 outcome = "sent"
             except httpx.HTTPError as e:
                 logger.error("webhook %s failed for %s: %s", url, execution, e)
-                self._alerted.discard(execution)  # try again on the next pass
+                self._alerted.discard(key)  # try again on the next pass
                 outcome = "failed"
             if self.on_webhook is not None:
                 self.on_webhook(outcome)

@@ -32,4 +32,5 @@ def read_c3o(
         scale_out="instance_count",
         machine_type="machine_type" if "machine_type" in raw.header else None,
         kinds=kinds,
+        via="`jobcast import csv` ",
     )

@@ -203,8 +203,12 @@ def executions_from_columns(
     scale_out: str | None,
     machine_type: str | None,
     kinds: Mapping[str, AttributeKind] | None = None,
+    via: str = "",
 ) -> ExecutionTable:
     """Validate typed columns as executions of ``job``.
+
+    ``via`` prefixes the options that errors suggest for naming another column (a format
+    with fixed names suggests the command that takes them: ``jobcast import csv ``).
 
     ``table`` is consumed: a column converted for the frame (to integers, or text) is
     dropped from it once converted, so that the import holds one copy of each column.
@@ -220,7 +224,7 @@ def executions_from_columns(
     kinds = dict(kinds or {})
     check_roles(table.path, runtime=runtime, scale_out=scale_out, machine_type=machine_type)
     lines = np.frombuffer(table.lines, dtype="int64")
-    runtimes = table.numbers(runtime, what="runtime", option="--runtime")
+    runtimes = table.numbers(runtime, what="runtime", option=f"{via}--runtime")
     low = np.flatnonzero(~(runtimes > 0))
     if len(low):
         raise ImportFormatError(
@@ -232,7 +236,7 @@ def executions_from_columns(
     frame: dict[str, object] = {"source_line": lines, "gross_runtime": runtimes}
     special = {runtime}
     if scale_out is not None:
-        so = table.numbers(scale_out, what="scale-out", option="--scale-out")
+        so = table.numbers(scale_out, what="scale-out", option=f"{via}--scale-out")
         bad = np.flatnonzero(~((so >= 1) & (np.floor(so) == so) & (so <= MAX_SCALE_OUT)))
         if len(bad):
             x = float(so[bad[0]])
@@ -248,7 +252,7 @@ def executions_from_columns(
         table.release(scale_out)
         special.add(scale_out)
     if machine_type is not None:
-        col = table.require(machine_type, option="--machine-type")
+        col = table.require(machine_type, option=f"{via}--machine-type")
         texts = col.texts
         if texts is None:
             texts = [col.odd.get(i, _fmt(x)) for i, x in enumerate(col.numbers)]

@@ -63,6 +63,8 @@ def parse_kind_overrides(items: list[str] | None) -> Mapping[str, AttributeKind]
         name, sep, kind = item.partition("=")
         if not sep or not name:
             raise InputError(f"--kind takes NAME=KIND, got {item!r}")
+        if name.strip() in out:
+            raise InputError(f"--kind names {name.strip()!r} twice; give each attribute once")
         try:
             out[name.strip()] = AttributeKind(kind.strip().lower())
         except ValueError:

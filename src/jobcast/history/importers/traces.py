@@ -65,6 +65,7 @@ def _optional(table: RawTable, given: str | None, canonical: str) -> str | None:
 
 def _times(table: RawTable, column: str) -> list[pd.Timestamp]:
     out = []
+    zoned: bool | None = None
     for cell, line in zip(table.column(column), table.lines, strict=True):
         try:
             ts: pd.Timestamp | None = pd.Timestamp(cell)
@@ -74,6 +75,17 @@ def _times(table: RawTable, column: str) -> list[pd.Timestamp]:
             raise ImportFormatError(
                 table.path,
                 f"{cell!r} is not a timestamp; use ISO format like 2021-07-04 19:22:18.08",
+                line=line,
+                column=column,
+            )
+        if zoned is None:
+            zoned = ts.tzinfo is not None
+        elif zoned != (ts.tzinfo is not None):
+            raise ImportFormatError(
+                table.path,
+                f"{cell!r} {'has' if not zoned else 'lacks'} a time zone while the column's "
+                f"first time {'does not' if not zoned else 'does'}; give every time the same "
+                "way (times without a zone are read as UTC)",
                 line=line,
                 column=column,
             )
@@ -100,6 +112,47 @@ def _ordered(table: RawTable, start: pd.Series, end: pd.Series, column: str) -> 
             line=table.lines[i],
             column=column,
         )
+
+
+def _constant_per_execution(
+    table: RawTable, executions: pd.Series, times: pd.Series, column: str
+) -> None:
+    """Refuse a run start or end that differs between the rows of one execution."""
+    first = times.groupby(executions.to_numpy(), sort=False).transform("first")
+    differs = (times != first).to_numpy()
+    if differs.any():
+        i = int(differs.argmax())
+        raise ImportFormatError(
+            table.path,
+            f"execution {executions.iloc[i]!r} has {times.iloc[i]} here but {first.iloc[i]} "
+            "on its first row; a run's start and end must be the same on each of its rows",
+            line=table.lines[i],
+            column=column,
+        )
+
+
+def _inside_run(
+    table: RawTable, it: pd.DataFrame, rs: pd.Series, rf: pd.Series, cols: TraceColumns
+) -> None:
+    """Refuse an iteration that starts before its run or ends after it (1 s of slack)."""
+    slack = pd.Timedelta(seconds=1)
+    for column, outside, where in (
+        (cols.started or "started_at", "started_at", "before its run started"),
+        (cols.finished or "finished_at", "finished_at", "after its run finished"),
+    ):
+        if outside not in it:
+            continue
+        times = it[outside].reindex(rs.index)
+        bad = (times < rs - slack) if outside == "started_at" else (times > rf + slack)
+        if bad.any():
+            i = int(bad.to_numpy().argmax())
+            raise ImportFormatError(
+                table.path,
+                f"the iteration's time {times.iloc[i]} lies {where} ({rs.iloc[i]} to "
+                f"{rf.iloc[i]}); check the time zones and that the columns are this run's",
+                line=table.lines[i],
+                column=column,
+            )
 
 
 def _within_span(table: RawTable, it: pd.DataFrame, cols: TraceColumns) -> None:
@@ -371,6 +424,9 @@ def read_traces(
         rs = pd.Series(_times(table, cols.run_started), index=ctx.index)
         rf = pd.Series(_times(table, cols.run_finished), index=ctx.index)
         _ordered(table, rs, rf, cols.run_finished)
+        for column, times in ((cols.run_started, rs), (cols.run_finished, rf)):
+            _constant_per_execution(table, ctx["execution"], times, column)
+        _inside_run(table, it, rs, rf, cols)
         span = (
             pd.DataFrame({"execution": ctx["execution"], "s": rs, "f": rf})
             .groupby("execution", sort=False)

@@ -16,6 +16,7 @@
   function row(ex, eta) {
     var tr = document.createElement("tr");
     tr.dataset.execution = ex.id;
+    tr.dataset.job = ex.job;
     var a = document.createElement("a");
     a.href = "/jobs/" + encodeURIComponent(ex.job);
     a.textContent = ex.job;
@@ -53,7 +54,9 @@
       if (!res.ok) return;
       var list = (await res.json()).executions;
       var rows = await Promise.all(list.map(async function (ex) {
-        var e = await fetch("/api/v1/executions/" + encodeURIComponent(ex.id) + "/eta", { credentials: "same-origin" });
+        // ids are unique within a job only: the job picks the execution
+        var url = "/api/v1/executions/" + encodeURIComponent(ex.id) + "/eta?job=" + encodeURIComponent(ex.job);
+        var e = await fetch(url, { credentials: "same-origin" });
         return row(ex, e.ok ? await e.json() : null);
       }));
       body.replaceChildren.apply(body, rows);

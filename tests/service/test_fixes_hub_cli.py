@@ -1,0 +1,80 @@
+"""``jobcast hub list|publish|pull`` on an unreachable or a malformed URL: one line, exit 1 or 2."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from jobcast.cli import main
+from tests.service.conftest import free_port, running_server
+from tests.service.test_hub import _release
+
+Jobcast = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def jobcast(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Jobcast:
+    """``jobcast ARGS`` through :func:`jobcast.cli.main`: exit status, stdout, stderr."""
+    monkeypatch.setenv("JOBCAST_TOKEN", "jc_whatever")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["jobcast", *args])
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as ended:
+            main()
+        out, err = capsys.readouterr()
+        code = ended.value.code
+        return (0 if code is None else code if isinstance(code, int) else 1), out, err
+
+    return run
+
+
+def _commands(url: str, tmp_path: Path) -> list[list[str]]:
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    return [
+        ["hub", "list", "--url", url],
+        ["hub", "pull", "--job", "sort", "--url", url, "--db", db],
+        ["hub", "publish", str(tmp_path / "no-such-share"), "--url", url],
+    ]
+
+
+def test_a_closed_port_is_one_line(jobcast: Jobcast, tmp_path: Path) -> None:
+    """Was a traceback of httpx.ConnectError."""
+    url = f"http://127.0.0.1:{free_port()}"
+    publish = ["hub", "publish", str(_release(tmp_path, "share")), "--url", url]
+    for args in [*_commands(url, tmp_path)[:2], publish]:
+        code, out, err = jobcast(*args)
+        assert code == 1, (args, out, err)
+        assert err.startswith(f"error: cannot reach the hub at {url}: "), err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_url_without_scheme_is_refused(jobcast: Jobcast, tmp_path: Path) -> None:
+    """Was a traceback of httpx.UnsupportedProtocol."""
+    for url in ("127.0.0.1:8765", "hub.example.org", "ftp://hub.example.org"):
+        for args in _commands(url, tmp_path):
+            code, out, err = jobcast(*args)
+            assert code == 2, (args, out, err)
+            assert "http:// or https://" in err and url in err, err
+            assert "Traceback" not in err
+
+
+def test_a_server_that_is_no_hub(jobcast: Jobcast, tmp_path: Path) -> None:
+    """A URL answering something else than a hub's JSON: said so, in one line."""
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+
+    other = FastAPI()
+
+    @other.get("/{path:path}", response_class=HTMLResponse)
+    def page(path: str) -> str:
+        return "<html>not a hub</html>"
+
+    with running_server(other) as url:
+        for args in _commands(url, tmp_path)[:2]:
+            code, out, err = jobcast(*args)
+            assert code == 1, (args, out, err)
+            assert "did not answer as a jobcast hub does" in err and "Traceback" not in err
