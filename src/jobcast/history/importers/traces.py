@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from jobcast.errors import ImportFormatError, InputError
@@ -93,6 +95,12 @@ def _times(table: RawTable, column: str) -> list[pd.Timestamp]:
     return out
 
 
+def _first_bad(bad: Any) -> int | None:
+    """Position of the first True of a boolean mask (array or Series), or None."""
+    mask = np.asarray(bad, dtype=bool)
+    return int(mask.argmax()) if mask.any() else None
+
+
 def _ordered(table: RawTable, start: pd.Series, end: pd.Series, column: str) -> None:
     """Refuse a row whose end lies before its start, naming its line."""
     try:
@@ -103,8 +111,7 @@ def _ordered(table: RawTable, start: pd.Series, end: pd.Series, column: str) -> 
             "times with and without a time zone are mixed; give every time the same way",
             column=column,
         ) from e
-    if bad.any():
-        i = int(bad.argmax())
+    if (i := _first_bad(bad)) is not None:
         raise ImportFormatError(
             table.path,
             f"ends at {end.iloc[i]} before it starts at {start.iloc[i]}; swap or fix the "
@@ -119,9 +126,7 @@ def _constant_per_execution(
 ) -> None:
     """Refuse a run start or end that differs between the rows of one execution."""
     first = times.groupby(executions.to_numpy(), sort=False).transform("first")
-    differs = (times != first).to_numpy()
-    if differs.any():
-        i = int(differs.argmax())
+    if (i := _first_bad(times != first)) is not None:
         raise ImportFormatError(
             table.path,
             f"execution {executions.iloc[i]!r} has {times.iloc[i]} here but {first.iloc[i]} "
@@ -144,8 +149,7 @@ def _inside_run(
             continue
         times = it[outside].reindex(rs.index)
         bad = (times < rs - slack) if outside == "started_at" else (times > rf + slack)
-        if bad.any():
-            i = int(bad.to_numpy().argmax())
+        if (i := _first_bad(bad)) is not None:
             raise ImportFormatError(
                 table.path,
                 f"the iteration's time {times.iloc[i]} lies {where} ({rs.iloc[i]} to "
@@ -163,10 +167,9 @@ def _within_span(table: RawTable, it: pd.DataFrame, cols: TraceColumns) -> None:
     columns are not this iteration's.
     """
     span = (it["finished_at"] - it["started_at"]).dt.total_seconds().to_numpy()
-    bad = it["duration_s"].to_numpy() > 1.01 * span + 1.0
-    if not bad.any():
+    i = _first_bad(it["duration_s"].to_numpy() > 1.01 * span + 1.0)
+    if i is None:
         return
-    i = int(bad.argmax())
     raise ImportFormatError(
         table.path,
         f"the duration ({it['duration_s'].iloc[i]:g} s) is longer than the iteration's start "

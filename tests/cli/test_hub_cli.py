@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from jobcast.cli import main
+from tests.cli.conftest import Jobcast
 from tests.service.conftest import free_port, running_server
 from tests.service.test_hub import _release
 
-Jobcast = Callable[..., tuple[int, str, str]]
 
-
-@pytest.fixture
-def jobcast(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Jobcast:
-    """``jobcast ARGS`` through :func:`jobcast.cli.main`: exit status, stdout, stderr."""
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOBCAST_TOKEN", "jc_whatever")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["jobcast", *args])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as ended:
-            main()
-        out, err = capsys.readouterr()
-        code = ended.value.code
-        return (0 if code is None else code if isinstance(code, int) else 1), out, err
-
-    return run
 
 
 def _commands(url: str, tmp_path: Path) -> list[list[str]]:
