@@ -41,6 +41,18 @@ def test_estimated_bounds_only_for_log_columns():
         ('{"columns": {"a": {"type": "categorical", "values": ["x", "x"]}}}', "distinct"),
         ('{"columns": {"a": {"type": "numeric", "lower": 0, "upper": 5, "log": true}}}', "> 0"),
         ('{"format": "other/9", "columns": {"a": {"type": "numeric", "values": [1]}}}', "format"),
+        ('{"columns": {"a": {"type": "numeric", "lower": 1, "upper": 5, "bins": 1000000000}}}',
+         "'bins' must lie within 1 .. 10000"),
+        ('{"columns": {"a": {"type": "numeric", "lower": "1000", "upper": 5000}}}',
+         "'lower' must be a number, got '1000'"),
+        ('{"columns": {"a": {"type": "numeric", "lower": true, "upper": 5000}}}',
+         "'lower' must be a number, got True"),
+        ('{"columns": {"a": {"type": "numeric", "lower": 1, "upper": 1e300}}}',
+         "'upper' must lie within"),
+        ('{"columns": {"a": {"type": "numeric", "values": [2.5, 4], "integer": true}}}',
+         "an integer grid holds 2.5"),
+        ('{"columns": {"a": {"type": "numeric", "lower": 1, "upper": 5, "log": "false"}}}',
+         "'log' must be true or false"),
     ],
 )
 def test_malformed_domain_files(tmp_path, text, match):

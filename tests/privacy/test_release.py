@@ -6,6 +6,8 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from jobcast.errors import (
@@ -231,9 +233,12 @@ def test_a_package_that_would_not_verify_is_not_released(repo, tmp_path, monkeyp
 
     monkeypatch.setattr(release_module, "create_share", broken)
     _import(repo, "sort")
-    with pytest.raises(PrivacyError, match="does not verify.*line 5.*instance_count"):
+    with pytest.raises(ReleaseRefusedError, match="does not verify.*line 5.*instance_count"):
         _release(repo, tmp_path / "out")
-    assert repo.releases("sort") == []
+    # the package came from the private rows: its failure is a refusal, charged, 0 rows
+    (refused,) = repo.releases("sort")
+    assert refused.rows == 0 and refused.epsilon == pytest.approx(1.0)
+    assert repo.spent_epsilon("sort") == pytest.approx(1.0)
     assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
 
 
@@ -319,3 +324,39 @@ def test_rows_outside_the_declared_domain_are_left_out_without_a_word(repo, tmp_
     assert set(rows["instance_count"]) <= {2, 4} and rows["gross_runtime"].between(10, 60).all()
     said = " ".join([r.getMessage() for r in caplog.records]).replace(str(tmp_path), "")
     assert "outside" not in said and "left out" not in said
+
+
+def test_negative_values_of_a_searched_log_column_are_released_not_refused(repo, tmp_path):
+    """Was: refused for free ("does not verify ... lower > 0, got 0.0"), saying a value <= 0."""
+    rng = np.random.default_rng(1)
+    offset = rng.uniform(-50.0, 50.0, 300)
+    frame = pd.DataFrame({"instance_count": rng.choice([2, 4, 8], 300), "offset": offset,
+                          "gross_runtime": 600.0 + 5.0 * offset})  # fmt: skip
+    spec = JobSpec("neg", (Attribute("offset", AttributeKind.DATASET, True),),
+                   runtime_column="gross_runtime", scale_out_column="instance_count",
+                   machine_type_column=None)  # fmt: skip
+    import_frame(repo, spec, frame.rename(columns={"instance_count": "scale_out"}))
+    domain = {"columns": {
+        "instance_count": {"type": "numeric", "values": [2, 4, 8], "integer": True},
+        "offset": {"type": "numeric", "log": True},
+        "gross_runtime": {"type": "numeric", "lower": 10, "upper": 14400, "log": True}}}
+    done = release_share(repo, "neg", epsilon=1.0, rows=100, out=tmp_path / "s",
+                         domain=domain, random_state=0)  # fmt: skip
+    assert done.rows == 100 and repo.spent_epsilon("neg") == pytest.approx(1.0)
+    verify_share(done.path)
+
+
+def test_categorical_labels_that_read_as_numbers_verify(repo, tmp_path):
+    """Was: "value 4000 is outside the share's domain": the CSV read "4000" as a number."""
+    _import(repo, "sort")
+    domain = make_domain().to_dict()
+    domain["columns"]["data_size_MB"] = {"type": "categorical",
+                                         "values": ["1000", "2000", "4000"]}  # fmt: skip
+    done = _release(repo, tmp_path / "s", domain=domain)
+    labels = read_share(done.path).rows["data_size_MB"]
+    assert set(labels) <= {"1000", "2000", "4000"}
+    # the rows' 1000, 2000, 4000 are those labels: none was left out of the release
+    from jobcast.privacy.domain import Domain
+
+    frame = make_frame(80, 0)
+    assert len(Domain.from_dict(domain).conform(frame)) == len(frame)

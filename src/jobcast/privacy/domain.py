@@ -64,14 +64,35 @@ DOMAIN_FORMAT = "jobcast-domain/1"
 _DEFAULT_BINS = 20
 
 
+#: Largest magnitude of a declared bound or grid value (as the history stores numbers).
+MAX_MAGNITUDE = 1e15
+#: Most bins a numeric column may be discretized into (beyond, the tables outgrow memory).
+MAX_BINS = 10_000
+
+
 def _finite(x: float, what: str) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError) as e:
-        raise DomainError(f"{what} must be a number, got {x!r}") from e
+    if isinstance(x, bool | str) or not isinstance(x, int | float | np.integer | np.floating):
+        raise DomainError(f"{what} must be a number, got {x!r}")
+    v = float(x)
     if not math.isfinite(v):
         raise DomainError(f"{what} must be finite, got {x!r}")
+    if abs(v) > MAX_MAGNITUDE:
+        raise DomainError(f"{what} must lie within ±{MAX_MAGNITUDE:g}, got {x!r}")
     return v
+
+
+def _text(value: Any) -> str:
+    """A categorical value as text: 9630, 9630.0 and "9630" are all "9630"."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _flag(spec: Mapping[str, Any], key: str) -> bool:
+    value = spec.get(key, False)
+    if not isinstance(value, bool):
+        raise DomainError(f"{key!r} must be true or false, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,11 @@ class NumericDomain:
                 raise DomainError("a numeric grid needs at least one value")
             if self.log and vals[0] <= 0:
                 raise DomainError(f"a log-scale grid needs positive values, got {vals[0]}")
+            if self.integer and any(not v.is_integer() for v in vals):
+                odd = next(v for v in vals if not v.is_integer())
+                raise DomainError(
+                    f"an integer grid holds {odd:g}; give whole numbers or set \"integer\": false"
+                )
             object.__setattr__(self, "values", vals)
             object.__setattr__(self, "lower", vals[0])
             object.__setattr__(self, "upper", vals[-1])
@@ -115,8 +141,8 @@ class NumericDomain:
             raise DomainError("declare both 'lower' and 'upper', or neither (to estimate them)")
         if not isinstance(self.bins, int | np.integer) or isinstance(self.bins, bool):
             raise DomainError(f"'bins' must be an integer, got {self.bins!r}")
-        if self.bins < 1:
-            raise DomainError(f"'bins' must be at least 1, got {self.bins}")
+        if not 1 <= self.bins <= MAX_BINS:
+            raise DomainError(f"'bins' must lie within 1 .. {MAX_BINS}, got {self.bins}")
         if self.lower is None:
             if not self.log:
                 raise DomainError(
@@ -254,8 +280,8 @@ def _column_from_dict(name: str, spec: Any) -> ColumnDomain:
             return NumericDomain(
                 lower=spec.get("lower"),
                 upper=spec.get("upper"),
-                log=bool(spec.get("log", False)),
-                integer=bool(spec.get("integer", False)),
+                log=_flag(spec, "log"),
+                integer=_flag(spec, "integer"),
                 bins=spec.get("bins", _DEFAULT_BINS),
                 values=tuple(values) if values is not None else None,
             )
@@ -411,6 +437,16 @@ class Domain:
         (a refusal or a count would depend on the private rows). Columns are not checked
         here (see :meth:`validate`).
         """
+        relabelled = {}
+        for name, dom in self.columns:
+            if isinstance(dom, CategoricalDomain) and name in frame.columns:
+                # a label is a text: the value 9630 is the declared label "9630" and back
+                by_text = {_text(v): v for v in dom.values}
+                relabelled[name] = frame[name].map(
+                    lambda v, t=by_text: t.get(_text(v), v) if pd.notna(v) else v
+                )
+        if relabelled:
+            frame = frame.assign(**relabelled)
         keep = np.ones(len(frame), dtype=bool)
         for name in frame.columns:
             if name in self:

@@ -67,7 +67,9 @@ def skeleton_notes(skeleton: dict[str, Any]) -> list[str]:
         elif "lower" not in col:
             notes.append(
                 f"{name}: bounds are bought with budget; declare a coarse public range "
-                "('lower'/'upper') for better utility, and if it can be negative"
+                "('lower'/'upper') for better utility; if it can be negative, a 'lower' below "
+                "0 with \"log\": false (a log scale holds positive values only: below the "
+                "search range they are released as 0)"
             )
     notes.append("a 'values' grid is published as is: use grids only for public choices")
     return notes

@@ -210,17 +210,23 @@ def _warn_unbound_resources(spec: JobSpec) -> None:
         )
 
 
-def _self_check(directory: Path) -> None:
-    """Verify the package as an importer will, so no release publishes rows that fail."""
+def _self_check(directory: Path, spent: float) -> None:
+    """Verify the package as an importer will, so no release publishes rows that fail.
+
+    The package came from the private rows, so a failure depends on them: it is a
+    refusal that spent ``spent`` (charged like a mechanism's, or retrying would ask a
+    question of the rows for free).
+    """
     try:
         read_share(directory)
     except ImportFormatError as e:
-        raise PrivacyError(
+        raise ReleaseRefusedError(
             f"the release produced a package that does not verify ({e.reason}"
             + (f"; line {e.line}" if e.line else "")
             + (f", column {e.column!r}" if e.column else "")
-            + "): nothing was released or charged. Declare the column's domain with "
-            "--domain (`jobcast domain init` writes a skeleton) and release again."
+            + "): nothing was released. Declare the column's domain with --domain "
+            "(`jobcast domain init` writes a skeleton) and release again.",
+            spent=spent,
         ) from e
 
 
@@ -371,11 +377,11 @@ def release_share(
                     no_dp=no_dp,
                     machines=facts,
                 )
+                manifest = write_share_files(pkg, tmp)
+                _self_check(tmp, spent=0.0 if no_dp else float(eps or 0.0))
             except ReleaseRefusedError as e:
                 refused = _charge_refusal(lease, e, job=job, method=method, no_dp=no_dp)
             else:
-                manifest = write_share_files(pkg, tmp)
-                _self_check(tmp)
                 lease.record(
                     epsilon=eps,
                     method=str(manifest["method"]),

@@ -49,7 +49,7 @@ from jobcast import __version__
 from jobcast.errors import DomainError, ImportFormatError, InputError
 from jobcast.privacy.base import check_rows
 from jobcast.privacy.consistency import MACHINES_KEY, MachineFacts
-from jobcast.privacy.domain import Domain, NumericDomain, load_domain
+from jobcast.privacy.domain import CategoricalDomain, Domain, NumericDomain, load_domain
 from jobcast.privacy.noise import check_epsilon
 from jobcast.privacy.registry import DEFAULT_METHOD, make_synthesizer
 from jobcast.privacy.verify import (
@@ -330,6 +330,20 @@ def _check_manifest(path: Path, m: Any) -> None:
         raise ImportFormatError(str(path), "column names must be distinct and non-empty")
 
 
+def _estimated(dom: NumericDomain, lower: float, upper: float) -> NumericDomain:
+    """A column's domain with its bought bounds; ``[0, upper]`` of a log column is linear.
+
+    perfmodel releases a log column whose DP window reaches the bottom of the public
+    search range (zeros, or values that small or below, clipped there) on a linear
+    scale from 0 (:func:`jobcast.privacy.perfmodel.locate.locate_columns`).
+    """
+    if dom.log and lower == 0.0:
+        return NumericDomain(
+            lower=0.0, upper=upper, log=False, integer=dom.integer, bins=dom.bins
+        )
+    return dom.with_bounds(lower, upper)
+
+
 def _share_domain(mpath: Path, manifest: Mapping[str, Any]) -> Domain:
     """The declared domains with the release's DP bound estimates filled in."""
     try:
@@ -354,7 +368,7 @@ def _share_domain(mpath: Path, manifest: Mapping[str, Any]) -> Domain:
                 "without declared bounds, as [lower, upper]",
             )
         try:
-            domain = domain.replace(c["name"], dom.with_bounds(float(est[0]), float(est[1])))
+            domain = domain.replace(c["name"], _estimated(dom, float(est[0]), float(est[1])))
         except DomainError as e:
             raise ImportFormatError(str(mpath), f"column {c['name']!r}: {e}") from e
     return domain
@@ -381,6 +395,20 @@ def _check_machine_rows(
             line=idx + 2,
             column=column,
         )
+
+
+def _label_readers(domain: Domain) -> dict[str, Any]:
+    """Per categorical column, the declared label a CSV cell's text stands for.
+
+    A CSV cell is text: ``"9630"`` is the label ``"9630"`` or ``9630``, whichever the
+    domain declares (an undeclared text stays as it is, and the domain check refuses it).
+    """
+    readers: dict[str, Any] = {}
+    for name, dom in domain.columns:
+        if isinstance(dom, CategoricalDomain):
+            by_text = {str(v): v for v in dom.values}
+            readers[name] = lambda text, by_text=by_text: by_text.get(text, text)
+    return readers
 
 
 def read_share(directory: str | Path) -> SharePackage:
@@ -415,7 +443,7 @@ def read_share(directory: str | Path) -> SharePackage:
     _check_manifest(mpath, manifest)
     domain = _share_domain(mpath, manifest)
     try:
-        rows = pd.read_csv(rpath)
+        rows = pd.read_csv(rpath, converters=_label_readers(domain))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise ImportFormatError(str(rpath), f"cannot parse CSV: {e}") from e
     expected = list(domain.names)
