@@ -275,3 +275,23 @@ def test_the_bound_is_never_below_the_prediction(pagerank: HistoryRepository) ->
 def test_a_job_evaluated_twice_is_refused(pagerank: HistoryRepository) -> None:
     with pytest.raises(InputError, match="job 'pagerank' is named more than once"):
         evaluate_models(pagerank, ["pagerank", "pagerank"], models=["ernest"], repeats=1)
+
+
+def test_a_history_of_one_runtime_is_said_to_be(repo: HistoryRepository, tmp_path: Path) -> None:
+    """Was: a collapsed share gave bounds equal to the prediction, without a word."""
+    from jobcast.app.imports import import_csv
+
+    flat = tmp_path / "flat.csv"
+    flat.write_text("n,size,rt\n" + "".join(f"{n},{s},226.8\n" for n in (2, 4, 8)
+                                            for s in (100, 200, 400)))  # fmt: skip
+    import_csv(repo, flat, job="flat", runtime="rt", scale_out="n")
+    said = predict(repo, "flat", settings={"size": 200}, scale_outs=[4], model="ernest")
+    assert any("all 9 executions of job 'flat' have the same runtime (226.8 s)" in w
+               for w in said.warnings)  # fmt: skip
+    chosen = configure(repo, "flat", deadline_s=300, settings={"size": 200}, model="ernest")
+    assert any("the same runtime" in w for w in chosen.warnings)
+    # a history whose runtimes vary says nothing of the kind
+    import_csv(repo, shared_file("c3o-paper", "sort.csv"), job="sort",
+               runtime="gross_runtime", scale_out="instance_count")  # fmt: skip
+    sort = predict(repo, "sort", settings={"data_size_MB": 15000}, scale_outs=[4], model="ernest")
+    assert not any("the same runtime" in w for w in sort.warnings)

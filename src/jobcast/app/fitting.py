@@ -24,6 +24,7 @@ __all__ = [
     "check_scale_outs",
     "fit_job",
     "fitted_or_fit",
+    "history_warnings",
     "range_warnings",
     "settings_query",
 ]
@@ -282,7 +283,26 @@ def settings_query(
             frame[k] = [machine_row(values, s)[k] for s in scale_outs]
         frames.append(frame)
     query = pd.concat(frames, ignore_index=True)
-    return query, warnings + range_warnings(fitted.X, query, skip=fitted.derived)
+    return query, [*history_warnings(fitted), *warnings] + range_warnings(
+        fitted.X, query, skip=fitted.derived
+    )
+
+
+def history_warnings(fitted: FittedJob) -> list[str]:
+    """Why the history itself makes every answer doubtful: all runtimes the same.
+
+    A history whose runtimes do not vary (a synthetic share whose runtime column
+    collapsed to one value, say) fits any model exactly: its predictions repeat that
+    value and its held-out errors, hence any bound, are zero.
+    """
+    y = np.asarray(fitted.y, dtype=float)
+    if y.size < 2 or np.ptp(y) > 1e-9 * max(float(np.abs(y).max()), 1.0):
+        return []
+    return [
+        f"all {y.size} executions of job {fitted.spec.name!r} have the same runtime "
+        f"({_number(float(y[0]))} s): predictions repeat it and bounds are no wider (a "
+        "synthetic share whose runtimes collapsed?)"
+    ]
 
 
 def _number(v: float) -> str:

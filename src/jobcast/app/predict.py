@@ -15,6 +15,7 @@ from jobcast.app.fitting import (
     check_machine_types,
     check_scale_outs,
     fitted_or_fit,
+    history_warnings,
     range_warnings,
     settings_query,
 )
@@ -113,6 +114,7 @@ def predict(
     )
     if rows is not None:
         query, warnings = _rows_query(fitted, rows, where, lines)
+        warnings = [*history_warnings(fitted), *warnings]
         predictions = check_predictions(
             fitted.estimator.predict(query), query, where=where, lines=lines
         )
