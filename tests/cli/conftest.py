@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
 import pytest
 
-from jobcast.cli import main
+from tests.helpers import run_main
 
 #: ``jobcast(*args)``: exit status, standard output and standard error.
 Jobcast = Callable[..., tuple[int, str, str]]
@@ -22,12 +21,6 @@ def jobcast(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
     """
 
     def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["jobcast", *args])
-        capsys.readouterr()  # what earlier steps of the test printed
-        with pytest.raises(SystemExit) as ended:
-            main()
-        out, err = capsys.readouterr()
-        code = ended.value.code
-        return (0 if code is None else code if isinstance(code, int) else 1), out, err
+        return run_main(monkeypatch, capsys, *args)
 
     return run

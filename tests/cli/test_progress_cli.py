@@ -314,12 +314,67 @@ def test_watch_json_is_one_compact_object_per_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 2, result.stdout  # one estimate (the log is read at once), the summary
-    estimate, summary = (json.loads(line) for line in lines)
-    assert estimate["iterations_done"] == 3 and estimate["similar"]
-    assert summary == {"execution": "app-3", "actual_s": 11.0, "estimates": 1,
+    # one estimate per finished iteration, although the log is read at once, then the summary
+    assert len(lines) == 4, result.stdout
+    *estimates, summary = (json.loads(line) for line in lines)
+    assert [e["iterations_done"] for e in estimates] == [1, 2, 3]
+    assert all(e["similar"] for e in estimates)
+    # each made when its iteration finished (2, 5 and 10 s after the start), never after
+    # the application's end (11 s): not "now", decades after this 1970 log
+    assert [e["elapsed_s"] for e in estimates] == [2.0, 5.0, 10.0]
+    assert all(e["finish_at"] >= "1970-01-01T00:00:0" for e in estimates)
+    assert not any(e["warnings"] for e in estimates)
+    assert summary == {"execution": "app-3", "actual_s": 11.0, "estimates": 3,
                        "iterations_by": "job-groups"}
     assert all(": " not in line and ", " not in line for line in lines)  # compact
+
+
+def test_watch_scores_one_estimate_per_iteration_none_after_the_end(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    for app_id in ("app-1", "app-2"):
+        assert runner.invoke(app, _watch(tmp_path, app_id, "w", url)).exit_code == 0
+    result = runner.invoke(
+        app, _watch(tmp_path, "app-3", "w", url, "--no-record"), catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    # the table scores the estimates after iterations 1, 2 and 3, made before the end
+    table_rows = [
+        line.split("│")[1].strip() for line in out.splitlines() if line.count("│") == 4
+    ]
+    assert table_rows == ["1", "2", "3"], out
+    assert "00:00:1" in out  # finish times of the 1970 run, not of today
+    # the live line ended without an estimate: elapsed stops at the application's end
+    assert "ended after 11 s" in out and "taking longer" not in out, out
+
+
+def test_watch_records_a_local_runs_threads_and_carried_attributes(tmp_path: Path) -> None:
+    # a `workloads run` log: local[2] and its attributes in spark.jobcast.context.*
+    from tests.collect.test_eventlog import ev
+
+    log = _log(tmp_path, "local-7")
+    env = ev(
+        "EnvironmentUpdate",
+        **{"Spark Properties": {"spark.master": "local[2]",
+                                "spark.jobcast.context.input_size": "5000",
+                                "spark.jobcast.context.cores": "2"}},
+    )
+    first, rest = log.read_text().split("\n", 1)
+    log.write_text(first + "\n" + env + "\n" + rest)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    result = runner.invoke(
+        app,
+        ["watch", "--eventlog", str(log), "--job", "k", "--interval", "0.05", "--timeout",
+         "30", "--db", url, "--set", "cores=3"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    with HistoryRepository(url) as repo:
+        ex = repo.executions("k")
+        it = repo.iterations("k")
+    assert ex["scale_out"].tolist() == [2] and set(it["scale_out"]) == {2}
+    # the run's own attributes, --set winning over them
+    assert ex["input_size"].tolist() == [5000.0] and ex["cores"].tolist() == [3.0]
 
 
 @pytest.mark.parametrize(

@@ -269,7 +269,7 @@ def test_real_logs_every_layout(spark_runs: dict[str, dict[str, Any]]) -> None:
         assert result.run.app_name == run["app_name"]
         assert len(it) == run["iterations"], name
         assert it["label"].tolist() == [f"iteration-{i}" for i in range(run["iterations"])]
-        assert (it["scale_out"] == 1).all()  # local mode: the driver is the one executor
+        assert (it["scale_out"] == 2).all()  # local mode: its worker threads (local[2])
         assert (it["duration_s"] > 0).all() and (it["records"] >= 0).all()
         assert it["records"].sum() > 0 and (it["disk"] > 0).any()
         assert it["cpu"].between(0, 2).all()

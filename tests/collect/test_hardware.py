@@ -66,7 +66,7 @@ def test_sample_validation() -> None:
 def test_agent_sends_batches() -> None:
     with recording_server() as (url, store):
         n = run_agent(url, interval_s=0.02, batch=2, count=5, node="worker-1", execution="e1")
-    assert n == 5
+    assert (n.taken, n.delivered, n.stored, n.problem) == (5, 5, None, None)
     batches = store["hardware"]
     assert [len(b["samples"]) for b in batches] == [2, 2, 1]
     assert {b["node"] for b in batches} == {"worker-1"}

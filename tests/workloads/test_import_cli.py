@@ -40,7 +40,11 @@ def test_import_real_event_logs(tmp_path: Path, real_logs: dict[str, Path]) -> N
     with HistoryRepository(url) as repo:
         it = repo.iterations("real")
         ex = repo.executions("real")
+        attributes = repo.job("real").attribute_names
     assert len(it) == imp["iterations"] and it["duration_s"].gt(0).all()
+    # a local run as `workloads run` and `watch` record it: its 2 threads, its attributes
+    assert set(it["scale_out"]) == {2} and "cores" in attributes and "iterations" in attributes
+    assert ex["cores"].iloc[0] == 2
     assert ex["gross_runtime"].iloc[0] >= it["duration_s"].sum() * 0.99
     # the same log again is skipped as a run the history holds, and nothing changes
     again = runner.invoke(

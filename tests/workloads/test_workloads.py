@@ -18,6 +18,7 @@ from jobcast.workloads import (
     sgd,
     workload_defaults,
 )
+from jobcast.workloads.record import workload_attributes
 from tests.workloads.spark_batch import collector_reports
 
 
@@ -106,11 +107,15 @@ def test_real_run_reports_to_collector(
     run = reported[0]
     executions = [e for e in store["executions"] if e["execution"] == run["app_id"]]
     assert [e["finished_at"] is None for e in executions] == [True, False]
-    assert executions[0]["job"] == run["app_name"]
-    assert executions[0]["params"]["workload"] == run["name"]
+    # the job, attributes and scale-out that `workloads run` records without a collector
+    assert executions[0]["job"] == run["name"] == run["job"]
+    expected = workload_attributes(run["size"], run["cores"], run["params"])
+    assert executions[0]["params"] == {k: v for k, v in expected.items() if k != "input_size"}
+    assert executions[0]["scale_out"] == run["cores"] == 2
+    assert run["collector_problem"] is None
     starts = [s for s in store["starts"] if s["execution"] == run["app_id"]]
     finishes = [f for f in store["finishes"] if f["execution"] == run["app_id"]]
     assert [s["iteration"] for s in starts] == list(range(run["iterations"]))
     assert [f["records"] for f in finishes] == run["records"]
-    assert {f["scale_out"] for f in finishes} == {1}  # local mode: the driver
+    assert {f["scale_out"] for f in finishes} == {2}  # local mode: the worker threads
     assert executions[0]["input_size"] == run["size"]

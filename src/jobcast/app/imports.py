@@ -212,7 +212,14 @@ def import_eventlogs(
         skipped = imp.run.app_id in known
         stored = 0
         if not skipped:
-            table = iteration_table(imp, job=name, existing=existing, context=values)
+            # the attributes the run carries (`workloads run` sets them), --set over them
+            carried = {
+                k: v for k, v in imp.context.items()
+                if existing is None or k in existing.attribute_names
+            }
+            table = iteration_table(
+                imp, job=name, existing=existing, context={**carried, **values}
+            )
             stored = repo.import_iterations(table).iterations
             known.add(imp.run.app_id)
             if existing is None:

@@ -11,7 +11,7 @@ import typer
 
 from jobcast.cli import common as ui
 from jobcast.cli.common import DbOption, JsonOption
-from jobcast.errors import InputError
+from jobcast.errors import InputError, NetworkError
 
 __all__ = ["agent", "import_dool", "import_eventlog", "workloads_run"]
 
@@ -109,26 +109,39 @@ def agent(
     execution: Annotated[str | None, typer.Option(help="Execution the samples belong to.")] = None,
     count: Annotated[int | None, typer.Option(help="Stop after this many samples.")] = None,
 ) -> None:
-    """Sample this node's cpu, disk and network with psutil and send them to a collector."""
+    """Sample this node's cpu, disk and network with psutil and send them to a collector.
+
+    Needs a token of scope collect in $JOBCAST_TOKEN when the collector requires one.
+    Without --execution the collector keeps a sample for the executions running at its
+    time, and none when nothing runs. Ends with exit status 1 when the collector refused
+    the samples (a missing or wrong token ends the agent at once) or could not be reached
+    before the end.
+    """
     from jobcast.collect import run_agent
 
-    stop = threading.Event()
     ui.console.print(f"Sampling every {interval:g} s to {collector} (Ctrl-C stops).")
-    try:
-        taken = run_agent(
-            collector,
-            interval_s=interval,
-            batch=batch,
-            node=node,
-            execution=execution,
-            count=count,
-            stop=stop,
+    result = run_agent(
+        collector,
+        interval_s=interval,
+        batch=batch,
+        node=node,
+        execution=execution,
+        count=count,
+        stop=threading.Event(),
+    )
+    kept = (
+        f"; the collector stored {result.stored}"
+        if result.stored is not None and result.delivered
+        else ""
+    )
+    ui.console.print(f"{result.taken} samples taken, {result.delivered} delivered{kept}.")
+    if result.problem is not None:
+        raise NetworkError(
+            f"{result.taken - result.delivered} of {result.taken} samples did not reach the "
+            f"collector: {result.problem}"
         )
-    except KeyboardInterrupt:
-        stop.set()
-        taken = -1
-    if taken >= 0:
-        ui.console.print(f"{taken} samples taken.")
+    if result.none_stored is not None:
+        ui.err_console.print(f"[yellow]warning:[/] {ui.plain(result.none_stored)}.")
 
 
 def workloads_run(
@@ -143,7 +156,12 @@ def workloads_run(
         Path, typer.Option("--event-log-dir", help="Folder for Spark event logs.")
     ] = Path("spark-events"),
     collector: Annotated[
-        str | None, typer.Option("--collector", help="Report iterations live to this URL.")
+        str | None,
+        typer.Option(
+            "--collector",
+            help="Report the run live to this collector instead of recording it here "
+            "(recorded here when the collector refuses it).",
+        ),
     ] = None,
     codec: Annotated[str | None, typer.Option(help="Event-log codec: zstd or lz4.")] = None,
     record: Annotated[
@@ -152,9 +170,18 @@ def workloads_run(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a real iterative PySpark job locally and record it in the history."""
+    """Run a real iterative PySpark job locally and record it in the history.
+
+    The run is recorded under --job (default NAME) with its context attributes
+    (input_size, cores and the numeric parameters) and its worker threads (--cores) as
+    its scale-out. With --collector it is reported live to that collector instead, with
+    the same job, attributes and scale-out; when the collector refuses the reports or
+    cannot be reached, the run is recorded in the local history (--db) instead, and the
+    command says so and ends with exit status 1. When `jobcast watch` recorded the run
+    already, a warning says so and nothing more is written.
+    """
     from jobcast.workloads import run_workload
-    from jobcast.workloads.record import record_workload
+    from jobcast.workloads.record import AlreadyRecorded, record_workload, workload_context
 
     params = ui.parse_assignments(param, option="--param")
     event_log_dir.mkdir(parents=True, exist_ok=True)
@@ -170,27 +197,50 @@ def workloads_run(
         params=params,
         event_log_dir=event_log_dir,
         collector_url=collector,
+        job=job,
         app_name=job,
         codec=codec,
         callback=show,
     )
+    problem = result.collector_problem
     stored = None
-    if record and collector is None:
+    if record and (collector is None or problem is not None):
         with ui.open_repo(db) as repo:
-            stored = record_workload(repo, result, job=job)
+            stored = record_workload(repo, result, job=result.job)
+    already = stored if isinstance(stored, AlreadyRecorded) else None
     payload = {
         "workload": result.name,
+        "job": result.job,
         "execution": result.app_id,
         "iterations": result.iterations,
         "runtime_s": result.runtime_s,
         "event_log": None if result.event_log is None else str(result.event_log),
-        "recorded": stored is not None,
+        "recorded": stored is not None and already is None,
+        "recorded_already": already is not None,
+        "reported": collector is not None and problem is None,
+        "collector_problem": problem,
     }
     if as_json:
         ui.emit_json(payload)
-        return
-    where = f" and recorded as job {stored.job!r}" if stored is not None else ""
-    ui.console.print(
-        f"{result.name}: {result.iterations} iterations in {result.runtime_s:.1f} s "
-        f"({result.app_id}){where}."
-    )
+    else:
+        told = ""
+        if payload["recorded"]:
+            told = f" and recorded as job {result.job!r}"
+        elif payload["reported"]:
+            told = f" and reported to {collector} as job {result.job!r}"
+        ui.console.print(
+            f"{result.name}: {result.iterations} iterations in {result.runtime_s:.1f} s "
+            f"({result.app_id}){told}."
+        )
+        if already is not None:
+            ui.err_console.print(
+                f"[yellow]warning:[/] {ui.plain(already.message(workload_context(result)))}."
+            )
+    if problem is not None:
+        fallback = (
+            f"the run was recorded in the local history instead (job {result.job!r})"
+            if stored is not None
+            else "the run is not stored anywhere; record it with `jobcast import eventlog "
+            f"{result.event_log} --job {result.job}`"
+        )
+        raise NetworkError(f"collector {collector}: {problem}. {fallback}")

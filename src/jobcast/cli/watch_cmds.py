@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from jobcast.cli import watch_render as render
 from jobcast.cli.common import (
     DbOption,
     JsonOption,
@@ -33,12 +33,7 @@ from jobcast.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     import pandas as pd
-    from rich.console import Console
-    from rich.live import Live
-    from rich.text import Text
 
 __all__ = ["CURRENT_FORMAT", "estimate", "watch"]
 
@@ -176,7 +171,12 @@ def watch(
         ),
     ] = "auto",
     settings: Annotated[
-        list[str] | None, typer.Option("--set", help="Context of this run: KEY=VALUE.")
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Context attribute of this run, KEY=VALUE (e.g. --set input_size=5000): "
+            "estimated with and recorded with the run.",
+        ),
     ] = None,
     deadline: Annotated[
         float | None,
@@ -209,14 +209,23 @@ def watch(
     (learned from the history); the finish time is by the clock. With --json, prints
     one JSON estimate per finished iteration (JSON lines: the fields of the ETA,
     "finish_at" in ISO 8601) and a final {"execution", "actual_s", "estimates": N,
-    "iterations_by"} line. A job without history yet is watched and its run recorded
-    (no estimate until it has two runs); with --no-record it is an error.
+    "iterations_by"} line. Each estimate is made with the iterations up to it at the
+    moment it finished (a log read at once gets one per iteration too); none is made
+    after the application's end, and elapsed never runs past it.
+
+    The run is recorded when it ends, with its attributes from --set KEY=VALUE (one per
+    context attribute of the job, e.g. --set input_size=5000 --set cores=2; attributes
+    not given stay empty) and, for a run of `jobcast workloads run`, those it carries in
+    its Spark settings. A local-mode run's scale-out is its worker threads (local[N]),
+    as `workloads run` records it; when the job holds the run already (`workloads run`
+    recorded it first), nothing more is written. A job without history yet is watched
+    and its run recorded (no estimate until it has two runs); with --no-record it is an
+    error.
     """
     import pandas as pd
 
     from jobcast.app.progress import fit_wall_clock
     from jobcast.collect import EventLogFollower, SparkRestFollower
-    from jobcast.collect.store import iteration_table
 
     if (spark_ui is None) == (eventlog is None):
         raise InputError("give either --spark-ui URL or --eventlog PATH")
@@ -230,7 +239,9 @@ def watch(
         else EventLogFollower(eventlog, iterations=iterations)  # type: ignore[arg-type]
     )
     source = spark_ui or str(eventlog)
-    context = parse_assignments(settings)
+    given = parse_assignments(settings)
+    context = dict(given)
+    len_estimated = 0
     # with --json, stdout carries only the JSON lines; the live display goes to stderr
     screen = err_console if as_json else console
     with open_repo(db) as repo:
@@ -260,7 +271,14 @@ def watch(
         warned_of: set[str] = set()
         rule = _rule(follower)
         told = ""
-        with _live(screen, f"waiting for {source}…") as live:
+
+        def warn(payloads: list[dict[str, Any]]) -> None:
+            for w in (w for p in payloads for w in p.get("warnings", ())):
+                if w not in warned_of and not as_json:
+                    display.console.print(f"[yellow]warning:[/] {plain(w)}")
+                warned_of.add(w)
+
+        with render.live(screen, f"waiting for {source}…") as display:
             while True:
                 waited = time.monotonic() - started
                 new = _poll(follower, source, waited, timeout)
@@ -270,45 +288,48 @@ def watch(
                 if rule is not None and rule.describe() != told and (seen or new is not None):
                     told = rule.describe()
                     if not as_json:
-                        live.console.print(told)
+                        display.console.print(told)
+                # the run's own attributes (`workloads run` puts them in its Spark
+                # settings) unless --set gives them
+                context = {**getattr(follower, "context", {}), **given}
                 current = pd.concat(seen, ignore_index=True).assign(**context) if seen else None
                 app_start = _app_start(follower)
+                ended = new is not None and _ended(follower)
                 if app_start is not None:
-                    line, payload = _render(model, current, app_start, deadline)
-                    live.update(line)
-                    for w in (payload or {}).get("warnings", ()):
-                        if w not in warned_of and not as_json:
-                            live.console.print(f"[yellow]warning:[/] {plain(w)}")
-                        warned_of.add(w)
-                    if new is not None and len(new) and payload is not None:
-                        estimates.append(payload)
+                    end = _app_end(follower) if ended else None
+                    done = 0 if current is None else len(current)
+                    made = render.iteration_estimates(
+                        model, current if current is not None else pd.DataFrame(), app_start,
+                        deadline, done_before=len_estimated, end=end, now=datetime.now(UTC),
+                    )
+                    len_estimated = done
+                    warn(made)
+                    for one in made:
+                        estimates.append(one)
                         if as_json:
-                            emit_json_line(payload)
+                            emit_json_line(one)
+                    if end is not None:  # no estimate after the application's end
+                        display.update(render.ended_line(app_start, end, done))
+                    else:
+                        line, payload = render.render(model, current, app_start, deadline)
+                        display.update(line)
+                        warn([payload] if payload is not None else [])
                 if not seen and not warned and waited > warn_after and app_start is not None:
                     warned = True
                     how = told or "no Spark job yet"
-                    live.console.print(
+                    display.console.print(
                         f"[yellow]No iteration seen after {waited:.0f} s[/] ({how}); if the "
                         "application's iterations are not Spark jobs or job groups, pass "
                         "--iterations REGEX matching their job descriptions."
                     )
-                if new is not None and _ended(follower):
+                if ended:
                     break
                 if timeout is not None and waited > timeout:
                     raise InputError(f"the application did not end within {timeout:g} s")
                 time.sleep(interval)
         run = follower.application_run() if hasattr(follower, "application_run") else follower.run
         everything = pd.concat(seen, ignore_index=True) if seen else pd.DataFrame()
-        if record and len(everything):
-            try:
-                existing = repo.job(job)
-            except UnknownJobError:
-                existing = None
-            repo.import_iterations(
-                iteration_table(
-                    (run, everything, source), job=job, existing=existing, context=context
-                )
-            )
+        stored = _store(repo, job, run, everything, source, context) if record else None
     summary = {
         "execution": run.app_id,
         "actual_s": run.gross_runtime_s,
@@ -318,10 +339,15 @@ def watch(
     if as_json:
         emit_json_line(summary)
         return
+    recorded = {
+        None: ".",
+        "recorded": f" and was recorded in job {job!r}.",
+        "already": f"; job {job!r} holds it already (recorded by `workloads run`?): "
+        "nothing more was written.",
+    }
     console.print(
         f"{run.app_id} ended after {run.gross_runtime_s:.1f} s with {len(everything)} "
-        f"iteration(s)"
-        + (f" and was recorded in job {job!r}." if record and len(everything) else ".")
+        f"iteration(s)" + recorded[stored]
     )
     if not len(everything):
         console.print(
@@ -338,37 +364,41 @@ def watch(
                 (
                     e["iterations_done"],
                     e["finish_at"][11:19],
-                    f"{_off(e['finish_at'], end) / run.gross_runtime_s:.1%}",
+                    f"{render.off(e['finish_at'], end) / max(run.gross_runtime_s, 1e-9):.1%}",
                 )
                 for e in estimates
             ],
         )
 
 
-@contextmanager
-def _live(screen: Console, waiting: str) -> Iterator[Live]:
-    """The live display of ``watch``, its last line ended also outside a terminal."""
-    from rich.live import Live
-    from rich.text import Text
+def _store(
+    repo: Any, job: str, run: Any, everything: pd.DataFrame, source: str, context: dict[str, Any]
+) -> str | None:
+    """Record the run: "recorded", "already" (the job holds it: `workloads run` was first)."""
+    from jobcast.collect.store import iteration_table
 
+    if not len(everything):
+        return None
     try:
-        with Live(
-            Text(waiting),
-            console=screen,
-            refresh_per_second=4,
-            transient=False,
-            redirect_stdout=False,
-        ) as live:
-            yield live
-    finally:
-        # outside a terminal rich prints the display's last state without an end of line,
-        # and the summary (or an error) would follow on the same line
-        if not screen.is_terminal:
-            screen.line()
+        existing = repo.job(job)
+    except UnknownJobError:
+        existing = None
+    if existing is not None and _holds(repo, job, run.app_id):
+        return "already"
+    try:
+        repo.import_iterations(
+            iteration_table((run, everything, source), job=job, existing=existing, context=context)
+        )
+    except InputError:
+        if existing is not None and _holds(repo, job, run.app_id):
+            return "already"  # stored in between, by the workload itself
+        raise
+    return "recorded"
 
 
-def _off(finish_at: str, end: datetime) -> float:
-    return abs((datetime.fromisoformat(finish_at) - end).total_seconds())
+def _holds(repo: Any, job: str, app_id: str) -> bool:
+    runs = repo.executions(job, only_completed=False)
+    return bool((runs["external_id"].astype(str) == app_id).any())
 
 
 def _rule(follower: Any) -> Any:
@@ -408,42 +438,6 @@ def _ended(follower: Any) -> bool:
     return bool(follower.completed if done is None else done)
 
 
-def _render(
-    model: Any, current: pd.DataFrame | None, app_start: datetime, deadline: float | None
-) -> tuple[Text, dict[str, Any] | None]:
-    import pandas as pd
-    from rich.text import Text
-
-    now = datetime.now(UTC)
-    elapsed = (now - app_start).total_seconds()
-    done = 0 if current is None else len(current)
-    if model is None:
-        return Text(f"iterations done: {done}   elapsed: {elapsed:.0f} s   (no estimate)"), None
-    frame = current if current is not None else pd.DataFrame()
-    try:
-        est = model.predict(frame, started_at=app_start, now=now, deadline_s=deadline)
-    except JobcastError as e:
-        return Text(f"iterations done: {done}   elapsed: {elapsed:.0f} s   ({e})"), None
-    width = 30
-    filled = int(est.progress * width)
-    bar = "█" * filled + "░" * (width - filled)
-    lo, hi = est.interval_s
-    risk = "" if est.deadline_risk is None else f"  deadline risk {est.deadline_risk:.0%}"
-    text = Text(
-        f"{bar} {est.progress:4.0%}  iterations: {done}  elapsed: {est.elapsed_s:.0f} s  "
-        f"remaining: ~{est.remaining_s:.0f} s ({lo:.0f}-{hi:.0f})  "
-        f"finish ≈ {est.finish_at:%H:%M:%S} UTC{risk}"
-    )
-    payload = {
-        "iterations_done": est.iterations_done,
-        "elapsed_s": est.elapsed_s,
-        "remaining_s": est.remaining_s,
-        "finish_at": est.finish_at.isoformat(),
-        "interval_s": list(est.interval_s),
-        "progress": est.progress,
-        "deadline_risk": est.deadline_risk,
-        "similar": list(est.similar),
-        "basis": est.basis,
-        "warnings": list(est.warnings),
-    }
-    return text, payload
+def _app_end(follower: Any) -> datetime:
+    run = follower.application_run() if hasattr(follower, "application_run") else follower.run
+    return run.finished_at  # type: ignore[no-any-return]

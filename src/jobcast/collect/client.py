@@ -7,7 +7,8 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +29,51 @@ from jobcast.collect.protocol import (
 )
 from jobcast.errors import InputError
 
-__all__ = ["CollectorClient"]
+__all__ = ["CollectorClient", "Refusal"]
 
 logger = logging.getLogger(__name__)
+
+#: Refusals kept to describe (the first ones: later ones mostly repeat them).
+_KEPT_REFUSALS = 20
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A report the collector answered with a 4xx status (not retried, not stored).
+
+    Parameters
+    ----------
+    path
+        The endpoint the report went to.
+    status
+        The HTTP status of the answer.
+    detail
+        What the collector said (its ``detail``, or the start of the body).
+    """
+
+    path: str
+    status: int
+    detail: str
+
+    @property
+    def unauthorized(self) -> bool:
+        """True when the token was missing, unknown or lacks the scope (401, 403)."""
+        return self.status in (401, 403)
+
+    def describe(self) -> str:
+        """One sentence for a user, saying what to do about a missing or wrong token."""
+        if self.status == 401:
+            return (
+                f"the collector refused the reports (401: {self.detail}): the token is "
+                "missing or wrong; set $JOBCAST_TOKEN to a token of scope collect "
+                "(`jobcast token create --scope collect` on the collector's history)"
+            )
+        if self.status == 403:
+            return (
+                f"the collector refused the reports (403: {self.detail}): the token is "
+                "not allowed to report; use a token of scope collect"
+            )
+        return f"the collector refused a report to {self.path} ({self.status}: {self.detail})"
 
 
 class CollectorClient:
@@ -59,6 +102,21 @@ class CollectorClient:
     token
         Bearer token (scope ``collect``) the service requires; ``$JOBCAST_TOKEN`` when
         None.
+    on_answer
+        Called with the path, the report and the JSON answer (None when not JSON) of
+        every report the collector accepted (for example to count the hardware samples
+        it kept).
+
+    Attributes
+    ----------
+    delivered
+        Reports the collector accepted.
+    dropped
+        Reports given up: refused by the collector, or pushed out of the full buffer.
+    refused
+        Reports the collector refused (4xx); :attr:`refusals` describes the first ones.
+    lost
+        Reports still undelivered when the client was closed.
 
     Examples
     --------
@@ -78,6 +136,7 @@ class CollectorClient:
         buffer_size: int = 10_000,
         transport: httpx.BaseTransport | None = None,
         token: str | None = None,
+        on_answer: Callable[[str, BaseModel, Any], None] | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise InputError(f"collector URL must start with http:// or https://, got {url!r}")
@@ -98,6 +157,10 @@ class CollectorClient:
         self._online = True
         self.dropped = 0
         self.delivered = 0
+        self.refused = 0
+        self.lost = 0
+        self.refusals: list[Refusal] = []
+        self._on_answer = on_answer
         self.execution: str | None = None
         self._next_iteration = 0
         self._iteration_started: dict[int, float] = {}
@@ -255,12 +318,34 @@ class CollectorClient:
         """Deliver what can be delivered and close the HTTP connection."""
         self.flush()
         if self._buffer:
+            self.lost = len(self._buffer)
             logger.warning(
                 "collector %s: %d report(s) could not be delivered and are lost",
                 self.url,
                 len(self._buffer),
             )
         self._http.close()
+
+    @property
+    def problem(self) -> str | None:
+        """What went wrong with the reports, for a user; None when all were delivered.
+
+        Names refusals first (a missing or wrong token says so), then reports that could
+        not be delivered (kept in the buffer, lost at :meth:`close`, or pushed out of a
+        full buffer).
+        """
+        parts = []
+        if self.refused:
+            first = next((r for r in self.refusals if r.unauthorized), self.refusals[0])
+            parts.append(f"{self.refused} report(s) refused; {first.describe()}")
+        undelivered = self.lost or len(self._buffer)
+        overflow = self.dropped - self.refused
+        if undelivered or overflow:
+            parts.append(
+                f"{undelivered + overflow} report(s) could not be delivered to {self.url} "
+                "(unreachable) and are lost"
+            )
+        return "; ".join(parts) or None
 
     def __enter__(self) -> CollectorClient:
         return self
@@ -321,6 +406,8 @@ class CollectorClient:
                 if not self._online:
                     logger.info("collector %s reachable again", self.url)
                 self._online = True
+                if self._on_answer is not None:
+                    self._on_answer(path, report, _answer(response))
                 return "ok"
             if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
                 # the collector refuses this report: retrying cannot help, drop it
@@ -331,6 +418,9 @@ class CollectorClient:
                     response.status_code,
                     response.text[:500],
                 )
+                self.refused += 1
+                if len(self.refusals) < _KEPT_REFUSALS:
+                    self.refusals.append(Refusal(path, response.status_code, _detail(response)))
                 return "refused"
             problem = f"HTTP {response.status_code}"
         if self._online:
@@ -341,3 +431,17 @@ class CollectorClient:
             )
         self._online = False
         return "failed"
+
+
+def _answer(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _detail(response: httpx.Response) -> str:
+    body = _answer(response)
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        return str(body["detail"])[:500]
+    return response.text[:500]

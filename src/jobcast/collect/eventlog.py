@@ -6,8 +6,10 @@ The parsing itself is :mod:`jobcast.collect.parser`; how jobs form iterations is
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from jobcast.collect.sources import (
 from jobcast.errors import ImportFormatError
 
 __all__ = [
+    "CONTEXT_PREFIX",
     "IterationMode",
     "iteration_regex",
     "EventLogImport",
@@ -33,9 +36,98 @@ __all__ = [
     "EventLogFollower",
     "read_event_log",
     "read_event_logs",
+    "local_threads",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Spark settings ``spark.jobcast.context.KEY=VALUE`` carry a run's context attributes
+#: (``jobcast workloads run`` sets them; ``jobcast watch`` records them with the run).
+CONTEXT_PREFIX = "spark.jobcast.context."
+
+_ENVIRONMENT = b'"Event":"SparkListenerEnvironmentUpdate"'
+_LOCAL = re.compile(r"local(?:\[(\d+)(?:,\s*\d+)?\])?")
+
+
+def local_threads(master: str | None) -> int | None:
+    """Worker threads of a local-mode application: the scale-out jobcast records for it.
+
+    In local mode Spark counts one executor, the driver, whatever ``local[N]`` says; the
+    parallelism a local run changes is its N worker threads, so ``jobcast workloads run``
+    and ``jobcast watch`` record N as the run's scale-out.
+
+    Parameters
+    ----------
+    master
+        ``spark.master``.
+
+    Returns
+    -------
+    int or None
+        N of ``local[N]`` (and ``local[N,F]``), 1 for ``local``; None for ``local[*]``
+        (the threads of a machine not known here) and for cluster masters.
+
+    Examples
+    --------
+    >>> local_threads("local[4]"), local_threads("local"), local_threads("yarn")
+    (4, 1, None)
+    """
+    found = _LOCAL.fullmatch((master or "").strip())
+    if found is None:
+        return None
+    return int(found.group(1)) if found.group(1) else 1
+
+class SparkSettings:
+    """An application's Spark settings, read from its environment event on the way.
+
+    Attributes
+    ----------
+    properties
+        The Spark settings, once the environment event was read (else empty).
+    """
+
+    def __init__(self) -> None:
+        self.properties: dict[str, str] = {}
+
+    def scan(self, lines: Iterable[bytes]) -> Iterator[bytes]:
+        """``lines``, reading the Spark settings from the environment event on the way."""
+        for line in lines:
+            if not self.properties and _ENVIRONMENT in line[:80]:
+                try:
+                    event = json.loads(line)
+                    props = event.get("Spark Properties") or {}
+                    self.properties = {str(k): str(v) for k, v in _pairs(props).items()}
+                except (ValueError, AttributeError, TypeError):
+                    pass  # the parser counts it as corrupt if it is
+            yield line
+
+    @property
+    def local_threads(self) -> int | None:
+        """Worker threads of a local-mode application (see :func:`local_threads`)."""
+        return local_threads(self.properties.get("spark.master"))
+
+    @property
+    def context(self) -> dict[str, float | str]:
+        """Context attributes the application carries in ``spark.jobcast.context.*``.
+
+        Numbers become floats, as ``--set`` reads them.
+        """
+        out: dict[str, float | str] = {}
+        for key, value in self.properties.items():
+            if key.startswith(CONTEXT_PREFIX) and len(key) > len(CONTEXT_PREFIX):
+                try:
+                    out[key[len(CONTEXT_PREFIX) :]] = float(value)
+                except ValueError:
+                    out[key[len(CONTEXT_PREFIX) :]] = value
+        return out
+
+    def localised(self, iterations: pd.DataFrame) -> pd.DataFrame:
+        """``iterations`` with a local run's worker threads as their scale-out."""
+        threads = self.local_threads
+        if threads is None or not len(iterations):
+            return iterations
+        return iterations.assign(scale_out=threads)  # as `workloads run` records a local run
+
 
 @dataclass(frozen=True)
 class EventLogImport:
@@ -57,6 +149,8 @@ class EventLogImport:
         Lines read.
     bytes_read
         Uncompressed bytes read.
+    context
+        Context attributes the application carries (``spark.jobcast.context.*``).
     """
 
     path: Path
@@ -65,6 +159,7 @@ class EventLogImport:
     corrupt_lines: int
     lines: int
     bytes_read: int
+    context: Mapping[str, float | str] = field(default_factory=dict)
 
 
 def _warn_corrupt(name: str, count: int) -> None:
@@ -118,7 +213,8 @@ def read_event_log(
     source = path if isinstance(path, EventLogSource) else resolve_event_log(path)
     parser = EventLogParser(iterations=iterations, name=str(source.path))
     stream = LineStream(source)
-    parser.feed_lines(stream, callback=callback)
+    settings = SparkSettings()
+    parser.feed_lines(settings.scan(stream), callback=callback)
     _warn_corrupt(parser.name, parser.corrupt_lines)
     try:
         run = parser.application_run()
@@ -135,10 +231,11 @@ def read_event_log(
     return EventLogImport(
         path=source.path,
         run=run,
-        iterations=parser.iterations_frame(),
+        iterations=settings.localised(parser.iterations_frame()),
         corrupt_lines=parser.corrupt_lines,
         lines=parser.lines,
         bytes_read=stream.bytes_read,
+        context=settings.context,
     )
 
 
@@ -180,6 +277,9 @@ def read_event_logs(
 class EventLogFollower:
     """Follow an event log that Spark is still writing and hand out newly finished iterations.
 
+    The iterations of a local-mode application have its worker threads as their
+    scale-out (see :func:`local_threads`), as ``jobcast workloads run`` records them.
+
     Uncompressed logs (single files and rolling folders) are read incrementally from where
     the previous poll stopped; compressed logs are read again from the start at each poll
     (their streams cannot be resumed), which the parser's speed makes affordable.
@@ -191,6 +291,11 @@ class EventLogFollower:
         also finds the in-progress file, and the file is found again after Spark renames it.
     iterations
         See :func:`read_event_log`.
+
+    Attributes
+    ----------
+    settings
+        The application's Spark settings, once its environment event was read.
     """
 
     def __init__(
@@ -202,6 +307,17 @@ class EventLogFollower:
         self._offsets: dict[str, int] = {}
         self._partial: dict[str, bytes] = {}
         self._reported: set[str] = set()
+        self.settings = SparkSettings()
+
+    @property
+    def local_threads(self) -> int | None:
+        """Worker threads of a local-mode application (see :func:`local_threads`)."""
+        return self.settings.local_threads
+
+    @property
+    def context(self) -> dict[str, float | str]:
+        """Context attributes the application carries (:attr:`SparkSettings.context`)."""
+        return self.settings.context
 
     def _source(self) -> EventLogSource:
         p = self.path
@@ -221,14 +337,14 @@ class EventLogFollower:
         compressed = any(codec_of(f) is not None for f in source.files)
         if compressed:
             self._parser = EventLogParser(iterations=self.iterations, name=str(self.path))
-            self._parser.feed_lines(LineStream(source))
+            self._parser.feed_lines(self.settings.scan(LineStream(source)))
         else:
             for f in source.files:
                 self._read_new(f)
         frame = self._parser.iterations_frame()
         new = frame[~frame["label"].isin(self._reported)].reset_index(drop=True)
         self._reported.update(new["label"].tolist())
-        return new
+        return self.settings.localised(new)
 
     def _read_new(self, f: Path) -> None:
         # Spark renames "x.inprogress" to "x" at the end: keep the offset across the rename
@@ -247,7 +363,7 @@ class EventLogFollower:
         tail = lines.pop()
         if tail:
             self._partial[key] = tail
-        for line in lines:
+        for line in self.settings.scan(lines):
             self._parser.feed(line)
 
     @property
@@ -264,3 +380,10 @@ class EventLogFollower:
     def corrupt_lines(self) -> int:
         """Corrupt lines skipped so far."""
         return self._parser.corrupt_lines
+
+
+def _pairs(props: Mapping[object, object] | list[object]) -> dict[object, object]:
+    """Spark writes its properties as an object (or, in old logs, as [key, value] pairs)."""
+    if isinstance(props, Mapping):
+        return dict(props)
+    return {p[0]: p[1] for p in props if isinstance(p, list) and len(p) == 2}

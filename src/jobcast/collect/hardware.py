@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 import psutil
@@ -18,6 +19,7 @@ from jobcast.errors import InputError
 from jobcast.history.records import HARDWARE_COLUMNS
 
 __all__ = [
+    "AgentResult",
     "HARDWARE_COLUMNS",
     "HardwareSample",
     "HardwareSampler",
@@ -194,6 +196,49 @@ def typed_node_frame(frame: pd.DataFrame, *, node: str, execution: str | None) -
     return frame[list(HARDWARE_COLUMNS)]
 
 
+@dataclass(frozen=True)
+class AgentResult:
+    """What one run of the agent (:func:`run_agent`) sampled and what the collector kept.
+
+    Parameters
+    ----------
+    taken
+        Samples taken.
+    delivered
+        Samples in batches the collector accepted.
+    stored
+        Samples the collector says it stored, or None when it does not say. A collector
+        keeps a sample without ``execution`` only for the executions running at its time.
+    execution
+        The execution the samples were sent for (None: matched by time on the collector).
+    problem
+        Why batches were refused (a missing or wrong token says so) or could not be
+        delivered, or None when every batch was.
+    """
+
+    taken: int
+    delivered: int
+    stored: int | None
+    execution: str | None
+    problem: str | None
+
+    @property
+    def none_stored(self) -> str | None:
+        """Why the collector kept none of the delivered samples, or None when it kept some."""
+        if self.stored is None or self.stored > 0 or self.delivered == 0:
+            return None
+        if self.execution is None:
+            return (
+                f"the collector stored none of the {self.delivered} samples: no execution "
+                "was running at their times to attach them to (start the job first, or "
+                "pass --execution ID)"
+            )
+        return (
+            f"the collector stored none of the {self.delivered} samples for execution "
+            f"{self.execution!r}"
+        )
+
+
 def run_agent(
     collector_url: str,
     *,
@@ -204,7 +249,7 @@ def run_agent(
     count: int | None = None,
     stop: threading.Event | None = None,
     callback: Callable[[HardwareSample], None] | None = None,
-) -> int:
+) -> AgentResult:
     """Sample this node and send the samples to a collector in batches (``jobcast agent``).
 
     Parameters
@@ -228,17 +273,59 @@ def run_agent(
 
     Returns
     -------
-    int
-        Samples taken. Undeliverable samples are buffered by the client and logged.
+    AgentResult
+        Samples taken, delivered and stored, and what went wrong with the reports.
+        Undeliverable samples are buffered by the client and retried until the end. A
+        refusal for a missing or wrong token (401, 403) ends the agent at once: every
+        later batch would be refused too. Ctrl-C (KeyboardInterrupt) ends the agent as
+        ``stop`` does.
+
+    Raises
+    ------
+    InputError
+        ``batch`` below 1, or neither ``count`` nor ``stop`` given.
     """
     from jobcast.collect.client import CollectorClient
+    from jobcast.collect.protocol import HARDWARE_PATH
 
     if batch < 1:
         raise InputError(f"batch must be >= 1, got {batch}")
+    if count is None and stop is None:
+        raise InputError("give count or a stop event, or the agent never ends")
+    stop = stop or threading.Event()
     name = node or socket.gethostname()
     pending: list[HardwareSample] = []
     taken = 0
-    with CollectorClient(collector_url) as client:
+    delivered = 0
+    stored: int | None = 0  # None: the collector does not say what it kept
+
+    def on_answer(path: str, report: Any, answer: Any) -> None:
+        nonlocal delivered, stored
+        if path != HARDWARE_PATH:
+            return
+        n = len(report.samples)
+        delivered += n
+        kept = answer.get("stored") if isinstance(answer, dict) else None
+        if not isinstance(kept, int) or stored is None:
+            stored = None
+            return
+        stored += kept
+        if stored == 0 and delivered == n:  # said once, at the first batch
+            logger.warning(
+                "collector %s stored none of the %d samples sent%s",
+                collector_url,
+                n,
+                "" if execution is not None else ": no execution was running at their "
+                "times to attach them to (start the job first, or pass --execution ID)",
+            )
+
+    with CollectorClient(collector_url, on_answer=on_answer) as client:
+
+        def send() -> None:
+            client.send_hardware_samples(pending, node=name, execution=execution)
+            pending.clear()
+            if any(r.unauthorized for r in client.refusals):
+                stop.set()  # every later batch would be refused for the same token
 
         def on_sample(s: HardwareSample) -> None:
             nonlocal taken
@@ -247,10 +334,18 @@ def run_agent(
             if callback is not None:
                 callback(s)
             if len(pending) >= batch:
-                client.send_hardware_samples(pending, node=name, execution=execution)
-                pending.clear()
+                send()
 
-        HardwareSampler(interval_s=interval_s).run(count=count, stop=stop, callback=on_sample)
+        try:
+            HardwareSampler(interval_s=interval_s).run(count=count, stop=stop, callback=on_sample)
+        except KeyboardInterrupt:  # Ctrl-C ends the agent as `stop` does: the rest is sent
+            stop.set()
         if pending:
-            client.send_hardware_samples(pending, node=name, execution=execution)
-    return taken
+            send()
+    return AgentResult(
+        taken=taken,
+        delivered=delivered,
+        stored=stored,
+        execution=execution,
+        problem=client.problem,
+    )

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from jobcast.collect.eventlog import EventLogImport, read_event_log
+from jobcast.collect.eventlog import EventLogImport, SparkSettings, read_event_log
 from jobcast.collect.grouping import DEFAULT_ITERATIONS, IterationMode, IterationRule
 from jobcast.collect.runs import ApplicationRun, iterations_frame
 from jobcast.collect.sources import find_application_log
@@ -158,6 +158,7 @@ class SparkRestFollower:
         self.log_grace_s = float(log_grace_s)
         self._attempt_id: str | None = None
         self._environment_read = False
+        self.settings = SparkSettings()  # a local run's threads, the attributes it carries
         self._ui_gone_at: float | None = None
         self._final: EventLogImport | None = None
         self.event_log: Path | None = None
@@ -232,7 +233,7 @@ class SparkRestFollower:
                 self._ui_gone_at = time.monotonic()
         if not self.ended and self._ui_gone_at is not None:
             self._read_final_log(time.monotonic() - self._ui_gone_at)
-        frame = self.iterations_frame()
+        frame = self.settings.localised(self.iterations_frame())
         new = frame[~frame["label"].isin(self._reported)].reset_index(drop=True)
         self._reported.update(new["label"].tolist())
         return new
@@ -299,14 +300,20 @@ class SparkRestFollower:
             self.completed = True
             self.finished_at = parse_spark_time(attempt.get("endTime"))
 
+    @property
+    def context(self) -> dict[str, float | str]:
+        """Context attributes the application carries (``spark.jobcast.context.*``)."""
+        return self.settings.context
+
     def _read_environment(self) -> None:
         # the settings do not change while the application runs: ask once
         env = self._get(f"/applications/{self.app_id}/environment")
         self._environment_read = True
-        if self._log_dir_given:
-            return
         pairs = env.get("sparkProperties", []) if isinstance(env, dict) else []
         props = {str(p[0]): str(p[1]) for p in pairs if isinstance(p, list) and len(p) == 2}
+        self.settings.properties = props
+        if self._log_dir_given:
+            return
         self.event_log_dir = event_log_dir_from_properties(props)
         if self.event_log_dir is None:
             logger.warning(

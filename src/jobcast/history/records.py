@@ -54,7 +54,8 @@ EXECUTION_COLUMNS = (
 #:   job and completion of its last.
 #: - ``duration_s``: ``finished_at - started_at`` in seconds.
 #: - ``scale_out``: executors alive while the iteration ran, time-weighted over its span and
-#:   rounded to the nearest integer (at least 1; a local-mode driver counts as 1 executor).
+#:   rounded to the nearest integer (at least 1); a local-mode run (``local[N]``) counts its
+#:   N worker threads, as ``workloads run``, ``watch`` and ``import eventlog`` record it.
 #: - ``records``: records the iteration read: input records plus shuffle records read, summed
 #:   over its tasks.
 #: - ``cpu``: executor CPU time divided by executor run time, summed over the iteration's tasks

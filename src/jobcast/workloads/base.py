@@ -29,9 +29,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Executors of a local run, as the event log and REST API count them: the driver is the
-#: one executor (its cores are the ``cores`` parameter).
-LOCAL_SCALE_OUT = 1
 #: Spark's event-log codecs that jobcast can read back.
 EVENT_LOG_CODECS = ("zstd", "lz4")
 
@@ -155,6 +152,10 @@ class IterationHook:
         Seconds to wait after each iteration (to watch a run live).
     callback
         Called with ``(iteration, duration_s, records)`` after each iteration.
+    scale_out
+        The scale-out reported with every iteration: a local run's worker threads, as
+        :func:`jobcast.workloads.record.record_workload` records it (Spark itself counts
+        one executor, the driver).
 
     Attributes
     ----------
@@ -168,6 +169,7 @@ class IterationHook:
     client: CollectorClient | None = None
     pause_s: float = 0.0
     callback: Callable[[int, float, int], None] | None = None
+    scale_out: int = 1
     records: list[int] = field(default_factory=list, init=False)
     durations: list[float] = field(default_factory=list, init=False)
     _started: float | None = field(default=None, init=False, repr=False)
@@ -180,7 +182,7 @@ class IterationHook:
             f"iteration-{iteration}", f"{self.name} iteration {iteration}", interruptOnCancel=False
         )
         if self.client is not None:
-            self.client.iteration_started(iteration, scale_out=LOCAL_SCALE_OUT)
+            self.client.iteration_started(iteration, scale_out=self.scale_out)
         self._started = time.perf_counter()
 
     def finish(self, records: int) -> None:
@@ -193,7 +195,7 @@ class IterationHook:
         self.durations.append(duration)
         if self.client is not None:
             self.client.iteration_finished(
-                iteration, records=int(records), scale_out=LOCAL_SCALE_OUT
+                iteration, records=int(records), scale_out=self.scale_out
             )
         # jobs between iterations (loading, checks) belong to no iteration group
         self.sc.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
@@ -232,6 +234,11 @@ class WorkloadResult:
         Wall-clock seconds per iteration, measured in the driver.
     runtime_s
         Wall-clock seconds of the whole run, session start to stop.
+    job
+        The job the run belongs to (reported to the collector, recorded in the history).
+    collector_problem
+        Why the collector refused the run's reports or could not be reached (None: every
+        report was delivered, or no collector was given).
     """
 
     name: str
@@ -244,6 +251,8 @@ class WorkloadResult:
     records: tuple[int, ...]
     durations_s: tuple[float, ...]
     runtime_s: float
+    job: str = ""
+    collector_problem: str | None = None
 
     @property
     def iterations(self) -> int:
@@ -264,4 +273,6 @@ class WorkloadResult:
             "durations_s": list(self.durations_s),
             "runtime_s": self.runtime_s,
             "iterations": self.iterations,
+            "job": self.job or self.name,
+            "collector_problem": self.collector_problem,
         }

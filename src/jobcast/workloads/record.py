@@ -2,49 +2,130 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from jobcast.collect.eventlog import read_event_log
 from jobcast.collect.store import iteration_table
 from jobcast.errors import InputError, UnknownJobError
 from jobcast.history import HistoryRepository, ImportSummary
 from jobcast.workloads.base import WorkloadResult
 
-__all__ = ["record_workload", "workload_context"]
+__all__ = ["AlreadyRecorded", "record_workload", "workload_attributes", "workload_context"]
 
 
-def workload_context(result: WorkloadResult) -> dict[str, float]:
-    """The context attributes of a run: input size, cores and numeric parameters."""
-    context: dict[str, float] = {"input_size": float(result.size), "cores": float(result.cores)}
-    for key, value in result.params.items():
+def workload_attributes(size: int, cores: int, params: Mapping[str, Any]) -> dict[str, float]:
+    """The context attributes of a run: input size, cores and numeric parameters.
+
+    The one rule for both ways a run reaches a history: recorded from its event log
+    (:func:`record_workload`) and reported live to a collector
+    (:func:`jobcast.workloads.run_workload`), so that both fill the same job.
+    """
+    context: dict[str, float] = {"input_size": float(size), "cores": float(cores)}
+    for key, value in params.items():
         if isinstance(value, int | float) and not isinstance(value, bool) and key != "pause_s":
             context[key] = float(value)
     return context
 
 
+def workload_context(result: WorkloadResult) -> dict[str, float]:
+    """The context attributes of a finished run (see :func:`workload_attributes`)."""
+    return workload_attributes(result.size, result.cores, result.params)
+
+
+@dataclass(frozen=True)
+class AlreadyRecorded:
+    """The history held the run already (``jobcast watch`` recorded it): nothing was written.
+
+    Parameters
+    ----------
+    job
+        The job.
+    execution
+        The run's application id.
+    missing
+        Context attributes of the job that the stored record leaves empty while the
+        workload knows them.
+    scale_out
+        The stored record's scale-out (None: not recorded).
+    """
+
+    job: str
+    execution: str
+    missing: tuple[str, ...]
+    scale_out: int | None
+
+    def message(self, context: Mapping[str, Any]) -> str:
+        """What happened, and what to pass next time for a complete record."""
+        text = (
+            f"job {self.job!r} holds run {self.execution} already (recorded while it ran, "
+            "by `jobcast watch`); nothing more was written"
+        )
+        if self.missing:
+            sets = " ".join(f"--set {k}={context[k]:g}" for k in self.missing if k in context)
+            text += (
+                f". Its record lacks {', '.join(self.missing)}; give them to watch next "
+                f"time: {sets}"
+            )
+        return text
+
+
 def record_workload(
     repo: HistoryRepository, result: WorkloadResult, *, job: str | None = None
-) -> ImportSummary:
+) -> ImportSummary | AlreadyRecorded:
     """Store a finished run from its event log, with the records the workload counted.
 
     In local mode Spark has one executor (the driver); the scale-out recorded is the
-    number of local worker threads, the parallelism a local run actually changes.
+    number of local worker threads, the parallelism a local run actually changes
+    (``jobcast watch`` records a local run alike).
+
+    Returns
+    -------
+    ImportSummary or AlreadyRecorded
+        What was stored, or, when the job holds the run already (``jobcast watch``
+        recorded it while it ran), what that record lacks; nothing is written then.
     """
     if result.event_log is None:
         raise InputError(f"run {result.app_id} wrote no event log; run it with an event-log folder")
-    name = job or result.name
+    name = job or result.job or result.name
+    context = workload_context(result)
+    try:
+        existing = repo.job(name)
+    except UnknownJobError:
+        existing = None
+    if existing is not None:
+        before = _stored_run(repo, name, result.app_id)
+        if before is not None:
+            missing = tuple(
+                a for a in existing.attribute_names if a in context and _empty(before.get(a))
+            )
+            scale = before.get("scale_out")
+            return AlreadyRecorded(
+                name, result.app_id, missing, None if scale is None or _empty(scale) else int(scale)
+            )
     imported = read_event_log(result.event_log, iterations="job-groups")
     iterations = imported.iterations.copy()
     if len(iterations) == len(result.records):
         iterations["records"] = [float(r) for r in result.records]
     iterations["scale_out"] = result.cores
-    try:
-        existing = repo.job(name)
-    except UnknownJobError:
-        existing = None
     table = iteration_table(
         imported,
         job=name,
         existing=existing,
-        context=workload_context(result),
+        context=context,
         iterations=iterations,
     )
     return repo.import_iterations(table)
+
+
+def _stored_run(repo: HistoryRepository, job: str, app_id: str) -> dict[str, Any] | None:
+    runs = repo.executions(job, only_completed=False)
+    hit = runs[runs["external_id"].astype(str) == app_id]
+    return None if hit.empty else dict(hit.iloc[0])
+
+
+def _empty(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))

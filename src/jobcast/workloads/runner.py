@@ -9,10 +9,15 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from jobcast.collect.eventlog import CONTEXT_PREFIX
 from jobcast.errors import InputError
 from jobcast.workloads import base, cc, kmeans, pagerank, sgd
+from jobcast.workloads.record import workload_attributes
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from jobcast.collect.client import CollectorClient
 
 __all__ = ["WORKLOADS", "run_workload", "workload_defaults"]
 
@@ -73,6 +78,7 @@ def run_workload(
     params: Mapping[str, Any] | None = None,
     event_log_dir: str | Path,
     collector_url: str | None = None,
+    job: str | None = None,
     app_name: str | None = None,
     codec: str | None = None,
     rolling: bool = False,
@@ -97,9 +103,15 @@ def run_workload(
     event_log_dir
         Folder of the Spark event logs.
     collector_url
-        Base URL of a jobcast collector (``http://host:port``) to report iterations to.
+        Base URL of a jobcast collector (``http://host:port``) to report iterations to,
+        under ``job``, with the attributes and scale-out (``cores``) that
+        :func:`jobcast.workloads.record.record_workload` records. When the collector
+        refuses the run's start, nothing more is reported; the result's
+        ``collector_problem`` says why.
+    job
+        The job the run belongs to (default ``name``).
     app_name
-        ``spark.app.name`` (default ``jobcast-<name>``); also the job name reported.
+        ``spark.app.name`` (default ``jobcast-<name>``).
     codec
         Event-log compression: None, ``"zstd"`` or ``"lz4"``.
     rolling
@@ -134,7 +146,12 @@ def run_workload(
     if not isinstance(size, int) or size < 2:
         raise InputError(f"size must be an integer >= 2, got {size!r}")
     app = app_name or f"jobcast-{name}"
+    job = job or name
+    context = workload_attributes(size, cores, merged)
     log_dir = Path(event_log_dir)
+    # the run's job and attributes travel in its Spark settings, so that `jobcast watch`
+    # following its event log records the same job, attributes and scale-out
+    conf = {f"{CONTEXT_PREFIX}{k}": f"{v:g}" for k, v in context.items()}
     options = base.SparkOptions(
         cores=cores,
         event_log_dir=log_dir,
@@ -142,7 +159,7 @@ def run_workload(
         rolling=rolling,
         ui_port=ui_port,
         app_name=app,
-        extra_conf=MappingProxyType(dict(spark_conf or {})),
+        extra_conf=MappingProxyType({**conf, **dict(spark_conf or {})}),
     )
     # PySpark starts its Python workers with $PYSPARK_PYTHON (default "python3", whatever
     # that is on the PATH); they must be this interpreter, which can import jobcast
@@ -154,20 +171,14 @@ def run_workload(
     spark = base.spark_session(options)
     sc = spark.sparkContext
     app_id = str(sc.applicationId)
-    client = None
-    if collector_url is not None:
-        from jobcast.collect.client import CollectorClient
-
-        client = CollectorClient(collector_url)
-        client.start_execution(
-            app_id,
-            job=app,
-            params={"workload": name, "size": size, "cores": cores, **merged},
-            input_size=float(size),
-            scale_out=base.LOCAL_SCALE_OUT,
-        )
+    client = _start_reporting(collector_url, app_id, job=job, context=context, cores=cores)
     hook = base.IterationHook(
-        sc, name, client=client, pause_s=float(merged["pause_s"]), callback=callback
+        sc,
+        name,
+        client=client if client is not None and not client.refused else None,
+        pause_s=float(merged["pause_s"]),
+        callback=callback,
+        scale_out=cores,
     )
     algorithm_params = {k: v for k, v in merged.items() if k not in COMMON_PARAMS}
     try:
@@ -175,7 +186,8 @@ def run_workload(
     finally:
         spark.stop()
         if client is not None:
-            client.finish_execution(app_id)
+            if hook.client is not None:
+                client.finish_execution(app_id)
             client.close()
     runtime = time.perf_counter() - started
     log = base.find_app_event_log(log_dir, app_id)
@@ -192,4 +204,29 @@ def run_workload(
         records=tuple(hook.records),
         durations_s=tuple(hook.durations),
         runtime_s=runtime,
+        job=job,
+        collector_problem=None if client is None else client.problem,
     )
+
+
+def _start_reporting(
+    url: str | None, app_id: str, *, job: str, context: Mapping[str, float], cores: int
+) -> CollectorClient | None:
+    """A client that reported the run's start to the collector at ``url`` (None: no URL)."""
+    if url is None:
+        return None
+    from jobcast.collect.client import CollectorClient
+
+    client = CollectorClient(url)
+    client.start_execution(
+        app_id,
+        job=job,
+        params={k: v for k, v in context.items() if k != "input_size"},
+        input_size=context["input_size"],
+        scale_out=cores,
+    )
+    if client.refused:
+        logger.warning(
+            "collector %s refused the start of %s; its iterations are not reported", url, app_id
+        )
+    return client
