@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from jobcast.errors import InputError, PrivacyError, UnknownJobError
 from jobcast.history import HistoryRepository
-from jobcast.history.schema import HubShareRow, ImportRow, OrganizationRow
+from jobcast.history.schema import HubShareRow, OrganizationRow
 from jobcast.history.tokens import TokenStore
 from jobcast.privacy.share import (
     MANIFEST_FILE,
@@ -217,14 +217,6 @@ def publish_dir(
         return dict(_check(c.post(HUB_PATH, json=body), f"publishing {d} to {url}"))
 
 
-def _imported(repo: HistoryRepository, digest: str) -> bool:
-    with repo.transaction() as s:
-        hit = s.scalar(
-            select(ImportRow.id).where(ImportRow.origin.contains(f"sha256 {digest}")).limit(1)
-        )
-    return hit is not None
-
-
 def pull(
     repo: HistoryRepository,
     *,
@@ -257,11 +249,10 @@ def pull(
         listed = _check(c.get(HUB_PATH, params=params), f"listing shares of {job} at {url}")
         for rec in listed["shares"]:
             full = _check(c.get(f"{HUB_PATH}/{rec['id']}"), f"pulling share {rec['id']}")
-            digest = share_digest(full["manifest"], full["rows_csv"])
-            sealed = str(full["manifest"].get("manifest_sha256", ""))
-            why_not = not_new(repo, sealed) if sealed else None
-            if why_not is None and _imported(repo, digest):
-                why_not = "imported", "this share was already pulled from the hub"
+            # the manifest's own digest, which every import of the share records (a pull
+            # and `jobcast import share` alike)
+            sealed = str(full["manifest"].get("manifest_sha256") or "")
+            why_not = not_new(repo, sealed) if sealed else None  # none: refused below
             if why_not is not None:
                 out.append({**rec, "imported": 0, "skipped": why_not[0], "reason": why_not[1]})
                 continue
@@ -271,6 +262,7 @@ def pull(
                 existing = repo.job(name)
             except UnknownJobError:
                 existing = None
+            digest = share_digest(full["manifest"], full["rows_csv"])
             published = datetime.fromisoformat(rec["published_at"]).date().isoformat()
             origin = (
                 f"hub {url.rstrip('/')} share {rec['id']} org {rec['organization']} "

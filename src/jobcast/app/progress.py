@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 
-from jobcast.app.json_fields import field_dict
 from jobcast.errors import InputError, JobcastError, NotEnoughDataError
 from jobcast.history import HistoryRepository
 from jobcast.history.values import utc
@@ -52,22 +51,6 @@ class EtaOptions(TypedDict, total=False):
     now: datetime | None
 
 
-#: An ETA's attributes in the order of its JSON.
-_ETA_FIELDS = (
-    "job",
-    "execution",
-    "iterations_done",
-    "elapsed_s",
-    "remaining_s",
-    "finish_at",
-    "interval_s",
-    "progress",
-    "deadline_risk",
-    "similar",
-    "warnings",
-)
-
-
 @dataclass(frozen=True, kw_only=True)
 class Eta(WallClockEstimate):
     """The estimated end of a running execution: its :class:`WallClockEstimate` and whose.
@@ -97,13 +80,8 @@ class Eta(WallClockEstimate):
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form (finish time as ISO 8601)."""
-        return field_dict(self, _ETA_FIELDS) | {
-            "finish_at": self.finish_at.isoformat(),
-            "interval_s": list(self.interval_s),
-            "similar": list(self.similar),
-            "warnings": list(self.warnings),
-        }
+        """JSON form (finish time as ISO 8601): job, execution, then the estimate's."""
+        return {"job": self.job, "execution": self.execution, **super().to_dict()}
 
 
 @dataclass(frozen=True)

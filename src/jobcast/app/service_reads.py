@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "State",
-    "UnknownExecutionError",
     "list_executions",
     "execution_record",
     "execution_iterations",

@@ -111,24 +111,8 @@ def iteration_estimates(
             )
         except JobcastError:
             continue
-        out.append(payload(est))
+        out.append(est.to_dict())
     return out
-
-
-def payload(est: Any) -> dict[str, Any]:
-    """A wall-clock estimate as ``watch --json`` prints it."""
-    return {
-        "iterations_done": est.iterations_done,
-        "elapsed_s": est.elapsed_s,
-        "remaining_s": est.remaining_s,
-        "finish_at": est.finish_at.isoformat(),
-        "interval_s": list(est.interval_s),
-        "progress": est.progress,
-        "deadline_risk": est.deadline_risk,
-        "similar": list(est.similar),
-        "basis": est.basis,
-        "warnings": list(est.warnings),
-    }
 
 
 def ended_line(app_start: datetime, end: datetime, done: int) -> Text:
@@ -166,4 +150,4 @@ def render(
         f"remaining: ~{est.remaining_s:.0f} s ({lo:.0f}-{hi:.0f})  "
         f"finish ≈ {est.finish_at:%H:%M:%S} UTC{risk}"
     )
-    return text, payload(est)
+    return text, est.to_dict()

@@ -90,16 +90,27 @@ class SparkSettings:
         self.properties: dict[str, str] = {}
 
     def scan(self, lines: Iterable[bytes]) -> Iterator[bytes]:
-        """``lines``, reading the Spark settings from the environment event on the way."""
-        for line in lines:
-            if not self.properties and _ENVIRONMENT in line[:80]:
-                try:
-                    event = json.loads(line)
-                    props = event.get("Spark Properties") or {}
-                    self.properties = {str(k): str(v) for k, v in _pairs(props).items()}
-                except (ValueError, AttributeError, TypeError):
-                    pass  # the parser counts it as corrupt if it is
-            yield line
+        """``lines``, reading the Spark settings from the environment event on the way.
+
+        Only the lines up to that event (the log's first few) are looked at; the rest
+        pass straight through.
+        """
+        rest = iter(lines)
+        if not self.properties:
+            for line in rest:
+                yield line
+                if _ENVIRONMENT in line[:80] and self._read(line):
+                    break
+        yield from rest
+
+    def _read(self, line: bytes) -> bool:
+        try:
+            event = json.loads(line)
+            props = event.get("Spark Properties") or {}
+            self.properties = {str(k): str(v) for k, v in _pairs(props).items()}
+        except (ValueError, AttributeError, TypeError):
+            return False  # the parser counts it as corrupt if it is
+        return True
 
     @property
     def local_threads(self) -> int | None:

@@ -14,7 +14,7 @@ from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import validate_data
 
 from jobcast.errors import InputError
-from jobcast.history.values import MAX_NUMBER
+from jobcast.history.values import MAX_NUMBER, number_problem
 
 __all__ = [
     "ColumnSpec",
@@ -331,17 +331,10 @@ def numeric_values(frame: pd.DataFrame, label: Hashable) -> np.ndarray:
         if isinstance(e, InputError):
             raise
         values = frame[label].tolist()
-        bad = next((v for v in values if _number_or_none(v) is None), values[0])
+        bad = next((v for v in values if number_problem(v) is not None), values[0])
         raise InputError(
             f"Context attribute {label!r} must be numeric, as in the training data; got {bad!r}."
         ) from e
-
-
-def _number_or_none(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def scale_out_only(estimator: Any, X: Any, spec: ColumnSpec | None, *, reset: bool) -> np.ndarray:

@@ -92,6 +92,21 @@ class WallClockEstimate:
     basis: str = "iterations"
     warnings: tuple[str, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``watch --json``; the service's ETA adds job and execution)."""
+        return {
+            "iterations_done": self.iterations_done,
+            "elapsed_s": self.elapsed_s,
+            "remaining_s": self.remaining_s,
+            "finish_at": self.finish_at.isoformat(),
+            "interval_s": list(self.interval_s),
+            "progress": self.progress,
+            "deadline_risk": self.deadline_risk,
+            "similar": list(self.similar),
+            "basis": self.basis,
+            "warnings": list(self.warnings),
+        }
+
     def __post_init__(self) -> None:
         lo, hi = self.interval_s
         if not 0.0 <= self.progress <= 1.0:
