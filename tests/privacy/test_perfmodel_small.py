@@ -162,14 +162,16 @@ def test_a_runtime_window_in_the_search_range_is_the_data_or_nothing():
     t = np.exp(5.5 + 0.3 * np.random.default_rng(1).standard_normal(112))
     count = RowCount(112.0, 112.0, 112.0, 0.1)
     elsewhere = 0
-    for _ in range(100):
+    for _ in range(300):
         win = runtime_window(
             t, SEARCH_LOWER, SEARCH_UPPER, count, accountant=Accountant(1.0), epsilon=0.128,
             name="t",
         )
         whole = (win.low, win.high) == (SEARCH_LOWER, SEARCH_UPPER)
         elsewhere += not whole and not (win.low < np.exp(5.5) < win.high < 1e3 * win.low)
-    assert elsewhere <= 2  # measured 0 in 300
+    # measured 6 in 2000 (0.3 %; OpenDP's noise cannot be seeded): the bound is the old
+    # 2 %, over 300 fits so that it fails by chance with probability ~4e-5, not ~4e-3
+    assert elsewhere <= 6
 
 
 def test_a_small_job_without_a_domain_file_is_refused_not_released_from_noise(monkeypatch):
