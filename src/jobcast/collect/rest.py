@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import pandas as pd
 
 from jobcast.collect.eventlog import EventLogImport, SparkSettings, read_event_log
 from jobcast.collect.grouping import DEFAULT_ITERATIONS, IterationMode, IterationRule
+from jobcast.collect.rest_jobs import RestJob, add_stage_totals, iteration_row
 from jobcast.collect.runs import ApplicationRun, iterations_frame
 from jobcast.collect.sources import find_application_log
 from jobcast.collect.spark_env import (
@@ -38,35 +39,6 @@ _API = "/api/v1"
 _NO_TIME = -1
 class SparkRestError(JobcastError):
     """The Spark REST API cannot be reached or answers nonsense."""
-
-
-#: The totals kept of a finished job's stages: each the sum of these stage fields of the
-#: REST API (``cpu_ns`` and ``run_ms`` give the CPU share, the rest are reported as summed).
-_STAGE_TOTALS: dict[str, tuple[str, ...]] = {
-    "records": ("inputRecords", "shuffleReadRecords"),
-    "cpu_ns": ("executorCpuTime",),
-    "run_ms": ("executorRunTime",),
-    "disk": (
-        "inputBytes",
-        "outputBytes",
-        "shuffleWriteBytes",
-        "shuffleLocalBytesRead",
-        "diskBytesSpilled",
-    ),
-    "net": ("shuffleRemoteBytesRead", "shuffleMergedRemoteBytesRead"),
-    "tasks": ("numCompleteTasks", "numFailedTasks"),
-}
-
-
-@dataclass
-class _Job:
-    """What the follower remembers of a finished Spark job (the UI may forget it)."""
-
-    job_id: int
-    key: str | None
-    submitted: datetime
-    completed: datetime
-    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_STAGE_TOTALS, 0))
 
 
 class SparkRestFollower:
@@ -163,7 +135,7 @@ class SparkRestFollower:
         self._final: EventLogImport | None = None
         self.event_log: Path | None = None
         self._http = httpx.Client(base_url=self.ui_url, timeout=timeout_s, transport=transport)
-        self._jobs: dict[int, _Job] = {}
+        self._jobs: dict[int, RestJob] = {}
         self._running_keys: dict[str, datetime] = {}
         self._counted_stages: set[tuple[int, int]] = set()
         self.executors = ExecutorTimeline()
@@ -290,7 +262,7 @@ class SparkRestFollower:
                 continue
             done = parse_spark_time(job.get("completionTime")) or submitted
             self._seen(done)
-            record = _Job(job_id, key, submitted, done)
+            record = RestJob(job_id, key, submitted, done)
             self._jobs[job_id] = record
             newly_done.append((record, [int(s) for s in job.get("stageIds", [])]))
         if newly_done:
@@ -371,22 +343,9 @@ class SparkRestFollower:
             self.finished_at = final.run.finished_at
         self._seen(final.run.finished_at)
 
-    def _add_stage_metrics(self, done: list[tuple[_Job, list[int]]]) -> None:
+    def _add_stage_metrics(self, done: list[tuple[RestJob, list[int]]]) -> None:
         stages = self._get(f"/applications/{self.app_id}/stages")
-        by_id: dict[int, list[dict[str, Any]]] = {}
-        for st in stages:
-            by_id.setdefault(int(st["stageId"]), []).append(st)
-        for job, stage_ids in sorted(done, key=lambda d: d[0].job_id):
-            for sid in stage_ids:
-                for st in by_id.get(sid, []):
-                    ident = (sid, int(st.get("attemptId", 0)))
-                    if st.get("status") not in ("COMPLETE", "FAILED"):
-                        continue
-                    if ident in self._counted_stages:
-                        continue  # a skipped stage in a later job: its work was counted once
-                    self._counted_stages.add(ident)
-                    for total, names in _STAGE_TOTALS.items():
-                        job.totals[total] += sum(int(st.get(n, 0)) for n in names)
+        add_stage_totals(done, stages, self._counted_stages)
 
     def _update_executors(self, executors: list[dict[str, Any]]) -> None:
         for ex in executors:
@@ -426,7 +385,7 @@ class SparkRestFollower:
         return iterations_frame({str(k): v for k, v in r.items()} for r in rows.to_dict("records"))
 
     def _rest_frame(self) -> pd.DataFrame:
-        groups: dict[str, list[_Job]] = {}
+        groups: dict[str, list[RestJob]] = {}
         for job in self._jobs.values():
             if job.key is not None:
                 groups.setdefault(job.key, []).append(job)
@@ -450,23 +409,9 @@ class SparkRestFollower:
             )
             if not closed:
                 continue
-            total = {name: sum(j.totals[name] for j in js) for name in _STAGE_TOTALS}
-            run_ms = total["run_ms"]
+            scale_out = self.executors.scale_out(start.timestamp(), end.timestamp())
             rows.append(
-                {
-                    "execution": self.app_id or self.ui_url,
-                    "started_at": start,
-                    "finished_at": end,
-                    "duration_s": (end - start).total_seconds(),
-                    "scale_out": self.executors.scale_out(start.timestamp(), end.timestamp()),
-                    "records": total["records"],
-                    "cpu": total["cpu_ns"] / (run_ms * 1e6) if run_ms else float("nan"),
-                    "disk": total["disk"],
-                    "net": total["net"],
-                    "label": key,
-                    "jobs": len(js),
-                    "tasks": total["tasks"],
-                }
+                iteration_row(key, js, execution=self.app_id or self.ui_url, scale_out=scale_out)
             )
         return iterations_frame(rows)
 
