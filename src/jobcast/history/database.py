@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobcast.errors import DatabaseError
@@ -129,6 +129,26 @@ def explain_write_error(error: BaseException) -> str:
     )
 
 
+#: Key of the PostgreSQL advisory lock that serialises migrations (any fixed number).
+_PG_SCHEMA_LOCK = 0x6A736368  # "jsch" (the ledger's lock is "jobc")
+
+
+def _lock_schema(conn: Connection) -> None:
+    """Hold the database's schema lock until ``conn``'s transaction ends.
+
+    Two processes opening a new database at once (a team's first imports, two service
+    replicas) would otherwise both find no schema and both create it; the second waits
+    here and then finds the schema current.
+    """
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        raw = conn.connection.driver_connection
+        if raw is not None and not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif dialect == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (a no-op when it is current).
 
@@ -150,7 +170,12 @@ def migrate(engine: Engine) -> None:
     heads = set(ScriptDirectory.from_config(cfg).get_heads())
     current: set[str] = set()
     try:
+        with engine.connect() as conn:  # the common case: current, no lock needed
+            current = set(MigrationContext.configure(conn).get_current_heads())
+        if current == heads:
+            return
         with engine.begin() as conn:
+            _lock_schema(conn)
             current = set(MigrationContext.configure(conn).get_current_heads())
             if current == heads:
                 return
