@@ -18,6 +18,7 @@ __all__ = [
     "BudgetExceededError",
     "DomainError",
     "ReleaseRefusedError",
+    "ReleaseAbortedError",
     "MissingExtraError",
 ]
 
@@ -115,6 +116,19 @@ class ReleaseRefusedError(DomainError):
     def __init__(self, message: str, *, spent: float) -> None:
         super().__init__(message)
         self.spent = float(spent)
+
+
+class ReleaseAbortedError(PrivacyError):
+    """A release stopped after its mechanism ran: nothing was written, its ε is charged.
+
+    ``interrupted`` is the signal's name (``"SIGINT"``, ``"SIGTERM"``) for an
+    interrupt, else None; ``spent`` is the ε charged (0 without DP).
+    """
+
+    def __init__(self, message: str, *, spent: float, interrupted: str | None) -> None:
+        super().__init__(message)
+        self.spent = float(spent)
+        self.interrupted = interrupted
 
 
 class MissingExtraError(JobcastError, ImportError):

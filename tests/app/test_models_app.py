@@ -12,7 +12,7 @@ from jobcast.app.fitting import MAX_QUERIES, check_scale_outs
 from jobcast.app.imports import import_c3o
 from jobcast.app.model_evaluation import evaluate_models
 from jobcast.app.predict import predict
-from jobcast.errors import ImportFormatError, InputError
+from jobcast.errors import ImportFormatError, InputError, NotEnoughDataError
 from jobcast.history import HistoryRepository
 from tests.conftest import shared_file
 
@@ -295,3 +295,140 @@ def test_a_history_of_one_runtime_is_said_to_be(repo: HistoryRepository, tmp_pat
                runtime="gross_runtime", scale_out="instance_count")  # fmt: skip
     sort = predict(repo, "sort", settings={"data_size_MB": 15000}, scale_outs=[4], model="ernest")
     assert not any("the same runtime" in w for w in sort.warnings)
+
+
+def _numjob(repo: HistoryRepository, tmp_path: Path, *, nodes: tuple[int, ...] = (2, 4, 8)) -> None:
+    """A job without machine types: runtime by nodes at size 100 (and 200)."""
+    from jobcast.app.imports import import_csv
+
+    path = tmp_path / "s.csv"
+    rows = [(300, 2), (170, 4), (100, 8)] if nodes == (2, 4, 8) else [(300, n) for n in nodes]
+    path.write_text("seconds,nodes,size\n" + "".join(f"{s},{n},100\n" for s, n in rows)
+                    + "".join(f"{2 * s + 5},{n},200\n" for s, n in rows))  # fmt: skip
+    import_csv(repo, path, job="numjob", runtime="seconds", scale_out="nodes")
+
+
+def test_a_run_without_an_attribute_is_left_out_with_a_warning(
+    repo: HistoryRepository, tmp_path: Path
+) -> None:
+    """Was: "Input X contains NaN in column 'size'" from every model of the job, for good."""
+    _numjob(repo, tmp_path)
+    repo.start_execution(repo.job("numjob"), "live-1", scale_out=2, attributes={})
+    repo.finish_execution("numjob", "live-1", gross_runtime=310.0)
+    said = (
+        "1 of the 7 completed executions of job 'numjob' was left out of training: 1 has no "
+        "value of 'size'"
+    )
+    result = predict(repo, "numjob", settings={"size": 100}, scale_outs=[2, 4], model="ernest")
+    assert result.predictions[0] == pytest.approx(300, rel=0.1)
+    assert result.warnings[0].startswith(said)
+    chosen = configure(repo, "numjob", deadline_s=500, settings={"size": 100}, model="ernest")
+    assert chosen.feasible and chosen.warnings[0].startswith(said)
+    (evaluated,) = evaluate_models(repo, ["numjob"], models=["ernest"], repeats=1, train_sizes=[3])
+    assert evaluated.warnings[0].startswith(said) and evaluated.holdout is not None
+    assert evaluated.holdout.n_rows == 6
+
+
+def test_user_prices_say_what_they_leave_to_the_defaults(pagerank: HistoryRepository) -> None:
+    """Was: other machine types silently got AWS USD prices, every cost labelled USD."""
+    result = _configure_m4(
+        pagerank, machine_types=["m4.2xlarge", "r4.xlarge"], prices={"r4.xlarge": 0.01}
+    )
+    assert result.currency == "price units" and "price units (at the bound)" in result.message
+    assert result.warnings == (
+        "--prices gives no price for m4.2xlarge: priced by the built-in AWS on-demand price "
+        "(USD per machine-hour, us-east-1), while costs are labelled 'price units'; add it to "
+        "the price file to price it yourself",
+    )
+    r4 = next(c for c in result.candidates if c["machine_type"] == "r4.xlarge")
+    assert r4["cost"] == pytest.approx(r4["scale_out"] * 0.01 * r4["bound_s"] / 3600)
+    assert _configure_m4(pagerank, prices={"m4.2xlarge": 0.3}).warnings == ()
+    default = _configure_m4(pagerank)
+    assert default.currency == "USD" and default.warnings == ()
+
+
+def test_prices_for_a_job_without_machine_types_are_said_unused(
+    repo: HistoryRepository, tmp_path: Path
+) -> None:
+    _numjob(repo, tmp_path)
+    result = configure(
+        repo, "numjob", deadline_s=500, settings={"size": 100}, prices={"x": 1.0}, model="ernest"
+    )
+    assert result.currency == "machine-hours"
+    assert result.warnings == (
+        "--prices is not used: job 'numjob' records no machine types, so costs are "
+        "machine-hours (scale-out × bound / 3600); leave out --prices",
+    )
+
+
+@pytest.mark.parametrize("deadline", [float("inf"), float("nan"), -1.0])
+def test_an_infinite_deadline_is_refused_before_fitting(
+    pagerank: HistoryRepository, monkeypatch: pytest.MonkeyPatch, deadline: float
+) -> None:
+    import jobcast.app.fitting as fitting
+
+    monkeypatch.setattr(fitting, "fit_job", lambda *a, **k: pytest.fail("fitted"))
+    with pytest.raises(InputError, match=r"^--deadline must be a finite number of seconds > 0"):
+        _configure_m4(pagerank, deadline_s=deadline)
+
+
+def test_predict_takes_several_machine_types(pagerank: HistoryRepository) -> None:
+    result = predict(
+        pagerank,
+        "pagerank",
+        settings=CONTEXT,
+        scale_outs=[4, 6],
+        machine_type=["m4.2xlarge", "r4.xlarge"],
+        model="optimistic",
+    )
+    assert list(result.queries["machine_type"]) == ["m4.2xlarge"] * 2 + ["r4.xlarge"] * 2
+    assert list(result.queries["slots"]) == [32, 48, 16, 24]
+    one = predict(
+        pagerank,
+        "pagerank",
+        settings=CONTEXT,
+        scale_outs=[4, 6],
+        machine_type="r4.xlarge",
+        model="optimistic",
+    )
+    assert result.predictions[2:] == pytest.approx(one.predictions)
+
+
+def test_a_single_scale_out_is_said_not_to_tell_scale_outs_apart(
+    repo: HistoryRepository, tmp_path: Path
+) -> None:
+    """Was: the same runtime for 2, 4 and 8 machines, then "allow larger --scale-out values"."""
+    _numjob(repo, tmp_path, nodes=(2, 2, 2))
+    ask: dict[str, Any] = {"settings": {"size": 100}, "model": "loglinear"}
+    result = configure(repo, "numjob", deadline_s=100, scale_outs=[2, 4, 8], **ask)
+    assert not result.feasible and "allow larger" not in result.message
+    assert "the history holds only scale-out 2" in result.message
+    assert result.warnings == (
+        "every execution of job 'numjob' ran on 2 machines: the model cannot tell scale-outs "
+        "apart, so its answers for scale-out 4, 8 are guesses (often the same runtime as on 2); "
+        "import or run executions on other scale-outs",
+    )
+    assert predict(repo, "numjob", scale_outs=[2], **ask).warnings == ()
+    assert "cannot tell" in predict(repo, "numjob", scale_outs=[2, 16], **ask).warnings[0]
+
+
+def test_evaluate_models_checks_every_job_before_any_work(
+    repo: HistoryRepository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Was: sort computed for 17 s, then "No training size fits into the 2 training rows"."""
+    import jobcast.evaluation.models as protocols
+    from jobcast.app.imports import import_csv
+
+    _numjob(repo, tmp_path)
+    small = tmp_path / "e3.csv"
+    small.write_text("seconds,nodes,size\n300,2,100\n170,4,100\n100,8,100\n")
+    import_csv(repo, small, job="etl3", runtime="seconds", scale_out="nodes")
+    calls: list[str] = []
+    monkeypatch.setattr(protocols, "holdout_evaluation", lambda *a, **k: calls.append("work"))
+    with pytest.raises(NotEnoughDataError) as raised:
+        evaluate_models(repo, ["numjob", "etl3"], models=["ernest"], train_sizes=[3, 6])
+    assert str(raised.value) == (
+        "job 'etl3': no training size of 3, 6 fits into its 2 training rows (80% of its 3 "
+        "executions); give sizes of at most 2 (e.g. --train-sizes 1-2), or leave the job out"
+    )
+    assert calls == []

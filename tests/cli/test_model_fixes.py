@@ -171,3 +171,75 @@ def test_evaluate_models_names_its_plots_and_refuses_a_job_twice(
     code, out, err = jobcast(*evaluate, "--job", "sort", "--job", "sort", "--db", db)
     assert code == 2 and out == ""
     assert err.startswith("error: job 'sort' is named more than once (--job sort)")
+
+
+def _help(jobcast: Jobcast, *command: str) -> str:
+    code, out, _ = jobcast(*command, "--help")
+    assert code == 0
+    return " ".join(out.split())
+
+
+def test_help_says_what_plot_and_prices_do(jobcast: Jobcast) -> None:
+    # --plot said "one per job: FILE-JOB.png", but one job writes FILE itself
+    plot = _help(jobcast, "evaluate", "models")
+    assert "FILE itself for one job; for several, one per job named FILE-JOB" in plot
+    configure = _help(jobcast, "configure")
+    assert "costed at its bound, not at its prediction" in configure
+    assert '"currency": "EUR" (else costs are in "price units")' in configure
+    assert "with a warning naming them" in configure and "--prices is then unused" in configure
+    assert "r4.xlarge,m4.2xlarge" in configure and "r4.xlarge,m4.2xlarge" in _help(
+        jobcast, "predict"
+    )
+
+
+def test_machine_types_take_comma_lists(jobcast: Jobcast, db: str, tmp_path: Path) -> None:
+    """Was: unknown machine type 'r4.xlarge,m4.2xlarge'."""
+    pagerank = [a for a in PAGERANK if a not in ("--machine-type", "r4.xlarge")]
+    context = ["--set", "pages=2000000", "--set", "data_size_MB=284", "--scale-out", "4"]
+    ask = [*pagerank, *context, "--model", "optimistic", "--db", db, "--json"]
+    prices = tmp_path / "p.json"
+    prices.write_text('{"r4.xlarge": 0.01}')
+    code, out, _ = jobcast(
+        "configure", *ask, "--deadline", "900", "--machine-type", "r4.xlarge,m4.2xlarge",
+        "--prices", str(prices),
+    )  # fmt: skip
+    result = json.loads(out)
+    assert code == 0 and result["currency"] == "price units"
+    assert {c["machine_type"] for c in result["candidates"]} == {"r4.xlarge", "m4.2xlarge"}
+    assert result["warnings"] == [
+        f"--prices {prices} gives no price for m4.2xlarge: priced by the built-in AWS "
+        "on-demand price (USD per machine-hour, us-east-1), while costs are labelled "
+        "'price units'; add it to the price file to price it yourself"
+    ]
+    code, out, _ = jobcast("predict", *ask, "--machine-type", "m4.2xlarge,r4.xlarge")
+    assert code == 0 and len(json.loads(out)["predictions"]) == 2
+    code, out, err = jobcast("predict", *ask, "--machine-type", "m4.2xlarge,")
+    assert code == 2 and "--machine-type 'm4.2xlarge,' has an empty entry" in err
+
+
+def test_an_infinite_deadline_says_finite(jobcast: Jobcast, db: str) -> None:
+    code, out, err = jobcast("configure", *KMEANS, "--set", "k=5", "--deadline", "inf",
+                             "--db", db)  # fmt: skip
+    assert code == 2 and out == ""
+    assert err.startswith("error: --deadline must be a finite number of seconds > 0")
+
+
+def test_evaluate_models_names_a_small_job_before_any_work(
+    jobcast: Jobcast, tmp_path: Path
+) -> None:
+    """Was: sort computed for 17 s, then failed without naming etl3, losing sort's results."""
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    small = tmp_path / "e3.csv"
+    small.write_text("seconds,nodes,size\n300,2,100\n170,4,100\n100,8,100\n")
+    with HistoryRepository(db) as repo:
+        import_c3o(repo, [shared_file("c3o-paper", "sort.csv")], job="sort")
+    code, _, _ = jobcast("import", "csv", str(small), "--job", "etl3", "--runtime", "seconds",
+                         "--scale-out", "nodes", "--db", db)  # fmt: skip
+    assert code == 0
+    code, out, err = jobcast("evaluate", "models", "--job", "sort", "--job", "etl3",
+                             "--models", "ernest", "--repeats", "1", "--db", db)  # fmt: skip
+    assert code == 1 and out == ""  # as any job with too few executions
+    assert err.startswith(
+        "error: job 'etl3': no training size of 3, 6, ..., 30 fits into its 2 training rows"
+    )
+    assert "evaluating" not in err  # no bar started: nothing was computed

@@ -78,3 +78,33 @@ def test_one_lookup_of_a_job_per_transaction(repo: HistoryRepository) -> None:
         finally:
             event.remove(conn, "before_cursor_execute", count)
     assert len(statements) == 1  # the one lookup of the unknown id
+
+
+@pytest.mark.parametrize("defer", [False, True])
+def test_a_finish_stored_by_another_writer_since_the_cache_was_filled_is_a_conflict(
+    repo: HistoryRepository, defer: bool
+) -> None:
+    """Two services on one database: each cache knows the start, each gets a finish."""
+    _started(repo)
+    first: dict[Any, Any] = {}
+    second: dict[Any, Any] = {}
+    start = {"started_at": T0 + timedelta(seconds=1)}
+    assert _write(repo, first, start) is True
+    assert _write(repo, second, start) is False  # the second cache learns the start
+    assert _write(repo, first, {"finished_at": T0 + timedelta(seconds=15)}) is True
+    late = {"finished_at": T0 + timedelta(seconds=18)}
+    with pytest.raises(ConflictError, match="never rewritten"):
+        if defer:
+            from jobcast.history.live_writer import DeferredConflict
+
+            try:
+                with repo.engine.begin() as conn:
+                    writer = LiveWriter(conn, cache=second, defer=True)
+                    writer.iteration("run-1", 0, late)
+                    writer.flush()
+            except DeferredConflict:  # the collector clears its cache, writes again
+                second.clear()
+                _write(repo, second, late)
+        else:
+            _write(repo, second, late)
+    assert _rows(repo)[0][1].replace(tzinfo=UTC) == T0 + timedelta(seconds=15)

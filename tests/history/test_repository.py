@@ -79,6 +79,11 @@ def test_unknown_job_names_known_ones(repo: HistoryRepository) -> None:
         ("gbt\t", "starts or ends with white space"),
         ("g\x07bt", "control character"),
         ("gu\u0308", "not in Unicode normal form NFC"),
+        # its page and API address (/jobs/NAME) would lead elsewhere
+        ("team/etl", "holds '/'.*use another separator, e.g. 'team-etl'"),
+        ("<b>x</b>", "holds '/'"),
+        ("..", "step of a path.*give the job a name with other characters"),
+        (".", "step of a path"),
     ],
 )
 def test_new_jobs_get_names_that_read_as_one(

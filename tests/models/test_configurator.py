@@ -144,3 +144,10 @@ def test_configure_on_c3o_sort_with_machine_types() -> None:
     assert result.best is not None
     feasible = [c for c in result.candidates if c.feasible]
     assert result.best.cost == min(c.cost for c in feasible)
+
+
+@pytest.mark.parametrize("deadline", [float("inf"), float("nan"), 0.0])
+def test_a_deadline_must_be_finite(deadline: float) -> None:
+    # said "must be a number of seconds > 0, got inf", which inf seems to be
+    with pytest.raises(InputError, match=r"^deadline must be a finite number of seconds > 0"):
+        configure(_fitted(), {"size": 200.0}, scale_outs=[2], deadline=deadline, errors=[0.0])

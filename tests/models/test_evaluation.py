@@ -8,12 +8,13 @@ import pytest
 
 from jobcast.errors import InputError, NotEnoughDataError
 from jobcast.evaluation.models import (
+    check_sizes,
     evaluate_models,
     holdout_evaluation,
     mape,
-    plot_model_evaluation,
     training_size_evaluation,
 )
+from jobcast.evaluation.models_plot import plot_model_evaluation
 
 from .helpers import load_c3o_paper
 
@@ -90,3 +91,29 @@ def test_figures_do_not_depend_on_the_other_models() -> None:
         X, y, models=MODELS, train_sizes=(3, 6), repeats=2, random_state=3
     )
     assert small.mapes["ernest"] == both.mapes["ernest"]
+
+
+def test_check_sizes_names_the_job_and_the_sizes_that_fit() -> None:
+    """Was: "No training size fits into the 2 training rows" after another job's work."""
+    with pytest.raises(NotEnoughDataError) as raised:
+        check_sizes(3, job="etl3", train_sizes=(3, 6, 9, 12, 15, 18))
+    assert str(raised.value) == (
+        "job 'etl3': no training size of 3, 6, ..., 18 fits into its 2 training rows "
+        "(80% of its 3 executions); give sizes of at most 2 (e.g. --train-sizes 1-2), or "
+        "leave the job out"
+    )
+    with pytest.raises(NotEnoughDataError, match="^job 'one': its 1 execution cannot be split"):
+        check_sizes(1, job="one")
+    assert check_sizes(36, job="sort", train_sizes=(3, 30)) == (30,)
+    assert check_sizes(3, train_sizes=None) == ()
+
+
+def test_skipped_sizes_are_warned_in_the_result() -> None:
+    X, y = load_c3o_paper("sort")
+    result = evaluate_models(X, y, job="sort", models=("ernest",), repeats=1, train_sizes=(3, 30))
+    assert result.warnings == (
+        "job 'sort': training size 30 skipped: the training split holds 29 rows",
+    )
+    assert result.to_dict()["warnings"] == list(result.warnings)
+    with pytest.raises(NotEnoughDataError, match="^job 'tiny': no training size of 3 fits"):
+        evaluate_models(X.head(3), y[:3], job="tiny", models=("ernest",), train_sizes=(3,))

@@ -50,9 +50,12 @@ def test_load_json_overrides_defaults(tmp_path: Path) -> None:
         ("[0.4]", "JSON object", None),
         ("{}", "JSON object", None),
         ('{\n"m4.2xlarge": 0.4,\n"r4.xlarge": "cheap"\n}', "must be a number", 3),
-        ('{"m4.2xlarge": -1}', "must be > 0", 1),
+        ('{"m4.2xlarge": -1}', "must be a finite number > 0", 1),
         ('{"m4.2xlarge": true}', "must be a number", 1),
-        ('{"m4.2xlarge": NaN}', "must be > 0", 1),
+        ('{"m4.2xlarge": NaN}', "must be a finite number > 0", 1),
+        ('{"m4.2xlarge": Infinity}', "must be a finite number > 0 per machine-hour, got inf", 1),
+        ('{"m4.2xlarge": 0.4,\n "currency": 3}', '"currency" must name', 2),
+        ('{"currency": "EUR"}', "JSON object", None),
         ('{"": 0.3}', "non-empty", 1),
     ],
 )
@@ -75,3 +78,32 @@ def test_missing_price_file(tmp_path: Path) -> None:
 def test_constructor_validates() -> None:
     with pytest.raises(InputError):
         PriceTable({"m4.2xlarge": 0.0})
+
+
+def test_a_partial_file_says_what_the_defaults_price(tmp_path: Path) -> None:
+    """Was: the other machine types silently got AWS USD prices, costs labelled USD."""
+    path = tmp_path / "p.json"
+    path.write_text('{"r4.xlarge": 0.01}')
+    table = PriceTable.from_json(path)
+    assert table.currency == "price units" and table.price("r4.xlarge") == 0.01
+    assert table.defaulted == set(DEFAULT_PRICES) - {"r4.xlarge"}
+    assert table.price("m4.2xlarge") == DEFAULT_PRICES["m4.2xlarge"]
+    assert PriceTable.default().currency == "USD"
+    assert PriceTable.default().defaulted == set(DEFAULT_PRICES)
+    assert PriceTable.default().with_prices({"m4.2xlarge": 1.0}).defaulted == (
+        set(DEFAULT_PRICES) - {"m4.2xlarge"}
+    )
+    # an optional currency: USD keeps the defaults, another one does not mix with them
+    path.write_text('{"r4.xlarge": 0.01, "currency": "USD"}')
+    usd = PriceTable.from_json(path)
+    assert usd.currency == "USD" and usd.defaulted == table.defaulted
+    path.write_text('{"r4.xlarge": 0.01, "currency": "EUR"}')
+    eur = PriceTable.from_json(path)
+    assert eur.currency == "EUR" and dict(eur.prices) == {"r4.xlarge": 0.01}
+    assert eur.defaulted == frozenset()
+    with pytest.raises(InputError, match=r"'m4\.2xlarge'.*do not price EUR\); add it to the JSON"):
+        eur.price("m4.2xlarge")
+    assert PriceTable.of({"x1": 2.0}, defaults=False).to_dict() == {
+        "currency": "price units",
+        "prices": {"x1": 2.0},
+    }

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator
 
-from jobcast.errors import ImportFormatError, InputError
+from jobcast.errors import ImportFormatError, InputError, NotEnoughDataError
 from jobcast.history import Attribute, AttributeKind, JobSpec
 from jobcast.models import (
     AutoModel,
@@ -27,6 +27,7 @@ from jobcast.models.training_data import (
     input_frame,
     numeric_attributes,
     query_frame,
+    training_set,
 )
 
 MODELS = [
@@ -257,3 +258,35 @@ def test_text_that_reads_as_a_bad_number_is_refused(
     model = GradientBoostingModel(n_estimators=20).fit(X, y)
     with pytest.raises(InputError, match=f"{says} in column 'size'"):
         model.predict(pd.DataFrame({"scale_out": [4.0, 4.0], "size": ["100", cell]}))
+
+
+def test_executions_without_an_attribute_are_left_out_and_counted() -> None:
+    """Was: one live run without 'size' broke every model of the job for good (NaN in X)."""
+    attributes = (
+        Attribute("size", AttributeKind.DATASET),
+        Attribute("algo", AttributeKind.PARAMETER),
+    )
+    spec = JobSpec(name="numjob", attributes=attributes)
+    runs = pd.DataFrame(
+        {
+            "scale_out": [2, 4, 8, 2, 4],
+            "machine_type": [None] * 5,
+            "gross_runtime": [300.0, 170.0, 100.0, 310.0, None],
+            "size": [100.0, 100.0, 100.0, np.nan, np.nan],
+            "algo": ["a", None, "a", None, "a"],
+        }
+    )
+    data = training_set(spec, runs)
+    assert data.X["size"].tolist() == [100.0, 100.0] and data.y.tolist() == [300.0, 100.0]
+    assert data.left_out == (("size", 1), ("algo", 2)) and data.n_left_out == 2
+    (warning,) = data.warnings("numjob")
+    assert warning.startswith(
+        "2 of the 4 completed executions of job 'numjob' were left out of training: "
+        "1 has no value of 'size'; 2 have no value of 'algo'; report every context attribute"
+    )
+    ErnestModel().fit(data.X, data.y)  # no NaN reaches the model
+    assert training_set(spec, runs.iloc[[0, 2]]).warnings("numjob") == []
+    with pytest.raises(NotEnoughDataError, match=r"^none of the 2 completed executions of job "
+                       r"'numjob' has a value of every context attribute \(2 have no value of "
+                       r"'size'"):  # fmt: skip
+        training_set(spec, runs.iloc[[3, 1]].assign(gross_runtime=[1.0, 2.0], size=np.nan))

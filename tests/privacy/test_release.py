@@ -14,6 +14,7 @@ from jobcast.errors import (
     BudgetExceededError,
     InputError,
     PrivacyError,
+    ReleaseAbortedError,
     ReleaseRefusedError,
     UnknownJobError,
 )
@@ -121,7 +122,24 @@ def test_an_empty_out_directory_is_used(repo, tmp_path):
     assert (done.path / "manifest.json").is_file()
 
 
-def test_failure_inside_the_transaction_charges_nothing_and_leaves_no_files(
+def test_a_failure_before_the_mechanism_charges_nothing_and_leaves_no_files(
+    repo, tmp_path, monkeypatch
+):
+    import jobcast.privacy.release as release
+
+    _import(repo, "sort")
+
+    def broken(*args: object, **kw: object) -> None:
+        raise OSError("cannot read")
+
+    monkeypatch.setattr(release, "create_share", broken)
+    with pytest.raises(OSError, match="cannot read"):
+        _release(repo, tmp_path / "out")
+    assert repo.releases("sort") == []
+    assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
+
+
+def test_a_failure_writing_after_the_mechanism_is_charged_and_leaves_no_files(
     repo, tmp_path, monkeypatch
 ):
     import jobcast.privacy.release as release
@@ -131,11 +149,13 @@ def test_failure_inside_the_transaction_charges_nothing_and_leaves_no_files(
     def broken(*args: object, **kw: object) -> None:
         raise OSError("disk full")
 
-    # the files fail to write inside the lock, after the synthesizer ran
+    # the mechanism ran on the private rows: its ε is spent whether the files appear or not
     monkeypatch.setattr(release, "write_share_files", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ReleaseAbortedError, match="disk full.*ε = 1 is charged") as e:
         _release(repo, tmp_path / "out")
-    assert repo.releases("sort") == []
+    assert e.value.interrupted is None and e.value.spent == 1.0
+    (entry,) = repo.releases("sort")
+    assert entry.refused and entry.epsilon == pytest.approx(1.0) and entry.digest is None
     assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
 
 
@@ -360,3 +380,24 @@ def test_categorical_labels_that_read_as_numbers_verify(repo, tmp_path):
 
     frame = make_frame(80, 0)
     assert len(Domain.from_dict(domain).conform(frame)) == len(frame)
+
+
+def test_a_lowered_budget_holds_copies_imported_before_the_first_release(repo, tmp_path):
+    # the tester's case: no release yet, so only the budget change can tie A to its data
+    _import(repo, "A")
+    _import(repo, "B")  # a copy from before the change
+    repo.set_privacy_budget("A", 1.0)
+    _import(repo, "C")  # and one from after it
+    for copy in ("B", "C"):
+        assert repo.privacy_budget(copy) == pytest.approx(1.0)
+        with pytest.raises(BudgetExceededError):
+            _release(repo, tmp_path / f"out-{copy}", job=copy, epsilon=4.0)
+    assert repo.spent_epsilon("A") == 0.0
+    # the marker is not a release and spends nothing
+    assert repo.releases("A") == [] and repo.releases("C") == []
+    _release(repo, tmp_path / "ok", job="C", epsilon=1.0)
+    assert repo.budget_state("A").spent == pytest.approx(1.0)
+    assert repo.budget_state("A").budget == pytest.approx(1.0)
+    # other data is not held to A's budget
+    _import(repo, "other", seed=5, scale=1.001)
+    assert repo.privacy_budget("other") == 5.0

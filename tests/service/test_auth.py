@@ -171,3 +171,81 @@ def test_concurrent_requests_share_one_token_lookup(tmp_path: Path) -> None:
     statuses, took = asyncio.run(burst(1, 1.2))
     assert statuses == [200] and len(calls) == 2  # looked up again, in the background:
     assert took < 0.9  # the request did not wait the second it takes
+
+
+def _html(r: Any) -> str:
+    assert r.headers["content-type"].startswith("text/html"), (r.status_code, r.text)
+    return str(r.text)
+
+
+def test_pages_without_a_usable_token_answer_the_token_form(
+    client: tuple[TestClient, TokenStore],
+) -> None:
+    """Was: raw JSON 401/403 on every page, with no pointer to /login."""
+    c, store = client
+    for page in ("/", "/shares", "/jobs/sort"):
+        r = c.get(page)
+        assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+        text = _html(r)
+        assert "needs a token with scope &#39;read&#39;" in text and 'action="/login"' in text
+        assert f'name="next" value="{page}"' in text  # back to the page once it is entered
+    # the API keeps its JSON
+    r = c.get("/api/v1/jobs")
+    assert r.status_code == 401 and "bearer token" in r.json()["detail"]
+    c.cookies.set("jobcast_token", "jc_typo")
+    text = _html(c.get("/"))
+    assert "unknown or was revoked" in text and 'id="logout"' in text
+    c.cookies.set("jobcast_token", store.create("admin", organization="acme").token)
+    r = c.get("/")
+    assert r.status_code == 403 and "organization &#39;acme&#39;" in _html(r)
+
+
+def test_login_checks_the_token_before_keeping_it(
+    client: tuple[TestClient, TokenStore],
+) -> None:
+    """Was: any text, the empty one too, stored in the cookie by the page's script."""
+    c, store = client
+    for token, status, says in (
+        ("", 422, "The token field is empty"),
+        ("   ", 422, "The token field is empty"),
+        ("jc_typo", 401, "Unknown or revoked token"),
+        (store.create("read", organization="acme").token, 403, "organization"),
+    ):
+        r = c.post("/login", data={"token": token, "next": "/shares"}, follow_redirects=False)
+        assert r.status_code == status and says in _html(r), (token, r.text)
+        assert "set-cookie" not in r.headers
+        assert 'name="next" value="/shares"' in r.text  # the form again, for the same page
+    revoked = store.create("read")
+    store.revoke(revoked.info.id)
+    r = c.post("/login", data={"token": revoked.token}, follow_redirects=False)
+    assert r.status_code == 401 and "Unknown or revoked token" in r.text
+    # another site's form may not put a token into this browser
+    good = store.create("read").token
+    r = c.post(
+        "/login", data={"token": good}, headers={"Sec-Fetch-Site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403 and "set-cookie" not in r.headers
+    r = c.post("/login", data={"token": good, "next": "/shares"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/shares"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"jobcast_token={good};") and "HttpOnly" in cookie
+    assert "samesite=strict" in cookie.lower()
+    assert c.get("/shares").status_code == 200
+    # never sent elsewhere
+    r = c.post("/login", data={"token": good, "next": "//evil.example"}, follow_redirects=False)
+    assert r.headers["location"] == "/"
+
+
+def test_logout_forgets_the_token(client: tuple[TestClient, TokenStore]) -> None:
+    """Was: no way to clear the token kept by the browser."""
+    c, store = client
+    token = store.create("read").token
+    assert c.post("/login", data={"token": token}).status_code == 200  # redirected to /
+    assert c.get("/").status_code == 200
+    assert 'id="logout"' in c.get("/login").text
+    r = c.post("/logout")
+    assert r.status_code == 200 and "removed from this browser" in _html(r)
+    assert 'id="logout"' not in r.text
+    assert "jobcast_token" not in c.cookies
+    assert c.get("/").status_code == 401

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from jobcast.cli import app
@@ -46,3 +49,37 @@ def test_service_commands_are_registered() -> None:
         r = runner.invoke(app, args)
         assert r.exit_code == 0, (args, r.output)
     assert "--anonymous-read" in runner.invoke(app, ["serve", "--help"]).stdout
+
+
+def test_serve_says_when_it_creates_a_new_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: `serve --db sqlite:///mistyped.db` silently started on a new, empty history."""
+    import uvicorn
+
+    import jobcast.service
+
+    monkeypatch.setattr(jobcast.service, "create_app", lambda db, *, settings: "the app")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    root = logging.getLogger()
+    level = root.level
+    try:
+        mistyped = tmp_path / "mistyped.db"
+        with caplog.at_level(logging.WARNING, logger="jobcast.service"):
+            r = runner.invoke(
+                app, ["serve", "--log-format", "text", "--db", f"sqlite:///{mistyped}"]
+            )
+        assert r.exit_code == 0, r.output
+        note = f"no history database at {mistyped}: creating a new, empty one there"
+        assert note in " ".join(r.stdout.split())
+        assert "check --db" in r.stdout
+        assert any(note in rec.getMessage() for rec in caplog.records)  # the log says it too
+        # an existing history: no note
+        with HistoryRepository(f"sqlite:///{mistyped}"):
+            pass
+        caplog.clear()
+        r = runner.invoke(app, ["serve", "--log-format", "text", "--db", f"sqlite:///{mistyped}"])
+        assert r.exit_code == 0 and "no history database" not in r.stdout
+        assert not caplog.records
+    finally:
+        root.setLevel(level)

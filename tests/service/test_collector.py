@@ -124,6 +124,12 @@ def test_bad_submissions_get_clear_errors(server: Server) -> None:
     assert r.status_code == 422 and "scale_out" in r.json()["detail"]
     r = server.post(EXEC, _start_body("a", job="bad\nname"))
     assert r.status_code == 422 and "control characters" in r.json()["detail"]
+    # was accepted: a job whose page and API address (/jobs/NAME) lead elsewhere
+    r = server.post(EXEC, _start_body("a", job="team/etl"))
+    assert r.status_code == 422 and "holds '/'" in r.json()["detail"], r.text
+    assert "e.g. 'team-etl'" in r.json()["detail"]
+    r = server.post(EXEC, _start_body("a", job=".."))
+    assert r.status_code == 422 and "step of a path" in r.json()["detail"], r.text
     r = server.post(EXEC, _start_body("a", params={"x": "a\x00b"}))
     assert r.status_code == 422 and "NUL" in r.json()["detail"]
     with server.repo() as repo:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -136,3 +137,118 @@ def test_configure_answers_carry_the_warnings(app_client: TestClient) -> None:
     assert app_client.post("/api/v1/jobs/sort/configure", json=near, headers=h).json()[
         "warnings"
     ] == []
+
+
+def test_configure_answer_carries_the_cli_json_fields(
+    app_client: TestClient, db_url: str
+) -> None:
+    """Was: no currency, model, chosen, deadline_s, confidence (the CLI's --json has them)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from jobcast.cli import app
+
+    tokens = app_client.app.state.tokens  # type: ignore[attr-defined]
+    h = _bearer(tokens.create("read").token)
+    body = {"deadline_s": 600, "confidence": 0.9, "set": {"data_size_MB": 12000}}
+    r = app_client.post("/api/v1/jobs/sort/configure", json=body, headers=h)
+    assert r.status_code == 200, r.text
+    api = r.json()
+    cli = CliRunner().invoke(
+        app,
+        ["configure", "--job", "sort", "--deadline", "600", "--confidence", "0.9",
+         "--set", "data_size_MB=12000", "--json", "--db", db_url],
+    )
+    assert cli.exit_code in (0, 3), cli.output
+    expected = json.loads(cli.stdout)
+    assert set(api) == {"job", *expected}
+    for field in ("model", "chosen", "deadline_s", "confidence", "currency"):
+        assert api[field] == expected[field], field
+    assert api["currency"] == "machine-hours"  # sort records no machine types
+    assert api["model"] == "auto" and api["chosen"] and api["deadline_s"] == 600.0
+    assert api["confidence"] == 0.9
+
+
+def test_booleans_are_refused_where_numbers_belong(app_client: TestClient) -> None:
+    """Was: 200 with true read as 1.0."""
+    tokens = app_client.app.state.tokens  # type: ignore[attr-defined]
+    h = _bearer(tokens.create("read").token)
+    for path, body, field in (
+        ("predict", {"set": {"data_size_MB": True}, "scale_out": [4]}, "set.data_size_MB"),
+        (
+            "predict",
+            {"rows": [{"scale_out": 4, "data_size_MB": 9000}, {"scale_out": 4, "k": False}]},
+            "rows[1].k (row 2)",
+        ),
+        ("predict", {"set": {"data_size_MB": 9000}, "scale_out": [True]}, "scale_out[0]"),
+        ("configure", {"deadline_s": True, "set": {"data_size_MB": 9000}}, "deadline_s"),
+    ):
+        r = app_client.post(f"/api/v1/jobs/sort/{path}", json=body, headers=h)
+        assert r.status_code == 422, (body, r.text)
+        message = r.json()["detail"][0]["msg"]
+        assert f"{field} is " in message and "a boolean; give a number" in message, message
+    ok = {"set": {"data_size_MB": 12000}, "scale_out": [4], "include_shared": False}
+    assert app_client.post("/api/v1/jobs/sort/predict", json=ok, headers=h).status_code == 200
+
+
+def test_rows_name_the_missing_scale_out(app_client: TestClient) -> None:
+    """Was: "row 2, column 'scale_out': scale-out nan is not a whole number"."""
+    tokens = app_client.app.state.tokens  # type: ignore[attr-defined]
+    h = _bearer(tokens.create("read").token)
+    url = "/api/v1/jobs/sort/predict"
+    mixed = [{"scale_out": 4, "data_size_MB": 12000}, {"instance_count": 8, "data_size_MB": 12000}]
+    r = app_client.post(url, json={"rows": mixed}, headers=h)
+    assert r.status_code == 200, r.text  # either spelling, row by row
+    assert [q["scale_out"] for q in r.json()["queries"]] == [4, 8]
+    lacking = [{"instance_count": 4, "data_size_MB": 12000}, {"data_size_MB": 12000}]
+    r = app_client.post(url, json={"rows": lacking}, headers=h)
+    assert r.status_code == 422
+    assert r.json()["detail"] == (
+        "rows: row 2 gives no scale-out; add 'scale_out' or 'instance_count' (the number of "
+        "machines) to it, as every row needs one"
+    )
+    both = [{"scale_out": 4, "instance_count": 4, "data_size_MB": 12000}]
+    r = app_client.post(url, json={"rows": both}, headers=h)
+    assert r.status_code == 422 and "row 1 gives the scale-out twice" in r.json()["detail"]
+
+
+def test_a_missing_price_names_the_prices_field(db_url: str, tmp_path: Path) -> None:
+    """Was: "add it to a JSON price file like {...}" (the command line's --prices)."""
+    import itertools
+
+    rows = ["instance_count,machine_type,data_size_MB,gross_runtime"]
+    for mt, n, size in itertools.product(("m5.xlarge", "zz.custom"), (2, 4, 8), (1000, 3000)):
+        rows.append(f"{n},{mt},{size},{size / n + (35 if mt == 'zz.custom' else 30)}")
+    trace = tmp_path / "priced.csv"
+    trace.write_text("\n".join(rows) + "\n")
+    with HistoryRepository(db_url) as repo:
+        repo.import_executions(read_c3o(trace, job="priced"))
+    settings = ServiceSettings(model_workers=0, watch_interval_s=3600)
+    with TestClient(create_app(db_url, settings=settings)) as c:
+        h = _bearer(c.app.state.tokens.create("read").token)  # type: ignore[attr-defined]
+        body = {"deadline_s": 600, "set": {"data_size_MB": 2000}, "model": "ernest"}
+        r = c.post("/api/v1/jobs/priced/configure", json=body, headers=h)
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"]
+        assert "No price for machine type 'zz.custom'" in detail
+        assert 'the field "prices" of the request, like "prices": {"zz.custom": 0.4}' in detail
+        assert "file" not in detail and "--" not in detail
+        body["prices"] = {"zz.custom": 0.3}
+        r = c.post("/api/v1/jobs/priced/configure", json=body, headers=h)
+        assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "No price for machine type 'x' (known: a); add it to a JSON price file like "
+        '{"x": 0.4}.',
+        "No price for machine type 'x' (known: a); add it to the JSON price file (--prices), "
+        'like {"x": 0.4}.',
+    ],
+)
+def test_api_wording_of_a_missing_price(message: str) -> None:
+    worded = api_wording(message, {"--prices": "prices"})
+    fix = 'add it to the field "prices" of the request, like "prices": {"x": 0.4}.'
+    assert worded.endswith(fix)

@@ -88,6 +88,20 @@ def test_publish_list_and_pull(db_url: str, tmp_path: Path) -> None:
         assert r.status_code == 422, r.text
         rec = publish_dir(share, url=url, token=a, organization="acme")
         assert rec["organization"] == "acme" and rec["epsilon"] == 1.0 and rec["rows"] == 40
+        # the same package again: the existing record, 200 not 201; another org: 409
+        body = {
+            "manifest": json.loads((share / "manifest.json").read_text()),
+            "rows_csv": (share / "rows.csv").read_text(),
+        }
+        r = httpx.post(
+            f"{url}/api/v1/hub/shares", json=body, headers={"Authorization": f"Bearer {a}"}
+        )
+        assert r.status_code == 200 and r.json()["id"] == rec["id"], r.text
+        assert r.json()["already_published"] is True
+        r = httpx.post(
+            f"{url}/api/v1/hub/shares", json=body, headers={"Authorization": f"Bearer {b_write}"}
+        )
+        assert r.status_code == 409, r.text
         listed = httpx.get(
             f"{url}/api/v1/hub/shares",
             params={"job": "sort", "attribute": "data_size_MB"},

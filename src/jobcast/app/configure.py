@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from jobcast.app.fitting import (
     settings_query,
 )
 from jobcast.app.json_fields import field_dict
+from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
 from jobcast.models import PriceTable
 from jobcast.models import configure as choose
@@ -58,7 +60,11 @@ class ConfigurationResult(ModelAnswer):
     message
         One sentence saying what was chosen, or why nothing was.
     deadline_s, confidence, currency
-        The deadline, the probability of meeting it, the unit of ``cost``.
+        The deadline, the probability of meeting it, the unit of ``cost``: ``USD``
+        for the built-in prices, the price file's ``"currency"`` or else ``price
+        units`` for the user's own, ``machine-hours`` for a job without machine types.
+        A candidate's ``cost`` is ``scale_out × price per machine-hour × bound_s /
+        3600``: priced at the bound, not at the prediction.
     """
 
     feasible: bool
@@ -81,7 +87,72 @@ def _price_table(prices: PriceTable | Mapping[str, float] | str | Path | None) -
         return prices
     if isinstance(prices, str | Path):
         return PriceTable.from_json(prices)
-    return PriceTable.default().with_prices(prices)
+    return PriceTable.of(prices)
+
+
+def _price_warnings(
+    prices: PriceTable | Mapping[str, float] | str | Path | None,
+    table: PriceTable,
+    machine_types: Sequence[str],
+    job: str,
+) -> list[str]:
+    """What the user's prices did not price, or that they are not used at all."""
+    if prices is None:
+        return []
+    if not machine_types:
+        return [
+            f"--prices is not used: job {job!r} records no machine types, so costs are "
+            "machine-hours (scale-out × bound / 3600); leave out --prices"
+        ]
+    defaulted = [m for m in machine_types if m in table.defaulted]
+    if not defaulted or len(table.defaulted) == len(table.prices):
+        return []
+    its = "it" if len(defaulted) == 1 else "them"
+    source = f" {prices}" if isinstance(prices, str | Path) else ""
+    return [
+        f"--prices{source} gives no price for {', '.join(defaulted)}: priced by the "
+        f"built-in AWS on-demand price{'s' if len(defaulted) > 1 else ''} (USD per "
+        f"machine-hour, us-east-1), while costs are labelled {table.currency!r}; add "
+        f"{its} to the price file to price {its} yourself"
+    ]
+
+
+def _check_deadline(deadline_s: Any) -> None:
+    ok = isinstance(deadline_s, int | float) and not isinstance(deadline_s, bool)
+    if not ok or not math.isfinite(deadline_s) or deadline_s <= 0:
+        raise InputError(
+            f"--deadline must be a finite number of seconds > 0, e.g. --deadline 600; "
+            f"got {deadline_s!r}"
+        )
+
+
+def _message(
+    best: dict[str, Any] | None,
+    deadline_s: float,
+    confidence: float,
+    currency: str,
+    single_scale_out: int | None,
+) -> str:
+    """One sentence: the cheapest configuration, or why there is none and what to do."""
+    if best is not None:
+        where = f" of {best['machine_type']}" if best["machine_type"] else ""
+        return (
+            f"Cheapest: {best['scale_out']} machines{where}, predicted "
+            f"{best['predicted_s']:.0f} s (at most {best['bound_s']:.0f} s), cost "
+            f"{best['cost']:.4g} {currency} (at the bound)."
+        )
+    none = (
+        f"No configuration meets the deadline of {deadline_s:g} s at {confidence:.0%} "
+        "confidence."
+    )
+    if single_scale_out is not None:
+        # other scale-outs cannot help: the model cannot tell them apart
+        return (
+            f"{none} Relax the deadline or lower --confidence; the history holds only "
+            f"scale-out {single_scale_out}, so import or run executions on other scale-outs "
+            "before larger ones can be told apart."
+        )
+    return f"{none} Relax the deadline, lower --confidence, or allow larger --scale-out values."
 
 
 def _candidate(c: Candidate) -> dict[str, Any]:
@@ -122,8 +193,12 @@ def configure(
     settings
         Context attribute values.
     prices
-        A price table, ``{machine_type: price per machine-hour}`` over the defaults,
-        or a JSON file of them; None for the defaults.
+        A price table, ``{machine_type: price per machine-hour}`` (costs in ``price
+        units``), or a JSON file of them (optionally with ``"currency": "EUR"``; see
+        :meth:`jobcast.models.PriceTable.from_json`); None for the built-in AWS
+        prices in USD. Machine types the user's prices leave out are priced by the
+        built-in ones, with a warning naming them; prices for a job without machine
+        types are warned to be unused.
     scale_outs
         Candidate scale-outs (default: those in the history).
     machine_types
@@ -142,15 +217,21 @@ def configure(
     Raises
     ------
     jobcast.errors.InputError
-        On a bad deadline or confidence, an unknown machine type, bad or too many
-        scale-outs, a missing or unknown attribute, or a numeric one that is not a
-        finite number within ±1e15.
+        On a deadline that is not a finite number > 0, a bad confidence, an unknown
+        machine type, bad or too many scale-outs, a bad price file, a missing or
+        unknown attribute, or a numeric one that is not a finite number within ±1e15.
 
     Notes
     -----
-    ``warnings`` names given values of machine-fixed attributes (replaced) and query
-    values outside the history, as :func:`jobcast.app.predict.predict` does.
+    A candidate's cost is ``scale_out × price × bound_s / 3600``: the bound, not the
+    prediction, is what the deadline is checked against and what is paid for.
+    ``warnings`` names given values of machine-fixed attributes (replaced), query
+    values outside the history and a history of a single scale-out, as
+    :func:`jobcast.app.predict.predict` does, and machine types priced by the
+    built-in prices although the user gave prices.
     """
+    _check_deadline(deadline_s)
+    table = _price_table(prices)
     fitted = fitted_or_fit(
         repo, job, fitted, model=model, include_shared=include_shared, random_state=random_state
     )
@@ -160,7 +241,10 @@ def configure(
         else sorted(int(m) for m in fitted.X["scale_out"].unique())
     )
     types = check_machine_types(fitted, machine_types)
+    for machine_type in types:
+        table.price(machine_type)  # a missing price before the cross-validation
     query, warnings = settings_query(fitted, dict(settings or {}), candidates, types)
+    warnings += _price_warnings(prices, table, types, job)
     # the checked values (numbers as floats), without the machine-fixed attributes
     context = {k: query[k].iloc[0] for k in dict(settings or {}) if k not in fitted.derived}
     errors = held_out_errors(fitted.estimator, fitted.X, fitted.y, random_state=random_state)
@@ -171,24 +255,12 @@ def configure(
         deadline=deadline_s,
         machine_types=types or None,
         confidence=confidence,
-        prices=_price_table(prices),
+        prices=table,
         machine_values=fitted.machine_values or None,
         errors=errors,
     )
     best = None if result.best is None else _candidate(result.best)
-    if best is None:
-        message = (
-            f"No configuration meets the deadline of {deadline_s:g} s at {confidence:.0%} "
-            "confidence. Relax the deadline, lower --confidence, or allow larger --scale-out "
-            "values."
-        )
-    else:
-        where = f" of {best['machine_type']}" if best["machine_type"] else ""
-        message = (
-            f"Cheapest: {best['scale_out']} machines{where}, predicted "
-            f"{best['predicted_s']:.0f} s (at most {best['bound_s']:.0f} s), cost "
-            f"{best['cost']:.4g} {result.currency}."
-        )
+    message = _message(best, deadline_s, confidence, result.currency, fitted.single_scale_out)
     return ConfigurationResult(
         feasible=result.feasible,
         best=best,

@@ -25,6 +25,7 @@ __all__ = [
     "fit_job",
     "fitted_or_fit",
     "history_warnings",
+    "query_warnings",
     "range_warnings",
     "settings_query",
 ]
@@ -70,6 +71,9 @@ class FittedJob:
     machine_values
         Per machine type, the attributes it fixes (see
         :func:`jobcast.models.machine_attributes`); empty without machine types.
+    notes
+        What training left out (executions without a value of an attribute), said
+        with every answer.
     """
 
     spec: JobSpec
@@ -78,6 +82,7 @@ class FittedJob:
     X: pd.DataFrame
     y: np.ndarray
     machine_values: Mapping[str, Mapping[str, MachineAttribute]]
+    notes: tuple[str, ...] = ()
 
     @property
     def chosen(self) -> str | None:
@@ -91,6 +96,12 @@ class FittedJob:
         if "machine_type" not in self.X.columns:
             return []
         return sorted(self.X["machine_type"].astype(str).unique())
+
+    @property
+    def single_scale_out(self) -> int | None:
+        """The history's only scale-out, or None when it holds several."""
+        values = self.X["scale_out"].unique()
+        return int(values[0]) if len(values) == 1 else None
 
     @property
     def derived(self) -> set[str]:
@@ -124,14 +135,17 @@ def fit_job(
     jobcast.errors.UnknownJobError
         When the history has no such job.
     jobcast.errors.NotEnoughDataError
-        When it has no completed execution with a scale-out.
+        When it has no completed execution with a scale-out and a value of every
+        context attribute (executions without one are left out, and said so in
+        :attr:`FittedJob.notes`).
     """
     spec = repo.job(job)
     executions = repo.executions(job, include_shared=include_shared)
-    X, y = training_set(spec, executions)
+    data = training_set(spec, executions)
+    X, y = data.X, data.y
     estimator = make_model(model, random_state=random_state).fit(X, y)
     values = machine_attributes(X) if "machine_type" in X.columns else {}
-    return FittedJob(spec, estimator, model, X, y, values)
+    return FittedJob(spec, estimator, model, X, y, values, tuple(data.warnings(spec.name)))
 
 
 def fitted_or_fit(
@@ -283,22 +297,45 @@ def settings_query(
             frame[k] = [machine_row(values, s)[k] for s in scale_outs]
         frames.append(frame)
     query = pd.concat(frames, ignore_index=True)
-    return query, [*history_warnings(fitted), *warnings] + range_warnings(
-        fitted.X, query, skip=fitted.derived
-    )
+    return query, [*history_warnings(fitted), *warnings, *query_warnings(fitted, query)]
+
+
+def query_warnings(fitted: FittedJob, query: pd.DataFrame) -> list[str]:
+    """Why the answers to ``query`` may be far off: what the history does not cover.
+
+    A history of a single scale-out gets one warning of its own (when other
+    scale-outs are asked for) instead of a range warning: no model can tell
+    scale-outs apart from it. Then :func:`range_warnings` of the other features.
+    """
+    only = fitted.single_scale_out
+    skip = set(fitted.derived)
+    out = []
+    if only is not None:
+        skip.add("scale_out")
+        others = sorted({int(m) for m in query["scale_out"]} - {only})
+        if others:
+            out.append(
+                f"every execution of job {fitted.spec.name!r} ran on {only} machine"
+                f"{'s' if only != 1 else ''}: the model cannot tell scale-outs apart, so its "
+                f"answers for scale-out {_listing(others)} are guesses (often the same "
+                f"runtime as on {only}); import or run executions on other scale-outs"
+            )
+    return out + range_warnings(fitted.X, query, skip=skip)
 
 
 def history_warnings(fitted: FittedJob) -> list[str]:
-    """Why the history itself makes every answer doubtful: all runtimes the same.
+    """Why the history itself makes every answer doubtful: left-out runs, all runtimes the same.
 
-    A history whose runtimes do not vary (a synthetic share whose runtime column
-    collapsed to one value, say) fits any model exactly: its predictions repeat that
-    value and its held-out errors, hence any bound, are zero.
+    First what training left out (:attr:`FittedJob.notes`). A history whose runtimes
+    do not vary (a synthetic share whose runtime column collapsed to one value, say)
+    fits any model exactly: its predictions repeat that value and its held-out
+    errors, hence any bound, are zero.
     """
+    notes = list(fitted.notes)
     y = np.asarray(fitted.y, dtype=float)
     if y.size < 2 or np.ptp(y) > 1e-9 * max(float(np.abs(y).max()), 1.0):
-        return []
-    return [
+        return notes
+    return notes + [
         f"all {y.size} executions of job {fitted.spec.name!r} have the same runtime "
         f"({_number(float(y[0]))} s): predictions repeat it and bounds are no wider (a "
         "synthetic share whose runtimes collapsed?)"

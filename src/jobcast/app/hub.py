@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from jobcast.errors import InputError, PrivacyError, UnknownJobError
+from jobcast.errors import ConflictError, InputError, PrivacyError, UnknownJobError
 from jobcast.history import HistoryRepository
 from jobcast.history.schema import HubShareRow, OrganizationRow
 from jobcast.history.tokens import TokenStore
@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 HUB_PATH = "/api/v1/hub/shares"
+# publications of a PostgreSQL hub queue here (any fixed number; the ledger's is "jobc")
+_PG_HUB_LOCK = 0x6A687562  # "jhub"
 
 
 def share_digest(manifest: dict[str, Any], rows_csv: str) -> str:
@@ -121,16 +123,50 @@ def _record(row: HubShareRow, org: str) -> dict[str, Any]:
     }
 
 
+def _lock_hub(s: Any) -> None:
+    """Serialise publications until the transaction ends, so one package is stored once."""
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_HUB_LOCK})
+    else:  # SQLite: a write first takes the database's write lock before any read
+        conn.execute(text("UPDATE hub_shares SET id = id WHERE 1 = 0"))
+
+
 def publish(
     repo: HistoryRepository, organization: str, manifest: dict[str, Any], rows_csv: str
 ) -> dict[str, Any]:
-    """Store a validated package in the hub in the name of ``organization``.
+    """Store a validated package in the hub in the name of ``organization``, once.
 
-    ``organization`` is the publishing token's; the caller never chooses it.
+    ``organization`` is the publishing token's; the caller never chooses it. A package
+    the hub holds already (same ``manifest_sha256``, which seals the rows too) is not
+    stored again: its organization gets the existing record with ``already_published``
+    true.
+
+    Raises
+    ------
+    ConflictError
+        When another organization published this very package.
     """
     pkg = validate_package(manifest, rows_csv)
+    digest = manifest.get("manifest_sha256")
     org_id = TokenStore(repo).organization_id(organization)
     with repo.transaction() as s:
+        _lock_hub(s)
+        same_job = s.execute(  # manifests only: the rows stay in the database
+            select(HubShareRow.id, HubShareRow.org_id, HubShareRow.manifest)
+            .where(HubShareRow.job == pkg.job)
+            .order_by(HubShareRow.id)
+        )
+        for old_id, old_org, old_manifest in same_job:
+            if old_manifest.get("manifest_sha256") != digest:
+                continue
+            if old_org != org_id:
+                raise ConflictError(
+                    f"this package (sha256 {str(digest)[:16]}...) was published by another "
+                    f"organization as share {old_id}; an organization publishes its own shares"
+                )
+            old = s.get_one(HubShareRow, old_id)
+            return {**_record(old, organization), "already_published": True}
         row = HubShareRow(
             org_id=org_id,
             job=pkg.job,
@@ -141,7 +177,7 @@ def publish(
         )
         s.add(row)
         s.flush()
-        return _record(row, organization)
+        return {**_record(row, organization), "already_published": False}
 
 
 def list_shares(
@@ -225,23 +261,26 @@ def pull(
     job: str,
     attributes: Sequence[str] = (),
     into_job: str | None = None,
+    take_over: bool = False,
 ) -> list[dict[str, Any]]:
     """Import every share of ``job`` in the hub at ``url`` not yet in ``repo``.
 
     Each share becomes synthetic executions (source ``share``) whose provenance names
     the hub, the share, the publishing organization, ε, the publication date and the
     package's SHA-256; a share already imported (same content, by ``hub pull`` or
-    ``import share``) or released from this history itself is skipped.
+    ``import share``) or released from this history itself is skipped, and so is one
+    another import claims right now (``take_over`` takes over a claim an interrupted
+    import left behind).
 
     Returns
     -------
     list of dict
         One record per share: its hub record plus ``imported`` (executions added, 0 when
         skipped), ``skipped`` (None when imported, else ``"imported"``: the history
-        holds it already, or ``"released"``: it released it) and ``reason`` (the
-        message, or None).
+        holds it already, ``"importing"``: another import claims it, or ``"released"``:
+        it released it) and ``reason`` (the message, or None).
     """
-    from jobcast.privacy.history_io import not_new, share_table
+    from jobcast.privacy.history_io import claimed_import, not_new, share_table
 
     out: list[dict[str, Any]] = []
     with _client(url, token) as c:
@@ -268,6 +307,11 @@ def pull(
                 f"hub {url.rstrip('/')} share {rec['id']} org {rec['organization']} "
                 f"eps {pkg.epsilon:g} published {published} sha256 {digest}"
             )
-            summary = repo.import_executions(share_table(pkg, name, existing, origin))
-            out.append({**rec, "imported": summary.executions, "skipped": None, "reason": None})
+            # claimed like `import share`: two pulls at once import each share once
+            table = share_table(pkg, name, existing, origin)
+            done = claimed_import(repo, sealed, table, take_over=take_over)
+            if isinstance(done, tuple):
+                out.append({**rec, "imported": 0, "skipped": done[0], "reason": done[1]})
+                continue
+            out.append({**rec, "imported": done.executions, "skipped": None, "reason": None})
     return out

@@ -29,6 +29,7 @@ __all__ = [
     "import_dool",
     "import_eventlogs",
     "import_traces",
+    "finished_runs",
 ]
 
 
@@ -136,6 +137,14 @@ class EventLogResult:
         Lines of the log that could not be parsed and were skipped.
     skipped
         True when the history held this run already, so nothing was written.
+    updated
+        True when the history held this run as still running (imported from the log
+        while Spark was writing it) and this import completed it: its iterations, end
+        and runtime are now the longer log's.
+    lost_jobs
+        Spark jobs of a finished application whose start or end line the log lacks
+        (corrupt lines): the iterations they belong to are missing and the later ones
+        numbered on.
     """
 
     path: str
@@ -145,19 +154,32 @@ class EventLogResult:
     completed: bool
     corrupt_lines: int
     skipped: bool = False
+    updated: bool = False
+    lost_jobs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (``jobcast import eventlog --json``): the fields in order."""
         return asdict(self)
 
 
-def _known_runs(repo: HistoryRepository, job: str) -> tuple[JobSpec | None, set[str]]:
+def finished_runs(
+    repo: HistoryRepository, job: str
+) -> tuple[JobSpec | None, set[str], set[str]]:
+    """The job's spec (None: no such job), its finished runs' and its other runs' ids.
+
+    Runs are told apart within the job they go to (every import route alike).
+    """
     try:
         spec = repo.job(job)
     except UnknownJobError:
-        return None, set()
+        return None, set(), set()
     frame = repo.executions(job, only_completed=False)
-    return spec, {str(x) for x in frame["external_id"].dropna()}
+    ended = frame["finished_at"].notna() | frame["gross_runtime"].notna()
+    return (
+        spec,
+        {str(x) for x in frame[ended]["external_id"].dropna()},
+        {str(x) for x in frame[~ended]["external_id"].dropna()},
+    )
 
 
 def import_eventlogs(
@@ -167,8 +189,14 @@ def import_eventlogs(
     job: str | None = None,
     iterations: str = "auto",
     context: Mapping[str, Any] | None = None,
+    origins: Mapping[str, str] | None = None,
 ) -> list[EventLogResult]:
-    """Import Spark event logs, one transaction per application; runs held already are skipped.
+    """Import Spark event logs in one transaction; runs held already are skipped.
+
+    A run the history holds as still running (imported while Spark was writing its
+    log) is completed from the longer log: its iterations, end and runtime. Runs are
+    told apart by their Spark application id (with the attempt, ``app_1``) within the
+    job they go to.
 
     Parameters
     ----------
@@ -184,56 +212,82 @@ def import_eventlogs(
     context
         Context attribute values of every run (input size, parameters); for an
         existing job only its own attributes.
+    origins
+        Where each local log came from (``s3://...``), by its local path: recorded as
+        the runs' origin and named in errors.
 
     Raises
     ------
     jobcast.errors.InputError
-        When ``context`` names an attribute the existing job does not have.
+        When ``context`` names an attribute the existing job does not have, or a log
+        cannot be read; nothing is written then.
     """
     from jobcast.collect import read_event_logs
     from jobcast.collect.store import iteration_table
 
     values = dict(context or {})
-    out = []
+    names = dict(origins or {})
     jobs: dict[str, tuple[JobSpec | None, set[str]]] = {}
-    for imp in read_event_logs(paths, iterations=iterations):
+    tables = []
+    pending = []
+    for imp in read_event_logs(paths, iterations=iterations, origins=names):
         name = job or imp.run.app_name
         if name not in jobs:
-            jobs[name] = _known_runs(repo, name)
-        existing, known = jobs[name]
+            jobs[name] = finished_runs(repo, name)[:2]
+        existing, finished = jobs[name]
+        where = names.get(str(imp.path), str(imp.path))
         if existing is not None:
             unknown = sorted(set(values) - set(existing.attribute_names))
             if unknown:
                 raise InputError(
-                    f"--set {unknown[0]}: job {name!r} has no context attribute "
+                    f"{where}: --set {unknown[0]}: job {name!r} has no context attribute "
                     f"{unknown[0]!r}; its attributes are: "
-                    f"{', '.join(existing.attribute_names) or '(none)'}"
+                    f"{', '.join(existing.attribute_names) or '(none)'}. Nothing was "
+                    "imported: leave --set out, or import into another --job"
                 )
-        skipped = imp.run.app_id in known
-        stored = 0
-        if not skipped:
-            # the attributes the run carries (`workloads run` sets them), --set over them
-            carried = {
-                k: v for k, v in imp.context.items()
-                if existing is None or k in existing.attribute_names
-            }
-            table = iteration_table(
-                imp, job=name, existing=existing, context={**carried, **values}
+        result = EventLogResult(
+            path=where,
+            job=name,
+            execution=imp.run.app_id,
+            iterations=0,
+            completed=imp.run.completed,
+            corrupt_lines=imp.corrupt_lines,
+            skipped=imp.run.app_id in finished,
+            lost_jobs=imp.lost_jobs,
+        )
+        pending.append(result)
+        if result.skipped:
+            continue
+        # the attributes the run carries (`workloads run` sets them), --set over them
+        carried = {
+            k: v for k, v in imp.context.items()
+            if existing is None or k in existing.attribute_names
+        }
+        table = iteration_table(imp, job=name, existing=existing, context={**carried, **values})
+        if where != str(imp.path):
+            table = replace(
+                table,
+                executions=replace(
+                    table.executions,
+                    provenance=replace(table.executions.provenance, origin=where),
+                ),
             )
-            stored = repo.import_iterations(table).iterations
-            known.add(imp.run.app_id)
-            if existing is None:
-                jobs[name] = (repo.job(name), known)
-        out.append(
-            EventLogResult(
-                path=str(imp.path),
-                job=name,
-                execution=imp.run.app_id,
-                iterations=stored,
-                completed=imp.run.completed,
-                corrupt_lines=imp.corrupt_lines,
-                skipped=skipped,
-            )
+        tables.append((len(pending) - 1, table))
+        if imp.run.completed:
+            finished.add(imp.run.app_id)  # the same run twice in one import: once
+        if existing is None:
+            # a later log of the same new job: the attributes the first one creates
+            jobs[name] = (table.executions.job, finished)
+    summaries = repo.import_iteration_tables([t for _, t in tables], complete_running=True)
+    out = list(pending)
+    for (k, _), summary in zip(tables, summaries, strict=True):
+        r = out[k]
+        written = summary.executions + summary.completed
+        out[k] = replace(
+            r,
+            iterations=summary.iterations if written else 0,
+            skipped=not written,
+            updated=bool(summary.completed),
         )
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
@@ -50,10 +51,19 @@ def evaluate_models(
     progress
         Given a job's name, a context manager yielding that evaluation's callback.
 
+    Returns
+    -------
+    list of ModelEvaluation
+        One per job; its ``warnings`` say which executions were left out (without a
+        value of an attribute) and which training sizes were skipped.
+
     Raises
     ------
     jobcast.errors.InputError
         When a job is named twice (it would count twice in :func:`mean_over_jobs`).
+    jobcast.errors.NotEnoughDataError
+        Before any work, naming the job: when a job has no usable executions, too few
+        to split, or none of ``train_sizes`` fits into its training split.
     """
     from jobcast.evaluation.models import evaluate_models as evaluate
 
@@ -63,6 +73,7 @@ def evaluate_models(
             f"job {twice[0]!r} is named more than once (--job {twice[0]}); name each job once, "
             "or it counts more than once in the mean over jobs"
         )
+    from jobcast.evaluation.models import check_sizes
     from jobcast.models.training_data import training_set
 
     limits = dict(min_scale_outs or {})
@@ -74,23 +85,25 @@ def evaluate_models(
         )
         for name in jobs
     }
+    # every job's sizes before any work: a small job last must not cost the others'
+    for name in jobs:
+        check_sizes(len(data[name].y), job=name, test_size=test_size, train_sizes=train_sizes)
     results = []
     for name in jobs:
-        X, y = data[name]
         with progress(name) if progress is not None else nullcontext(None) as callback:
-            results.append(
-                evaluate(
-                    X,
-                    y,
-                    job=name,
-                    models=list(models),
-                    test_size=test_size,
-                    repeats=repeats,
-                    train_sizes=train_sizes,
-                    random_state=random_state,
-                    callback=callback,
-                )
+            result = evaluate(
+                data[name].X,
+                data[name].y,
+                job=name,
+                models=list(models),
+                test_size=test_size,
+                repeats=repeats,
+                train_sizes=train_sizes,
+                random_state=random_state,
+                callback=callback,
             )
+        notes = (*data[name].warnings(name), *result.warnings)
+        results.append(dataclasses.replace(result, warnings=notes))
     return results
 
 

@@ -16,7 +16,7 @@ from jobcast.app.fitting import (
     check_scale_outs,
     fitted_or_fit,
     history_warnings,
-    range_warnings,
+    query_warnings,
     settings_query,
 )
 from jobcast.errors import InputError
@@ -49,7 +49,7 @@ def predict(
     rows: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
     settings: Mapping[str, Any] | None = None,
     scale_outs: Sequence[int] | None = None,
-    machine_type: str | None = None,
+    machine_type: str | Sequence[str] | None = None,
     model: str = "auto",
     include_shared: bool = True,
     random_state: int | None = 0,
@@ -77,7 +77,8 @@ def predict(
     scale_outs
         One prediction per scale-out (at most :data:`~jobcast.app.fitting.MAX_QUERIES`).
     machine_type
-        With ``settings``: the machine type (default: the history's only one).
+        With ``settings``: the machine type, or several (one prediction per machine type
+        and scale-out, machine types first); default: the history's only one.
     model, include_shared, random_state
         As in :func:`jobcast.app.fitting.fit_job`.
     where
@@ -123,7 +124,7 @@ def predict(
             fitted,
             dict(settings or {}),
             check_scale_outs(list(scale_outs or [])),
-            _machine_type(fitted, machine_type),
+            _machine_types(fitted, machine_type),
         )
         predictions = check_predictions(fitted.estimator.predict(query), query, where="--set")
     return PredictionResult(
@@ -135,15 +136,16 @@ def predict(
     )
 
 
-def _machine_type(fitted: FittedJob, machine_type: str | None) -> list[str]:
-    """The one machine type of a ``--set`` query (empty for a job without them)."""
-    types = check_machine_types(fitted, None if machine_type is None else [machine_type])
-    if machine_type is None and len(types) > 1:
+def _machine_types(fitted: FittedJob, machine_type: str | Sequence[str] | None) -> list[str]:
+    """The machine types of a ``--set`` query (empty for a job without them)."""
+    given = [machine_type] if isinstance(machine_type, str) else list(machine_type or [])
+    types = check_machine_types(fitted, given or None)
+    if not given and len(types) > 1:
         raise InputError(
             f"job {fitted.spec.name!r} has several machine types ({', '.join(types)}); "
-            "choose one with --machine-type"
+            "choose one (or several: a,b) with --machine-type"
         )
-    return types[:1]
+    return types
 
 
 def _rows_query(
@@ -170,6 +172,4 @@ def _rows_query(
         machine_values=fitted.machine_values,
     )
     warnings = [f"{', '.join(derived)} derived from the machine type and the scale-out"]
-    return query, (warnings if derived else []) + range_warnings(
-        fitted.X, query, skip=fitted.derived
-    )
+    return query, (warnings if derived else []) + query_warnings(fitted, query)

@@ -15,16 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
+from jobcast.app.imports import finished_runs
 from jobcast.collect.grouping import DEFAULT_ITERATIONS
-from jobcast.collect.history_server import list_applications, read_application
+from jobcast.collect.history_server import (
+    Application,
+    download_event_log,
+    list_applications,
+)
 from jobcast.collect.remote import fetch_remote_log, list_remote_logs
 from jobcast.collect.rest import SparkRestError, SparkRestFollower
-from jobcast.collect.store import iteration_table
 from jobcast.errors import InputError, JobcastError, UnknownJobError
 from jobcast.history import HistoryRepository, JobSpec
-from jobcast.history.schema import ExecutionRow
+from jobcast.history.importers.kinds import infer_attribute
 
 __all__ = ["import_history_server", "import_remote_eventlogs", "SourceFollower"]
 
@@ -33,17 +36,23 @@ logger = logging.getLogger(__name__)
 _ITERATION_VALUES = ("started_at", "finished_at", "duration_s", "scale_out", "records")
 
 
-def _known(repo: HistoryRepository, app_id: str) -> bool:
-    with repo.transaction() as s:
-        hit = s.scalar(select(ExecutionRow.id).where(ExecutionRow.external_id == app_id).limit(1))
-    return hit is not None
-
-
 def _existing(repo: HistoryRepository, job: str) -> JobSpec | None:
     try:
         return repo.job(job)
     except UnknownJobError:
         return None
+
+
+def _held(repo: HistoryRepository, job: str, external_id: str) -> bool:
+    """Whether job ``job`` holds run ``external_id`` finished (what every route skips)."""
+    return external_id in finished_runs(repo, job)[1]
+
+
+def history_origin(url: str, app: Application) -> str:
+    """Where a History Server's application is recorded as coming from (every route)."""
+    return f"{url.rstrip('/')}/history/{app['id']}" + (
+        f"/{app.attempt_id}" if app.attempt_id else ""
+    )
 
 
 def import_history_server(
@@ -56,7 +65,14 @@ def import_history_server(
     iterations: str = DEFAULT_ITERATIONS,
     context: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Import the finished applications of a Spark History Server, each once.
+    """Import the finished applications of a Spark History Server in one transaction.
+
+    Each application's event log is read through the server (its ``/logs`` endpoint),
+    so every job is imported (the REST API keeps only the last ``spark.ui.retainedJobs``)
+    with the context attributes the run carries, and a run gets the same id as from
+    ``import eventlog`` (the application id, with ``_ATTEMPT`` when Spark ran it in
+    attempts). Runs the target job holds finished already are skipped, as by
+    ``import eventlog``; runs it holds as still running are completed.
 
     Parameters
     ----------
@@ -79,25 +95,63 @@ def import_history_server(
     -------
     list of dict
         Per application: ``execution``, ``job``, ``iterations`` stored, ``skipped``
-        (True when the history holds it already).
+        (True when the history holds it already), ``status``: ``"recorded"``,
+        ``"completed"`` (held as running), ``"already there"``, ``"running"`` (left
+        for a later import) or ``"unreadable: WHY"`` (the others are imported).
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        When the server cannot be reached (then nothing is written).
     """
-    out = []
-    for app in list_applications(url, since=since, app_name=app_name, completed_only=True):
-        app_id = str(app["id"])
-        name = job or str(app.get("name") or app_id)
-        if _known(repo, app_id):
-            out.append({"execution": app_id, "job": name, "iterations": 0, "skipped": True})
-            continue
-        run, frame = read_application(url, app_id, iterations=iterations)
-        table = iteration_table(
-            (run, frame, f"{url.rstrip('/')}/history/{app_id}"),
-            job=name,
-            existing=_existing(repo, name),
-            context=context,
+    from jobcast.app.imports import import_eventlogs
+
+    out: list[dict[str, Any]] = []
+    paths: list[Path] = []
+    origins: dict[str, str] = {}
+    apps = list_applications(url, since=since, app_name=app_name)
+    with tempfile.TemporaryDirectory(prefix="jobcast-history-") as tmp:
+        for k, app in enumerate(apps):
+            ext = app.external_id
+            name = job or str(app.get("name") or ext)
+            entry = {"execution": ext, "job": name, "iterations": 0, "skipped": True}
+            if not app.completed:
+                out.append({**entry, "status": "running"})
+                continue
+            if _held(repo, name, ext):
+                out.append({**entry, "status": "already there"})
+                continue
+            try:
+                found = download_event_log(url, app, Path(tmp) / str(k))
+            except SparkRestError as e:
+                logger.warning("%s: left out: %s", ext, e)
+                out.append({**entry, "status": f"unreadable: {e}"})
+                continue
+            for local in found:
+                paths.append(local)
+                origins[str(local)] = history_origin(url, app)
+        results = (
+            import_eventlogs(
+                repo, paths, job=job, iterations=iterations, context=context, origins=origins
+            )
+            if paths
+            else []
         )
-        stored = repo.import_iterations(table).iterations
-        out.append({"execution": run.app_id, "job": name, "iterations": stored, "skipped": False})
+    for r in results:
+        out.append(
+            {
+                "execution": r.execution,
+                "job": r.job,
+                "iterations": r.iterations,
+                "skipped": r.skipped,
+                "status": _status(r.skipped, r.updated),
+            }
+        )
     return out
+
+
+def _status(skipped: bool, updated: bool) -> str:
+    return "already there" if skipped else "completed" if updated else "recorded"
 
 
 def import_remote_eventlogs(
@@ -105,27 +159,69 @@ def import_remote_eventlogs(
     url: str,
     *,
     job: str | None = None,
-    iterations: str = "jobs",
+    iterations: str = DEFAULT_ITERATIONS,
     context: Mapping[str, Any] | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    skip_names: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Import the finished event logs under an fsspec URL (``s3://bucket/prefix``), each once.
+    """Import the finished event logs under an fsspec URL (``s3://bucket/prefix``) at once.
 
-    Logs still being written (``.inprogress``) are left for a later import.
+    Every log is copied and read before anything is written, in one transaction: a log
+    that cannot be read (named by its URL) leaves the history as it was. Logs still
+    being written (``.inprogress``) are left for a later import; runs the target job
+    holds finished already are skipped (as by ``import eventlog``).
+
+    Parameters
+    ----------
+    skip_names
+        Names of logs not to copy (the service's following: logs imported before).
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        Nothing at ``url``, no event log there, a log that cannot be read, or no
+        endpoint or credentials to reach the store.
     """
     from jobcast.app.imports import import_eventlogs
 
     options = dict(storage_options or {})
-    logs = [log for log in list_remote_logs(url, **options) if not log["in_progress"]]
-    out: list[dict[str, Any]] = []
+    found = list_remote_logs(url, **options)
+    if not found:
+        raise InputError(
+            f"{url}: no Spark event logs there (only sub-folders, or hidden files); give "
+            "the prefix that holds the logs (spark.eventLog.dir)"
+        )
+    logs = [
+        log
+        for log in found
+        if not log["in_progress"] and log["name"] not in (skip_names or set())
+    ]
+    for log in found:
+        if log["in_progress"]:
+            logger.info("%s: still being written; left for a later import", log["url"])
+    if not logs:
+        return []
     with tempfile.TemporaryDirectory(prefix="jobcast-logs-") as tmp:
+        origins = {}
         for log in logs:
             local = fetch_remote_log(log, Path(tmp), **options)
-            for r in import_eventlogs(
-                repo, [local], job=job, iterations=iterations, context=context
-            ):
-                out.append({**r.to_dict(), "path": log["url"]})
-    return out
+            origins[str(local)] = str(log["url"])
+        results = import_eventlogs(
+            repo,
+            sorted(origins),
+            job=job,
+            iterations=iterations,
+            context=context,
+            origins=origins,
+        )
+    return [
+        {**r.to_dict(), "status": _status(r.skipped, r.updated), "name": _name(r.path)}
+        for r in results
+    ]
+
+
+def _name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 class SourceFollower:
@@ -163,6 +259,10 @@ class SourceFollower:
         self.iterations = iterations
         self._live: dict[str, tuple[str, SparkRestFollower]] = {}
         self._done: set[str] = set()
+        self._started: set[str] = set()
+        self._origins: dict[str, str] = {}
+        self._imported_names: set[str] = set()
+        self._last_error: str | None = None
 
     def __call__(self) -> None:
         """One pass over the source."""
@@ -171,12 +271,45 @@ class SourceFollower:
         else:
             self._import_logs()
 
+    def _warn_once(self, message: str) -> None:
+        if message != self._last_error:
+            logger.warning("source %s: %s", self.source, message)
+        self._last_error = message
+
     def _import_logs(self) -> None:
-        for r in import_remote_eventlogs(
-            self.repo, self.source, job=self.job, iterations=self.iterations
-        ):
+        try:
+            done = import_remote_eventlogs(
+                self.repo,
+                self.source,
+                job=self.job,
+                iterations=self.iterations,
+                skip_names=self._imported_names,
+            )
+        except JobcastError as e:
+            self._warn_once(str(e))
+            return
+        self._last_error = None
+        for r in done:
+            if r["completed"]:  # a finished run, recorded now or before: never copied again
+                self._imported_names.add(r["name"])
             if not r["skipped"]:
                 logger.info("recorded %s from %s", r["execution"], r["path"])
+
+    def _import_finished(self, app: Application, name: str) -> None:
+        from jobcast.app.imports import import_eventlogs
+
+        with tempfile.TemporaryDirectory(prefix="jobcast-history-") as tmp:
+            found = download_event_log(self.source, app, Path(tmp))
+            origin = history_origin(self.source, app)
+            for r in import_eventlogs(
+                self.repo,
+                found,
+                job=self.job,
+                iterations=self.iterations,
+                origins={str(p): origin for p in found},
+            ):
+                if not r.skipped:
+                    logger.info("recorded %s of %s from %s", r.execution, name, origin)
 
     def _follow_http(self) -> None:
         try:
@@ -186,28 +319,29 @@ class SourceFollower:
             if not self._live:
                 logger.debug("source %s: %s", self.source, e)
         for app in apps:
-            app_id = str(app["id"])
+            app_id = app.external_id
             if app_id in self._live or app_id in self._done:
                 continue
             name = self.job or str(app.get("name") or app_id)
-            if _known(self.repo, app_id):
+            if _held(self.repo, name, app_id):
                 self._done.add(app_id)
                 continue
             if app.completed:
-                run, frame = read_application(self.source, app_id, iterations=self.iterations)
-                self.repo.import_iterations(
-                    iteration_table(
-                        (run, frame, f"{self.source.rstrip('/')}/{app_id}"),
-                        job=name,
-                        existing=_existing(self.repo, name),
-                    )
-                )
+                try:
+                    self._import_finished(app, name)
+                except JobcastError as e:
+                    logger.warning("source %s: %s left out: %s", self.source, app_id, e)
                 self._done.add(app_id)
                 continue
+            if app_id in finished_runs(self.repo, name)[2]:
+                # recorded as running by another route (an import of its .inprogress log):
+                # not followed here; imported, which completes it, once it has ended
+                continue
             follower = SparkRestFollower(
-                self.source, app_id=app_id, iterations=self.iterations, timeout_s=5.0
+                self.source, app_id=str(app["id"]), iterations=self.iterations, timeout_s=5.0
             )
             self._live[app_id] = (name, follower)
+            self._origins[app_id] = history_origin(self.source, app)
         for app_id, (name, follower) in list(self._live.items()):
             try:
                 self._poll(app_id, name, follower)
@@ -218,16 +352,29 @@ class SourceFollower:
 
     def _poll(self, app_id: str, name: str, follower: SparkRestFollower) -> None:
         new = follower.poll()
-        if follower.started_at is not None and not _known(self.repo, app_id):
-            spec = _existing(self.repo, name) or JobSpec(name)
+        if follower.started_at is not None and app_id not in self._started:
+            spec = _existing(self.repo, name) or JobSpec(
+                name,
+                tuple(
+                    infer_attribute(k, numeric=isinstance(v, int | float))
+                    for k, v in follower.context.items()
+                ),
+                runtime_column=None,
+                scale_out_column=None,
+                machine_type_column=None,
+            )
             first = new["scale_out"].dropna() if len(new) else pd.Series(dtype=float)
             self.repo.start_execution(
                 spec,
                 app_id,
                 scale_out=int(first.iloc[0]) if len(first) else None,
+                attributes={
+                    k: v for k, v in follower.context.items() if k in spec.attribute_names
+                },
                 started_at=follower.started_at,
-                origin=f"follow {self.source}",
+                origin=self._origins.get(app_id, self.source),
             )
+            self._started.add(app_id)
         for row in new.to_dict(orient="records"):
             values = {k: row.get(k) for k in _ITERATION_VALUES if k in row}
             self.repo.record_iteration(name, app_id, int(row["iteration"]), values=values)

@@ -108,8 +108,11 @@ def import_share(
     *,
     job: str | None = None,
     merge_into: str | None = None,
+    take_over: bool = False,
 ) -> dict[str, Any]:
     """Verify a share and import its rows (see :func:`jobcast.privacy.history_io.import_share`).
+
+    ``take_over`` takes over the claim an interrupted import of the share left behind.
 
     Returns
     -------
@@ -119,7 +122,9 @@ def import_share(
     """
     from jobcast.privacy.history_io import import_share as _import
 
-    pkg, summary = _import(repo, Path(directory), job=job, merge_into=merge_into)
+    pkg, summary = _import(
+        repo, Path(directory), job=job, merge_into=merge_into, take_over=take_over
+    )
     return {
         "job": summary.job,
         "created_job": summary.created_job,

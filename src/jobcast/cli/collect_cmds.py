@@ -45,7 +45,9 @@ def import_eventlog(
     """Import Spark event logs (plain, zstd, lz4; rolling eventlog_v2_* folders; .inprogress).
 
     Runs the history holds already are skipped (and counted), so a log folder can be
-    imported again as it grows.
+    imported again as it grows: a run imported while Spark was still writing its log is
+    completed from the longer log. All logs are one transaction: nothing is written when
+    one fails.
     """
     from jobcast.app.imports import import_eventlogs
     from jobcast.cli.history_cmds import STDIN, readable
@@ -68,13 +70,20 @@ def import_eventlog(
         if r.skipped:
             continue
         state = "" if r.completed else " (still running: no runtime recorded yet)"
+        verb = "Completed the running" if r.updated else "Imported"
         ui.console.print(
-            f"Imported {ui.plain(r.execution)} with {r.iterations} iterations into "
+            f"{verb} {ui.plain(r.execution)} with {r.iterations} iterations into "
             f"{ui.plain(repr(r.job))}{state}."
         )
         if r.corrupt_lines:
             ui.err_console.print(
                 f"[yellow]warning:[/] {ui.plain(r.path)}: {r.corrupt_lines} corrupt line(s) skipped"
+            )
+        if r.lost_jobs:
+            ui.err_console.print(
+                f"[yellow]warning:[/] {ui.plain(r.path)}: {r.lost_jobs} Spark job(s) lack "
+                "their start or end (corrupt lines): the iterations they belong to are "
+                "missing and the later ones numbered on"
             )
     if skipped:
         ui.console.print(f"Skipped {skipped} run(s) the history holds already.")

@@ -46,6 +46,7 @@ __all__ = [
     "progress_callback",
     "parse_assignments",
     "parse_int_list",
+    "parse_name_list",
     "check_seconds",
     "check_output_file",
     "show_jobs",
@@ -387,6 +388,30 @@ def parse_int_list(text: str | None, *, option: str) -> list[int] | None:
         out.extend(range(bounds[0], bounds[1] + 1))
     if not out or any(x <= 0 for x in out):
         raise InputError(f"{option} needs positive integers, got {text!r}")
+    return out
+
+
+def parse_name_list(items: Sequence[str] | None, *, option: str) -> list[str] | None:
+    """Names of a repeatable option that also takes comma lists: ``a,b`` or ``a`` ``b``.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        On an empty entry (``a,,b``), naming the option.
+    """
+    if not items:
+        return None
+    out: list[str] = []
+    for item in items:
+        parts = [p.strip() for p in item.split(",")]
+        if not all(parts):
+            raise InputError(
+                f"{option} {item!r} has an empty entry; write names like a,b (or repeat "
+                f"{option})"
+            )
+        for part in parts:
+            if part not in out:
+                out.append(part)
     return out
 
 

@@ -77,7 +77,7 @@ def publish(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Publish a DP share package to a hub in your organization's name."""
+    """Publish a DP share package to a hub in your organization's name (each package once)."""
     from jobcast.app.hub import publish_dir
 
     secret = _token(token)
@@ -85,6 +85,14 @@ def publish(
         rec = publish_dir(directory, url=url, token=secret, organization=org)
     if as_json:
         emit_json(rec)
+        return
+    if rec.get("already_published"):
+        console.print(
+            f"the hub holds this package already: share {rec['id']} of {rec['job']}, "
+            f"published {rec['published_at']} for {rec['organization']}; nothing was stored "
+            "again",
+            highlight=False,
+        )
         return
     console.print(
         f"published share {rec['id']} of {rec['job']} ({rec['rows']} rows, ε = "
@@ -136,6 +144,14 @@ def pull(
     into: Annotated[
         str | None, typer.Option("--into", help="Local job to add the rows to (default: same).")
     ] = None,
+    take_over: Annotated[
+        bool,
+        typer.Option(
+            "--take-over",
+            help="Take over claims that interrupted imports of these shares left behind "
+            "(only when no other import of them is running).",
+        ),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -151,12 +167,17 @@ def pull(
             job=job,
             attributes=attribute or (),
             into_job=into,
+            take_over=take_over,
         )
     _show_shares(done, as_json=as_json, title=f"shares of {job} pulled from {url}", pulled=True)
 
 
 #: What the table says of a pulled share that was not imported, by why.
-_SKIPPED = {"imported": "already there", "released": "released here"}
+_SKIPPED = {
+    "imported": "already there",
+    "importing": "being imported (see --json reason)",
+    "released": "released here",
+}
 
 
 def _show_shares(
@@ -183,4 +204,3 @@ def _show_shares(
     if with_job:
         header.insert(2, "job")
     table(title, [*header, *(["imported"] if pulled else [])], rows)
-

@@ -53,8 +53,13 @@ def predict(
         typer.Option("--scale-out", help="Scale-outs to predict: 2,4,8 or 2-12 or 10,20,...,100."),
     ] = None,
     machine_type: Annotated[
-        str | None,
-        typer.Option("--machine-type", help="Machine type (default: the history's only one)."),
+        list[str] | None,
+        typer.Option(
+            "--machine-type",
+            help="Machine type(s) with --scale-out: m4.2xlarge, or a comma list "
+            "r4.xlarge,m4.2xlarge (repeatable); one prediction per machine type and "
+            "scale-out (default: the history's only one).",
+        ),
     ] = None,
     model: ModelOption = "auto",
     include_shared: SharedOption = True,
@@ -66,10 +71,13 @@ def predict(
 
     Attributes the machine type fixes (slots, memory: per machine or cluster totals)
     are derived from it and the scale-out, as configure does. A warning (on stderr)
-    says when a query lies outside the history's range.
+    says when a query lies outside the history's range, when the history holds a
+    single scale-out, and when training left out executions without a value of an
+    attribute.
 
     --json prints {"model": NAME, "chosen": NAME|null, "predictions": [seconds, ...],
-    "warnings": [...]} in input order ("chosen" is the model auto selected).
+    "warnings": [...]} in input order ("chosen" is the model auto selected; with
+    several machine types, every scale-out of the first, then of the next).
     """
     from jobcast.app.predict import predict as run
 
@@ -87,6 +95,7 @@ def predict(
         lines = list(raw.lines)
     scale_outs = ui.parse_int_list(scale_out, option="--scale-out")
     assignments = ui.parse_assignments(settings)
+    machine_types = ui.parse_name_list(machine_type, option="--machine-type")
     with ui.open_repo(db, existing=True) as repo:
         result = run(
             repo,
@@ -96,7 +105,7 @@ def predict(
             lines=lines,
             settings=assignments,
             scale_outs=scale_outs,
-            machine_type=machine_type,
+            machine_type=machine_types,
             model=model,
             include_shared=include_shared,
             random_state=seed,
@@ -125,7 +134,12 @@ def predict(
 
 def configure_cmd(
     job: Annotated[str, typer.Option("--job", help="The job to configure.")],
-    deadline: Annotated[float, typer.Option("--deadline", help="Deadline in seconds.")],
+    deadline: Annotated[
+        float,
+        typer.Option(
+            "--deadline", help="Deadline in seconds (a finite number > 0): the bound must meet it."
+        ),
+    ],
     settings: SetOption = None,
     confidence: Annotated[
         float,
@@ -142,28 +156,45 @@ def configure_cmd(
     ] = None,
     machine_type: Annotated[
         list[str] | None,
-        typer.Option("--machine-type", help="Candidate machine types (default: the history's)."),
+        typer.Option(
+            "--machine-type",
+            help="Candidate machine types: r4.xlarge,m4.2xlarge or repeated (default: the "
+            "history's).",
+        ),
     ] = None,
     model: ModelOption = "auto",
     include_shared: SharedOption = True,
     seed: SeedOption = 0,
     prices: Annotated[
         Path | None,
-        typer.Option("--prices", help="JSON {machine_type: price per machine-hour} to use."),
+        typer.Option(
+            "--prices",
+            help='JSON {"m4.2xlarge": 0.4, ...}: price per machine-hour, optionally with '
+            '"currency": "EUR" (else costs are in "price units"). Machine types it leaves '
+            "out keep the built-in AWS on-demand USD prices, with a warning naming them "
+            "(not with another currency: then they need a price). A job without machine "
+            "types costs machine-hours; --prices is then unused (warned).",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The cheapest scale-out (and machine type) whose runtime meets the deadline.
+    """The cheapest scale-out (and machine type) whose runtime bound meets the deadline.
 
+    Every candidate is predicted, bounded (--confidence) and costed at its bound, not
+    at its prediction: cost = scale-out × price per machine-hour × bound / 3600.
+    Without --prices, built-in AWS on-demand prices (USD, us-east-1) are used.
     Exits with status 3 when no configuration meets it (after printing every candidate).
-    --json prints {"feasible", "best", "candidates", "message", ...}; a candidate is
-    {"scale_out", "machine_type", "predicted_s", "bound_s", "cost", "feasible"}.
+    --json prints {"feasible", "best", "candidates", "message", "currency", "warnings",
+    ...}; a candidate is {"scale_out", "machine_type", "predicted_s", "bound_s", "cost",
+    "feasible"}, "cost" being priced at "bound_s" in "currency".
     """
     from jobcast.app.configure import configure as run
 
+    ui.check_seconds(deadline, option="--deadline", example="600")
     assignments = ui.parse_assignments(settings)
     scale_outs = ui.parse_int_list(scale_out, option="--scale-out")
+    machine_types = ui.parse_name_list(machine_type, option="--machine-type")
     with ui.open_repo(db, existing=True) as repo:
         result = run(
             repo,
@@ -173,7 +204,7 @@ def configure_cmd(
             confidence=confidence,
             prices=prices,
             scale_outs=scale_outs,
-            machine_types=machine_type,
+            machine_types=machine_types,
             model=model,
             include_shared=include_shared,
             random_state=seed,
@@ -201,7 +232,8 @@ def _render_configuration(job: str, result: ConfigurationResult) -> None:
         )
         for c in result.candidates
     ]
-    header = ["scale-out", "predicted (s)", "bound (s)", f"cost ({result.currency})", "meets", ""]
+    cost = f"cost at bound ({result.currency})"
+    header = ["scale-out", "predicted (s)", "bound (s)", cost, "meets", ""]
     ui.table(
         f"Configurations of {job!r}: deadline {result.deadline_s:g} s at "
         f"{result.confidence:.0%} confidence",
@@ -246,14 +278,24 @@ def evaluate_models_cmd(
     include_shared: SharedOption = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random splits.")] = 0,
     plot: Annotated[
-        Path | None, typer.Option("--plot", help="Write a PNG (one per job: FILE-JOB.png).")
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Write a PNG: FILE itself for one job; for several, one per job named "
+            "FILE-JOB (e.g. models.png gives models-sort.png, models-grep.png).",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The privacy paper's protocols: random 80/20 holdout and small training sets (MAPE)."""
+    """The privacy paper's protocols: random 80/20 holdout and small training sets (MAPE).
+
+    Every job is checked before any is evaluated: a job too small to split, or whose
+    training split holds none of --train-sizes, is named at once (with the sizes that
+    fit). Sizes beyond a job's training split are skipped with a warning.
+    """
     from jobcast.app.model_evaluation import evaluate_models, mean_over_jobs
-    from jobcast.evaluation.models import plot_model_evaluation
+    from jobcast.evaluation.models_plot import plot_model_evaluation
 
     names = [m.strip() for m in models.split(",")] if models else list(MODEL_NAMES)
     sizes = ui.parse_int_list(train_sizes, option="--train-sizes")
@@ -288,6 +330,8 @@ def evaluate_models_cmd(
     if as_json:
         ui.emit_json({"jobs": [r.to_dict() for r in results], "mean_over_jobs": summary})
         return
+    for r in results:
+        _warn(r.warnings)
     jobs_shown = [str(r.job) for r in results]
     for label, key in (("80/20 holdout", "holdout"), ("small training sets", "training_sizes")):
         if all(getattr(r, key) is None for r in results):

@@ -66,7 +66,7 @@ def budget(
                     r["rows"],
                     r["released_by"],
                     (r["digest"] or "")[:12],
-                    "refused, nothing written" if r["refused"] else r["destination"],
+                    _destination(r),
                 )
                 for r in info["releases"]
             ],
@@ -80,6 +80,15 @@ def budget(
                 for c in info["changes"]
             ],
         )
+
+
+def _destination(release: dict[str, object]) -> str:
+    if release["refused"]:
+        return "refused, nothing written"
+    if release["digest"] is None and release["destination"] is not None:
+        # charged before its files were written, then cut off (killed) before they were
+        return f"{release['destination']} (no digest: the writing may have been cut off)"
+    return str(release["destination"])
 
 
 def share(
@@ -113,24 +122,42 @@ def share(
 ) -> None:
     """Write a differentially private synthetic copy of a job's executions to share.
 
-    One transaction: the budget is checked under a lock, the rows are synthesized, the
-    release is recorded and the files appear together, or nothing happens at all.
+    The budget is checked under a lock, the rows are synthesized and the release is
+    charged; then the files are written and verified. Stopped before the charge, nothing
+    happens; after it (a failure, Ctrl-C: exit 130), the ε stays charged as a refused
+    release and nothing is written.
     """
     from jobcast.app.share import release
+    from jobcast.errors import ReleaseAbortedError
     from jobcast.privacy.registry import DEFAULT_METHOD
 
-    with ui.open_repo(db, existing=True) as repo:
-        info = release(
-            repo,
-            job,
-            epsilon=epsilon,
-            rows=rows,
-            out=out,
-            method=method or DEFAULT_METHOD,
-            domain=domain,
-            no_dp=no_dp,
-            random_state=seed,
+    try:
+        with ui.open_repo(db, existing=True) as repo:
+            info = release(
+                repo,
+                job,
+                epsilon=epsilon,
+                rows=rows,
+                out=out,
+                method=method or DEFAULT_METHOD,
+                domain=domain,
+                no_dp=no_dp,
+                random_state=seed,
+            )
+    except ReleaseAbortedError as e:
+        if e.interrupted is None:
+            raise
+        ui.print_error(e)
+        raise typer.Exit(130) from e  # the exit status of an interrupted command
+    except KeyboardInterrupt as e:  # before the charge was committed
+        ui.print_error(
+            InputError(
+                f"the release of job {job!r} was interrupted before its charge was "
+                "recorded: nothing was written and nothing charged (`jobcast budget --job "
+                f"{job}` lists the ledger)"
+            )
         )
+        raise typer.Exit(130) from e
     if as_json:
         ui.emit_json(info)
         return
@@ -159,6 +186,14 @@ def import_share(
         str | None,
         typer.Option("--merge-into", help="Add the rows to this existing job instead."),
     ] = None,
+    take_over: Annotated[
+        bool,
+        typer.Option(
+            "--take-over",
+            help="Take over the claim an interrupted import of this share left behind "
+            "(only when no other import of it is running).",
+        ),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -166,11 +201,13 @@ def import_share(
 
     The digests, the budget ledger and every row are checked first; a share imported
     before is refused. The rows go into a job of their own unless --merge-into is given.
+    While it runs, the import claims the share; a claim left by a killed import expires
+    after 10 minutes, or --take-over takes it over.
     """
     from jobcast.app.share import import_share as do_import
 
     with ui.open_repo(db) as repo:
-        info = do_import(repo, directory, job=job, merge_into=merge_into)
+        info = do_import(repo, directory, job=job, merge_into=merge_into, take_over=take_over)
     if as_json:
         ui.emit_json(info)
         return

@@ -84,8 +84,9 @@ def serve(
 
     import uvicorn
 
-    from jobcast.cli.common import parse_assignments
+    from jobcast.cli.common import missing_sqlite, parse_assignments, plain
     from jobcast.errors import InputError
+    from jobcast.lean import resolve_url
     from jobcast.service import create_app
     from jobcast.service.logs import configure_json_logging
     from jobcast.service.settings import ServiceSettings
@@ -110,6 +111,17 @@ def serve(
         configure_json_logging()
     else:
         logging.getLogger().setLevel(logging.INFO)
+    new = missing_sqlite(resolve_url(db))
+    if new is not None:
+        # reading commands refuse a missing file; the service writes (collector, sources,
+        # hub) and may start empty, but a mistyped --db must not pass unnoticed
+        note = (
+            f"no history database at {new}: creating a new, empty one there (no jobs, no "
+            "tokens: `jobcast token create` with the same --db). If you meant an existing "
+            "history, stop the service and check --db (or $JOBCAST_DB)"
+        )
+        logging.getLogger("jobcast.service").warning(note)  # in the service's log too
+        console.print(f"[bold yellow]note:[/] {plain(note)}", highlight=False)
     app = create_app(db, settings=settings)
     console.print(
         f"jobcast serving on http://{host}:{port} (dashboard /, API docs /docs, /metrics)",
@@ -131,12 +143,22 @@ def import_history_server(
         str | None, typer.Option(help="Job name (default: each application's name).")
     ] = None,
     iterations: Annotated[
-        str, typer.Option(help="auto, jobs, job-groups or a REGEX on job descriptions.")
-    ] = "auto",
+        str,
+        typer.Option(
+            help="auto (job groups or descriptions when the application sets them, else "
+            "each Spark job), jobs, job-groups, or a REGEX on job descriptions."
+        ),
+    ] = "auto",  # DEFAULT_ITERATIONS (not imported: it would load pandas at startup)
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import finished applications from a Spark History Server's REST API, each once."""
+    """Import finished applications from a Spark History Server, each once.
+
+    Each application's event log is read through the server, so every job is imported.
+    Runs the target job holds already are skipped, running applications are left for a
+    later import (listed), and all runs are one transaction: nothing is written when the
+    server goes away.
+    """
     from datetime import datetime
 
     from jobcast.app.service_ingest import import_history_server as run
@@ -161,12 +183,20 @@ def import_remote(
         str | None, typer.Option(help="Job name (default: each application's name).")
     ] = None,
     iterations: Annotated[
-        str, typer.Option(help="jobs, job-groups or a REGEX on job descriptions.")
-    ] = "jobs",
+        str,
+        typer.Option(
+            help="auto (job groups or descriptions when the application sets them, else "
+            "each Spark job), jobs, job-groups, or a REGEX on job descriptions."
+        ),
+    ] = "auto",  # DEFAULT_ITERATIONS (not imported: it would load pandas at startup)
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import finished Spark event logs from any fsspec URL, each application once.
+
+    All logs are copied and read first and written in one transaction; logs still being
+    written (.inprogress) are left for a later import, and runs the target job holds
+    already are skipped.
 
     Credentials and endpoints come from the usual places (for S3: AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL for S3-compatible stores).
@@ -180,16 +210,26 @@ def import_remote(
 
 
 def _report(done: list[dict[str, object]], as_json: bool, title: str) -> None:
-    from jobcast.cli.common import emit_json, table
+    from jobcast.cli.common import console, emit_json, table
 
     if as_json:
         emit_json({"imported": done})
+        return
+    if not done:
+        console.print(f"No finished applications in {title}.", highlight=False)
         return
     table(
         title,
         ["execution", "job", "iterations", "recorded"],
         [
-            [d["execution"], d["job"], d["iterations"], "already there" if d["skipped"] else "yes"]
+            [
+                d["execution"],
+                d["job"],
+                d["iterations"],
+                {"recorded": "yes", "completed": "completed (was running)"}.get(
+                    str(d.get("status")), d.get("status")
+                ),
+            ]
             for d in done
         ],
     )

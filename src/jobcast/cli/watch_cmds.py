@@ -335,6 +335,8 @@ def watch(
         "actual_s": run.gross_runtime_s,
         "estimates": len(estimates),
         "iterations_by": rule.used if rule is not None else iterations,
+        # "recorded", "completed" (held as running), "already" or None (nothing stored)
+        "recorded": stored,
     }
     if as_json:
         emit_json_line(summary)
@@ -342,8 +344,10 @@ def watch(
     recorded = {
         None: ".",
         "recorded": f" and was recorded in job {job!r}.",
-        "already": f"; job {job!r} holds it already (recorded by `workloads run`?): "
-        "nothing more was written.",
+        "completed": f"; job {job!r} held it as still running (imported from its log "
+        "before it ended): its iterations and runtime are now recorded.",
+        "already": f"; job {job!r} holds it already recorded (by `workloads run` or an "
+        "import?): nothing more was written.",
     }
     console.print(
         f"{run.app_id} ended after {run.gross_runtime_s:.1f} s with {len(everything)} "
@@ -374,7 +378,7 @@ def watch(
 def _store(
     repo: Any, job: str, run: Any, everything: pd.DataFrame, source: str, context: dict[str, Any]
 ) -> str | None:
-    """Record the run: "recorded", "already" (the job holds it: `workloads run` was first)."""
+    """Record the run: "recorded", "completed" (held as running: now complete), "already"."""
     from jobcast.collect.store import iteration_table
 
     if not len(everything):
@@ -383,17 +387,16 @@ def _store(
         existing = repo.job(job)
     except UnknownJobError:
         existing = None
-    if existing is not None and _holds(repo, job, run.app_id):
-        return "already"
+    table = iteration_table((run, everything, source), job=job, existing=existing, context=context)
     try:
-        repo.import_iterations(
-            iteration_table((run, everything, source), job=job, existing=existing, context=context)
-        )
+        summary = repo.import_iterations(table, complete_running=True)
     except InputError:
         if existing is not None and _holds(repo, job, run.app_id):
             return "already"  # stored in between, by the workload itself
         raise
-    return "recorded"
+    if summary.executions:
+        return "recorded"
+    return "completed" if summary.completed else "already"
 
 
 def _holds(repo: Any, job: str, app_id: str) -> bool:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -162,6 +163,9 @@ class EventLogImport:
         Uncompressed bytes read.
     context
         Context attributes the application carries (``spark.jobcast.context.*``).
+    lost_jobs
+        Spark jobs of the ended application whose start or end line is missing
+        (corrupt): the iterations they belong to are missing or cut short.
     """
 
     path: Path
@@ -171,16 +175,17 @@ class EventLogImport:
     lines: int
     bytes_read: int
     context: Mapping[str, float | str] = field(default_factory=dict)
+    lost_jobs: int = 0
 
 
-def _warn_corrupt(name: str, count: int) -> None:
+def _warn_corrupt(name: str, count: int, in_progress: bool = True) -> None:
     if count:
         logger.warning(
-            "%s: skipped %d corrupt line%s (unparseable events; a log still being written "
-            "ends in a cut line)",
+            "%s: skipped %d corrupt line%s (unparseable events%s)",
             name,
             count,
             "" if count == 1 else "s",
+            "; a log still being written ends in a cut line" if in_progress else "",
         )
 
 
@@ -222,24 +227,45 @@ def read_event_log(
     >>> result.iterations[["iteration", "duration_s", "scale_out"]]  # doctest: +SKIP
     """
     source = path if isinstance(path, EventLogSource) else resolve_event_log(path)
+    parser, found = _read(source, iterations, callback)
+    if found is None:
+        parser.application_run()  # raises: no start event
+        raise AssertionError("unreachable")  # pragma: no cover
+    return found
+
+
+def _read(
+    source: EventLogSource,
+    iterations: IterationMode,
+    callback: Callable[[int], None] | None,
+) -> tuple[EventLogParser, EventLogImport | None]:
+    """Read one log; None (with the parser) when it holds no application start event."""
     parser = EventLogParser(iterations=iterations, name=str(source.path))
     stream = LineStream(source)
     settings = SparkSettings()
     parser.feed_lines(settings.scan(stream), callback=callback)
-    _warn_corrupt(parser.name, parser.corrupt_lines)
-    try:
-        run = parser.application_run()
-    except ImportFormatError as e:
+    if parser.app_id is None or parser.start_ms is None:
         codecs = sorted({c for c in map(codec_of, source.files) if c is not None})
         if not codecs:
-            raise
+            return parser, None
         raise ImportFormatError(
             parser.name,
             f"no SparkListenerApplicationStart event in the {'/'.join(codecs)}-compressed "
             f"log ({parser.lines} line(s) decompressed"
             + ("; Spark is still writing it)" if source.in_progress else ")"),
-        ) from e
-    return EventLogImport(
+        )
+    _warn_corrupt(parser.name, parser.corrupt_lines, source.in_progress)
+    run = parser.application_run()
+    lost = parser.lost_jobs
+    if lost:
+        logger.warning(
+            "%s: %d Spark job(s) of the finished application lack their start or end "
+            "(corrupt lines): the iterations they belong to are missing and the later "
+            "ones numbered on; copy the log again from the cluster if it was damaged",
+            parser.name,
+            lost,
+        )
+    return parser, EventLogImport(
         path=source.path,
         run=run,
         iterations=settings.localised(parser.iterations_frame()),
@@ -247,6 +273,7 @@ def read_event_log(
         lines=parser.lines,
         bytes_read=stream.bytes_read,
         context=settings.context,
+        lost_jobs=lost,
     )
 
 
@@ -255,8 +282,14 @@ def read_event_logs(
     *,
     iterations: IterationMode = DEFAULT_ITERATIONS,
     callback: Callable[[int], None] | None = None,
+    origins: Mapping[str, str] | None = None,
 ) -> list[EventLogImport]:
     """Read every application's event log found at ``paths``.
+
+    Every log is read before anything is returned. A log Spark is still writing
+    (``.inprogress``) that holds no application start yet (Spark creates it as the
+    application starts) is left out with a note; files that are no Spark event logs
+    (no application start) are named together in one error.
 
     Parameters
     ----------
@@ -267,22 +300,77 @@ def read_event_logs(
         See :func:`read_event_log`.
     callback
         Called with the uncompressed bytes read so far over all logs.
+    origins
+        Where local logs were copied from (``s3://...``), by local path: errors name
+        the origin instead of the copy.
 
     Returns
     -------
     list of EventLogImport
         One per application, in the order found.
+
+    Raises
+    ------
+    ImportFormatError
+        A log cannot be read, or files are no Spark event logs (all of them named).
     """
+    names = dict(origins or {})
     results: list[EventLogImport] = []
+    not_logs: list[str] = []
     done = 0
     for p in paths:
-        for source in find_event_logs(p):
+        for source in _found(p, names):
             base = done
             cb = None if callback is None else (lambda n, base=base: callback(base + n))
-            result = read_event_log(source, iterations=iterations, callback=cb)
+            try:
+                _, result = _read(source, iterations, cb)
+            except ImportFormatError as e:
+                _raise_renamed(e, names)
+            shown = _origin(str(source.path), names)
+            if result is None:
+                if source.in_progress:
+                    logger.warning(
+                        "%s: left out: Spark has not written the application's start yet "
+                        "(it creates the log as the application starts); import it again later",
+                        shown,
+                    )
+                else:
+                    not_logs.append(shown)
+                continue
             done += result.bytes_read
             results.append(result)
+    if not_logs:
+        raise ImportFormatError(
+            ", ".join(not_logs),
+            ("not a Spark event log" if len(not_logs) == 1 else "not Spark event logs")
+            + " (no SparkListenerApplicationStart event); nothing was imported: move such "
+            "files out of the folder or give the event logs one by one",
+        )
     return results
+
+
+def _found(path: str | Path, names: Mapping[str, str]) -> list[EventLogSource]:
+    try:
+        return find_event_logs(path)
+    except ImportFormatError as e:
+        _raise_renamed(e, names)
+
+
+def _origin(path: str, names: Mapping[str, str]) -> str:
+    """``path`` as where it came from: a local copy's file named by its remote URL."""
+    for local, remote in names.items():
+        if path == local:
+            return remote
+        if path.startswith(local.rstrip("/") + "/"):
+            return remote.rstrip("/") + path[len(local.rstrip("/")) :]
+    return path
+
+
+def _raise_renamed(e: ImportFormatError, names: Mapping[str, str]) -> NoReturn:
+    shown = _origin(e.path, names)
+    if shown == e.path:
+        raise e
+    raise ImportFormatError(shown, e.reason, line=e.line, column=e.column) from e
 
 
 class EventLogFollower:

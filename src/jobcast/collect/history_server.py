@@ -8,9 +8,12 @@ iteration-grouping rule (:mod:`jobcast.collect.grouping`) as event logs and live
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +24,7 @@ from jobcast.collect.rest import SparkRestError, SparkRestFollower, parse_spark_
 from jobcast.collect.runs import ApplicationRun
 from jobcast.errors import InputError
 
-__all__ = ["Application", "list_applications", "read_application"]
+__all__ = ["Application", "download_event_log", "list_applications", "read_application"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,25 @@ class Application(dict[str, Any]):
         return bool(attempts) and bool(attempts[0].get("completed"))
 
     @property
+    def attempt_id(self) -> str | None:
+        """Id of its last attempt (YARN cluster mode runs applications in attempts)."""
+        attempts = self.get("attempts") or []
+        found = attempts[0].get("attemptId") if attempts else None
+        return None if found in (None, "") else str(found)
+
+    @property
+    def path(self) -> str:
+        """Its REST path: ``/applications/ID`` or, with attempts, ``/applications/ID/ATTEMPT``."""
+        attempt = self.attempt_id
+        return f"/applications/{self['id']}" + (f"/{attempt}" if attempt else "")
+
+    @property
+    def external_id(self) -> str:
+        """The id its runs get in the history, as from its event log (``ID_ATTEMPT``)."""
+        attempt = self.attempt_id
+        return str(self["id"]) + (f"_{attempt}" if attempt else "")
+
+    @property
     def started_at(self) -> datetime | None:
         """Start of its last attempt (UTC)."""
         attempts = self.get("attempts") or []
@@ -48,6 +70,10 @@ def _check_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise InputError(f"a History Server URL starts with http:// or https://, got {url!r}")
     return url.rstrip("/")
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
 
 
 def list_applications(
@@ -86,12 +112,25 @@ def list_applications(
     if since is not None:
         t = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
         params["minDate"] = t.strftime("%Y-%m-%dT%H:%M:%S.000GMT")
+    where = f"{base}{_API}/applications"
     try:
-        r = httpx.get(f"{base}{_API}/applications", params=params, timeout=timeout_s)
-        r.raise_for_status()
+        r = httpx.get(where, params=params, timeout=timeout_s)
+    except httpx.HTTPError as e:
+        raise InputError(
+            f"cannot reach {base}: {_one_line(e)}; check the URL and that the History Server "
+            "(or the Spark UI) is running"
+        ) from e
+    try:
+        if r.status_code != 200:
+            raise ValueError(f"status {r.status_code}")
         raw = r.json()
-    except (httpx.HTTPError, ValueError) as e:
-        raise InputError(f"cannot list the applications of {base}: {e}") from e
+        if not isinstance(raw, list):
+            raise ValueError("not a list")
+    except ValueError as e:
+        raise InputError(
+            f"{where} answered {_one_line(e)}, not a list of applications: is {base} a Spark "
+            "History Server (http://HOST:18080) or a Spark UI (http://DRIVER:4040)?"
+        ) from None
     apps = [Application(a) for a in raw]
     if pattern is not None:
         apps = [a for a in apps if pattern.search(str(a.get("name", "")))]
@@ -132,3 +171,52 @@ def read_application(
         run = follower.application_run()
     frame = pd.concat(frames, ignore_index=True)
     return run, frame
+
+
+def download_event_log(
+    url: str, app: Application, dest: Path, *, timeout_s: float = 60.0
+) -> list[Path]:
+    """Copy an application's event log from a History Server (its ``/logs`` zip) to ``dest``.
+
+    The History Server hands out the log Spark wrote, so every job is in it (its REST
+    API keeps only the last ``spark.ui.retainedJobs``) and so are the settings the run
+    carries.
+
+    Returns
+    -------
+    list of Path
+        What the zip held at its top level in ``dest`` (a file, or a rolling folder).
+
+    Raises
+    ------
+    SparkRestError
+        The server answers, but not with this application's log (it is named).
+    InputError
+        The server cannot be reached.
+    """
+    base = _check_url(url)
+    where = f"{base}{_API}{app.path}/logs"
+    try:
+        r = httpx.get(where, timeout=timeout_s)
+    except httpx.HTTPError as e:
+        raise InputError(
+            f"cannot reach the History Server at {base} (reading {where}): {e}; check that "
+            "it is running and import again"
+        ) from e
+    if r.status_code != 200:
+        raise SparkRestError(f"{where}: answered {r.status_code} ({r.text[:160].strip()})")
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+            names = [n for n in z.namelist() if not n.endswith("/")]
+            for n in names:
+                target = (dest / n).resolve()
+                if dest.resolve() not in target.parents:
+                    raise SparkRestError(f"{where}: the zip holds a path outside it: {n!r}")
+            z.extractall(dest)
+    except zipfile.BadZipFile as e:
+        raise SparkRestError(f"{where}: answered no zip of event logs ({e})") from e
+    tops = sorted({n.split("/", 1)[0] for n in names})
+    if not tops:
+        raise SparkRestError(f"{where}: the History Server has no event log of it")
+    return [dest / t for t in tops]

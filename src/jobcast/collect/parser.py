@@ -111,6 +111,7 @@ class EventLogParser:
         self._job_iteration: dict[int, _Iteration | None] = {}
         self._job_stages: dict[int, list[int]] = {}
         self._stage_job: dict[int, int] = {}
+        self._orphan_ends = 0  # job ends whose start line was lost
         self._handlers: dict[bytes, Callable[[bytes], None]] = {
             b"SparkListenerTaskEnd": self._task_end,
             b"SparkListenerJobStart": self._job_start,
@@ -253,6 +254,20 @@ class EventLogParser:
             )
         return iterations_frame(rows)
 
+    @property
+    def lost_jobs(self) -> int:
+        """Spark jobs of an ended application whose start or end the log lacks.
+
+        Spark writes both for every job, so in a finished log they mean corrupt lines:
+        the iterations these jobs belong to are missing or cut short.
+        """
+        if not self.completed:
+            return 0
+        never_ended = sum(
+            1 for job, it in self._job_iteration.items() if it is not None and job >= 0
+        )
+        return never_ended + self._orphan_ends
+
     def _is_closed(self, it: _Iteration, latest_start: int) -> bool:
         if it.active_jobs > 0:
             return False
@@ -346,6 +361,8 @@ class EventLogParser:
         ev = json.loads(line)
         job_id = int(ev["Job ID"])
         done = int(ev["Completion Time"])
+        if job_id not in self._job_iteration:
+            self._orphan_ends += 1
         it = self._job_iteration.pop(job_id, None)
         for s in self._job_stages.pop(job_id, ()):
             if self._stage_job.get(s) == job_id:

@@ -36,6 +36,13 @@ def filesystem(url: str, **storage_options: Any) -> tuple[Any, str]:
     """
     import fsspec
 
+    if url.startswith("s3://") and "config_kwargs" not in storage_options:
+        # fail within seconds, not after botocore's minute of retries, when the
+        # endpoint cannot be reached
+        storage_options = {
+            **storage_options,
+            "config_kwargs": {"connect_timeout": 5, "retries": {"max_attempts": 2}},
+        }
     try:
         fs, path = fsspec.core.url_to_fs(url, **storage_options)
     except ImportError as e:
@@ -55,16 +62,54 @@ def _url(fs: Any, path: str) -> str:
     return path if protocol == "file" else f"{protocol}://{path}"
 
 
+def _explain(url: str, e: Exception) -> InputError:
+    """One line saying why ``url`` cannot be read, and how to fix it."""
+    kind = type(e).__name__
+    text = " ".join(str(e).split())
+    if "Credentials" in kind or "credentials" in text.lower():
+        fix = (
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile) for the "
+            "store holding the logs"
+        )
+    elif "Endpoint" in kind or "connect" in text.lower():
+        fix = (
+            "check AWS_ENDPOINT_URL (for S3-compatible stores) and that the store is "
+            "reachable from here"
+        )
+    elif isinstance(e, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
+        fix = "the credentials may not read it: check them and the bucket's policy"
+    else:
+        fix = "check the URL, the credentials and that the store is reachable"
+    return InputError(f"cannot read {url}: {text or kind}; {fix}")
+
+
+def _store_error(e: Exception) -> bool:
+    """Whether ``e`` comes from the store (network, credentials), not from a bug here."""
+    module = type(e).__module__
+    return isinstance(e, OSError) or module.startswith(("botocore", "aiobotocore", "s3fs"))
+
+
 def list_remote_logs(url: str, **storage_options: Any) -> list[RemoteLog]:
     """Event logs directly under ``url`` (a prefix) or ``url`` itself, by name.
 
     Raises
     ------
     InputError
-        When nothing exists at ``url``.
+        When nothing exists at ``url``, or the store cannot be read (no endpoint, no
+        credentials): one line saying how to fix it.
     """
+    try:
+        return _list(url, **storage_options)
+    except Exception as e:
+        if isinstance(e, InputError | MissingExtraError) or not _store_error(e):
+            raise
+        raise _explain(url, e) from e
+
+
+def _list(url: str, **storage_options: Any) -> list[RemoteLog]:
     fs, root = filesystem(url, **storage_options)
     root = root.rstrip("/")
+    fs.invalidate_cache(root)  # fsspec caches listings: a prefix read before has changed
     if not fs.exists(root):
         raise InputError(f"nothing at {url}: check the bucket, prefix and credentials")
     if fs.isfile(root):
@@ -90,7 +135,22 @@ def list_remote_logs(url: str, **storage_options: Any) -> list[RemoteLog]:
 
 
 def fetch_remote_log(log: RemoteLog, dest: Path, **storage_options: Any) -> Path:
-    """Copy one log (file or rolling folder) into the folder ``dest``; its local path."""
+    """Copy one log (file or rolling folder) into the folder ``dest``; its local path.
+
+    Raises
+    ------
+    InputError
+        When the store cannot be read (the log's URL named).
+    """
+    try:
+        return _fetch(log, dest, **storage_options)
+    except Exception as e:
+        if isinstance(e, InputError | MissingExtraError) or not _store_error(e):
+            raise
+        raise _explain(str(log["url"]), e) from e
+
+
+def _fetch(log: RemoteLog, dest: Path, **storage_options: Any) -> Path:
     fs, path = filesystem(log["url"], **storage_options)
     target = dest / log["name"]
     if log["folder"]:

@@ -226,7 +226,7 @@ class SparkRestFollower:
                     f"{', '.join(str(a.get('id')) for a in apps)}"
                 )
         self.app_name = str(app.get("name", ""))
-        attempt = (app.get("attempts") or [{}])[-1]
+        attempt = (app.get("attempts") or [{}])[0]  # the latest attempt comes first
         self._attempt_id = str(attempt["attemptId"]) if attempt.get("attemptId") else None
         self.started_at = parse_spark_time(attempt.get("startTime")) or self.started_at
         if not self._environment_read:
@@ -242,8 +242,8 @@ class SparkRestFollower:
                     self.app_id,
                     e,
                 )
-        jobs = self._get(f"/applications/{self.app_id}/jobs")
-        executors = self._get(f"/applications/{self.app_id}/allexecutors")
+        jobs = self._get(f"{self._app_path}/jobs")
+        executors = self._get(f"{self._app_path}/allexecutors")
         self._update_executors(executors)
         newly_done = []
         self._running_keys.clear()
@@ -273,13 +273,20 @@ class SparkRestFollower:
             self.finished_at = parse_spark_time(attempt.get("endTime"))
 
     @property
+    def _app_path(self) -> str:
+        # a History Server knows an application run in attempts (YARN cluster mode) only
+        # by its attempt's path; a live UI answers both
+        attempt = f"/{self._attempt_id}" if self._attempt_id else ""
+        return f"/applications/{self.app_id}{attempt}"
+
+    @property
     def context(self) -> dict[str, float | str]:
         """Context attributes the application carries (``spark.jobcast.context.*``)."""
         return self.settings.context
 
     def _read_environment(self) -> None:
         # the settings do not change while the application runs: ask once
-        env = self._get(f"/applications/{self.app_id}/environment")
+        env = self._get(f"{self._app_path}/environment")
         self._environment_read = True
         pairs = env.get("sparkProperties", []) if isinstance(env, dict) else []
         props = {str(p[0]): str(p[1]) for p in pairs if isinstance(p, list) and len(p) == 2}
@@ -344,7 +351,7 @@ class SparkRestFollower:
         self._seen(final.run.finished_at)
 
     def _add_stage_metrics(self, done: list[tuple[RestJob, list[int]]]) -> None:
-        stages = self._get(f"/applications/{self.app_id}/stages")
+        stages = self._get(f"{self._app_path}/stages")
         add_stage_totals(done, stages, self._counted_stages)
 
     def _update_executors(self, executors: list[dict[str, Any]]) -> None:

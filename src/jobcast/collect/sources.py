@@ -331,9 +331,22 @@ class LineStream:
             raise ImportFormatError(str(path), f"cannot read the event log: {e}") from e
         with fh:
             if codec is None:
+                first, last, count = b"", b"", 0
                 for line in fh:
                     self.bytes_read += len(line)
+                    count += 1
+                    first = first or line
+                    last = line
                     yield line
+                cut = not last.endswith(b"\n") and not last.rstrip().endswith(b"}")
+                if not may_be_cut and cut and first.startswith(b'{"Event":'):
+                    # Spark ends every event with a line break: a cut line is a cut copy
+                    raise ImportFormatError(
+                        str(path),
+                        f"the log ends in a cut line although it is complete (not "
+                        f"{INPROGRESS}): the file is damaged; copy it again from the cluster",
+                        line=count,
+                    )
                 return
             chunks = (
                 _zstd_chunks(fh, path, may_be_cut)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -21,14 +19,12 @@ __all__ = [
     "HoldoutEvaluation",
     "ModelEvaluation",
     "TrainingSizeEvaluation",
+    "check_sizes",
     "evaluate_models",
     "holdout_evaluation",
     "mape",
-    "plot_model_evaluation",
     "training_size_evaluation",
 ]
-
-logger = logging.getLogger(__name__)
 
 #: Progress callback: ``callback(done, total, message)``.
 ProgressCallback = Callable[[int, int, str], None]
@@ -155,6 +151,9 @@ class ModelEvaluation:
         Protocol 2, or None if it was not run.
     random_state
         The seed used, if an int was given.
+    warnings
+        What was left out: training sizes beyond the training split, executions
+        without a value of an attribute.
     """
 
     job: str | None
@@ -162,6 +161,7 @@ class ModelEvaluation:
     holdout: HoldoutEvaluation | None
     training_sizes: TrainingSizeEvaluation | None
     random_state: int | None = None
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as a JSON-ready dictionary (stable keys)."""
@@ -169,6 +169,7 @@ class ModelEvaluation:
             "job": self.job,
             "models": list(self.models),
             "random_state": self.random_state,
+            "warnings": list(self.warnings),
             "holdout": None if self.holdout is None else self.holdout.to_dict(),
             "training_sizes": (
                 None if self.training_sizes is None else self.training_sizes.to_dict()
@@ -198,6 +199,66 @@ def _check_inputs(
             "import more executions of the job."
         )
     return y_arr
+
+
+def _sizes_text(sizes: Sequence[int]) -> str:
+    if len(sizes) <= 5:
+        return ", ".join(map(str, sizes))
+    return f"{sizes[0]}, {sizes[1]}, ..., {sizes[-1]}"
+
+
+def check_sizes(
+    n_rows: int,
+    *,
+    job: str | None = None,
+    test_size: float = 0.2,
+    train_sizes: Sequence[int] | None = DEFAULT_TRAIN_SIZES,
+) -> tuple[int, ...]:
+    """Check that ``n_rows`` executions can be evaluated; return the sizes to skip.
+
+    Called for every job before any is evaluated, so that a job too small for the
+    protocols is named before hours of work on the others.
+
+    Parameters
+    ----------
+    n_rows
+        The job's executions.
+    job
+        Its name, for the messages.
+    test_size, train_sizes
+        As in :func:`evaluate_models`.
+
+    Returns
+    -------
+    tuple of int
+        The requested training sizes larger than the training split (skipped).
+
+    Raises
+    ------
+    jobcast.errors.NotEnoughDataError
+        When the rows cannot be split, or no training size fits into the training
+        split (naming the job and the sizes that would fit).
+    """
+    who = f"job {job!r}" if job is not None else "the data"
+    n_test = _n_test(n_rows, test_size)
+    if n_test < 1 or n_rows - n_test < 1:
+        raise NotEnoughDataError(
+            f"{who}: its {n_rows} execution{'s' if n_rows != 1 else ''} cannot be split "
+            f"{1 - test_size:.0%}/{test_size:.0%} into training and held-out rows; import "
+            "more executions of the job, or leave it out"
+        )
+    sizes = [int(s) for s in train_sizes or ()]
+    available = n_rows - n_test
+    skipped = tuple(s for s in sizes if s > available)
+    if sizes and len(skipped) == len(sizes):
+        fit = "1" if available == 1 else f"1-{available}"
+        raise NotEnoughDataError(
+            f"{who}: no training size of {_sizes_text(sizes)} fits into its {available} "
+            f"training row{'s' if available != 1 else ''} ({1 - test_size:.0%} of its "
+            f"{n_rows} executions); give sizes of at most {available} (e.g. --train-sizes "
+            f"{fit}), or leave the job out"
+        )
+    return skipped
 
 
 def seed_from(rng: np.random.Generator) -> int:
@@ -320,15 +381,8 @@ def training_size_evaluation(
     sizes = [int(s) for s in train_sizes]
     if not sizes or any(s < 1 for s in sizes):
         raise InputError(f"train_sizes must be integers >= 1, got {list(train_sizes)}.")
-    available = len(X) - _n_test(len(X), test_size)
-    kept = tuple(s for s in sizes if s <= available)
-    skipped = tuple(s for s in sizes if s > available)
-    if skipped:
-        logger.warning("training split has %d rows; sizes %s are skipped", available, list(skipped))
-    if not kept:
-        raise NotEnoughDataError(
-            f"No training size fits into the {available} training rows; use smaller sizes."
-        )
+    skipped = check_sizes(len(X), test_size=test_size, train_sizes=sizes)
+    kept = tuple(s for s in sizes if s not in skipped)
     rng = np.random.default_rng(random_state)
     total = repeats * len(kept) * len(models)
     done = 0
@@ -384,7 +438,23 @@ def evaluate_models(
     Returns
     -------
     ModelEvaluation
+
+    Raises
+    ------
+    jobcast.errors.NotEnoughDataError
+        Before any work, when the rows cannot be split or no training size fits
+        (see :func:`check_sizes`).
     """
+    y_arr = _check_inputs(X, y, models, test_size, repeats)
+    skipped = check_sizes(len(y_arr), job=job, test_size=test_size, train_sizes=train_sizes)
+    warnings = []
+    if skipped:
+        available = len(y_arr) - _n_test(len(y_arr), test_size)
+        warnings.append(
+            f"{'job ' + repr(job) if job is not None else 'the data'}: training size"
+            f"{'s' if len(skipped) > 1 else ''} {_sizes_text(skipped)} skipped: the "
+            f"training split holds {available} rows"
+        )
     # each protocol draws from its own stream of the seed
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(random_state).spawn(2)]
     shared: dict[str, Any] = {
@@ -405,60 +475,5 @@ def evaluate_models(
             else None
         ),
         random_state=random_state,
+        warnings=tuple(warnings),
     )
-
-
-def plot_model_evaluation(result: ModelEvaluation, path: str | Path) -> Path:
-    """Draw MAPE per model (holdout) and MAPE against training-set size into a PNG.
-
-    Parameters
-    ----------
-    result
-        From :func:`evaluate_models`.
-    path
-        The image file to write (its suffix picks the format, e.g. ``.png``).
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    panels = [p for p in (result.holdout, result.training_sizes) if p is not None]
-    if not panels:
-        raise InputError("The evaluation holds no protocol results to plot.")
-    figure = Figure(figsize=(6 * len(panels), 4.2), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(1, len(panels), squeeze=False)[0]
-    title = f" ({result.job})" if result.job else ""
-    i = 0
-    if result.holdout is not None:
-        ax = axes[i]
-        i += 1
-        names = list(result.holdout.mapes)
-        means = [result.holdout.mean(m) for m in names]
-        spread = [float(np.std(result.holdout.mapes[m])) for m in names]
-        ax.bar(names, means, yerr=spread, capsize=3, color="tab:blue")
-        ax.set_ylabel("MAPE")
-        ax.set_title(
-            f"Holdout {1 - result.holdout.test_size:.0%}/{result.holdout.test_size:.0%}, "
-            f"{result.holdout.repeats} repeats{title}"
-        )
-        ax.tick_params(axis="x", labelrotation=30)
-    if result.training_sizes is not None:
-        ax = axes[i]
-        ev = result.training_sizes
-        for name in ev.mapes:
-            ax.plot(
-                ev.train_sizes, [ev.mean(name, s) for s in ev.train_sizes], marker="o", label=name
-            )
-        ax.set_xlabel("training rows")
-        ax.set_ylabel("MAPE")
-        ax.set_yscale("log")
-        ax.set_title(f"Small training sets, {ev.repeats} repeats{title}")
-        ax.legend(fontsize="small")
-    out = Path(path)
-    figure.savefig(out, dpi=120)
-    return out

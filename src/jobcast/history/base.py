@@ -15,19 +15,14 @@ from jobcast.errors import (
     JobConflictError,
     UnknownJobError,
 )
+from jobcast.history.checks import check_new_job_name
 from jobcast.history.database import (
     create_history_engine,
     explain_write_error,
     migrate,
     resolve_url,
 )
-from jobcast.history.records import (
-    Attribute,
-    AttributeKind,
-    JobSpec,
-    JobSummary,
-    check_new_job_name,
-)
+from jobcast.history.records import Attribute, AttributeKind, JobSpec, JobSummary
 from jobcast.history.schema import AttributeRow, JobRow
 from jobcast.lean import JOB_LISTING, assemble_jobs, migration_heads
 

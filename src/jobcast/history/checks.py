@@ -8,6 +8,7 @@ attribute of 1e400) gets the same message naming file, line and column on both.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RESERVED_COLUMNS",
+    "address_problem",
     "check_execution_table",
     "check_iteration_table",
+    "check_new_job_name",
     "check_numbers",
     "content_hash",
 ]
@@ -44,6 +47,60 @@ _ROLE_OPTIONS = {"gross_runtime": "--runtime", "scale_out": "--scale-out",
                  "machine_type": "--machine-type"}
 _MAX_ITERATION = 10_000_000
 _HASH_ROWS = 250_000
+
+
+def address_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one segment of a web address (``/jobs/NAME``), or None.
+
+    A ``/`` splits the segment in two even when sent as ``%2F`` (servers decode it
+    before routing), and browsers resolve ``.`` and ``..`` (also as ``%2E``) as steps
+    of the path: the dashboard's and the API's addresses of such a job lead elsewhere.
+    """
+    if "/" in name:
+        return "holds '/', which would split its address /jobs/NAME (dashboard and API) in two"
+    if name in (".", ".."):
+        return (
+            "is read by browsers as a step of a path ('.' here, '..' up), so its address "
+            "/jobs/NAME would lead to another page"
+        )
+    return None
+
+
+def check_new_job_name(name: str) -> None:
+    """Refuse a name for a new job that would read like another or not read at all.
+
+    Names the history holds already stay usable as they are; only new jobs are checked,
+    so that " gbt ", "gbt" and "gbt" with a tab after it, or "gü" written with a combining
+    accent, do not become different jobs that look alike, and every job has a page and
+    API address of its own (see :func:`address_problem`). Imports, the collector and
+    every other creator of jobs call this one check.
+
+    Raises
+    ------
+    InputError
+        The name starts or ends with white space, holds a control character or a ``/``,
+        is ``.`` or ``..``, or is not in Unicode normal form NFC.
+    """
+    if name != name.strip():
+        raise InputError(
+            f"the job name {name!r} starts or ends with white space; use {name.strip()!r}"
+        )
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise InputError(f"the job name {name!r} holds a control character; leave it out")
+    problem = address_problem(name)
+    if problem is not None:
+        fix = (
+            f"use another separator, e.g. {name.replace('/', '-')!r}"
+            if "/" in name
+            else "give the job a name with other characters, e.g. 'etl'"
+        )
+        raise InputError(f"the job name {name!r} {problem}; {fix}")
+    nfc = unicodedata.normalize("NFC", name)
+    if nfc != name:
+        raise InputError(
+            f"the job name {name!r} is not in Unicode normal form NFC (its letters can be "
+            f"written as {nfc!r}, which looks the same); use that form"
+        )
 
 
 def _where(table: ExecutionTable) -> str:

@@ -7,11 +7,15 @@ from any of the executions it holds now, so importing the same file as another j
 renaming, or deleting and re-importing does not reset it; the ledger has no foreign key
 to the jobs table and survives :meth:`~jobcast.history.base.RepositoryBase.delete_job`.
 Its budget is the smallest of the budgets of every job name those releases were made
-under (a copy cannot raise it).
+under (a copy cannot raise it). A lowered budget is tied to the data too, by a marker
+entry (method :data:`BUDGET_MARK`, never listed as a release) holding the job's
+fingerprints: a copy imported before the change is held to it as well.
 
 Every budget check runs inside the transaction that records the release, under a lock
 (``BEGIN IMMEDIATE`` on SQLite; a ledger-wide advisory lock and the job's row lock on
-PostgreSQL), so concurrent releases can never spend more than the budget.
+PostgreSQL; waiting for it is logged), so concurrent releases never spend more than the
+budget. A release commits its entry before writing any file; :meth:`settle_release`
+then adds the digest, or turns it into a refusal (still charged).
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
-from sqlalchemy import Text, insert, select, text, type_coerce
+from sqlalchemy import Text, insert, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
-from jobcast.errors import BudgetExceededError, InputError, UnknownJobError
+from jobcast.errors import BudgetExceededError, DatabaseError, InputError, UnknownJobError
 from jobcast.history.base import RepositoryBase
 from jobcast.history.records import Release, SourceKind
 from jobcast.history.schema import (
@@ -51,6 +55,7 @@ __all__ = [
     "BudgetState",
     "ReleaseFields",
     "ReleaseLease",
+    "BUDGET_MARK",
 ]
 
 #: Total epsilon a job may release over its lifetime unless configured otherwise.
@@ -77,7 +82,11 @@ def __getattr__(name: str) -> Any:
 _PG_LEDGER_LOCK = 0x6A6F6263  # "jobc"
 _CHUNK = 2000
 _TOLERANCE = 1e-12
-# a claim older than this without its import is left over from a killed process
+#: The method of a budget change's marker entry (ties the change to the job's data).
+BUDGET_MARK = "(budget change)"
+# how long a release waits for another one's ledger lock on SQLite (it says so first)
+_SQLITE_WAIT_MS = 600_000
+_SQLITE_BUSY_MS = 30_000
 
 
 class ReleaseFields(TypedDict):
@@ -120,16 +129,39 @@ class BudgetState:
 
 def _release(e: LedgerEntryRow) -> Release:
     return Release(
-        job=e.job_name,
-        epsilon=e.epsilon,
-        method=e.method,
-        rows=e.rows,
-        no_dp=e.no_dp,
-        created_at=e.created_at,
-        destination=e.destination,
-        released_by=e.released_by,
-        digest=e.digest,
-    )
+        e.job_name, e.epsilon, e.method, e.rows, e.no_dp, e.created_at,
+        destination=e.destination, released_by=e.released_by, digest=e.digest,
+    )  # fmt: skip
+
+
+_WAITING = (
+    "another release or budget change (or, on SQLite, another write) holds the privacy "
+    "ledger's lock; waiting for it to finish"
+)
+
+
+def _begin_immediate(raw: Any) -> None:
+    """``BEGIN IMMEDIATE`` on a sqlite3 connection, saying so when it has to wait."""
+    import sqlite3
+
+    raw.execute("PRAGMA busy_timeout=200")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as e:
+        if "locked" not in str(e) and "busy" not in str(e):
+            raise
+        logger.warning("%s (up to %d min)", _WAITING, _SQLITE_WAIT_MS // 60_000)
+        raw.execute(f"PRAGMA busy_timeout={_SQLITE_WAIT_MS}")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as again:
+            raise DatabaseError(
+                f"the privacy ledger stayed locked for {_SQLITE_WAIT_MS // 60_000} min by "
+                "another release or write. Nothing was charged; run the command again"
+            ) from again
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
@@ -175,8 +207,11 @@ class ReleaseLease:
         destination: str | None = None,
         digest: str | None = None,
         released_by: str | None = None,
-    ) -> None:
-        """Check the budget again and add the release (flushed, committed with the block)."""
+    ) -> int:
+        """Check the budget again and add the release (flushed, committed with the block).
+
+        Returns the entry's id (for :meth:`PrivacyLedger.settle_release`).
+        """
         self.check(epsilon, no_dp=no_dp)
         s = self._session
         entry = LedgerEntryRow(
@@ -197,6 +232,7 @@ class ReleaseLease:
                 [{"entry_id": entry.id, "fingerprint": f} for f in self.fingerprints],
             )
         s.flush()
+        return int(entry.id)
 
 
 class PrivacyLedger(RepositoryBase):
@@ -211,11 +247,14 @@ class PrivacyLedger(RepositoryBase):
             if raw is not None and not raw.in_transaction:
                 # take the write lock now, before the first read, so the check below sees
                 # every release committed before ours and none can commit until we do
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                _begin_immediate(raw)
             else:
                 conn.execute(text("UPDATE jobs SET name = name WHERE 1 = 0"))
         elif dialect == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LEDGER_LOCK})
+            k = {"k": _PG_LEDGER_LOCK}
+            if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), k).scalar():
+                logger.warning(_WAITING)
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), k)
 
     def _locked_job(self, s: Session, name: str) -> JobRow | None:
         query = select(JobRow).where(JobRow.name == name)
@@ -307,8 +346,10 @@ class PrivacyLedger(RepositoryBase):
                 s.scalars(select(LedgerEntryRow).where(LedgerEntryRow.id.in_(chunk_ids)))
             )
         entries.sort(key=lambda e: e.id)
-        spent = math.fsum(e.epsilon for e in entries if not e.no_dp and e.epsilon is not None)
+        # budget marks tie a budget change to the data (see the module docstring)
         names = {name} | {e.job_name for e in entries}
+        entries = [e for e in entries if e.method != BUDGET_MARK]
+        spent = math.fsum(e.epsilon for e in entries if not e.no_dp and e.epsilon is not None)
         budget = min(self._own_budget(s, n) for n in names)
         return BudgetState(name, budget, spent, tuple(_release(e) for e in entries))
 
@@ -351,21 +392,17 @@ class PrivacyLedger(RepositoryBase):
 
     def budget_changes(self, name: str) -> list[BudgetChange]:
         """Every recorded change of job ``name``'s budget, oldest first."""
+        q = select(BudgetChangeRow).where(BudgetChangeRow.job_name == name)
         with self.transaction() as s:
             return [
                 BudgetChange(name, c.changed_at, c.changed_by, c.from_epsilon, c.to_epsilon)
-                for c in s.scalars(
-                    select(BudgetChangeRow)
-                    .where(BudgetChangeRow.job_name == name)
-                    .order_by(BudgetChangeRow.id)
-                )
+                for c in s.scalars(q.order_by(BudgetChangeRow.id))
             ]
 
     def check_budget(self, name: str, epsilon: float) -> None:
-        """Raise :class:`BudgetExceededError` if releasing ``epsilon`` would exceed the budget.
+        """Raise :class:`BudgetExceededError` if ``epsilon`` would exceed the budget.
 
-        An early answer only: :meth:`record_release` and :meth:`release_lock` check again
-        under the lock, and only that check decides.
+        An early answer: only the check under the lock of the release itself decides.
         """
         with self.release_lock(name) as lease:
             lease.check(epsilon)
@@ -434,7 +471,22 @@ class PrivacyLedger(RepositoryBase):
                     )
                 )
                 logger.info("budget of job %r changed from %g to %g", name, old, new)
+            if new < old and lease.fingerprints:
+                # a copy imported before (or after) this change is held to it too
+                lease.record(epsilon=None, method=BUDGET_MARK, rows=0, no_dp=True)
             return change
+
+    def settle_release(self, entry_id: int, digest: str | None) -> None:
+        """Finish ledger entry ``entry_id`` once its files are written, or void them.
+
+        With the written package's ``digest``, the entry records it; with ``None`` (the
+        package was not written, did not verify or was interrupted after the mechanism
+        ran and its ε was committed) it becomes a refusal: 0 rows, nothing written,
+        still charged.
+        """
+        done = {"digest": digest} if digest else {"rows": 0, "destination": None, "digest": None}
+        with self.transaction() as s:
+            s.execute(update(LedgerEntryRow).where(LedgerEntryRow.id == entry_id).values(**done))
 
     def record_release(self, name: str, **release: Unpack[ReleaseFields]) -> None:
         """Add a release to the ledger, refusing it if it would exceed the budget.

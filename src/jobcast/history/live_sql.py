@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jobcast.history.schema import (
@@ -76,6 +76,12 @@ class LiveStatements:
             .join(_J, _J.c.id == _E.c.job_id)
             .where(_E.c.external_id == b("ext"))
         )
+        #: ``named`` for a list of external ids (``exts``); each row ends with its id
+        self.named_in = (
+            select(*self.named.selected_columns, _E.c.external_id)
+            .select_from(_E.join(_J, _J.c.id == _E.c.job_id))
+            .where(_E.c.external_id.in_(b("exts", expanding=True)))
+        )
         self.execution_insert = (
             _upsert(conn, _E)
             .values(
@@ -117,8 +123,18 @@ class LiveStatements:
         )
         self.iteration_update = (
             update(_I)
-            .where(_I.c.execution_id == b("eid"), _I.c.index == b("idx"))
-            # fill what is missing, never overwrite: safe even if the caller's cache is stale
+            .where(
+                _I.c.execution_id == b("eid"),
+                _I.c.index == b("idx"),
+                # only where no stored value differs: another process (a second service
+                # on the database) may have stored the field since the caller's cache
+                # was filled, and a row not matched is a conflict, never a silent no-op
+                *(
+                    or_(c.is_(None), c == func.coalesce(b(c.key, type_=c.type), c))
+                    for c in (_I.c[k] for k in ITERATION_FIELDS)
+                ),
+            )
+            # fill what is missing, never overwrite
             .values({k: func.coalesce(_I.c[k], b(k)) for k in ITERATION_FIELDS})
         )
         self.running_between = select(_E.c.id, _E.c.started_at, _E.c.finished_at).where(

@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Connection
 
 from jobcast.errors import ConflictError, InputError, UnknownJobError
-from jobcast.history.checks import check_numbers
-from jobcast.history.live_sql import ITERATION_FIELDS, LiveStatements, live_statements
-from jobcast.history.records import JobSpec, SourceKind, check_new_job_name
-from jobcast.history.schema import ExecutionRow, JobRow
-from jobcast.history.values import clean, utc
+from jobcast.history.checks import check_new_job_name, check_numbers
+from jobcast.history.live_sql import ITERATION_FIELDS, live_statements
+from jobcast.history.records import JobSpec, SourceKind
+from jobcast.history.values import clean, same_value, same_values, utc
 
 __all__ = ["LiveWriter", "LiveExecution", "DeferredConflict", "START_HINT", "RUNNING",
            "COMPLETED", "FAILED"]
@@ -45,14 +43,6 @@ class LiveExecution:
 
 class DeferredConflict(RuntimeError):
     """A deferred new iteration was stored already: roll back, write again without deferring."""
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, datetime) or isinstance(b, datetime):
-        return utc(a) == utc(b)
-    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
-        return float(a) == float(b)
-    return bool(a == b)
 
 
 class LiveWriter:
@@ -124,7 +114,12 @@ class LiveWriter:
                     "stored already; write the reports again without deferring"
                 )
         if updates:
-            self._conn.execute(self.sql.iteration_update, list(updates.values()))
+            done = self._conn.execute(self.sql.iteration_update, list(updates.values()))
+            if done.rowcount != len(updates):
+                raise DeferredConflict(
+                    f"{len(updates) - done.rowcount} of {len(updates)} iterations were stored "
+                    "with other values meanwhile; write the reports again without deferring"
+                )
         if samples:
             self._conn.execute(self.sql.hardware_insert, samples)
 
@@ -194,7 +189,7 @@ class LiveWriter:
         if not wanted:
             return
         found: dict[str, list[LiveExecution]] = {x: [] for x in sorted(wanted)}
-        for r in self.conn.execute(_named_in(self.sql), {"exts": list(found)}):
+        for r in self.conn.execute(self.sql.named_in, {"exts": list(found)}):
             found[r[-1]].append(_live(r))
         for external_id, rows in found.items():
             if rows:
@@ -270,7 +265,7 @@ class LiveWriter:
                     ("scale_out", row.scale_out, scale_out),
                     ("params", dict(row.attributes), attributes),
                 )
-                if not _same(old, new)
+                if not same_value(old, new)
             ]
             if changed:
                 raise ConflictError(
@@ -326,14 +321,14 @@ class LiveWriter:
         """
         e = self.own(external_id, job=job)
         finished = utc(finished_at) or datetime.now(UTC)
-        if started_at is not None and not _same(started_at, e.started_at):
+        if started_at is not None and not same_value(started_at, e.started_at):
             raise ConflictError(
                 f"execution {external_id!r} started at {e.started_at}, the finish says "
                 f"{utc(started_at)}; send the finish with the start time it was started with"
             )
         status = COMPLETED if completed else FAILED
         if e.finished_at is not None:
-            if _same(e.finished_at, finished) and e.status == status:
+            if same_value(e.finished_at, finished) and e.status == status:
                 return False
             raise ConflictError(
                 f"execution {external_id!r} already finished at {e.finished_at} ({e.status}); "
@@ -417,7 +412,7 @@ class LiveWriter:
                 old = self.cache.get(cached, {})
         else:
             old = self._stored_iteration(ident)
-        clash = [k for k, v in new.items() if old.get(k) is not None and not _same(old[k], v)]
+        clash = [k for k, v in new.items() if old.get(k) is not None and not same_value(old[k], v)]
         if clash:
             raise ConflictError(
                 f"{where} was reported already with other {', '.join(sorted(clash))}; "
@@ -449,8 +444,14 @@ class LiveWriter:
                 if self.cache is not None:
                     self._remember(cached, stored)
                 return self.iteration(external_id, index, values, job=job)
-        else:
-            self.conn.execute(self.sql.iteration_update, row)
+        elif self.conn.execute(self.sql.iteration_update, row).rowcount == 0:
+            # stored meanwhile with other values (by another writer): compare with them
+            stored = self._stored_iteration(ident)
+            if same_values(stored, old, ITERATION_FIELDS):  # nothing changed: never loop
+                raise ConflictError(f"{where} changed while being written; send it again")
+            if self.cache is not None:
+                self._remember(cached, stored)
+            return self.iteration(external_id, index, values, job=job)
         self._remember(cached, {k: row[k] for k in ITERATION_FIELDS})
         return True
 
@@ -481,14 +482,3 @@ def _live(r: Sequence[Any]) -> LiveExecution:
     """An execution from a row of ``named``'s columns."""
     a = dict(r[7] or {})
     return LiveExecution(int(r[0]), str(r[1]), int(r[2]), utc(r[3]), utc(r[4]), r[5], r[6], a, r[8])
-
-
-@cache
-def _named_in(sql: LiveStatements) -> Select[Any]:
-    """``sql.named`` for a list of external ids (``exts``); each row ends with its id."""
-    e, j = ExecutionRow.__table__, JobRow.__table__
-    return (
-        select(*sql.named.selected_columns, e.c.external_id)
-        .select_from(e.join(j, j.c.id == e.c.job_id))
-        .where(e.c.external_id.in_(bindparam("exts", expanding=True)))
-    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +18,6 @@ __all__ = [
     "AttributeKind",
     "Attribute",
     "JobSpec",
-    "check_new_job_name",
     "SourceKind",
     "Provenance",
     "ExecutionTable",
@@ -125,33 +123,6 @@ class Attribute:
         if not self.name or not self.name.strip():
             raise InputError("attribute names must not be empty")
         object.__setattr__(self, "kind", AttributeKind(self.kind))
-
-
-def check_new_job_name(name: str) -> None:
-    """Refuse a name for a new job that would read like another or not read at all.
-
-    Names the history holds already stay usable as they are; only new jobs are checked,
-    so that " gbt ", "gbt" and "gbt" with a tab after it, or "gü" written with a combining
-    accent, do not become different jobs that look alike.
-
-    Raises
-    ------
-    InputError
-        The name starts or ends with white space, holds a control character, or is not
-        in Unicode normal form NFC.
-    """
-    if name != name.strip():
-        raise InputError(
-            f"the job name {name!r} starts or ends with white space; use {name.strip()!r}"
-        )
-    if any(unicodedata.category(c) == "Cc" for c in name):
-        raise InputError(f"the job name {name!r} holds a control character; leave it out")
-    nfc = unicodedata.normalize("NFC", name)
-    if nfc != name:
-        raise InputError(
-            f"the job name {name!r} is not in Unicode normal form NFC (its letters can be "
-            f"written as {nfc!r}, which looks the same); use that form"
-        )
 
 
 @dataclass(frozen=True)
@@ -271,6 +242,11 @@ class ImportSummary:
     iterations: int = 0
     hardware_samples: int = 0
     created_job: bool = False
+    #: executions the history held as still running (imported from a log Spark was
+    #: writing) that this import completed: their iterations and runtime replaced
+    completed: int = 0
+    #: executions the history held already and this import left as they were
+    unchanged: int = 0
 
 
 @dataclass(frozen=True)

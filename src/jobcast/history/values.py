@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,8 @@ __all__ = [
     "utc",
     "text_problem",
     "number_problem",
+    "same_value",
+    "same_values",
     "MAX_NAME",
     "MAX_TEXT",
     "MAX_SCALE_OUT",
@@ -82,3 +85,20 @@ def number_problem(
     if integer and not x.is_integer():
         return f"{value!r} is not a whole number"
     return None
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two stored values are the same (times by instant, numbers by value)."""
+    if isinstance(a, datetime) or isinstance(b, datetime):
+        return utc(a) == utc(b)
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return bool(a == b)
+
+
+def same_values(a: Mapping[str, Any], b: Mapping[str, Any], fields: Iterable[str]) -> bool:
+    """Whether two rows hold the same ``fields`` (a missing key is None)."""
+    return all(
+        (a.get(k) is None) == (b.get(k) is None) and (a.get(k) is None or same_value(a[k], b[k]))
+        for k in fields
+    )

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from jobcast.errors import ConflictError, InputError, JobConflictError
 from jobcast.history.base import RepositoryBase
 from jobcast.history.checks import check_execution_table, check_iteration_table, content_hash
+from jobcast.history.completion import complete_running as complete_running_rows
+from jobcast.history.completion import only, split_running
 from jobcast.history.records import (
     ITERATION_VALUE_COLUMNS,
     ExecutionTable,
@@ -157,25 +159,79 @@ class ImportWriter(RepositoryBase):
             s.execute(insert(ExecutionRow), rows)
 
     # ------------------------------------------------------------ iterations
-    def import_iterations(self, table: IterationTable) -> ImportSummary:
-        """Store executions with their iterations (and hardware samples) in one transaction."""
-        check_iteration_table(table)
-        digest = content_hash(table.executions, table.iterations)
+    def import_iterations(
+        self, table: IterationTable, *, complete_running: bool = False
+    ) -> ImportSummary:
+        """Store executions with their iterations (and hardware samples) in one transaction.
+
+        ``complete_running`` as in :meth:`import_iteration_tables`.
+        """
+        (summary,) = self.import_iteration_tables([table], complete_running=complete_running)
+        return summary
+
+    def import_iteration_tables(
+        self, tables: Sequence[IterationTable], *, complete_running: bool = False
+    ) -> list[ImportSummary]:
+        """Store several iteration tables in one transaction (all or nothing).
+
+        Parameters
+        ----------
+        tables
+            Validated tables, each its own import (one per event log, say).
+        complete_running
+            Executions the job holds already are left as they are (counted in
+            ``unchanged``), except runs imported while Spark was still writing their log:
+            when the table holds more of such a run (more iterations, or its end), the
+            stored execution gets the table's iterations, end and runtime (counted in
+            ``completed``). Without it, executions held already are refused.
+
+        Raises
+        ------
+        ImportFormatError, ConflictError, InputError
+            For any of the tables; nothing is written then.
+        """
+        for table in tables:
+            check_iteration_table(table)
+        out = []
         with self.transaction() as s:
-            job_row, created = self._job_of(s, table.executions)
-            self._refuse_duplicate(s, job_row, table.executions, digest)
-            ids = self._insert_with_ids(s, job_row, table.executions, digest)
-            n_it = self._insert_iterations(s, ids, table.iterations)
-            n_hw = 0
-            if table.hardware is not None and len(table.hardware):
-                n_hw = insert_hardware(s, ids, table.hardware)
-            return ImportSummary(
-                job=job_row.name,
-                executions=len(ids),
-                iterations=n_it,
-                hardware_samples=n_hw,
-                created_job=created,
-            )
+            for table in tables:
+                out.append(self._write_iterations(s, table, complete_running))
+        return out
+
+    def _write_iterations(
+        self, s: Session, table: IterationTable, complete_running: bool
+    ) -> ImportSummary:
+        job_row, created = self._job_of(s, table.executions)
+        completed, unchanged, n_it, n_hw = 0, 0, 0, 0
+        rest: IterationTable | None = table
+        if complete_running and not created:
+            split = split_running(s, job_row, table)
+            rest, unchanged = split.new, len(split.unchanged)
+            if split.running:
+                part = only(table, set(split.running))
+                ids = complete_running_rows(s, part, split.running)
+                n_it += self._insert_iterations(s, ids, part.iterations)
+                if part.hardware is not None and len(part.hardware):
+                    n_hw += insert_hardware(s, ids, part.hardware)
+                completed = len(split.running)
+        n_ex = 0
+        if rest is not None and len(rest.executions.frame):
+            digest = content_hash(rest.executions, rest.iterations)
+            self._refuse_duplicate(s, job_row, rest.executions, digest)
+            ids = self._insert_with_ids(s, job_row, rest.executions, digest)
+            n_ex = len(ids)
+            n_it += self._insert_iterations(s, ids, rest.iterations)
+            if rest.hardware is not None and len(rest.hardware):
+                n_hw += insert_hardware(s, ids, rest.hardware)
+        return ImportSummary(
+            job=job_row.name,
+            executions=n_ex,
+            iterations=n_it,
+            hardware_samples=n_hw,
+            created_job=created,
+            completed=completed,
+            unchanged=unchanged,
+        )
 
     def _insert_with_ids(
         self, s: Session, job_row: JobRow, table: ExecutionTable, digest: str | None = None

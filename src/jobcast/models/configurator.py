@@ -239,7 +239,9 @@ def configure(
     """
     check_is_fitted(model)
     if not isinstance(deadline, (int, float)) or not np.isfinite(deadline) or deadline <= 0:
-        raise InputError(f"deadline must be a number of seconds > 0, got {deadline!r}.")
+        raise InputError(
+            f"deadline must be a finite number of seconds > 0 (e.g. 600), got {deadline!r}."
+        )
     scale_list = [int(s) for s in scale_outs]
     if not scale_list or any(s <= 0 for s in scale_list):
         raise InputError(f"scale_outs must be a non-empty list of integers > 0, got {scale_list}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ __all__ = [
     "input_frame",
     "numeric_attributes",
     "query_frame",
+    "TrainingSet",
     "training_set",
 ]
 
@@ -34,10 +36,55 @@ def feature_columns(spec: JobSpec, executions: pd.DataFrame | None = None) -> li
     return cols + list(spec.attribute_names)
 
 
+@dataclass(frozen=True)
+class TrainingSet:
+    """A job's training features and runtimes, and the executions left out for a missing value.
+
+    Attributes
+    ----------
+    X
+        Features: scale-out, machine type (when recorded), context attributes.
+    y
+        Runtimes in seconds, one per row of ``X``.
+    left_out
+        ``(feature, count)``: how many completed executions had no value of each feature
+        (an execution without several counts for each); they are not in ``X``.
+    n_left_out
+        Completed executions left out for a missing value.
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    left_out: tuple[tuple[str, int], ...] = ()
+    n_left_out: int = 0
+
+    def warnings(self, job: str) -> list[str]:
+        """One sentence saying which executions of ``job`` training left out, if any."""
+        if not self.n_left_out:
+            return []
+        total = self.n_left_out + len(self.y)
+        return [
+            f"{self.n_left_out} of the {total} completed executions of job {job!r} "
+            f"{'was' if self.n_left_out == 1 else 'were'} left out of training: "
+            f"{_missing(self.left_out)}; report every context attribute with each run (the "
+            "collector's params, `jobcast collect --set`) so that such runs count"
+        ]
+
+
+def _missing(left_out: Sequence[tuple[str, int]]) -> str:
+    return "; ".join(
+        f"{n} {'has' if n == 1 else 'have'} no value of {name!r}" for name, n in left_out
+    )
+
+
 def training_set(
     spec: JobSpec, executions: pd.DataFrame, *, min_scale_out: int | None = None
-) -> tuple[pd.DataFrame, np.ndarray]:
+) -> TrainingSet:
     """Features ``X`` and runtimes ``y`` (seconds) of the completed executions.
+
+    An execution without a value of some feature (a context attribute, or the machine
+    type where others record one: a live run reported without it) is left out, and
+    counted in :attr:`TrainingSet.left_out`.
 
     Parameters
     ----------
@@ -52,7 +99,8 @@ def training_set(
     Raises
     ------
     NotEnoughDataError
-        When no execution with a runtime and a scale-out is left.
+        When no execution with a runtime and a scale-out is left, or none of them has a
+        value of every feature.
     """
     frame = executions[executions["gross_runtime"].notna() & executions["scale_out"].notna()]
     if min_scale_out is not None:
@@ -64,9 +112,20 @@ def training_set(
             + "; import some with `jobcast import`"
         )
     cols = feature_columns(spec, frame)
+    absent = frame[cols].isna()
+    left_out = tuple((str(c), int(absent[c].sum())) for c in cols if absent[c].any())
+    complete = ~absent.any(axis=1)
+    if not complete.any():
+        raise NotEnoughDataError(
+            f"none of the {len(frame)} completed executions of job {spec.name!r} has a value "
+            f"of every context attribute ({_missing(left_out)}), so there is nothing to "
+            "train on; import or report executions with every attribute"
+        )
+    frame = frame[complete]
     X = frame[cols].reset_index(drop=True)
     X["scale_out"] = X["scale_out"].astype("int64")
-    return X, frame["gross_runtime"].to_numpy(dtype=float)
+    y = frame["gross_runtime"].to_numpy(dtype=float)
+    return TrainingSet(X, y, left_out, int((~complete).sum()))
 
 
 def numeric_attributes(X: pd.DataFrame) -> dict[str, tuple[float, float]]:

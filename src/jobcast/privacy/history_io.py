@@ -17,9 +17,18 @@ from jobcast.history import (
     SourceKind,
 )
 from jobcast.history.importers.kinds import infer_attribute
+from jobcast.privacy.interrupts import signals_as_interrupts
 from jobcast.privacy.share import SharePackage, read_share
 
-__all__ = ["release_frame", "schema_domain", "share_table", "share_job_name", "import_share"]
+__all__ = [
+    "release_frame",
+    "schema_domain",
+    "share_table",
+    "share_job_name",
+    "import_share",
+    "claimed_import",
+    "not_new",
+]
 
 
 def release_frame(repo: HistoryRepository, job: str) -> tuple[JobSpec, pd.DataFrame]:
@@ -100,9 +109,7 @@ def share_table(
     return ExecutionTable(spec, frame, prov)
 
 
-def not_new(
-    repo: HistoryRepository, digest: str, *, own: bool = True
-) -> tuple[str, str] | None:
+def not_new(repo: HistoryRepository, digest: str, *, own: bool = True) -> tuple[str, str] | None:
     """Why share ``digest`` must not be imported into ``repo``: a key and a message.
 
     ``("imported", ...)``, ``("released", ...)``, or None when it may be imported.
@@ -140,6 +147,7 @@ def import_share(
     *,
     job: str | None = None,
     merge_into: str | None = None,
+    take_over: bool = False,
 ) -> tuple[SharePackage, ImportSummary]:
     """Verify a share package and add its rows as synthetic executions.
 
@@ -153,6 +161,9 @@ def import_share(
         Name of the new job (default :func:`share_job_name`); it must not exist yet.
     merge_into
         Add the rows to this existing job instead (its attributes must match).
+    take_over
+        Take over the claim an interrupted import of this share left (see
+        :func:`claimed_import`).
 
     Raises
     ------
@@ -186,10 +197,37 @@ def import_share(
                 "rows to it, or --job NEW for a job of its own"
             )
     table = share_table(pkg, name, existing, str(path.resolve()))
-    repo.claim_share_import(digest, job=name, origin=str(path.resolve()))
-    try:
-        summary = repo.import_executions(table)
-    finally:
-        # imported or not, the claim is over: the import itself now records the digest
-        repo.drop_share_claim(digest)
-    return pkg, summary
+    done = claimed_import(repo, digest, table, take_over=take_over)
+    if isinstance(done, tuple):
+        raise InputError(f"{done[1]}. Nothing was written.")
+    return pkg, done
+
+
+def claimed_import(
+    repo: HistoryRepository, digest: str, table: ExecutionTable, *, take_over: bool = False
+) -> ImportSummary | tuple[str, str]:
+    """Import ``table``, the rows of share ``digest``, under the share's claim.
+
+    The claim keeps two imports of one share apart (``import share`` and ``hub pull``
+    alike); it is dropped when the import ends, also on SIGINT and SIGTERM (which unwind
+    here). Only a process killed outright leaves it, until it expires or ``take_over``
+    (see :meth:`~jobcast.history.HistoryRepository.claim_share_import`).
+
+    Returns
+    -------
+    ImportSummary or tuple
+        The import's summary, or why nothing was imported: ``("imported", message)``
+        (the history holds the share) or ``("importing", message)`` (another import
+        claims it).
+    """
+    with signals_as_interrupts():
+        refused = repo.try_claim_share_import(
+            digest, job=table.job.name, origin=table.provenance.origin, take_over=take_over
+        )
+        if refused is not None:
+            return refused
+        try:
+            return repo.import_executions(table)
+        finally:
+            # imported or not, the claim is over: the import itself now records the digest
+            repo.drop_share_claim(digest)

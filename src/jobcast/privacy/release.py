@@ -1,24 +1,31 @@
-"""The release of a share as one transaction: budget check, synthesis, ledger entry, files.
+"""The release of a share: budget check, mechanism and charge under a lock, then the files.
 
 :func:`release_share` is the only way a job's history becomes a share; the command line
-and the service both call it. Its order:
+and the service both call it. Differential privacy is spent when the mechanism runs on
+the private rows, so the charge is committed before anything it produced reaches the
+disk. Its order:
 
 1. validate ε, the row count, ``out``, the method and the domain -- before any mechanism
    reads the private rows, so a bad argument never costs budget;
 2. lock the job's ledger (``BEGIN IMMEDIATE`` on SQLite, an advisory and a row lock on
-   PostgreSQL) and check the budget under the lock;
-3. synthesize, write ``rows.csv`` and the sealed ``manifest.json`` into a temporary
-   directory next to ``out``, and verify it as an importer will;
-4. insert the ledger entry (with the share's digest and the fingerprints of the
-   executions it used), flush, rename the directory to ``out``, commit.
+   PostgreSQL; waiting for another release is logged), check the budget, run the
+   mechanism (in memory), insert the ledger entry (with the fingerprints of the
+   executions it used) and commit: the lock is released;
+3. write ``rows.csv`` and the sealed ``manifest.json`` into a temporary directory next to
+   ``out``, verify it as an importer will, record its digest in the entry and rename the
+   directory to ``out``.
 
-Any failure before the commit rolls the ledger back and removes the files: nothing is
-charged, nothing is left -- except a mechanism's refusal
-(:class:`~jobcast.errors.ReleaseRefusedError`: a privately located range collapsed or was
-not found). That decision was made on the rows, so what the mechanism spent up to it is
-committed as a ledger entry with 0 rows and no destination before the error is raised:
-otherwise retrying until a release passes would leak for free. Concurrent releases queue
-at the lock, so together they can never spend more than the budget.
+A failure (or Ctrl-C) before the commit charges nothing and leaves nothing. After it,
+the ε stays charged: a package that does not verify, a write that fails or an interrupt
+turn the entry into a refused release (0 rows, no destination) and the temporary
+directory is removed (SIGINT and SIGTERM unwind to do so); a process killed outright
+(SIGKILL, a crash) leaves its entry naming ``out`` with no digest and perhaps a
+``.OUT.partial-*`` directory -- charged, so harmless to the budget. A mechanism's
+refusal (:class:`~jobcast.errors.ReleaseRefusedError`: a privately located range
+collapsed or was not found) was decided on the rows: what it spent is committed as a
+ledger entry with 0 rows before the error is raised, or retrying until a release passes
+would leak for free. Concurrent releases queue at the lock, so together they can never
+spend more than the budget.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from jobcast.errors import (
     ImportFormatError,
     InputError,
     PrivacyError,
+    ReleaseAbortedError,
     ReleaseRefusedError,
 )
 from jobcast.history import AttributeKind, HistoryRepository, JobSpec
@@ -48,12 +56,14 @@ from jobcast.history.ledger import ReleaseLease
 from jobcast.privacy.consistency import MachineFacts, split_declaration
 from jobcast.privacy.domain import Domain
 from jobcast.privacy.history_io import release_frame, schema_domain
+from jobcast.privacy.interrupts import interrupted_by, signals_as_interrupts
 from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
 from jobcast.privacy.share import MANIFEST_FILE, create_share, read_share, write_share_files
 from jobcast.privacy.verify import MIN_EPSILON
 
 __all__ = [
     "MAX_ROWS",
+    "ReleaseAbortedError",
     "ReleaseOptions",
     "ShareRelease",
     "check_release_arguments",
@@ -210,16 +220,19 @@ def _warn_unbound_resources(spec: JobSpec) -> None:
         )
 
 
-def _self_check(directory: Path, spent: float) -> None:
+def _self_check(directory: Path, spent: float, signals: list[int]) -> None:
     """Verify the package as an importer will, so no release publishes rows that fail.
 
     The package came from the private rows, so a failure depends on them: it is a
     refusal that spent ``spent`` (charged like a mechanism's, or retrying would ask a
-    question of the rows for free).
+    question of the rows for free). An interrupt that broke the reading off (pandas
+    reports it as a CSV that cannot be parsed) stays an interrupt.
     """
     try:
         read_share(directory)
     except ImportFormatError as e:
+        if interrupted_by(e, signals) is not None:
+            raise KeyboardInterrupt("interrupted while verifying the package") from e
         raise ReleaseRefusedError(
             f"the release produced a package that does not verify ({e.reason}"
             + (f"; line {e.line}" if e.line else "")
@@ -228,6 +241,51 @@ def _self_check(directory: Path, spent: float) -> None:
             "(`jobcast domain init` writes a skeleton) and release again.",
             spent=spent,
         ) from e
+
+
+def _charged_failure(
+    repo: HistoryRepository,
+    entry: int,
+    error: BaseException,
+    *,
+    job: str,
+    spent: float,
+    signals: list[int],
+) -> BaseException:
+    """Turn the committed entry of a release that did not complete into a refusal.
+
+    Returns the error to raise: it says that the mechanism ran and what is charged.
+    """
+    try:
+        repo.settle_release(entry, None)
+    except Exception:  # the charge stands anyway; only the entry still names `out`
+        logger.warning("could not mark ledger entry %d of job %r as refused", entry, job)
+    charged = (
+        f"ε = {spent:g} is charged to the ledger of job {job!r} as a refused release (0 rows; "
+        "`jobcast budget --job NAME` lists it)"
+        if spent > 0
+        else f"the release without DP is recorded in job {job!r}'s ledger as refused"
+    )
+    if isinstance(error, ReleaseRefusedError):
+        return ReleaseRefusedError(
+            f"{error} It is charged to the ledger of job {job!r} as a refused release "
+            f"(ε = {spent:g}, 0 rows; `jobcast budget --job NAME` lists it).",
+            spent=spent,
+        )
+    signal_name = interrupted_by(error, signals)
+    if signal_name is None and not isinstance(error, Exception):
+        signal_name = type(error).__name__
+    what = (
+        f"was interrupted ({signal_name})"
+        if signal_name is not None
+        else f"failed ({type(error).__name__}: {error})"
+    )
+    return ReleaseAbortedError(
+        f"the release of job {job!r} {what} after its mechanism had run on the private "
+        f"rows: nothing was written, and {charged}.",
+        spent=spent,
+        interrupted=signal_name,
+    )
 
 
 def _charge_refusal(
@@ -333,7 +391,11 @@ def release_share(
         When ε does not fit the job's remaining budget (checked under the lock).
     ReleaseRefusedError
         When the mechanism refuses on its noisy outputs (a range it bought collapsed or
-        was not located); what it spent is charged (a ledger entry with 0 rows).
+        was not located), or its package does not verify; what it spent is charged (a
+        ledger entry with 0 rows).
+    ReleaseAbortedError
+        When writing the package failed or was interrupted (SIGINT, SIGTERM) after the
+        mechanism ran: ε is charged (a ledger entry with 0 rows), nothing is written.
     UnknownJobError, NotEnoughDataError
         When the job does not exist or has no own executions.
     """
@@ -358,51 +420,53 @@ def release_share(
     else:
         _warn_unbound_resources(spec)
 
+    spend = 0.0 if no_dp else float(eps or 0.0)
+    refused: ReleaseRefusedError | None = None
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
     was_empty_dir = path.is_dir()
     moved = False
-    refused: ReleaseRefusedError | None = None
     try:
-        with repo.release_lock(job) as lease:
-            lease.check(eps, no_dp=no_dp)
+        with signals_as_interrupts() as signals:
+            # the lock is held for the check, the mechanism and the charge only
+            with repo.release_lock(job) as lease:
+                lease.check(eps, no_dp=no_dp)
+                try:
+                    pkg = create_share(
+                        frame,
+                        job=job,
+                        epsilon=eps,
+                        rows=n_rows,
+                        method=method,
+                        domain=declared,
+                        seed=seed,
+                        no_dp=no_dp,
+                        machines=facts,
+                    )
+                except ReleaseRefusedError as e:
+                    refused = _charge_refusal(lease, e, job=job, method=method, no_dp=no_dp)
+                    entry = -1
+                else:
+                    entry = lease.record(
+                        epsilon=eps,
+                        method=str(pkg.manifest["method"]),
+                        rows=n_rows,
+                        no_dp=no_dp,
+                        destination=str(path),
+                    )
+                state = lease.state
+            if refused is not None:  # raised after the block, so the charge commits
+                raise refused
+            # committed: from here on, whatever stops the release leaves a charged entry
             try:
-                pkg = create_share(
-                    frame,
-                    job=job,
-                    epsilon=eps,
-                    rows=n_rows,
-                    method=method,
-                    domain=declared,
-                    seed=seed,
-                    no_dp=no_dp,
-                    machines=facts,
-                )
                 manifest = write_share_files(pkg, tmp)
-                _self_check(tmp, spent=0.0 if no_dp else float(eps or 0.0))
-            except ReleaseRefusedError as e:
-                refused = _charge_refusal(lease, e, job=job, method=method, no_dp=no_dp)
-            else:
-                lease.record(
-                    epsilon=eps,
-                    method=str(manifest["method"]),
-                    rows=n_rows,
-                    no_dp=no_dp,
-                    destination=str(path),
-                    digest=str(manifest["manifest_sha256"]),
-                )
+                _self_check(tmp, spent=spend, signals=signals)
+                repo.settle_release(entry, str(manifest["manifest_sha256"]))
                 if was_empty_dir:
                     path.rmdir()
                 os.rename(tmp, path)
                 moved = True
-            state = lease.state
-        if refused is not None:  # raised after the block, so the charge commits
-            raise refused
-    except BaseException:
-        if moved:  # the commit failed after the rename: take the files back
-            shutil.rmtree(path, ignore_errors=True)
-            if was_empty_dir:
-                path.mkdir(exist_ok=True)
-        raise
+            except BaseException as e:
+                raise _charged_failure(repo, entry, e, job=job, spent=spend, signals=signals) from e
     finally:
         if not moved:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from jobcast.errors import JobcastError
+from jobcast.errors import InputError, JobcastError
 from jobcast.history import HistoryRepository
 from jobcast.service.schemas import ConfigureRequest, PredictRequest
 
@@ -51,6 +51,15 @@ _PHRASES = (
     (" (--input FILE.csv)", ""),
     ("--set NAME=VALUE", 'set: {"NAME": VALUE}'),
 )
+# (pattern, replacement): phrases with a part of their own kept (``\1``)
+_PATTERNS = (
+    # a machine type without a price (models/pricing.py): the CLI's prices are a file
+    (
+        re.compile(r"(?:a|the) JSON price file(?: \(--prices\))?,? like (\{.*\})"),
+        'the field "prices" of the request, like "prices": \\1',
+    ),
+    (re.compile(r"\bthe price file\b"), 'the field "prices" of the request'),
+)
 
 
 def api_wording(message: str, fields: Mapping[str, str]) -> str:
@@ -61,6 +70,8 @@ def api_wording(message: str, fields: Mapping[str, str]) -> str:
     """
     for cli, api in _PHRASES:
         message = message.replace(cli, api)
+    for pattern, replacement in _PATTERNS:
+        message = pattern.sub(replacement, message)
     return _OPTION.sub(lambda m: fields.get(m.group(0), m.group(0)), message)
 
 
@@ -79,10 +90,13 @@ class _UseCase:
     function: str
     # keyword argument of the use case -> field of the request body
     arguments: tuple[tuple[str, str], ...]
-    # attributes of the use case's result that make the answer
-    fields: tuple[str, ...]
+    # attributes of the use case's result that make the answer; None: the result's
+    # own JSON (its ``to_dict()``, what the command line's --json prints)
+    fields: tuple[str, ...] | None
     # command-line option -> field of the request body, for the messages
     options: tuple[tuple[str, str], ...]
+    # checks and rewrites the use case's keyword arguments (the job's spec at hand)
+    prepare: Callable[[HistoryRepository, str, dict[str, Any]], dict[str, Any]] | None = None
 
     def __call__(
         self, repo: HistoryRepository, job: str, body: BaseModel, fit: Fit | None = None
@@ -91,13 +105,18 @@ class _UseCase:
         kwargs = {arg: getattr(body, f) for arg, f in self.arguments}
         options = dict(self.options)
         try:
+            if self.prepare is not None:
+                kwargs = self.prepare(repo, job, kwargs)
             if fit is not None:
                 kwargs["fitted"] = fit(kwargs["model"], kwargs["include_shared"])
             result = run(repo, job, **kwargs)
         except JobcastError as e:
             e.args = (api_wording(str(e), options),)
             raise
-        out = {"job": job, **{f: jsonable(getattr(result, f)) for f in self.fields}}
+        if self.fields is None:
+            out = {"job": job, **jsonable(result.to_dict())}
+        else:
+            out = {"job": job, **{f: jsonable(getattr(result, f)) for f in self.fields}}
         if isinstance(out.get("message"), str):
             out["message"] = api_wording(out["message"], options)
         if isinstance(out.get("warnings"), list):
@@ -105,6 +124,50 @@ class _UseCase:
                 api_wording(w, options) if isinstance(w, str) else w for w in out["warnings"]
             ]
         return out
+
+
+def _rows_scale_out(
+    repo: HistoryRepository, job: str, kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """Every query row's scale-out under one name: ``scale_out``, or the trace's own.
+
+    A file of query rows has one header; JSON rows each have their own keys, and rows
+    naming the scale-out differently (or not at all) would reach the model as rows
+    with a missing scale-out.
+
+    Raises
+    ------
+    InputError
+        Naming the row (counted from 1) that gives no scale-out, or gives it twice.
+    """
+    rows = kwargs.get("rows")
+    if rows is None:
+        return kwargs
+    trace = repo.job(job).scale_out_column
+    names = ["scale_out"] + ([trace] if trace and trace != "scale_out" else [])
+    spelled = " or ".join(repr(n) for n in names)
+    used = set()
+    for i, row in enumerate(rows, start=1):
+        given = [n for n in names if n in row]
+        if not given:
+            raise InputError(
+                f"rows: row {i} gives no scale-out; add {spelled} (the number of machines) "
+                "to it, as every row needs one"
+            )
+        if len(given) > 1:
+            raise InputError(
+                f"rows: row {i} gives the scale-out twice, as {spelled}; keep one of them"
+            )
+        used.add(given[0])
+    if len(used) == 1:  # one name in every row: the rows stay as given
+        return kwargs
+    uniform = [
+        {"scale_out": row[n], **{k: v for k, v in row.items() if k != n}}
+        for row in rows
+        for n in names
+        if n in row
+    ]
+    return {**kwargs, "rows": uniform}
 
 
 _COMMON = (("settings", "set"), ("model", "model"), ("include_shared", "include_shared"))
@@ -122,6 +185,7 @@ _ANSWERS = {
             ("--machine-type", "machine_type"),
             ("--input", "rows"),
         ),
+        _rows_scale_out,
     ),
     "configure": _UseCase(
         "jobcast.app.configure",
@@ -134,7 +198,7 @@ _ANSWERS = {
             ("scale_outs", "scale_outs"),
             ("machine_types", "machine_types"),
         ),
-        ("feasible", "best", "candidates", "message", "warnings"),
+        None,  # model, chosen, deadline_s, confidence, currency, feasible, best, ...
         (
             *_COMMON_OPTIONS,
             ("--scale-out", "scale_outs"),

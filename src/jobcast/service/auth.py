@@ -113,15 +113,7 @@ class Authenticator:
             raise HTTPException(
                 401, "the Authorization header must be 'Bearer TOKEN'", headers=_CHALLENGE
             )
-        secret = secret.strip()
-        hit = self._known.get(secret)
-        age = None if hit is None else time.monotonic() - hit[1]
-        if hit is not None and age is not None and age <= self.cache_s:
-            if age > self.cache_s / 2:
-                # looked up again in the background: a token in use never waits for it
-                self._lookup(secret)
-            return hit[0]
-        info = await asyncio.shield(self._lookup(secret))
+        info = await self.authenticate(secret.strip())
         if info is None:
             raise HTTPException(
                 401,
@@ -129,6 +121,56 @@ class Authenticator:
                 headers=_CHALLENGE,
             )
         return info
+
+    async def authenticate(self, secret: str) -> TokenInfo | None:
+        """The valid token whose text is ``secret``; None for an unknown or revoked one.
+
+        Looked up as :meth:`identify` does (cached for ``cache_s`` seconds at most).
+        """
+        hit = self._known.get(secret)
+        age = None if hit is None else time.monotonic() - hit[1]
+        if hit is not None and age is not None and age <= self.cache_s:
+            if age > self.cache_s / 2:
+                # looked up again in the background: a token in use never waits for it
+                self._lookup(secret)
+            return hit[0]
+        return await asyncio.shield(self._lookup(secret))
+
+    def admit(
+        self,
+        info: TokenInfo | None,
+        scope: str,
+        *,
+        anonymous: bool = True,
+        organizations: bool = False,
+    ) -> None:
+        """Refuse ``info`` (None: no token) where it may not act with ``scope``.
+
+        Raises
+        ------
+        HTTPException
+            401 without a token (unless an anonymous read is allowed), 403 for a token
+            of a lower scope, or of an organization where ``organizations`` is False.
+        """
+        if info is None:
+            if scope == "read" and anonymous and self.anonymous_read:
+                return
+            raise HTTPException(
+                401,
+                f"this needs a bearer token with scope {scope!r} "
+                "(Authorization: Bearer TOKEN; `jobcast token create`)",
+                headers=_CHALLENGE,
+            )
+        if not info.allows(scope):
+            raise HTTPException(
+                403, f"token {info.id} has scope {info.scope!r}; this needs {scope!r}"
+            )
+        if info.organization is not None and not organizations:
+            raise HTTPException(
+                403,
+                f"token {info.id} belongs to organization {info.organization!r}: it may "
+                "use the sharing hub (/api/v1/hub) only, not this service's own history",
+            )
 
     def require(
         self, scope: str, *, anonymous: bool = True, organizations: bool = False
@@ -143,26 +185,9 @@ class Authenticator:
 
         async def dependency(request: Request) -> TokenInfo | None:
             info = await self.identify(request)
-            if info is None:
-                if scope == "read" and anonymous and self.anonymous_read:
-                    return None
-                raise HTTPException(
-                    401,
-                    f"this needs a bearer token with scope {scope!r} "
-                    "(Authorization: Bearer TOKEN; `jobcast token create`)",
-                    headers=_CHALLENGE,
-                )
-            if not info.allows(scope):
-                raise HTTPException(
-                    403, f"token {info.id} has scope {info.scope!r}; this needs {scope!r}"
-                )
-            if info.organization is not None and not organizations:
-                raise HTTPException(
-                    403,
-                    f"token {info.id} belongs to organization {info.organization!r}: it may "
-                    "use the sharing hub (/api/v1/hub) only, not this service's own history",
-                )
-            request.state.token = info
+            self.admit(info, scope, anonymous=anonymous, organizations=organizations)
+            if info is not None:
+                request.state.token = info
             return info
 
         dependency.__name__ = f"require_{scope}"

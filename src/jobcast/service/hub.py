@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobcast.app.hub import HUB_PATH, get_share, list_shares, publish
@@ -38,9 +38,13 @@ def hub_router(repo: HistoryRepository, auth: Authenticator) -> APIRouter:
 
     @router.post(HUB_PATH, status_code=201)
     def publish_share(
-        body: PublishRequest, token: TokenInfo | None = Depends(write)
+        body: PublishRequest, response: Response, token: TokenInfo | None = Depends(write)
     ) -> dict[str, Any]:
-        """Publish a share in the name of the token's organization (validated, DP only)."""
+        """Publish a share in the name of the token's organization (validated, DP only).
+
+        201 with the new record; 200 with the existing one when the organization
+        published the same package before (``already_published``).
+        """
         if token is None or token.organization is None:
             raise HTTPException(
                 403,
@@ -53,7 +57,10 @@ def hub_router(repo: HistoryRepository, auth: Authenticator) -> APIRouter:
                 f"this token publishes for {token.organization!r}, not {body.organization!r}; "
                 "an organization can only publish in its own name",
             )
-        return publish(repo, token.organization, body.manifest, body.rows_csv)
+        record = publish(repo, token.organization, body.manifest, body.rows_csv)
+        if record.get("already_published"):
+            response.status_code = 200
+        return record
 
     @router.get(HUB_PATH, dependencies=[read])
     def shares(job: str | None = None, attribute: list[str] = Query(default=[])) -> dict[str, Any]:

@@ -5,26 +5,51 @@ from __future__ import annotations
 import html
 import logging
 import math
-import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from jobcast.app.service_reads import list_executions
 from jobcast.history import HistoryRepository
+from jobcast.history.checks import address_problem
 from jobcast.service.auth import Authenticator
+from jobcast.service.job_fit import FitCache
+from jobcast.service.page_access import access_router, page_guard
 from jobcast.service.settings import ServiceSettings
 from jobcast.service.watch import Watcher
 
-__all__ = ["pages_router", "mount_static", "runtime_chart"]
+__all__ = ["pages_router", "mount_static", "runtime_chart", "job_href", "job_api_href"]
 
 logger = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
+#: Most executions the job page lists (the newest).
+HISTORY_ROWS = 200
+
+
+def _segment(name: str) -> str:
+    # every character but letters, digits and "_.-~" escaped, as live.js's jobSegment does
+    return quote(name, safe="")
+
+
+def job_href(name: str) -> str | None:
+    """The address of job ``name``'s page; None for a name no address can hold.
+
+    Names with ``/``, and ``.`` and ``..``, are refused for new jobs (see
+    :func:`jobcast.history.checks.address_problem`); a history may hold some from
+    before. ``static/live.js`` builds the same addresses.
+    """
+    return None if address_problem(name) else f"/jobs/{_segment(name)}"
+
+
+def job_api_href(name: str) -> str:
+    """The API's list of job ``name``'s executions, an address for any name."""
+    return f"/api/v1/executions?job={_segment(name)}"
 
 
 def _number(v: Any) -> bool:
@@ -68,6 +93,8 @@ def _templates() -> Jinja2Templates:
     t.env.filters["seconds"] = _seconds
     t.env.filters["interval"] = _interval
     t.env.filters["risk"] = _risk
+    t.env.filters["job_href"] = job_href
+    t.env.filters["job_api_href"] = job_api_href
     return t
 
 
@@ -117,51 +144,6 @@ def runtime_chart(
     )
 
 
-class _FitCache:
-    """Model fits per job, recomputed only when the job's number of executions changes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._fits: dict[str, tuple[int, dict[str, Any]]] = {}
-
-    def get(self, repo: HistoryRepository, job: str, frame: Any) -> dict[str, Any]:
-        key = len(frame)
-        with self._lock:
-            hit = self._fits.get(job)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-        out = self._fit(repo, job, frame)
-        with self._lock:
-            self._fits[job] = (key, out)
-        return out
-
-    @staticmethod
-    def _fit(repo: HistoryRepository, job: str, frame: Any) -> dict[str, Any]:
-        from jobcast.app.predict import predict
-
-        spec = repo.job(job)
-        scale_outs = sorted({int(m) for m in frame["scale_out"].dropna()})
-        values: dict[str, Any] = {}
-        for a in spec.attributes:
-            col = frame[a.name].dropna()
-            if col.empty:
-                continue
-            values[a.name] = float(col.median()) if a.numeric else col.mode().iloc[0]
-        machine = frame["machine_type"].dropna()
-        try:
-            result = predict(
-                repo,
-                job,
-                settings=values,
-                scale_outs=scale_outs,
-                machine_type=None if machine.empty else str(machine.mode().iloc[0]),
-            )
-        except Exception as e:  # a job without a usable model still gets its page
-            return {"error": str(e)}
-        rows = list(zip(scale_outs, [float(p) for p in result.predictions], strict=True))
-        return {"model": result.model, "chosen": result.chosen, "rows": rows}
-
-
 def mount_static(app: Any) -> None:
     """Serve the dashboard's script."""
     app.mount("/static/jobcast", StaticFiles(directory=str(_HERE / "static")), name="jobcast")
@@ -170,14 +152,20 @@ def mount_static(app: Any) -> None:
 def pages_router(
     repo: HistoryRepository, auth: Authenticator, settings: ServiceSettings, watcher: Watcher
 ) -> APIRouter:
-    """``/`` (running executions and jobs), ``/jobs/{job}``, ``/shares`` and ``/login``."""
+    """``/`` (running executions and jobs), ``/jobs/{job}``, ``/shares``, ``/login``, ``/logout``.
+
+    Without a valid ``read`` token (cookie), a page answers the token form with the
+    reason (401 or 403), never the API's JSON.
+    """
     templates = _templates()
-    read = Depends(auth.require("read"))
-    fits = _FitCache()
+    denied = Depends(page_guard(auth, templates))
+    fits = FitCache()
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/", response_class=HTMLResponse, dependencies=[read])
-    def index(request: Request) -> HTMLResponse:
+    @router.get("/", response_class=HTMLResponse)
+    def index(request: Request, refusal: Response | None = denied) -> Response:
+        if refusal is not None:
+            return refusal
         etas = watcher.snapshot()
         running = [
             {**ex, "eta": {**_NO_ETA, **etas.get((ex["job"], ex["id"]), {})}}
@@ -186,9 +174,11 @@ def pages_router(
         jobs = repo.list_jobs()
         return templates.TemplateResponse(request, "index.html", {"running": running, "jobs": jobs})
 
-    @router.get("/jobs/{job}", response_class=HTMLResponse, dependencies=[read])
-    def job_page(request: Request, job: str) -> HTMLResponse:
-        frame = repo.executions(job)
+    @router.get("/jobs/{job}", response_class=HTMLResponse)
+    def job_page(request: Request, job: str, refusal: Response | None = denied) -> Response:
+        if refusal is not None:
+            return refusal
+        frame = repo.executions(job, only_completed=False)
         done = frame.dropna(subset=["scale_out", "gross_runtime"])
         points = [
             (float(m), float(r))
@@ -204,14 +194,17 @@ def pages_router(
                 "chart": runtime_chart(points, line, title=f"runtime of {job} by scale-out"),
                 "prediction": fit if "rows" in fit else None,
                 "prediction_error": fit.get("error"),
-                "executions": list_executions(repo, job=job, limit=200),
+                "executions": list_executions(repo, job=job, limit=HISTORY_ROWS),
+                "total_executions": len(frame),
             },
         )
 
-    @router.get("/shares", response_class=HTMLResponse, dependencies=[read])
-    def shares(request: Request) -> HTMLResponse:
+    @router.get("/shares", response_class=HTMLResponse)
+    def shares(request: Request, refusal: Response | None = denied) -> Response:
         from jobcast.app.hub import list_shares
 
+        if refusal is not None:
+            return refusal
         ledger = [
             {
                 "job": j.name,
@@ -225,8 +218,5 @@ def pages_router(
             request, "shares.html", {"ledger": ledger, "hub": list_shares(repo)}
         )
 
-    @router.get("/login", response_class=HTMLResponse)
-    def login(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, "login.html", {})
-
+    router.include_router(access_router(auth, templates))
     return router

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -9,6 +10,47 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = ["PredictRequest", "ConfigureRequest"]
 
 _MAX_QUERIES = 10_000
+
+
+def _boolean_at(value: Any, where: str) -> tuple[str, bool] | None:
+    """The path and value of the first JSON true/false in ``value``, or None."""
+    if isinstance(value, bool):
+        return where, value
+    if isinstance(value, dict):
+        items: Any = ((f"{where}.{k}", v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for path, v in items:
+        found = _boolean_at(v, path)
+        if found is not None:
+            return found
+    return None
+
+
+def _no_booleans(data: Any) -> Any:
+    """Refuse true/false anywhere but ``include_shared``.
+
+    Pydantic would read true as the number 1 (a data size of 1 MB, a scale-out of 1):
+    attribute values, scale-outs, deadlines and prices are numbers or texts.
+    """
+    if not isinstance(data, dict):
+        return data
+    for field, value in data.items():
+        if field == "include_shared":
+            continue
+        found = _boolean_at(value, str(field))
+        if found is not None:
+            path, flag = found
+            row = re.match(r"rows\[(\d+)\]", path)
+            if row is not None:  # the use cases count rows from 1
+                path += f" (row {int(row.group(1)) + 1})"
+            raise ValueError(
+                f"{path} is {str(flag).lower()}, a boolean; give a number (or a text, for "
+                "an attribute holding texts), e.g. 1 for true and 0 for false"
+            )
+    return data
 
 
 class PredictRequest(BaseModel):
@@ -32,6 +74,8 @@ class PredictRequest(BaseModel):
     rows: list[dict[str, Any]] | None = Field(default=None, max_length=_MAX_QUERIES)
     model: str = "auto"
     include_shared: bool = True
+
+    _refuse_booleans = model_validator(mode="before")(_no_booleans)
 
     @model_validator(mode="after")
     def _one_form(self) -> PredictRequest:
@@ -59,3 +103,5 @@ class ConfigureRequest(BaseModel):
     machine_types: list[str] | None = Field(default=None, max_length=100)
     model: str = "auto"
     include_shared: bool = True
+
+    _refuse_booleans = model_validator(mode="before")(_no_booleans)

@@ -1,6 +1,37 @@
 // Polls the API and updates the running executions' progress, ETA and deadline risk.
 (function () {
   "use strict";
+  // A job name as one segment of an address: every character but letters, digits and
+  // "_.-~" escaped, exactly as the pages' Python (urllib's quote with safe="") does.
+  function jobSegment(name) {
+    return encodeURIComponent(name).replace(/[!'()*]/g, function (c) {
+      return "%" + c.charCodeAt(0).toString(16).toUpperCase();
+    });
+  }
+  // A job's page, or null for a name no address can hold ("/" in it, "." or ".."):
+  // such names are refused for new jobs, a history may hold some from before.
+  function jobHref(name) {
+    if (name.indexOf("/") >= 0 || name === "." || name === "..") return null;
+    return "/jobs/" + jobSegment(name);
+  }
+  function jobCell(name) {
+    var td = document.createElement("td");
+    var href = jobHref(name);
+    var a = document.createElement("a");
+    if (href === null) {
+      td.appendChild(document.createTextNode(name + " "));
+      a.className = "muted no-page";
+      a.title = "a name from before '/', '.' and '..' were refused: it has no page; this lists its executions (JSON)";
+      a.href = "/api/v1/executions?job=" + jobSegment(name);
+      a.textContent = "(executions)";
+    } else {
+      a.href = href;
+      a.textContent = name;
+    }
+    td.appendChild(a);
+    return td;
+  }
+  window.jobcastLinks = { jobSegment: jobSegment, jobHref: jobHref };
   function secs(v) {
     if (v === null || v === undefined) return "";
     v = Math.max(0, Math.round(v));
@@ -17,12 +48,7 @@
     var tr = document.createElement("tr");
     tr.dataset.execution = ex.id;
     tr.dataset.job = ex.job;
-    var a = document.createElement("a");
-    a.href = "/jobs/" + encodeURIComponent(ex.job);
-    a.textContent = ex.job;
-    var job = document.createElement("td");
-    job.appendChild(a);
-    tr.appendChild(job);
+    tr.appendChild(jobCell(ex.job));
     tr.appendChild(cell(ex.id));
     var p = eta && eta.progress !== null && eta.progress !== undefined ? eta.progress : null;
     var bar = document.createElement("td");
