@@ -10,20 +10,10 @@ from typing import Annotated
 import typer
 
 from jobcast.cli import common as ui
-from jobcast.cli.common import DbOption, JsonOption
+from jobcast.cli.common import DbOption, IterationsOption, JsonOption
 from jobcast.errors import InputError, NetworkError
 
 __all__ = ["agent", "import_dool", "import_eventlog", "workloads_run"]
-
-IterationsOption = Annotated[
-    str,
-    typer.Option(
-        "--iterations",
-        help="What an iteration is: auto (job groups or descriptions when the application "
-        "sets them, else each Spark job), jobs, job-groups, or a REGEX on the job "
-        "description/group.",
-    ),
-]
 
 
 def import_eventlog(

@@ -28,12 +28,14 @@ if TYPE_CHECKING:
 
     DbOption = Annotated[str | None, "--db"]
     JsonOption = Annotated[bool, "--json"]
+    IterationsOption = Annotated[str, "--iterations"]
     console: Console
     err_console: Console
 
 __all__ = [
     "DbOption",
     "JsonOption",
+    "IterationsOption",
     "console",
     "err_console",
     "open_repo",
@@ -81,6 +83,17 @@ def _options() -> dict[str, Any]:
             bool,
             typer.Option("--json", help="Print stable machine-readable JSON instead of a table."),
         ],
+        # the default, "auto", is each command's (DEFAULT_ITERATIONS is not imported here:
+        # it would load pandas at startup)
+        "IterationsOption": Annotated[
+            str,
+            typer.Option(
+                "--iterations",
+                help="What an iteration is: auto (job groups or descriptions when the "
+                "application sets them, else each Spark job), jobs, job-groups, or a REGEX on "
+                "the job description/group.",
+            ),
+        ],
     }
 
 
@@ -88,7 +101,7 @@ def __getattr__(name: str) -> Any:
     # built once, on first use: see the module docstring
     if name in ("console", "err_console"):
         value: Any = _console(sys.stdout if name == "console" else sys.stderr)
-    elif name in ("DbOption", "JsonOption"):
+    elif name in ("DbOption", "JsonOption", "IterationsOption"):
         value = _options()[name]
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from jobcast.cli.common import DbOption, JsonOption, console
+from jobcast.cli.common import DbOption, IterationsOption, JsonOption, console
 
 __all__ = ["serve", "import_history_server", "import_remote"]
 
@@ -142,13 +142,7 @@ def import_history_server(
     job: Annotated[
         str | None, typer.Option(help="Job name (default: each application's name).")
     ] = None,
-    iterations: Annotated[
-        str,
-        typer.Option(
-            help="auto (job groups or descriptions when the application sets them, else "
-            "each Spark job), jobs, job-groups, or a REGEX on job descriptions."
-        ),
-    ] = "auto",  # DEFAULT_ITERATIONS (not imported: it would load pandas at startup)
+    iterations: IterationsOption = "auto",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -182,13 +176,7 @@ def import_remote(
     job: Annotated[
         str | None, typer.Option(help="Job name (default: each application's name).")
     ] = None,
-    iterations: Annotated[
-        str,
-        typer.Option(
-            help="auto (job groups or descriptions when the application sets them, else "
-            "each Spark job), jobs, job-groups, or a REGEX on job descriptions."
-        ),
-    ] = "auto",  # DEFAULT_ITERATIONS (not imported: it would load pandas at startup)
+    iterations: IterationsOption = "auto",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

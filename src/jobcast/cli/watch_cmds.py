@@ -13,6 +13,7 @@ import typer
 from jobcast.cli import watch_render as render
 from jobcast.cli.common import (
     DbOption,
+    IterationsOption,
     JsonOption,
     check_seconds,
     console,
@@ -162,14 +163,7 @@ def watch(
     eventlog: Annotated[
         Path | None, typer.Option("--eventlog", help="Event log being written.")
     ] = None,
-    iterations: Annotated[
-        str,
-        typer.Option(
-            "--iterations",
-            help="auto (job groups or descriptions when the application sets them, else "
-            "each Spark job), jobs, job-groups or a REGEX.",
-        ),
-    ] = "auto",
+    iterations: IterationsOption = "auto",
     settings: Annotated[
         list[str] | None,
         typer.Option(
