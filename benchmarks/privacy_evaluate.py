@@ -111,6 +111,8 @@ def main() -> None:
     ap.add_argument("--epsilons", default=",".join(f"{e:g}" for e in EPSILONS))
     ap.add_argument("--experiments", default="train_sizes,time,risk")
     ap.add_argument("--domains", default="bounds", choices=("bounds", "grid", "none"))
+    ap.add_argument("--data-dir", default=None, help="folder of JOB.csv (default c3o-paper)")
+    ap.add_argument("--domain", default=None, help="domain file of jobs without built-in ones")
     ap.add_argument("--models", default="gbm,ernest")
     ap.add_argument("--sizes", default="1000")
     ap.add_argument("--originals", default="3,6,9,12,15,18,21,24,27,30")
@@ -138,6 +140,8 @@ def main() -> None:
         originals=_ints(args.originals),
         repeats=args.repeats,
         timing_repeats=args.timing_repeats,
+        data_dir=args.data_dir,
+        domain_file=args.domain,
         seed=args.seed,
         callback=progress,
     )

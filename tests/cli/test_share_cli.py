@@ -265,3 +265,9 @@ def test_a_refused_share_is_charged_and_listed(setup: tuple[str, Path], tmp_path
     assert info["spent"] == pytest.approx(refused.value.spent) and info["spent"] > 0
     table = invoke("budget", "--job", "tiny", "--db", url)
     assert "refused, nothing written" in " ".join(str(table).split())
+
+
+def test_share_help_says_epsilon_is_required() -> None:
+    """Was: --epsilon looked optional in `share --help` (tester report item 13)."""
+    out = runner.invoke(app, ["share", "--help"], terminal_width=200).stdout
+    assert "--epsilon" in out and "Required (or --no-dp)" in out and "no default ε" in out

@@ -51,7 +51,8 @@ def release(
     -------
     dict
         ``job``, ``out``, ``rows``, ``method``, ``epsilon``, ``digest``,
-        ``budget_spent``, ``budget``, ``remaining``.
+        ``budget_spent``, ``budget``, ``remaining``, ``warnings`` (what the checks of
+        the declaration and of the released rows found; empty when nothing).
     """
     from jobcast.privacy.release import release_share
 
@@ -66,6 +67,7 @@ def release(
         "budget_spent": done.spent,
         "budget": done.budget,
         "remaining": max(done.budget - done.spent, 0.0),
+        "warnings": list(done.warnings),
     }
 
 

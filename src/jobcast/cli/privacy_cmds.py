@@ -95,7 +95,11 @@ def share(
     job: Annotated[str, typer.Option("--job", help="The job whose executions to share.")],
     epsilon: Annotated[
         float | None,
-        typer.Option("--epsilon", help="Privacy budget of this release (1e-6 .. remaining)."),
+        typer.Option(
+            "--epsilon",
+            help="Required (or --no-dp): privacy budget of this release, 1e-6 .. the "
+            "remaining budget (a job has 5 in total by default); there is no default ε.",
+        ),
     ] = None,
     rows: Annotated[
         int, typer.Option("--rows", help="Synthetic rows to generate (1 .. 10,000,000).")
@@ -255,11 +259,25 @@ def _floats(text: str, option: str) -> list[float]:
 def evaluate_privacy_cmd(
     job: Annotated[
         list[str] | None,
-        typer.Option("--job", help="c3o-paper job(s) (default: all five); repeatable."),
+        typer.Option(
+            "--job",
+            help="Job(s) (default: the five c3o-paper ones), each read from "
+            "DATA_DIR/JOB.csv; repeatable. Another job needs --domain.",
+        ),
     ] = None,
     data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Folder of the c3o-paper CSV files.")
+        Path, typer.Option("--data-dir", help="Folder of the JOB.csv files.")
     ] = Path("../shared/data/c3o-paper"),
+    domain: Annotated[
+        Path | None,
+        typer.Option(
+            "--domain",
+            help="Domain file (as for `share --domain`) of the jobs without built-in "
+            "public domains: a JOB.csv with the scale-out first and the runtime last, "
+            "numbers only. Used under every --domains protocol; such jobs run "
+            "train_sizes, small and time.",
+        ),
+    ] = None,
     methods: Annotated[
         str, typer.Option(help="Comma-separated: perfmodel, privbayes, datasynthesizer, ...")
     ] = "perfmodel,privbayes,datasynthesizer",
@@ -290,7 +308,9 @@ def evaluate_privacy_cmd(
 
     Runs on the c3o-paper files under the declared domains of --domains (see
     jobcast.evaluation.privacy_domains); --experiments secrets measures how well a
-    share's holder infers the dataset sizes.
+    share's holder infers the dataset sizes. Any other job of the same kind (a CSV in
+    --data-dir with the scale-out first, feature columns, and the runtime last) runs
+    with the public domains of its --domain FILE.
     """
     from jobcast.evaluation.privacy import C3O_PAPER_JOBS, evaluate_privacy, plot_utility
 
@@ -307,6 +327,7 @@ def evaluate_privacy_cmd(
             sizes=size_list,
             repeats=repeats,
             data_dir=data_dir,
+            domain_file=domain,
             seed=seed,
             callback=lambda stage, done, total: callback(done, total, stage),
         )

@@ -50,8 +50,9 @@ from jobcast.evaluation.privacy_domains import (
     SCALE_OUT,
     c3o_paper_domain,
     load_c3o_paper,
+    load_job,
 )
-from jobcast.privacy import make_synthesizer
+from jobcast.privacy import Domain, make_synthesizer
 
 __all__ = [
     "C3O_PAPER_JOBS",
@@ -91,17 +92,19 @@ def synthesize(
     seed: int,
     params: dict[str, Any] | None = None,
     domains: str = "bounds",
+    declared: Domain | None = None,
 ) -> pd.DataFrame:
     """Synthetic rows from ``train`` by a jobcast method or ``"datasynthesizer"``.
 
     ``epsilon=None`` means without DP (jobcast: ``no_dp=True``; DataSynthesizer: ε = 0).
-    ``domains`` says what is declared public (:func:`c3o_paper_domain`).
+    ``domains`` says what is declared public (:func:`c3o_paper_domain`); ``declared``,
+    a job's own domain file (:func:`load_job`), replaces it.
     """
     if method == DATASYNTHESIZER:
         return DataSynthesizerBaseline(epsilon=epsilon, random_state=seed).fit(train).sample(n_rows)
     s = make_synthesizer(
         method,
-        domain=c3o_paper_domain(job, domains, train),
+        domain=declared if declared is not None else c3o_paper_domain(job, domains, train),
         epsilon=1.0 if epsilon is None else epsilon,
         no_dp=epsilon is None,
         random_state=seed,
@@ -244,6 +247,7 @@ def evaluate_privacy(
     risk_attacks: int = 200,
     timing_repeats: int = 3,
     data_dir: str | Path | None = None,
+    domain_file: str | Path | None = None,
     seed: int = 0,
     callback: Callback | None = None,
 ) -> PrivacyEvaluation:
@@ -252,7 +256,8 @@ def evaluate_privacy(
     Parameters
     ----------
     jobs
-        c3o-paper jobs.
+        c3o-paper jobs, or any job whose ``JOB.csv`` in ``data_dir`` is of their kind
+        (the scale-out first, the runtime last) with ``domain_file``.
     methods
         jobcast synthesizer names and/or ``"datasynthesizer"``.
     epsilons
@@ -281,7 +286,11 @@ def evaluate_privacy(
     timing_repeats
         Timed runs per job and method (the median is kept).
     data_dir
-        Directory of the c3o-paper CSV files.
+        Directory of the c3o-paper CSV files (``JOB.csv``).
+    domain_file
+        A domain file (the format of ``jobcast share --domain``) for the jobs jobcast
+        has no built-in public domains for (:func:`load_job`); used under every
+        ``domains`` protocol. Those jobs run ``train_sizes``, ``small`` and ``time``.
     seed
         Base seed of splits and synthesizers.
     callback
@@ -301,7 +310,15 @@ def evaluate_privacy(
     if include_no_dp:
         eps_list.append(None)
     result = PrivacyEvaluation()
-    data = {job: load_c3o_paper(job, data_dir) for job in jobs}
+    loaded = {job: load_job(job, data_dir, domain_file) for job in jobs}
+    data = {job: f for job, (f, _) in loaded.items()}
+    own = {job: dom for job, (_, dom) in loaded.items()}
+    custom = [job for job, dom in own.items() if dom is not None]
+    if custom and exps & {"risk", "secrets"}:
+        raise InputError(
+            f"--experiments risk and secrets use the c3o-paper jobs' built-in domains; "
+            f"job(s) {custom} declared with --domain run train_sizes, small and time"
+        )
     total = 0
     if "train_sizes" in exps:
         total += len(jobs) * repeats * len(methods) * len(eps_list)
@@ -326,7 +343,7 @@ def evaluate_privacy(
         logger.warning("evaluation run failed: %s", info)
 
     for job in jobs:
-        frame = data[job]
+        frame, own_domain = data[job], own[job]
         for r in range(repeats):
             train, test = _split(frame, seed + r)
             for method in methods:
@@ -336,7 +353,7 @@ def evaluate_privacy(
                         try:
                             syn = synthesize(
                                 method, train, job=job, epsilon=eps, n_rows=max(sizes), seed=rs,
-                                domains=domains,
+                                domains=domains, declared=own_domain,
                             )
                             for size in sizes:
                                 for model in models:
@@ -359,7 +376,7 @@ def evaluate_privacy(
                             try:
                                 syn = synthesize(
                                     method, orig, job=job, epsilon=eps, n_rows=synthetic_rows,
-                                    seed=rs, domains=domains,
+                                    seed=rs, domains=domains, declared=own_domain,
                                 )
                                 for model in models:
                                     result.utility.append(
@@ -384,7 +401,7 @@ def evaluate_privacy(
                     start = time.perf_counter()
                     synthesize(
                         method, train, job=job, epsilon=1.0, n_rows=synthetic_rows, seed=t,
-                        domains=domains,
+                        domains=domains, declared=own_domain,
                     )
                     secs.append(time.perf_counter() - start)
                 result.timing.append(

@@ -22,6 +22,13 @@ The coarse range of ``bounds`` plays the user's rough knowledge ("tens of gigaby
 and is computed from the file here only to simulate that knowledge; it never reaches
 a share except as the rounded, widened range a user would write.
 
+Other jobs of the same kind (:func:`load_job`): a CSV ``JOB.csv`` in the data folder
+with the scale-out first, then the feature columns and the runtime last (as the
+c3o-paper files), and a domain file (``--domain FILE``, the format of ``jobcast share
+--domain``) declaring its columns.  jobcast has public domains only for the five
+c3o-paper jobs with their own columns; for any other, the file's declaration is used
+under every ``--domains`` protocol (it *is* what the user declares public).
+
 Scale-outs: ``2, 4, ..., 12``; ``4, ..., 12`` for kmeans and linearregression, whose
 scale-out 2 runs the paper drops as memory-bound before any analysis (a public
 protocol choice, so those rows are never shared and the domain does not offer them).
@@ -36,8 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jobcast.errors import InputError
+from jobcast.errors import DomainError, InputError
 from jobcast.privacy import Domain, NumericDomain
+from jobcast.privacy.consistency import split_declaration
 
 __all__ = [
     "C3O_PAPER_JOBS",
@@ -50,6 +58,7 @@ __all__ = [
     "c3o_paper_domain",
     "coarse_range",
     "load_c3o_paper",
+    "load_job",
 ]
 
 C3O_PAPER_JOBS: tuple[str, ...] = ("grep", "kmeans", "linearregression", "pagerank", "sort")
@@ -180,3 +189,103 @@ def load_c3o_paper(job: str, data_dir: str | Path | None = None) -> pd.DataFrame
     if job in _FILTERED:
         frame = frame[frame[SCALE_OUT] > 2]
     return frame[[SCALE_OUT, *GRIDS[job], RUNTIME]].reset_index(drop=True)
+
+
+def _builtin_columns(job: str) -> list[str]:
+    return [SCALE_OUT, *GRIDS[job], RUNTIME]
+
+
+def _read_declaration(domain_file: Path, csv: Path, columns: list[str]) -> Domain:
+    import json
+
+    try:
+        data = json.loads(domain_file.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InputError(f"{domain_file}: cannot read domain file: {e.strerror or e}") from e
+    except json.JSONDecodeError as e:
+        raise InputError(f"{domain_file}, line {e.lineno}: not valid JSON: {e.msg}") from e
+    try:
+        rest, facts = split_declaration(data)
+        declared = Domain.from_dict(rest)
+    except DomainError as e:
+        raise InputError(f"{domain_file}: {e}") from e
+    if facts is not None:
+        raise InputError(
+            f"{domain_file}: a \"machines\" entry is not used by `evaluate privacy` (its "
+            "files have no machine type); remove it"
+        )
+    extra = [n for n in declared.names if n not in columns]
+    missing = [c for c in columns if c not in declared]
+    if extra or missing:
+        raise InputError(
+            f"{domain_file} does not declare the columns of {csv}: "
+            + "; ".join(
+                ([f"it declares {extra}, which the file lacks"] if extra else [])
+                + ([f"it leaves {missing} undeclared"] if missing else [])
+            )
+            + f". Declare exactly {columns}"
+        )
+    return declared
+
+
+def load_job(
+    job: str, data_dir: str | Path | None = None, domain_file: str | Path | None = None
+) -> tuple[pd.DataFrame, Domain | None]:
+    """A job's rows for the privacy experiments and its declared domain.
+
+    A c3o-paper job whose file has its usual columns gets jobcast's public domains
+    (``None`` is returned: :func:`c3o_paper_domain` builds them per protocol). Any
+    other ``JOB.csv`` (the scale-out first, the runtime last, every column numeric)
+    needs ``domain_file``; its columns are renamed to :data:`SCALE_OUT` and
+    :data:`RUNTIME` (first and last) in both the rows and the returned domain, which
+    is used under every protocol.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or not of this kind, or no domain is known or given
+        (naming the file, its columns and what to pass).
+    """
+    d = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+    path = d / f"{job}.csv"
+    if not path.is_file():
+        raise InputError(
+            f"{path} not found: `evaluate privacy` reads JOB.csv from --data-dir "
+            "(default ../shared/data/c3o-paper beside the project)"
+        )
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot parse CSV: {e}") from e
+    columns = [str(c) for c in frame.columns]
+    if job in GRIDS and set(_builtin_columns(job)) <= set(columns):
+        return load_c3o_paper(job, data_dir), None
+    if domain_file is None:
+        known = (
+            f"its columns {columns} are not those of the c3o-paper job {job!r} "
+            f"({_builtin_columns(job)}), for which jobcast has built-in public domains"
+            if job in GRIDS
+            else f"jobcast has built-in public domains only for the c3o-paper jobs "
+            f"{list(C3O_PAPER_JOBS)}, not for {job!r}"
+        )
+        raise InputError(
+            f"{path}: {known}. Give --domain FILE declaring its columns {columns} (the format "
+            "of `jobcast share --domain`; the scale-out first, the runtime last)"
+        )
+    if len(columns) < 2:
+        raise InputError(f"{path}: needs a scale-out, features and the runtime last; has {columns}")
+    bad = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if bad:
+        raise InputError(
+            f"{path}: columns {bad} are not numeric; `evaluate privacy` takes files like the "
+            "c3o-paper ones (numbers only, the scale-out first, the runtime last)"
+        )
+    declared = _read_declaration(Path(domain_file), path, columns)
+    rename = {columns[0]: SCALE_OUT, columns[-1]: RUNTIME}
+    clash = [c for c in columns[1:-1] if c in (SCALE_OUT, RUNTIME)]
+    if clash:
+        raise InputError(
+            f"{path}: column {clash[0]!r} must be the first (scale-out) or the last (runtime)"
+        )
+    domain = Domain(tuple((rename.get(n, n), dom) for n, dom in declared.columns))
+    return frame.rename(columns=rename), domain

@@ -45,26 +45,58 @@ def check_rows(n_rows: Any) -> int:
     return int(n_rows)
 
 
-def collapsed_error(names: list[str], spent: float) -> ReleaseRefusedError:
+#: Public placeholder bounds of the refusal's example (valid JSON the domain check accepts).
+_EXAMPLE_BOUNDS = {"type": "numeric", "lower": 1, "upper": 1000000, "log": True}
+
+
+def collapsed_error(
+    names: list[str], spent: float, *, few_rows: bool | None = None
+) -> ReleaseRefusedError:
     """The refusal of a release whose bought bounds collapsed, naming the ``--domain`` fix.
 
     ``spent`` is the ε the mechanism used before deciding (charged to the ledger).
+    ``few_rows`` is what the mechanism's noisy row count (a DP output it paid for, so
+    reading it is post-processing) says: ``True`` when it leaves open that only a
+    handful of rows lie inside the declared domain -- then the named columns are not
+    necessarily at fault, since rows outside *any* declared column's domain are left out
+    and nobody can tell which column without reading them; ``False`` when the rows are
+    there and these columns were not located; ``None`` when no count was taken.
     """
-    spec = {"type": "numeric", "lower": "...", "upper": "...", "log": True}
-    example = {"columns": {n: spec for n in names}}
+    example = json.dumps({n: _EXAMPLE_BOUNDS for n in names})[1:-1]
+    charged = (
+        f"; the decision was made on the rows, so the epsilon spent on it ({spent:.3g}) "
+        "counts against the budget"
+        if spent > 0
+        else ""
+    )
+    fix = (
+        ". Declare public bounds (or a grid) for them in the domain file's \"columns\" and "
+        "pass --domain FILE (`jobcast domain init --job NAME` writes a skeleton), e.g. "
+        f"{example} (with public bounds of your own in place of 1 and 1000000)"
+    )
+    cause = {
+        True: (
+            ". The release's noisy row count (a DP output it paid for) says that only a "
+            "handful of executions may lie inside the declared domain, so these columns "
+            "need not be at fault: rows with a value outside ANY declared column's domain "
+            "(a runtime in minutes below a 10 s bound, a scale-out off the grid, an "
+            "undeclared category) are left out, and which column leaves them out cannot be "
+            "told without reading them. Check the units and the declared bounds, grids and "
+            "categories of every column first (runtimes in seconds); if the job simply has "
+            "few executions, declare bounds for the columns named"
+        ),
+        False: "",
+        None: (
+            ". Which columns are at fault cannot be told without reading the rows: if few "
+            "rows lie inside the declared domain (rows outside any declared column's domain "
+            "are left out: check units, bounds and grids), every column suffers"
+        ),
+    }[few_rows]
     return ReleaseRefusedError(
-        f"the privately estimated range of column(s) {names} collapsed (too few rows for the "
-        "budget share that buys it): the share would hold noise, one value or its range's "
-        "edge for every row. Nothing was released"
-        + (
-            f"; the decision was made on the rows, so the epsilon spent on it ({spent:.3g}) "
-            "counts against the budget"
-            if spent > 0
-            else ""
-        )
-        + ". Declare public bounds (or a grid) for them in a domain file and pass --domain "
-        "FILE (jobcast domain init --job NAME writes a skeleton), e.g. "
-        f"{json.dumps(example)}",
+        f"the privately estimated range of column(s) {names} could not be located or "
+        "collapsed (too few rows for the budget share that buys it): the share would hold "
+        "noise, one value or its range's edge for every row. Nothing was released"
+        + charged + cause + fix + ".",
         spent=spent,
     )
 

@@ -18,9 +18,10 @@ from jobcast.history import (
 )
 from jobcast.history.importers.kinds import infer_attribute
 from jobcast.privacy.interrupts import signals_as_interrupts
-from jobcast.privacy.share import SharePackage, read_share
+from jobcast.privacy.share import ROLES_KEY, SharePackage, read_share
 
 __all__ = [
+    "job_roles",
     "release_frame",
     "schema_domain",
     "share_table",
@@ -45,6 +46,15 @@ def release_frame(repo: HistoryRepository, job: str) -> tuple[JobSpec, pd.DataFr
     frame = own[[*columns, *spec.attribute_names]].rename(columns=columns)
     frame[spec.runtime_column or "gross_runtime"] = own["gross_runtime"].to_numpy()
     return spec, frame.reset_index(drop=True)
+
+
+def job_roles(spec: JobSpec) -> dict[str, str | None]:
+    """The job's runtime, scale-out and machine-type column names (its schema, no values)."""
+    return {
+        "runtime": spec.runtime_column or "gross_runtime",
+        "scale_out": spec.scale_out_column,
+        "machine_type": spec.machine_type_column,
+    }
 
 
 def schema_domain(spec: JobSpec, frame: pd.DataFrame) -> dict[str, Any]:
@@ -74,9 +84,16 @@ def share_table(
 ) -> ExecutionTable:
     """The share's rows as executions of ``job`` (column names as in the job's traces)."""
     rows = pkg.rows
-    runtime = (existing.runtime_column if existing else None) or "gross_runtime"
-    scale = (existing.scale_out_column if existing else None) or "instance_count"
-    mtype = (existing.machine_type_column if existing else None) or "machine_type"
+    roles = pkg.manifest.get(ROLES_KEY) or {}  # the publisher's column names (verified)
+    runtime = (existing.runtime_column if existing else None) or roles.get(
+        "runtime", "gross_runtime"
+    )
+    scale = (existing.scale_out_column if existing else None) or roles.get(
+        "scale_out", "instance_count"
+    )
+    mtype = (existing.machine_type_column if existing else None) or roles.get(
+        "machine_type", "machine_type"
+    )
     if runtime not in rows.columns:
         raise InputError(f"the share has no runtime column {runtime!r}; it cannot be used")
     special = {runtime, scale, mtype}

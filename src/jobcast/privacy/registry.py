@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jobcast.errors import InputError
@@ -13,7 +14,7 @@ from jobcast.privacy.synthesizers import (
     RandomSynthesizer,
 )
 
-__all__ = ["METHODS", "DEFAULT_METHOD", "make_synthesizer"]
+__all__ = ["METHODS", "DEFAULT_METHOD", "ROLES", "bound_roles", "make_synthesizer", "role_params"]
 
 #: method name -> synthesizer class
 METHODS: dict[str, type[BaseSynthesizer]] = {
@@ -28,6 +29,9 @@ _ALIASES = {
     "correlated_attribute": "privbayes",
     "independent_attribute": "independent",
 }
+
+#: The roles of a job's columns that a release names (its schema, never values).
+ROLES = ("runtime", "scale_out", "machine_type")
 
 #: the method with the best measured utility (``jobcast evaluate privacy``)
 DEFAULT_METHOD = "perfmodel"
@@ -57,3 +61,35 @@ def make_synthesizer(method: str = DEFAULT_METHOD, **params: Any) -> BaseSynthes
         return cls(**params)
     except TypeError as e:
         raise InputError(f"bad parameters for method {name!r}: {e}") from e
+
+
+def role_params(method: str, roles: Mapping[str, str]) -> dict[str, Any]:
+    """The job's runtime and scale-out column names, as ``method`` takes them.
+
+    A method that models the runtime (perfmodel) takes ``runtime`` and ``scale_out``;
+    a job whose columns are named otherwise (``import csv --runtime secs``) would fail
+    with the defaults ``gross_runtime`` and ``instance_count``. The others take neither.
+    """
+    name = _ALIASES.get(method, method)
+    if name not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
+    accepted = set(METHODS[name]._param_names())
+    out: dict[str, Any] = {}
+    if not roles:  # nothing said: the method's defaults
+        return out
+    if "runtime" in accepted and roles.get("runtime"):
+        out["runtime"] = roles["runtime"]
+    if "scale_out" in accepted:
+        out["scale_out"] = roles.get("scale_out")
+    return out
+
+
+def bound_roles(roles: Mapping[str, str | None] | None, names: Sequence[str]) -> dict[str, str]:
+    """The roles whose column is among ``names`` (a job without a scale-out has none)."""
+    out: dict[str, str] = {}
+    for role, name in (roles or {}).items():
+        if role not in ROLES:
+            raise InputError(f"unknown column role {role!r}; roles are {list(ROLES)}")
+        if name is not None and name in names:
+            out[role] = str(name)
+    return out

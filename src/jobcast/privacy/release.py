@@ -51,13 +51,19 @@ from jobcast.errors import (
     ReleaseAbortedError,
     ReleaseRefusedError,
 )
-from jobcast.history import AttributeKind, HistoryRepository, JobSpec
+from jobcast.history import HistoryRepository
 from jobcast.history.ledger import ReleaseLease
 from jobcast.privacy.consistency import MachineFacts, split_declaration
 from jobcast.privacy.domain import Domain
-from jobcast.privacy.history_io import release_frame, schema_domain
+from jobcast.privacy.history_io import job_roles, release_frame, schema_domain
 from jobcast.privacy.interrupts import interrupted_by, signals_as_interrupts
 from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
+from jobcast.privacy.release_checks import (
+    check_declared_columns,
+    grid_size_warnings,
+    runtime_output_warnings,
+    warn_unbound_resources,
+)
 from jobcast.privacy.share import MANIFEST_FILE, create_share, read_share, write_share_files
 from jobcast.privacy.verify import MIN_EPSILON
 
@@ -92,6 +98,9 @@ class ShareRelease:
         Synthetic rows written.
     budget, spent
         The job's budget and its spend including this release.
+    warnings
+        What the checks of the declaration and of the released rows found (also logged):
+        a grid that publishes dataset sizes, a runtime column without information.
     """
 
     manifest: Mapping[str, Any] = field(repr=False)
@@ -100,6 +109,7 @@ class ShareRelease:
     rows: int
     budget: float = math.nan
     spent: float = math.nan
+    warnings: tuple[str, ...] = ()
 
     @property
     def digest(self) -> str:
@@ -202,22 +212,6 @@ def _check_machines(machines: Any, declared: MachineFacts | None) -> MachineFact
     if isinstance(machines, MachineFacts):
         return machines
     return MachineFacts.from_dict(machines)
-
-
-def _warn_unbound_resources(spec: JobSpec) -> None:
-    """Say when cluster resources will be drawn like any column (rows may not hold together)."""
-    if spec.machine_type_column is None:
-        return
-    resources = [a.name for a in spec.attributes if a.kind is AttributeKind.RESOURCE and a.numeric]
-    if resources:
-        logger.warning(
-            "job %r: %s are synthesized independently of the machine type and the scale-out, "
-            "so a row may not hold together (12 machines with 16 slots) and `configure` will "
-            'not derive them; declare them in the domain file\'s "machines" entry (per '
-            "machine type, see jobcast.privacy.consistency)",
-            spec.name,
-            ", ".join(resources),
-        )
 
 
 def _self_check(directory: Path, spent: float, signals: list[int]) -> None:
@@ -410,15 +404,19 @@ def release_share(
         raise InputError(f"the seed must be an integer, got {random_state!r}")
     seed = None if random_state is None else int(random_state)
     spec, frame = release_frame(repo, job)
+    notes: list[str] = []
     if declared is None:
         declared = Domain.from_dict(schema_domain(spec, frame))
     else:
-        declared.validate(frame.iloc[:0], require_all=True)  # column names only, no values
+        source = str(domain) if isinstance(domain, str | os.PathLike) else None
+        # the job's column names and kinds only (its schema), never its values
+        check_declared_columns(declared, list(frame.columns), job=job, source=source)
+        notes += grid_size_warnings(spec, declared, source=source)
     if facts is not None:
         facts = facts.bind(machine_type=spec.machine_type_column, scale_out=spec.scale_out_column)
         facts.check_domain(declared)
     else:
-        _warn_unbound_resources(spec)
+        warn_unbound_resources(spec)
 
     spend = 0.0 if no_dp else float(eps or 0.0)
     refused: ReleaseRefusedError | None = None
@@ -441,6 +439,7 @@ def release_share(
                         seed=seed,
                         no_dp=no_dp,
                         machines=facts,
+                        roles=job_roles(spec),
                     )
                 except ReleaseRefusedError as e:
                     refused = _charge_refusal(lease, e, job=job, method=method, no_dp=no_dp)
@@ -458,6 +457,8 @@ def release_share(
                 raise refused
             # committed: from here on, whatever stops the release leaves a charged entry
             try:
+                # the released rows only: post-processing, free
+                notes += runtime_output_warnings(pkg.rows, str(job_roles(spec)["runtime"]), job=job)
                 manifest = write_share_files(pkg, tmp)
                 _self_check(tmp, spent=spend, signals=signals)
                 repo.settle_release(entry, str(manifest["manifest_sha256"]))
@@ -482,4 +483,6 @@ def release_share(
         spent,
         state.budget,
     )
-    return ShareRelease(manifest, path, eps, n_rows, budget=state.budget, spent=spent)
+    return ShareRelease(
+        manifest, path, eps, n_rows, budget=state.budget, spent=spent, warnings=tuple(notes)
+    )

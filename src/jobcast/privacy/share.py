@@ -17,6 +17,7 @@
       "rows": 1000,                                    # synthetic rows in rows.csv
       "columns": [{"name": "instance_count", "type": "numeric",
                    "domain": {...declared...}, "estimated_bounds": null}, ...],
+      "roles": {"runtime": "secs", "scale_out": "nodes"},   # the job's own column names
       "machines": {"machine_type": "machine_type", "scale_out": "instance_count",
                    "totals": ["slots"], "types": {"m4.2xlarge": {"slots": 8}}},
                                                        # only with declared machine facts:
@@ -51,7 +52,13 @@ from jobcast.privacy.base import check_rows
 from jobcast.privacy.consistency import MACHINES_KEY, MachineFacts
 from jobcast.privacy.domain import CategoricalDomain, Domain, NumericDomain, load_domain
 from jobcast.privacy.noise import check_epsilon
-from jobcast.privacy.registry import DEFAULT_METHOD, make_synthesizer
+from jobcast.privacy.registry import (
+    DEFAULT_METHOD,
+    ROLES,
+    bound_roles,
+    make_synthesizer,
+    role_params,
+)
 from jobcast.privacy.verify import (
     check_digests,
     check_job_name,
@@ -78,6 +85,8 @@ logger = logging.getLogger(__name__)
 SHARE_FORMAT = "jobcast-share/1"
 MANIFEST_FILE = "manifest.json"
 ROWS_FILE = "rows.csv"
+#: The manifest's optional entry naming the job's runtime, scale-out and machine-type columns.
+ROLES_KEY = "roles"
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
     "format": str,
@@ -158,6 +167,7 @@ def create_share(
     no_dp: bool = False,
     params: Mapping[str, Any] | None = None,
     machines: MachineFacts | None = None,
+    roles: Mapping[str, str | None] | None = None,
 ) -> SharePackage:
     """Synthesize a share package from a job's private executions (pure: writes nothing).
 
@@ -186,6 +196,10 @@ def create_share(
         Public machine facts, bound to the job's columns
         (:meth:`jobcast.privacy.consistency.MachineFacts.bind`): their columns are not
         synthesized but derived from each synthetic row's machine type and scale-out.
+    roles
+        The job's column names by role (``runtime``, ``scale_out``, ``machine_type``;
+        public schema, never values): the synthesizer models the runtime column the job
+        really has, and the manifest records them (``roles``) for the importer.
 
     Returns
     -------
@@ -213,13 +227,14 @@ def create_share(
         machines.report_private(frame)
         synth_dom = machines.synthesis_domain(dom)
         frame = frame.drop(columns=[c for c in machines.columns if c in frame.columns])
+    role_map = bound_roles(roles, dom.names)
     synth = make_synthesizer(
         method,
         domain=synth_dom,
         epsilon=eps if eps is not None else 1.0,
         no_dp=no_dp,
         random_state=seed,
-        **dict(params or {}),
+        **{**role_params(method, role_map), **dict(params or {})},
     )
     synth.fit(frame)
     synthetic = synth.sample(n_rows)
@@ -254,6 +269,8 @@ def create_share(
         "rows": n_rows,
         "columns": columns,
     }
+    if role_map:
+        manifest[ROLES_KEY] = role_map
     if machines is not None:
         manifest[MACHINES_KEY] = machines.to_dict()
     logger.info(
@@ -328,6 +345,13 @@ def _check_manifest(path: Path, m: Any) -> None:
         names.append(c["name"])
     if len(set(names)) != len(names) or not names:
         raise ImportFormatError(str(path), "column names must be distinct and non-empty")
+    roles = m.get(ROLES_KEY, {})
+    if not isinstance(roles, dict) or any(
+        r not in ROLES or v not in names for r, v in roles.items()
+    ):
+        raise ImportFormatError(
+            str(path), f"{ROLES_KEY!r} must map roles {list(ROLES)} to the share's columns"
+        )
 
 
 def _estimated(dom: NumericDomain, lower: float, upper: float) -> NumericDomain:

@@ -67,6 +67,7 @@ from jobcast.privacy.discretize import Discretizer
 from jobcast.privacy.domain import Domain, NumericDomain
 from jobcast.privacy.perfmodel.budget import (
     COUNT_MAX_TOP_UP,
+    FEW_ROWS,
     MODEL_MIN_SHARE,
     PRIOR_SD,
     SCALE_OUT_ELASTICITY,
@@ -266,7 +267,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
             frame[self.runtime].to_numpy(dtype=float), rdom.lower, float(rdom.upper or 0.0),
             count, accountant=acc, name=self.runtime, epsilon=e_window if buy else None,
         )
-        self._check_located(win, acc.spent)
+        self._check_located(win, acc.spent, count)
         design = design.rescaled(win.total)
         eff = self._effective_card(design, card)
         e_corr = max(min(e_corr, acc.remaining - MODEL_MIN_SHARE * rest), 0.0)
@@ -277,7 +278,7 @@ class PerfModelSynthesizer(BaseSynthesizer):
         e_used = e_marg * int((card > 1).sum()) + e_cells
         self._fit_model(frame, ctx, codes, card, design, win, acc, e_used, e_marg, e_cells)
 
-    def _check_located(self, win: RuntimeWindow, spent: float) -> None:
+    def _check_located(self, win: RuntimeWindow, spent: float, count: RowCount) -> None:
         """Refuse when a column declared without bounds was not located (too few rows).
 
         Its synthetic values would spread over the whole public search range.  Decided
@@ -294,8 +295,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 at_search = (win.low, win.high) == (SEARCH_LOWER, SEARCH_UPPER)
             if at_search:
                 lost.append(name)
-        if lost:
-            raise collapsed_error(lost, spent)
+        if lost:  # the noisy count (DP, paid for) tells whether rows were there at all
+            raise collapsed_error(lost, spent, few_rows=count.low < FEW_ROWS)
 
     def _set_domain(self, domain: Domain) -> None:
         self.domain_ = domain

@@ -17,6 +17,7 @@ from jobcast.privacy.noise import laplace_int
 __all__ = [
     "COUNT_MAX_TOP_UP",
     "COUNT_REL_SD",
+    "FEW_ROWS",
     "MODEL_MIN_SHARE",
     "PRIOR_SD",
     "RESIDUAL_SD",
@@ -50,6 +51,9 @@ COUNT_MAX_TOP_UP = 0.2  # of the budget: the most a second count may take
 WINDOW_MIN_SIGNAL = 12.0  # ε_window n that a run of ~3 bins needs to stand out
 WINDOW_MAX_SHARE = 0.4  # of the budget: the most the runtime window may take
 MODEL_MIN_SHARE = 0.2  # of the budget: the least the runtime model keeps
+# A count's low guess below this leaves open that only a handful of rows lie inside the
+# declared domain (a refusal then says the named columns need not be at fault).
+FEW_ROWS = 10.0
 
 
 @dataclass(frozen=True)
