@@ -243,3 +243,16 @@ def test_evaluate_models_names_a_small_job_before_any_work(
         "error: job 'etl3': no training size of 3, 6, ..., 30 fits into its 2 training rows"
     )
     assert "evaluating" not in err  # no bar started: nothing was computed
+
+
+def test_evaluate_models_shows_the_baseline_and_auto_choices(jobcast: Jobcast, db: str) -> None:
+    """Was: no trivial baseline to compare with, nor which model auto chose."""
+    args = ["evaluate", "models", "--job", "kmeans", "--repeats", "1", "--train-sizes", "3"]
+    code, out, _ = jobcast(*args, "--models", "auto,ernest", "--db", db)
+    assert code == 0
+    assert "baseline (median per scale-out)" in out
+    assert "auto chose on kmeans's splits: holdout: " in out
+    code, out, _ = jobcast(*args, "--models", "auto,ernest", "--db", db, "--json")
+    data = json.loads(out)
+    assert data["mean_over_jobs"]["holdout"]["baseline"] is not None
+    assert sum(data["jobs"][0]["holdout"]["auto_chosen"].values()) == 1

@@ -24,6 +24,7 @@ from jobcast.models import (
     GradientBoostingModel,
     KernelRegression,
     LogLinearModel,
+    MedianModel,
     OptimisticModel,
 )
 
@@ -53,6 +54,7 @@ ESTIMATORS = [
     OptimisticModel(),
     OptimisticModel(kind="gbm", n_estimators=20),
     LogLinearModel(),
+    MedianModel(),
     AutoModel(candidates=("loglinear", "optimistic", "ernest")),
 ]
 

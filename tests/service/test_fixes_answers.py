@@ -86,7 +86,9 @@ def test_predict_and_configure_messages_name_the_json_fields(app_client: TestCli
         headers=h,
     )
     assert r.status_code == 200 and not r.json()["feasible"]
-    assert "lower confidence, or allow larger scale_outs" in r.json()["message"]
+    # ernest predicts no speed-up beyond the largest scale-out: larger ones are not advised
+    assert "lower confidence; the model (ernest) predicts no speed-up beyond scale-out 12, so " \
+        "allowing larger scale_outs would not help" in r.json()["message"]
     for body in (r.json(), r.json()["message"]):
         assert "--" not in str(body)
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from jobcast.app.fitting import (
     FittedJob,
     ModelAnswer,
@@ -19,6 +21,7 @@ from jobcast.app.fitting import (
 from jobcast.app.json_fields import field_dict
 from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
+from jobcast.history.values import MAX_SCALE_OUT
 from jobcast.models import PriceTable
 from jobcast.models import configure as choose
 from jobcast.models.configurator import Candidate
@@ -132,8 +135,13 @@ def _message(
     confidence: float,
     currency: str,
     single_scale_out: int | None,
+    beyond: str | None = None,
 ) -> str:
-    """One sentence: the cheapest configuration, or why there is none and what to do."""
+    """One sentence: the cheapest configuration, or why there is none and what to do.
+
+    ``beyond`` says why larger scale-outs would not help (see :func:`_beyond`), None
+    when they are predicted to.
+    """
     if best is not None:
         where = f" of {best['machine_type']}" if best["machine_type"] else ""
         return (
@@ -152,7 +160,48 @@ def _message(
             f"scale-out {single_scale_out}, so import or run executions on other scale-outs "
             "before larger ones can be told apart."
         )
+    if beyond is not None:
+        return f"{none} Relax the deadline or lower --confidence; {beyond}."
     return f"{none} Relax the deadline, lower --confidence, or allow larger --scale-out values."
+
+
+#: Models whose predictions stay flat outside the scale-outs they were trained on.
+_TREE_MODELS = frozenset({"gbm", "optimistic-gbm"})
+
+
+def _beyond(
+    fitted: FittedJob,
+    settings: Mapping[str, Any],
+    candidates: Sequence[int],
+    types: Sequence[str],
+) -> str | None:
+    """Why larger scale-outs than ``candidates`` would not help, or None if they are predicted to.
+
+    The model is asked at the largest candidate and at twice it (within the import
+    limit); the advice to allow larger scale-outs is only given when the larger one
+    is predicted faster on some machine type.
+    """
+    largest = max(candidates)
+    probe = min(2 * largest, MAX_SCALE_OUT)
+    if probe > largest:
+        query, _ = settings_query(fitted, settings, [largest, probe], types)
+        predicted = np.asarray(fitted.estimator.predict(query), dtype=float).reshape(-1, 2)
+        if bool((predicted[:, 1] < 0.99 * predicted[:, 0]).any()):
+            return None
+    seen = int(fitted.X["scale_out"].max())
+    name = fitted.chosen or fitted.model
+    if largest >= seen and name in _TREE_MODELS:
+        return (
+            f"the history has no runs beyond scale-out {seen} and the model ({name}) cannot "
+            "extrapolate beyond it (tree models are flat outside the seen range), so allowing "
+            "larger --scale-out would not help before executions on larger scale-outs are "
+            "imported"
+        )
+    unseen = f" (the history has no runs beyond scale-out {seen})" if largest > seen else ""
+    return (
+        f"the model ({name}) predicts no speed-up beyond scale-out {largest}{unseen}, so "
+        "allowing larger --scale-out would not help"
+    )
 
 
 def _candidate(c: Candidate) -> dict[str, Any]:
@@ -260,7 +309,13 @@ def configure(
         errors=errors,
     )
     best = None if result.best is None else _candidate(result.best)
-    message = _message(best, deadline_s, confidence, result.currency, fitted.single_scale_out)
+    single = fitted.single_scale_out
+    beyond = (
+        _beyond(fitted, context, candidates, types)
+        if best is None and single is None
+        else None
+    )
+    message = _message(best, deadline_s, confidence, result.currency, single, beyond)
     return ConfigurationResult(
         feasible=result.feasible,
         best=best,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from jobcast.errors import InputError
-from jobcast.history import HistoryRepository, JobSpec
+from jobcast.history import AttributeKind, HistoryRepository, JobSpec
 from jobcast.history.values import MAX_SCALE_OUT
 from jobcast.models import MachineAttribute, machine_attributes, make_model
 from jobcast.models.machines import machine_row
@@ -144,8 +144,29 @@ def fit_job(
     data = training_set(spec, executions)
     X, y = data.X, data.y
     estimator = make_model(model, random_state=random_state).fit(X, y)
-    values = machine_attributes(X) if "machine_type" in X.columns else {}
-    return FittedJob(spec, estimator, model, X, y, values, tuple(data.warnings(spec.name)))
+    resources = [a.name for a in spec.attributes if a.kind is AttributeKind.RESOURCE]
+    values = machine_attributes(X, totals=resources) if "machine_type" in X.columns else {}
+    notes = [*data.warnings(spec.name), *_totals_notes(X, values)]
+    return FittedJob(spec, estimator, model, X, y, values, tuple(notes))
+
+
+def _totals_notes(
+    X: pd.DataFrame, values: Mapping[str, Mapping[str, MachineAttribute]]
+) -> list[str]:
+    """Say that a single-scale-out history's machine attributes were taken as cluster totals."""
+    scale_outs = X["scale_out"].unique()
+    totals = sorted({k for v in values.values() for k, a in v.items() if a.per_machine})
+    if len(scale_outs) != 1 or not totals:
+        return []
+    only = int(scale_outs[0])
+    per = "; ".join(
+        f"{mt}: " + ", ".join(f"{k} {_number(v[k].value)}" for k in totals if k in v)
+        for mt, v in values.items()
+    )
+    return [
+        f"every execution ran on {only} machine{'s' if only != 1 else ''}, so {', '.join(totals)} "
+        f"are taken as cluster totals and scaled with the scale-out (per machine: {per})"
+    ]
 
 
 def fitted_or_fit(

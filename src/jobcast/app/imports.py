@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Required, TypedDict
@@ -16,6 +17,7 @@ from jobcast.history import (
     JobSpec,
 )
 from jobcast.history.importers import read_c3o, read_executions
+from jobcast.history.importers.hints import import_hints
 from jobcast.history.importers.traces import TraceColumns, read_traces
 
 if TYPE_CHECKING:
@@ -32,6 +34,11 @@ __all__ = [
     "finished_runs",
 ]
 
+logger = logging.getLogger(__name__)
+
+#: Where import hints go: a callback taking one message (default: this module's log).
+Warn = Callable[[str], None]
+
 
 def import_c3o(
     repo: HistoryRepository,
@@ -39,10 +46,39 @@ def import_c3o(
     *,
     job: str,
     kinds: Mapping[str, AttributeKind] | None = None,
+    runtime_unit: str = "s",
+    decimal: str = ".",
+    warn: Warn | None = None,
+    origins: Mapping[str, str] | None = None,
 ) -> list[ImportSummary]:
-    """Import C3O traces in one transaction, after every file has validated."""
+    """Import C3O traces in one transaction, after every file has validated.
+
+    Runtimes are read in ``runtime_unit`` (``ms``, ``s``, ``min``, ``h``) and stored in
+    seconds, numbers with the decimal mark ``decimal`` (``.`` or ``,``); ``warn``
+    receives the hints of :func:`jobcast.history.importers.hints.import_hints`
+    (default: logged). ``origins``
+    names where a file came from, by its path (``"<stdin>"`` for a pipe), as
+    :func:`import_csv`'s ``origin`` does.
+    """
     _check_kinds(repo, job, kinds)
-    return repo.import_execution_tables([read_c3o(f, job=job, kinds=kinds) for f in files])
+    named = dict(origins or {})
+    tables = [
+        _from(
+            read_c3o(f, job=job, kinds=kinds, runtime_unit=runtime_unit, decimal=decimal),
+            named.get(str(f)),
+        )
+        for f in files
+    ]
+    hints = [h for t in tables for h in _hints(t, runtime_unit=runtime_unit, scale_out_given=True)]
+    summaries = repo.import_execution_tables(tables)
+    for hint in hints:  # once stored: a refused import has other news
+        (warn or logger.warning)(hint)
+    return summaries
+
+
+def _hints(table: ExecutionTable, *, runtime_unit: str, scale_out_given: bool) -> list[str]:
+    hints = import_hints(table, runtime_unit=runtime_unit, scale_out_given=scale_out_given)
+    return [f"{table.provenance.origin}: {hint}" for hint in hints]
 
 
 def _check_kinds(
@@ -74,10 +110,14 @@ class CsvOptions(TypedDict, total=False):
 
     ``runtime`` names the runtime column; ``scale_out`` and ``machine_type`` name theirs
     (None: none); ``sep`` is the field separator (None: guessed); ``kinds`` overrides
-    the guessed kind of attributes.
+    the guessed kind of attributes; ``runtime_unit`` is the unit of the runtimes (``ms``,
+    ``s``, ``min``, ``h``; default ``s``), stored in seconds; ``decimal`` is the numbers'
+    decimal mark (``.`` or ``,``; default ``.``).
     """
 
     runtime: Required[str]
+    runtime_unit: str
+    decimal: str
     scale_out: str | None
     machine_type: str | None
     sep: str | None
@@ -90,15 +130,26 @@ def import_csv(
     *,
     job: str,
     origin: str | None = None,
+    warn: Warn | None = None,
     **options: Unpack[CsvOptions],
 ) -> ImportSummary:
     """Import a CSV of executions; columns other than the named ones become context.
 
     ``origin`` names where the rows came from in the history (default: the file's path;
-    ``"<stdin>"`` for a pipe copied to a temporary file).
+    ``"<stdin>"`` for a pipe copied to a temporary file). ``warn`` receives the hints of
+    :func:`jobcast.history.importers.hints.import_hints` (default: logged).
     """
     _check_kinds(repo, job, options.get("kinds"))
-    return repo.import_executions(_from(read_executions(file, job=job, **options), origin))
+    table = _from(read_executions(file, job=job, **options), origin)
+    hints = _hints(
+        table,
+        runtime_unit=options.get("runtime_unit", "s"),
+        scale_out_given=options.get("scale_out") is not None,
+    )
+    summary = repo.import_executions(table)
+    for hint in hints:
+        (warn or logger.warning)(hint)
+    return summary
 
 
 def _from(table: ExecutionTable, origin: str | None) -> ExecutionTable:

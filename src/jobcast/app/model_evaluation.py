@@ -110,17 +110,25 @@ def evaluate_models(
 def mean_over_jobs(
     results: Sequence[ModelEvaluation], models: Sequence[str]
 ) -> dict[str, dict[str, float | None]]:
-    """Each model's mean MAPE over the jobs, per protocol (None where no job has it)."""
+    """Each model's mean MAPE over the jobs, per protocol (None where no job has it).
 
-    def mean(values: list[float]) -> float | None:
-        return sum(values) / len(values) if values else None
+    The baseline (the median runtime per scale-out) is under ``"baseline"`` in each
+    protocol, besides the models.
+    """
 
+    def mean(values: list[float | None]) -> float | None:
+        present = [v for v in values if v is not None]
+        return sum(present) / len(present) if present else None
+
+    holdout = [r.holdout for r in results if r.holdout is not None]
+    sizes = [r.training_sizes for r in results if r.training_sizes is not None]
     return {
         "holdout": {
-            m: mean([r.holdout.mean(m) for r in results if r.holdout is not None]) for m in models
+            **{m: mean([h.mean(m) for h in holdout]) for m in models},
+            "baseline": mean([h.baseline_mean() for h in holdout]),
         },
         "training_sizes": {
-            m: mean([r.training_sizes.mean(m) for r in results if r.training_sizes is not None])
-            for m in models
+            **{m: mean([t.mean(m) for t in sizes]) for m in models},
+            "baseline": mean([t.baseline_mean() for t in sizes]),
         },
     }

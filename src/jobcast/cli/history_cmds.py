@@ -6,7 +6,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,6 +18,7 @@ from jobcast.cli.common import (
     JsonOption,
     console,
     emit_json,
+    err_console,
     missing_sqlite,
     open_repo,
     plain,
@@ -32,6 +33,22 @@ __all__ = ["import_c3o", "import_csv", "import_traces", "jobs", "readable", "rep
 
 #: How a file given as ``-`` (standard input) is named in messages.
 STDIN = "<stdin>"
+
+RuntimeUnitOption = Annotated[
+    str,
+    typer.Option(
+        "--runtime-unit",
+        help="Unit of the runtime column: ms, s, min, h (stored in seconds).",
+    ),
+]
+
+DecimalOption = Annotated[
+    str,
+    typer.Option(
+        "--decimal",
+        help="Decimal mark of the numbers: '.' or ',' (then fields must not be ','-separated).",
+    ),
+]
 
 KindOption = Annotated[
     list[str] | None,
@@ -57,8 +74,12 @@ def jobs(db: DbOption = None, as_json: JsonOption = False) -> None:
 
 
 def import_c3o(
-    files: Annotated[list[Path], typer.Argument(help="C3O trace files (.tsv or .csv).")],
+    files: Annotated[
+        list[Path], typer.Argument(help="C3O trace files (.tsv or .csv); - reads standard input.")
+    ],
     job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
+    runtime_unit: RuntimeUnitOption = "s",
+    decimal: DecimalOption = ".",
     kind: KindOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -66,7 +87,22 @@ def import_c3o(
     """Import C3O traces: gross_runtime, instance_count (scale-out), machine_type, context."""
     from jobcast.app.imports import import_c3o
 
-    report_imports(_run_import(import_c3o, db, kind, files, job=job), files, as_json)
+    warnings: list[str] = []
+    with ExitStack() as stack:
+        paths = [stack.enter_context(readable(f)) for f in files]
+        origins = {str(p): STDIN for p, f in zip(paths, files, strict=True) if str(f) == "-"}
+        summaries = _run_import(
+            import_c3o,
+            db,
+            kind,
+            paths,
+            job=job,
+            runtime_unit=runtime_unit,
+            decimal=decimal,
+            warn=warnings.append,
+            origins=origins,
+        )
+    report_imports(summaries, [_shown(f) for f in files], as_json, warnings=warnings)
 
 
 def import_csv(
@@ -74,14 +110,16 @@ def import_csv(
         Path, typer.Argument(help="CSV file of executions, one row each; - reads standard input.")
     ],
     job: Annotated[str, typer.Option("--job", help="Job name to import into.")],
-    runtime: Annotated[str, typer.Option("--runtime", help="Column with the runtime (s).")],
+    runtime: Annotated[str, typer.Option("--runtime", help="Column with the runtime.")],
     scale_out: Annotated[
         str | None, typer.Option("--scale-out", help="Column with the number of machines.")
     ] = None,
     machine_type: Annotated[
         str | None, typer.Option("--machine-type", help="Column with the machine type.")
     ] = None,
+    runtime_unit: RuntimeUnitOption = "s",
     sep: Annotated[str | None, typer.Option("--sep", help="Field separator (guessed).")] = None,
+    decimal: DecimalOption = ".",
     kind: KindOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -89,6 +127,7 @@ def import_csv(
     """Import any CSV of executions; columns other than the named ones become context."""
     from jobcast.app.imports import import_csv
 
+    warnings: list[str] = []
     with readable(file) as path:
         summary = _run_import(
             import_csv,
@@ -97,12 +136,15 @@ def import_csv(
             path,
             job=job,
             runtime=runtime,
+            runtime_unit=runtime_unit,
             scale_out=scale_out,
             machine_type=machine_type,
             sep=sep,
+            decimal=decimal,
             origin=_origin(file),
+            warn=warnings.append,
         )
-    report_imports([summary], [_shown(file)], as_json)
+    report_imports([summary], [_shown(file)], as_json, warnings=warnings)
 
 
 def _shown(file: Path) -> Path:
@@ -160,9 +202,17 @@ def _run_import(
 
 
 def report_imports(
-    summaries: Sequence[ImportSummary], files: Sequence[Path], as_json: bool
+    summaries: Sequence[ImportSummary],
+    files: Sequence[Path],
+    as_json: bool,
+    *,
+    warnings: Sequence[str] = (),
 ) -> None:
-    """Print what imports stored: one line each, or ``{"imports": [...]}`` as JSON."""
+    """Print what imports stored: one line each, or ``{"imports": [...]}`` as JSON.
+
+    ``warnings`` (hints that an option was probably missing) go to stderr, or into the
+    JSON as ``"warnings"``.
+    """
     if as_json:
         emit_json(
             {
@@ -175,7 +225,8 @@ def report_imports(
                         "created_job": s.created_job,
                     }
                     for s, f in zip(summaries, files, strict=True)
-                ]
+                ],
+                "warnings": list(warnings),
             }
         )
         return
@@ -186,6 +237,8 @@ def report_imports(
             f"Imported {s.executions} executions{extra} from {plain(f)} into "
             f"{plain(repr(s.job))}{new}."
         )
+    for w in warnings:
+        err_console.print(f"[yellow]warning:[/] {plain(w)}", highlight=False, soft_wrap=True)
 
 
 def import_traces(

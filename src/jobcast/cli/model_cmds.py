@@ -261,6 +261,29 @@ def _min_scale_outs(items: list[str] | None, jobs: list[str]) -> dict[str, int |
     return out
 
 
+def _mean(protocol: Any, model: str) -> float | None:
+    """A protocol's mean MAPE of ``model`` (``baseline``: the baseline's); None if not run."""
+    if protocol is None:
+        return None
+    return protocol.baseline_mean() if model == "baseline" else protocol.mean(model)
+
+
+def _say_auto_choices(result: Any) -> None:
+    """Which model ``auto`` chose on how many splits of each protocol."""
+    parts = []
+    for label, protocol in (("holdout", result.holdout), ("small sets", result.training_sizes)):
+        if protocol is None:
+            continue
+        counts = protocol.to_dict()["auto_chosen"]
+        if counts:
+            total = sum(counts.values())
+            chosen = ", ".join(f"{name} {n}/{total}" for name, n in counts.items())
+            parts.append(f"{label}: {chosen}")
+    if parts:
+        text = f"auto chose on {result.job}'s splits: {'; '.join(parts)}"
+        ui.console.print(ui.plain(text), highlight=False)
+
+
 def evaluate_models_cmd(
     job: Annotated[list[str], typer.Option("--job", help="Job(s) to evaluate; repeatable.")],
     test_size: Annotated[float, typer.Option(help="Held-out share of protocol 1.")] = 0.2,
@@ -297,7 +320,12 @@ def evaluate_models_cmd(
     from jobcast.app.model_evaluation import evaluate_models, mean_over_jobs
     from jobcast.evaluation.models_plot import plot_model_evaluation
 
-    names = [m.strip() for m in models.split(",")] if models else list(MODEL_NAMES)
+    # the baseline (median) is scored besides the models: by default not as one of them
+    names = (
+        [m.strip() for m in models.split(",")]
+        if models
+        else [m for m in MODEL_NAMES if m != "median"]
+    )
     sizes = ui.parse_int_list(train_sizes, option="--train-sizes")
     limits = _min_scale_outs(min_scale_out, job)
     ui.check_output_file(plot, option="--plot")
@@ -337,14 +365,15 @@ def evaluate_models_cmd(
         if all(getattr(r, key) is None for r in results):
             continue
         rows = []
-        for m in names:
-            values = [
-                getattr(r, key).mean(m) if getattr(r, key) is not None else None for r in results
-            ]
+        for m in [*names, "baseline"]:
+            values = [_mean(getattr(r, key), m) for r in results]
             values += [summary[key][m]] if len(results) > 1 else []
-            rows.append((m, *("-" if v is None else f"{v:.3f}" for v in values)))
+            shown = "baseline (median per scale-out)" if m == "baseline" else m
+            rows.append((shown, *("-" if v is None else f"{v:.3f}" for v in values)))
         extra = ["mean"] if len(results) > 1 else []
         ui.table(f"MAPE, {label}", ["model", *jobs_shown, *extra], rows)
+    for r in results:
+        _say_auto_choices(r)
     if written:
         label = "Plot written to" if len(written) == 1 else "Plots written to"
         ui.console.print(f"{label} {ui.plain(', '.join(written))}", highlight=False)

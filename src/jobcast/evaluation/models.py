@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from types import MappingProxyType
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from jobcast.errors import InputError, NotEnoughDataError
+from jobcast.evaluation.models_results import (
+    BASELINE,
+    HoldoutEvaluation,
+    ModelEvaluation,
+    TrainingSizeEvaluation,
+    mape,
+)
 from jobcast.models.registry import MODEL_NAMES, make_model
 
 __all__ = [
+    "BASELINE",
     "DEFAULT_EVALUATION_MODELS",
     "DEFAULT_TRAIN_SIZES",
     "HoldoutEvaluation",
     "ModelEvaluation",
     "TrainingSizeEvaluation",
+    "baseline_notes",
     "check_sizes",
     "evaluate_models",
     "holdout_evaluation",
@@ -30,151 +37,13 @@ __all__ = [
 ProgressCallback = Callable[[int, int, str], None]
 
 #: The models evaluated by default: every model that uses the context attributes,
-#: and BELL (scale-out only) for reference.
-DEFAULT_EVALUATION_MODELS: tuple[str, ...] = tuple(n for n in MODEL_NAMES if n != "kernel")
+#: and BELL (scale-out only) for reference; the baseline is scored besides them.
+DEFAULT_EVALUATION_MODELS: tuple[str, ...] = tuple(
+    n for n in MODEL_NAMES if n not in ("kernel", BASELINE)
+)
 
 #: The second protocol's training-set sizes: 3, 6, ..., 30 rows.
 DEFAULT_TRAIN_SIZES: tuple[int, ...] = tuple(range(3, 31, 3))
-
-
-def mape(y_true: np.ndarray | Sequence[float], y_pred: np.ndarray | Sequence[float]) -> float:
-    """Mean absolute percentage error ``mean(|pred - true| / true)`` (as a fraction)."""
-    t = np.asarray(y_true, dtype=np.float64)
-    p = np.asarray(y_pred, dtype=np.float64)
-    return float(np.mean(np.abs(p - t) / t))
-
-
-def _freeze(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    return MappingProxyType(dict(mapping))
-
-
-@dataclass(frozen=True)
-class HoldoutEvaluation:
-    """Protocol 1: MAPE of every model on ``repeats`` random holdout splits.
-
-    Attributes
-    ----------
-    test_size
-        Fraction of the rows held out.
-    repeats
-        Number of random splits.
-    n_rows
-        Rows of the data set.
-    mapes
-        Model name to its MAPE on each split (same splits for every model).
-    """
-
-    test_size: float
-    repeats: int
-    n_rows: int
-    mapes: Mapping[str, tuple[float, ...]]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "mapes", _freeze(self.mapes))
-
-    def mean(self, model: str) -> float:
-        """MAPE of ``model`` averaged over the splits."""
-        return float(np.mean(self.mapes[model]))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the result as a JSON-ready dictionary (stable keys)."""
-        return {
-            "test_size": self.test_size,
-            "repeats": self.repeats,
-            "n_rows": self.n_rows,
-            "mape": {m: self.mean(m) for m in self.mapes},
-            "mape_per_repeat": {m: list(v) for m, v in self.mapes.items()},
-        }
-
-
-@dataclass(frozen=True)
-class TrainingSizeEvaluation:
-    """Protocol 2: MAPE of every model trained on few rows, per training-set size.
-
-    Attributes
-    ----------
-    train_sizes
-        The sizes evaluated (sizes larger than the training split are left out).
-    skipped_sizes
-        Requested sizes larger than the training split.
-    test_size, repeats, n_rows
-        As in :class:`HoldoutEvaluation`.
-    mapes
-        Model name to training-set size to MAPE on each repeat.
-    """
-
-    train_sizes: tuple[int, ...]
-    skipped_sizes: tuple[int, ...]
-    test_size: float
-    repeats: int
-    n_rows: int
-    mapes: Mapping[str, Mapping[int, tuple[float, ...]]]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "mapes", _freeze({m: _freeze(v) for m, v in self.mapes.items()}))
-
-    def mean(self, model: str, size: int | None = None) -> float:
-        """MAPE of ``model`` averaged over repeats (at ``size``, or also over all sizes)."""
-        per_size = self.mapes[model]
-        if size is not None:
-            return float(np.mean(per_size[size]))
-        return float(np.mean([np.mean(per_size[s]) for s in self.train_sizes]))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the result as a JSON-ready dictionary (stable keys)."""
-        return {
-            "train_sizes": list(self.train_sizes),
-            "skipped_sizes": list(self.skipped_sizes),
-            "test_size": self.test_size,
-            "repeats": self.repeats,
-            "n_rows": self.n_rows,
-            "mape": {m: self.mean(m) for m in self.mapes},
-            "mape_per_size": {
-                m: {str(s): self.mean(m, s) for s in self.train_sizes} for m in self.mapes
-            },
-        }
-
-
-@dataclass(frozen=True)
-class ModelEvaluation:
-    """Both protocols' results for one job.
-
-    Attributes
-    ----------
-    job
-        Name of the job, if known.
-    models
-        The models evaluated.
-    holdout
-        Protocol 1, or None if it was not run.
-    training_sizes
-        Protocol 2, or None if it was not run.
-    random_state
-        The seed used, if an int was given.
-    warnings
-        What was left out: training sizes beyond the training split, executions
-        without a value of an attribute.
-    """
-
-    job: str | None
-    models: tuple[str, ...]
-    holdout: HoldoutEvaluation | None
-    training_sizes: TrainingSizeEvaluation | None
-    random_state: int | None = None
-    warnings: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the result as a JSON-ready dictionary (stable keys)."""
-        return {
-            "job": self.job,
-            "models": list(self.models),
-            "random_state": self.random_state,
-            "warnings": list(self.warnings),
-            "holdout": None if self.holdout is None else self.holdout.to_dict(),
-            "training_sizes": (
-                None if self.training_sizes is None else self.training_sizes.to_dict()
-            ),
-        }
 
 
 def _check_inputs(
@@ -278,10 +147,32 @@ def _split(n: int, test_size: float, rng: np.random.Generator) -> tuple[np.ndarr
 
 def _score(
     name: str, seed: int, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray
-) -> float:
+) -> tuple[float, str | None]:
+    """MAPE of ``name`` trained on ``train`` and tested on ``test``; the model auto chose."""
     model = make_model(name, random_state=seed)
     model.fit(X.iloc[train], y[train])
-    return mape(y[test], model.predict(X.iloc[test]))
+    chosen = getattr(model, "chosen_", None) if name == "auto" else None
+    return mape(y[test], model.predict(X.iloc[test])), chosen
+
+
+def _scores(
+    models: Sequence[str],
+    seed: int,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    tick: Callable[[str], None],
+) -> tuple[dict[str, float], float, str | None]:
+    """Every model's MAPE on one split, the baseline's, and the model auto chose (if run)."""
+    out: dict[str, float] = {}
+    chosen = None
+    for name in models:
+        out[name], picked = _score(name, seed, X, y, train, test)
+        chosen = picked if picked is not None else chosen
+        tick(name)
+    baseline = out[BASELINE] if BASELINE in out else _score(BASELINE, seed, X, y, train, test)[0]
+    return out, baseline, chosen
 
 
 def holdout_evaluation(
@@ -331,19 +222,30 @@ def holdout_evaluation(
     total = repeats * len(models)
     done = 0
     mapes: dict[str, list[float]] = {m: [] for m in models}
+    baseline: list[float] = []
+    chosen: list[str] = []
     for r in range(repeats):
         train, test = _split(len(X), test_size, rng)
         seed = seed_from(rng)  # one seed for every model: results do not depend on the list
-        for name in models:
-            mapes[name].append(_score(name, seed, X, y_arr, train, test))
+
+        def tick(name: str, r: int = r) -> None:
+            nonlocal done
             done += 1
             if callback is not None:
                 callback(done, total, f"holdout repeat {r + 1}/{repeats}: {name}")
+
+        scores, base, picked = _scores(models, seed, X, y_arr, train, test, tick)
+        for name, value in scores.items():
+            mapes[name].append(value)
+        baseline.append(base)
+        chosen += [picked] if picked is not None else []
     return HoldoutEvaluation(
         test_size=float(test_size),
         repeats=repeats,
         n_rows=len(X),
         mapes={m: tuple(v) for m, v in mapes.items()},
+        baseline=tuple(baseline),
+        chosen=tuple(chosen),
     )
 
 
@@ -387,16 +289,25 @@ def training_size_evaluation(
     total = repeats * len(kept) * len(models)
     done = 0
     mapes: dict[str, dict[int, list[float]]] = {m: {s: [] for s in kept} for m in models}
+    baseline: dict[int, list[float]] = {s: [] for s in kept}
+    chosen: dict[int, list[str]] = {s: [] for s in kept}
     for r in range(repeats):
         pool, test = _split(len(X), test_size, rng)
         for size in kept:
             train = rng.choice(pool, size=size, replace=False)
             seed = seed_from(rng)
-            for name in models:
-                mapes[name][size].append(_score(name, seed, X, y_arr, train, test))
+
+            def tick(name: str, r: int = r, size: int = size) -> None:
+                nonlocal done
                 done += 1
                 if callback is not None:
                     callback(done, total, f"repeat {r + 1}/{repeats}, {size} rows: {name}")
+
+            scores, base, picked = _scores(models, seed, X, y_arr, train, test, tick)
+            for name, value in scores.items():
+                mapes[name][size].append(value)
+            baseline[size].append(base)
+            chosen[size] += [picked] if picked is not None else []
     return TrainingSizeEvaluation(
         train_sizes=kept,
         skipped_sizes=skipped,
@@ -404,6 +315,8 @@ def training_size_evaluation(
         repeats=repeats,
         n_rows=len(X),
         mapes={m: {s: tuple(v) for s, v in per.items()} for m, per in mapes.items()},
+        baseline={s: tuple(v) for s, v in baseline.items()},
+        chosen={s: tuple(v) for s, v in chosen.items() if v},
     )
 
 
@@ -463,17 +376,53 @@ def evaluate_models(
         "repeats": repeats,
         "callback": callback,
     }
+    first = holdout_evaluation(X, y, random_state=streams[0], **shared) if holdout else None
+    second = (
+        training_size_evaluation(X, y, train_sizes=train_sizes, random_state=streams[1], **shared)
+        if train_sizes
+        else None
+    )
     return ModelEvaluation(
         job=job,
         models=tuple(models),
-        holdout=holdout_evaluation(X, y, random_state=streams[0], **shared) if holdout else None,
-        training_sizes=(
-            training_size_evaluation(
-                X, y, train_sizes=train_sizes, random_state=streams[1], **shared
-            )
-            if train_sizes
-            else None
-        ),
+        holdout=first,
+        training_sizes=second,
         random_state=random_state,
-        warnings=tuple(warnings),
+        warnings=(*warnings, *baseline_notes(first, second, job=job)),
     )
+
+
+def baseline_notes(
+    holdout: HoldoutEvaluation | None,
+    sizes: TrainingSizeEvaluation | None,
+    *,
+    job: str | None = None,
+) -> list[str]:
+    """Which models did no better than the baseline (the median runtime per scale-out).
+
+    On the holdout, every model whose mean MAPE is not below the baseline's; on the
+    small training sets, the sizes at which ``auto`` (when evaluated) did worse than
+    the baseline: its cross-validation on so few rows can pick a model that loses.
+    """
+    who = f"job {job!r}" if job is not None else "the data"
+    notes = []
+    what = f"the baseline ({BASELINE} runtime per scale-out of the training rows"
+    if holdout is not None and holdout.baseline:
+        base = float(np.mean(holdout.baseline))
+        losing = [m for m in holdout.mapes if m != BASELINE and holdout.mean(m) > base]
+        if losing:
+            notes.append(
+                f"{who}: on the 80/20 holdout, {', '.join(losing)} did worse than "
+                f"{what}, MAPE {base:.3f})"
+            )
+    if sizes is not None and sizes.baseline and "auto" in sizes.mapes:
+        pairs = [(s, sizes.mean("auto", s), sizes.baseline_mean(s)) for s in sizes.train_sizes]
+        worse = [
+            f"{s} (MAPE {a:.3f} against {b:.3f})" for s, a, b in pairs if b is not None and a > b
+        ]
+        if worse:
+            notes.append(
+                f"{who}: with {', '.join(worse)} training rows, auto did worse than {what}); "
+                "with so few executions prefer the baseline (--model median) or import more"
+            )
+    return notes

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from jobcast.models.baseline import MedianModel
     from jobcast.models.bell import BellModel
     from jobcast.models.configurator import (
         Candidate,
@@ -42,6 +43,7 @@ _WHERE = {
     "LogLinearModel": "loglinear",
     "MODEL_NAMES": "names",
     "MachineAttribute": "machines",
+    "MedianModel": "baseline",
     "OptimisticModel": "optimistic",
     "PriceTable": "pricing",
     "configure": "configurator",
@@ -64,6 +66,7 @@ __all__ = [
     "LogLinearModel",
     "MODEL_NAMES",
     "MachineAttribute",
+    "MedianModel",
     "OptimisticModel",
     "PriceTable",
     "configure",

@@ -8,6 +8,7 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 
+from jobcast.models.baseline import MedianModel
 from jobcast.models.bell import BellModel
 from jobcast.models.ernest import ErnestModel
 from jobcast.models.gbm import GradientBoostingModel
@@ -40,6 +41,7 @@ BASE_MODELS: dict[str, Callable[..., BaseEstimator]] = {
     "optimistic": OptimisticModel,
     "optimistic-gbm": _optimistic_gbm,
     "loglinear": LogLinearModel,
+    "median": MedianModel,
 }
 
 if tuple(BASE_MODELS) != BASE_MODEL_NAMES:  # pragma: no cover - guards the two lists

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ def machine_attributes(
     *,
     machine_type: Hashable = "machine_type",
     scale_out: Hashable = "scale_out",
+    totals: Collection[Hashable] = (),
 ) -> dict[str, dict[str, MachineAttribute]]:
     """Attributes determined by the machine type (e.g. ``slots``, ``memory``) in a history.
 
@@ -48,12 +49,20 @@ def machine_attributes(
     the machine type would be taken for one too; values given explicitly to
     :func:`configure` take precedence.
 
+    A history of a single scale-out cannot tell a per-machine value from a cluster
+    total: there, the numeric columns named in ``totals`` (resource attributes such
+    as C3O's ``slots`` and ``memory``) that are constant within every machine type
+    are taken as cluster totals (their value divided by that scale-out, per
+    machine), even when one machine type leaves them constant overall.
+
     Parameters
     ----------
     history
         Executions with a machine-type and a scale-out column.
     machine_type, scale_out
         Their names.
+    totals
+        Columns to take as cluster totals when the history has a single scale-out.
 
     Returns
     -------
@@ -66,12 +75,20 @@ def machine_attributes(
     keys = history[machine_type].astype(str).to_numpy()
     m = history[scale_out].to_numpy(dtype=np.float64)
     result: dict[str, dict[str, MachineAttribute]] = {k: {} for k in sorted(set(keys))}
+    single = np.unique(m).size == 1
     for column in history.columns:
         if column in (machine_type, scale_out):
             continue
         if not pd.api.types.is_numeric_dtype(history[column]):
             continue
         values = history[column].to_numpy(dtype=np.float64)
+        if single and column in set(totals):
+            grouped = pd.Series(np.round(values / m, 9)).groupby(keys)
+            if bool((grouped.nunique() <= 1).all()):
+                first = grouped.first()
+                for k in result:
+                    result[k][str(column)] = MachineAttribute(float(first[k]), True)
+            continue
         if np.unique(values).size <= 1:
             continue
         for per_machine, series in ((False, values), (True, np.round(values / m, 9))):

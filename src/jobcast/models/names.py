@@ -13,6 +13,7 @@ BASE_MODEL_NAMES: tuple[str, ...] = (
     "optimistic",
     "optimistic-gbm",
     "loglinear",
+    "median",
 )
 
 #: Every name :func:`jobcast.models.make_model` accepts (``auto`` chooses among the others).

@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 #: Candidates built from regression trees; see ``min_rows_trees`` of :class:`AutoModel`.
 TREE_MODELS = frozenset({"gbm", "optimistic-gbm"})
 
+#: The trivial baseline among the candidates (:class:`jobcast.models.baseline.MedianModel`).
+BASELINE = "median"
+
 #: The candidates of :class:`AutoModel`, in order of preference on equal error.
 DEFAULT_CANDIDATES: tuple[str, ...] = (
     "loglinear",
@@ -37,6 +40,7 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
     "bell",
     "gbm",
     "optimistic-gbm",
+    "median",
 )
 
 
@@ -116,7 +120,11 @@ class AutoModel(RuntimeRegressor):
     Hastie et al., *The Elements of Statistical Learning*, section 7.10) picks the
     first candidate in ``candidates`` whose score is within one standard error
     of the lowest; the default order puts the most constrained, shrunken model
-    (``loglinear``) first. The chosen model is refitted on all rows. Its
+    (``loglinear``) first. The baseline ``median`` (the median runtime per
+    scale-out), when a candidate, is kept only when its score plus its standard
+    error lies below the score of the model the rule chose: a model that loses to
+    it clearly is not kept, one within noise of it is. The chosen model is
+    refitted on all rows. Its
     held-out errors are kept for confidence bounds (see
     :func:`jobcast.models.configurator.runtime_bound`). A candidate that fails on
     a split is skipped with a logged warning.
@@ -279,17 +287,28 @@ class AutoModel(RuntimeRegressor):
                 f"Every candidate model failed on these {len(frame)} executions: "
                 f"{', '.join(names)}; see the logged warnings."
             )
-        best = min(errors, key=lambda n: (self.cv_scores_[n], names.index(n)))
-        if self.rule == "one-se":
-            # the first candidate (in order of preference) within one standard
-            # error of the best: differences smaller than that are noise
-            limit = self.cv_scores_[best] + self.cv_standard_errors_[best]
-            best = next(n for n in names if n in errors and self.cv_scores_[n] <= limit)
-        self.chosen_ = best
+        self.chosen_ = self._choose(names, errors)
         self.cv_errors_ = errors[self.chosen_]
         self.estimator_ = models[self.chosen_].fit(frame, y_arr)
         logger.debug("auto chose %s (cv scores %s)", self.chosen_, self.cv_scores_)
         return self
+
+    def _choose(self, names: tuple[str, ...], errors: dict[str, np.ndarray]) -> str:
+        """The candidate to keep among those that did not fail (see the class docstring)."""
+        scores, ses = self.cv_scores_, self.cv_standard_errors_
+        models = [n for n in names if n in errors and n != BASELINE] or [BASELINE]
+        best = min(models, key=lambda n: (scores[n], names.index(n)))
+        if self.rule == "min":
+            best = min(errors, key=lambda n: (scores[n], names.index(n)))
+        else:
+            # the first candidate (in order of preference) within one standard
+            # error of the best: differences smaller than that are noise
+            limit = scores[best] + ses[best]
+            best = next(n for n in models if scores[n] <= limit)
+            # the baseline only when it is better by more than its own noise
+            if BASELINE in errors and scores[BASELINE] + ses[BASELINE] < scores[best]:
+                best = BASELINE
+        return best
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict runtimes in seconds with the chosen model."""

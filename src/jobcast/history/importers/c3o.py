@@ -12,9 +12,17 @@ __all__ = ["read_c3o"]
 
 
 def read_c3o(
-    path: str | Path, *, job: str, kinds: Mapping[str, AttributeKind] | None = None
+    path: str | Path,
+    *,
+    job: str,
+    kinds: Mapping[str, AttributeKind] | None = None,
+    runtime_unit: str = "s",
+    decimal: str = ".",
 ) -> ExecutionTable:
     """Read a C3O trace: ``gross_runtime`` is the runtime, ``instance_count`` the scale-out.
+
+    Runtimes are read in ``runtime_unit`` (``ms``, ``s``, ``min``, ``h``) and stored in
+    seconds; ``decimal`` is the numbers' decimal mark (``.`` or ``,``).
 
     ``machine_type`` is the machine type when the file has that column; every other
     column becomes a context attribute.
@@ -24,7 +32,7 @@ def read_c3o(
     ImportFormatError
         With file, line and column when the file does not follow the format.
     """
-    raw = read_columns(path)
+    raw = read_columns(path, decimal=decimal)
     return executions_from_columns(
         raw,
         job=job,
@@ -33,4 +41,5 @@ def read_c3o(
         machine_type="machine_type" if "machine_type" in raw.header else None,
         kinds=kinds,
         via="`jobcast import csv` ",
+        runtime_unit=runtime_unit,
     )

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from jobcast.errors import ImportFormatError
+from jobcast.errors import ImportFormatError, InputError
 from jobcast.history.importers.kinds import infer_attribute
 from jobcast.history.importers.roles import check_kinds, check_roles
 from jobcast.history.importers.tabular import (
@@ -29,6 +30,7 @@ from jobcast.history.importers.tabular import (
     read_header,
     require_header_column,
 )
+from jobcast.history.importers.units import seconds_per
 from jobcast.history.records import (
     AttributeKind,
     ExecutionTable,
@@ -99,15 +101,34 @@ class ColumnTable:
         col.odd.clear()
 
     def _bad(self, name: str, row: int, text: str, what: str) -> None:
-        if text == "":
+        example = "a whole number of machines like 4" if what == "scale-out" else (
+            "a plain number like 42 or 3.5"
+        )
+        if text == "" and what in ("runtime", "scale-out"):
+            message = f"empty {what}; fill it in, or remove the row (every execution needs one)"
+        elif text == "":
             message = "empty value; fill it in, or drop the column if it is not known for every row"
         elif _is_number(text):
             message = (
                 f"{what} {text!r} is not a finite number (too large, or NaN); give a real value"
             )
+        elif text == name:
+            message = (
+                f"{what} {text!r} is the column's name: this line repeats the header "
+                "(files joined with their headers?); remove it"
+            )
+        elif _DECIMAL_COMMA.match(text):
+            message = (
+                f"{what} {text!r} has a decimal comma; give --decimal , (with --sep ';' or "
+                "another separator than ','), or write it as " + example
+            )
         else:
-            message = f"{what} {text!r} is not a number; write it as a plain number like 42 or 3.5"
+            message = f"{what} {text!r} is not a number; write it as {example}"
         raise ImportFormatError(self.path, message, line=self.lines[row], column=name)
+
+
+#: A number written with a decimal comma (``0,5``), as spreadsheets of many locales save.
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
 
 
 def _is_number(text: str) -> bool:
@@ -118,36 +139,53 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_columns(path: str | Path, *, sep: str | None = None) -> ColumnTable:
+def read_columns(
+    path: str | Path, *, sep: str | None = None, decimal: str = "."
+) -> ColumnTable:
     """Read a delimited file with a header into typed columns, record by record.
+
+    ``decimal`` is the decimal mark of the numbers (``.`` or ``,``; with ``,`` a
+    number may be written either way, and the field separator must be another one).
 
     Raises
     ------
     ImportFormatError
-        For a missing, empty or non-UTF-8 file, a header field without a name, or a row
-        with another number of fields than the header (naming its physical line).
+        For a missing, empty or non-UTF-8 file, a header field without a name, a
+        repeated header line, or a row with another number of fields than the header
+        (naming its physical line); a decimal comma with a comma separator.
     """
+    if decimal not in (".", ","):
+        raise InputError(f"--decimal must be '.' or ',', got {decimal!r}")
     p = checked_file(path)
     sep = _separator(sep)
     try:
         with p.open(encoding="utf-8-sig", newline="") as f:
-            return _read(p, f, sep)
+            return _read(p, f, sep, comma=decimal == ",")
     except UnicodeDecodeError as e:
         raise not_utf8(p, e) from e
 
 
-def _read(p: Path, f: TextIO, sep: str | None) -> ColumnTable:
+def _read(p: Path, f: TextIO, sep: str | None, *, comma: bool) -> ColumnTable:
     first = f.readline()
     separator = file_separator(p, first, sep)
+    if comma and separator == ",":
+        raise ImportFormatError(
+            str(p),
+            "--decimal , needs a field separator other than ',' (';' or a tab; `import csv` "
+            "takes --sep ';' for a file whose separator is not guessed)",
+            line=1,
+        )
     header = read_header(str(p), csv.reader([first], delimiter=separator))
     cols = [_Column(h) for h in header]
     interned: dict[str, str] = {}
     lines: array[int] = array("q")
     reader = csv.reader(f, delimiter=separator)
-    records = data_records(str(p), reader, width=len(header), separator=separator, before=1)
+    records = data_records(
+        str(p), reader, width=len(header), separator=separator, before=1, header=header
+    )
     for n, (start, fields) in enumerate(records):
         for col, raw in zip(cols, fields, strict=True):
-            _add(col, raw.strip(), n, interned)
+            _add(col, raw.strip(), n, interned, comma=comma)
         lines.append(start)
     columns: dict[str, _Column] = {}
     for c in cols:
@@ -155,12 +193,14 @@ def _read(p: Path, f: TextIO, sep: str | None) -> ColumnTable:
     return ColumnTable(str(p), header, columns, lines)
 
 
-def _add(col: _Column, cell: str, row: int, interned: dict[str, str]) -> None:
+def _add(
+    col: _Column, cell: str, row: int, interned: dict[str, str], *, comma: bool = False
+) -> None:
     if col.texts is not None:
         col.texts.append(interned.setdefault(cell, cell))
         return
     try:
-        x = float(cell)
+        x = float(cell.replace(",", ".", 1) if comma and "," in cell else cell)
     except ValueError:
         x = math.nan
         if row < TYPE_ROWS and cell != "":
@@ -204,8 +244,12 @@ def executions_from_columns(
     machine_type: str | None,
     kinds: Mapping[str, AttributeKind] | None = None,
     via: str = "",
+    runtime_unit: str = "s",
 ) -> ExecutionTable:
     """Validate typed columns as executions of ``job``.
+
+    Runtimes are read in ``runtime_unit`` (``ms``, ``s``, ``min``, ``h``: see
+    :data:`jobcast.history.importers.units.DURATION_UNITS`) and stored in seconds.
 
     ``via`` prefixes the options that errors suggest for naming another column (a format
     with fixed names suggests the command that takes them: ``jobcast import csv ``).
@@ -222,6 +266,7 @@ def executions_from_columns(
     import pandas as pd
 
     kinds = dict(kinds or {})
+    factor = seconds_per(runtime_unit, option="--runtime-unit")
     check_roles(table.path, runtime=runtime, scale_out=scale_out, machine_type=machine_type)
     lines = np.frombuffer(table.lines, dtype="int64")
     runtimes = table.numbers(runtime, what="runtime", option=f"{via}--runtime")
@@ -233,6 +278,8 @@ def executions_from_columns(
             line=int(lines[low[0]]),
             column=runtime,
         )
+    if factor != 1.0:
+        runtimes = runtimes * factor
     frame: dict[str, object] = {"source_line": lines, "gross_runtime": runtimes}
     special = {runtime}
     if scale_out is not None:
@@ -279,6 +326,17 @@ def executions_from_columns(
             if "" in col.texts:
                 i = col.texts.index("")
                 table._bad(name, i, "", "value")
+            commas = [i for i, t in enumerate(col.texts) if _DECIMAL_COMMA.match(t)]
+            if commas and numeric_cells + len(commas) == len(col.texts):
+                i = commas[0]
+                raise ImportFormatError(
+                    table.path,
+                    f"{col.texts[i]!r}: the column holds numbers with a decimal comma, which "
+                    "would be read as text; give --decimal , (with another separator than ','), "
+                    "or write decimal points",
+                    line=int(lines[i]),
+                    column=name,
+                )
             if 2 * numeric_cells > len(col.texts):
                 i = next(i for i, t in enumerate(col.texts) if not _is_number(t))
                 raise ImportFormatError(

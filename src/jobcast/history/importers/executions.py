@@ -20,8 +20,13 @@ def read_executions(
     machine_type: str | None = None,
     sep: str | None = None,
     kinds: Mapping[str, AttributeKind] | None = None,
+    runtime_unit: str = "s",
+    decimal: str = ".",
 ) -> ExecutionTable:
     """Read and validate a CSV of executions (``jobcast import csv``), streaming the file.
+
+    Runtimes are read in ``runtime_unit`` (``ms``, ``s``, ``min``, ``h``) and stored in
+    seconds; ``decimal`` is the numbers' decimal mark (``.`` or ``,``).
 
     Raises
     ------
@@ -29,10 +34,11 @@ def read_executions(
         Naming file, line and column, for every invalid cell or missing column.
     """
     return executions_from_columns(
-        read_columns(path, sep=sep),
+        read_columns(path, sep=sep, decimal=decimal),
         job=job,
         runtime=runtime,
         scale_out=scale_out,
         machine_type=machine_type,
         kinds=kinds,
+        runtime_unit=runtime_unit,
     )

@@ -136,18 +136,25 @@ def read_header(path: str, reader: Reader, *, dedupe: bool = False) -> tuple[str
 
 
 def data_records(
-    path: str, reader: Reader, *, width: int, separator: str, before: int
+    path: str,
+    reader: Reader,
+    *,
+    width: int,
+    separator: str,
+    before: int,
+    header: Sequence[str] | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
     """The records of ``reader`` (a ``csv.reader``) that are not blank, with their line.
 
     ``before`` is the number of physical lines of the file before the reader's first
     one; a record's line is the physical line it starts on (quoted fields span lines).
+    A record equal to ``header`` (files joined with their headers) is refused as one.
 
     Raises
     ------
     ImportFormatError
-        For a record with another number of fields than ``width``, malformed CSV, or a
-        file without any record.
+        For a record with another number of fields than ``width``, a repeated header,
+        malformed CSV, or a file without any record.
     """
     end = before + reader.line_num
     found = False
@@ -163,6 +170,14 @@ def data_records(
                     f"(separator {separator!r}); fix the row or the separator (--sep)",
                     line=start,
                 )
+            if header is not None and fields[0].strip() == header[0]:
+                if tuple(f.strip() for f in fields) == tuple(header):
+                    raise ImportFormatError(
+                        path,
+                        "this line repeats the header line (files joined with their "
+                        "headers?); remove it",
+                        line=start,
+                    )
             found = True
             yield start, fields
     except csv.Error as e:

@@ -12,6 +12,7 @@ import pandas as pd
 from jobcast.errors import ImportFormatError, InputError
 from jobcast.history.importers.kinds import infer_attribute
 from jobcast.history.importers.tabular import RawTable, parse_number, read_table
+from jobcast.history.importers.units import DURATION_UNITS
 from jobcast.history.records import (
     ExecutionTable,
     IterationTable,
@@ -21,8 +22,6 @@ from jobcast.history.records import (
 
 __all__ = ["TraceColumns", "read_traces", "DURATION_UNITS"]
 
-#: Seconds per unit accepted by ``--duration-unit``.
-DURATION_UNITS = {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
 
 
 @dataclass(frozen=True)
