@@ -197,6 +197,12 @@ def _run_scale_out(executions: pd.DataFrame) -> dict[str, float | None]:
     return {str(k): (None if pd.isna(v) else float(v)) for k, v in pairs}
 
 
+def _announce(callback: ProgressCallback | None, executions: int) -> None:
+    """Tell ``callback`` the work's size before the first simulation ends (one per run)."""
+    if callback is not None:
+        callback(0, int(executions))
+
+
 def train(
     repo: HistoryRepository,
     job: str,
@@ -217,10 +223,11 @@ def train(
     jobcast.errors.NotEnoughDataError
         When the job has no finished executions with iterations.
     """
-    from jobcast.progress.training import train_history
+    from jobcast.progress.training import MAX_TRAINING_EXECUTIONS, train_history
 
     usable, hardware, _ = _usable_history(repo, job)
     history = usable.iterations
+    _announce(callback, min(history["execution"].nunique(), MAX_TRAINING_EXECUTIONS))
     report = train_history(
         history,
         hardware=hardware,
@@ -268,6 +275,9 @@ def evaluate(
     stored = stored_progress(repo, job)
     if training == "given" and stored.parameters is None:
         raise InputError(f"job {job!r} has no stored parameters; run `jobcast train progress`")
+    # simulations, then one nested training per run: one count over both (as evaluate_progress)
+    phases = 2 if training == "nested" else 1
+    _announce(callback, phases * history["execution"].nunique())
     return evaluate_progress(
         history,
         job=job,

@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,8 +22,8 @@ from jobcast.cli.common import (
     check_output_file,
     console,
     emit_json,
+    err_console,
     open_repo,
-    progress_callback,
     table,
 )
 from jobcast.cli.watch_cmds import estimate, watch
@@ -65,22 +68,171 @@ def _check_scale_out_model(value: str) -> None:
         )
 
 
+class ProgressLines:
+    """Progress as plain lines on standard error, for pipes, logs and ``--json``.
+
+    Nothing for a command done within ``first_after`` seconds; then a line with the
+    total, another when the work passes a further ``step`` of it (no sooner than
+    ``min_gap`` seconds after the last line) and, while nothing else is said, every
+    ``every`` seconds (:meth:`tick`, from a timer thread): enough to see that a command
+    of several minutes is alive, never on standard output. After the counted work,
+    ``after`` says what still runs uncounted.
+    """
+
+    first_after = 5.0
+    step = 0.1
+    every = 30.0
+    min_gap = 5.0
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        after: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        write: Callable[[str], None] | None = None,
+    ) -> None:
+        self.description = description
+        self.after = after
+        self.clock = clock
+        self.write = write if write is not None else _to_stderr
+        self.started = clock()
+        self.last: float | None = None
+        self.done = 0
+        self.total: int | None = None
+        self.steps_said = -1
+        self.lock = threading.Lock()
+
+    def _say(self, now: float) -> None:
+        minutes, seconds = divmod(int(now - self.started), 60)
+        elapsed = f"{minutes}m{seconds:02d}s elapsed"
+        if self.total is None:
+            what = "starting"
+        elif self.done >= self.total and self.after:
+            what = f"{self.done}/{self.total} done; {self.after}"
+        else:
+            what = f"{self.done}/{self.total} ({self.done / max(self.total, 1):.0%})"
+        self.write(f"{self.description}: {what}, {elapsed}")
+        self.last = now
+        if self.total:
+            self.steps_said = max(self.steps_said, self._steps())
+
+    def _steps(self) -> int:
+        return int(self.done / self.total / self.step + 1e-9) if self.total else 0
+
+    def _due(self, now: float, *, counted: bool) -> bool:
+        if self.last is None:
+            return now - self.started >= self.first_after
+        if now - self.last >= self.every:
+            return True
+        return counted and self._steps() > self.steps_said and now - self.last >= self.min_gap
+
+    def __call__(self, done: int, total: int | None = None, message: str = "") -> None:
+        """Take ``done`` of ``total``; say so when it is time (see the class)."""
+        with self.lock:
+            self.done = done
+            self.total = total if total is not None else self.total
+            now = self.clock()
+            if self._due(now, counted=True):
+                self._say(now)
+
+    def tick(self) -> None:
+        """Say where the work stands when it is time (see the class)."""
+        with self.lock:
+            now = self.clock()
+            if self._due(now, counted=False):
+                self._say(now)
+
+
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+@contextmanager
+def _progress_lines(description: str, *, after: str = "") -> Iterator[ProgressLines]:
+    """A :class:`ProgressLines` whose timer thread ticks while the block runs."""
+    lines = ProgressLines(description, after=after)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(1.0):
+            lines.tick()
+
+    thread = threading.Thread(target=beat, name="jobcast-progress", daemon=True)
+    thread.start()
+    try:
+        yield lines
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextmanager
+def _bar(description: str, total: int | None) -> Iterator[Callable[..., None]]:
+    """A rich progress bar on standard error whose total shows from its first frame."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=total, note="")
+
+        def update(done: int, total: int | None = None, message: str = "") -> None:
+            progress.update(task, completed=done, total=total, note=message)
+
+        yield update
+
+
+def _terminal() -> bool:
+    """Standard output and standard error are both a terminal (a bar can be drawn)."""
+    try:
+        return sys.stdout.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 @contextmanager
 def _session(
-    db: str | None, description: str, *, quiet: bool, scheduler: str | None = None
+    db: str | None,
+    description: str,
+    *,
+    as_json: bool,
+    scheduler: str | None = None,
+    after: str = "",
 ) -> Iterator[tuple[HistoryRepository, ProgressCallback]]:
-    """The history, a progress bar and, when asked for, the Dask cluster, for one command.
+    """The history, a progress report and, when asked for, the Dask cluster, for one command.
 
-    The Dask cluster is joblib's backend for the block (set here, at the edge, once):
-    every simulation inside runs on it.
+    On a terminal (and without --json) the progress is a bar; when standard output is
+    JSON or no terminal, plain lines on standard error (:class:`ProgressLines`). The
+    Dask cluster is joblib's backend for the block (set here, at the edge, once): every
+    simulation inside runs on it.
     """
     from jobcast.progress.parallel import dask_backend
 
-    with (
-        open_repo(db, existing=True) as repo,
-        progress_callback(description, quiet=quiet) as callback,
-        dask_backend(scheduler),
-    ):
+    with ExitStack() as stack:
+        repo = stack.enter_context(open_repo(db, existing=True))
+        callback: ProgressCallback
+        if as_json or not _terminal():
+            callback = stack.enter_context(_progress_lines(description, after=after))
+        else:
+            bars: list[Callable[..., None]] = []
+
+            def callback(done: int, total: int | None = None, message: str = "") -> None:
+                # the bar starts with the first report, which gives the total: started
+                # before, it would show "0/None" until then
+                if not bars:
+                    bars.append(stack.enter_context(_bar(description, total)))
+                over = after and total is not None and done >= total
+                bars[0](done, total, message or (after if over else ""))
+
+        stack.enter_context(dask_backend(scheduler))
         yield repo, callback
 
 
@@ -97,12 +249,14 @@ def train_progress(
 
     Training minimises the leave-one-out relative error of the remaining runtime (the
     paper's metric). --json prints {"job", "parameters", "scale_out_model",
-    "executions", "estimates", "error_before", "error_after", "total_error_before",
-    "total_error_after", "notes": [...], "context_relevance": {attribute: relevance}};
-    errors are leave-one-out mean relative errors with the default (before) and trained
-    (after) parameters; notes say what training regularised or fell back from; the
-    relevance is how much the context measure weighs each of the executions' other
-    attributes (0: no more than chance).
+    "executions", "estimates", "error_before", "error_after", "error_history_mean",
+    "total_error_before", "total_error_after", "notes": [...], "context_relevance":
+    {attribute: relevance}}; errors are leave-one-out mean relative errors of the
+    remaining runtime with the default (before) and trained (after) parameters and of
+    the history-mean baseline on the same sample points; notes say what training
+    regularised or fell back from, and when the history is too small to trust the
+    errors; the relevance is how much the context measure weighs each of the
+    executions' other attributes (0: no more than chance).
     """
     from jobcast.app.progress import train
     from jobcast.progress.similarity import MEASURES
@@ -110,8 +264,11 @@ def train_progress(
 
     _check_scale_out_model(scale_out_model)
     # the notes are printed below (or are in the JSON), so they are not logged as well
+    after = "training (uncounted)"
     with (
-        _session(db, f"training {job}", quiet=as_json, scheduler=scheduler) as (repo, callback),
+        _session(
+            db, f"training {job}", as_json=as_json, scheduler=scheduler, after=after
+        ) as (repo, callback),
         notes_not_logged(),
     ):
         trained = train(
@@ -133,13 +290,17 @@ def train_progress(
         else:
             rows.append((name, value))
     table(f"Progress parameters of {job!r}", ["parameter", "value"], rows)
+    baseline = report.error_history_mean is not None
     table(
         f"Leave-one-out error over {report.estimates} estimates of {report.executions} executions",
         # "stored": trained, or the defaults' simple choice where training kept it
-        ["mean relative error", "default parameters", "stored (used by estimate)"],
+        ["mean relative error", "default parameters", "stored (used by estimate)"]
+        + (["history mean (baseline)"] if baseline else []),
         [
-            ("remaining runtime (paper's metric)", report.error_before, report.error_after),
-            ("total runtime", report.total_error_before, report.total_error_after),
+            ("remaining runtime (paper's metric)", report.error_before, report.error_after)
+            + ((report.error_history_mean,) if baseline else ()),
+            ("total runtime", report.total_error_before, report.total_error_after)
+            + (("",) if baseline else ()),
         ],
     )
     if report.context_relevance:
@@ -195,7 +356,12 @@ def evaluate_progress_cmd(
         raise InputError(f"--training must be nested, given or none, got {training!r}")
     _check_scale_out_model(scale_out_model)
     check_output_file(plot, option="--plot")
-    with _session(db, f"evaluating {job}", quiet=as_json, scheduler=scheduler) as session:
+    with _session(
+        db,
+        f"evaluating {job}",
+        as_json=as_json,
+        scheduler=scheduler,
+    ) as session:
         repo, callback = session
         result = evaluate(
             repo,
@@ -266,7 +432,7 @@ def evaluate_similarity_cmd(
     from jobcast.app.progress import similarity
 
     check_output_file(plot, option="--plot")
-    with _session(db, f"simulating {job}", quiet=as_json) as (repo, callback):
+    with _session(db, f"simulating {job}", as_json=as_json) as (repo, callback):
         curves = similarity(repo, job, plot=plot, n_jobs=n_jobs, callback=callback)
     if as_json:
         emit_json({"job": job, "measures": {k: v.to_dict() for k, v in curves.items()}})

@@ -258,6 +258,8 @@ def watch(
         except NotEnoughDataError as e:
             model = None
             screen.print(f"[yellow]No estimate possible yet:[/] {plain(e)}", highlight=False)
+        longest = _longest_run(repo, job)
+        stale: str | None = None
         seen: list[pd.DataFrame] = []
         estimates: list[dict[str, Any]] = []
         started = time.monotonic()
@@ -308,6 +310,21 @@ def watch(
                         line, payload = render.render(model, current, app_start, deadline)
                         display.update(line)
                         warn([payload] if payload is not None else [])
+                if app_start is not None and not ended and stale is None:
+                    stale = render.stale_reason(
+                        app_start, datetime.now(UTC),
+                        written_at=render.log_written_at(eventlog), longest_s=longest,
+                    )
+                    if stale is not None:  # said once; the timeout's error repeats it
+                        display.console.print(
+                            f"[yellow]warning: the application looks abandoned:[/] "
+                            f"{plain(stale)}. Its driver probably stopped without ending "
+                            "the log (a finished log loses .inprogress), and the elapsed "
+                            "time, progress and deadline risk shown assume it still runs. "
+                            "If it no longer runs, stop watching (Ctrl-C) and move the log "
+                            "away; if it does, check that Spark still writes this log.",
+                            highlight=False,
+                        )
                 if not seen and not warned and waited > warn_after and app_start is not None:
                     warned = True
                     how = told or "no Spark job yet"
@@ -319,7 +336,7 @@ def watch(
                 if ended:
                     break
                 if timeout is not None and waited > timeout:
-                    raise InputError(f"the application did not end within {timeout:g} s")
+                    raise InputError(_timeout_reason(timeout, stale))
                 time.sleep(interval)
         run = follower.application_run() if hasattr(follower, "application_run") else follower.run
         everything = pd.concat(seen, ignore_index=True) if seen else pd.DataFrame()
@@ -367,6 +384,34 @@ def watch(
                 for e in estimates
             ],
         )
+
+
+def _timeout_reason(timeout: float, stale: str | None) -> str:
+    """Why ``watch`` gave up: the timeout, and whether the log looked abandoned."""
+    if stale is not None:
+        return (
+            f"the application did not end within --timeout {timeout:g} s, and its log looks "
+            f"abandoned: {stale}; its driver probably stopped without ending the log, so "
+            "nothing was recorded"
+        )
+    return (
+        f"the application did not end within --timeout {timeout:g} s (it was still running; "
+        "nothing was recorded): watch with a longer --timeout, or without one"
+    )
+
+
+def _longest_run(repo: Any, job: str) -> float | None:
+    """The longest recorded run of the job in seconds (None: no finished run)."""
+    import pandas as pd
+
+    try:
+        runs = repo.executions(job)
+    except JobcastError:
+        return None
+    if "gross_runtime" not in runs.columns:
+        return None
+    runtime = pd.to_numeric(runs["gross_runtime"], errors="coerce")
+    return float(runtime.max()) if runtime.notna().any() else None
 
 
 def _store(

@@ -10,13 +10,32 @@ from jobcast.errors import JobcastError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     import pandas as pd
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
 
-__all__ = ["ended_line", "iteration_estimates", "live", "off", "render"]
+__all__ = [
+    "PLAUSIBLE_FACTOR",
+    "STALE_AFTER_S",
+    "ended_line",
+    "iteration_estimates",
+    "live",
+    "log_written_at",
+    "off",
+    "render",
+    "stale_reason",
+]
+
+#: An event log not written for this long while its application has not ended looks
+#: abandoned (a driver that died leaves its ``.inprogress`` log behind, never growing).
+STALE_AFTER_S = 600.0
+
+#: An application running this many times longer than the longest run of the job's
+#: history (and at least :data:`STALE_AFTER_S`) started implausibly long ago.
+PLAUSIBLE_FACTOR = 10.0
 
 
 @contextmanager
@@ -39,6 +58,55 @@ def live(screen: Console, waiting: str) -> Iterator[Live]:
         # and the summary (or an error) would follow on the same line
         if not screen.is_terminal:
             screen.line()
+
+
+def log_written_at(path: Path | None) -> datetime | None:
+    """When the event log (a file, or a rolling log's folder) was last written; None: unknown."""
+    if path is None or str(path) == "-":
+        return None
+    try:
+        files = [path] if not path.is_dir() else [p for p in path.iterdir() if p.is_file()]
+        stamps = [p.stat().st_mtime for p in files]
+    except OSError:
+        return None
+    return datetime.fromtimestamp(max(stamps), UTC) if stamps else None
+
+
+def stale_reason(
+    app_start: datetime,
+    now: datetime,
+    *,
+    written_at: datetime | None,
+    longest_s: float | None,
+) -> str | None:
+    """Why a running application's log looks abandoned, or None when nothing says so.
+
+    The log has not been written for :data:`STALE_AFTER_S`, or the application started
+    more than :data:`PLAUSIBLE_FACTOR` times the history's longest run ago (and over
+    :data:`STALE_AFTER_S`): both are what a driver that died long ago leaves behind.
+    """
+    reasons = []
+    if written_at is not None and (now - written_at).total_seconds() > STALE_AFTER_S:
+        reasons.append(
+            f"its log was last written {_span((now - written_at).total_seconds())} ago "
+            f"({written_at:%Y-%m-%d %H:%M} UTC)"
+        )
+    elapsed = (now - app_start).total_seconds()
+    if longest_s is not None and elapsed > max(PLAUSIBLE_FACTOR * longest_s, STALE_AFTER_S):
+        reasons.append(
+            f"it started {_span(elapsed)} ago ({app_start:%Y-%m-%d %H:%M} UTC), over "
+            f"{PLAUSIBLE_FACTOR:g} times the job's longest recorded run ({longest_s:.0f} s)"
+        )
+    return " and ".join(reasons) if reasons else None
+
+
+def _span(seconds: float) -> str:
+    """A duration in the largest fitting unit (``3.2 h``, ``1971 days``)."""
+    for unit, size in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= 2 * size:
+            digits = 0 if unit == "days" else 1
+            return f"{seconds / size:.{digits}f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def off(finish_at: str, end: datetime) -> float:

@@ -287,8 +287,15 @@ def evaluate_progress(
         "n_samples": n_samples, "padding": padding, "scale_out_model": scale_out_model,
         "strengths": STRENGTH_GRID if training == "nested" else (used.scale_out_strength,),
     }
+    # one count over both phases: the simulations, then (nested) one training per run
+    phases = 2 if training == "nested" else 1
+
+    def simulated(done: int, total: int) -> None:
+        if callback is not None:
+            callback(done, phases * total)
+
     arrays, by_strength = simulate_history(
-        history, hardware, **simulation, n_jobs=n_jobs, callback=callback
+        history, hardware, **simulation, n_jobs=n_jobs, callback=simulated
     )
     cases = next(iter(by_strength.values()))
     if training == "nested":
@@ -298,7 +305,13 @@ def evaluate_progress(
             (history, hardware, simulation, by_strength, int(r), arrays.executions[r], kwargs)
             for r in rows
         ]
-        results = run_tasks(nested_estimates, tasks, n_jobs=n_jobs)
+        first = n_executions
+
+        def trained(done: int, total: int) -> None:
+            if callback is not None:
+                callback(first + done, first + total)
+
+        results = run_tasks(nested_estimates, tasks, n_jobs=n_jobs, callback=trained)
         log_nested_notes(results)
         remaining = np.empty(cases.n_cases)
         spread = np.empty(cases.n_cases)

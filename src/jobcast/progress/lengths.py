@@ -162,7 +162,14 @@ def chosen_length(plain: TrainingReport, converted: TrainingReport) -> TrainingR
         converted.error_after, plain.error_after, "converted" if keep else "as they ran",
     )
     if not keep:
-        return plain
+        note = (
+            "runs of different lengths: with the candidates converted to the expected "
+            f"length the leave-one-out error was {converted.error_after:.4f}, as they ran "
+            f"{plain.error_after:.4f}; the conversion is kept only when it lowers the error "
+            f"by {MIN_LENGTH_GAIN:.0%} or more, so the candidates count as they ran "
+            "(length_strength 0)"
+        )
+        return replace(plain, notes=(*plain.notes, note))
     return replace(
         converted,
         params=converted.params.with_values(length_strength=1.0),

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
+from jobcast.progress.arrays import IterationArrays
+from jobcast.progress.baseline import history_mean, remaining_from, suffix_runtimes
 from jobcast.progress.combine import mean_remaining_error
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import SimulationCases
 
-__all__ = ["MIN_TRAINING_EXECUTIONS", "TrainingReport", "regularise"]
+__all__ = [
+    "FEW_EXECUTIONS",
+    "MIN_TRAINING_EXECUTIONS",
+    "TrainingReport",
+    "history_mean_error",
+    "regularise",
+    "two_kinds",
+    "with_baseline",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,10 @@ class TrainingReport:
         ``(attribute, relevance)`` of each context attribute of the history, as the
         context measure weighs them (learned from the trained-on executions; 0: not
         relevant beyond chance); empty without context attributes.
+    error_history_mean
+        The same leave-one-out error of the history-mean baseline (the other runs' mean
+        remaining runtime, as ``evaluate progress`` reports it) on the same sample
+        points; None when not computed.
     """
 
     params: ProgressParameters
@@ -44,6 +60,7 @@ class TrainingReport:
     executions: int
     notes: tuple[str, ...] = ()
     context_relevance: tuple[tuple[str, float], ...] = ()
+    error_history_mean: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``jobcast train progress --json``)."""
@@ -51,6 +68,7 @@ class TrainingReport:
             "parameters": self.params.to_dict(),
             "error_before": self.error_before,
             "error_after": self.error_after,
+            "error_history_mean": self.error_history_mean,
             "total_error_before": self.total_error_before,
             "total_error_after": self.total_error_after,
             "estimates": self.estimates,
@@ -63,6 +81,93 @@ class TrainingReport:
 #: Fewest executions whose leave-one-out simulations are worth training on; below, the
 #: trained parameters would follow single runs, so the defaults are kept.
 MIN_TRAINING_EXECUTIONS = 5
+
+#: Below this many executions a leave-one-out error rests on too few runs to tell a
+#: trained estimator from the history mean: ``train progress`` says so in its notes.
+FEW_EXECUTIONS = 10
+
+
+def history_mean_error(arrays: IterationArrays, cases: SimulationCases) -> float:
+    """Leave-one-out error of the history-mean baseline on the simulated sample points.
+
+    The mean relative error of the remaining runtime of the other executions' mean
+    remaining runtime from the same iteration (those that reached it; runs that ended
+    there count 0 s), as ``evaluate progress`` scores its history-mean baseline; a few
+    array operations on what the simulation already holds.
+    """
+    current = np.asarray(cases.current, dtype=np.int64)
+    iteration = np.asarray(cases.iteration, dtype=np.int64)
+    if not len(current):
+        return float("nan")
+    others = np.arange(arrays.n_executions)[None, :] != current[:, None]
+    reached = arrays.n_iter[None, :] >= iteration[:, None]
+    remaining = remaining_from(suffix_runtimes(arrays.runtime), iteration)
+    estimate = history_mean(remaining, reached, others)
+    actual = np.maximum(cases.actual_remaining, 1e-9)
+    errors = np.abs(estimate - cases.actual_remaining) / actual
+    return float(np.nanmean(errors)) if np.isfinite(errors).any() else float("nan")
+
+
+#: Two kinds of runs under one job: the run totals split in two groups, each at least
+#: this share of the runs, that explain at least :data:`TWO_KINDS_SPLIT` of the variance
+#: of their logarithms (a single job's spread of speeds, even a few slow outliers split
+#: off, stays below: uniform totals explain 0.75), while the defaults err at least
+#: :data:`TWO_KINDS_RATIO` times as much as the trained parameters.
+TWO_KINDS_SHARE = 0.2
+TWO_KINDS_SPLIT = 0.85
+TWO_KINDS_RATIO = 3.0
+
+
+def two_kinds(totals: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The two groups of run totals when they split clearly in two (see above), else None."""
+    x = np.sort(np.log(np.asarray(totals, dtype=np.float64)[np.asarray(totals) > 0]))
+    n = len(x)
+    least = max(3, int(np.ceil(TWO_KINDS_SHARE * n)))
+    spread = float(((x - x.mean()) ** 2).sum())
+    if n < 2 * least or spread <= 0:
+        return None
+    # within-group sums of squares of every split into a lower and an upper group
+    k = np.arange(least, n - least + 1)
+    csum, csq = np.cumsum(x), np.cumsum(x**2)
+    low = csq[k - 1] - csum[k - 1] ** 2 / k
+    high = (csq[-1] - csq[k - 1]) - (csum[-1] - csum[k - 1]) ** 2 / (n - k)
+    best = int(np.argmin(low + high))
+    if 1.0 - (low[best] + high[best]) / spread < TWO_KINDS_SPLIT:
+        return None
+    return np.exp(x[: k[best]]), np.exp(x[k[best]:])
+
+
+def with_baseline(
+    report: TrainingReport, arrays: IterationArrays, cases: SimulationCases
+) -> TrainingReport:
+    """``report`` with the history mean's error beside it and what the history looks like.
+
+    Notes: on fewer than :data:`FEW_EXECUTIONS` runs, that the errors are rough; where
+    the runs look like two different jobs (:func:`two_kinds`), that too.
+    """
+    baseline = history_mean_error(arrays, cases)
+    report = replace(report, error_history_mean=baseline)
+    groups = two_kinds(np.nansum(arrays.runtime, axis=1))
+    if groups is not None and report.error_before >= TWO_KINDS_RATIO * report.error_after:
+        low, high = groups
+        note = (
+            f"the history looks like two different jobs: {len(low)} runs of about "
+            f"{np.median(low):.0f} s and {len(high)} of about {np.median(high):.0f} s (in "
+            f"iteration time), and the default parameters err far more than the trained ones "
+            f"({report.error_before:.4f} against {report.error_after:.4f}); if they are, "
+            "import them under separate --job names, each estimates its own runs better"
+        )
+        report = replace(report, notes=(*report.notes, note))
+    if report.executions >= FEW_EXECUTIONS:
+        return report
+    note = (
+        f"only {report.executions} executions: leave-one-out errors on so few runs are "
+        "rough, and the estimates may not beat the history mean (here "
+        f"{report.error_after:.4f} stored against {baseline:.4f} for the history mean); "
+        "`jobcast evaluate progress` compares them, and more runs make both firmer"
+    )
+    return replace(report, notes=(*report.notes, note))
+
 
 #: Exponents tried when BOBYQA ends at a bound of b (the objective is flat there).
 _EXPONENT_GRID = (1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 55.0, 89.0)
@@ -79,7 +184,10 @@ def regularise(
     *,
     bounds: tuple[float, float],
 ) -> tuple[ProgressParameters, float, list[str]]:
-    """Replace an exponent at its search bound by the smallest within 2 % of the error.
+    """Replace an exponent at its search bound by one within 2 % of the error, off the bound.
+
+    At the upper bound the smallest exponent within 2 % is kept, at the lower bound the
+    largest: the one farthest from the bound.
 
     Returns
     -------

@@ -26,7 +26,12 @@ from jobcast.progress.few_runs import (
 from jobcast.progress.lengths import chosen_length
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import learn_relevance
-from jobcast.progress.report import MIN_TRAINING_EXECUTIONS, TrainingReport, regularise
+from jobcast.progress.report import (
+    MIN_TRAINING_EXECUTIONS,
+    TrainingReport,
+    regularise,
+    with_baseline,
+)
 from jobcast.progress.scaling import ScaleOutModelKind
 from jobcast.progress.search import (
     EXPONENT_BOUNDS,
@@ -468,6 +473,8 @@ def train_history(
         train_adjustment=train_adjustment,
         random_state=random_state,
     )
+    # the history mean's error on the same sample points, for the report only
+    report = with_baseline(report, arrays, next(iter(cases.values())))
     relevance = learn_relevance(arrays)
     if relevance is not None and arrays.context is not None:
         pairs = tuple(zip(arrays.context.names, (float(r) for r in relevance), strict=True))
