@@ -17,7 +17,7 @@ from jobcast.history import (
     JobSpec,
 )
 from jobcast.history.importers import read_c3o, read_executions
-from jobcast.history.importers.hints import import_hints
+from jobcast.history.importers.hints import import_hints, trace_hints
 from jobcast.history.importers.traces import TraceColumns, read_traces
 
 if TYPE_CHECKING:
@@ -166,10 +166,23 @@ def import_traces(
     columns: TraceColumns,
     sep: str | None = None,
     origin: str | None = None,
+    warn: Warn | None = None,
 ) -> ImportSummary:
-    """Import an iteration-level trace (one row per iteration); ``origin`` as in import_csv."""
+    """Import an iteration-level trace (one row per iteration); ``origin`` as in import_csv.
+
+    ``warn`` receives the hints of :func:`jobcast.history.importers.hints.trace_hints`
+    (default: logged): durations that look like another unit or another column.
+    """
     table = read_traces(file, job=job, columns=columns, sep=sep)
-    return repo.import_iterations(replace(table, executions=_from(table.executions, origin)))
+    table = replace(table, executions=_from(table.executions, origin))
+    where = table.executions.provenance.origin
+    hints = trace_hints(
+        table, duration_unit=columns.duration_unit, duration_column=columns.duration
+    )
+    summary = repo.import_iterations(table)
+    for hint in hints:  # once stored: a refused import has other news
+        (warn or logger.warning)(f"{where}: {hint}")
+    return summary
 
 
 @dataclass(frozen=True)

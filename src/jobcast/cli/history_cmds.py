@@ -288,6 +288,15 @@ def import_traces(
     # the column options are named as TraceColumns' fields; --context is a list
     names = {f.name: ctx.params[f.name] for f in fields(TraceColumns) if f.name != "context"}
     columns = TraceColumns(**names, context=tuple(context or ()))
+    warnings: list[str] = []
     with readable(file) as path, open_repo(db) as repo:
-        summary = run(repo, path, job=job, columns=columns, sep=sep, origin=_origin(file))
-    report_imports([summary], [_shown(file)], as_json)
+        summary = run(
+            repo,
+            path,
+            job=job,
+            columns=columns,
+            sep=sep,
+            origin=_origin(file),
+            warn=warnings.append,
+        )
+    report_imports([summary], [_shown(file)], as_json, warnings=warnings)

@@ -18,8 +18,10 @@ from jobcast.errors import (
 from jobcast.history.checks import check_new_job_name
 from jobcast.history.database import (
     create_history_engine,
+    discard_if_empty,
     explain_write_error,
     migrate,
+    new_sqlite_file,
     resolve_url,
 )
 from jobcast.history.records import Attribute, AttributeKind, JobSpec, JobSummary
@@ -55,9 +57,15 @@ class RepositoryBase:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = resolve_url(url)
+        #: the SQLite file this object created, if any: removed again by a failed `with`
+        self._created = new_sqlite_file(self.url)
         self.engine: Engine = create_history_engine(self.url)
-        if not _schema_current(self.engine):
-            migrate(self.engine)
+        try:
+            if not _schema_current(self.engine):
+                migrate(self.engine)
+        except BaseException:
+            self._discard_created()
+            raise
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
@@ -67,8 +75,22 @@ class RepositoryBase:
     def __enter__(self) -> RepositoryBase:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        """Close; a SQLite file this object created is removed when the block failed.
+
+        A failed import stores nothing; the empty file it would leave behind made later
+        commands say "unknown job" instead of "no history database". A file that existed
+        before, or that holds any row, is never removed.
+        """
+        if exc_type is not None:
+            self._discard_created()
+        else:
+            self.close()
+
+    def _discard_created(self) -> None:
+        self.engine.dispose()
+        if self._created is not None and discard_if_empty(self._created):
+            logger.debug("removed %s: created by a command that failed", self._created)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

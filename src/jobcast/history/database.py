@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,8 @@ __all__ = [
     "default_url",
     "resolve_url",
     "create_history_engine",
+    "discard_if_empty",
+    "new_sqlite_file",
     "migrate",
     "explain_write_error",
 ]
@@ -65,6 +69,47 @@ def create_history_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def new_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite ``url`` names when it does not exist yet (opening creates it)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    if not path or path == ":memory:" or "?" in path or path.startswith("file:"):
+        return None
+    file = Path(path)
+    return None if file.exists() else file
+
+
+def discard_if_empty(file: Path) -> bool:
+    """Remove a SQLite history (with its -wal, -shm) that holds no rows; whether it did.
+
+    For a history that a command created and then failed in: left behind, the empty
+    file would make later commands report an unknown job instead of a missing database.
+    A file that holds any row (beyond the schema's version), that another connection
+    has open, or that cannot be read, is kept.
+    """
+    try:
+        with closing(sqlite3.connect(file, timeout=0, isolation_level=None)) as conn:
+            # leaving WAL needs the only connection: another process using it keeps it
+            conn.execute("PRAGMA journal_mode=DELETE").fetchone()
+            conn.execute("BEGIN EXCLUSIVE")
+            tables = [
+                name
+                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                if name != "alembic_version" and not name.startswith("sqlite_")
+            ]
+            for name in tables:
+                quoted = name.replace('"', '""')
+                if conn.execute(f'SELECT 1 FROM "{quoted}" LIMIT 1').fetchone():
+                    return False
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        return False
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        file.with_name(file.name + suffix).unlink(missing_ok=True)
+    return True
 
 
 def _alembic_config() -> Config:

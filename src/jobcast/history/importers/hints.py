@@ -1,4 +1,4 @@
-"""Hints about a valid import that was probably misread: the runtime unit, a scale-out column."""
+"""Hints about a valid import that was probably misread: the time unit, a scale-out column."""
 
 from __future__ import annotations
 
@@ -8,13 +8,24 @@ import numpy as np
 import pandas as pd
 
 from jobcast.history.importers.units import DURATION_UNITS
-from jobcast.history.records import ExecutionTable
+from jobcast.history.records import ExecutionTable, IterationTable
 
-__all__ = ["SHORTEST_PLAUSIBLE_S", "import_hints"]
+__all__ = [
+    "LONGEST_PLAUSIBLE_ITERATION_S",
+    "LONGEST_PLAUSIBLE_RUN_S",
+    "SHORTEST_PLAUSIBLE_S",
+    "import_hints",
+    "trace_hints",
+]
 
 #: Runtimes (seconds) below which every distributed run having ended is implausible:
 #: starting executors on several machines alone takes about this long.
 SHORTEST_PLAUSIBLE_S = 10.0
+
+#: An iteration (seconds) longer than a day, or a run whose iterations add up to more than
+#: a week, most often means durations in a smaller unit than ``--duration-unit`` says.
+LONGEST_PLAUSIBLE_ITERATION_S = 86_400.0
+LONGEST_PLAUSIBLE_RUN_S = 7 * 86_400.0
 
 _SCALE_OUT_NAME = re.compile(
     r"^(num_?)?(nodes?|instances?|instance_count|executors?|num_executors|workers?|machines?|"
@@ -77,3 +88,73 @@ def _whole_positive(column: pd.Series) -> bool:
         return False
     values = column.to_numpy(dtype=float)
     return bool(values.size) and bool(np.all((values >= 1) & (np.floor(values) == values)))
+
+
+def trace_hints(table: IterationTable, *, duration_unit: str, duration_column: str) -> list[str]:
+    """What about an iteration trace suggests ``--duration-unit`` or ``--duration`` is wrong.
+
+    * An iteration longer than :data:`LONGEST_PLAUSIBLE_ITERATION_S` (a day), or a run
+      whose iterations add up to more than :data:`LONGEST_PLAUSIBLE_RUN_S` (a week):
+      durations in a smaller unit (milliseconds read as seconds).
+    * A run whose iterations add up to over twice its start to end (run times given).
+    * Durations of 0 where the iteration's start to end spans more than a second: the
+      duration column may be another one than the iterations' durations.
+
+    Never refuses anything: each is a warning about data that is valid as it stands.
+
+    Parameters
+    ----------
+    table
+        The validated trace (durations in seconds).
+    duration_unit
+        The unit the durations were read in (``--duration-unit``).
+    duration_column
+        The file's duration column (``--duration``), named in the hints.
+    """
+    it = table.iterations
+    hints = []
+    units = list(DURATION_UNITS)
+    at = units.index(duration_unit) if duration_unit in units else 0
+    fix = (
+        f"is --duration-unit right (durations are read in {duration_unit}; "
+        f"--duration-unit {units[at - 1]} if they are in {units[at - 1]})?"
+        if at > 0
+        else "is --duration the iterations' duration column?"
+    )
+    durations = it["duration_s"].to_numpy(dtype=float)
+    if durations.size and float(durations.max()) > LONGEST_PLAUSIBLE_ITERATION_S:
+        i = int(durations.argmax())
+        hints.append(
+            f"an iteration of execution {it['execution'].iloc[i]!r} lasted "
+            f"{durations[i]:.6g} s ({durations[i] / 3600:.3g} h), longer than a day: {fix}"
+        )
+    totals = it.groupby("execution", sort=False)["duration_s"].sum()
+    if len(totals) and float(totals.max()) > LONGEST_PLAUSIBLE_RUN_S and not hints:
+        hints.append(
+            f"the iterations of execution {totals.idxmax()!r} add up to {totals.max():.6g} s "
+            f"({totals.max() / 86_400:.3g} days), longer than a week: {fix}"
+        )
+    runs = table.executions.frame
+    if not hints and {"started_at", "finished_at"} <= set(runs.columns):
+        span = (runs["finished_at"] - runs["started_at"]).dt.total_seconds().to_numpy()
+        summed = totals.reindex(runs["external_id"].astype(str)).to_numpy(dtype=float)
+        over = summed > 2 * span + 1.0
+        if over.any():
+            i = int(over.argmax())
+            hints.append(
+                f"the iterations of execution {runs['external_id'].iloc[i]!r} add up to "
+                f"{summed[i]:.6g} s, over twice the run's start to end ({span[i]:.6g} s): {fix}"
+            )
+    if {"started_at", "finished_at"} <= set(it.columns):
+        span = (it["finished_at"] - it["started_at"]).dt.total_seconds().to_numpy()
+        zero = (durations == 0) & (span > 1.0)
+        if zero.any():
+            i = int(span[zero].argmax())
+            rows = it[zero]
+            hints.append(
+                f"{int(zero.sum())} iteration(s) have a duration of 0 while their start to end "
+                f"spans more than a second (execution {rows['execution'].iloc[i]!r}: "
+                f"{span[zero][i]:.6g} s): is {duration_column!r} the iterations' duration "
+                "column (--duration)?"
+            )
+    return hints

@@ -23,7 +23,6 @@ from jobcast.history.records import (
 __all__ = ["TraceColumns", "read_traces", "DURATION_UNITS"]
 
 
-
 @dataclass(frozen=True)
 class TraceColumns:
     """Which file columns hold the canonical trace fields.
@@ -64,10 +63,20 @@ def _optional(table: RawTable, given: str | None, canonical: str) -> str | None:
     return canonical if canonical in table.header else None
 
 
-def _times(table: RawTable, column: str) -> list[pd.Timestamp]:
+def _times(
+    table: RawTable, column: str, *, role: str, executions: list[str] | None = None
+) -> list[pd.Timestamp]:
+    """The column's times in UTC; ``role`` ("run end", ...) explains an empty cell."""
     out = []
     zoned: bool | None = None
-    for cell, line in zip(table.column(column), table.lines, strict=True):
+    for i, (cell, line) in enumerate(zip(table.column(column), table.lines, strict=True)):
+        if not cell.strip():
+            raise ImportFormatError(
+                table.path,
+                _empty_time(role, None if executions is None else executions[i]),
+                line=line,
+                column=column,
+            )
         try:
             ts: pd.Timestamp | None = pd.Timestamp(cell)
         except (ValueError, TypeError):
@@ -92,6 +101,20 @@ def _times(table: RawTable, column: str) -> list[pd.Timestamp]:
             )
         out.append(ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC"))
     return out
+
+
+def _empty_time(role: str, execution: str | None) -> str:
+    """Why a time is empty, and what to do: an empty end most often means still running."""
+    if not role.endswith("end"):
+        return f"the {role} is empty; every row needs its {role}"
+    what = "run" if role == "run end" else "iteration"
+    whose = f"execution {execution!r}" if execution is not None else f"the {what}"
+    return (
+        f"{whose} has an empty end: the {what} has not finished yet. Only "
+        f"finished runs are imported: leave {'the run' if what == 'run' else 'its run'}'s "
+        "rows out of the file and import them once it has finished; to follow a running "
+        "application, use `jobcast watch`"
+    )
 
 
 def _first_bad(bad: Any) -> int | None:
@@ -360,9 +383,9 @@ def read_traces(
     started = _optional(table, cols.started, "started_at")
     finished = _optional(table, cols.finished, "finished_at")
     if started is not None:
-        it["started_at"] = _times(table, started)
+        it["started_at"] = _times(table, started, role="iteration start")
     if finished is not None:
-        it["finished_at"] = _times(table, finished)
+        it["finished_at"] = _times(table, finished, role="iteration end", executions=execs)
     if started is not None and finished is not None:
         _ordered(table, it["started_at"], it["finished_at"], finished)
         _within_span(table, it, cols)
@@ -423,8 +446,10 @@ def read_traces(
         }
     )
     if cols.run_started is not None and cols.run_finished is not None:
-        rs = pd.Series(_times(table, cols.run_started), index=ctx.index)
-        rf = pd.Series(_times(table, cols.run_finished), index=ctx.index)
+        rs = pd.Series(_times(table, cols.run_started, role="run start"), index=ctx.index)
+        rf = pd.Series(
+            _times(table, cols.run_finished, role="run end", executions=execs), index=ctx.index
+        )
         _ordered(table, rs, rf, cols.run_finished)
         for column, times in ((cols.run_started, rs), (cols.run_finished, rf)):
             _constant_per_execution(table, ctx["execution"], times, column)

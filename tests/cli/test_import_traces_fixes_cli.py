@@ -1,0 +1,67 @@
+"""import traces on the command line: plausibility warnings, and failed first imports."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Jobcast
+
+MS_AS_S = "execution,iteration,duration_s,scale_out\na,0,821,4\na,1,199626,4\nb,0,900,4\n"
+GAP = "execution,iteration,duration_s,scale_out\na,0,1,4\na,2,1,4\n"
+
+
+def test_implausible_durations_warn_on_stderr_and_in_json(
+    jobcast: Jobcast, tmp_path: Path
+) -> None:
+    """Was: milliseconds read as seconds imported silently without start/end columns."""
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    (tmp_path / "t.csv").write_text(MS_AS_S)
+    code, out, err = jobcast("import", "traces", str(tmp_path / "t.csv"), "--job", "a",
+                             "--db", db)  # fmt: skip
+    assert code == 0 and "Imported 2 executions" in out
+    assert "warning:" in err and "longer than a day" in err and "--duration-unit ms" in err
+    code, out, _ = jobcast("import", "traces", str(tmp_path / "t.csv"), "--job", "b",
+                           "--db", db, "--json")  # fmt: skip
+    (warning,) = json.loads(out)["warnings"]
+    assert warning.startswith(f"{tmp_path / 't.csv'}: an iteration of execution 'a'")
+    code, out, _ = jobcast("import", "traces", str(tmp_path / "t.csv"), "--job", "c",
+                           "--duration-unit", "ms", "--db", db, "--json")  # fmt: skip
+    assert code == 0 and json.loads(out)["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [
+        (("import", "traces"), GAP),
+        (("import", "csv", "--runtime", "runtime"), "scale_out,runtime\n2,abc\n"),
+        (("import", "c3o"), "instance_count,gross_runtime\nx,1\n"),
+    ],
+)
+def test_a_failed_import_leaves_no_new_history(
+    jobcast: Jobcast, tmp_path: Path, command: tuple[str, ...], text: str
+) -> None:
+    """Was: an empty history left behind, so later commands said "unknown job"."""
+    path = tmp_path / "fresh.db"
+    (tmp_path / "bad.csv").write_text(text)
+    code, _, err = jobcast(*command[:2], str(tmp_path / "bad.csv"), *command[2:], "--job", "x",
+                           "--db", f"sqlite:///{path}")  # fmt: skip
+    assert code == 2 and "error:" in err
+    assert not list(tmp_path.glob("fresh.db*"))
+    code, _, err = jobcast("train", "progress", "--job", "x", "--db", f"sqlite:///{path}")
+    assert code != 0 and "no history database" in err and "unknown job" not in err
+
+
+def test_a_failed_import_keeps_an_existing_history(jobcast: Jobcast, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    (tmp_path / "good.csv").write_text("execution,iteration,duration_s,scale_out\na,0,9,4\n")
+    (tmp_path / "bad.csv").write_text(GAP)
+    good = jobcast("import", "traces", str(tmp_path / "good.csv"), "--job", "ok", "--db", db)
+    assert good[0] == 0
+    code, _, _ = jobcast("import", "traces", str(tmp_path / "bad.csv"), "--job", "x", "--db", db)
+    assert code == 2 and (tmp_path / "h.db").exists()
+    with sqlite3.connect(tmp_path / "h.db") as conn:
+        assert conn.execute("SELECT name FROM jobs").fetchall() == [("ok",)]
