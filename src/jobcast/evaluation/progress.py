@@ -202,7 +202,8 @@ def _intervals(
     high = np.empty(len(remaining))
     for row in np.unique(current):
         own = current == row
-        cal = calibrate(score[~own], level=level)
+        # each execution counts once, its sample points together (as the ETA calibrates)
+        cal = calibrate(score[~own], level=level, groups=current[~own])
         low[own] = remaining[own] * np.exp(cal.low * spread[own])
         high[own] = remaining[own] * np.exp(cal.high * spread[own])
     return low, high

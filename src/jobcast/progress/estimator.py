@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ from jobcast.progress.baseline import (
     suffix_runtimes,
 )
 from jobcast.progress.combine import combine, set_weights
-from jobcast.progress.interval import log_spread
+from jobcast.progress.interval import log_spread, widen
 from jobcast.progress.matching import match
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import PreparedHistory, prepare_history
@@ -60,7 +60,9 @@ class ProgressEstimate:
         ``similar``.
     spread
         How much the similar executions disagree: the weighted standard deviation of
-        their log estimates plus a floor (:func:`jobcast.progress.interval.log_spread`).
+        their log estimates, shrunk towards all candidates' when few match, plus a floor
+        (:func:`jobcast.progress.interval.log_spread`); for a scale-out beyond the
+        history's, widened by how far the extrapolation moved the estimate.
     best_similarity
         Runtime similarity of the closest execution of the history (1: iterations
         identical so far); low values mean the running execution resembles nothing in
@@ -295,6 +297,12 @@ class ProgressEstimator(BaseEstimator):
     ) -> ProgressEstimate:
         """:meth:`estimate` of a running execution given as a one-row history.
 
+        A latest scale-out outside the history's range rests on extrapolated scale-out
+        models: the spread is then at least the one at the nearest scale-out the history
+        ran with, and widened by how far the extrapolation moved the estimate from there
+        (``|log(estimate / estimate there)|``, added in quadrature), so extrapolating
+        never narrows the interval. The point estimate is unchanged.
+
         Parameters
         ----------
         cur
@@ -309,6 +317,30 @@ class ProgressEstimator(BaseEstimator):
         ProgressEstimate
         """
         check_is_fitted(self, "prepared_")
+        result = self._estimate_arrays(cur, current_nodes)
+        i = int(cur.n_iter[0])
+        seen = self.prepared_.arrays.scale_out
+        seen = seen[np.isfinite(seen)]
+        latest = float(cur.scale_out[0, i - 1])
+        if not seen.size or not np.isfinite(latest):
+            return result
+        nearest = float(np.clip(latest, seen.min(), seen.max()))
+        if nearest == latest:
+            return result
+        inside = replace(cur, scale_out=np.clip(cur.scale_out, seen.min(), seen.max()))
+        there = self._estimate_arrays(inside, current_nodes)
+        moved = (
+            abs(np.log(result.remaining_s / there.remaining_s))
+            if result.remaining_s > 0 and there.remaining_s > 0
+            else 0.0
+        )
+        spread = float(widen(max(result.spread, there.spread), moved))
+        return replace(result, spread=spread)
+
+    def _estimate_arrays(
+        self, cur: IterationArrays, current_nodes: dict[str, np.ndarray] | None
+    ) -> ProgressEstimate:
+        """The estimate at the running execution's own scale-outs."""
         prepared = self.prepared_
         exclude = None
         row = self._row_of.get(cur.executions[0])
@@ -325,9 +357,8 @@ class ProgressEstimator(BaseEstimator):
             )
         valid = np.ones(candidates.indices.size, dtype=bool)
         found = match(candidates.similarities, valid, self.params_)
-        estimates = candidates.remaining(
-            self.params_.adjustment, self.params_.length_strength
-        )[found.indices]
+        pooled = candidates.remaining(self.params_.adjustment, self.params_.length_strength)
+        estimates = pooled[found.indices]
         selected = np.ones(found.indices.size, dtype=bool)
         elapsed = float(cur.runtime[0, :i].sum())
         baseline = scaled = None
@@ -345,6 +376,9 @@ class ProgressEstimator(BaseEstimator):
         )
         weights = set_weights(selected, found.similarity, self.params_.exponent)
         weights = weights / weights.sum()
+        # the set's weights among every candidate: few effective ones lean on the pool
+        in_set = np.zeros(pooled.size)
+        in_set[found.indices] = weights
         order = np.argsort(-weights, kind="stable")
         ids = prepared.arrays.executions[candidates.indices[found.indices]]
         remaining = max(remaining, 0.0)
@@ -361,7 +395,7 @@ class ProgressEstimator(BaseEstimator):
                 zip(map(_plain, ids[order].tolist()), weights[order].tolist(), strict=True)
             ),
             estimates_s=tuple(float(x) for x in estimates[order]),
-            spread=float(log_spread(estimates, weights)),
+            spread=float(log_spread(pooled, in_set, pool=np.ones(pooled.size, dtype=bool))),
             best_similarity=float(
                 np.nanmax(candidates.similarities[MEASURES.index("runtime")], initial=0.0)
             ),

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError, JobcastError, NotEnoughDataError
-from jobcast.progress.combine import case_estimates
+from jobcast.progress.combine import case_estimates, set_weights
 from jobcast.progress.estimator import ProgressEstimator
 from jobcast.progress.interval import (
     IntervalCalibration,
@@ -23,6 +23,7 @@ from jobcast.progress.interval import (
     miss_probability,
     scores,
 )
+from jobcast.progress.matching import match_masks
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import sample_iterations, simulate_strengths
 from jobcast.progress.wallclock import WallClockHistory, wall_clock_history
@@ -193,13 +194,18 @@ class WallClockEstimator(BaseEstimator):
         """The interval's quantiles from leave-one-out estimates of the history's executions."""
         arrays = self.estimator_.prepared_.arrays
         if arrays.n_executions <= _HELD_OUT_RUNS:
-            estimate, actual, spread = self._held_out_scores()
+            estimate, actual, spread, run = self._held_out_scores()
         else:
-            estimate, actual, spread = self._in_sample_scores()
-        return calibrate(scores(estimate, actual, spread), level=self.level)
+            estimate, actual, spread, run = self._in_sample_scores()
+        # an execution's sample points are not independent: the quantiles count executions
+        return calibrate(scores(estimate, actual, spread), level=self.level, groups=run)
 
-    def _held_out_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Estimates, actual remaining times and spreads, every model fitted without the run."""
+    def _held_out_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Estimates, actual remaining times, spreads and executions, models fitted without it.
+
+        The spreads are the ones :meth:`ProgressEstimator.estimate` gives: the similar
+        executions' shrunk towards every candidate's when few match.
+        """
         params = self.estimator_.params_
         prepared = self.estimator_.prepared_
         strength = params.scale_out_strength
@@ -213,18 +219,21 @@ class WallClockEstimator(BaseEstimator):
                 strengths=(strength,),
             )[strength]
         except NotEnoughDataError:
-            return np.empty(0), np.empty(0), np.empty(0)
+            return np.empty(0), np.empty(0), np.empty(0), np.empty(0)
         estimate = case_estimates(cases, params)
         keep = np.isfinite(estimate)
-        spread = np.maximum(cases.spread(params), 1e-9)
-        return estimate[keep], cases.actual_remaining[keep], spread[keep]
+        mask, sim_final, _ = match_masks(cases.similarities, cases.valid, params)
+        weights = set_weights(mask, sim_final, params.exponent)
+        remaining = cases.remaining(params.adjustment, params.length_strength)
+        spread = np.maximum(log_spread(remaining, weights, pool=cases.valid), 1e-9)
+        return estimate[keep], cases.actual_remaining[keep], spread[keep], cases.current[keep]
 
-    def _in_sample_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _in_sample_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The same from the fitted estimator (over at most ``_CALIBRATION_RUNS`` runs)."""
         arrays = self.estimator_.prepared_.arrays
         n = arrays.n_executions
         rows = np.unique(np.round(np.linspace(0, n - 1, min(n, _CALIBRATION_RUNS))).astype(int))
-        got: list[tuple[float, float, float]] = []
+        got: list[tuple[float, float, float, float]] = []
         for r in rows.tolist():
             one = arrays.row(r)
             for i in sample_iterations(
@@ -235,9 +244,9 @@ class WallClockEstimator(BaseEstimator):
                 except JobcastError:
                     continue
                 actual = float(one.runtime[0, i:].sum())
-                got.append((est.remaining_s, actual, max(est.spread, 1e-9)))
-        estimate, actual, spread = np.array(got, dtype=np.float64).reshape(-1, 3).T
-        return estimate, actual, spread
+                got.append((est.remaining_s, actual, max(est.spread, 1e-9), r))
+        estimate, actual, spread, run = np.array(got, dtype=np.float64).reshape(-1, 4).T
+        return estimate, actual, spread, run
 
     def predict(
         self,

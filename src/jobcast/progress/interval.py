@@ -7,10 +7,19 @@ errors ``log(actual / estimate) / spread`` over the history set how many spreads
 the interval reaches to each side. So the interval is wide where the similar
 executions disagree and as wide as the estimator's past errors demand.
 
+Two small-sample corrections keep it from being overconfident: a set of few
+(effective) similar executions cannot show how much runs disagree, so its spread is
+shrunk towards the spread of all candidates (:func:`log_spread` with ``pool``); and
+quantiles of the scores of few past executions are replaced by a Student-t
+prediction interval when they cannot reach the level (:func:`calibrate`).
+
 References
 ----------
 Lei, G'Sell, Rinaldo, Tibshirani, Wasserman: "Distribution-Free Predictive Inference
 for Regression", JASA 2018 (split conformal prediction, locally weighted scores).
+Dunn, Wasserman, Ramdas: "Distribution-Free Prediction Sets for Two-Layer
+Hierarchical Models", JASA 2022 (scores grouped by execution: pooled CDF).
+Kish: "Survey Sampling", 1965 (effective sample size of weighted observations).
 """
 
 from __future__ import annotations
@@ -27,9 +36,11 @@ __all__ = [
     "MIN_SPREAD",
     "IntervalCalibration",
     "calibrate",
+    "effective_size",
     "log_spread",
     "miss_probability",
     "scores",
+    "widen",
 ]
 
 #: Floor of the log spread, so that a set of agreeing similar executions (or a single
@@ -39,35 +50,98 @@ MIN_SPREAD = 0.05
 # z of the standard normal at 0.9: the half-width of a central 80 % interval.
 _Z = {0.8: 1.2815515655446004}
 
+# How many similar executions the spread of all candidates counts as when a set's own
+# spread is shrunk towards it: one, so it decides a single match's spread and fades as
+# the set grows (a conjugate prior worth one observation).
+_POOL_WEIGHT = 1.0
 
-def log_spread(estimates: np.ndarray, weights: np.ndarray) -> np.ndarray:
+
+def effective_size(weights: np.ndarray) -> np.ndarray:
+    """Kish's effective number of weighted observations ``(sum w)^2 / sum w^2`` (last axis).
+
+    Examples
+    --------
+    >>> float(effective_size(np.array([1.0, 1.0, 1.0])))
+    3.0
+    >>> float(effective_size(np.array([1.0, 0.0])))
+    1.0
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    sq = (w * w).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(sq > 0, w.sum(axis=-1) ** 2 / np.where(sq > 0, sq, 1.0), 0.0)
+
+
+def _log_var(logs: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted variance of ``logs`` along the last axis, and the total weight."""
+    total = w.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (w * logs).sum(axis=-1) / total
+        var = (w * (logs - mean[..., None]) ** 2).sum(axis=-1) / total
+    return np.where(total > 0, np.maximum(var, 0.0), 0.0), total
+
+
+def log_spread(
+    estimates: np.ndarray, weights: np.ndarray, *, pool: np.ndarray | None = None
+) -> np.ndarray:
     """Weighted standard deviation of the log estimates along the last axis, plus a floor.
+
+    With ``pool``, the spread of a set of few effective executions ``n``
+    (:func:`effective_size`) is shrunk towards the spread of all pooled candidates
+    ``v_pool``: ``v = max(v_set, (n v_set + v_pool) / (n + 1))``. A single match has
+    no spread of its own, so it gets half the pool's variance; a large set keeps its own.
+    The shrinkage only ever widens (a set that disagrees more than the pool keeps its
+    spread).
 
     Parameters
     ----------
     estimates
-        Shape ``(..., k)``: remaining runtimes per similar execution (seconds).
+        Shape ``(..., k)``: remaining runtimes per candidate execution (seconds).
     weights
         Shape ``(..., k)``: their weights (0 for executions outside the set).
+    pool
+        Shape ``(..., k)``, boolean: every candidate the set was chosen from (None:
+        the set's spread alone).
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(...)``: ``sqrt(weighted var(log estimates)) + MIN_SPREAD``.
+        Shape ``(...)``: ``sqrt(v) + MIN_SPREAD``.
 
     Examples
     --------
     >>> float(log_spread(np.array([10.0, 10.0]), np.array([1.0, 1.0])))
     0.05
+    >>> one = log_spread(np.array([10.0, 20.0]), np.array([1.0, 0.0]), pool=np.array([1, 1]))
+    >>> round(float(one), 3)   # half the pool's variance: sqrt(0.5 * (log(2) / 2) ** 2)
+    0.295
     """
     est = np.asarray(estimates, dtype=np.float64)
-    w = np.where(est > 0, np.asarray(weights, dtype=np.float64), 0.0)
-    logs = np.log(np.where(est > 0, est, 1.0))
-    total = w.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (w * logs).sum(axis=-1) / total
-        var = (w * (logs - mean[..., None]) ** 2).sum(axis=-1) / total
-    return np.sqrt(np.where(total > 0, np.maximum(var, 0.0), 0.0)) + MIN_SPREAD
+    positive = est > 0
+    w = np.where(positive, np.asarray(weights, dtype=np.float64), 0.0)
+    logs = np.log(np.where(positive, est, 1.0))
+    var, _ = _log_var(logs, w)
+    if pool is not None:
+        inside = (np.asarray(pool) > 0) & positive
+        pooled, _ = _log_var(logs, inside.astype(np.float64))
+        n = effective_size(w)
+        shrunk = (n * var + _POOL_WEIGHT * pooled) / (n + _POOL_WEIGHT)
+        var = np.where(inside.any(axis=-1), np.maximum(var, shrunk), var)
+    return np.sqrt(var) + MIN_SPREAD
+
+
+def widen(spread: np.ndarray | float, extra: np.ndarray | float) -> np.ndarray:
+    """``spread`` with an independent log-scale uncertainty ``extra`` added in quadrature.
+
+    The floor :data:`MIN_SPREAD` stays outside: ``sqrt((spread - floor)^2 + extra^2) + floor``.
+
+    Examples
+    --------
+    >>> round(float(widen(0.35, 0.4)), 2)
+    0.55
+    """
+    core = np.maximum(np.asarray(spread, dtype=np.float64) - MIN_SPREAD, 0.0)
+    return np.sqrt(core**2 + np.asarray(extra, dtype=np.float64) ** 2) + MIN_SPREAD
 
 
 def scores(estimate: np.ndarray, actual: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -129,32 +203,95 @@ class IntervalCalibration:
         )
 
 
-def calibrate(past_scores: np.ndarray, *, level: float = 0.8) -> IntervalCalibration:
+# Fewest calibration units (executions, or scores without groups) whose conformal
+# ranks are used; fewer get the Student-t prediction interval.
+_MIN_CONFORMAL = 10
+
+
+def calibrate(
+    past_scores: np.ndarray, *, level: float = 0.8, groups: np.ndarray | None = None
+) -> IntervalCalibration:
     """Quantiles of past scores for a central ``level`` interval (split conformal).
 
-    With fewer than 10 finite scores the spread is read as a normal standard
-    deviation, doubled for the uncertainty of so few past errors.
+    Scores of one execution (its sample points) are not independent: with ``groups``
+    (the execution of each score) every execution counts once (pooled CDF, each score
+    weighted by one over its execution's count) and the conformal ranks count
+    executions, not scores. Without ``groups`` every score is its own unit.
+
+    With fewer than 10 units the conformal ranks cannot be trusted (at 80 %, fewer
+    than 9 cannot even reach the level), so the interval is the normal prediction
+    interval of one more unit's score, ``mean ± t(G - 1) sd sqrt(1 + 1/G)`` over the
+    ``G`` units, and at least the earlier fallback of twice the normal ``z`` to each
+    side. It always contains 0 (the estimate itself).
+
+    Parameters
+    ----------
+    past_scores
+        Leave-one-out scores (:func:`scores`); NaN ones are ignored.
+    level
+        Nominal coverage.
+    groups
+        Shape like ``past_scores``: the execution (any hashable label) of each score.
+
+    Returns
+    -------
+    IntervalCalibration
 
     Examples
     --------
     >>> c = calibrate(np.linspace(-1, 1, 101))
     >>> round(c.low, 2), round(c.high, 2)
-    (-0.8, 0.8)
+    (-0.82, 0.82)
     """
     if not 0.0 < level < 1.0:
         raise InputError(f"level must lie in (0, 1), got {level}.")
-    s = np.asarray(past_scores, dtype=np.float64)
-    s = np.sort(s[np.isfinite(s)])
+    raw = np.asarray(past_scores, dtype=np.float64).ravel()
+    finite = np.isfinite(raw)
+    if groups is None:
+        codes = np.arange(int(finite.sum()))
+    else:
+        labels = np.asarray(groups).ravel()
+        if labels.shape != raw.shape:
+            raise InputError(
+                f"groups must have one label per score: {labels.shape} against {raw.shape}."
+            )
+        codes = np.unique(labels[finite], return_inverse=True)[1].ravel()
+    values = raw[finite]
+    order = np.argsort(values, kind="stable")
+    s, codes = values[order], codes[order]
+    n = int(s.size)
+    # every unit weighs 1 in total, shared among its scores
+    weight = 1.0 / np.bincount(codes)[codes] if n else np.empty(0)
+    units = int(np.unique(codes).size)
     tail = (1.0 - level) / 2.0
-    if s.size < 10:
-        z = _Z.get(level) or float(_normal_ppf(1.0 - tail))
-        return IntervalCalibration(low=-2.0 * z, high=2.0 * z, level=level, n_scores=int(s.size))
-    n = s.size
-    # conformal ranks: ceil((n + 1) q) of n, clipped to the sample
-    lo = max(int(math.floor((n + 1) * tail)) - 1, 0)
-    hi = min(int(math.ceil((n + 1) * (1.0 - tail))) - 1, n - 1)
+    if units < _MIN_CONFORMAL:
+        low, high = _small_sample(s, weight, units, tail)
+        return IntervalCalibration(low=low, high=high, level=level, n_scores=n)
+    cum = np.cumsum(weight)
+    # conformal ranks over the units: ceil((G + 1) q) of G, clipped to the sample
+    k_lo = max(math.floor((units + 1) * tail), 1)
+    k_hi = min(math.ceil((units + 1) * (1.0 - tail)), units)
+    lo = int(np.searchsorted(cum, k_lo - 1e-9))
+    hi = min(int(np.searchsorted(cum, k_hi - 1e-9)), n - 1)
     low, high = float(min(s[lo], 0.0)), float(max(s[hi], 0.0))
-    return IntervalCalibration(low=low, high=high, level=level, n_scores=int(n))
+    return IntervalCalibration(low=low, high=high, level=level, n_scores=n)
+
+
+def _small_sample(
+    s: np.ndarray, weight: np.ndarray, units: int, tail: float
+) -> tuple[float, float]:
+    """Student-t prediction interval of one more unit's score, at least ``±2 z``."""
+    z = _Z.get(1.0 - 2.0 * tail) or float(_normal_ppf(1.0 - tail))
+    low, high = -2.0 * z, 2.0 * z
+    if units >= 2:
+        from scipy.stats import t as student
+
+        mean = float(np.average(s, weights=weight))
+        # unit-weighted variance, Bessel-corrected by the number of units
+        var = float(np.average((s - mean) ** 2, weights=weight)) * units / (units - 1)
+        half = float(student.ppf(1.0 - tail, units - 1)) * math.sqrt(var * (1.0 + 1.0 / units))
+        low, high = min(low, mean - half), max(high, mean + half)
+    return float(min(low, 0.0)), float(max(high, 0.0))
 
 
 def _normal_ppf(p: float) -> float:

@@ -226,7 +226,10 @@ class SimulationCases:
         weights = np.power(np.clip(sim_final, 0.0, 1.0), params.exponent) * mask
         # a set whose similarities are all 0 is averaged plainly (as the estimates are)
         weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, mask * 1.0)
-        return log_spread(self.remaining(params.adjustment, params.length_strength), weights)
+        # shrunk towards all candidates' spread when few match, as the ETA's (log_spread)
+        return log_spread(
+            self.remaining(params.adjustment, params.length_strength), weights, pool=self.valid
+        )
 
     def pair_accuracy(self, adjustment: float = 1.0) -> np.ndarray:
         """Accuracy of estimating each case from each candidate alone, shape ``(C, E)``.
