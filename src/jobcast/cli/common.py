@@ -243,8 +243,13 @@ def print_error(error: BaseException) -> None:
 
 
 @contextmanager
-def progress_callback(description: str, *, quiet: bool = False) -> Iterator[Callable[..., None]]:
-    """A ``callback(done, total, message="")`` rendering a rich progress bar on stderr."""
+def progress_callback(
+    description: str, *, quiet: bool = False, total: int | None = None
+) -> Iterator[Callable[..., None]]:
+    """A ``callback(done, total, message="")`` rendering a rich progress bar on stderr.
+
+    ``total``, when known before the first report, shows from the bar's first frame.
+    """
     if quiet:
         yield lambda *a, **k: None
         return
@@ -262,7 +267,7 @@ def progress_callback(description: str, *, quiet: bool = False) -> Iterator[Call
         # would stand before an error message): no bar at all there
         disable=not _out("err_console").is_interactive,
     ) as progress:
-        task = progress.add_task(description, total=None, note="")
+        task = progress.add_task(description, total=total, note="")
 
         def update(done: int, total: int | None = None, message: str = "") -> None:
             progress.update(task, completed=done, total=total, note=message)

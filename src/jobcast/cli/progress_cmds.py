@@ -22,8 +22,8 @@ from jobcast.cli.common import (
     check_output_file,
     console,
     emit_json,
-    err_console,
     open_repo,
+    progress_callback,
     table,
 )
 from jobcast.cli.watch_cmds import estimate, watch
@@ -171,22 +171,7 @@ def _progress_lines(description: str, *, after: str = "") -> Iterator[ProgressLi
 @contextmanager
 def _bar(description: str, total: int | None) -> Iterator[Callable[..., None]]:
     """A rich progress bar on standard error whose total shows from its first frame."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}"),
-        console=err_console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(description, total=total, note="")
-
-        def update(done: int, total: int | None = None, message: str = "") -> None:
-            progress.update(task, completed=done, total=total, note=message)
-
+    with progress_callback(description, total=total) as update:
         yield update
 
 
