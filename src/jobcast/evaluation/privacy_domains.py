@@ -46,6 +46,7 @@ import pandas as pd
 from jobcast.errors import DomainError, InputError
 from jobcast.privacy import Domain, NumericDomain
 from jobcast.privacy.consistency import split_declaration
+from jobcast.privacy.domain import read_domain_json
 
 __all__ = [
     "C3O_PAPER_JOBS",
@@ -196,14 +197,10 @@ def _builtin_columns(job: str) -> list[str]:
 
 
 def _read_declaration(domain_file: Path, csv: Path, columns: list[str]) -> Domain:
-    import json
-
     try:
-        data = json.loads(domain_file.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise InputError(f"{domain_file}: cannot read domain file: {e.strerror or e}") from e
-    except json.JSONDecodeError as e:
-        raise InputError(f"{domain_file}, line {e.lineno}: not valid JSON: {e.msg}") from e
+        data = read_domain_json(domain_file)
+    except DomainError as e:
+        raise InputError(str(e)) from e
     try:
         rest, facts = split_declaration(data)
         declared = Domain.from_dict(rest)

@@ -67,6 +67,7 @@ __all__ = [
     "Domain",
     "integer_bounds",
     "load_domain",
+    "read_domain_json",
     "save_domain",
 ]
 
@@ -242,6 +243,23 @@ class Domain:
         return ok
 
 
+def read_domain_json(path: str | Path) -> Any:
+    """A domain file's JSON, not yet checked (its ``machines`` entry may still be in it).
+
+    Raises
+    ------
+    DomainError
+        If the file cannot be read or is not JSON; the message names the file (and line).
+    """
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise DomainError(f"{p}: cannot read domain file: {e.strerror or e}") from e
+    except json.JSONDecodeError as e:
+        raise DomainError(f"{p}, line {e.lineno}: not valid JSON: {e.msg}") from e
+
+
 def load_domain(path: str | Path) -> Domain:
     """Read a domain file (format in this module's docstring).
 
@@ -251,12 +269,7 @@ def load_domain(path: str | Path) -> Domain:
         If the file cannot be read or is malformed; the message names the file.
     """
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise DomainError(f"{p}: cannot read domain file: {e.strerror or e}") from e
-    except json.JSONDecodeError as e:
-        raise DomainError(f"{p}, line {e.lineno}: not valid JSON: {e.msg}") from e
+    data = read_domain_json(p)
     try:
         return Domain.from_dict(data)
     except DomainError as e:

@@ -30,7 +30,6 @@ spend more than the budget.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -54,7 +53,7 @@ from jobcast.errors import (
 from jobcast.history import HistoryRepository
 from jobcast.history.ledger import ReleaseLease
 from jobcast.privacy.consistency import MachineFacts, split_declaration
-from jobcast.privacy.domain import Domain
+from jobcast.privacy.domain import Domain, read_domain_json
 from jobcast.privacy.history_io import job_roles, release_frame, schema_domain
 from jobcast.privacy.interrupts import interrupted_by, signals_as_interrupts
 from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
@@ -178,15 +177,6 @@ def _check_method(method: Any) -> str:
     return method
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise DomainError(f"{path}: cannot read domain file: {e.strerror or e}") from e
-    except json.JSONDecodeError as e:
-        raise DomainError(f"{path}, line {e.lineno}: not valid JSON: {e.msg}") from e
-
-
 def _check_domain(domain: Any) -> tuple[Domain | None, MachineFacts | None]:
     """The declared domain and machine facts (a domain file's ``machines`` entry)."""
     if domain is None or isinstance(domain, Domain):
@@ -194,7 +184,7 @@ def _check_domain(domain: Any) -> tuple[Domain | None, MachineFacts | None]:
     if isinstance(domain, str | os.PathLike):
         path = Path(domain)
         try:
-            rest, facts = split_declaration(_read_json(path))
+            rest, facts = split_declaration(read_domain_json(path))
             return Domain.from_dict(rest), facts
         except DomainError as e:
             raise e if str(e).startswith(str(path)) else DomainError(f"{path}: {e}") from e
