@@ -47,6 +47,7 @@ from jobcast.errors import DomainError, InputError
 from jobcast.privacy import Domain, NumericDomain
 from jobcast.privacy.consistency import split_declaration
 from jobcast.privacy.domain import read_domain_json
+from jobcast.privacy.release_checks import column_mismatch
 
 __all__ = [
     "C3O_PAPER_JOBS",
@@ -211,16 +212,11 @@ def _read_declaration(domain_file: Path, csv: Path, columns: list[str]) -> Domai
             f"{domain_file}: a \"machines\" entry is not used by `evaluate privacy` (its "
             "files have no machine type); remove it"
         )
-    extra = [n for n in declared.names if n not in columns]
-    missing = [c for c in columns if c not in declared]
-    if extra or missing:
+    parts = column_mismatch(declared, columns, owner=str(csv))
+    if parts:
         raise InputError(
-            f"{domain_file} does not declare the columns of {csv}: "
-            + "; ".join(
-                ([f"it declares {extra}, which the file lacks"] if extra else [])
-                + ([f"it leaves {missing} undeclared"] if missing else [])
-            )
-            + f". Declare exactly {columns}"
+            f"{domain_file} does not declare the columns of {csv}: {'; '.join(parts)}. "
+            f"Declare exactly {columns}"
         )
     return declared
 

@@ -45,6 +45,28 @@ def _suggest(name: str, candidates: Sequence[str]) -> str | None:
     return close[0] if close else None
 
 
+def column_mismatch(declared: Domain, columns: Sequence[str], *, owner: str) -> list[str]:
+    """What is wrong with a declaration's column names against ``columns`` (empty: nothing).
+
+    ``owner`` names whose columns they are in the sentences (``"job 'sort'"``, a file).
+    A declared name the owner lacks gets a did-you-mean for a case or spelling slip.
+    """
+    extra = [n for n in declared.names if n not in columns]
+    missing = [c for c in columns if c not in declared]
+    parts = []
+    if extra:
+        hints = [
+            f"{n!r} -> {s!r}" for n in extra if (s := _suggest(n, missing or columns)) is not None
+        ]
+        parts.append(
+            f"it declares {extra}, which {owner} does not have"
+            + (f" (did you mean {', '.join(hints)}? names are case-sensitive)" if hints else "")
+        )
+    if missing:
+        parts.append(f"it does not declare the column(s) {missing} of {owner}")
+    return parts
+
+
 def check_declared_columns(
     declared: Domain, columns: Sequence[str], *, job: str, source: str | None = None
 ) -> None:
@@ -65,23 +87,12 @@ def check_declared_columns(
     ------
     DomainError
         Naming the file, the declared names the job does not have (with a did-you-mean
-        for a case or spelling slip) and the job's columns left undeclared.
+        for a case or spelling slip) and the job's columns left undeclared
+        (:func:`column_mismatch`).
     """
-    extra = [n for n in declared.names if n not in columns]
-    missing = [c for c in columns if c not in declared]
-    if not extra and not missing:
+    parts = column_mismatch(declared, columns, owner=f"job {job!r}")
+    if not parts:
         return
-    parts = []
-    if extra:
-        hints = [
-            f"{n!r} -> {s!r}" for n in extra if (s := _suggest(n, missing or columns)) is not None
-        ]
-        parts.append(
-            f"it declares {extra}, which job {job!r} does not have"
-            + (f" (did you mean {', '.join(hints)}? names are case-sensitive)" if hints else "")
-        )
-    if missing:
-        parts.append(f"it does not declare the job's column(s) {missing}")
     where = f"domain file {source}" if source else "the domain"
     raise DomainError(
         f"{where}: {'; '.join(parts)}. Declare exactly the job's columns {list(columns)} "
