@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,31 +46,27 @@ import numpy as np
 import pandas as pd
 
 from jobcast import __version__
-from jobcast.errors import DomainError, ImportFormatError, InputError
+from jobcast.errors import DomainError, InputError
 from jobcast.privacy.base import check_rows
 from jobcast.privacy.consistency import MACHINES_KEY, MachineFacts
-from jobcast.privacy.domain import CategoricalDomain, Domain, NumericDomain, load_domain
+from jobcast.privacy.domain import Domain, NumericDomain, load_domain
 from jobcast.privacy.noise import check_epsilon
-from jobcast.privacy.registry import (
-    DEFAULT_METHOD,
-    ROLES,
-    bound_roles,
-    make_synthesizer,
-    role_params,
+from jobcast.privacy.registry import DEFAULT_METHOD, bound_roles, make_synthesizer, role_params
+from jobcast.privacy.share_format import (
+    MANIFEST_FILE,
+    ROLES_KEY,
+    ROWS_FILE,
+    SHARE_FORMAT,
+    SharePackage,
 )
-from jobcast.privacy.verify import (
-    check_digests,
-    check_job_name,
-    check_ledger,
-    check_rows_in_domain,
-    file_digest,
-    manifest_digest,
-)
+from jobcast.privacy.share_read import read_share, verify_share
+from jobcast.privacy.verify import file_digest, manifest_digest
 
 __all__ = [
     "SHARE_FORMAT",
     "MANIFEST_FILE",
     "ROWS_FILE",
+    "ROLES_KEY",
     "SharePackage",
     "create_share",
     "write_share",
@@ -81,58 +76,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-SHARE_FORMAT = "jobcast-share/1"
-MANIFEST_FILE = "manifest.json"
-ROWS_FILE = "rows.csv"
-#: The manifest's optional entry naming the job's runtime, scale-out and machine-type columns.
-ROLES_KEY = "roles"
-
-_REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "format": str,
-    "job": str,
-    "created": str,
-    "jobcast_version": str,
-    "method": str,
-    "parameters": dict,
-    "differential_privacy": bool,
-    "epsilon_spent": (int, float, type(None)),
-    "budget": list,
-    "rows": int,
-    "columns": list,
-}
-
-
-@dataclass(frozen=True)
-class SharePackage:
-    """A share: its manifest (JSON-ready mapping) and its synthetic rows.
-
-    Parameters
-    ----------
-    manifest
-        The manifest (format in this module's docstring).
-    rows
-        The synthetic executions, columns in manifest order.
-    """
-
-    manifest: Mapping[str, Any]
-    rows: pd.DataFrame = field(repr=False)
-
-    @property
-    def job(self) -> str:
-        """Job name."""
-        return str(self.manifest["job"])
-
-    @property
-    def epsilon(self) -> float | None:
-        """Total ε of the release (``None`` without DP)."""
-        e = self.manifest.get("epsilon")
-        return None if e is None else float(e)
-
-    @property
-    def differential_privacy(self) -> bool:
-        """Whether the rows are differentially private."""
-        return bool(self.manifest["differential_privacy"])
 
 
 def _json_safe(v: Any) -> Any:
@@ -316,183 +259,3 @@ def write_share(pkg: SharePackage, out_dir: str | Path, *, overwrite: bool = Fal
     d.mkdir(parents=True, exist_ok=True)
     write_share_files(pkg, d)
     return d
-
-
-def _check_manifest(path: Path, m: Any) -> None:
-    if not isinstance(m, dict):
-        raise ImportFormatError(str(path), "the manifest must be a JSON object")
-    for key, typ in _REQUIRED.items():
-        if key not in m:
-            raise ImportFormatError(str(path), f"missing key {key!r}")
-        val = m[key]
-        if typ is int and (isinstance(val, bool) or not isinstance(val, int)):
-            raise ImportFormatError(str(path), f"{key!r} must be an integer")
-        if typ is not int and (not isinstance(val, typ) or isinstance(val, bool) != (typ is bool)):
-            what = typ.__name__ if isinstance(typ, type) else "number or null"
-            raise ImportFormatError(str(path), f"{key!r} must be a {what}")
-    if m["format"] != SHARE_FORMAT:
-        raise ImportFormatError(
-            str(path), f"unsupported share format {m['format']!r}; expected {SHARE_FORMAT!r}"
-        )
-    if m["rows"] <= 0:
-        raise ImportFormatError(str(path), "'rows' must be positive")
-    check_job_name(path, m["job"])
-    check_ledger(path, m)
-    names = []
-    for c in m["columns"]:
-        if not isinstance(c, dict) or "name" not in c or "domain" not in c:
-            raise ImportFormatError(str(path), "every column needs 'name' and 'domain'")
-        names.append(c["name"])
-    if len(set(names)) != len(names) or not names:
-        raise ImportFormatError(str(path), "column names must be distinct and non-empty")
-    roles = m.get(ROLES_KEY, {})
-    if not isinstance(roles, dict) or any(
-        r not in ROLES or v not in names for r, v in roles.items()
-    ):
-        raise ImportFormatError(
-            str(path), f"{ROLES_KEY!r} must map roles {list(ROLES)} to the share's columns"
-        )
-
-
-def _estimated(dom: NumericDomain, lower: float, upper: float) -> NumericDomain:
-    """A column's domain with its bought bounds; ``[0, upper]`` of a log column is linear.
-
-    perfmodel releases a log column whose DP window reaches the bottom of the public
-    search range (zeros, or values that small or below, clipped there) on a linear
-    scale from 0 (:func:`jobcast.privacy.perfmodel.locate.locate_columns`).
-    """
-    if dom.log and lower == 0.0:
-        return NumericDomain(
-            lower=0.0, upper=upper, log=False, integer=dom.integer, bins=dom.bins
-        )
-    return dom.with_bounds(lower, upper)
-
-
-def _share_domain(mpath: Path, manifest: Mapping[str, Any]) -> Domain:
-    """The declared domains with the release's DP bound estimates filled in."""
-    try:
-        declared = {c["name"]: c["domain"] for c in manifest["columns"]}
-        domain = Domain.from_dict({"columns": declared})
-    except DomainError as e:
-        raise ImportFormatError(str(mpath), f"bad column domain: {e}") from e
-    for c in manifest["columns"]:
-        est = c.get("estimated_bounds")
-        if est is None:
-            continue
-        dom = domain[c["name"]]
-        ok = (
-            isinstance(est, list)
-            and len(est) == 2
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in est)
-        )
-        if not ok or not isinstance(dom, NumericDomain) or dom.declared:
-            raise ImportFormatError(
-                str(mpath),
-                f"column {c['name']!r}: 'estimated_bounds' belong only to a numeric column "
-                "without declared bounds, as [lower, upper]",
-            )
-        try:
-            domain = domain.replace(c["name"], _estimated(dom, float(est[0]), float(est[1])))
-        except DomainError as e:
-            raise ImportFormatError(str(mpath), f"column {c['name']!r}: {e}") from e
-    return domain
-
-
-def _check_machine_rows(
-    mpath: Path, rpath: Path, manifest: Mapping[str, Any], rows: pd.DataFrame
-) -> None:
-    """Every row holds together with the manifest's machine facts (when it declares any)."""
-    if MACHINES_KEY not in manifest:
-        return
-    try:
-        facts = MachineFacts.from_dict(manifest[MACHINES_KEY])
-        if facts.machine_type is None:
-            raise DomainError("the machine-type column is not named")
-        idx, column = facts.first_inconsistent(rows)
-    except DomainError as e:
-        raise ImportFormatError(str(mpath), f"bad machine facts: {e}") from e
-    if idx >= 0:
-        raise ImportFormatError(
-            str(rpath),
-            "the row does not hold together with the manifest's machine facts (value "
-            "x scale-out): the rows were edited or the manifest does not belong to them",
-            line=idx + 2,
-            column=column,
-        )
-
-
-def _label_readers(domain: Domain) -> dict[str, Any]:
-    """Per categorical column, the declared label a CSV cell's text stands for.
-
-    A CSV cell is text: ``"9630"`` is the label ``"9630"`` or ``9630``, whichever the
-    domain declares (an undeclared text stays as it is, and the domain check refuses it).
-    """
-    readers: dict[str, Any] = {}
-    for name, dom in domain.columns:
-        if isinstance(dom, CategoricalDomain):
-            by_text = {str(v): v for v in dom.values}
-            readers[name] = lambda text, by_text=by_text: by_text.get(text, text)
-    return readers
-
-
-def read_share(directory: str | Path) -> SharePackage:
-    """Read a share package and verify everything it claims.
-
-    Checks, in order: the manifest's keys and format; its ledger (every spend > 0,
-    summing to ε; ``differential_privacy``, ε, the method and its parameters agree);
-    the columns and row count of ``rows.csv``; every value against the declared domains
-    (naming the line); every row against the declared machine facts (``machines``: slots and
-    memory follow from the machine type and the scale-out); the SHA-256 digests of
-    ``rows.csv`` and of the manifest.
-
-    Raises
-    ------
-    ImportFormatError
-        Naming the file (and line/column where possible) and what does not verify.
-    """
-    d = Path(directory)
-    mpath, rpath = d / MANIFEST_FILE, d / ROWS_FILE
-    if not d.is_dir():
-        raise ImportFormatError(str(d), "a share is a directory holding manifest.json and rows.csv")
-    if not mpath.is_file():
-        raise ImportFormatError(str(mpath), "no manifest.json: is this a jobcast share directory?")
-    if not rpath.is_file():
-        raise ImportFormatError(str(rpath), "no rows.csv next to the manifest")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ImportFormatError(str(mpath), f"not valid JSON: {e.msg}", line=e.lineno) from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise ImportFormatError(str(mpath), f"cannot read the manifest: {e}") from e
-    _check_manifest(mpath, manifest)
-    domain = _share_domain(mpath, manifest)
-    try:
-        rows = pd.read_csv(rpath, converters=_label_readers(domain))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise ImportFormatError(str(rpath), f"cannot parse CSV: {e}") from e
-    expected = list(domain.names)
-    if list(rows.columns) != expected:
-        raise ImportFormatError(
-            str(rpath),
-            f"columns {list(rows.columns)} differ from the manifest's {expected}",
-            line=1,
-        )
-    if len(rows) != manifest["rows"]:
-        raise ImportFormatError(
-            str(rpath), f"{len(rows)} rows, but the manifest says {manifest['rows']}"
-        )
-    check_rows_in_domain(rpath, rows, domain)
-    _check_machine_rows(mpath, rpath, manifest, rows)
-    check_digests(mpath, rpath, manifest)
-    return SharePackage(manifest, rows)
-
-
-def verify_share(path: str | Path) -> dict[str, Any]:
-    """Verify a share package (see :func:`read_share`) and return its manifest.
-
-    Raises
-    ------
-    ImportFormatError
-        Saying what does not verify.
-    """
-    return dict(read_share(path).manifest)
