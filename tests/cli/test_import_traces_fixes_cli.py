@@ -65,3 +65,18 @@ def test_a_failed_import_keeps_an_existing_history(jobcast: Jobcast, tmp_path: P
     assert code == 2 and (tmp_path / "h.db").exists()
     with sqlite3.connect(tmp_path / "h.db") as conn:
         assert conn.execute("SELECT name FROM jobs").fetchall() == [("ok",)]
+
+
+def test_decimal_commas_need_and_take_the_decimal_option(jobcast: Jobcast, tmp_path: Path) -> None:
+    """The hint names --decimal ,: import traces has the option (as import csv)."""
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    (tmp_path / "t.csv").write_text(
+        "execution;iteration;duration_s;scale_out;size\na;0;1,5;2;2,5\na;1;2;2;2,5\n"
+    )
+    args = ("import", "traces", str(tmp_path / "t.csv"), "--job", "a", "--context", "size")
+    code, _, err = jobcast(*args, "--db", db)
+    assert code == 2 and "--decimal ," in err and "line 2" in err
+    code, out, _ = jobcast(*args, "--decimal", ",", "--db", db, "--json")
+    assert code == 0 and json.loads(out)["imports"][0]["executions"] == 1
+    rows = sqlite3.connect(tmp_path / "h.db").execute("SELECT duration_s FROM iterations")
+    assert sorted(r[0] for r in rows) == [1.5, 2.0]

@@ -89,7 +89,8 @@ def test_a_domain_file_for_other_columns_is_named(data_dir, tmp_path):
     wrong["columns"]["Prob"] = wrong["columns"].pop("prob")
     path = tmp_path / "wrong.json"
     path.write_text(json.dumps(wrong))
-    with pytest.raises(InputError, match=r"wrong\.json does not declare.*\['Prob'\].*\['prob'\]") as e:
+    says = r"wrong\.json does not declare.*\['Prob'\].*\['prob'\]"
+    with pytest.raises(InputError, match=says) as e:
         _run(data_dir, "logscan", path)
     # the same did-you-mean as a release's check of a job's columns (one core)
     assert "did you mean 'Prob' -> 'prob'" in str(e.value)

@@ -165,15 +165,18 @@ def import_traces(
     job: str,
     columns: TraceColumns,
     sep: str | None = None,
+    decimal: str = ".",
     origin: str | None = None,
     warn: Warn | None = None,
 ) -> ImportSummary:
     """Import an iteration-level trace (one row per iteration); ``origin`` as in import_csv.
 
+    ``decimal``: the numbers' decimal mark, ``"."`` or ``","`` (as ``import csv``'s).
+
     ``warn`` receives the hints of :func:`jobcast.history.importers.hints.trace_hints`
     (default: logged): durations that look like another unit or another column.
     """
-    table = read_traces(file, job=job, columns=columns, sep=sep)
+    table = read_traces(file, job=job, columns=columns, sep=sep, decimal=decimal)
     table = replace(table, executions=_from(table.executions, origin))
     where = table.executions.provenance.origin
     hints = trace_hints(

@@ -27,7 +27,7 @@ from jobcast.collect.remote import fetch_remote_log, list_remote_logs
 from jobcast.collect.rest import SparkRestError, SparkRestFollower
 from jobcast.errors import InputError, JobcastError, UnknownJobError
 from jobcast.history import HistoryRepository, JobSpec
-from jobcast.history.importers.kinds import infer_attribute
+from jobcast.history.importers.kinds import live_context, live_job_spec
 
 __all__ = ["import_history_server", "import_remote_eventlogs", "SourceFollower"]
 
@@ -192,9 +192,7 @@ def import_remote_eventlogs(
             "the prefix that holds the logs (spark.eventLog.dir)"
         )
     logs = [
-        log
-        for log in found
-        if not log["in_progress"] and log["name"] not in (skip_names or set())
+        log for log in found if not log["in_progress"] and log["name"] not in (skip_names or set())
     ]
     for log in found:
         if log["in_progress"]:
@@ -353,24 +351,14 @@ class SourceFollower:
     def _poll(self, app_id: str, name: str, follower: SparkRestFollower) -> None:
         new = follower.poll()
         if follower.started_at is not None and app_id not in self._started:
-            spec = _existing(self.repo, name) or JobSpec(
-                name,
-                tuple(
-                    infer_attribute(k, numeric=isinstance(v, int | float))
-                    for k, v in follower.context.items()
-                ),
-                runtime_column=None,
-                scale_out_column=None,
-                machine_type_column=None,
-            )
+            context = live_context(follower.context)
+            spec = _existing(self.repo, name) or live_job_spec(name, context)
             first = new["scale_out"].dropna() if len(new) else pd.Series(dtype=float)
             self.repo.start_execution(
                 spec,
                 app_id,
                 scale_out=int(first.iloc[0]) if len(first) else None,
-                attributes={
-                    k: v for k, v in follower.context.items() if k in spec.attribute_names
-                },
+                attributes={k: v for k, v in context.items() if k in spec.attribute_names},
                 started_at=follower.started_at,
                 origin=self._origins.get(app_id, self.source),
             )

@@ -273,6 +273,7 @@ def import_traces(
     context: Annotated[
         list[str] | None, typer.Option("--context", help="Per-execution context column.")
     ] = None,
+    decimal: DecimalOption = ".",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -296,6 +297,7 @@ def import_traces(
             job=job,
             columns=columns,
             sep=sep,
+            decimal=decimal,
             origin=_origin(file),
             warn=warnings.append,
         )

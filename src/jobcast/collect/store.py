@@ -16,7 +16,7 @@ from jobcast.history import (
     Provenance,
     SourceKind,
 )
-from jobcast.history.importers.kinds import infer_attribute
+from jobcast.history.importers.kinds import live_context, live_job_spec
 
 __all__ = ["iteration_table"]
 
@@ -51,17 +51,9 @@ def iteration_table(
         run, logged, origin = imported.run, imported.iterations, str(imported.path)
     else:
         run, logged, origin = imported
-    context = dict(context or {})
-    if existing is not None:
-        attributes = existing.attributes
-        spec = existing
-    else:
-        attributes = tuple(
-            infer_attribute(k, numeric=isinstance(v, int | float)) for k, v in context.items()
-        )
-        spec = JobSpec(
-            job, attributes, runtime_column=None, scale_out_column=None, machine_type_column=None
-        )
+    context = live_context(context or {})
+    spec = existing if existing is not None else live_job_spec(job, context)
+    attributes = spec.attributes
     it = (logged if iterations is None else iterations).copy()
     it["execution"] = run.app_id
     it = it[[c for c in ITERATION_COLUMNS if c in it.columns]]

@@ -38,7 +38,7 @@ from jobcast.errors import (
     JobcastError,
 )
 from jobcast.history import HistoryRepository, JobSpec
-from jobcast.history.importers.kinds import infer_attribute
+from jobcast.history.importers.kinds import live_context, live_job_spec
 from jobcast.history.live_writer import DeferredConflict, LiveWriter
 from jobcast.history.values import utc
 
@@ -266,16 +266,11 @@ class Collector:
 
     @staticmethod
     def _new_spec(r: ExecutionReport) -> JobSpec:
-        names = list(r.params)
-        if r.input_size is not None and "input_size" not in names:
-            names.insert(0, "input_size")
-        attrs = tuple(
-            infer_attribute(n, numeric=isinstance(r.params.get(n, r.input_size), int | float))
-            for n in names
-        )
-        return JobSpec(
-            r.job, attrs, runtime_column=None, scale_out_column=None, machine_type_column=None
-        )
+        context = dict(r.params)
+        if r.input_size is not None and "input_size" not in context:
+            # the report's own field, first; a parameter of that name stands for it
+            context = {"input_size": r.input_size, **context}
+        return live_job_spec(r.job, context)
 
     def _execution(self, w: LiveWriter, r: ExecutionReport, create_jobs: bool) -> dict[str, Any]:
         out: dict[str, Any] = {"execution": r.execution, "job": r.job}
@@ -292,7 +287,7 @@ class Collector:
             if known.status is None or known.job != r.job:
                 w.own(r.execution, job=r.job)
         job_id, names = w.job(r.job, create=self._new_spec(r) if create_jobs else None)
-        values: dict[str, Any] = dict(r.params)
+        values: dict[str, Any] = live_context(r.params)
         if r.input_size is not None and "input_size" in names:
             values["input_size"] = r.input_size
         unknown = sorted(set(values) - set(names))

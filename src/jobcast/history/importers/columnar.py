@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from jobcast.errors import ImportFormatError, InputError
+from jobcast.errors import ImportFormatError
+from jobcast.history.importers.cells import (
+    TYPE_ROWS,
+    bad_cell,
+    cell_number,
+    check_separator,
+    comma_decimal,
+    is_number,
+    starts_text,
+    text_column_problem,
+)
 from jobcast.history.importers.kinds import infer_attribute
 from jobcast.history.importers.roles import check_kinds, check_roles
 from jobcast.history.importers.tabular import (
@@ -45,9 +54,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ColumnTable", "read_columns", "executions_from_columns", "TYPE_ROWS"]
 
-#: Rows that decide whether a column holds numbers.
-TYPE_ROWS = 1000
-
 
 @dataclass
 class _Column:
@@ -67,6 +73,8 @@ class ColumnTable:
     header: tuple[str, ...]
     columns: dict[str, _Column]
     lines: array[int]
+    #: whether numbers were read with decimal commas (``--decimal ,``)
+    comma: bool = False
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -82,7 +90,7 @@ class ColumnTable:
 
         col = self.require(name, option=option)
         if col.texts is not None:
-            first = next(i for i, t in enumerate(col.texts) if not _is_number(t))
+            first = next(i for i, t in enumerate(col.texts) if not is_number(t, comma=self.comma))
             self._bad(name, first, col.texts[first], what)
         if col.odd:
             first = min(col.odd)
@@ -101,47 +109,11 @@ class ColumnTable:
         col.odd.clear()
 
     def _bad(self, name: str, row: int, text: str, what: str) -> None:
-        example = "a whole number of machines like 4" if what == "scale-out" else (
-            "a plain number like 42 or 3.5"
-        )
-        if text == "" and what in ("runtime", "scale-out"):
-            message = f"empty {what}; fill it in, or remove the row (every execution needs one)"
-        elif text == "":
-            message = "empty value; fill it in, or drop the column if it is not known for every row"
-        elif _is_number(text):
-            message = (
-                f"{what} {text!r} is not a finite number (too large, or NaN); give a real value"
-            )
-        elif text == name:
-            message = (
-                f"{what} {text!r} is the column's name: this line repeats the header "
-                "(files joined with their headers?); remove it"
-            )
-        elif _DECIMAL_COMMA.match(text):
-            message = (
-                f"{what} {text!r} has a decimal comma; give --decimal , (with --sep ';' or "
-                "another separator than ','), or write it as " + example
-            )
-        else:
-            message = f"{what} {text!r} is not a number; write it as {example}"
+        message = bad_cell(text, column=name, what=what, comma=self.comma)
         raise ImportFormatError(self.path, message, line=self.lines[row], column=name)
 
 
-#: A number written with a decimal comma (``0,5``), as spreadsheets of many locales save.
-_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def read_columns(
-    path: str | Path, *, sep: str | None = None, decimal: str = "."
-) -> ColumnTable:
+def read_columns(path: str | Path, *, sep: str | None = None, decimal: str = ".") -> ColumnTable:
     """Read a delimited file with a header into typed columns, record by record.
 
     ``decimal`` is the decimal mark of the numbers (``.`` or ``,``; with ``,`` a
@@ -154,13 +126,12 @@ def read_columns(
         repeated header line, or a row with another number of fields than the header
         (naming its physical line); a decimal comma with a comma separator.
     """
-    if decimal not in (".", ","):
-        raise InputError(f"--decimal must be '.' or ',', got {decimal!r}")
+    comma = comma_decimal(decimal)
     p = checked_file(path)
     sep = _separator(sep)
     try:
         with p.open(encoding="utf-8-sig", newline="") as f:
-            return _read(p, f, sep, comma=decimal == ",")
+            return _read(p, f, sep, comma=comma)
     except UnicodeDecodeError as e:
         raise not_utf8(p, e) from e
 
@@ -168,13 +139,7 @@ def read_columns(
 def _read(p: Path, f: TextIO, sep: str | None, *, comma: bool) -> ColumnTable:
     first = f.readline()
     separator = file_separator(p, first, sep)
-    if comma and separator == ",":
-        raise ImportFormatError(
-            str(p),
-            "--decimal , needs a field separator other than ',' (';' or a tab; `import csv` "
-            "takes --sep ';' for a file whose separator is not guessed)",
-            line=1,
-        )
+    check_separator(str(p), separator, comma=comma)
     header = read_header(str(p), csv.reader([first], delimiter=separator))
     cols = [_Column(h) for h in header]
     interned: dict[str, str] = {}
@@ -190,7 +155,7 @@ def _read(p: Path, f: TextIO, sep: str | None, *, comma: bool) -> ColumnTable:
     columns: dict[str, _Column] = {}
     for c in cols:
         columns.setdefault(c.name, c)
-    return ColumnTable(str(p), header, columns, lines)
+    return ColumnTable(str(p), header, columns, lines, comma=comma)
 
 
 def _add(
@@ -199,18 +164,16 @@ def _add(
     if col.texts is not None:
         col.texts.append(interned.setdefault(cell, cell))
         return
-    try:
-        x = float(cell.replace(",", ".", 1) if comma and "," in cell else cell)
-    except ValueError:
-        x = math.nan
-        if row < TYPE_ROWS and cell != "":
-            # text early on: a text column after all, keeping every cell as written
-            texts = [col.odd.get(i, _fmt(v)) for i, v in enumerate(col.numbers)]
-            col.texts = [interned.setdefault(t, t) for t in texts]
-            col.texts.append(interned.setdefault(cell, cell))
-            col.numbers = array("d")
-            col.odd.clear()
-            return
+    number = cell_number(cell, comma=comma)
+    if number is None and starts_text(cell, row, number):  # most cells: no second call
+        # text early on: a text column after all, keeping every cell as written
+        texts = [col.odd.get(i, _fmt(v)) for i, v in enumerate(col.numbers)]
+        col.texts = [interned.setdefault(t, t) for t in texts]
+        col.texts.append(interned.setdefault(cell, cell))
+        col.numbers = array("d")
+        col.odd.clear()
+        return
+    x = math.nan if number is None else number
     if not math.isfinite(x):
         col.odd_count += 1
         if len(col.odd) < 100:
@@ -322,28 +285,10 @@ def executions_from_columns(
             continue
         col = table.require(name)
         if col.texts is not None:
-            numeric_cells = sum(1 for t in col.texts if _is_number(t))
-            if "" in col.texts:
-                i = col.texts.index("")
-                table._bad(name, i, "", "value")
-            commas = [i for i, t in enumerate(col.texts) if _DECIMAL_COMMA.match(t)]
-            if commas and numeric_cells + len(commas) == len(col.texts):
-                i = commas[0]
+            problem = text_column_problem(col.texts, comma=table.comma)
+            if problem is not None:
                 raise ImportFormatError(
-                    table.path,
-                    f"{col.texts[i]!r}: the column holds numbers with a decimal comma, which "
-                    "would be read as text; give --decimal , (with another separator than ','), "
-                    "or write decimal points",
-                    line=int(lines[i]),
-                    column=name,
-                )
-            if 2 * numeric_cells > len(col.texts):
-                i = next(i for i, t in enumerate(col.texts) if not _is_number(t))
-                raise ImportFormatError(
-                    table.path,
-                    f"{col.texts[i]!r} is text in a column of numbers; write a number there",
-                    line=int(lines[i]),
-                    column=name,
+                    table.path, problem.message, line=int(lines[problem.row]), column=name
                 )
             values: object = _text_series(col.texts)
             numeric = False

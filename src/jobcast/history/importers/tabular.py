@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobcast.errors import ImportFormatError, InputError
+from jobcast.history.importers.cells import bad_cell, cell_number, check_separator
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -217,7 +218,9 @@ def _dedupe(header: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def read_table(path: str | Path, *, sep: str | None = None, dedupe: bool = False) -> RawTable:
+def read_table(
+    path: str | Path, *, sep: str | None = None, dedupe: bool = False, comma: bool = False
+) -> RawTable:
     """Read a delimited text file with a header line.
 
     Parameters
@@ -229,12 +232,16 @@ def read_table(path: str | Path, *, sep: str | None = None, dedupe: bool = False
     dedupe
         Rename repeated header names to ``NAME.1``, ``NAME.2`` (as pandas does) instead of
         keeping them, so that each can be addressed.
+    comma
+        Whether its numbers are written with decimal commas (``--decimal ,``), which
+        needs another field separator than ``,``.
 
     Raises
     ------
     ImportFormatError
         When the file is missing, empty, has no data rows, or a row has a different
-        number of fields than the header (with the line number).
+        number of fields than the header (with the line number); decimal commas in a
+        file separated by commas.
     """
     p = checked_file(path)
     sep = _separator(sep)
@@ -244,6 +251,7 @@ def read_table(path: str | Path, *, sep: str | None = None, dedupe: bool = False
         raise not_utf8(p, e) from e
     lines = text.splitlines()
     separator = file_separator(p, lines[0] if lines else "", sep)
+    check_separator(str(p), separator, comma=comma)
     reader = csv.reader(lines, delimiter=separator)
     header = read_header(str(p), reader, dedupe=dedupe)
     rows: list[tuple[str, ...]] = []
@@ -264,37 +272,34 @@ def parse_number(
     non_negative: bool = False,
     integer: bool = False,
     what: str = "value",
+    comma: bool = False,
 ) -> list[float]:
-    """Parse the cells of one column as finite numbers, naming the line of a bad cell."""
+    """Parse the cells of one column as finite numbers, naming the line of a bad cell.
+
+    Cells read as in every importer (:mod:`jobcast.history.importers.cells`): with
+    ``comma`` (``--decimal ,``) a decimal comma is a decimal point; without it, a decimal
+    comma is refused with that hint.
+
+    Raises
+    ------
+    ImportFormatError
+        Naming file, line and column: a cell that is no finite number, or one that is
+        not > 0 (``positive``), not >= 0 (``non_negative``) or not whole (``integer``).
+    """
     out: list[float] = []
     for cell, line in zip(values, table.lines, strict=True):
-        try:
-            x = float(cell)
-        except ValueError:
-            raise ImportFormatError(
-                table.path,
-                f"{what} {cell!r} is not a number; write it as a plain number like 42 or 3.5",
-                line=line,
-                column=column,
-            ) from None
-        if not math.isfinite(x):
-            raise ImportFormatError(
-                table.path, f"{what} {cell!r} is not a finite number", line=line, column=column
-            )
+        x = cell_number(cell, comma=comma)
+        if x is None or not math.isfinite(x):
+            problem = bad_cell(cell, column=column, what=what, comma=comma)
+            raise ImportFormatError(table.path, problem, line=line, column=column)
         if positive and not x > 0:
-            raise ImportFormatError(
-                table.path, f"{what} must be > 0, got {cell!r}", line=line, column=column
-            )
-        if non_negative and x < 0:
-            raise ImportFormatError(
-                table.path, f"{what} must be >= 0, got {cell!r}", line=line, column=column
-            )
-        if integer and not float(x).is_integer():
-            raise ImportFormatError(
-                table.path,
-                f"{what} must be a whole number, got {cell!r}",
-                line=line,
-                column=column,
-            )
-        out.append(x)
+            problem = f"{what} must be > 0, got {cell!r}"
+        elif non_negative and x < 0:
+            problem = f"{what} must be >= 0, got {cell!r}"
+        elif integer and not x.is_integer():
+            problem = f"{what} must be a whole number, got {cell!r}"
+        else:
+            out.append(x)
+            continue
+        raise ImportFormatError(table.path, problem, line=line, column=column)
     return out

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from jobcast.errors import ImportFormatError, InputError
+from jobcast.history.importers.cells import BadCell, comma_decimal, context_values
 from jobcast.history.importers.kinds import infer_attribute
 from jobcast.history.importers.tabular import RawTable, parse_number, read_table
 from jobcast.history.importers.units import DURATION_UNITS
@@ -268,6 +269,7 @@ def read_traces(
     columns: TraceColumns | None = None,
     sep: str | None = None,
     single_execution: str | None = None,
+    decimal: str = ".",
 ) -> IterationTable:
     """Read an iteration-level trace into executions with their iterations.
 
@@ -284,6 +286,9 @@ def read_traces(
     single_execution
         When the file has no execution column, the id of the one execution it holds
         (a running execution's iterations so far).
+    decimal
+        The numbers' decimal mark, ``.`` or ``,`` (with ``,`` a number may be written
+        either way, and the field separator must be another one).
 
     Raises
     ------
@@ -295,7 +300,9 @@ def read_traces(
         positive integer, a repeated (execution, iteration) pair, iterations with a gap
         or executions numbered from different first indices (iterations numbered from 1
         in every execution are stored from 0), or context values that change within one
-        execution.
+        execution. Cells read as in ``import csv``
+        (:mod:`jobcast.history.importers.cells`): a decimal comma without ``decimal=","``
+        is refused with that hint, and so is text in a context column of mostly numbers.
 
     Examples
     --------
@@ -306,7 +313,8 @@ def read_traces(
             duration_unit="ms", scale_out="SCALE_OUT"))
     """
     cols = columns or TraceColumns()
-    table = read_table(path, sep=sep, dedupe=True)
+    comma = comma_decimal(decimal)
+    table = read_table(path, sep=sep, dedupe=True, comma=comma)
     required = [
         (cols.iteration, "--iteration"),
         (cols.duration, "--duration"),
@@ -329,26 +337,16 @@ def read_traces(
             raise ImportFormatError(
                 table.path, "empty execution id", line=line, column=cols.execution
             )
-    iters = parse_number(
-        table, cols.iteration, table.column(cols.iteration), non_negative=True, integer=True,
-        what="iteration index",
-    )
+
+    def numbers(column: str, what: str, **rules: bool) -> list[float]:
+        cells = table.column(column)
+        return parse_number(table, column, cells, what=what, comma=comma, **rules)
+
+    iters = numbers(cols.iteration, "iteration index", non_negative=True, integer=True)
     factor = DURATION_UNITS[cols.duration_unit]
     # 0 is a measurement below the clock's resolution, read as 1 ms by progress estimation
-    durations = [
-        d * factor
-        for d in parse_number(
-            table, cols.duration, table.column(cols.duration), non_negative=True, what="duration"
-        )
-    ]
-    scale = parse_number(
-        table,
-        cols.scale_out,
-        table.column(cols.scale_out),
-        positive=True,
-        integer=True,
-        what="scale-out",
-    )
+    durations = [d * factor for d in numbers(cols.duration, "duration", non_negative=True)]
+    scale = numbers(cols.scale_out, "scale-out", positive=True, integer=True)
     it = pd.DataFrame(
         {
             "execution": execs,
@@ -368,9 +366,7 @@ def read_traces(
             line=int(row["line"]),
             column=cols.iteration,
         )
-    it = _numbered_from_zero(
-        it, table.path, cols.iteration, running=single_execution is not None
-    )
+    it = _numbered_from_zero(it, table.path, cols.iteration, running=single_execution is not None)
     for canonical, given in (
         ("records", cols.records),
         ("cpu", cols.cpu),
@@ -379,7 +375,7 @@ def read_traces(
     ):
         found = _optional(table, given, canonical)
         if found is not None:
-            it[canonical] = parse_number(table, found, table.column(found), what=canonical)
+            it[canonical] = numbers(found, canonical)
     started = _optional(table, cols.started, "started_at")
     finished = _optional(table, cols.finished, "finished_at")
     if started is not None:
@@ -394,16 +390,15 @@ def read_traces(
     input_size = _optional(table, cols.input_size, "input_size")
     if input_size is not None and input_size not in context_names:
         context_names.insert(0, input_size)
-    context: dict[str, list[object]] = {}
+    context: dict[str, list[float] | list[str]] = {}
     attributes = []
     for name in context_names:
         table.require_column(name, option="--context")
-        cells = table.column(name)
-        try:
-            values: list[object] = [float(c) for c in cells]
-            numeric = True
-        except ValueError:
-            values, numeric = list(cells), False
+        read = context_values(table.column(name), column=name, comma=comma)
+        if isinstance(read, BadCell):
+            line = table.lines[read.row]
+            raise ImportFormatError(table.path, read.message, line=line, column=name)
+        values, numeric = read
         attr_name = "input_size" if name == input_size else name
         context[attr_name] = values
         attributes.append(infer_attribute(attr_name, numeric=numeric))
