@@ -124,11 +124,13 @@ def decompose(path: Path, folds: int) -> dict[str, float]:
             if name == "rescaling known":
                 source = "estimate"
             remaining, rob = known[source]
-            est[name][sel] = combine(remaining, mask, sim_final, params, rob)
+            est[name][sel] = combine(
+                remaining, mask, sim_final=sim_final, params=params, robust=rob
+            )
         if "rescaling known" in names:
             swap = rescaled[sel]
             remaining, rob = known["body known"]
-            both = combine(remaining, mask, sim_final, params, rob)
+            both = combine(remaining, mask, sim_final=sim_final, params=params, robust=rob)
             est["rescaling known"][sel] = np.where(swap, both, est["rescaling known"][sel])
 
     for params in {id(p): p for p in per_run.values()}.values():

@@ -11,6 +11,7 @@ The SQL of the job listing is defined here once; the repository runs the same st
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +31,8 @@ __all__ = [
     "read_jobs",
     "resolve_url",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Environment variable naming the history database URL.
 ENV_VAR = "JOBCAST_DB"
@@ -166,4 +169,6 @@ def read_jobs(url: str | None = None) -> list[JobRows] | None:
                 return None
             return assemble_jobs(*(run(sql) for sql in JOB_LISTING))
     except Exception:  # any failure: the full path reads the database or explains it
+        # at DEBUG, so that a fast path broken for good (a bug, a changed schema) is seen
+        logger.debug("the fast job listing failed; the full repository reads it", exc_info=True)
         return None

@@ -169,3 +169,15 @@ def test_unknown_urls_and_arguments_are_left_to_typer(tmp_path: Path) -> None:
 def test_migration_heads_are_read_from_the_scripts() -> None:
     heads = ScriptDirectory.from_config(_alembic()).get_heads()
     assert len(heads) > 1 and migration_heads() == frozenset(heads)
+
+
+def test_a_failing_fast_path_is_logged_at_debug(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: any failure of the fast path returned None without a trace."""
+    garbage = tmp_path / "not-a-database.db"
+    garbage.write_bytes(b"this is not an SQLite file" * 100)
+    with caplog.at_level("DEBUG", logger="jobcast.lean"):
+        assert read_jobs(f"sqlite:///{garbage}") is None
+    [record] = [r for r in caplog.records if r.name == "jobcast.lean"]
+    assert record.levelname == "DEBUG" and record.exc_info is not None

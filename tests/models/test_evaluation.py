@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from jobcast.errors import InputError, NotEnoughDataError
@@ -23,6 +24,20 @@ MODELS = ("loglinear", "ernest")
 
 def test_mape() -> None:
     assert mape([100.0, 200.0], [110.0, 180.0]) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 36, 143])
+def test_one_holdout_split_for_the_models_and_the_privacy_evaluation(n: int) -> None:
+    from jobcast.evaluation.models_results import holdout_split
+    from jobcast.evaluation.privacy import _split
+
+    train, test = holdout_split(n, 0.2, np.random.default_rng(5))
+    order = np.random.default_rng(5).permutation(n)
+    held = max(round(0.2 * n), 1)  # the privacy evaluation's rule; the models' checks refuse 0
+    assert test.tolist() == order[:held].tolist() and train.tolist() == order[held:].tolist()
+    frame = pd.DataFrame({"i": np.arange(n)})
+    kept, out = _split(frame, 5)
+    assert out["i"].tolist() == test.tolist() and kept["i"].tolist() == train.tolist()
 
 
 def test_holdout_protocol_on_sort() -> None:

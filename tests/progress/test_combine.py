@@ -12,6 +12,8 @@ from jobcast.progress.combine import (
     case_estimates,
     combine,
     mean_remaining_error,
+    remaining_error,
+    remaining_errors,
     weighted_median,
 )
 from jobcast.progress.matching import match_masks
@@ -68,7 +70,7 @@ def test_the_median_minimises_the_relative_error_of_the_set() -> None:
     mask = np.ones_like(remaining, dtype=bool)
     sim = rng.uniform(0.2, 1.0, size=remaining.shape)
     params = ProgressParameters(exponent=2.0, median_share=1.0)
-    best = combine(remaining, mask, sim, params, robust=0.0)
+    best = combine(remaining, mask, sim_final=sim, params=params, robust=0.0)
     weights = sim**2.0
     for c in range(50):
         grid = np.linspace(remaining[c].min(), remaining[c].max(), 400)
@@ -117,3 +119,16 @@ def test_training_subset_spreads_over_the_history() -> None:
     assert set(hw["execution"]) == set(ids) and note and "10 of the 30" in note
     assert training_subset(history, None, None)[2] is None
     assert training_subset(history, None, 30)[0] is history
+
+
+def test_one_definition_of_the_papers_metric(cases) -> None:
+    actual = np.array([10.0, 10.0, 4.0, 0.0])
+    errors = remaining_errors(np.array([12.0, np.nan, 2.0, 0.0]), actual)
+    # a case without an estimate counts as 0 s remaining; 0 s actual divides by the floor
+    assert errors.tolist() == pytest.approx([0.2, 1.0, 0.5, 0.0])
+    assert remaining_errors(np.array([1e-3]), np.array([0.0]))[0] == pytest.approx(1e6)
+    assert np.isnan(remaining_error(np.empty(0), np.empty(0)))
+    params = ProgressParameters()
+    assert mean_remaining_error(cases, params) == remaining_error(
+        case_estimates(cases, params), cases.actual_remaining
+    )

@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError, NotEnoughDataError
 from jobcast.progress import ProgressEstimate, ProgressEstimator, ProgressParameters
@@ -126,3 +128,15 @@ def test_a_scale_out_far_outside_the_history_is_named():
     assert far is not None and f"({low:g}-{high:g})" in far
     assert "check the running execution's scale_out" in far
     assert est.scale_out_warning(low / 4.0) is not None
+
+
+def test_learned_state_ends_in_an_underscore_and_clone_drops_it():
+    history = make_history(n_exec=3, n_iter=4)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(ProgressEstimator())
+    est = ProgressEstimator(scale_out_model="none").fit(history)
+    check_is_fitted(est)
+    assert est.row_of_ == {"run-0": 0, "run-1": 1, "run-2": 2}
+    learned = {k for k in vars(est) if k not in est.get_params()}
+    assert learned and all(k.endswith("_") for k in learned)
+    assert not hasattr(clone(est), "row_of_")

@@ -182,3 +182,12 @@ def test_interval_is_calibrated_on_held_out_runs(runs: list[int]) -> None:
     low, high = model.calibration_.interval(300.0, 0.05)
     assert high / low > 1.05
     assert low < 300.0 < high
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 1.5, -0.2, True, "0.8", float("nan")])
+def test_a_bad_level_is_refused_before_the_long_fit(level: object) -> None:
+    # an empty history would stop the ProgressEstimator's fit with NotEnoughDataError:
+    # the level is checked before it starts
+    empty = pd.DataFrame(columns=["execution", "iteration", "duration_s", "scale_out"])
+    with pytest.raises(InputError, match=r"level must .* \(0, 1\)"):
+        WallClockEstimator(level=level).fit(empty, pd.DataFrame())  # type: ignore[arg-type]

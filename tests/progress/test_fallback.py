@@ -118,7 +118,7 @@ def test_fallback_needs_the_history_mean() -> None:
 
     ones = np.ones((1, 3))
     with pytest.raises(InputError, match="history_mean"):
-        combine(ones, ones > 0, ones, ProgressParameters(fallback=0.5), robust=1.0)
+        combine(ones, ones > 0, sim_final=ones, params=ProgressParameters(fallback=0.5), robust=1.0)
 
 
 SEEDS = range(8)

@@ -93,9 +93,9 @@ def test_prepared_candidates_match_the_public_definitions():
     )
     now = table.lookup(np.arange(i, 10), np.array(cut.scale_out[0, -1]))
     expected = kind_factors(
-        runtime / table.lookup(np.arange(i), cut.scale_out[0]), prepared.base[rows], i,
-        table.lookup(np.arange(i), np.array(cut.scale_out[0, -1])), now,
-        (prepared.base[rows, i:] * now).sum(axis=1),
+        runtime / table.lookup(np.arange(i), cut.scale_out[0]), prepared.base[rows], i=i,
+        past_model=table.lookup(np.arange(i), np.array(cut.scale_out[0, -1])), future_model=now,
+        raw=(prepared.base[rows, i:] * now).sum(axis=1),
     )
     assert cand.factors == pytest.approx(expected)
 
@@ -119,7 +119,10 @@ def _factors(runtime: np.ndarray, i: int, power: float = KIND_POWER) -> np.ndarr
     model = np.median(runtime, axis=0)
     base = runtime / model
     raw = (base[1:, i:] * model[i:]).sum(axis=1)
-    return kind_factors(base[0, :i], base[1:], i, model[:i], model[i:], raw, power=power)
+    return kind_factors(
+        base[0, :i], base[1:], i=i, past_model=model[:i], future_model=model[i:], raw=raw,
+        power=power,
+    )
 
 
 def test_kind_factors_recover_a_slowdown_that_carries_over_exactly():

@@ -13,7 +13,7 @@ from jobcast.history.importers import read_c3o
 from jobcast.service import create_app
 from jobcast.service.settings import ServiceSettings
 from tests.conftest import shared_file
-from tests.service.conftest import iterative_history, record_run
+from tests.service.conftest import T0, iterative_history, record_run
 
 
 def test_pages(db_url: str) -> None:
@@ -181,8 +181,8 @@ def test_job_page_says_what_it_predicts_for_and_how_much_it_lists(db_url: str) -
 def test_typical_values_are_values_the_history_holds() -> None:
     import pandas as pd
 
+    from jobcast.app.predict import typical_values
     from jobcast.history import Attribute, AttributeKind
-    from jobcast.service.job_fit import typical_values
 
     frame = pd.DataFrame(
         {
@@ -213,3 +213,67 @@ def test_an_empty_history_says_how_to_import(db_url: str) -> None:
     with TestClient(create_app(db_url, settings=settings)) as c:
         index = c.get("/").text
         assert 'id="no-jobs"' in index and "jobcast import c3o" in index
+
+
+def _replace_run(repo: HistoryRepository, old: str, new: str, durations: list[float]) -> None:
+    """Delete the finished run ``old`` of job "loop" and record ``new`` instead."""
+    from sqlalchemy import text
+
+    with repo.engine.begin() as conn:
+        ids = [r[0] for r in conn.execute(
+            text("select id from executions where external_id = :e"), {"e": old}
+        )]
+        for i in ids:
+            conn.execute(text("delete from iterations where execution_id = :i"), {"i": i})
+            conn.execute(text("delete from executions where id = :i"), {"i": i})
+    record_run(repo, "loop", new, durations, start=T0, finish=True)
+
+
+def _predicted(page: str) -> str:
+    return page.split('<table id="predictions">')[1].split("</table>")[0]
+
+
+def test_job_page_predicts_anew_when_an_execution_is_replaced(db_url: str) -> None:
+    """Was: kept by the count of finished executions, the page's prediction went stale."""
+    with HistoryRepository(db_url) as repo:
+        for r, seconds in enumerate((100.0, 200.0, 300.0, 400.0)):
+            record_run(repo, "loop", f"run-{r}", [seconds / 4] * 4, start=T0, finish=True)
+    settings = ServiceSettings(anonymous_read=True, model_workers=0, watch_interval_s=3600)
+    with TestClient(create_app(db_url, settings=settings)) as c:
+        before = c.get("/jobs/loop").text
+        assert "no model:" not in before
+        with HistoryRepository(db_url) as repo:
+            # the same count of finished executions, and not the newest one replaced
+            _replace_run(repo, "run-0", "slow", [5000.0 / 4] * 4)
+        after = c.get("/jobs/loop").text
+        assert after.count("<circle") == before.count("<circle")
+        assert _predicted(after) != _predicted(before)
+
+
+def test_a_bug_in_the_page_prediction_is_logged_and_not_kept(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Was: ``except Exception`` kept the bug's message as the page's, never logged."""
+    import logging
+
+    import jobcast.app.predict as predict
+
+    with HistoryRepository(db_url) as repo:
+        for r, seconds in enumerate((100.0, 200.0, 300.0)):
+            record_run(repo, "loop", f"run-{r}", [seconds / 4] * 4, start=T0, finish=True)
+    working = predict.typical_prediction
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(predict, "typical_prediction", broken)
+    settings = ServiceSettings(anonymous_read=True, model_workers=0, watch_interval_s=3600)
+    with TestClient(create_app(db_url, settings=settings)) as c:
+        with caplog.at_level(logging.INFO, logger="jobcast.service.pages"):
+            page = c.get("/jobs/loop").text
+        assert "failed unexpectedly" in page and "a bug" not in page
+        [record] = [r for r in caplog.records if r.name == "jobcast.service.pages"]
+        assert record.levelno == logging.ERROR and record.exc_info is not None
+        monkeypatch.setattr(predict, "typical_prediction", working)
+        again = c.get("/jobs/loop").text  # the same version: not the kept failure
+        assert "no model:" not in again and 'id="predictions"' in again

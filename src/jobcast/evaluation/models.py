@@ -14,6 +14,7 @@ from jobcast.evaluation.models_results import (
     HoldoutEvaluation,
     ModelEvaluation,
     TrainingSizeEvaluation,
+    holdout_split,
     mape,
 )
 from jobcast.models.registry import MODEL_NAMES, make_model
@@ -139,12 +140,6 @@ def _n_test(n: int, test_size: float) -> int:
     return int(round(float(test_size) * n))
 
 
-def _split(n: int, test_size: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    order = rng.permutation(n)
-    n_test = _n_test(n, test_size)
-    return order[n_test:], order[:n_test]
-
-
 def _score(
     name: str, seed: int, X: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray
 ) -> tuple[float, str | None]:
@@ -225,7 +220,7 @@ def holdout_evaluation(
     baseline: list[float] = []
     chosen: list[str] = []
     for r in range(repeats):
-        train, test = _split(len(X), test_size, rng)
+        train, test = holdout_split(len(X), test_size, rng)
         seed = seed_from(rng)  # one seed for every model: results do not depend on the list
 
         def tick(name: str, r: int = r) -> None:
@@ -292,7 +287,7 @@ def training_size_evaluation(
     baseline: dict[int, list[float]] = {s: [] for s in kept}
     chosen: dict[int, list[str]] = {s: [] for s in kept}
     for r in range(repeats):
-        pool, test = _split(len(X), test_size, rng)
+        pool, test = holdout_split(len(X), test_size, rng)
         for size in kept:
             train = rng.choice(pool, size=size, replace=False)
             seed = seed_from(rng)

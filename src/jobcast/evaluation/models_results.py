@@ -14,6 +14,7 @@ __all__ = [
     "HoldoutEvaluation",
     "ModelEvaluation",
     "TrainingSizeEvaluation",
+    "holdout_split",
     "mape",
 ]
 
@@ -27,6 +28,26 @@ def mape(y_true: np.ndarray | Sequence[float], y_pred: np.ndarray | Sequence[flo
     t = np.asarray(y_true, dtype=np.float64)
     p = np.asarray(y_pred, dtype=np.float64)
     return float(np.mean(np.abs(p - t) / t))
+
+
+def holdout_split(
+    n: int, test_size: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A random split of ``n`` rows: ``(train, test)`` positions, ``round(test_size n)`` held out.
+
+    At least one row is held out: the models' protocols refuse a data set whose share
+    rounds to none before they split (:func:`jobcast.evaluation.models.check_sizes`);
+    the privacy evaluation splits whatever it is given.
+
+    Examples
+    --------
+    >>> train, test = holdout_split(10, 0.2, np.random.default_rng(0))
+    >>> len(train), len(test)
+    (8, 2)
+    """
+    order = rng.permutation(n)
+    n_test = max(int(round(float(test_size) * n)), 1)
+    return order[n_test:], order[:n_test]
 
 
 def _freeze(mapping: Mapping[Any, Any]) -> Mapping[Any, Any]:

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from jobcast.errors import InputError
+from jobcast.evaluation.models_results import holdout_split, mape
 from jobcast.evaluation.privacy_baselines import (
     DataSynthesizerBaseline,
     RiskRecord,
@@ -203,10 +204,6 @@ class PrivacyEvaluation:
         }
 
 
-def _mape(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean(np.abs(p - y) / y))
-
-
 def _train_score(model: str, train: pd.DataFrame, test: pd.DataFrame, seed: int) -> float:
     from jobcast.models import make_model
 
@@ -218,16 +215,13 @@ def _train_score(model: str, train: pd.DataFrame, test: pd.DataFrame, seed: int)
     est = make_model(model, scale_out=SCALE_OUT, random_state=seed)
     est.fit(train[x_cols], train[RUNTIME].to_numpy(dtype=float))
     pred = np.asarray(est.predict(test[x_cols]), dtype=float)
-    return _mape(test[RUNTIME].to_numpy(dtype=float), pred)
+    return mape(test[RUNTIME].to_numpy(dtype=float), pred)
 
 
 def _split(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(frame))
-    n_test = max(int(round(0.2 * len(frame))), 1)
-    return frame.iloc[idx[n_test:]].reset_index(drop=True), frame.iloc[idx[:n_test]].reset_index(
-        drop=True
-    )
+    """The 80/20 split of the models' holdout protocol, drawn from ``seed``."""
+    train, test = holdout_split(len(frame), 0.2, np.random.default_rng(seed))
+    return frame.iloc[train].reset_index(drop=True), frame.iloc[test].reset_index(drop=True)
 
 
 def evaluate_privacy(
@@ -417,7 +411,10 @@ def evaluate_privacy(
                             seed=seed, domains=domains,
                         )
                         result.risk.append(
-                            risk(job, method, eps, train, test, syn, risk_attacks, seed)
+                            risk(
+                                job, method, epsilon=eps, train=train, test=test, syn=syn,
+                                n_attacks=risk_attacks, seed=seed,
+                            )
                         )
                     except Exception as e:  # noqa: BLE001
                         record_error(
@@ -434,8 +431,10 @@ def evaluate_privacy(
                     )
                     result.secrets.extend(
                         secret_inference(
-                            job, method, declared if method != DATASYNTHESIZER else "raw",
-                            risk_epsilon, train, test, syn, risk_attacks, seed,
+                            job, method,
+                            domains=declared if method != DATASYNTHESIZER else "raw",
+                            epsilon=risk_epsilon, train=train, test=test, syn=syn,
+                            n_attacks=risk_attacks, seed=seed,
                         )
                     )
                 except Exception as e:  # noqa: BLE001

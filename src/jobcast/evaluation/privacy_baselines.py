@@ -172,7 +172,7 @@ def _dcr(job: str, train: pd.DataFrame, other: pd.DataFrame) -> np.ndarray:
 
 
 def risk(
-    job: str, method: str, epsilon: float | None, train: pd.DataFrame, test: pd.DataFrame,
+    job: str, method: str, *, epsilon: float | None, train: pd.DataFrame, test: pd.DataFrame,
     syn: pd.DataFrame, n_attacks: int, seed: int,
 ) -> RiskRecord:
     """Anonymeter's three risks of one share and its distances to the closest record."""
@@ -225,7 +225,7 @@ def _quiet_warnings() -> Any:
 
 
 def secret_inference(
-    job: str, method: str, domains: str, epsilon: float | None, train: pd.DataFrame,
+    job: str, method: str, *, domains: str, epsilon: float | None, train: pd.DataFrame,
     test: pd.DataFrame, syn: pd.DataFrame, n_attacks: int, seed: int,
 ) -> list[SecretRecord]:
     """Anonymeter's inference risk and the median's error for each secret column."""

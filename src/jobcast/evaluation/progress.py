@@ -27,7 +27,7 @@ from jobcast.errors import ImportFormatError, InputError, NotEnoughDataError
 from jobcast.evaluation.progress_nested import NestedResult, log_nested_notes, nested_estimates
 from jobcast.progress.arrays import IterationArrays
 from jobcast.progress.baseline import history_mean, remaining_from, suffix_runtimes
-from jobcast.progress.combine import case_estimates
+from jobcast.progress.combine import case_estimates, remaining_errors
 from jobcast.progress.estimator import resolve_parameters
 from jobcast.progress.interval import calibrate, scores
 from jobcast.progress.parallel import run_tasks
@@ -353,9 +353,7 @@ def evaluate_progress(
     for name, rem in methods.items():
         frame[f"{name}_total_s"] = cases.elapsed + rem
         frame[f"{name}_error"] = np.abs(rem - cases.actual_remaining) / total
-        frame[f"{name}_error_remaining"] = np.abs(rem - cases.actual_remaining) / np.maximum(
-            cases.actual_remaining, 1e-9
-        )
+        frame[f"{name}_error_remaining"] = remaining_errors(rem, cases.actual_remaining)
     result = ProgressEvaluation(
         job=job,
         mre=float(frame["smipe_error"].mean()),

@@ -14,11 +14,14 @@ if TYPE_CHECKING:
     from jobcast.progress.simulation import SimulationCases
 
 __all__ = [
+    "MIN_ACTUAL_S",
     "case_estimates",
     "combine",
     "finish",
     "mean_remaining_error",
     "mean_total_error",
+    "remaining_error",
+    "remaining_errors",
     "scored_estimates",
     "set_weights",
     "weighted_median",
@@ -28,6 +31,12 @@ __all__ = [
 # 1/estimate weights of the median: a candidate that ended right where the current
 # execution stands (remaining 0) would otherwise take all the weight.
 _FLOOR = 0.01
+
+#: The actual remaining runtime the paper's metric divides by is floored here, only so
+#: that a hand-made case of 0 s remaining gives a large error, not a division by 0: a
+#: sample point lies before a run's last iteration, which lasts at least
+#: :data:`jobcast.progress.usable.MIN_DURATION_S`.
+MIN_ACTUAL_S = 1e-9
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -72,6 +81,7 @@ def set_weights(mask: np.ndarray, sim_final: np.ndarray, exponent: float) -> np.
 def combine(
     remaining: np.ndarray,
     mask: np.ndarray,
+    *,
     sim_final: np.ndarray,
     params: ProgressParameters,
     robust: np.ndarray | float,
@@ -172,10 +182,10 @@ def case_estimates(cases: SimulationCases, params: ProgressParameters) -> np.nda
     """Remaining-runtime estimates of all simulated cases under ``params``, shape ``(C,)``."""
     mask, sim_final, _ = match_masks(cases.similarities, cases.valid, params)
     return combine(
-        cases.remaining(params.adjustment, params.length_strength), mask, sim_final, params,
-        cases.robust(params.adjustment),
-        cases.history_mean() if params.fallback > 0 else None,
-        cases.scaled_history_mean() if params.scaled_share > 0 else None,
+        cases.remaining(params.adjustment, params.length_strength), mask,
+        sim_final=sim_final, params=params, robust=cases.robust(params.adjustment),
+        history_mean=cases.history_mean() if params.fallback > 0 else None,
+        scaled_mean=cases.scaled_history_mean() if params.scaled_share > 0 else None,
     )
 
 
@@ -191,12 +201,47 @@ def scored_estimates(cases: SimulationCases, params: ProgressParameters) -> np.n
     return np.where(np.isfinite(estimates), estimates, 0.0)
 
 
+def remaining_errors(estimate: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """The paper's metric case by case: ``|estimated - actual remaining| / actual remaining``.
+
+    The one definition that training, its reports and ``evaluate progress`` score with.
+    An estimate that is not finite (no similar execution reached the case: a user gets
+    no ETA) counts as 0 s remaining, an error of 1, as the history mean's is there
+    (:func:`scored_estimates`); the actual remaining runtime is floored at
+    :data:`MIN_ACTUAL_S` in the denominator only.
+
+    Parameters
+    ----------
+    estimate, actual
+        Shape ``(C,)``: estimated and actual remaining runtimes, seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(C,)``.
+
+    Examples
+    --------
+    >>> remaining_errors(np.array([12.0, np.nan]), np.array([10.0, 10.0])).tolist()
+    [0.2, 1.0]
+    """
+    estimate = np.asarray(estimate, dtype=np.float64)
+    actual = np.asarray(actual, dtype=np.float64)
+    scored = np.where(np.isfinite(estimate), estimate, 0.0)
+    return np.asarray(np.abs(scored - actual) / np.maximum(actual, MIN_ACTUAL_S))
+
+
+def remaining_error(estimate: np.ndarray, actual: np.ndarray) -> float:
+    """Mean of :func:`remaining_errors` over the cases (the paper's metric); NaN without any."""
+    errors = remaining_errors(estimate, actual)
+    return float(np.mean(errors)) if errors.size else float("nan")
+
+
 def mean_remaining_error(cases: SimulationCases, params: ProgressParameters) -> float:
     """Mean ``|estimated - actual remaining| / actual remaining`` (the paper's metric)."""
     if not cases.n_cases:
         return float("nan")
-    actual = np.maximum(cases.actual_remaining, 1e-9)
-    return float(np.mean(np.abs(scored_estimates(cases, params) - cases.actual_remaining) / actual))
+    return remaining_error(case_estimates(cases, params), cases.actual_remaining)
 
 
 def mean_total_error(cases: SimulationCases, params: ProgressParameters) -> float:

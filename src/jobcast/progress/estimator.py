@@ -147,6 +147,9 @@ class ProgressEstimator(BaseEstimator):
     params_ : ProgressParameters
     prepared_ : PreparedHistory
     n_executions_ : int
+    row_of_ : dict
+        The history row of each execution id (a running execution that is also in the
+        history is never its own candidate).
 
     References
     ----------
@@ -223,7 +226,7 @@ class ProgressEstimator(BaseEstimator):
         ).powered(self.params_.scale_out_strength)
         self.prepared_: PreparedHistory = prepare_history(arrays, table, nodes=nodes)
         self.n_executions_ = arrays.n_executions
-        self._row_of = {e: i for i, e in enumerate(arrays.executions.tolist())}
+        self.row_of_ = {e: i for i, e in enumerate(arrays.executions.tolist())}
         return self
 
     def scale_out_warning(self, scale_out: float) -> str | None:
@@ -343,7 +346,7 @@ class ProgressEstimator(BaseEstimator):
         """The estimate at the running execution's own scale-outs."""
         prepared = self.prepared_
         exclude = None
-        row = self._row_of.get(cur.executions[0])
+        row = self.row_of_.get(cur.executions[0])
         if row is not None:
             exclude = np.zeros(self.n_executions_, dtype=bool)
             exclude[row] = True
@@ -371,8 +374,9 @@ class ProgressEstimator(BaseEstimator):
             before = elapsed_at(runtime, np.array([i]))
             scaled = scaled_history_mean(plain, before, np.array([elapsed]), every)[0]
         remaining = float(
-            combine(estimates, selected, found.similarity, self.params_,
-                    candidates.robust(self.params_.adjustment), baseline, scaled)
+            combine(estimates, selected, sim_final=found.similarity, params=self.params_,
+                    robust=candidates.robust(self.params_.adjustment),
+                    history_mean=baseline, scaled_mean=scaled)
         )
         weights = set_weights(selected, found.similarity, self.params_.exponent)
         weights = weights / weights.sum()

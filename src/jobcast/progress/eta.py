@@ -175,7 +175,18 @@ class WallClockEstimator(BaseEstimator):
         Returns
         -------
         WallClockEstimator
+
+        Raises
+        ------
+        jobcast.errors.InputError
+            When ``level`` is not a number in (0, 1) (checked before the long fit).
         """
+        level = self.level
+        if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+            raise InputError(
+                f"level must be the prediction interval's coverage, a number in (0, 1) such "
+                f"as 0.8; got {level!r}."
+            )
         self.estimator_ = ProgressEstimator(
             self.params, scale_out_model=self.scale_out_model  # type: ignore[arg-type]
         ).fit(history, hardware)

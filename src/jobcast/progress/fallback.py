@@ -8,7 +8,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from jobcast.progress.combine import case_estimates, mean_remaining_error
+from jobcast.progress.combine import (
+    MIN_ACTUAL_S,
+    case_estimates,
+    mean_remaining_error,
+    remaining_error,
+)
 from jobcast.progress.parameters import MAX_SCALE, ProgressParameters
 from jobcast.progress.simulation import SimulationCases
 
@@ -97,12 +102,15 @@ def blend_weights(columns: np.ndarray, actual: np.ndarray) -> np.ndarray:
     from scipy.optimize import linprog
 
     n, k = columns.shape
-    scaled = columns / actual[:, None]
+    # the metric's denominator (combine.remaining_errors); target is 1 but where it is floored
+    denominator = np.maximum(actual, MIN_ACTUAL_S)
+    scaled = columns / denominator[:, None]
+    target = actual / denominator
     eye = np.eye(n)
-    # variables: w (k), u (n) with u_c >= |scaled_c @ w - 1|; minimise sum u
+    # variables: w (k), u (n) with u_c >= |scaled_c @ w - target_c|; minimise sum u
     cost = np.concatenate([np.zeros(k), np.full(n, 1.0 / n)])
     a_ub = np.block([[scaled, -eye], [-scaled, -eye]])
-    b_ub = np.concatenate([np.ones(n), -np.ones(n)])
+    b_ub = np.concatenate([target, -target])
     result = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=[(0, None)] * (k + n), method="highs")
     if not result.success:
         return np.zeros(k)
@@ -156,7 +164,7 @@ def out_of_fold_error(
         if weights is None or not weights.sum() > 0:
             weights = np.eye(columns.shape[1])[0]  # nothing to fit on: the estimate as is
         blended[held] = columns[held] @ capped(weights)
-    return float(np.mean(np.abs(blended - actual) / actual))
+    return remaining_error(blended, actual)
 
 
 def learn_fallback(
@@ -208,13 +216,16 @@ def learn_fallback(
         return base, mean_remaining_error(cases, base), []
     estimate = cross_fitted(cases, fit, folds)
     columns = np.column_stack([estimate, cases.scaled_history_mean()])
-    actual = np.maximum(cases.actual_remaining, 1e-9)
+    actual = cases.actual_remaining
+    # The blend is fitted, and its gain judged, on the cases with both components only:
+    # the linear program takes no NaN, and the plain and blended errors it compares are
+    # then over the same cases. The errors returned (mean_remaining_error) are over all.
     usable = np.isfinite(columns).all(axis=1)
     if usable.sum() < len(COMPONENTS):
         return base, mean_remaining_error(cases, base), []
 
     def error(w: np.ndarray) -> float:
-        return float(np.mean(np.abs(columns[usable] @ w - actual[usable]) / actual[usable]))
+        return remaining_error(columns[usable] @ w, actual[usable])
 
     plain = error(np.array([1.0, 0.0]))
     weights = blend_weights(columns[usable], actual[usable])

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from jobcast.progress.combine import case_estimates, mean_remaining_error
+from jobcast.progress.combine import case_estimates, mean_remaining_error, remaining_error
 from jobcast.progress.fallback import (
     FALLBACK_FOLDS,
     MIN_GAIN,
@@ -98,12 +98,11 @@ def deployed_error(estimates: np.ndarray, cases: SimulationCases) -> float:
     """
     columns = np.column_stack([estimates, cases.scaled_history_mean()])
     columns = np.where(np.isfinite(columns), columns, 0.0)
-    actual = np.maximum(cases.actual_remaining, 1e-9)
-    plain = float(np.mean(np.abs(columns[:, 0] - cases.actual_remaining) / actual))
+    plain = remaining_error(columns[:, 0], cases.actual_remaining)
     rows = np.unique(cases.current)
     if rows.size < 2 * FALLBACK_FOLDS:  # too few for learn_fallback to blend
         return plain
-    blended = out_of_fold_error(columns, actual, cases.current, rows.size)
+    blended = out_of_fold_error(columns, cases.actual_remaining, cases.current, rows.size)
     return blended if blended < (1.0 - MIN_GAIN) * plain else plain
 
 

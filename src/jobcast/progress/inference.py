@@ -78,6 +78,7 @@ def kind_weights(past_model: np.ndarray, future_model: np.ndarray, power: float)
 def kind_factors(
     current_base: np.ndarray,
     base: np.ndarray,
+    *,
     i: int,
     past_model: np.ndarray,
     future_model: np.ndarray,

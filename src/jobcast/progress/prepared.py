@@ -212,8 +212,8 @@ class PreparedHistory:
         # f_total per future iteration, from the past iterations of its kind, as far as
         # the candidates' own iterations of that kind carried over (see kind_factors)
         factors = kind_factors(
-            runtime / model_now, self.base[rows], i,
-            self.table.lookup(past, np.array(scale[-1])), now, raw,
+            runtime / model_now, self.base[rows], i=i,
+            past_model=self.table.lookup(past, np.array(scale[-1])), future_model=now, raw=raw,
         )
         robust = float(np.median(self.base[rows, i:] * now[None, :], axis=0).sum())
         ratio = length_ratios(

@@ -9,7 +9,7 @@ import numpy as np
 
 from jobcast.progress.arrays import IterationArrays
 from jobcast.progress.baseline import history_mean, remaining_from, suffix_runtimes
-from jobcast.progress.combine import mean_remaining_error
+from jobcast.progress.combine import mean_remaining_error, remaining_error
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import SimulationCases
 
@@ -92,8 +92,9 @@ def history_mean_error(arrays: IterationArrays, cases: SimulationCases) -> float
 
     The mean relative error of the remaining runtime of the other executions' mean
     remaining runtime from the same iteration (those that reached it; runs that ended
-    there count 0 s), as ``evaluate progress`` scores its history-mean baseline; a few
-    array operations on what the simulation already holds.
+    there count 0 s), as ``evaluate progress`` scores its history-mean baseline
+    (:func:`jobcast.progress.combine.remaining_errors`); a few array operations on what
+    the simulation already holds.
     """
     current = np.asarray(cases.current, dtype=np.int64)
     iteration = np.asarray(cases.iteration, dtype=np.int64)
@@ -102,10 +103,7 @@ def history_mean_error(arrays: IterationArrays, cases: SimulationCases) -> float
     others = np.arange(arrays.n_executions)[None, :] != current[:, None]
     reached = arrays.n_iter[None, :] >= iteration[:, None]
     remaining = remaining_from(suffix_runtimes(arrays.runtime), iteration)
-    estimate = history_mean(remaining, reached, others)
-    actual = np.maximum(cases.actual_remaining, 1e-9)
-    errors = np.abs(estimate - cases.actual_remaining) / actual
-    return float(np.nanmean(errors)) if np.isfinite(errors).any() else float("nan")
+    return remaining_error(history_mean(remaining, reached, others), cases.actual_remaining)
 
 
 #: Two kinds of runs under one job: the run totals split in two groups, each at least

@@ -131,6 +131,17 @@ def _answer(
         return _Failed(type(e).__name__, str(e))
 
 
+def _typical(url: str, job: str, version: Version) -> Any:
+    """The job page's predictions (:func:`jobcast.app.predict.typical_prediction`)."""
+    from jobcast.app.predict import typical_prediction
+
+    try:
+        # the API's predictions' default model on this version: one fit answers both
+        return typical_prediction(_repo(url), job, fitted=_fitter(url, job, version)("auto", True))
+    except JobcastError as e:
+        return _Failed(type(e).__name__, str(e))
+
+
 # ----------------------------------------------------------------- in the service
 
 
@@ -347,6 +358,19 @@ class ModelStore:
         import json
 
         key = (kind, job, json.dumps(body, sort_keys=True, default=str), version)
+        return await self._kept(key, _answer, kind, job, body, version)
+
+    async def typical(self, job: str, version: Version) -> Any:
+        """The job page's predictions on this job version (a ``TypicalPrediction``).
+
+        Computed once in a worker, with the runtime model the API's ``predict`` answers
+        with by default on the same version (see
+        :func:`jobcast.app.predict.typical_prediction`); kept like those answers.
+        """
+        return await self._kept(("typical", job, "", version), _typical, job, version)
+
+    async def _kept(self, key: tuple[Any, ...], fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(url, *args)`` computed once in a worker and kept under ``key``."""
         with self._lock:
             future = self._answers.get(key)
             if future is not None:
@@ -354,14 +378,14 @@ class ModelStore:
         if future is None:
             if self._closed:
                 raise JobcastError("the service is shutting down")
-            future = self._submit(_answer, kind, job, body, version)
+            future = self._submit(fn, *args)
             with self._lock:
                 self._answers[key] = future
                 while len(self._answers) > self.size:
                     self._answers.popitem(last=False)
         try:
             got = await asyncio.wrap_future(future)
-        except Exception:  # a crashed worker: not kept, the next request tries again
+        except Exception:  # a crashed worker or a bug: not kept, the next request tries again
             with self._lock:
                 if self._answers.get(key) is future:
                     del self._answers[key]

@@ -10,15 +10,17 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from jobcast.app.service_reads import list_executions
+from jobcast.app.service_reads import job_version, list_executions
+from jobcast.errors import JobcastError
 from jobcast.history import HistoryRepository
 from jobcast.history.checks import address_problem
 from jobcast.service.auth import Authenticator
-from jobcast.service.job_fit import FitCache
+from jobcast.service.models import ModelStore
 from jobcast.service.page_access import access_router, page_guard
 from jobcast.service.settings import ServiceSettings
 from jobcast.service.watch import Watcher
@@ -149,6 +151,39 @@ def mount_static(app: Any) -> None:
     app.mount("/static/jobcast", StaticFiles(directory=str(_HERE / "static")), name="jobcast")
 
 
+def _job_reads(repo: HistoryRepository, job: str) -> dict[str, Any]:
+    """What the job page reads from the history (in a thread: the queries block)."""
+    frame = repo.executions(job, only_completed=False)
+    done = frame.dropna(subset=["scale_out", "gross_runtime"])
+    return {
+        "points": [
+            (float(m), float(r))
+            for m, r in zip(done["scale_out"], done["gross_runtime"], strict=True)
+        ],
+        # the version the API's predictions are kept by: a replaced execution changes it
+        "version": job_version(repo, job),
+        "executions": list_executions(repo, job=job, limit=HISTORY_ROWS),
+        "total": len(frame),
+    }
+
+
+async def _typical(models: ModelStore, job: str, version: Any) -> tuple[Any, str | None]:
+    """The job page's predictions from the model workers, or why there are none.
+
+    A job without a usable model still gets its page, with the reason (kept per job
+    version like the API's answers); an unexpected error is logged with its traceback
+    and not kept, so the next view tries again.
+    """
+    try:
+        return await models.typical(job, version), None
+    except JobcastError as e:
+        logger.info("no predictions on the page of job %r: %s", job, e)
+        return None, str(e)
+    except Exception:
+        logger.exception("predicting for the page of job %r failed", job)
+        return None, "the prediction failed unexpectedly (the service's log has the details)"
+
+
 def pages_router(
     repo: HistoryRepository, auth: Authenticator, settings: ServiceSettings, watcher: Watcher
 ) -> APIRouter:
@@ -159,7 +194,6 @@ def pages_router(
     """
     templates = _templates()
     denied = Depends(page_guard(auth, templates))
-    fits = FitCache()
     router = APIRouter(include_in_schema=False)
 
     @router.get("/", response_class=HTMLResponse)
@@ -175,27 +209,26 @@ def pages_router(
         return templates.TemplateResponse(request, "index.html", {"running": running, "jobs": jobs})
 
     @router.get("/jobs/{job}", response_class=HTMLResponse)
-    def job_page(request: Request, job: str, refusal: Response | None = denied) -> Response:
+    async def job_page(request: Request, job: str, refusal: Response | None = denied) -> Response:
         if refusal is not None:
             return refusal
-        frame = repo.executions(job, only_completed=False)
-        done = frame.dropna(subset=["scale_out", "gross_runtime"])
-        points = [
-            (float(m), float(r))
-            for m, r in zip(done["scale_out"], done["gross_runtime"], strict=True)
-        ]
-        fit = fits.get(repo, job, done) if len(done) else {}
-        line = [(float(m), p) for m, p in fit.get("rows", [])]
+        shown = await run_in_threadpool(_job_reads, repo, job)
+        prediction, error = None, None
+        if shown["points"]:
+            prediction, error = await _typical(watcher.models, job, shown["version"])
+        line = [(float(m), p) for m, p in prediction.rows] if prediction is not None else []
         return templates.TemplateResponse(
             request,
             "job.html",
             {
                 "job": job,
-                "chart": runtime_chart(points, line, title=f"runtime of {job} by scale-out"),
-                "prediction": fit if "rows" in fit else None,
-                "prediction_error": fit.get("error"),
-                "executions": list_executions(repo, job=job, limit=HISTORY_ROWS),
-                "total_executions": len(frame),
+                "chart": runtime_chart(
+                    shown["points"], line, title=f"runtime of {job} by scale-out"
+                ),
+                "prediction": prediction,
+                "prediction_error": error,
+                "executions": shown["executions"],
+                "total_executions": shown["total"],
             },
         )
 

@@ -22,6 +22,7 @@ from jobcast.app.service_reads import (
     running_job,
     shared_ids,
 )
+from jobcast.errors import JobcastError
 from jobcast.history import HistoryRepository
 from jobcast.service.answers import eta_record
 from jobcast.service.models import ModelStore
@@ -221,8 +222,12 @@ class Watcher:
                 continue
             try:
                 model = self.models.progress(job)
-            except Exception as e:  # a job without a usable history has no ETAs
+            except JobcastError as e:  # a job without a usable history has no ETAs
                 logger.info("no ETAs for %s: %s", job, e)
+                broken.add(job)
+                continue
+            except Exception:  # a bug: its traceback, and the other jobs still get ETAs
+                logger.exception("no ETAs for %s: its progress model failed", job)
                 broken.add(job)
                 continue
             version = self.models.fitted_version(job)
@@ -239,8 +244,11 @@ class Watcher:
                 continue
             try:
                 record = self._record(model, ex["id"], job, deadlines.get(job), now)
-            except Exception as e:
+            except JobcastError as e:  # e.g. a run longer than any, or one that just ended
                 logger.info("no ETA for %s/%s: %s", job, ex["id"], e)
+                continue
+            except Exception:  # a bug: its traceback, and the other runs still get ETAs
+                logger.exception("no ETA for %s/%s: estimating it failed", job, ex["id"])
                 continue
             etas[key] = (record, time.monotonic(), mark)
         with self._lock:
