@@ -12,6 +12,7 @@ __all__ = [
     "ConflictError",
     "DatabaseError",
     "NetworkError",
+    "SparkRestError",
     "ModelError",
     "NotEnoughDataError",
     "PrivacyError",
@@ -83,6 +84,13 @@ class DatabaseError(JobcastError):
 
 class NetworkError(JobcastError):
     """A remote service (a sharing hub, a collector) cannot be reached or answers nonsense."""
+
+
+class SparkRestError(NetworkError):
+    """A Spark UI's or History Server's REST API cannot be reached or answers nonsense.
+
+    Importable from :mod:`jobcast.collect` and :mod:`jobcast.collect.rest` too.
+    """
 
 
 class ModelError(JobcastError):

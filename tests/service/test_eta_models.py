@@ -128,5 +128,5 @@ def test_models_warm_at_start_and_survive_running_iterations(tmp_path: Path) -> 
             if models.fitted_version("loop") != version:
                 break
             time.sleep(0.2)
-        assert models.fitted_version("loop")[:2] == version[:2]
-        assert models.fitted_version("loop")[2] != version[2] == ""
+        assert models.fitted_version("loop")[:-1] == version[:-1]  # the same executions
+        assert models.fitted_version("loop")[-1] != version[-1] == ""  # trained

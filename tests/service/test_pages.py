@@ -233,8 +233,12 @@ def _predicted(page: str) -> str:
     return page.split('<table id="predictions">')[1].split("</table>")[0]
 
 
-def test_job_page_predicts_anew_when_an_execution_is_replaced(db_url: str) -> None:
-    """Was: kept by the count of finished executions, the page's prediction went stale."""
+@pytest.mark.parametrize("replaced", ["run-0", "run-3"])
+def test_job_page_predicts_anew_when_an_execution_is_replaced(db_url: str, replaced: str) -> None:
+    """Was: kept by the count of finished executions, the page's prediction went stale.
+
+    Replacing the newest (run-3) keeps the count and, on SQLite, the largest id too.
+    """
     with HistoryRepository(db_url) as repo:
         for r, seconds in enumerate((100.0, 200.0, 300.0, 400.0)):
             record_run(repo, "loop", f"run-{r}", [seconds / 4] * 4, start=T0, finish=True)
@@ -243,8 +247,8 @@ def test_job_page_predicts_anew_when_an_execution_is_replaced(db_url: str) -> No
         before = c.get("/jobs/loop").text
         assert "no model:" not in before
         with HistoryRepository(db_url) as repo:
-            # the same count of finished executions, and not the newest one replaced
-            _replace_run(repo, "run-0", "slow", [5000.0 / 4] * 4)
+            # the same count of finished executions
+            _replace_run(repo, replaced, "slow", [5000.0 / 4] * 4)
         after = c.get("/jobs/loop").text
         assert after.count("<circle") == before.count("<circle")
         assert _predicted(after) != _predicted(before)

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
 
-from jobcast.errors import ConflictError, InputError, PrivacyError, UnknownJobError
+from jobcast.errors import ConflictError, InputError, NetworkError, PrivacyError, UnknownJobError
 from jobcast.history import HistoryRepository
 from jobcast.history.schema import HubShareRow, OrganizationRow
 from jobcast.history.tokens import TokenStore
+from jobcast.history.values import check_epsilon
 from jobcast.privacy.share import (
     MANIFEST_FILE,
     ROWS_FILE,
@@ -39,6 +40,8 @@ __all__ = [
     "publish",
     "list_shares",
     "get_share",
+    "check_hub_url",
+    "list_remote",
     "publish_dir",
     "pull",
 ]
@@ -72,13 +75,7 @@ def _hub_rules(manifest: dict[str, Any]) -> None:
             "the hub accepts differentially private shares only ('differential_privacy': "
             "true); release one with `jobcast share --epsilon EPS`"
         )
-    eps = manifest.get("epsilon")
-    if (
-        isinstance(eps, bool)
-        or not isinstance(eps, int | float)
-        or not (math.isfinite(eps) and eps > 0)
-    ):
-        raise PrivacyError(f"a hub share needs a finite epsilon > 0, got {eps!r}")
+    check_epsilon(manifest.get("epsilon"), what="a hub share's epsilon", error=PrivacyError)
     for c in manifest.get("columns") or []:
         if not isinstance(c, dict) or not isinstance(c.get("domain"), dict) or not c["domain"]:
             name = c.get("name") if isinstance(c, dict) else c
@@ -216,22 +213,141 @@ def get_share(repo: HistoryRepository, share_id: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- client side
-def _client(url: str, token: str) -> Any:
+#: What every share record in a hub's answers holds (a pull and the CLI read them).
+_RECORD_KEYS = ("id", "organization", "job", "epsilon", "rows", "published_at")
+
+
+def check_hub_url(url: str) -> str:
+    """Return the hub's address without a trailing ``/``, or refuse one without a scheme.
+
+    Raises
+    ------
+    InputError
+        For an address that does not start with ``http://`` or ``https://``.
+    """
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise InputError(f"--url: give the hub's address with http:// or https://, got {url!r}")
+    return url.rstrip("/")
+
+
+@contextmanager
+def _talking_to(url: str, token: str) -> Iterator[Any]:
+    """An HTTP client of the hub at ``url``; its failures become jobcast errors.
+
+    Raises
+    ------
+    InputError
+        For a malformed address.
+    NetworkError
+        When the hub cannot be reached, or the connection breaks off or times out.
+    """
     import httpx
 
-    return httpx.Client(
-        base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=60
+    base = check_hub_url(url)
+    try:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as client:
+            yield client
+    except httpx.UnsupportedProtocol as e:
+        raise InputError(
+            f"--url: give the hub's address with http:// or https://, got {url!r}"
+        ) from e
+    except httpx.InvalidURL as e:
+        raise InputError(f"--url: {url!r} is not a valid URL: {e}") from e
+    except httpx.HTTPError as e:  # refused, unresolvable, timed out, broken off
+        reason = " ".join((str(e) or type(e).__name__).split())
+        raise NetworkError(
+            f"cannot reach the hub at {url}: {reason}; check the address and that the hub "
+            "is running, then try again"
+        ) from e
+
+
+def _not_a_hub(url: str, why: str) -> NetworkError:
+    return NetworkError(
+        f"{url} did not answer as a jobcast hub does ({why}); check --url (the hub's "
+        "address, http(s)://HOST:PORT)"
     )
 
 
-def _check(response: Any, what: str) -> Any:
-    if response.status_code >= 400:
+def _check(response: Any, what: str, url: str) -> dict[str, Any]:
+    """The hub's JSON answer, or the jobcast error its status or body calls for.
+
+    Raises
+    ------
+    InputError
+        For a 4xx answer (the request was refused: token, organization, package), with
+        the hub's message.
+    NetworkError
+        For a 5xx answer (the hub failed), or a body that is not a JSON object.
+    """
+    status = int(response.status_code)
+    if status >= 400:
         try:
-            detail = response.json().get("detail")
+            body = response.json()
+            detail = body.get("detail", body) if isinstance(body, dict) else body
         except ValueError:
-            detail = response.text
-        raise InputError(f"{what} failed: HTTP {response.status_code}: {detail}")
-    return response.json()
+            detail = " ".join(response.text.split())[:300]
+        if status >= 500:
+            raise NetworkError(
+                f"{what} failed: the hub at {url} answered HTTP {status} ({detail}): the hub "
+                "itself failed, not your request; try again later, and if it persists ask "
+                "the hub's operator to look at its log"
+            )
+        raise InputError(f"{what} failed: HTTP {status}: {detail}")
+    try:
+        answer = response.json()
+    except ValueError as e:  # not JSON, or not text at all
+        raise _not_a_hub(url, f"HTTP {status} without a JSON body") from e
+    if not isinstance(answer, dict):
+        raise _not_a_hub(url, f"a JSON {type(answer).__name__}, not an object")
+    return answer
+
+
+def _shaped(record: Any, url: str) -> dict[str, Any]:
+    """``record`` if it is a hub's share record, else the NetworkError saying why not."""
+    if not isinstance(record, dict):
+        raise _not_a_hub(url, f"a share record is a JSON {type(record).__name__}")
+    missing = [k for k in _RECORD_KEYS if k not in record]
+    if missing:
+        raise _not_a_hub(url, f"a share record lacks {', '.join(missing)}")
+    for key, kind in (("id", int), ("rows", int), ("epsilon", int | float)):
+        if isinstance(record[key], bool) or not isinstance(record[key], kind):
+            raise _not_a_hub(url, f"a share's {key} is {record[key]!r}, not a number")
+    try:
+        datetime.fromisoformat(str(record["published_at"]))
+    except ValueError as e:
+        raise _not_a_hub(url, f"published_at {record['published_at']!r} is no ISO time") from e
+    return record
+
+
+def _listed(
+    client: Any, url: str, job: str | None, attributes: Sequence[str]
+) -> list[dict[str, Any]]:
+    params = [("attribute", a) for a in attributes]
+    if job is not None:
+        params.insert(0, ("job", job))
+    what = f"listing shares{'' if job is None else f' of {job}'} at {url}"
+    shares = _check(client.get(HUB_PATH, params=params), what, url).get("shares")
+    if not isinstance(shares, list):
+        raise _not_a_hub(url, "no JSON list of shares")
+    return [_shaped(r, url) for r in shares]
+
+
+def list_remote(
+    *, url: str, token: str, job: str | None = None, attributes: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The shares the hub at ``url`` holds, newest first: of ``job``, with ``attributes``.
+
+    Raises
+    ------
+    InputError
+        For a malformed address or a refused request (4xx: the token, for one).
+    NetworkError
+        When the hub cannot be reached, fails (5xx) or answers what no hub does.
+    """
+    with _talking_to(url, token) as c:
+        return _listed(c, url, job, attributes)
 
 
 def publish_dir(
@@ -241,7 +357,16 @@ def publish_dir(
 
     The package is checked locally first (as the hub will). ``organization``, when
     given, must be the token's own: the hub refuses anything else.
+
+    Raises
+    ------
+    InputError
+        For a malformed address, a package that does not verify, or a publication the
+        hub refuses (4xx: token, organization, package).
+    NetworkError
+        When the hub cannot be reached, fails (5xx) or answers what no hub does.
     """
+    check_hub_url(url)
     d = Path(directory)
     read_share(d)
     manifest = json.loads((d / MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -249,8 +374,8 @@ def publish_dir(
     body: dict[str, Any] = {"manifest": manifest, "rows_csv": rows_csv}
     if organization is not None:
         body["organization"] = organization
-    with _client(url, token) as c:
-        return dict(_check(c.post(HUB_PATH, json=body), f"publishing {d} to {url}"))
+    with _talking_to(url, token) as c:
+        return _shaped(_check(c.post(HUB_PATH, json=body), f"publishing {d} to {url}", url), url)
 
 
 def pull(
@@ -279,15 +404,28 @@ def pull(
         skipped), ``skipped`` (None when imported, else ``"imported"``: the history
         holds it already, ``"importing"``: another import claims it, or ``"released"``:
         it released it) and ``reason`` (the message, or None).
+
+    Raises
+    ------
+    InputError
+        For a malformed address or a request the hub refuses (4xx).
+    NetworkError
+        When the hub cannot be reached, fails (5xx) or answers what no hub does; the
+        shares imported before stay imported (a new pull skips them).
+    ImportFormatError, PrivacyError
+        For a share that does not verify or has no differential privacy.
     """
     from jobcast.privacy.history_io import claimed_import, not_new, share_table
 
     out: list[dict[str, Any]] = []
-    with _client(url, token) as c:
-        params: list[tuple[str, str]] = [("job", job), *(("attribute", a) for a in attributes)]
-        listed = _check(c.get(HUB_PATH, params=params), f"listing shares of {job} at {url}")
-        for rec in listed["shares"]:
-            full = _check(c.get(f"{HUB_PATH}/{rec['id']}"), f"pulling share {rec['id']}")
+    with _talking_to(url, token) as c:
+        for rec in _listed(c, url, job, attributes):
+            what = f"pulling share {rec['id']} from {url}"
+            full = _check(c.get(f"{HUB_PATH}/{rec['id']}"), what, url)
+            if not isinstance(full.get("manifest"), dict) or not isinstance(
+                full.get("rows_csv"), str
+            ):
+                raise _not_a_hub(url, f"share {rec['id']} comes without manifest and rows")
             # the manifest's own digest, which every import of the share records (a pull
             # and `jobcast import share` alike)
             sealed = str(full["manifest"].get("manifest_sha256") or "")

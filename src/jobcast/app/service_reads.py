@@ -224,26 +224,45 @@ def _iteration_rows(s: Any, e: ExecutionRow) -> list[IterationRow]:
     return list(s.scalars(q.order_by(IterationRow.index)))
 
 
-def job_version(repo: HistoryRepository, job: str) -> tuple[int, int]:
-    """What changes whenever a job's finished executions change: (how many, largest id).
+def _version_columns() -> tuple[Any, ...]:
+    """What identifies a job's set of finished executions (see :func:`job_version`).
 
-    Models fitted on the job (runtime models, the progress estimator) stay valid while
-    this is unchanged: new, deleted, re-imported and newly finished executions all change
-    it; a run that starts or reports an iteration does not.
+    The count and the largest id alone miss a replaced newest execution (SQLite reuses
+    the largest id once its row is deleted); the latest import and the runtimes' sum
+    change then.
+    """
+    return (
+        func.count(ExecutionRow.id),
+        func.coalesce(func.max(ExecutionRow.id), 0),
+        func.coalesce(func.max(ExecutionRow.import_id), 0),
+        func.coalesce(func.sum(ExecutionRow.gross_runtime), 0.0),
+    )
+
+
+def _version(n: Any, top: Any, last_import: Any, total: Any) -> tuple[int, int, int, float]:
+    return int(n), int(top), int(last_import), round(float(total), 6)
+
+
+def job_version(repo: HistoryRepository, job: str) -> tuple[int, int, int, float]:
+    """What changes whenever a job's finished executions change.
+
+    (how many, largest id, latest import, sum of runtimes). Models fitted on the job
+    (runtime models, the progress estimator) stay valid while this is unchanged: new,
+    deleted, re-imported, replaced and newly finished executions all change it; a run
+    that starts or reports an iteration does not.
     """
     q = (
-        select(func.count(ExecutionRow.id), func.coalesce(func.max(ExecutionRow.id), 0))
+        select(*_version_columns())
         .join(JobRow, JobRow.id == ExecutionRow.job_id)
         .where(JobRow.name == job, ExecutionRow.gross_runtime.is_not(None))
     )
     with repo.transaction() as s:
-        n, top = s.execute(q).one()
-    return int(n), int(top)
+        return _version(*s.execute(q).one())
 
 
 def job_versions(
     repo: HistoryRepository, *, job: str | None = None
-) -> dict[str, tuple[int, int, str]]:
+) -> dict[str, tuple[int, int, int, float, str]]:
     """What a job's progress model is fitted from, for every job with finished executions.
 
     :func:`job_version` and when the job's progress parameters were trained (``""``
@@ -252,7 +271,7 @@ def job_versions(
     """
     trained = ProgressParametersRow.trained_at
     q = (
-        select(JobRow.name, func.count(ExecutionRow.id), func.max(ExecutionRow.id), trained)
+        select(JobRow.name, *_version_columns(), trained)
         .join(ExecutionRow, JobRow.id == ExecutionRow.job_id)
         .outerjoin(ProgressParametersRow, ProgressParametersRow.job_id == JobRow.id)
         .where(ExecutionRow.gross_runtime.is_not(None))
@@ -262,8 +281,8 @@ def job_versions(
         q = q.where(JobRow.name == job)
     with repo.transaction() as s:
         return {
-            str(name): (int(n), int(top), "" if at is None else str(at))
-            for name, n, top, at in s.execute(q)
+            str(name): (*_version(n, top, last, total), "" if at is None else str(at))
+            for name, n, top, last, total, at in s.execute(q)
         }
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobcast.app.json_fields import field_dict
 from jobcast.history import HistoryRepository
+from jobcast.history.ledger import BudgetState
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -40,9 +41,7 @@ _CHANGE_FIELDS = ("changed_at", "changed_by", "from_epsilon", "to_epsilon")
 _CHANGE_KEYS = {"from_epsilon": "from", "to_epsilon": "to"}
 
 
-def release(
-    repo: HistoryRepository, job: str, **options: Unpack[ReleaseOptions]
-) -> dict[str, Any]:
+def release(repo: HistoryRepository, job: str, **options: Unpack[ReleaseOptions]) -> dict[str, Any]:
     """Release a share of ``job`` (see :func:`jobcast.privacy.release.release_share`).
 
     ``options`` are the keyword arguments of ``release_share``.
@@ -66,7 +65,8 @@ def release(
         "digest": done.digest,
         "budget_spent": done.spent,
         "budget": done.budget,
-        "remaining": max(done.budget - done.spent, 0.0),
+        # the ledger's rule (never negative), on the budget and spend the release saw
+        "remaining": BudgetState(job, done.budget, done.spent, ()).remaining,
         "warnings": list(done.warnings),
     }
 

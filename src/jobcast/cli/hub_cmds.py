@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,41 +30,6 @@ def _token(token: str | None) -> str:
     return chosen
 
 
-@contextmanager
-def _hub(url: str) -> Iterator[None]:
-    """Talk to the hub at ``url``: its network and URL errors become one-line messages.
-
-    Raises
-    ------
-    jobcast.errors.InputError
-        For a URL without ``http://`` or ``https://`` or otherwise malformed (exit 2).
-    jobcast.errors.NetworkError
-        When the hub cannot be reached or answers something that is not a hub's JSON
-        (exit 1).
-    """
-    import httpx
-
-    from jobcast.errors import InputError, NetworkError
-
-    if not url.lower().startswith(("http://", "https://")):
-        raise InputError(f"--url: give the hub's address with http:// or https://, got {url!r}")
-    try:
-        yield
-    except httpx.UnsupportedProtocol as e:
-        raise InputError(
-            f"--url: give the hub's address with http:// or https://, got {url!r}"
-        ) from e
-    except httpx.InvalidURL as e:
-        raise InputError(f"--url: {url!r} is not a valid URL: {e}") from e
-    except httpx.HTTPError as e:  # refused, unresolvable, timed out, broken off
-        reason = str(e) or type(e).__name__
-        raise NetworkError(f"cannot reach the hub at {url}: {reason}") from e
-    except (json.JSONDecodeError, KeyError) as e:
-        raise NetworkError(
-            f"{url} did not answer as a jobcast hub does (no JSON list of shares); check --url"
-        ) from e
-
-
 def publish(
     directory: Annotated[Path, typer.Argument(help="A share package (manifest.json, rows.csv).")],
     url: UrlOption,
@@ -81,8 +43,7 @@ def publish(
     from jobcast.app.hub import publish_dir
 
     secret = _token(token)
-    with _hub(url):
-        rec = publish_dir(directory, url=url, token=secret, organization=org)
+    rec = publish_dir(directory, url=url, token=secret, organization=org)
     if as_json:
         emit_json(rec)
         return
@@ -111,26 +72,10 @@ def list_hub(
     as_json: JsonOption = False,
 ) -> None:
     """List the shares a hub holds."""
-    import httpx
+    from jobcast.app.hub import list_remote
 
-    from jobcast.app.hub import HUB_PATH
-
-    params: dict[str, str | list[str]] = {"attribute": list(attribute or [])}
-    if job is not None:
-        params["job"] = job
     secret = _token(token)
-    with _hub(url):
-        r = httpx.get(
-            url.rstrip("/") + HUB_PATH,
-            params=params,
-            headers={"Authorization": f"Bearer {secret}"},
-            timeout=60,
-        )
-        if r.status_code >= 400:
-            from jobcast.errors import InputError
-
-            raise InputError(f"listing {url} failed: HTTP {r.status_code}: {r.text}")
-        shares = r.json()["shares"]
+    shares = list_remote(url=url, token=secret, job=job, attributes=attribute or ())
     _show_shares(shares, as_json=as_json, title=f"shares at {url}", with_job=True)
 
 
@@ -156,10 +101,12 @@ def pull(
     as_json: JsonOption = False,
 ) -> None:
     """Import a hub's shares of a job into the history (provenance kept, each share once)."""
+    from jobcast.app.hub import check_hub_url
     from jobcast.app.hub import pull as run
 
     secret = _token(token)
-    with _hub(url), open_repo(db) as repo:
+    check_hub_url(url)  # before a database is opened (or created) for nothing
+    with open_repo(db) as repo:
         done = run(
             repo,
             url=url,

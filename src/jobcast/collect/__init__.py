@@ -17,7 +17,7 @@ from jobcast.collect.hardware import (
     hardware_frame,
     run_agent,
 )
-from jobcast.collect.rest import SparkRestError, SparkRestFollower
+from jobcast.collect.rest import SparkRestFollower
 from jobcast.collect.runs import (
     EXTRA_ITERATION_COLUMNS,
     ITERATION_COLUMNS,
@@ -25,6 +25,7 @@ from jobcast.collect.runs import (
     iterations_frame,
 )
 from jobcast.collect.sources import EventLogSource, find_event_logs, resolve_event_log
+from jobcast.errors import SparkRestError
 
 __all__ = [
     "ApplicationRun",

@@ -1,9 +1,9 @@
-"""Spark History Server ingestion: list applications, read each one's iterations by REST.
+"""Spark History Server ingestion: list its applications and download their event logs.
 
 The History Server speaks the same REST API as a running application's UI
-(``/api/v1/applications``, ``.../jobs``, ``.../stages``, ``.../executors``), so one
-application is read with :class:`~jobcast.collect.rest.SparkRestFollower`: the same
-iteration-grouping rule (:mod:`jobcast.collect.grouping`) as event logs and live runs.
+(``/api/v1/applications``, ``.../logs``), so :func:`list_applications` reads a Spark UI
+too; an application's log is then parsed like any event log, with the same
+iteration-grouping rule (:mod:`jobcast.collect.grouping`) as live runs.
 """
 
 from __future__ import annotations
@@ -17,14 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pandas as pd
 
-from jobcast.collect.grouping import DEFAULT_ITERATIONS, IterationMode
-from jobcast.collect.rest import SparkRestError, SparkRestFollower, parse_spark_time
-from jobcast.collect.runs import ApplicationRun
-from jobcast.errors import InputError
+from jobcast.collect.spark_env import parse_spark_time
+from jobcast.errors import InputError, SparkRestError
 
-__all__ = ["Application", "download_event_log", "list_applications", "read_application"]
+__all__ = ["Application", "download_event_log", "list_applications"]
 
 logger = logging.getLogger(__name__)
 
@@ -140,37 +137,6 @@ def list_applications(
         cut = since if since.tzinfo else since.replace(tzinfo=UTC)
         apps = [a for a in apps if a.started_at is None or a.started_at >= cut]
     return sorted(apps, key=lambda a: a.started_at or datetime.min.replace(tzinfo=UTC))
-
-
-def read_application(
-    url: str,
-    app_id: str,
-    *,
-    iterations: IterationMode = DEFAULT_ITERATIONS,
-    timeout_s: float = 10.0,
-    max_polls: int = 5,
-) -> tuple[ApplicationRun, pd.DataFrame]:
-    """One finished application's summary and iterations, read over REST.
-
-    Raises
-    ------
-    SparkRestError
-        When the server does not know the application or it has not ended.
-    """
-    base = _check_url(url)
-    with SparkRestFollower(
-        base, app_id=app_id, iterations=iterations, timeout_s=timeout_s, log_grace_s=0
-    ) as follower:
-        frames = [follower.poll()]
-        for _ in range(max_polls):
-            if follower.ended:
-                break
-            frames.append(follower.poll())
-        if not follower.ended:
-            raise SparkRestError(f"application {app_id} at {base} has not ended yet")
-        run = follower.application_run()
-    frame = pd.concat(frames, ignore_index=True)
-    return run, frame
 
 
 def download_event_log(

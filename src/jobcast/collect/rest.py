@@ -24,7 +24,7 @@ from jobcast.collect.spark_env import (
     parse_spark_time,
 )
 from jobcast.collect.timeline import ExecutorTimeline
-from jobcast.errors import InputError, JobcastError
+from jobcast.errors import InputError, JobcastError, SparkRestError
 
 __all__ = [
     "SparkRestFollower",
@@ -36,9 +36,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _API = "/api/v1"
-_NO_TIME = -1
-class SparkRestError(JobcastError):
-    """The Spark REST API cannot be reached or answers nonsense."""
 
 
 class SparkRestFollower:

@@ -42,6 +42,7 @@ from jobcast.history.schema import (
     LedgerEntryRow,
     LedgerFingerprintRow,
 )
+from jobcast.history.values import check_epsilon
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -181,16 +182,18 @@ class ReleaseLease:
         self.fingerprints = fingerprints
 
     def check(self, epsilon: float | None, *, no_dp: bool = False) -> None:
-        """Raise :class:`BudgetExceededError` if ``epsilon`` does not fit the budget."""
+        """Raise :class:`BudgetExceededError` if ``epsilon`` does not fit the budget.
+
+        :class:`InputError` if it is no valid ε (:func:`jobcast.history.values.check_epsilon`).
+        """
         if no_dp:
             return
-        if epsilon is None or not epsilon > 0:
-            raise InputError(f"a differentially private release needs epsilon > 0, got {epsilon}")
+        eps = check_epsilon(epsilon, what="the epsilon of a differentially private release")
         st = self.state
-        if st.spent + epsilon > st.budget + _TOLERANCE:
+        if st.spent + eps > st.budget + _TOLERANCE:
             raise BudgetExceededError(
-                f"job {st.job!r}: releasing epsilon={epsilon:g} would spend "
-                f"{st.spent + epsilon:g} of its budget {st.budget:g} (already spent "
+                f"job {st.job!r}: releasing epsilon={eps:g} would spend "
+                f"{st.spent + eps:g} of its budget {st.budget:g} (already spent "
                 f"{st.spent:g} in {len(st.releases)} release(s) of this job or of the same "
                 "executions). Re-releasing is never free: share an existing package again, or "
                 "raise the budget with `jobcast budget --job NAME --epsilon TOTAL "
@@ -436,11 +439,7 @@ class PrivacyLedger(RepositoryBase):
             On a bad value, a budget below what was already spent, or a raise without
             ``confirm_raise``.
         """
-        if isinstance(epsilon, bool) or not (
-            isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0
-        ):
-            raise InputError(f"a privacy budget must be a finite number > 0, got {epsilon!r}")
-        new = float(epsilon)
+        new = check_epsilon(epsilon, what="a privacy budget")
         with self.release_lock(name) as lease:
             s = lease._session
             st = lease.state

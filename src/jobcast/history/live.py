@@ -83,11 +83,6 @@ class LiveRuns(RepositoryBase):
             )
             return ex_id
 
-    def job_of_execution(self, external_id: str) -> str:
-        """Name of the job of the live execution ``external_id`` (for collector calls)."""
-        with self.transaction() as s:
-            return LiveWriter(s.connection()).own(external_id).job
-
     def running_executions(self, at: datetime) -> list[tuple[str, str]]:
         """(job, execution id) of live executions that were running at time ``at``."""
         at = utc(at) or datetime.now(UTC)

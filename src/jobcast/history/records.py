@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobcast.errors import InputError
+from jobcast.history.values import check_epsilon
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -189,8 +190,9 @@ class Provenance:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", SourceKind(self.kind))
-        if self.epsilon is not None and not self.epsilon > 0:
-            raise InputError(f"a share's epsilon must be > 0, got {self.epsilon}")
+        if self.epsilon is not None:
+            eps = check_epsilon(self.epsilon, what="a share's epsilon")
+            object.__setattr__(self, "epsilon", eps)
 
     @classmethod
     def of_file(cls, path: str | Path) -> Provenance:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from jobcast.errors import InputError, JobcastError
 
 __all__ = [
     "clean",
     "utc",
     "text_problem",
     "number_problem",
+    "check_epsilon",
     "same_value",
     "same_values",
     "MAX_NAME",
@@ -85,6 +89,69 @@ def number_problem(
     if integer and not x.is_integer():
         return f"{value!r} is not a whole number"
     return None
+
+
+def check_epsilon(
+    value: Any,
+    *,
+    what: str = "epsilon",
+    minimum: float = 0.0,
+    error: type[JobcastError] = InputError,
+    hint: str = "",
+) -> float:
+    """Return ``value`` as a float if it is a valid ε (a privacy budget amount), else raise.
+
+    The one rule for every ε jobcast accepts (a release's, a budget's, a share's, a hub
+    package's): a real number -- not a bool, not text -- that is finite and greater
+    than 0, and at least ``minimum`` when the caller has one.  There is no truth test:
+    0 is an error, never "privacy off".
+
+    Parameters
+    ----------
+    value
+        The ε to check.
+    what
+        The field's name in the message (``"epsilon"``, ``"--epsilon"``, ``"a privacy
+        budget"``...).
+    minimum
+        The smallest accepted value (> 0 is always required; 0 adds nothing).
+    error
+        The exception class raised: each caller keeps the one its users rely on.
+    hint
+        Appended to every message after ``"; "`` (how to fix it), when given.
+
+    Returns
+    -------
+    float
+        ``value`` as a float.
+
+    Raises
+    ------
+    JobcastError
+        Of class ``error``, naming ``what`` and ``value``.
+
+    Examples
+    --------
+    >>> check_epsilon(1)
+    1.0
+    >>> check_epsilon(float("inf"), what="a share's epsilon")
+    Traceback (most recent call last):
+    ...
+    jobcast.errors.InputError: a share's epsilon must be a finite number > 0, got inf
+    """
+    tail = f"; {hint}" if hint else ""
+    # bool is an int, and numpy's bool_ no number: both refused; numpy's numbers are Real
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise error(f"{what} must be a number > 0, got {value!r}{tail}")
+    e = float(value)
+    if not math.isfinite(e) or e <= 0.0:
+        raise error(f"{what} must be a finite number > 0, got {value!r}{tail}")
+    if e < minimum:
+        raise error(
+            f"{what} {e:g} is below the smallest accepted {minimum:g}: its noise would drown "
+            f"every value{tail}"
+        )
+    return e
 
 
 def same_value(a: Any, b: Any) -> bool:

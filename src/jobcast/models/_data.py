@@ -287,16 +287,6 @@ class Encoder:
                     categorical.append((label, categories))
         return cls(tuple(numeric), tuple(categorical))
 
-    @property
-    def n_outputs(self) -> int:
-        """Number of columns of the encoded matrix."""
-        return len(self.numeric) + sum(len(c) for _, c in self.categorical)
-
-    @property
-    def numeric_positions(self) -> np.ndarray:
-        """Positions of the numeric columns in the encoded matrix (they come first)."""
-        return np.arange(len(self.numeric))
-
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Return the encoded matrix, numeric columns first, then the one-hot blocks."""
         parts = []

@@ -25,9 +25,6 @@ from jobcast.models._data import (
 
 __all__ = ["ErnestModel", "ernest_features", "fit_nnls"]
 
-#: Names of the terms of Ernest's model, in the order of ``coef_``.
-TERMS = ("serial", "parallel", "tree", "per_machine")
-
 # Ernest's size rule on unnamed data looks at products of at most this many columns.
 _MAX_SIZE_COLUMNS = 3
 

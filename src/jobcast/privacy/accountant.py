@@ -13,9 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from jobcast.errors import BudgetExceededError, PrivacyError
+from jobcast.history.values import check_epsilon as valid_epsilon
 
 __all__ = ["Spend", "Accountant", "check_epsilon"]
 
@@ -25,21 +24,21 @@ _REL_TOL = 1e-9
 def check_epsilon(epsilon: Any, *, what: str = "epsilon") -> float:
     """Return ``epsilon`` as a float if it is a finite number > 0, else raise.
 
+    The rule is :func:`jobcast.history.values.check_epsilon`'s, the one every ε in
+    jobcast passes; here its error is a :class:`PrivacyError`.
+
     Raises
     ------
     PrivacyError
         If ``epsilon`` is not a finite number greater than 0.  (No truth test: 0 is an
         error, never "privacy off".)
     """
-    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float | np.number):
-        raise PrivacyError(f"{what} must be a number > 0, got {epsilon!r}")
-    e = float(epsilon)
-    if not math.isfinite(e) or e <= 0.0:
-        raise PrivacyError(
-            f"{what} must be a finite number > 0, got {epsilon!r}; to release without "
-            "differential privacy, say so explicitly with no_dp=True (--no-dp)"
-        )
-    return e
+    return valid_epsilon(
+        epsilon,
+        what=what,
+        error=PrivacyError,
+        hint="to release without differential privacy, say so explicitly with no_dp=True (--no-dp)",
+    )
 
 
 @dataclass(frozen=True)
@@ -127,12 +126,6 @@ class Accountant:
             )
         self._ledger.append(Spend(str(label), e))
         return e
-
-    def spend_fraction(self, label: str, fraction: float) -> float:
-        """Spend ``fraction`` of the *total* budget (0 < fraction <= 1) and return it."""
-        if not 0.0 < float(fraction) <= 1.0:
-            raise PrivacyError(f"a budget fraction must be in (0, 1], got {fraction!r}")
-        return self.spend(label, self.epsilon * float(fraction))
 
     def spend_rest(self, label: str) -> float:
         """Spend exactly what remains (so the release ends with spent == ε) and return it.

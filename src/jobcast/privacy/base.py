@@ -70,7 +70,7 @@ def collapsed_error(
         else ""
     )
     fix = (
-        ". Declare public bounds (or a grid) for them in the domain file's \"columns\" and "
+        '. Declare public bounds (or a grid) for them in the domain file\'s "columns" and '
         "pass --domain FILE (`jobcast domain init --job NAME` writes a skeleton), e.g. "
         f"{example} (with public bounds of your own in place of 1 and 1000000)"
     )
@@ -96,16 +96,23 @@ def collapsed_error(
         f"the privately estimated range of column(s) {names} could not be located or "
         "collapsed (too few rows for the budget share that buys it): the share would hold "
         "noise, one value or its range's edge for every row. Nothing was released"
-        + charged + cause + fix + ".",
+        + charged
+        + cause
+        + fix
+        + ".",
         spent=spent,
     )
 
 
 class BaseSynthesizer(ABC):
-    """Base class: subclasses implement :meth:`_fit_codes` and :meth:`_sample_codes`.
+    """Base class: subclasses implement :meth:`_fit` and :meth:`_sample`.
 
     Subclasses define ``__init__`` with keyword arguments ``domain``, ``epsilon``,
-    ``no_dp``, ``bounds_share`` and ``random_state`` (plus their own), stored unchanged.
+    ``no_dp`` and ``random_state`` (plus their own), stored unchanged. Those that let
+    :meth:`_resolve_bounds` buy undeclared bounds with a share of ε also take
+    ``bounds_share`` (the synthesizers of :mod:`jobcast.privacy.synthesizers`);
+    :class:`~jobcast.privacy.perfmodel.PerfModelSynthesizer` does not: it overrides
+    :meth:`_resolve_bounds` and locates the range in its own stage.
     """
 
     #: short name used by :func:`jobcast.privacy.make_synthesizer` and manifests
@@ -283,10 +290,6 @@ class BaseSynthesizer(ABC):
         n = check_rows(n_rows)
         rng = self.rng_ if random_state is None else np.random.default_rng(random_state)
         return self._sample(n, rng)
-
-    def fit_sample(self, frame: pd.DataFrame, n_rows: int) -> pd.DataFrame:
-        """``fit(frame).sample(n_rows)``."""
-        return self.fit(frame).sample(n_rows)
 
     def parameters(self) -> dict[str, Any]:
         """JSON-ready constructor parameters for a manifest (domain and seed excluded)."""

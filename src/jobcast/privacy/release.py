@@ -52,6 +52,7 @@ from jobcast.errors import (
 )
 from jobcast.history import HistoryRepository
 from jobcast.history.ledger import ReleaseLease
+from jobcast.history.values import check_epsilon
 from jobcast.privacy.consistency import MachineFacts, split_declaration
 from jobcast.privacy.domain import Domain, read_domain_json
 from jobcast.privacy.history_io import job_roles, release_frame, schema_domain
@@ -130,17 +131,9 @@ def _check_epsilon(epsilon: Any, no_dp: Any) -> float | None:
         return None
     if epsilon is None:
         raise InputError("give --epsilon E (> 0), or --no-dp to release without privacy")
-    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float | np.number):
-        raise PrivacyError(f"epsilon must be a number > 0, got {epsilon!r}")
-    eps = float(epsilon)
-    if not math.isfinite(eps) or not eps > 0:
-        raise PrivacyError(f"epsilon must be a finite number > 0, got {epsilon!r}")
-    if eps < MIN_EPSILON:
-        raise PrivacyError(
-            f"epsilon {eps:g} is below the smallest accepted {MIN_EPSILON:g}: its noise would "
-            "drown every value; ε = 0.1 to 10 is the useful range"
-        )
-    return eps
+    return check_epsilon(
+        epsilon, minimum=MIN_EPSILON, error=PrivacyError, hint="ε = 0.1 to 10 is the useful range"
+    )
 
 
 def _check_rows(rows: Any) -> int:
@@ -243,7 +236,9 @@ def _charged_failure(
     try:
         repo.settle_release(entry, None)
     except Exception:  # the charge stands anyway; only the entry still names `out`
-        logger.warning("could not mark ledger entry %d of job %r as refused", entry, job)
+        logger.warning(
+            "could not mark ledger entry %d of job %r as refused", entry, job, exc_info=True
+        )
     charged = (
         f"ε = {spent:g} is charged to the ledger of job {job!r} as a refused release (0 rows; "
         "`jobcast budget --job NAME` lists it)"

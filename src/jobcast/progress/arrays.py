@@ -27,8 +27,6 @@ REQUIRED_COLUMNS = ("execution", "iteration", "duration_s", "scale_out")
 #: Per-iteration resource columns compared by the hardware measure.
 HARDWARE_METRICS = ("cpu", "disk", "net")
 
-_OPTIONAL_ITERATION_COLUMNS = ("records", *HARDWARE_METRICS)
-
 
 @dataclass(frozen=True, eq=False)
 class IterationArrays:
@@ -133,8 +131,12 @@ def _validate_values(frame: pd.DataFrame, what: str) -> tuple[np.ndarray, np.nda
     duration = _numeric(frame, "duration_s", what)
     scale = _numeric(frame, "scale_out", what)
     checks = (
-        ("iteration", iteration, (iteration >= 0) & (iteration == np.round(iteration)),
-         "an integer >= 0"),
+        (
+            "iteration",
+            iteration,
+            (iteration >= 0) & (iteration == np.round(iteration)),
+            "an integer >= 0",
+        ),
         ("duration_s", duration, np.isfinite(duration) & (duration > 0), "a number > 0"),
         ("scale_out", scale, (scale > 0) & (scale == np.round(scale)), "an integer > 0"),
     )
@@ -365,8 +367,7 @@ def node_profiles(samples: pd.DataFrame, *, n_points: int | None = None) -> Node
                 "timestamp, cpu, disk_read, disk_write, net_rx, net_tx."
             )
     metrics = {
-        name: [c for c in cols if c in samples.columns]
-        for name, cols in _SAMPLE_METRICS.items()
+        name: [c for c in cols if c in samples.columns] for name, cols in _SAMPLE_METRICS.items()
     }
     metrics = {name: cols for name, cols in metrics.items() if cols}
     if not metrics:

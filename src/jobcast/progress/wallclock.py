@@ -59,9 +59,11 @@ class WallClockHistory:
             return None
         finish = self.finish.get(execution)
         ahead = float(d[done:].sum())
-        if finish is not None and np.isfinite(finish[-1]) and (done == 0 or np.isfinite(
-            finish[min(done, len(finish)) - 1]
-        )):
+        if (
+            finish is not None
+            and np.isfinite(finish[-1])
+            and (done == 0 or np.isfinite(finish[min(done, len(finish)) - 1]))
+        ):
             tail = max(length - float(finish[-1]), 0.0)
             before = 0.0 if done == 0 else float(finish[min(done, len(finish)) - 1])
             span = float(finish[-1]) - before
@@ -111,11 +113,6 @@ class WallClockHistory:
             return 1.0
         ws = np.asarray(w)
         return float(np.average(shares, weights=ws) if ws.sum() > 0 else np.mean(shares))
-
-    def median_length(self) -> float:
-        """Median wall-clock run length of the history (NaN when none is known)."""
-        values = np.array([v for v in self.length.values() if np.isfinite(v)])
-        return float(np.median(values)) if values.size else float("nan")
 
 
 def wall_clock_history(iterations: pd.DataFrame, executions: pd.DataFrame) -> WallClockHistory:

@@ -84,7 +84,7 @@ def _fit_progress(url: str, job: str) -> tuple[Version, Any] | _Failed:
 
     try:
         repo = _repo(url)
-        version = job_versions(repo, job=job).get(job, (0, 0, ""))
+        version = job_versions(repo, job=job).get(job, (0, 0, 0, 0.0, ""))
         return version, fit_wall_clock(repo, job)
     except JobcastError as e:
         return _Failed(type(e).__name__, str(e))
