@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from jobcast.errors import DomainError, InputError
+from jobcast.history.values import MAX_SCALE_OUT
 from jobcast.privacy.accountant import Accountant
 from jobcast.privacy.base import BaseSynthesizer, collapsed_error
 from jobcast.privacy.bounds import SEARCH_LOWER, SEARCH_UPPER
@@ -215,8 +216,19 @@ class PerfModelSynthesizer(BaseSynthesizer):
         for name in domain.undeclared:
             dom = domain[name]
             assert isinstance(dom, NumericDomain)
-            domain = domain.replace(name, dom.with_bounds(SEARCH_LOWER, SEARCH_UPPER))
+            domain = domain.replace(name, dom.with_bounds(*self._search_range(name)))
         return domain
+
+    def _search_range(self, name: str) -> tuple[float, float]:
+        """Where an undeclared column is searched: public, the same for every history.
+
+        The scale-out's is what jobcast accepts as one (1 .. ``MAX_SCALE_OUT``), so that
+        a release never holds a scale-out its importer refuses; any other column's is
+        :data:`~jobcast.privacy.bounds.SEARCH_LOWER` .. ``SEARCH_UPPER``.
+        """
+        if name == self.scale_out:
+            return 1.0, float(MAX_SCALE_OUT)
+        return SEARCH_LOWER, SEARCH_UPPER
 
     # -- fitting -----------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, acc: Accountant | None) -> None:
@@ -288,9 +300,9 @@ class PerfModelSynthesizer(BaseSynthesizer):
         lost = []
         for name in self.domain.undeclared:
             dom = self.domain_[name]
-            at_search = isinstance(dom, NumericDomain) and (dom.lower, dom.upper) == (
-                SEARCH_LOWER, SEARCH_UPPER
-            )
+            at_search = isinstance(dom, NumericDomain) and (
+                dom.lower, dom.upper
+            ) == self._search_range(name)
             if name == self.runtime:
                 at_search = (win.low, win.high) == (SEARCH_LOWER, SEARCH_UPPER)
             if at_search:
