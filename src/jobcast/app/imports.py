@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -102,7 +103,6 @@ def _check_kinds(
                 f"job {job!r} exists with {name!r} as a {stored[name].value} attribute; --kind "
                 "sets kinds of new jobs only: leave it out, or import into another --job"
             )
-
 
 
 class CsvOptions(TypedDict, total=False):
@@ -212,6 +212,10 @@ class EventLogResult:
         Spark jobs of a finished application whose start or end line the log lacks
         (corrupt lines): the iterations they belong to are missing and the later ones
         numbered on.
+    warnings
+        What makes the stored iterations less telling (also logged): one iteration that
+        probably holds the application's whole loop
+        (:func:`jobcast.collect.grouping.hidden_loop`).
     """
 
     path: str
@@ -223,15 +227,14 @@ class EventLogResult:
     skipped: bool = False
     updated: bool = False
     lost_jobs: int = 0
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (``jobcast import eventlog --json``): the fields in order."""
-        return asdict(self)
+        return {**asdict(self), "warnings": list(self.warnings)}
 
 
-def finished_runs(
-    repo: HistoryRepository, job: str
-) -> tuple[JobSpec | None, set[str], set[str]]:
+def finished_runs(repo: HistoryRepository, job: str) -> tuple[JobSpec | None, set[str], set[str]]:
     """The job's spec (None: no such job), its finished runs' and its other runs' ids.
 
     Runs are told apart within the job they go to (every import route alike).
@@ -257,13 +260,20 @@ def import_eventlogs(
     iterations: str = "auto",
     context: Mapping[str, Any] | None = None,
     origins: Mapping[str, str] | None = None,
+    refuse_empty: bool = True,
 ) -> list[EventLogResult]:
     """Import Spark event logs in one transaction; runs held already are skipped.
 
     A run the history holds as still running (imported while Spark was writing its
     log) is completed from the longer log: its iterations, end and runtime. Runs are
     told apart by their Spark application id (with the attempt, ``app_1``) within the
-    job they go to.
+    job they go to. A local log's origin is recorded as its absolute path.
+
+    A finished application whose Spark jobs ``iterations`` puts into no iteration is
+    refused, with every such log named, what it has and what to try, and nothing is
+    written (a run stored without iterations would be skipped by the import that
+    fixes ``iterations``). One iteration that probably holds the whole loop (MLlib's
+    ALS) is warned of (logged, and in :attr:`EventLogResult.warnings`).
 
     Parameters
     ----------
@@ -282,14 +292,21 @@ def import_eventlogs(
     origins
         Where each local log came from (``s3://...``), by its local path: recorded as
         the runs' origin and named in errors.
+    refuse_empty
+        False: a finished application without iterations is left out with a warning
+        (a result ``skipped``, its reason in ``warnings``) instead of refusing the import
+        (the service's following of a source, where one such log would block the
+        source's every later import).
 
     Raises
     ------
     jobcast.errors.InputError
-        When ``context`` names an attribute the existing job does not have, or a log
-        cannot be read; nothing is written then.
+        When ``context`` names an attribute the existing job does not have, a log
+        cannot be read, or ``iterations`` finds no iteration in a finished
+        application; nothing is written then.
     """
     from jobcast.collect import read_event_logs
+    from jobcast.collect.grouping import hidden_loop
     from jobcast.collect.store import iteration_table
 
     values = dict(context or {})
@@ -297,6 +314,7 @@ def import_eventlogs(
     jobs: dict[str, tuple[JobSpec | None, set[str]]] = {}
     tables = []
     pending = []
+    empty: list[str] = []
     for imp in read_event_logs(paths, iterations=iterations, origins=names):
         name = job or imp.run.app_name
         if name not in jobs:
@@ -312,6 +330,22 @@ def import_eventlogs(
                     f"{', '.join(existing.attribute_names) or '(none)'}. Nothing was "
                     "imported: leave --set out, or import into another --job"
                 )
+        skipped = imp.run.app_id in finished
+        if imp.no_iteration is not None and not skipped:
+            if refuse_empty:
+                empty.append(f"{where}: {imp.no_iteration}")
+            else:
+                left = f"{where}: left out: {imp.no_iteration}"
+                logger.warning(left)
+                pending.append(
+                    EventLogResult(
+                        path=where, job=name, execution=imp.run.app_id, iterations=0,
+                        completed=imp.run.completed, corrupt_lines=imp.corrupt_lines,
+                        skipped=True, warnings=(left,),
+                    )  # fmt: skip
+                )
+            continue
+        loop = hidden_loop(imp.iterations["duration_s"].tolist(), imp.iterations["tasks"].tolist())
         result = EventLogResult(
             path=where,
             job=name,
@@ -319,32 +353,47 @@ def import_eventlogs(
             iterations=0,
             completed=imp.run.completed,
             corrupt_lines=imp.corrupt_lines,
-            skipped=imp.run.app_id in finished,
+            skipped=skipped,
             lost_jobs=imp.lost_jobs,
+            warnings=() if skipped or loop is None else (f"{where}: {loop}",),
         )
         pending.append(result)
         if result.skipped:
             continue
         # the attributes the run carries (`workloads run` sets them), --set over them
         carried = {
-            k: v for k, v in imp.context.items()
+            k: v
+            for k, v in imp.context.items()
             if existing is None or k in existing.attribute_names
         }
         table = iteration_table(imp, job=name, existing=existing, context={**carried, **values})
-        if where != str(imp.path):
-            table = replace(
-                table,
-                executions=replace(
-                    table.executions,
-                    provenance=replace(table.executions.provenance, origin=where),
-                ),
-            )
+        # a copy's origin is where it came from; a local log's its absolute path, which
+        # names it whatever the folder the import ran in (runs are told apart by app id)
+        origin = names.get(str(imp.path)) or os.path.abspath(imp.path)
+        table = replace(
+            table,
+            executions=replace(
+                table.executions,
+                provenance=replace(table.executions.provenance, origin=origin),
+            ),
+        )
         tables.append((len(pending) - 1, table))
         if imp.run.completed:
             finished.add(imp.run.app_id)  # the same run twice in one import: once
         if existing is None:
             # a later log of the same new job: the attributes the first one creates
             jobs[name] = (table.executions.job, finished)
+    if empty:
+        why = (
+            "nothing was imported (a run stored without iterations would be skipped by "
+            "the import that fixes --iterations)"
+        )
+        if len(empty) == 1:
+            raise InputError(f"{empty[0]}. {why[0].upper()}{why[1:]}")
+        listed = " ".join(f"({k}) {e}." for k, e in enumerate(empty, 1))
+        raise InputError(
+            f"{len(empty)} finished applications have no iteration, so {why}: {listed}"
+        )
     summaries = repo.import_iteration_tables([t for _, t in tables], complete_running=True)
     out = list(pending)
     for (k, _), summary in zip(tables, summaries, strict=True):
@@ -355,7 +404,10 @@ def import_eventlogs(
             iterations=summary.iterations if written else 0,
             skipped=not written,
             updated=bool(summary.completed),
+            warnings=r.warnings if written else (),
         )
+        for w in out[k].warnings:
+            logger.warning(w)
     return out
 
 

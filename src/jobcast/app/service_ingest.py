@@ -163,6 +163,7 @@ def import_remote_eventlogs(
     context: Mapping[str, Any] | None = None,
     storage_options: Mapping[str, Any] | None = None,
     skip_names: set[str] | None = None,
+    refuse_empty: bool = True,
 ) -> list[dict[str, Any]]:
     """Import the finished event logs under an fsspec URL (``s3://bucket/prefix``) at once.
 
@@ -175,6 +176,9 @@ def import_remote_eventlogs(
     ----------
     skip_names
         Names of logs not to copy (the service's following: logs imported before).
+    refuse_empty
+        As :func:`~jobcast.app.imports.import_eventlogs`' (False: a log without
+        iterations is left out with a warning).
 
     Raises
     ------
@@ -211,6 +215,7 @@ def import_remote_eventlogs(
             iterations=iterations,
             context=context,
             origins=origins,
+            refuse_empty=refuse_empty,
         )
     return [
         {**r.to_dict(), "status": _status(r.skipped, r.updated), "name": _name(r.path)}
@@ -282,6 +287,7 @@ class SourceFollower:
                 job=self.job,
                 iterations=self.iterations,
                 skip_names=self._imported_names,
+                refuse_empty=False,  # one such log must not block the source's later ones
             )
         except JobcastError as e:
             self._warn_once(str(e))
@@ -305,6 +311,7 @@ class SourceFollower:
                 job=self.job,
                 iterations=self.iterations,
                 origins={str(p): origin for p in found},
+                refuse_empty=False,
             ):
                 if not r.skipped:
                     logger.info("recorded %s of %s from %s", r.execution, name, origin)

@@ -6,26 +6,31 @@ The parsing itself is :mod:`jobcast.collect.parser`; how jobs form iterations is
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
 import pandas as pd
 
-from jobcast.collect.grouping import DEFAULT_ITERATIONS, IterationMode, iteration_regex
+from jobcast.collect.grouping import (
+    DEFAULT_ITERATIONS,
+    IterationMode,
+    iteration_regex,
+    no_iteration_found,
+)
 from jobcast.collect.parser import EventLogParser
 from jobcast.collect.runs import ApplicationRun
 from jobcast.collect.sources import (
+    LEFT_OUT,
     EventLogSource,
     LineStream,
     codec_of,
     find_event_logs,
     resolve_event_log,
 )
+from jobcast.collect.spark_env import CONTEXT_PREFIX, SparkSettings, local_threads
 from jobcast.errors import ImportFormatError
 
 __all__ = [
@@ -38,107 +43,10 @@ __all__ = [
     "read_event_log",
     "read_event_logs",
     "local_threads",
+    "SparkSettings",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Spark settings ``spark.jobcast.context.KEY=VALUE`` carry a run's context attributes
-#: (``jobcast workloads run`` sets them; ``jobcast watch`` records them with the run).
-CONTEXT_PREFIX = "spark.jobcast.context."
-
-_ENVIRONMENT = b'"Event":"SparkListenerEnvironmentUpdate"'
-_LOCAL = re.compile(r"local(?:\[(\d+)(?:,\s*\d+)?\])?")
-
-
-def local_threads(master: str | None) -> int | None:
-    """Worker threads of a local-mode application: the scale-out jobcast records for it.
-
-    In local mode Spark counts one executor, the driver, whatever ``local[N]`` says; the
-    parallelism a local run changes is its N worker threads, so ``jobcast workloads run``
-    and ``jobcast watch`` record N as the run's scale-out.
-
-    Parameters
-    ----------
-    master
-        ``spark.master``.
-
-    Returns
-    -------
-    int or None
-        N of ``local[N]`` (and ``local[N,F]``), 1 for ``local``; None for ``local[*]``
-        (the threads of a machine not known here) and for cluster masters.
-
-    Examples
-    --------
-    >>> local_threads("local[4]"), local_threads("local"), local_threads("yarn")
-    (4, 1, None)
-    """
-    found = _LOCAL.fullmatch((master or "").strip())
-    if found is None:
-        return None
-    return int(found.group(1)) if found.group(1) else 1
-
-class SparkSettings:
-    """An application's Spark settings, read from its environment event on the way.
-
-    Attributes
-    ----------
-    properties
-        The Spark settings, once the environment event was read (else empty).
-    """
-
-    def __init__(self) -> None:
-        self.properties: dict[str, str] = {}
-
-    def scan(self, lines: Iterable[bytes]) -> Iterator[bytes]:
-        """``lines``, reading the Spark settings from the environment event on the way.
-
-        Only the lines up to that event (the log's first few) are looked at; the rest
-        pass straight through.
-        """
-        rest = iter(lines)
-        if not self.properties:
-            for line in rest:
-                yield line
-                if _ENVIRONMENT in line[:80] and self._read(line):
-                    break
-        yield from rest
-
-    def _read(self, line: bytes) -> bool:
-        try:
-            event = json.loads(line)
-            props = event.get("Spark Properties") or {}
-            self.properties = {str(k): str(v) for k, v in _pairs(props).items()}
-        except (ValueError, AttributeError, TypeError):
-            return False  # the parser counts it as corrupt if it is
-        return True
-
-    @property
-    def local_threads(self) -> int | None:
-        """Worker threads of a local-mode application (see :func:`local_threads`)."""
-        return local_threads(self.properties.get("spark.master"))
-
-    @property
-    def context(self) -> dict[str, float | str]:
-        """Context attributes the application carries in ``spark.jobcast.context.*``.
-
-        Numbers become floats, as ``--set`` reads them.
-        """
-        out: dict[str, float | str] = {}
-        for key, value in self.properties.items():
-            if key.startswith(CONTEXT_PREFIX) and len(key) > len(CONTEXT_PREFIX):
-                try:
-                    out[key[len(CONTEXT_PREFIX) :]] = float(value)
-                except ValueError:
-                    out[key[len(CONTEXT_PREFIX) :]] = value
-        return out
-
-    def localised(self, iterations: pd.DataFrame) -> pd.DataFrame:
-        """``iterations`` with a local run's worker threads as their scale-out."""
-        threads = self.local_threads
-        if threads is None or not len(iterations):
-            return iterations
-        return iterations.assign(scale_out=threads)  # as `workloads run` records a local run
 
 
 @dataclass(frozen=True)
@@ -166,6 +74,10 @@ class EventLogImport:
     lost_jobs
         Spark jobs of the ended application whose start or end line is missing
         (corrupt): the iterations they belong to are missing or cut short.
+    no_iteration
+        Why the ended application has no iteration although it ran Spark jobs: the
+        ``iterations`` choice left them all out (what the log has and what to try);
+        None otherwise.
     """
 
     path: Path
@@ -176,6 +88,7 @@ class EventLogImport:
     bytes_read: int
     context: Mapping[str, float | str] = field(default_factory=dict)
     lost_jobs: int = 0
+    no_iteration: str | None = None
 
 
 def _warn_corrupt(name: str, count: int, in_progress: bool = True) -> None:
@@ -229,9 +142,28 @@ def read_event_log(
     source = path if isinstance(path, EventLogSource) else resolve_event_log(path)
     parser, found = _read(source, iterations, callback)
     if found is None:
-        parser.application_run()  # raises: no start event
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise _no_start(parser, source)
     return found
+
+
+def _no_start(parser: EventLogParser, source: EventLogSource) -> ImportFormatError:
+    """The error for a log without an application start: its codec and state named."""
+    codecs = sorted({c for c in map(codec_of, source.files) if c is not None})
+    packed = f" in the {'/'.join(codecs)}-compressed log" if codecs else ""
+    read = f"{parser.lines} line(s) {'decompressed' if codecs else 'read'}"
+    if source.in_progress:
+        return ImportFormatError(
+            parser.name,
+            f"no SparkListenerApplicationStart event yet{packed} ({read}; Spark is still "
+            "writing it and writes the start as the application starts): read it again later",
+        )
+    if codecs:
+        return ImportFormatError(
+            parser.name, f"no SparkListenerApplicationStart event{packed} ({read})"
+        )
+    return ImportFormatError(
+        parser.name, "no SparkListenerApplicationStart event; is this a Spark event log?"
+    )
 
 
 def _read(
@@ -245,15 +177,9 @@ def _read(
     settings = SparkSettings()
     parser.feed_lines(settings.scan(stream), callback=callback)
     if parser.app_id is None or parser.start_ms is None:
-        codecs = sorted({c for c in map(codec_of, source.files) if c is not None})
-        if not codecs:
-            return parser, None
-        raise ImportFormatError(
-            parser.name,
-            f"no SparkListenerApplicationStart event in the {'/'.join(codecs)}-compressed "
-            f"log ({parser.lines} line(s) decompressed"
-            + ("; Spark is still writing it)" if source.in_progress else ")"),
-        )
+        if source.in_progress or not any(codec_of(f) for f in source.files):
+            return parser, None  # compressed or not, Spark may not have written it yet
+        raise _no_start(parser, source)  # a finished compressed log: not one of Spark's
     _warn_corrupt(parser.name, parser.corrupt_lines, source.in_progress)
     run = parser.application_run()
     lost = parser.lost_jobs
@@ -265,15 +191,18 @@ def _read(
             parser.name,
             lost,
         )
+    frame = parser.iterations_frame()
+    empty = run.completed and frame.empty
     return parser, EventLogImport(
         path=source.path,
         run=run,
-        iterations=settings.localised(parser.iterations_frame()),
+        iterations=settings.localised(frame),
         corrupt_lines=parser.corrupt_lines,
         lines=parser.lines,
         bytes_read=stream.bytes_read,
         context=settings.context,
         lost_jobs=lost,
+        no_iteration=no_iteration_found(parser.mode, parser.labels) if empty else None,
     )
 
 
@@ -329,11 +258,7 @@ def read_event_logs(
             shown = _origin(str(source.path), names)
             if result is None:
                 if source.in_progress:
-                    logger.warning(
-                        "%s: left out: Spark has not written the application's start yet "
-                        "(it creates the log as the application starts); import it again later",
-                        shown,
-                    )
+                    logger.warning("%s: %s", shown, LEFT_OUT)
                 else:
                     not_logs.append(shown)
                 continue
@@ -397,9 +322,7 @@ class EventLogFollower:
         The application's Spark settings, once its environment event was read.
     """
 
-    def __init__(
-        self, path: str | Path, *, iterations: IterationMode = DEFAULT_ITERATIONS
-    ) -> None:
+    def __init__(self, path: str | Path, *, iterations: IterationMode = DEFAULT_ITERATIONS) -> None:
         self.path = Path(path)
         self.iterations = iterations
         self._parser = EventLogParser(iterations=iterations, name=str(self.path))
@@ -479,10 +402,3 @@ class EventLogFollower:
     def corrupt_lines(self) -> int:
         """Corrupt lines skipped so far."""
         return self._parser.corrupt_lines
-
-
-def _pairs(props: Mapping[object, object] | list[object]) -> dict[object, object]:
-    """Spark writes its properties as an object (or, in old logs, as [key, value] pairs)."""
-    if isinstance(props, Mapping):
-        return dict(props)
-    return {p[0]: p[1] for p in props if isinstance(p, list) and len(p) == 2}

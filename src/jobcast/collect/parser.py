@@ -16,7 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from jobcast.collect.grouping import DEFAULT_ITERATIONS, IterationMode, IterationRule
+from jobcast.collect.grouping import (
+    DEFAULT_ITERATIONS,
+    IterationMode,
+    IterationRule,
+    JobLabels,
+)
 from jobcast.collect.runs import ApplicationRun, iterations_frame, ms_to_datetime
 from jobcast.collect.timeline import ExecutorTimeline
 from jobcast.errors import ImportFormatError
@@ -98,6 +103,7 @@ class EventLogParser:
         self.name = name
         self.mode = iterations
         self.rule = IterationRule(iterations)
+        self.labels = JobLabels()
         self.lines = 0
         self.corrupt_lines = 0
         self.app_id: str | None = None
@@ -315,7 +321,10 @@ class EventLogParser:
     # -- jobs ----------------------------------------------------------------------------
 
     def _iteration_key(self, job_id: int, props: dict[str, Any]) -> str | None:
-        return self.rule.key(job_id, props.get(_GROUP), props.get(_DESCRIPTION))
+        group, description = props.get(_GROUP), props.get(_DESCRIPTION)
+        key = self.rule.key(job_id, group, description)
+        self.labels.add(group, description, left_out=key is None)
+        return key
 
     def _job_start(self, line: bytes) -> None:
         # JobStart lines carry every stage's RDD lineage (tens of kB in iterative jobs);

@@ -25,6 +25,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 INPROGRESS = ".inprogress"
+#: The note on a log Spark is writing that holds no application start yet.
+LEFT_OUT = (
+    "left out: Spark has not written the application's start yet (it creates the log as "
+    "the application starts); import it again later"
+)
 #: Spark's short codec names, as they appear as file suffixes.
 SUPPORTED_CODECS = ("zstd", "lz4")
 UNSUPPORTED_CODECS = ("snappy", "lzf")
@@ -165,19 +170,36 @@ def find_event_logs(path: str | Path) -> list[EventLogSource]:
     p = Path(path)
     if not p.exists():
         raise ImportFormatError(str(p), "no such file or folder; give a Spark event-log path")
+    if _just_created(p):
+        logger.warning("%s: %s", p, LEFT_OUT)
+        return []
     if p.is_file() or any(c.name.startswith("events_") for c in p.iterdir()):
         return [resolve_event_log(p)]
     found: list[EventLogSource] = []
+    left_out = False
     for child in sorted(p.iterdir()):
         if child.name.startswith(".") or child.name.endswith(".crc"):
             continue
-        if child.is_dir() and child.name.startswith("eventlog_v2_"):
+        if _just_created(child):
+            logger.warning("%s: %s", child, LEFT_OUT)
+            left_out = True
+        elif child.is_dir() and child.name.startswith("eventlog_v2_"):
             found.append(resolve_event_log(child))
         elif child.is_file():
             found.append(resolve_event_log(child))
-    if not found:
+    if not found and not left_out:
         raise ImportFormatError(str(p), "folder holds no Spark event logs")
     return found
+
+
+def _just_created(path: Path) -> bool:
+    """A rolling log's folder Spark has only just created: in progress, no events file yet."""
+    if not (path.is_dir() and path.name.startswith("eventlog_v2_")):
+        return False
+    names = [c.name for c in path.iterdir()]
+    return any(n.startswith("appstatus_") and n.endswith(INPROGRESS) for n in names) and not any(
+        _EVENTS_FILE.match(n) for n in names
+    )
 
 
 def spark_safe_name(name: str) -> str:
