@@ -71,7 +71,8 @@ def test_estimate_follows_the_running_speed(db: str, tmp_path: Path) -> None:
         "estimate", "--job", "it", "--current", str(_current(tmp_path, 0.75)), "--db", db, "--json"
     )
     assert set(slow) == {"iteration", "elapsed_s", "remaining_s", "total_s", "similar",
-                         "spread", "interval_s", "level", "best_similarity", "warnings"}
+                         "spread", "interval_s", "level", "best_similarity", "warnings",
+                         "iteration_total_s"}
     assert slow["interval_s"][0] <= slow["remaining_s"] <= slow["interval_s"][1]
     assert slow["iteration"] == 4
     assert slow["remaining_s"] > fast["remaining_s"]

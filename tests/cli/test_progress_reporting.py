@@ -76,6 +76,7 @@ def test_the_work_is_sized_before_the_first_simulation_ends(
 ) -> None:
     from jobcast.app.progress import evaluate, train
     from jobcast.history import HistoryRepository
+    from jobcast.progress.training import training_steps
 
     url = _history(tmp_path, 6, jobcast)
     for call in (train, evaluate):
@@ -83,8 +84,10 @@ def test_the_work_is_sized_before_the_first_simulation_ends(
         with HistoryRepository(url) as repo:
             kwargs = {"training": "none"} if call is evaluate else {}
             call(repo, "it", callback=lambda d, t, seen=calls: seen.append((d, t)), **kwargs)
-        assert calls[0] == (0, 6)
-        assert calls[-1] == (6, 6)
+        # train counts its searches after the simulations (training_steps)
+        total = 6 + (training_steps(6) if call is train else 0)
+        assert calls[0] == (0, total)
+        assert calls[-1] == (total, total)
 
 
 @pytest.mark.parametrize("json_out", [True, False])
@@ -96,8 +99,8 @@ def test_progress_goes_to_stderr_as_lines_when_stdout_is_json_or_a_pipe(
     flag = ("--json",) if json_out else ()
     code, out, err = jobcast("train", "progress", "--job", "it", "--db", url, *flag)
     assert code == 0, err
-    assert "training it: 0/6 (0%)" in err.splitlines()[0]
-    assert "training it:" not in out
+    assert "training it (simulations, then parameter searches): 0/15 (0%)" in err.splitlines()[0]
+    assert "training it" not in out
     code, out, err = jobcast(
         "evaluate", "progress", "--job", "it", "--training", "none", "--db", url, *flag
     )

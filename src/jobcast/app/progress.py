@@ -223,11 +223,13 @@ def train(
     jobcast.errors.NotEnoughDataError
         When the job has no finished executions with iterations.
     """
-    from jobcast.progress.training import MAX_TRAINING_EXECUTIONS, train_history
+    from jobcast.progress.training import MAX_TRAINING_EXECUTIONS, train_history, training_steps
 
     usable, hardware, _ = _usable_history(repo, job)
     history = usable.iterations
-    _announce(callback, min(history["execution"].nunique(), MAX_TRAINING_EXECUTIONS))
+    # one unit per simulated run, then the training's searches
+    simulated = min(history["execution"].nunique(), MAX_TRAINING_EXECUTIONS)
+    _announce(callback, simulated + training_steps(simulated))
     report = train_history(
         history,
         hardware=hardware,
@@ -361,9 +363,7 @@ def _eta(
     )
     if started is None:
         started = _first_start(current) or now
-    est = model.predict(
-        current, started_at=started, now=now, deadline_s=deadline_s
-    )
+    est = model.predict(current, started_at=started, now=now, deadline_s=deadline_s)
     return Eta.of(est, job=job, execution=str(execution))
 
 

@@ -248,12 +248,12 @@ def train_progress(
     from jobcast.progress.training import notes_not_logged
 
     _check_scale_out_model(scale_out_model)
+    # the count covers both phases: one unit per simulated run, then one per search
+    # (jobcast.progress.training.training_steps)
+    description = f"training {job} (simulations, then parameter searches)"
     # the notes are printed below (or are in the JSON), so they are not logged as well
-    after = "training (uncounted)"
     with (
-        _session(
-            db, f"training {job}", as_json=as_json, scheduler=scheduler, after=after
-        ) as (repo, callback),
+        _session(db, description, as_json=as_json, scheduler=scheduler) as (repo, callback),
         notes_not_logged(),
     ):
         trained = train(

@@ -104,9 +104,10 @@ def estimate(
     records, cpu, disk, net and the job's context attributes. A warning says when the
     run resembles no execution of the job (best similarity below 0.5).
 
-    --json prints {"iteration", "elapsed_s", "remaining_s", "total_s", "spread",
-    "interval_s": [low, high] (80 % prediction interval of remaining_s), "level",
-    "best_similarity", "warnings": [...],
+    Times are iteration time (no start-up, gaps or tail; `watch` gives the wall-clock).
+    --json prints {"iteration", "elapsed_s", "remaining_s", "total_s" (= the clearer
+    "iteration_total_s"), "spread", "interval_s": [low, high] (80 % prediction interval
+    of remaining_s), "level", "best_similarity", "warnings": [...],
     "similar": [{"execution", "weight", "remaining_s"}, ...]}.
     """
     from jobcast.app.progress import fit_wall_clock, stored_progress
@@ -117,20 +118,19 @@ def estimate(
         params = stored_progress(repo, job).parameters
     result = model.estimator_.estimate(frame)
     low, high = model.calibration_.interval(result.remaining_s, result.spread)
-    warnings = []
-    far = model.scale_out_warning(frame)
-    if far is not None:
-        warnings.append(far)
+    warnings = [w for w in (model.scale_out_warning(frame),) if w is not None]
     if result.best_similarity < _LOW_SIMILARITY:
         warnings.append(
             f"the running execution resembles no execution of job {job!r} (best similarity "
             f"{result.best_similarity:.2f}); is --job the right job? The estimate is the "
             "history's, not this run's"
         )
+    warnings += [w for w in (model.pace_warning(frame),) if w is not None]
     if as_json:
         emit_json(
             {
                 **result.to_dict(),
+                "iteration_total_s": result.total_s,
                 "interval_s": [low, high],
                 "level": model.calibration_.level,
                 "warnings": warnings,
@@ -143,9 +143,12 @@ def estimate(
         "trained parameters" if params else "default parameters (run `jobcast train progress`)"
     )
     console.print(
-        f"After {result.iteration} iterations ({result.elapsed_s:.1f} s): about "
-        f"[bold]{result.remaining_s:.1f} s remaining[/] ({model.calibration_.level:.0%} "
-        f"interval {low:.1f}-{high:.1f} s), {result.total_s:.1f} s in total ({trained})."
+        f"After {result.iteration} iterations ({result.elapsed_s:.1f} s of iteration time): "
+        f"about [bold]{result.remaining_s:.1f} s of iteration time remaining[/] "
+        f"({model.calibration_.level:.0%} interval {low:.1f}-{high:.1f} s), "
+        f"{result.total_s:.1f} s of iteration time in total ({trained}). Iteration time "
+        "leaves out the application's start-up, the gaps between iterations and the time "
+        "after the last; `jobcast watch` gives a live run's wall-clock finish."
     )
     table(
         "Most similar earlier executions",
@@ -220,6 +223,7 @@ def watch(
 
     from jobcast.app.progress import fit_wall_clock
     from jobcast.collect import EventLogFollower, SparkRestFollower
+    from jobcast.progress.wallclock import PACE_WORDS
 
     if (spark_ui is None) == (eventlog is None):
         raise InputError("give either --spark-ui URL or --eventlog PATH")
@@ -270,9 +274,11 @@ def watch(
 
         def warn(payloads: list[dict[str, Any]]) -> None:
             for w in (w for p in payloads for w in p.get("warnings", ())):
-                if w not in warned_of and not as_json:
+                # a pace warning once per direction, not again with each iteration's figures
+                key = w.split(":")[0] if PACE_WORDS in w else w
+                if key not in warned_of and not as_json:
                     display.console.print(f"[yellow]warning:[/] {plain(w)}")
-                warned_of.add(w)
+                warned_of.add(key)
 
         with render.live(screen, f"waiting for {source}…") as display:
             while True:
@@ -295,8 +301,13 @@ def watch(
                     end = _app_end(follower) if ended else None
                     done = 0 if current is None else len(current)
                     made = render.iteration_estimates(
-                        model, current if current is not None else pd.DataFrame(), app_start,
-                        deadline, done_before=len_estimated, end=end, now=datetime.now(UTC),
+                        model,
+                        current if current is not None else pd.DataFrame(),
+                        app_start,
+                        deadline,
+                        done_before=len_estimated,
+                        end=end,
+                        now=datetime.now(UTC),
                     )
                     len_estimated = done
                     warn(made)
@@ -312,8 +323,10 @@ def watch(
                         warn([payload] if payload is not None else [])
                 if app_start is not None and not ended and stale is None:
                     stale = render.stale_reason(
-                        app_start, datetime.now(UTC),
-                        written_at=render.log_written_at(eventlog), longest_s=longest,
+                        app_start,
+                        datetime.now(UTC),
+                        written_at=render.log_written_at(eventlog),
+                        longest_s=longest,
                     )
                     if stale is not None:  # said once; the timeout's error repeats it
                         display.console.print(

@@ -26,7 +26,12 @@ from jobcast.progress.interval import (
 from jobcast.progress.matching import match_masks
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import sample_iterations, simulate_strengths
-from jobcast.progress.wallclock import WallClockHistory, wall_clock_history
+from jobcast.progress.wallclock import (
+    WallClockHistory,
+    pace_warning,
+    wall_clock_history,
+    with_end,
+)
 
 __all__ = ["WallClockEstimate", "WallClockEstimator"]
 
@@ -79,7 +84,8 @@ class WallClockEstimate:
         iteration yet or nothing to match: the history's run lengths).
     warnings
         What makes this estimate less trustworthy than its interval says (a
-        scale-out far outside the history's).
+        scale-out far outside the history's, a pace far outside the history's runs',
+        an iteration overrunning).
     """
 
     iterations_done: int
@@ -188,7 +194,8 @@ class WallClockEstimator(BaseEstimator):
                 f"as 0.8; got {level!r}."
             )
         self.estimator_ = ProgressEstimator(
-            self.params, scale_out_model=self.scale_out_model  # type: ignore[arg-type]
+            self.params,
+            scale_out_model=self.scale_out_model,  # type: ignore[arg-type]
         ).fit(history, hardware)
         first = self.estimator_.prepared_.arrays.scale_out[:, 0]
         #: what a running execution reported without any scale-out is taken to run with
@@ -196,9 +203,11 @@ class WallClockEstimator(BaseEstimator):
         self.wall_clock_: WallClockHistory = wall_clock_history(history, executions)
         self.calibration_ = self._calibrate()
         lengths = np.array([v for v in self.wall_clock_.length.values() if np.isfinite(v)])
-        self.lengths_ = lengths if lengths.size else history.groupby("execution")[
-            "duration_s"
-        ].sum().to_numpy(dtype=np.float64)
+        self.lengths_ = (
+            lengths
+            if lengths.size
+            else history.groupby("execution")["duration_s"].sum().to_numpy(dtype=np.float64)
+        )
         return self
 
     def _calibrate(self) -> IntervalCalibration:
@@ -315,18 +324,90 @@ class WallClockEstimator(BaseEstimator):
         later = 1.0 - self.wall_clock_.next_share(ids, weights, done)
         floor = est.remaining_s * later * gap + tail
         remaining = max(wall - since, floor)
-        interval = (max(lo - since, lo_it * later * gap + tail),
-                    max(hi - since, hi_it * later * gap + tail))
+        interval = (
+            max(lo - since, lo_it * later * gap + tail),
+            max(hi - since, hi_it * later * gap + tail),
+        )
         interval = (min(interval[0], remaining), max(interval[1], remaining))
-        result = self._result(done, elapsed, remaining, interval, now, deadline_s,
-                              tuple(str(e) for e in ids[:10]), "iterations")
-        warnings = [w for w in (self.scale_out_warning(current),) if w is not None]
+        ended = self._ended_here(current, done)
+        if ended is not None:
+            remaining, interval = with_end(ended, since, remaining, interval, self.level)
+        result = self._result(
+            done,
+            elapsed,
+            remaining,
+            interval,
+            now,
+            deadline_s,
+            tuple(str(e) for e in ids[:10]),
+            "iterations",
+        )
+        checks = (self.scale_out_warning(current), self.pace_warning(current, started_at))
+        warnings = [w for w in checks if w is not None]
         if since > hi_it * (1.0 - later) * gap:  # beyond the interval's upper end for it
             warnings.append(
                 f"iteration {done + 1} is taking longer than the similar runs took for it; "
                 "the estimate counts only the iterations after it"
             )
         return replace(result, warnings=tuple(warnings)) if warnings else result
+
+    def _ended_here(self, current: pd.DataFrame, done: int) -> tuple[float, float, float] | None:
+        """How likely the run ends after iteration ``done``, and the tails of runs that did.
+
+        The iteration-wise estimate after ``done`` iterations compares only runs that went
+        on past it (the run is taken to go on): where the runs most similar one iteration
+        earlier all ended after exactly ``done`` iterations, only longer, less similar runs
+        are left, and their remaining iterations would count in full at the moment the
+        run most likely ends. Returns ``(share, tail, longest tail)``: the weight, one
+        iteration earlier, of the similar runs that ended here, and their weighted mean
+        and longest tail; None where no such run is among them.
+        """
+        lengths = self.wall_clock_.durations
+        if done < 2 or not any(len(d) == done for d in lengths.values()):
+            return None
+        try:
+            before = self.estimator_.estimate(current.iloc[: done - 1])
+        except JobcastError:
+            return None
+        ids = [e for e, _ in before.similar]
+        weights = np.array([w for _, w in before.similar], dtype=np.float64)
+        here = np.array([len(lengths.get(e, ())) == done for e in ids], dtype=bool)
+        if not here.any() or not weights.sum() > 0:
+            return None
+        share = float(weights[here].sum() / weights.sum())
+        ended = [e for e, h in zip(ids, here, strict=True) if h]
+        _, tail = self.wall_clock_.combined(ended, weights[here], done)
+        tails = [self.wall_clock_.gap_and_tail(e, done) for e in ended]
+        longest = max((t[1] for t in tails if t is not None), default=tail)
+        return share, tail, longest
+
+    def pace_warning(self, current: pd.DataFrame, started_at: datetime | None = None) -> str | None:
+        """A warning where the run so far is far slower or faster than every earlier run.
+
+        Compares how long the run took to the end of its latest iteration with how long
+        each history run that got that far took (wall-clock from the run's start where
+        ``started_at``, the iterations' ``finished_at`` and the history's timestamps give
+        it, else the iteration time): outside the history's range by a factor
+        :data:`~jobcast.progress.wallclock.PACE_MARGIN`, the estimate extrapolates
+        from runs unlike this one (:func:`~jobcast.progress.wallclock.pace_warning`).
+
+        Parameters
+        ----------
+        current
+            The running execution's finished iterations.
+        started_at
+            When it started (None: compare iteration time).
+
+        Returns
+        -------
+        str or None
+            None within the range, or with fewer than two history runs that far.
+        """
+        check_is_fitted(self, "estimator_")
+        offsets = None if started_at is None else _finish_offsets(current, started_at)
+        own_wall = None if offsets is None else float(offsets[-1])
+        busy = float(current["duration_s"].sum()) if len(current) else 0.0
+        return pace_warning(self.wall_clock_, int(len(current)), own_wall, busy)
 
     def scale_out_warning(self, current: pd.DataFrame) -> str | None:
         """The warning of :meth:`ProgressEstimator.scale_out_warning` for the latest scale-out.

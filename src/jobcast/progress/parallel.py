@@ -11,7 +11,7 @@ from joblib import Parallel, delayed, parallel_config
 
 from jobcast.errors import InputError, MissingExtraError
 
-__all__ = ["ProgressCallback", "dask_backend", "run_tasks"]
+__all__ = ["ProgressCallback", "StepCounter", "dask_backend", "run_tasks"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,34 @@ class ProgressCallback(Protocol):
 
     def __call__(self, done: int, total: int, /) -> None:
         """Report ``done`` of ``total`` units finished."""
+
+
+class StepCounter:
+    """Reports steps of work that follow ``offset`` done units, of ``total`` in all.
+
+    For work of several phases told to one :class:`ProgressCallback` (the simulations,
+    then training's searches): each :meth:`step` reports ``callback(done, total)``;
+    :meth:`finish` reports the steps a shorter path left out, so the count always ends
+    at ``total``. Without a callback it does nothing.
+    """
+
+    def __init__(self, callback: ProgressCallback | None, *, offset: int, total: int) -> None:
+        self.callback = callback
+        self.done = offset
+        self.total = total
+
+    def step(self, units: int = 1) -> None:
+        """``units`` more done (never past ``total``), each reported."""
+        for _ in range(units):
+            if self.done >= self.total:
+                return
+            self.done += 1
+            if self.callback is not None:
+                self.callback(self.done, self.total)
+
+    def finish(self) -> None:
+        """Every step done."""
+        self.step(self.total - self.done)
 
 
 def run_tasks(

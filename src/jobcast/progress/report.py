@@ -6,19 +6,25 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from jobcast.errors import InputError
 from jobcast.progress.arrays import IterationArrays
 from jobcast.progress.baseline import history_mean, remaining_from, suffix_runtimes
 from jobcast.progress.combine import mean_remaining_error, remaining_error
+from jobcast.progress.few_runs import SMALL_HISTORY
 from jobcast.progress.parameters import ProgressParameters
-from jobcast.progress.simulation import SimulationCases
+from jobcast.progress.simulation import STRENGTH_GRID, SimulationCases
 
 __all__ = [
     "FEW_EXECUTIONS",
+    "MAX_TRAINING_EXECUTIONS",
     "MIN_TRAINING_EXECUTIONS",
     "TrainingReport",
     "history_mean_error",
     "regularise",
+    "training_steps",
+    "training_subset",
     "two_kinds",
     "with_baseline",
 ]
@@ -132,7 +138,7 @@ def two_kinds(totals: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     best = int(np.argmin(low + high))
     if 1.0 - (low[best] + high[best]) / spread < TWO_KINDS_SPLIT:
         return None
-    return np.exp(x[: k[best]]), np.exp(x[k[best]:])
+    return np.exp(x[: k[best]]), np.exp(x[k[best] :])
 
 
 def with_baseline(
@@ -196,12 +202,15 @@ def regularise(
     lo, hi = bounds
     b = params.exponent
     if b >= hi / 1.05 or b <= lo * 1.05:
-        scored = [(g, mean_remaining_error(cases, params.with_values(exponent=g)))
-                  for g in _EXPONENT_GRID]
+        scored = [
+            (g, mean_remaining_error(cases, params.with_values(exponent=g))) for g in _EXPONENT_GRID
+        ]
         within = [(g, e) for g, e in scored if e <= err * (1.0 + _TOLERANCE) + 1e-12]
         if within:
-            g, e = min(within, key=lambda t: t[0]) if b >= hi / 1.05 else max(
-                within, key=lambda t: t[0]
+            g, e = (
+                min(within, key=lambda t: t[0])
+                if b >= hi / 1.05
+                else max(within, key=lambda t: t[0])
             )
             notes.append(
                 f"the exponent b ended at its bound ({b:.3g}), where the error no longer "
@@ -210,9 +219,58 @@ def regularise(
             )
             params, err = params.with_values(exponent=g), e
         else:
-            notes.append(f"the exponent b is at its bound ({b:.3g}): every other value of b "
-                         "does noticeably worse on this history")
+            notes.append(
+                f"the exponent b is at its bound ({b:.3g}): every other value of b "
+                "does noticeably worse on this history"
+            )
     if not any(params.thresholds) and params.final_threshold == 0.0 and params.exponent >= 34:
-        notes.append("no thresholds and a large b: the estimate follows the few most "
-                     "similar executions")
+        notes.append(
+            "no thresholds and a large b: the estimate follows the few most similar executions"
+        )
     return params, err, notes
+
+
+#: Executions simulated for training by default: the parameters are a dozen numbers, and
+#: the leave-one-out error over this many executions ranks them as well as over more,
+#: while the cost grows with the square of the executions.
+MAX_TRAINING_EXECUTIONS = 200
+
+
+def training_steps(executions: int, *, strengths: int = len(STRENGTH_GRID)) -> int:
+    """Steps :func:`train_history` reports after simulating ``executions`` executions.
+
+    Per pass of :func:`train_report` (two from
+    :data:`~jobcast.progress.few_runs.SMALL_HISTORY` executions on: as run and
+    converted to the expected length), one per strength screened and four more (the
+    full search, the one without the context attributes, the blend, the check).
+    """
+    return (strengths + 4) * (2 if executions >= SMALL_HISTORY else 1)
+
+
+def training_subset(
+    history: pd.DataFrame, hardware: pd.DataFrame | None, max_executions: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None]:
+    """At most ``max_executions`` executions spread evenly over the history, and a note.
+
+    Evenly spaced in the order of first appearance (so over the history's time span),
+    deterministic; None keeps every execution.
+    """
+    if max_executions is None or "execution" not in history.columns:
+        return history, hardware, None
+    if max_executions < MIN_TRAINING_EXECUTIONS:
+        raise InputError(
+            f"max_executions must be None or >= {MIN_TRAINING_EXECUTIONS}, got {max_executions}."
+        )
+    ids = np.asarray(pd.unique(history["execution"]), dtype=object)
+    if len(ids) <= max_executions:
+        return history, hardware, None
+    rows = np.unique(np.round(np.linspace(0, len(ids) - 1, max_executions)).astype(np.int64))
+    keep = set(ids[rows].tolist())
+    history = history[history["execution"].isin(keep)]
+    if hardware is not None and "execution" in hardware.columns:
+        hardware = hardware[hardware["execution"].isin(keep)]
+    note = (
+        f"trained on {len(rows)} of the {len(ids)} executions, spread evenly over the "
+        "history (max_executions)"
+    )
+    return history, hardware, note

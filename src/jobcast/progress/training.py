@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
@@ -24,12 +24,16 @@ from jobcast.progress.few_runs import (
     simple_options,
 )
 from jobcast.progress.lengths import chosen_length
+from jobcast.progress.parallel import ProgressCallback, StepCounter
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.prepared import learn_relevance
 from jobcast.progress.report import (
+    MAX_TRAINING_EXECUTIONS,
     MIN_TRAINING_EXECUTIONS,
     TrainingReport,
     regularise,
+    training_steps,
+    training_subset,
     with_baseline,
 )
 from jobcast.progress.scaling import ScaleOutModelKind
@@ -53,6 +57,7 @@ __all__ = [
     "train_history",
     "train_parameters",
     "train_report",
+    "training_steps",
     "training_subset",
 ]
 
@@ -166,6 +171,7 @@ def train_report(
     train_adjustment: bool = True,
     random_state: int | np.random.Generator | None = None,
     lengths: bool = True,
+    steps: StepCounter | None = None,
 ) -> TrainingReport:
     """Train parameters on precomputed leave-one-out simulations and report on them.
 
@@ -221,6 +227,11 @@ def train_report(
         Seed or generator of the random starting points.
     lengths
         Step 8 (False: the candidates as they ran).
+    steps
+        Told each search's end: one step per strength screened, then one each for the
+        full search, the search without the context attributes, the blend and the
+        check against the simple choices (skipped ones too), per pass
+        (:func:`training_steps` counts them).
 
     Returns
     -------
@@ -243,9 +254,17 @@ def train_report(
     defaults = ProgressParameters(scale_out_strength=max(by_strength))
     executions = int(np.unique(first.current).size)
     if lengths and executions >= SMALL_HISTORY and first.length_ratio is not None:
-        again = partial(train_report, a_min=a_min, n_min=n_min, n_starts=n_starts,
-                        maxfun=maxfun, train_adjustment=train_adjustment,
-                        random_state=random_state, lengths=False)
+        again = partial(
+            train_report,
+            a_min=a_min,
+            n_min=n_min,
+            n_starts=n_starts,
+            maxfun=maxfun,
+            train_adjustment=train_adjustment,
+            random_state=random_state,
+            lengths=False,
+            steps=steps,
+        )
         return chosen_length(
             again(by_strength), again({s: c.converted() for s, c in by_strength.items()})
         )
@@ -275,9 +294,11 @@ def train_report(
     # several strengths: a shorter search (without T_final) ranks them, the chosen one is
     # searched in full
     screen = maxfun if len(by_strength) == 1 else max(1, maxfun // 4)
-    screened = {
-        s: train(c, 1, False, screen, screen == maxfun) for s, c in sorted(by_strength.items())
-    }
+    step = steps.step if steps is not None else (lambda units=1: None)
+    screened = {}
+    for s, c in sorted(by_strength.items()):
+        screened[s] = train(c, 1, False, screen, screen == maxfun)
+        step()
     strength = min(screened, key=lambda k: screened[k][0])
     err, params = screened[strength]
     chosen = by_strength[strength]
@@ -289,6 +310,7 @@ def train_report(
     for run in runs:
         if run[0] < err:
             err, params = run
+    step()
     if "context" in chosen.available_measures:
         # one more weight widens BOBYQA's search, which can end in a worse optimum than
         # without it: train without the context attributes too and keep the better
@@ -298,19 +320,27 @@ def train_report(
             err, params, chosen = alt_err, alt, plain
             logger.info(
                 "Progress training: the context attributes did not lower the leave-one-out "
-                "error (%.4f without them): not used.", alt_err,
+                "error (%.4f without them): not used.",
+                alt_err,
             )
+    step()
     params, err, notes = regularise(chosen, params, err, bounds=EXPONENT_BOUNDS)
+
     def fit(c: SimulationCases) -> ProgressParameters:  # one start, for folds of runs
         return train(c, 1, False, maxfun)[1]
 
     params, err, fallback_notes = learn_fallback(chosen, params, fit=fit)
     notes += fallback_notes
+    step()
     if executions < SMALL_HISTORY:
         trained, simple = out_of_fold_errors(by_strength, chosen, fit)
+        step()
         logger.info(
             "Progress training on %d executions, leaving each out: trained %.4f, the "
-            "defaults' simple choice %.4f.", executions, trained, simple,
+            "defaults' simple choice %.4f.",
+            executions,
+            trained,
+            simple,
         )
         if simple < trained:
             # errors equal to the shown digits are "no better", not "worse"
@@ -322,6 +352,8 @@ def train_report(
                 f"it {than} the defaults did ({trained:.4f} against {simple:.4f}, "
                 "each execution left out)",
             )
+    else:
+        step()  # the check's slot: nothing to check from SMALL_HISTORY executions on
     before = mean_remaining_error(first, defaults)
     logger.info(
         "Trained progress parameters: leave-one-out MRE of the remaining runtime %.4f "
@@ -354,7 +386,7 @@ class HistoryOptions(CaseOptions, total=False):
     padding: float
     max_executions: int | None
     n_jobs: int | None
-    callback: Callable[[int, int], None] | None
+    callback: ProgressCallback | None
 
 
 def train_parameters(
@@ -362,41 +394,6 @@ def train_parameters(
 ) -> ProgressParameters:
     """Train SMiPE's parameters on a job's history; :func:`train_history` without the report."""
     return train_history(history, **options).params
-
-
-#: Executions simulated for training by default: the parameters are a dozen numbers, and
-#: the leave-one-out error over this many executions ranks them as well as over more,
-#: while the cost grows with the square of the executions.
-MAX_TRAINING_EXECUTIONS = 200
-
-
-def training_subset(
-    history: pd.DataFrame, hardware: pd.DataFrame | None, max_executions: int | None
-) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None]:
-    """At most ``max_executions`` executions spread evenly over the history, and a note.
-
-    Evenly spaced in the order of first appearance (so over the history's time span),
-    deterministic; None keeps every execution.
-    """
-    if max_executions is None or "execution" not in history.columns:
-        return history, hardware, None
-    if max_executions < MIN_TRAINING_EXECUTIONS:
-        raise InputError(
-            f"max_executions must be None or >= {MIN_TRAINING_EXECUTIONS}, got {max_executions}."
-        )
-    ids = np.asarray(pd.unique(history["execution"]), dtype=object)
-    if len(ids) <= max_executions:
-        return history, hardware, None
-    rows = np.unique(np.round(np.linspace(0, len(ids) - 1, max_executions)).astype(np.int64))
-    keep = set(ids[rows].tolist())
-    history = history[history["execution"].isin(keep)]
-    if hardware is not None and "execution" in hardware.columns:
-        hardware = hardware[hardware["execution"].isin(keep)]
-    note = (
-        f"trained on {len(rows)} of the {len(ids)} executions, spread evenly over the "
-        "history (max_executions)"
-    )
-    return history, hardware, note
 
 
 def train_history(
@@ -415,7 +412,7 @@ def train_history(
     max_executions: int | None = MAX_TRAINING_EXECUTIONS,
     n_jobs: int | None = None,
     random_state: int | np.random.Generator | None = None,
-    callback: Callable[[int, int], None] | None = None,
+    callback: ProgressCallback | None = None,
 ) -> TrainingReport:
     """Train SMiPE's parameters on a job's history (leave-one-out simulations + BOBYQA).
 
@@ -441,7 +438,8 @@ def train_history(
     n_jobs
         joblib workers for the simulations (one pool for the call).
     callback
-        ``callback(done, total)`` after each simulated execution.
+        ``callback(done, total)`` after each simulated execution, then after each
+        step of the training (``total`` counts both, :func:`training_steps`).
 
     Returns
     -------
@@ -454,6 +452,17 @@ def train_history(
         With fewer than two executions.
     """
     history, hardware, note = training_subset(history, hardware, max_executions)
+    simulated = int(history["execution"].nunique()) if "execution" in history else 0
+    steps = StepCounter(
+        callback,
+        offset=simulated,
+        total=simulated + training_steps(simulated, strengths=len(strengths)),
+    )
+
+    def simulating(done: int, _total: int) -> None:
+        if callback is not None:
+            callback(min(done, simulated), steps.total)
+
     arrays, cases = simulate_history(
         history,
         hardware,
@@ -462,7 +471,7 @@ def train_history(
         scale_out_model=scale_out_model,
         strengths=strengths,
         n_jobs=n_jobs,
-        callback=callback,
+        callback=simulating,
     )
     report = train_report(
         cases,
@@ -472,7 +481,9 @@ def train_history(
         maxfun=maxfun,
         train_adjustment=train_adjustment,
         random_state=random_state,
+        steps=steps,
     )
+    steps.finish()
     # the history mean's error on the same sample points, for the report only
     report = with_baseline(report, arrays, next(iter(cases.values())))
     relevance = learn_relevance(arrays)

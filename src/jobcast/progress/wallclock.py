@@ -16,12 +16,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["WallClockHistory", "wall_clock_history"]
+__all__ = [
+    "PACE_MARGIN",
+    "PACE_WORDS",
+    "WallClockHistory",
+    "pace_warning",
+    "wall_clock_history",
+    "with_end",
+]
 
 # A run whose iterations overlap (concurrent jobs) may spend less wall-clock time than
 # iteration time; a run that mostly waits may spend far more. Outside these bounds the
 # timestamps are more likely wrong than the run.
 _GAP_BOUNDS = (0.5, 20.0)
+
+#: How far outside the history's range (a factor beyond its slowest or fastest run at the
+#: same iteration) a run's pace must lie to be warned about: the history's own spread
+#: already widens the interval; a factor of 1.5 beyond its extremes does not come from it.
+PACE_MARGIN = 1.5
+
+#: Words every pace warning holds (:func:`pace_warning`), whatever its figures: ``watch``
+#: says it once, not at each iteration whose figures differ.
+PACE_WORDS = "than every earlier run so far"
 
 
 def _seconds(values: pd.Series, origin: pd.Timestamp) -> np.ndarray:
@@ -96,6 +112,25 @@ class WallClockHistory:
         ws = ws / ws.sum() if ws.sum() > 0 else np.full(len(ws), 1.0 / len(ws))
         return float(arr[:, 0] @ ws), float(arr[:, 1] @ ws)
 
+    def elapsed_at(self, done: int, *, wall: bool = True) -> tuple[np.ndarray, bool]:
+        """How long each run that ran ``done`` iterations had taken by their end.
+
+        Wall-clock seconds from the run's start to the end of iteration ``done`` where
+        ``wall`` and at least two runs have them (then ``True`` is returned with them),
+        else the iteration time of the first ``done`` iterations (``False``).
+        """
+        if wall:
+            ends = [
+                float(f[done - 1])
+                for e, f in self.finish.items()
+                if f is not None and len(f) >= done and len(self.durations.get(e, ())) >= done
+            ]
+            offsets = np.array([t for t in ends if np.isfinite(t)], dtype=np.float64)
+            if offsets.size >= 2:
+                return offsets, True
+        sums = [float(d[:done].sum()) for d in self.durations.values() if len(d) >= done]
+        return np.array(sums, dtype=np.float64), False
+
     def next_share(self, executions: list[Any], weights: np.ndarray, done: int) -> float:
         """Weighted share of the remaining iteration time that iteration ``done`` took.
 
@@ -157,3 +192,58 @@ def wall_clock_history(iterations: pd.DataFrame, executions: pd.DataFrame) -> Wa
             if np.isfinite(offsets).any():
                 finish[key] = offsets
     return WallClockHistory(durations=durations, finish=finish, length=length)
+
+
+def pace_warning(
+    history: WallClockHistory, done: int, own_wall: float | None, own_busy: float
+) -> str | None:
+    """A warning where a run is far slower or faster than every earlier run so far.
+
+    Its first ``done`` iterations took longer (shorter) than any earlier run's by
+    :data:`PACE_MARGIN` beyond the history's range.
+
+    ``own_wall`` is the wall-clock time from the run's start to the end of iteration
+    ``done`` (None: unknown, then iteration time ``own_busy`` is compared); None where
+    fewer than two earlier runs got that far.
+    """
+    if done <= 0:
+        return None
+    runs, wall = history.elapsed_at(done, wall=own_wall is not None)
+    own = own_wall if wall and own_wall is not None else own_busy
+    if runs.size < 2 or not own > 0:
+        return None
+    low, high = float(runs.min()), float(runs.max())
+    if low <= own * PACE_MARGIN and own <= high * PACE_MARGIN:
+        return None
+    what = "elapsed" if wall else "of iteration time"
+    pace = "slower" if own > high else "faster"
+    return (
+        f"the run is {pace} {PACE_WORDS}: {own:.1f} s {what} to the end of "
+        f"iteration {done}, the {runs.size} earlier runs took {low:.1f}-{high:.1f} s; the "
+        "estimate extrapolates from them and may be far off"
+    )
+
+
+def with_end(
+    ended: tuple[float, float, float],
+    since: float,
+    remaining: float,
+    interval: tuple[float, float],
+    level: float,
+) -> tuple[float, tuple[float, float]]:
+    """The ETA as a mixture: the run ends now (with ``ended``'s share) or goes on.
+
+    ``ended`` is ``(share, tail, longest tail)`` of the similar runs that ended after
+    the iteration just done (``WallClockEstimator._ended_here``); the point is the
+    mixture's mean, the interval reaches down to the ended runs' end (or up to where the longer
+    runs end) only where that branch holds more than the interval's tail share.
+    """
+    share, tail, longest = ended
+    end_now = max(tail - since, 0.0)
+    end_high = max(longest - since, end_now)
+    point = share * end_now + (1.0 - share) * remaining
+    outside = (1.0 - level) / 2.0
+    low = min(interval[0], end_now) if share > outside else interval[0]
+    high = interval[1] if 1.0 - share > outside else min(interval[1], end_high)
+    low, high = min(low, point), max(high, point)
+    return point, (low, high)

@@ -1,0 +1,42 @@
+"""`estimate` says its times are iteration time, and warns of a run far off the history's pace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from jobcast.cli import app
+from tests.cli.test_progress_cli import _current, db, run  # noqa: F401 - db is a fixture
+
+runner = CliRunner()
+
+
+def test_estimate_says_it_counts_iteration_time(db: str, tmp_path: Path) -> None:  # noqa: F811
+    current = str(_current(tmp_path, 1.0))
+    result = runner.invoke(app, ["estimate", "--job", "it", "--current", current, "--db", db])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())  # rich wraps long lines
+    assert "s of iteration time remaining" in text
+    assert "s of iteration time in total" in text
+    assert " s in total" not in text.replace("of iteration time in total", "")
+    assert "`jobcast watch` gives a live run's wall-clock finish" in text
+    out = run("estimate", "--job", "it", "--current", current, "--db", db, "--json")
+    # the field users rely on stays; the new one names what it is
+    assert out["iteration_total_s"] == out["total_s"] == out["elapsed_s"] + out["remaining_s"]
+
+
+def test_estimate_warns_of_a_run_far_slower_than_the_history(
+    db: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    slow = run(
+        "estimate", "--job", "it", "--current", str(_current(tmp_path, 5.0)), "--db", db, "--json"
+    )
+    assert any(
+        w.startswith("the run is slower than every earlier run so far") for w in slow["warnings"]
+    )
+    usual = run(
+        "estimate", "--job", "it", "--current", str(_current(tmp_path, 1.0)), "--db", db, "--json"
+    )
+    assert not any("than every earlier run so far" in w for w in usual["warnings"])
