@@ -13,7 +13,12 @@ from jobcast.errors import InputError
 from jobcast.evaluation.progress import read_ellis_trace
 from jobcast.history import HistoryRepository, JobSpec
 from jobcast.progress.eta import WallClockEstimator
-from jobcast.progress.interval import calibrate, log_spread, miss_probability
+from jobcast.progress.interval import (
+    IntervalCalibration,
+    calibrate,
+    log_spread,
+    miss_probability,
+)
 from tests.conftest import shared_file
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -158,9 +163,58 @@ def test_interval_calibration_covers_at_its_level() -> None:
     covered = np.mean((fresh >= cal.low) & (fresh <= cal.high))
     assert 0.77 <= covered <= 0.83
     assert float(log_spread(np.array([5.0, 20.0]), np.array([1.0, 1.0]))) > 0.5
-    # at the upper end of an 80 % interval the risk is 10 %
-    assert miss_probability(0.0, (10.0, 40.0), 40.0) == pytest.approx(0.1)
-    assert miss_probability(50.0, (10.0, 40.0), 40.0) == 1.0
+    # at the upper end of an 80 % interval the risk is 10 %, at the estimate 50 %
+    assert miss_probability(0.0, 20.0, (10.0, 40.0), 40.0) == pytest.approx(0.1)
+    assert miss_probability(0.0, 20.0, (10.0, 40.0), 20.0) == pytest.approx(0.5)
+    assert miss_probability(0.0, 20.0, (10.0, 40.0), 10.0) == pytest.approx(0.9)
+    assert miss_probability(50.0, 20.0, (10.0, 40.0), 40.0) == 1.0
+
+
+def test_deadline_risk_ignores_an_interval_reaching_down_to_zero() -> None:
+    # the run may end now (the interval's low end 0 s): a deadline ten times the
+    # interval's upper end is all but safe (one log-normal over (0, high) said 19 %)
+    assert miss_probability(16.6, 12.5, (0.0, 25.0), 300.0) < 1e-3
+    assert miss_probability(16.6, 12.5, (0.0, 25.0), 16.6 + 25.0) == pytest.approx(0.1)
+    # the risk falls as the deadline moves out, and rises with the upper end
+    risks = [miss_probability(0.0, 12.5, (0.0, 25.0), d) for d in (5.0, 12.5, 25.0, 50.0)]
+    assert risks == sorted(risks, reverse=True)
+    assert miss_probability(0.0, 12.5, (0.0, 50.0), 30.0) > risks[2]
+
+
+def test_few_runs_interval_reaches_at_most_twice_their_largest_miss() -> None:
+    # three runs: one missed by a factor 4 where its similar runs agreed (spread at the
+    # floor: score 28); the others within 5 %
+    score = np.array([0.5, -0.4, 0.3, -0.6, np.log(4.0) / 0.05, 0.2])
+    spread = np.array([0.1, 0.1, 0.1, 0.1, 0.05, 0.05])
+    runs = np.array([0, 0, 1, 1, 2, 2])
+    cal = calibrate(score, groups=runs, spreads=spread)
+    assert cal.max_log == pytest.approx(2 * np.log(4.0))
+    low, high = cal.interval(10.0, 0.7)
+    assert high == pytest.approx(10.0 * 16.0) and low == pytest.approx(10.0 / 16.0)
+    # unbounded without the spreads: the live spread times the score reached 10^5
+    assert calibrate(score, groups=runs).interval(10.0, 0.7)[1] > 1e4
+    # within the bound the interval is as before, and ten or more runs are not bounded
+    assert cal.interval(10.0, 0.01) == calibrate(score, groups=runs).interval(10.0, 0.01)
+    many = calibrate(np.tile(score, 4), groups=np.arange(24), spreads=np.tile(spread, 4))
+    assert many.max_log is None
+    assert IntervalCalibration.from_dict(cal.to_dict()) == cal
+
+
+def test_deadline_risk_matches_draws_from_its_distribution() -> None:
+    # seeded: the two-piece log-normal's quantiles are the interval's ends
+    rng = np.random.default_rng(7)
+    point, low, high = 20.0, 12.0, 45.0
+    z = 1.2815515655446004
+    side = rng.random(200_000) < 0.5
+    draws = np.where(
+        side,
+        point * np.exp(-np.abs(rng.normal(0, np.log(point / low) / z, side.size))),
+        point * np.exp(np.abs(rng.normal(0, np.log(high / point) / z, side.size))),
+    )
+    for deadline in (8.0, 15.0, 30.0, 60.0):
+        expected = float(np.mean(draws > deadline))
+        got = miss_probability(0.0, point, (low, high), deadline)
+        assert got == pytest.approx(expected, abs=0.005)
 
 
 

@@ -82,8 +82,16 @@ def test_eta_finish_time_within_15_percent(
         if k == len(its) - 1:
             break
         now = row["finished_at"] + timedelta(seconds=PAUSE_S / 2)
-        got = eta(repo, "paused", "live", now=now, deadline_s=10 * total)
+        elapsed = (now - start).total_seconds()
+        low, high = (elapsed + x for x in eta(repo, "paused", "live", now=now).interval_s)
+        got = eta(repo, "paused", "live", now=now, deadline_s=2 * high)
         errors.append(abs((got.finish_at - end).total_seconds()) / total)
         assert got.interval_s[0] <= got.remaining_s <= got.interval_s[1]
-        assert got.deadline_risk is not None and got.deadline_risk < 0.05
+        # a deadline beyond the 80 % interval's upper end is missed with less than 10 %,
+        # one before its lower end with more than 90 % (the interval's width varies with
+        # how alike this machine ran the history: not asserted)
+        assert got.deadline_risk is not None and got.deadline_risk < 0.1, got
+        if low > elapsed + 1.0:
+            late = eta(repo, "paused", "live", now=now, deadline_s=(elapsed + low) / 2)
+            assert late.deadline_risk is not None and late.deadline_risk > 0.9, late
     assert max(errors) <= 0.15, errors

@@ -203,9 +203,9 @@ def _intervals(
     for row in np.unique(current):
         own = current == row
         # each execution counts once, its sample points together (as the ETA calibrates)
-        cal = calibrate(score[~own], level=level, groups=current[~own])
-        low[own] = remaining[own] * np.exp(cal.low * spread[own])
-        high[own] = remaining[own] * np.exp(cal.high * spread[own])
+        cal = calibrate(score[~own], level=level, groups=current[~own], spreads=spread[~own])
+        down, up = cal.exponents(spread[own])
+        low[own], high[own] = remaining[own] * np.exp(down), remaining[own] * np.exp(up)
     return low, high
 
 

@@ -26,12 +26,7 @@ from jobcast.progress.interval import (
 from jobcast.progress.matching import match_masks
 from jobcast.progress.parameters import ProgressParameters
 from jobcast.progress.simulation import sample_iterations, simulate_strengths
-from jobcast.progress.wallclock import (
-    WallClockHistory,
-    pace_warning,
-    wall_clock_history,
-    with_end,
-)
+from jobcast.progress.wallclock import WallClockHistory, pace_warning, wall_clock_history, with_end
 
 __all__ = ["WallClockEstimate", "WallClockEstimator"]
 
@@ -218,7 +213,9 @@ class WallClockEstimator(BaseEstimator):
         else:
             estimate, actual, spread, run = self._in_sample_scores()
         # an execution's sample points are not independent: the quantiles count executions
-        return calibrate(scores(estimate, actual, spread), level=self.level, groups=run)
+        return calibrate(
+            scores(estimate, actual, spread), level=self.level, groups=run, spreads=spread
+        )
 
     def _held_out_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Estimates, actual remaining times, spreads and executions, models fitted without it.
@@ -456,9 +453,9 @@ class WallClockEstimator(BaseEstimator):
         similar: tuple[str, ...],
         basis: str,
     ) -> WallClockEstimate:
-        risk = None
-        if deadline_s is not None:
-            risk = miss_probability(elapsed, interval, float(deadline_s), level=self.level)
+        risk = None if deadline_s is None else miss_probability(
+            elapsed, remaining, interval, float(deadline_s), level=self.level
+        )
         total = elapsed + remaining
         return WallClockEstimate(
             iterations_done=done,

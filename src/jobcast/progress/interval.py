@@ -166,31 +166,50 @@ class IntervalCalibration:
         Nominal coverage, e.g. 0.8.
     n_scores
         Number of past estimates the quantiles come from (0: the normal fallback).
+    max_log
+        Largest ``|log(interval end / estimate)|`` (None: no bound). Set where few
+        past executions give a Student-t interval: a score is an error over its
+        estimate's spread, so one execution that missed by a factor 4 where the similar
+        runs agreed (spread at its floor) scored 28, and a live estimate with a wide
+        spread then reached 10^5 times its value (a 21 s run's interval up to 11 days).
     """
 
     low: float
     high: float
     level: float = 0.8
     n_scores: int = 0
+    max_log: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.level < 1.0:
             raise InputError(f"level must lie in (0, 1), got {self.level}.")
         if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low <= self.high):
             raise InputError(f"need finite low <= high, got {self.low}, {self.high}.")
+        if self.max_log is not None and not (math.isfinite(self.max_log) and self.max_log > 0):
+            raise InputError(f"max_log must be None or finite > 0, got {self.max_log}.")
+
+    def exponents(self, spread: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+        """``low * spread`` and ``high * spread``, within ``±max_log``."""
+        s = np.asarray(spread, dtype=np.float64)
+        bound = np.inf if self.max_log is None else self.max_log
+        return np.maximum(self.low * s, -bound), np.minimum(self.high * s, bound)
 
     def interval(self, estimate: float, spread: float) -> tuple[float, float]:
         """The interval ``estimate * exp(low * spread) .. estimate * exp(high * spread)``."""
         if not estimate > 0:
             return (0.0, 0.0)
-        return (
-            float(estimate * math.exp(self.low * spread)),
-            float(estimate * math.exp(self.high * spread)),
-        )
+        low, high = self.exponents(spread)
+        return float(estimate * np.exp(low)), float(estimate * np.exp(high))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (stored beside the trained parameters)."""
-        return {"low": self.low, "high": self.high, "level": self.level, "n_scores": self.n_scores}
+        return {
+            "low": self.low,
+            "high": self.high,
+            "level": self.level,
+            "n_scores": self.n_scores,
+            "max_log": self.max_log,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IntervalCalibration:
@@ -200,6 +219,7 @@ class IntervalCalibration:
             high=float(data["high"]),
             level=float(data.get("level", 0.8)),
             n_scores=int(data.get("n_scores", 0)),
+            max_log=None if data.get("max_log") is None else float(data["max_log"]),
         )
 
 
@@ -207,9 +227,18 @@ class IntervalCalibration:
 # ranks are used; fewer get the Student-t prediction interval.
 _MIN_CONFORMAL = 10
 
+# The Student-t interval of few units reaches at most this many times the largest log
+# error they made (a factor 4 missed: up to 16 times the estimate), and never less than
+# the normal fallback's at the floor spread.
+_MAX_LOG_FACTOR = 2.0
+
 
 def calibrate(
-    past_scores: np.ndarray, *, level: float = 0.8, groups: np.ndarray | None = None
+    past_scores: np.ndarray,
+    *,
+    level: float = 0.8,
+    groups: np.ndarray | None = None,
+    spreads: np.ndarray | None = None,
 ) -> IntervalCalibration:
     """Quantiles of past scores for a central ``level`` interval (split conformal).
 
@@ -222,7 +251,9 @@ def calibrate(
     than 9 cannot even reach the level), so the interval is the normal prediction
     interval of one more unit's score, ``mean ± t(G - 1) sd sqrt(1 + 1/G)`` over the
     ``G`` units, and at least the earlier fallback of twice the normal ``z`` to each
-    side. It always contains 0 (the estimate itself).
+    side. It always contains 0 (the estimate itself). With ``spreads`` (each score's
+    spread, so that ``score * spread`` is its log error) that interval reaches at most
+    twice the largest log error the units made (:attr:`IntervalCalibration.max_log`).
 
     Parameters
     ----------
@@ -232,6 +263,8 @@ def calibrate(
         Nominal coverage.
     groups
         Shape like ``past_scores``: the execution (any hashable label) of each score.
+    spreads
+        Shape like ``past_scores``: the spread each score was divided by.
 
     Returns
     -------
@@ -266,7 +299,13 @@ def calibrate(
     tail = (1.0 - level) / 2.0
     if units < _MIN_CONFORMAL:
         low, high = _small_sample(s, weight, units, tail)
-        return IntervalCalibration(low=low, high=high, level=level, n_scores=n)
+        bound = None
+        if spreads is not None:
+            logs = np.abs(raw[finite] * np.broadcast_to(spreads, raw.shape).ravel()[finite])
+            z = _Z.get(level) or _normal_ppf(1.0 - tail)
+            largest = float(logs.max()) if logs.size else 0.0
+            bound = max(_MAX_LOG_FACTOR * largest, 2.0 * z * MIN_SPREAD)
+        return IntervalCalibration(low=low, high=high, level=level, n_scores=n, max_log=bound)
     cum = np.cumsum(weight)
     # conformal ranks over the units: ceil((G + 1) q) of G, clipped to the sample
     k_lo = max(math.floor((units + 1) * tail), 1)
@@ -301,18 +340,28 @@ def _normal_ppf(p: float) -> float:
 
 
 def miss_probability(
-    elapsed_s: float, interval_s: tuple[float, float], deadline_s: float, *, level: float = 0.8
+    elapsed_s: float,
+    remaining_s: float,
+    interval_s: tuple[float, float],
+    deadline_s: float,
+    *,
+    level: float = 0.8,
 ) -> float:
     """Probability that a run finishes after ``deadline_s`` seconds from its start.
 
-    The remaining time is taken as log-normal with the interval as its central
-    ``level`` range (so the risk is 1 - level/2 - ... at the interval's ends:
-    10 % at the upper end of an 80 % interval).
+    The remaining time is taken as a two-piece log-normal: its median is the estimate
+    ``remaining_s``, and each side's spread is that side's end of the interval taken as
+    the ``level`` range's quantile. So the risk is 50 % at the estimate and
+    ``(1 - level) / 2`` at the interval's upper end (10 % for an 80 % interval),
+    whatever the lower end: an interval reaching down to 0 s (the run may end now) does
+    not fatten the upper tail, as one log-normal over the whole interval would.
 
     Parameters
     ----------
     elapsed_s
         Seconds since the run started.
+    remaining_s
+        The estimate of the remaining seconds (the median); clipped into ``interval_s``.
     interval_s
         ``(low, high)`` of the remaining seconds.
     deadline_s
@@ -322,17 +371,20 @@ def miss_probability(
 
     Examples
     --------
-    >>> round(miss_probability(10.0, (5.0, 20.0), 30.0), 3)
+    >>> round(miss_probability(10.0, 12.0, (5.0, 20.0), 30.0), 3)
     0.1
+    >>> miss_probability(10.0, 12.0, (5.0, 20.0), 22.0)
+    0.5
     """
     left = deadline_s - elapsed_s
     if left <= 0:
         return 1.0
     low, high = (max(float(x), 1e-9) for x in interval_s)
-    if high <= low * (1 + 1e-9):
-        return 1.0 if low > left else 0.0
+    point = min(max(float(remaining_s), low), high)
+    end = high if left >= point else low
+    if abs(math.log(end) - math.log(point)) < 1e-9:  # that side has no spread
+        return 0.0 if left >= point else 1.0
     z = _Z.get(level) or _normal_ppf(0.5 + level / 2.0)
-    mu = 0.5 * (math.log(low) + math.log(high))
-    sigma = (math.log(high) - math.log(low)) / (2.0 * z)
-    x = (math.log(left) - mu) / sigma
+    sigma = abs(math.log(end) - math.log(point)) / z
+    x = (math.log(left) - math.log(point)) / sigma
     return float(0.5 * math.erfc(x / math.sqrt(2.0)))
