@@ -7,6 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from jobcast.cli import app
+from jobcast.errors import ImportFormatError
 from tests.cli.test_progress_cli import _current, db, run  # noqa: F401 - db is a fixture
 
 runner = CliRunner()
@@ -40,3 +41,22 @@ def test_estimate_warns_of_a_run_far_slower_than_the_history(
         "estimate", "--job", "it", "--current", str(_current(tmp_path, 1.0)), "--db", db, "--json"
     )
     assert not any("than every earlier run so far" in w for w in usual["warnings"])
+
+
+def test_estimate_reads_decimal_commas_with_the_option_its_error_names(
+    db: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    plain = _current(tmp_path, 1.5)
+    rows = plain.read_text().splitlines()
+    # the same iterations with decimal commas, ';'-separated (as a German spreadsheet)
+    comma = tmp_path / "comma.csv"
+    comma.write_text("\n".join(r.replace(",", ";").replace(".", ",") for r in rows) + "\n")
+    refused = runner.invoke(app, ["estimate", "--job", "it", "--current", str(comma), "--db", db])
+    assert isinstance(refused.exception, ImportFormatError)
+    message = " ".join(str(refused.exception).split())
+    assert "--decimal ," in message and "line 2" in message
+    args = ["estimate", "--job", "it", "--db", db, "--json"]
+    read = run(*args, "--current", str(comma), "--decimal", ",")
+    assert read == run(*args, "--current", str(plain))
+    assert read["elapsed_s"] > 0

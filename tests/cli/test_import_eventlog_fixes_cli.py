@@ -68,3 +68,22 @@ def test_loop_in_one_job_is_warned_of_in_json(tmp_path: Path, jobcast: Jobcast) 
     [done] = json.loads(out)["imports"]
     [warning] = done["warnings"]
     assert "inside one Spark job (as MLlib's ALS does)" in warning
+
+
+@pytest.mark.parametrize("loop", [True, False])
+def test_watch_warns_of_a_loop_in_one_job_as_the_import_does(
+    tmp_path: Path, jobcast: Jobcast, loop: bool
+) -> None:
+    log = write(tmp_path / "app-als", _log(loop=loop))
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    code, out, err = jobcast(
+        "watch", "--eventlog", str(log), "--job", "als", "--interval", "0.1", "--db", db, "--json"
+    )
+    assert code == 0, err
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["recorded"] == "recorded"
+    warned = [w for w in summary["warnings"] if "inside one Spark job (as MLlib's ALS does)" in w]
+    assert len(warned) == int(loop), summary
+    # without --json it goes to stderr, once
+    code, out, err = jobcast("watch", "--eventlog", str(log), "--job", "als2", "--db", db)
+    assert code == 0 and err.count("as MLlib's ALS does") == int(loop), err

@@ -326,7 +326,8 @@ def test_watch_json_is_one_compact_object_per_line(tmp_path: Path) -> None:
     assert all(e["finish_at"] >= "1970-01-01T00:00:0" for e in estimates)
     assert not any(e["warnings"] for e in estimates)
     assert summary == {"execution": "app-3", "actual_s": 11.0, "estimates": 3,
-                       "iterations_by": "job-groups", "recorded": None}  # --no-record
+                       "iterations_by": "job-groups", "recorded": None,  # --no-record
+                       "warnings": []}
     assert all(": " not in line and ", " not in line for line in lines)  # compact
 
 

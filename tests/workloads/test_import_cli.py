@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from jobcast.cli import app
@@ -105,6 +106,10 @@ def test_import_an_event_log_from_stdin(
     assert imp["path"] == "<stdin>" and imp["iterations"] >= 2 and imp["completed"]
     with HistoryRepository(url) as repo:
         assert len(repo.iterations("p")) == imp["iterations"]
+        # the history records the pipe as <stdin>, not the temporary copy's path
+        with repo.engine.connect() as conn:
+            both = "select origin from imports union select origin from executions"
+            assert {o for (o,) in conn.execute(text(both))} == {"<stdin>"}
 
 
 def test_import_eventlog_stdin_errors_name_it(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -48,10 +47,14 @@ def import_eventlog(
         raise InputError("- (standard input) must be the only event log given")
     with readable(paths[0], codec_suffix=True) as first, ui.open_repo(db) as repo:
         results = import_eventlogs(
-            repo, [first, *paths[1:]], job=job, iterations=iterations, context=context
+            repo,
+            [first, *paths[1:]],
+            job=job,
+            iterations=iterations,
+            context=context,
+            # the runs' recorded origin and errors name standard input, not the temp copy
+            origins={str(first): STDIN} if piped else None,
         )
-    if piped:
-        results = [dataclasses.replace(r, path=STDIN) for r in results]
     skipped = sum(r.skipped for r in results)
     if as_json:
         ui.emit_json({"imports": [r.to_dict() for r in results], "skipped": skipped})

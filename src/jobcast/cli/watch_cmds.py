@@ -25,6 +25,8 @@ from jobcast.cli.common import (
     plain,
     table,
 )
+from jobcast.cli.current_file import read_current
+from jobcast.cli.history_cmds import DecimalOption
 from jobcast.errors import (
     ImportFormatError,
     InputError,
@@ -36,53 +38,13 @@ from jobcast.errors import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CURRENT_FORMAT", "estimate", "watch"]
+__all__ = ["estimate", "watch"]
 
 logger = logging.getLogger(__name__)
 
 
-#: What ``estimate --current`` reads, as its help and errors say.
-CURRENT_FORMAT = (
-    "The --current file is a CSV of the running execution's finished iterations: columns "
-    "iteration (0, 1, ...), duration_s (seconds) and scale_out (executors), optionally "
-    "records, cpu, disk, net and the job's context attributes (constant per file)"
-)
-
 #: Below this best ``sim_final``, ``estimate`` warns that the run matches nothing.
 _LOW_SIMILARITY = 0.5
-
-
-def _read_current(path: Path) -> pd.DataFrame:
-    """The --current file (``-``: standard input) as the running execution's iterations.
-
-    A duration of 0 (within the clock's resolution) counts as
-    :data:`jobcast.progress.usable.MIN_DURATION_S`, as in a recorded history.
-    """
-    from jobcast.cli.history_cmds import readable
-    from jobcast.history.importers.traces import read_traces
-    from jobcast.progress.usable import MIN_DURATION_S
-
-    try:
-        with readable(path) as file:
-            table_ = read_traces(file, job="current", single_execution="current")
-    except ImportFormatError as e:
-        # the reader's advice names `import traces` options; estimate has none of them.
-        # Where it found the problem (line, column) is kept.
-        why = e.reason.split(". Add the column")[0].rstrip(".")
-        raise ImportFormatError(
-            e.path, f"{why}. {CURRENT_FORMAT}", line=e.line, column=e.column
-        ) from e
-    current = table_.iterations.copy()
-    current["duration_s"] = current["duration_s"].clip(lower=MIN_DURATION_S)
-    executions = table_.executions.frame
-    if current["execution"].nunique() != 1:
-        raise InputError(
-            f"{path}: the current file must hold one execution's iterations, found "
-            f"{current['execution'].nunique()}"
-        )
-    for a in table_.executions.job.attribute_names:
-        current[a] = executions[a].iloc[0]
-    return current
 
 
 def estimate(
@@ -94,6 +56,7 @@ def estimate(
             "(+ records, cpu, disk, net, context attributes); - reads standard input.",
         ),
     ],
+    decimal: DecimalOption = ".",
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -112,7 +75,7 @@ def estimate(
     """
     from jobcast.app.progress import fit_wall_clock, stored_progress
 
-    frame = _read_current(current)
+    frame = read_current(current, decimal=decimal)
     with open_repo(db, existing=True) as repo:
         model = fit_wall_clock(repo, job)
         params = stored_progress(repo, job).parameters
@@ -354,6 +317,8 @@ def watch(
         run = follower.application_run() if hasattr(follower, "application_run") else follower.run
         everything = pd.concat(seen, ignore_index=True) if seen else pd.DataFrame()
         stored = _store(repo, job, run, everything, source, context) if record else None
+    # as `import eventlog` warns: a loop inside one Spark job (MLlib's ALS) hides its iterations
+    loop = _hidden_loop(everything)
     summary = {
         "execution": run.app_id,
         "actual_s": run.gross_runtime_s,
@@ -361,10 +326,13 @@ def watch(
         "iterations_by": rule.used if rule is not None else iterations,
         # "recorded", "completed" (held as running), "already" or None (nothing stored)
         "recorded": stored,
+        "warnings": [] if loop is None else [loop],
     }
     if as_json:
         emit_json_line(summary)
         return
+    if loop is not None:
+        err_console.print(f"[yellow]warning:[/] {plain(loop)}")
     recorded = {
         None: ".",
         "recorded": f" and was recorded in job {job!r}.",
@@ -397,6 +365,14 @@ def watch(
                 for e in estimates
             ],
         )
+
+
+def _hidden_loop(iterations: pd.DataFrame) -> str | None:
+    if not len(iterations) or "tasks" not in iterations.columns:
+        return None
+    from jobcast.collect.grouping import hidden_loop
+
+    return hidden_loop(iterations["duration_s"].tolist(), iterations["tasks"].tolist())
 
 
 def _timeout_reason(timeout: float, stale: str | None) -> str:

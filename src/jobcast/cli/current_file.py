@@ -1,0 +1,55 @@
+"""The running execution's iterations so far, as ``estimate --current`` reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jobcast.errors import ImportFormatError, InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CURRENT_FORMAT", "read_current"]
+
+#: What ``estimate --current`` reads, as its help and errors say.
+CURRENT_FORMAT = (
+    "The --current file is a CSV of the running execution's finished iterations: columns "
+    "iteration (0, 1, ...), duration_s (seconds) and scale_out (executors), optionally "
+    "records, cpu, disk, net and the job's context attributes (constant per file)"
+)
+
+
+def read_current(path: Path, *, decimal: str = ".") -> pd.DataFrame:
+    """The --current file (``-``: standard input) as the running execution's iterations.
+
+    A duration of 0 (within the clock's resolution) counts as
+    :data:`jobcast.progress.usable.MIN_DURATION_S`, as in a recorded history.
+    """
+    from jobcast.cli.history_cmds import readable
+    from jobcast.history.importers.traces import read_traces
+    from jobcast.progress.usable import MIN_DURATION_S
+
+    try:
+        with readable(path) as file:
+            table_ = read_traces(
+                file, job="current", single_execution="current", decimal=decimal
+            )
+    except ImportFormatError as e:
+        # the reader's advice names `import traces` options; estimate has none of them.
+        # Where it found the problem (line, column) is kept.
+        why = e.reason.split(". Add the column")[0].rstrip(".")
+        raise ImportFormatError(
+            e.path, f"{why}. {CURRENT_FORMAT}", line=e.line, column=e.column
+        ) from e
+    current = table_.iterations.copy()
+    current["duration_s"] = current["duration_s"].clip(lower=MIN_DURATION_S)
+    executions = table_.executions.frame
+    if current["execution"].nunique() != 1:
+        raise InputError(
+            f"{path}: the current file must hold one execution's iterations, found "
+            f"{current['execution'].nunique()}"
+        )
+    for a in table_.executions.job.attribute_names:
+        current[a] = executions[a].iloc[0]
+    return current
