@@ -43,6 +43,9 @@ LAYERS["cli"] = LAYERS["service"]
 #: The one edge between cli/ and service/: `jobcast serve` starts the service. Any other
 #: module of either importing the other fails the layer test.
 MODULE_EDGES: dict[str, set[str]] = {"jobcast.cli.service_cmds": {"service"}}
+#: Parts that reach the database only through history/ ("files, databases and networks
+#: live at the edges"): none of their modules imports SQLAlchemy. service/ is an edge.
+WITHOUT_SQLALCHEMY = ("app", "cli")
 
 
 def _module_name(path: Path) -> str:
@@ -90,15 +93,26 @@ def _imports(tree: ast.AST, module: str, is_package: bool, modules: set[str]) ->
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Each jobcast module and the jobcast modules it imports."""
+def all_imports() -> dict[str, set[str]]:
+    """Each jobcast module and every module it imports, ours and third-party ones."""
     files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
-    graph: dict[str, set[str]] = {}
+    found: dict[str, set[str]] = {}
     for name, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        imported = _imports(tree, name, path.name == "__init__.py", set(files))
-        graph[name] = {m for m in imported if m in files and m != name}
-    return graph
+        found[name] = _imports(tree, name, path.name == "__init__.py", set(files))
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each jobcast module and the jobcast modules it imports."""
+    found = all_imports()
+    return {
+        name: {m for m in imported if m in found and m != name} for name, imported in found.items()
+    }
+
+
+def _is_sqlalchemy(module: str) -> bool:
+    return module == "sqlalchemy" or module.startswith("sqlalchemy.")
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -148,6 +162,20 @@ def test_the_graph_sees_the_imports() -> None:
     assert "jobcast.history" not in graph["jobcast.app.jobs"]  # TYPE_CHECKING only
 
 
+def test_the_scan_sees_third_party_imports() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from sqlalchemy.orm import Session\n"
+        "def f():\n    import sqlalchemy.exc\n"
+    )
+    found = _imports(ast.parse(source), "jobcast.app.x", False, set())
+    assert "sqlalchemy.exc" in found  # a function-local import counts
+    assert "sqlalchemy.orm" not in found  # a TYPE_CHECKING one does not
+    imports = all_imports()
+    assert "sqlalchemy" in imports["jobcast.history.base"]
+    assert "sqlalchemy.exc" in imports["jobcast.service.collector"]
+
+
 def test_cycles_are_found() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
     assert cycles(graph) == [["a", "b", "c"]]
@@ -183,6 +211,18 @@ def test_cli_and_service_meet_only_where_serve_starts_the_service() -> None:
         if {_part(module), _part(target)} == {"cli", "service"}
     )
     assert edges and {m for m, _ in edges} == set(MODULE_EDGES), edges
+
+
+@pytest.mark.parametrize("part", WITHOUT_SQLALCHEMY)
+def test_use_cases_and_command_line_reach_the_database_through_history(part: str) -> None:
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in all_imports().items()
+        if _part(module) == part
+        for target in targets
+        if _is_sqlalchemy(target)
+    )
+    assert not wrong, "move the queries into history/:\n" + "\n".join(wrong)
 
 
 @pytest.mark.parametrize("part", sorted(LAYERS))

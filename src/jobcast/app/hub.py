@@ -17,11 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
-
-from jobcast.errors import ConflictError, InputError, NetworkError, PrivacyError, UnknownJobError
+from jobcast.errors import InputError, NetworkError, PrivacyError, UnknownJobError
 from jobcast.history import HistoryRepository
-from jobcast.history.schema import HubShareRow, OrganizationRow
+from jobcast.history.hub_store import HubShare, hub_share, hub_shares, store_hub_share
 from jobcast.history.tokens import TokenStore
 from jobcast.history.values import check_epsilon
 from jobcast.privacy.share import (
@@ -47,8 +45,6 @@ __all__ = [
 ]
 
 HUB_PATH = "/api/v1/hub/shares"
-# publications of a PostgreSQL hub queue here (any fixed number; the ledger's is "jobc")
-_PG_HUB_LOCK = 0x6A687562  # "jhub"
 
 
 def share_digest(manifest: dict[str, Any], rows_csv: str) -> str:
@@ -107,26 +103,17 @@ def validate_package(manifest: dict[str, Any], rows_csv: str) -> SharePackage:
         return read_share(d)
 
 
-def _record(row: HubShareRow, org: str) -> dict[str, Any]:
+def _record(share: HubShare) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "organization": org,
-        "job": row.job,
-        "epsilon": row.epsilon,
-        "rows": row.rows,
-        "columns": [c["name"] for c in row.manifest.get("columns", [])],
-        "method": row.manifest.get("method"),
-        "published_at": row.published_at.isoformat(),
+        "id": share.id,
+        "organization": share.organization,
+        "job": share.job,
+        "epsilon": share.epsilon,
+        "rows": share.rows,
+        "columns": [c["name"] for c in share.manifest.get("columns", [])],
+        "method": share.manifest.get("method"),
+        "published_at": share.published_at.isoformat(),
     }
-
-
-def _lock_hub(s: Any) -> None:
-    """Serialise publications until the transaction ends, so one package is stored once."""
-    conn = s.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_HUB_LOCK})
-    else:  # SQLite: a write first takes the database's write lock before any read
-        conn.execute(text("UPDATE hub_shares SET id = id WHERE 1 = 0"))
 
 
 def publish(
@@ -145,49 +132,25 @@ def publish(
         When another organization published this very package.
     """
     pkg = validate_package(manifest, rows_csv)
-    digest = manifest.get("manifest_sha256")
     org_id = TokenStore(repo).organization_id(organization)
-    with repo.transaction() as s:
-        _lock_hub(s)
-        same_job = s.execute(  # manifests only: the rows stay in the database
-            select(HubShareRow.id, HubShareRow.org_id, HubShareRow.manifest)
-            .where(HubShareRow.job == pkg.job)
-            .order_by(HubShareRow.id)
-        )
-        for old_id, old_org, old_manifest in same_job:
-            if old_manifest.get("manifest_sha256") != digest:
-                continue
-            if old_org != org_id:
-                raise ConflictError(
-                    f"this package (sha256 {str(digest)[:16]}...) was published by another "
-                    f"organization as share {old_id}; an organization publishes its own shares"
-                )
-            old = s.get_one(HubShareRow, old_id)
-            return {**_record(old, organization), "already_published": True}
-        row = HubShareRow(
-            org_id=org_id,
-            job=pkg.job,
-            epsilon=float(pkg.epsilon or 0.0),
-            rows=int(manifest["rows"]),
-            manifest=manifest,
-            rows_csv=rows_csv,
-        )
-        s.add(row)
-        s.flush()
-        return {**_record(row, organization), "already_published": False}
+    share, already = store_hub_share(
+        repo,
+        org_id=org_id,
+        organization=organization,
+        job=pkg.job,
+        epsilon=float(pkg.epsilon or 0.0),
+        rows=int(manifest["rows"]),
+        manifest=manifest,
+        rows_csv=rows_csv,
+    )
+    return {**_record(share), "already_published": already}
 
 
 def list_shares(
     repo: HistoryRepository, *, job: str | None = None, attributes: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
     """Shares in the hub, newest first; of ``job`` and holding every one of ``attributes``."""
-    q = select(HubShareRow, OrganizationRow.name).join(
-        OrganizationRow, OrganizationRow.id == HubShareRow.org_id
-    )
-    if job is not None:
-        q = q.where(HubShareRow.job == job)
-    with repo.transaction() as s:
-        out = [_record(r, org) for r, org in s.execute(q.order_by(HubShareRow.id.desc()))]
+    out = [_record(share) for share in hub_shares(repo, job=job)]
     wanted = set(attributes)
     return [r for r in out if wanted <= set(r["columns"])]
 
@@ -200,16 +163,10 @@ def get_share(repo: HistoryRepository, share_id: int) -> dict[str, Any]:
     InputError
         When the hub has no share ``share_id``.
     """
-    with repo.transaction() as s:
-        found = s.execute(
-            select(HubShareRow, OrganizationRow.name)
-            .join(OrganizationRow, OrganizationRow.id == HubShareRow.org_id)
-            .where(HubShareRow.id == share_id)
-        ).first()
-        if found is None:
-            raise InputError(f"the hub has no share {share_id}")
-        row, org = found
-        return {**_record(row, org), "manifest": row.manifest, "rows_csv": row.rows_csv}
+    share = hub_share(repo, share_id)
+    if share is None:
+        raise InputError(f"the hub has no share {share_id}")
+    return {**_record(share), "manifest": share.manifest, "rows_csv": share.rows_csv}
 
 
 # ---------------------------------------------------------------- client side

@@ -5,16 +5,22 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, func, select
-
-from jobcast.errors import ConflictError, InputError, UnknownExecutionError
+from jobcast.errors import ConflictError, InputError
 from jobcast.history import HistoryRepository
-from jobcast.history.readers import iteration_values
+from jobcast.history.execution_reads import (
+    State,
+    StoredExecution,
+    execution_with_iterations,
+    find_execution,
+    finished_version,
+    finished_versions,
+    ids_of_several_jobs,
+    running_iterations,
+    stored_executions,
+)
 from jobcast.history.records import ITERATION_COLUMNS
-from jobcast.history.schema import ExecutionRow, IterationRow, JobRow, ProgressParametersRow
 from jobcast.history.values import utc
 
 if TYPE_CHECKING:
@@ -35,8 +41,6 @@ __all__ = [
     "running_eta",
 ]
 
-State = Literal["running", "finished", "all"]
-
 
 def _iso(t: datetime | None) -> str | None:
     return None if t is None else t.isoformat()
@@ -46,11 +50,11 @@ def _num(v: float | None) -> float | None:
     return None if v is None or not math.isfinite(v) else float(v)
 
 
-def _record(job: str, e: ExecutionRow) -> dict[str, Any]:
+def _record(e: StoredExecution) -> dict[str, Any]:
     running = e.gross_runtime is None and e.finished_at is None
     return {
-        "id": e.external_id or str(e.id),
-        "job": job,
+        "id": e.external_id or str(e.row_id),
+        "job": e.job,
         "state": "running" if running else "finished",
         "scale_out": e.scale_out,
         "machine_type": e.machine_type,
@@ -85,76 +89,10 @@ def list_executions(
     """
     if state not in ("running", "finished", "all"):
         raise InputError(f"state must be running, finished or all, got {state!r}")
-    if job is not None:
-        repo.job(job)
-    q = select(JobRow.name, ExecutionRow).join(JobRow, JobRow.id == ExecutionRow.job_id)
-    if job is not None:
-        q = q.where(JobRow.name == job)
-    if state == "running":
-        q = q.where(ExecutionRow.gross_runtime.is_(None), ExecutionRow.finished_at.is_(None))
-    elif state == "finished":
-        q = q.where(
-            (ExecutionRow.gross_runtime.is_not(None)) | (ExecutionRow.finished_at.is_not(None))
-        )
-    q = q.order_by(ExecutionRow.id.desc())
-    if limit is not None:
-        q = q.limit(limit)
-    with repo.transaction() as s:
-        return [_record(name, e) for name, e in s.execute(q)]
+    return [_record(e) for e in stored_executions(repo, job=job, state=state, limit=limit)]
 
 
-def _id_matches(external_id: str) -> Any:
-    """Executions listed under ``external_id``: their own id, or the row id of one without."""
-    match = ExecutionRow.external_id == external_id
-    # an imported run without an id of its own (a C3O trace) is listed by its row id
-    digits = external_id.isascii() and external_id.isdigit() and len(external_id) <= 10
-    # (row ids are 32-bit integers: PostgreSQL refuses to compare them with more)
-    if digits and str(int(external_id)) == external_id and int(external_id) < 2**31:
-        row_id = int(external_id)
-        match = match | (ExecutionRow.external_id.is_(None) & (ExecutionRow.id == row_id))
-    return match
-
-
-def _row(
-    repo: HistoryRepository, s: Any, external_id: str, job: str | None = None
-) -> tuple[str, ExecutionRow]:
-    """The execution listed under ``external_id`` (in ``job`` when given).
-
-    Raises
-    ------
-    jobcast.errors.UnknownJobError
-        When ``job`` is given and not in the history.
-    UnknownExecutionError
-        When no execution (of ``job``) has this id.
-    jobcast.errors.ConflictError
-        When ``job`` is not given and executions of several jobs have this id.
-    """
-    q = (
-        select(JobRow.name, ExecutionRow)
-        .join(JobRow, JobRow.id == ExecutionRow.job_id)
-        .where(_id_matches(external_id))
-    )
-    if job is not None:
-        q = q.where(JobRow.name == job)
-    found = s.execute(q).all()
-    if not found:
-        if job is not None:
-            repo.job(job)  # an unknown job is named as such
-        where = "" if job is None else f" of job {job!r}"
-        raise UnknownExecutionError(f"no execution {external_id!r}{where} is in the history")
-    if len(found) > 1:
-        jobs = sorted({str(f[0]) for f in found})
-        if len(jobs) > 1:
-            raise ConflictError(
-                f"execution id {external_id!r} is held by several jobs ({', '.join(jobs)}); "
-                f"pass ?job=NAME to choose one (e.g. ?job={quote(jobs[0], safe='')})"
-            )
-        # an id of its own and another run's row id within one job: its own id wins
-        found = [f for f in found if f[1].external_id == external_id]
-    return str(found[0][0]), found[0][1]
-
-
-def _running(job: str, e: ExecutionRow, external_id: str) -> None:
+def _running(e: StoredExecution, external_id: str) -> None:
     """Refuse an ETA of a finished execution, saying when it finished and how long it ran."""
     if e.gross_runtime is None and e.finished_at is None:
         return
@@ -166,7 +104,7 @@ def _running(job: str, e: ExecutionRow, external_id: str) -> None:
     at = "" if end is None else f" at {end.isoformat()}"
     failed = " (failed)" if e.status == "failed" else ""
     raise ConflictError(
-        f"execution {external_id!r} of job {job!r} has finished{failed}{at}{ran}; an ETA "
+        f"execution {external_id!r} of job {e.job!r} has finished{failed}{at}{ran}; an ETA "
         "is only for running executions (read the finished one's record and iterations)"
     )
 
@@ -180,11 +118,10 @@ def execution_record(
 ) -> dict[str, Any]:
     """One execution by its id (as reported by the collector or imported), of ``job``.
 
-    Without ``job`` the id must name executions of one job only (see :func:`_row`).
+    Without ``job`` the id must name executions of one job only (see
+    :func:`~jobcast.history.execution_reads.find_execution`).
     """
-    with repo.transaction() as s:
-        name, e = _row(repo, s, external_id, job)
-        return _record(name, e)
+    return _record(find_execution(repo, external_id, job=job))
 
 
 def running_job(repo: HistoryRepository, external_id: str, *, job: str | None = None) -> str:
@@ -198,49 +135,22 @@ def running_job(repo: HistoryRepository, external_id: str, *, job: str | None = 
     UnknownExecutionError
         When no execution (of ``job``) has this id.
     """
-    with repo.transaction() as s:
-        name, e = _row(repo, s, external_id, job)
-        _running(name, e, external_id)
-    return name
+    e = find_execution(repo, external_id, job=job)
+    _running(e, external_id)
+    return e.job
 
 
 def execution_iterations(
     repo: HistoryRepository, external_id: str, *, job: str | None = None
 ) -> list[dict[str, Any]]:
     """The iterations of one execution in order (of ``job`` when given)."""
-    with repo.transaction() as s:
-        _, e = _row(repo, s, external_id, job)
-        out = [iteration_values(i) for i in _iteration_rows(s, e)]
+    _, out = execution_with_iterations(repo, external_id, job=job)
     for rec in out:
         for k in ("started_at", "finished_at"):
             rec[k] = _iso(rec[k])
         for k in ("duration_s", "records", "cpu", "disk", "net"):
             rec[k] = _num(rec[k])
     return out
-
-
-def _iteration_rows(s: Any, e: ExecutionRow) -> list[IterationRow]:
-    q = select(IterationRow).where(IterationRow.execution_id == e.id)
-    return list(s.scalars(q.order_by(IterationRow.index)))
-
-
-def _version_columns() -> tuple[Any, ...]:
-    """What identifies a job's set of finished executions (see :func:`job_version`).
-
-    The count and the largest id alone miss a replaced newest execution (SQLite reuses
-    the largest id once its row is deleted); the latest import and the runtimes' sum
-    change then.
-    """
-    return (
-        func.count(ExecutionRow.id),
-        func.coalesce(func.max(ExecutionRow.id), 0),
-        func.coalesce(func.max(ExecutionRow.import_id), 0),
-        func.coalesce(func.sum(ExecutionRow.gross_runtime), 0.0),
-    )
-
-
-def _version(n: Any, top: Any, last_import: Any, total: Any) -> tuple[int, int, int, float]:
-    return int(n), int(top), int(last_import), round(float(total), 6)
 
 
 def job_version(repo: HistoryRepository, job: str) -> tuple[int, int, int, float]:
@@ -251,13 +161,7 @@ def job_version(repo: HistoryRepository, job: str) -> tuple[int, int, int, float
     deleted, re-imported, replaced and newly finished executions all change it; a run
     that starts or reports an iteration does not.
     """
-    q = (
-        select(*_version_columns())
-        .join(JobRow, JobRow.id == ExecutionRow.job_id)
-        .where(JobRow.name == job, ExecutionRow.gross_runtime.is_not(None))
-    )
-    with repo.transaction() as s:
-        return _version(*s.execute(q).one())
+    return finished_version(repo, job)
 
 
 def job_versions(
@@ -269,49 +173,17 @@ def job_versions(
     without stored ones), read in one query: a finished run or a ``jobcast train
     progress`` changes it, a running execution reporting iterations does not.
     """
-    trained = ProgressParametersRow.trained_at
-    q = (
-        select(JobRow.name, *_version_columns(), trained)
-        .join(ExecutionRow, JobRow.id == ExecutionRow.job_id)
-        .outerjoin(ProgressParametersRow, ProgressParametersRow.job_id == JobRow.id)
-        .where(ExecutionRow.gross_runtime.is_not(None))
-        .group_by(JobRow.name, trained)
-    )
-    if job is not None:
-        q = q.where(JobRow.name == job)
-    with repo.transaction() as s:
-        return {
-            str(name): (*_version(n, top, last, total), "" if at is None else str(at))
-            for name, n, top, last, total, at in s.execute(q)
-        }
+    return finished_versions(repo, job=job)
 
 
 def running_iteration_counts(repo: HistoryRepository) -> dict[tuple[str, str], int]:
     """Recorded iterations of every running execution, by (job, execution id) (one query)."""
-    q = (
-        select(JobRow.name, ExecutionRow.external_id, ExecutionRow.id, func.count(IterationRow.id))
-        .join(JobRow, JobRow.id == ExecutionRow.job_id)
-        .outerjoin(IterationRow, IterationRow.execution_id == ExecutionRow.id)
-        .where(ExecutionRow.gross_runtime.is_(None), ExecutionRow.finished_at.is_(None))
-        .group_by(JobRow.name, ExecutionRow.id, ExecutionRow.external_id)
-    )
-    with repo.transaction() as s:
-        return {(str(job), str(ext or eid)): int(n) for job, ext, eid, n in s.execute(q)}
+    return running_iterations(repo)
 
 
 def shared_ids(repo: HistoryRepository, ids: Collection[str]) -> set[str]:
     """Those of ``ids`` that executions of several jobs are listed under (one query)."""
-    if not ids:
-        return set()
-    listed = func.coalesce(ExecutionRow.external_id, cast(ExecutionRow.id, String))
-    q = (
-        select(listed)
-        .where(listed.in_(list(ids)))
-        .group_by(listed)
-        .having(func.count(func.distinct(ExecutionRow.job_id)) > 1)
-    )
-    with repo.transaction() as s:
-        return {str(x) for x in s.scalars(q)}
+    return ids_of_several_jobs(repo, ids)
 
 
 def _current(
@@ -329,13 +201,12 @@ def _current(
 
     from jobcast.progress.usable import MIN_DURATION_S, filled_scale_out, prefix_length
 
-    with repo.transaction() as s:
-        job, e = _row(repo, s, external_id, job)
-        _running(job, e, external_id)
-        spec = repo.job(job)
-        context = {k: (e.attributes or {}).get(k) for k in spec.attribute_names}
-        rows = [iteration_values(i) for i in _iteration_rows(s, e)]
-        started, scale_out = e.started_at, e.scale_out
+    e, rows = execution_with_iterations(repo, external_id, job=job)
+    _running(e, external_id)
+    job = e.job
+    spec = repo.job(job)
+    context = {k: (e.attributes or {}).get(k) for k in spec.attribute_names}
+    started, scale_out = e.started_at, e.scale_out
     # the rows the model reads: 0, 1, 2, ... finished, scale-outs filled in
     # (jobcast.progress.usable's rules, on arrays: pandas costs more than the estimate)
     rows.sort(key=lambda r: int(r["iteration"]))

@@ -8,10 +8,11 @@ from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobcast.errors import DatabaseError
+from jobcast.history.locks import begin_immediate, hold_write_lock
 
 # the one URL resolution: the fast path of `jobcast jobs` reads it without SQLAlchemy
 from jobcast.lean import ENV_VAR, default_url, resolve_url
@@ -185,13 +186,8 @@ def _lock_schema(conn: Connection) -> None:
     replicas) would otherwise both find no schema and both create it; the second waits
     here and then finds the schema current.
     """
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        raw = conn.connection.driver_connection
-        if raw is not None and not raw.in_transaction:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-    elif dialect == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
+    # no UPDATE on SQLite: a new database has no table yet
+    hold_write_lock(conn, key=_PG_SCHEMA_LOCK, begin=begin_immediate)
 
 
 def migrate(engine: Engine) -> None:

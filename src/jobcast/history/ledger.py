@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
-from sqlalchemy import Text, insert, select, text, type_coerce, update
+from sqlalchemy import Text, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from jobcast.errors import BudgetExceededError, DatabaseError, InputError, UnknownJobError
 from jobcast.history.base import RepositoryBase
+from jobcast.history.locks import hold_write_lock
 from jobcast.history.records import Release, SourceKind
 from jobcast.history.schema import (
     BudgetChangeRow,
@@ -243,21 +244,16 @@ class PrivacyLedger(RepositoryBase):
 
     # ------------------------------------------------------------- locking
     def _lock(self, s: Session) -> None:
-        conn = s.connection()
-        dialect = conn.dialect.name
-        if dialect == "sqlite":
-            raw = conn.connection.driver_connection
-            if raw is not None and not raw.in_transaction:
-                # take the write lock now, before the first read, so the check below sees
-                # every release committed before ours and none can commit until we do
-                _begin_immediate(raw)
-            else:
-                conn.execute(text("UPDATE jobs SET name = name WHERE 1 = 0"))
-        elif dialect == "postgresql":
-            k = {"k": _PG_LEDGER_LOCK}
-            if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), k).scalar():
-                logger.warning(_WAITING)
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), k)
+        # take the write lock now, before the first read, so the check below sees every
+        # release committed before ours and none can commit until we do
+        hold_write_lock(
+            s.connection(),
+            key=_PG_LEDGER_LOCK,
+            table="jobs",
+            column="name",
+            begin=lambda conn: _begin_immediate(conn.connection.driver_connection),
+            on_wait=lambda: logger.warning(_WAITING),
+        )
 
     def _locked_job(self, s: Session, name: str) -> JobRow | None:
         query = select(JobRow).where(JobRow.name == name)
