@@ -71,17 +71,17 @@ def test_two_pulls_at_once_import_a_share_once(
     writer = store.create("collect", organization="acme").token
     reader = store.create("read", organization="globex").token
     # both pulls find the share new, then race (before the fix both imported it)
-    from jobcast.privacy import history_io
+    from jobcast.app import share_import
 
     both_checked = threading.Barrier(2, timeout=60)
-    checked = history_io.not_new
+    checked = share_import.not_new
 
     def not_new_then_race(*args: object, **kwargs: object) -> object:
         answer = checked(*args, **kwargs)  # type: ignore[arg-type]
         both_checked.wait()
         return answer
 
-    monkeypatch.setattr(history_io, "not_new", not_new_then_race)
+    monkeypatch.setattr(share_import, "not_new", not_new_then_race)
     results: list[list[dict]] = []
     errors: list[BaseException] = []
 

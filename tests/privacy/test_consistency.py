@@ -12,12 +12,12 @@ import pytest
 
 from jobcast.app.configure import configure
 from jobcast.app.imports import import_c3o
+from jobcast.app.release import release_share
+from jobcast.app.share_import import import_share
 from jobcast.errors import DomainError, ImportFormatError, InputError
 from jobcast.history import HistoryRepository
 from jobcast.models import machine_attributes
 from jobcast.privacy.consistency import MachineFacts, split_declaration
-from jobcast.privacy.history_io import import_share
-from jobcast.privacy.release import release_share
 from jobcast.privacy.share import read_share
 from jobcast.privacy.verify import file_digest, manifest_digest
 

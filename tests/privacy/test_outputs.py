@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 
 from jobcast.app.imports import import_c3o
+from jobcast.app.release import release_share
 from jobcast.errors import JobcastError
 from jobcast.evaluation.privacy_domains import C3O_PAPER_JOBS, c3o_paper_domain, load_c3o_paper
 from jobcast.history import HistoryRepository
 from jobcast.privacy import CategoricalDomain, Domain, NumericDomain
-from jobcast.privacy.release import release_share
 from jobcast.privacy.share import read_share
 
 from ..conftest import shared_file

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jobcast.app.release import release_share
 from jobcast.errors import (
     BudgetExceededError,
     InputError,
@@ -21,7 +22,7 @@ from jobcast.errors import (
 from jobcast.history import Attribute, AttributeKind, HistoryRepository, JobSpec
 from jobcast.history.ledger import execution_fingerprint
 from jobcast.privacy.domain import NumericDomain
-from jobcast.privacy.release import MAX_ROWS, release_share
+from jobcast.privacy.release import MAX_ROWS
 from jobcast.privacy.share import read_share, verify_share
 from tests.helpers import import_frame
 
@@ -125,7 +126,7 @@ def test_an_empty_out_directory_is_used(repo, tmp_path):
 def test_a_failure_before_the_mechanism_charges_nothing_and_leaves_no_files(
     repo, tmp_path, monkeypatch
 ):
-    import jobcast.privacy.release as release
+    import jobcast.app.release as release
 
     _import(repo, "sort")
 
@@ -142,7 +143,7 @@ def test_a_failure_before_the_mechanism_charges_nothing_and_leaves_no_files(
 def test_a_failure_writing_after_the_mechanism_is_charged_and_leaves_no_files(
     repo, tmp_path, monkeypatch
 ):
-    import jobcast.privacy.release as release
+    import jobcast.app.release as release
 
     _import(repo, "sort")
 
@@ -242,7 +243,7 @@ def test_rows_cap_is_public():
 
 
 def test_a_package_that_would_not_verify_is_not_released(repo, tmp_path, monkeypatch):
-    import jobcast.privacy.release as release_module
+    import jobcast.app.release as release_module
     from jobcast.privacy.share import SharePackage, create_share
 
     def broken(*args, **kwargs):

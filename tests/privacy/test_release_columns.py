@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jobcast.app import release as release_mod
+from jobcast.app.release import release_share
 from jobcast.app.share import domain_init
+from jobcast.app.share_import import import_share
 from jobcast.errors import DomainError, ReleaseRefusedError
 from jobcast.history import Attribute, AttributeKind, JobSpec
 from jobcast.privacy import Domain, NumericDomain
-from jobcast.privacy import release as release_mod
 from jobcast.privacy.base import collapsed_error
-from jobcast.privacy.history_io import import_share
 from jobcast.privacy.perfmodel import PerfModelSynthesizer
-from jobcast.privacy.release import release_share
 from jobcast.privacy.release_checks import runtime_output_warnings
 from jobcast.privacy.share import SharePackage
 from tests.helpers import import_frame

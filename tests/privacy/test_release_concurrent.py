@@ -20,7 +20,7 @@ from .test_release import _import, make_domain
 _RUNNER = """
 import sys, time
 from pathlib import Path
-import jobcast.app.share, jobcast.cli.privacy_cmds, jobcast.privacy.release  # noqa: F401
+import jobcast.app.release, jobcast.app.share, jobcast.cli.privacy_cmds  # noqa: F401
 from jobcast.cli import main
 ready, start = Path(sys.argv[1]), Path(sys.argv[2])
 sys.argv = ["jobcast", *sys.argv[3:]]

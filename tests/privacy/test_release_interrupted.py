@@ -24,7 +24,8 @@ from .test_release import _import, _leftovers, _release, make_domain
 # patches one step of the release (STEP is replaced), then runs `jobcast ARGS`
 _RUNNER = """
 import os, signal, sys, time
-import jobcast.privacy.release as release
+import jobcast.app.release as release
+import jobcast.privacy.release as checks
 from jobcast.errors import ImportFormatError
 from jobcast.cli import main
 
@@ -65,7 +66,7 @@ _STEPS = {
     "term-after-writing": (
         "release.write_share_files = kill_after(release.write_share_files, signal.SIGTERM)"
     ),
-    "ctrl-c-during-self-check": "release.read_share = interrupted_read",
+    "ctrl-c-during-self-check": "checks.read_share = interrupted_read",
 }
 
 
@@ -157,7 +158,7 @@ def test_ctrl_c_during_the_self_check_is_an_interrupt_not_a_bad_package(repo, tm
 def test_the_charge_is_committed_and_the_lock_free_before_files_are_written(
     repo, tmp_path, monkeypatch
 ):
-    import jobcast.privacy.release as release
+    import jobcast.app.release as release
 
     _import(repo, "sort")
     seen: dict[str, object] = {}

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from jobcast.app.hub import publish_dir, pull
+from jobcast.app.release import release_share
 from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
 from jobcast.history.importers import read_c3o
 from jobcast.history.schema import ImportRow
 from jobcast.history.tokens import TokenStore
-from jobcast.privacy.release import release_share
 from jobcast.service import create_app
 from tests.conftest import shared_file
 from tests.service.conftest import running_server

@@ -372,7 +372,8 @@ def pull(
     ImportFormatError, PrivacyError
         For a share that does not verify or has no differential privacy.
     """
-    from jobcast.privacy.history_io import claimed_import, not_new, share_table
+    from jobcast.app.share_import import claimed_import, not_new
+    from jobcast.privacy.history_io import share_table
 
     out: list[dict[str, Any]] = []
     with _talking_to(url, token) as c:

@@ -1,7 +1,8 @@
 """Private sharing as use cases: release a share, import one, the budget, a domain skeleton.
 
 Each function returns JSON-ready dicts (the ``--json`` output of the command line and
-the service's answers); the rules live in :mod:`jobcast.privacy.release`,
+the service's answers); the transactions are :mod:`jobcast.app.release` and
+:mod:`jobcast.app.share_import`, the rules live in :mod:`jobcast.privacy.release`,
 :mod:`jobcast.privacy.share` and :mod:`jobcast.history.ledger`.
 """
 
@@ -42,7 +43,7 @@ _CHANGE_KEYS = {"from_epsilon": "from", "to_epsilon": "to"}
 
 
 def release(repo: HistoryRepository, job: str, **options: Unpack[ReleaseOptions]) -> dict[str, Any]:
-    """Release a share of ``job`` (see :func:`jobcast.privacy.release.release_share`).
+    """Release a share of ``job`` (see :func:`jobcast.app.release.release_share`).
 
     ``options`` are the keyword arguments of ``release_share``.
 
@@ -53,7 +54,7 @@ def release(repo: HistoryRepository, job: str, **options: Unpack[ReleaseOptions]
         ``budget_spent``, ``budget``, ``remaining``, ``warnings`` (what the checks of
         the declaration and of the released rows found; empty when nothing).
     """
-    from jobcast.privacy.release import release_share
+    from jobcast.app.release import release_share
 
     done = release_share(repo, job, **options)
     return {
@@ -112,7 +113,7 @@ def import_share(
     merge_into: str | None = None,
     take_over: bool = False,
 ) -> dict[str, Any]:
-    """Verify a share and import its rows (see :func:`jobcast.privacy.history_io.import_share`).
+    """Verify a share and import its rows (see :func:`jobcast.app.share_import.import_share`).
 
     ``take_over`` takes over the claim an interrupted import of the share left behind.
 
@@ -122,7 +123,7 @@ def import_share(
         ``job``, ``created_job``, ``executions``, ``epsilon``, ``differential_privacy``,
         ``origin_job``, ``digest``.
     """
-    from jobcast.privacy.history_io import import_share as _import
+    from jobcast.app.share_import import import_share as _import
 
     pkg, summary = _import(
         repo, Path(directory), job=job, merge_into=merge_into, take_over=take_over

@@ -15,7 +15,7 @@ from jobcast.privacy.domain import (
 )
 from jobcast.privacy.perfmodel import PerfModelSynthesizer
 from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
-from jobcast.privacy.release import ShareRelease, release_share
+from jobcast.privacy.release import ShareRelease
 from jobcast.privacy.share import (
     MANIFEST_FILE,
     ROWS_FILE,
@@ -50,7 +50,6 @@ __all__ = [
     "METHODS",
     "make_synthesizer",
     "ShareRelease",
-    "release_share",
     "MANIFEST_FILE",
     "ROWS_FILE",
     "SHARE_FORMAT",

@@ -246,7 +246,7 @@ def write_share(pkg: SharePackage, out_dir: str | Path, *, overwrite: bool = Fal
     """Write ``DIR/manifest.json`` and ``DIR/rows.csv``; returns the directory.
 
     This writes files only; a release from a job's history goes through
-    :func:`jobcast.privacy.release.release_share`, which also charges the budget.
+    :func:`jobcast.app.release.release_share`, which also charges the budget.
 
     Raises
     ------

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from jobcast.app.release import _charged_failure
 from jobcast.errors import DatabaseError, ReleaseAbortedError
-from jobcast.privacy.release import _charged_failure
 
 
 def test_a_failed_settle_is_logged_with_its_exception(caplog: pytest.LogCaptureFixture) -> None:
@@ -16,7 +16,7 @@ def test_a_failed_settle_is_logged_with_its_exception(caplog: pytest.LogCaptureF
         raise DatabaseError("the database is read-only")
 
     repo = SimpleNamespace(settle_release=settle_release)
-    with caplog.at_level(logging.WARNING, logger="jobcast.privacy.release"):
+    with caplog.at_level(logging.WARNING, logger="jobcast.app.release"):
         error = _charged_failure(
             repo,  # type: ignore[arg-type]
             7,
