@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobcast.cli import watch_render as render
+from jobcast.app.followed_run import STALE_AFTER_S, stale_reason
 from jobcast.cli.progress_cmds import ProgressLines
 from tests.cli.conftest import Jobcast
 
@@ -148,18 +148,18 @@ def _abandoned_log(tmp_path: Path) -> Path:
 
 def test_stale_reason_names_an_unwritten_log_and_an_implausible_start() -> None:
     now = datetime(2026, 12, 7, 10, tzinfo=UTC)
-    fresh = now - timedelta(seconds=render.STALE_AFTER_S / 2)
-    assert render.stale_reason(now - timedelta(hours=1), now, written_at=fresh,
-                               longest_s=900.0) is None
-    old = now - timedelta(seconds=2 * render.STALE_AFTER_S)
-    why = render.stale_reason(now - timedelta(minutes=5), now, written_at=old, longest_s=None)
+    fresh = now - timedelta(seconds=STALE_AFTER_S / 2)
+    assert stale_reason(now - timedelta(hours=1), now, written_at=fresh,
+                        longest_s=900.0) is None
+    old = now - timedelta(seconds=2 * STALE_AFTER_S)
+    why = stale_reason(now - timedelta(minutes=5), now, written_at=old, longest_s=None)
     assert why is not None and "last written 20.0 min ago" in why
     long_ago = now - timedelta(days=1972)
-    why = render.stale_reason(long_ago, now, written_at=fresh, longest_s=2191.0)
+    why = stale_reason(long_ago, now, written_at=fresh, longest_s=2191.0)
     assert why is not None and "started 1972 days ago" in why and "2191 s" in why
     # a history of short runs does not make a ten-minute-old start implausible
-    assert render.stale_reason(now - timedelta(seconds=render.STALE_AFTER_S - 1), now,
-                               written_at=None, longest_s=1.0) is None
+    assert stale_reason(now - timedelta(seconds=STALE_AFTER_S - 1), now,
+                        written_at=None, longest_s=1.0) is None
 
 
 def test_watch_warns_once_of_an_abandoned_log_and_says_why_it_gave_up(

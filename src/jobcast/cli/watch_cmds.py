@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,20 +24,14 @@ from jobcast.cli.common import (
 )
 from jobcast.cli.current_file import read_current
 from jobcast.cli.history_cmds import DecimalOption
-from jobcast.errors import (
-    ImportFormatError,
-    InputError,
-    JobcastError,
-    NotEnoughDataError,
-    UnknownJobError,
-)
+from jobcast.errors import InputError
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from rich.live import Live
+
+    from jobcast.app.follow import Followed, FollowEvent
 
 __all__ = ["estimate", "watch"]
-
-logger = logging.getLogger(__name__)
 
 
 #: Below this best ``sim_final``, ``estimate`` warns that the run matches nothing.
@@ -169,9 +160,10 @@ def watch(
     (learned from the history); the finish time is by the clock. With --json, prints
     one JSON estimate per finished iteration (JSON lines: the fields of the ETA,
     "finish_at" in ISO 8601) and a final {"execution", "actual_s", "estimates": N,
-    "iterations_by"} line. Each estimate is made with the iterations up to it at the
-    moment it finished (a log read at once gets one per iteration too); none is made
-    after the application's end, and elapsed never runs past it.
+    "iterations_by", "recorded", "warnings"} line. Each estimate is made with the
+    iterations up to it at the moment it finished (a log read at once gets one per
+    iteration too); none is made after the application's end, and elapsed never runs
+    past it.
 
     The run is recorded when it ends, with its attributes from --set KEY=VALUE (one per
     context attribute of the job, e.g. --set input_size=5000 --set cores=2; attributes
@@ -182,11 +174,8 @@ def watch(
     and its run recorded (no estimate until it has two runs); with --no-record it is an
     error.
     """
-    import pandas as pd
-
-    from jobcast.app.progress import fit_wall_clock
+    from jobcast.app.follow import Ended, Followed, follow, follow_model
     from jobcast.collect import EventLogFollower, SparkRestFollower
-    from jobcast.progress.wallclock import PACE_WORDS
 
     if (spark_ui is None) == (eventlog is None):
         raise InputError("give either --spark-ui URL or --eventlog PATH")
@@ -201,137 +190,97 @@ def watch(
     )
     source = spark_ui or str(eventlog)
     given = parse_assignments(settings)
-    context = dict(given)
-    len_estimated = 0
     # with --json, stdout carries only the JSON lines; the live display goes to stderr
     screen = err_console if as_json else console
     with open_repo(db) as repo:
-        try:
-            model = fit_wall_clock(repo, job)
-        except UnknownJobError as e:
-            if not record:
-                raise InputError(
-                    f"unknown job {job!r}: with --no-record there is no history to estimate "
-                    "from and nothing is recorded; `jobcast jobs` lists the known jobs"
-                ) from e
+        model, why = follow_model(repo, job, record=record)
+        if why is not None and why.new_job:
             # watching records a new job's first run (then it has a history)
-            model = None
             screen.print(
                 f"[yellow]No estimate possible yet:[/] no history for job {plain(repr(job))}; "
                 "the run will be recorded as its first execution (`jobcast jobs` lists the "
                 "known jobs)",
                 highlight=False,
             )
-        except NotEnoughDataError as e:
-            model = None
-            screen.print(f"[yellow]No estimate possible yet:[/] {plain(e)}", highlight=False)
-        longest = _longest_run(repo, job)
-        stale: str | None = None
-        seen: list[pd.DataFrame] = []
-        estimates: list[dict[str, Any]] = []
-        started = time.monotonic()
-        warned = False
-        warned_of: set[str] = set()
-        rule = _rule(follower)
-        told = ""
-
-        def warn(payloads: list[dict[str, Any]]) -> None:
-            for w in (w for p in payloads for w in p.get("warnings", ())):
-                # a pace warning once per direction, not again with each iteration's figures
-                key = w.split(":")[0] if PACE_WORDS in w else w
-                if key not in warned_of and not as_json:
-                    display.console.print(f"[yellow]warning:[/] {plain(w)}")
-                warned_of.add(key)
-
+        elif why is not None:
+            screen.print(
+                f"[yellow]No estimate possible yet:[/] {plain(why.reason)}", highlight=False
+            )
+        events = follow(
+            repo,
+            job,
+            follower,
+            model=model,
+            source=source,
+            given=given,
+            eventlog=eventlog,
+            deadline_s=deadline,
+            interval_s=interval,
+            timeout_s=timeout,
+            warn_after_s=warn_after,
+            record=record,
+            iterations=iterations,
+        )
         with render.live(screen, f"waiting for {source}…") as display:
-            while True:
-                waited = time.monotonic() - started
-                new = _poll(follower, source, waited, timeout)
-                if new is not None and len(new):
-                    seen.append(new)
-                rule = _rule(follower)
-                if rule is not None and rule.describe() != told and (seen or new is not None):
-                    told = rule.describe()
-                    if not as_json:
-                        display.console.print(told)
-                # the run's own attributes (`workloads run` puts them in its Spark
-                # settings) unless --set gives them
-                context = {**getattr(follower, "context", {}), **given}
-                current = pd.concat(seen, ignore_index=True).assign(**context) if seen else None
-                app_start = _app_start(follower)
-                ended = new is not None and _ended(follower)
-                if app_start is not None:
-                    end = _app_end(follower) if ended else None
-                    done = 0 if current is None else len(current)
-                    made = render.iteration_estimates(
-                        model,
-                        current if current is not None else pd.DataFrame(),
-                        app_start,
-                        deadline,
-                        done_before=len_estimated,
-                        end=end,
-                        now=datetime.now(UTC),
-                    )
-                    len_estimated = done
-                    warn(made)
-                    for one in made:
-                        estimates.append(one)
-                        if as_json:
-                            emit_json_line(one)
-                    if end is not None:  # no estimate after the application's end
-                        display.update(render.ended_line(app_start, end, done))
-                    else:
-                        line, payload = render.render(model, current, app_start, deadline)
-                        display.update(line)
-                        warn([payload] if payload is not None else [])
-                if app_start is not None and not ended and stale is None:
-                    stale = render.stale_reason(
-                        app_start,
-                        datetime.now(UTC),
-                        written_at=render.log_written_at(eventlog),
-                        longest_s=longest,
-                    )
-                    if stale is not None:  # said once; the timeout's error repeats it
-                        display.console.print(
-                            f"[yellow]warning: the application looks abandoned:[/] "
-                            f"{plain(stale)}. Its driver probably stopped without ending "
-                            "the log (a finished log loses .inprogress), and the elapsed "
-                            "time, progress and deadline risk shown assume it still runs. "
-                            "If it no longer runs, stop watching (Ctrl-C) and move the log "
-                            "away; if it does, check that Spark still writes this log.",
-                            highlight=False,
-                        )
-                if not seen and not warned and waited > warn_after and app_start is not None:
-                    warned = True
-                    how = told or "no Spark job yet"
-                    display.console.print(
-                        f"[yellow]No iteration seen after {waited:.0f} s[/] ({how}); if the "
-                        "application's iterations are not Spark jobs or job groups, pass "
-                        "--iterations REGEX matching their job descriptions."
-                    )
-                if ended:
-                    break
-                if timeout is not None and waited > timeout:
-                    raise InputError(_timeout_reason(timeout, stale))
-                time.sleep(interval)
-        run = follower.application_run() if hasattr(follower, "application_run") else follower.run
-        everything = pd.concat(seen, ignore_index=True) if seen else pd.DataFrame()
-        stored = _store(repo, job, run, everything, source, context) if record else None
-    # as `import eventlog` warns: a loop inside one Spark job (MLlib's ALS) hides its iterations
-    loop = _hidden_loop(everything)
-    summary = {
-        "execution": run.app_id,
-        "actual_s": run.gross_runtime_s,
-        "estimates": len(estimates),
-        "iterations_by": rule.used if rule is not None else iterations,
-        # "recorded", "completed" (held as running), "already" or None (nothing stored)
-        "recorded": stored,
-        "warnings": [] if loop is None else [loop],
-    }
+            for event in events:
+                if isinstance(event, Ended):
+                    break  # the display ends before the run is recorded
+                _show(event, display, as_json=as_json)
+        followed = next(events)  # records the run
+    if not isinstance(followed, Followed):  # pragma: no cover - follow's last event is it
+        raise TypeError(f"expected the followed run, got {followed!r}")
+    _summarize(followed, job, as_json=as_json)
+
+
+def _show(event: FollowEvent, display: Live, *, as_json: bool) -> None:
+    """Show one event of :func:`jobcast.app.follow.follow` while the application runs."""
+    from jobcast.app.follow import (
+        Abandoned,
+        Estimated,
+        NoIterationYet,
+        RuleChosen,
+        Tick,
+        Warned,
+    )
+
+    if isinstance(event, Tick):
+        display.update(render.tick_line(event))
+    elif isinstance(event, Estimated):
+        if as_json:
+            emit_json_line(event.estimate)
+    elif isinstance(event, RuleChosen):
+        if not as_json:
+            display.console.print(event.text)
+    elif isinstance(event, Warned):
+        if not as_json:
+            display.console.print(f"[yellow]warning:[/] {plain(event.text)}")
+    elif isinstance(event, Abandoned):
+        display.console.print(
+            f"[yellow]warning: the application looks abandoned:[/] "
+            f"{plain(event.reason)}. Its driver probably stopped without ending "
+            "the log (a finished log loses .inprogress), and the elapsed "
+            "time, progress and deadline risk shown assume it still runs. "
+            "If it no longer runs, stop watching (Ctrl-C) and move the log "
+            "away; if it does, check that Spark still writes this log.",
+            highlight=False,
+        )
+    elif isinstance(event, NoIterationYet):
+        how = event.rule or "no Spark job yet"
+        display.console.print(
+            f"[yellow]No iteration seen after {event.waited_s:.0f} s[/] ({how}); if the "
+            "application's iterations are not Spark jobs or job groups, pass "
+            "--iterations REGEX matching their job descriptions."
+        )
+
+
+def _summarize(followed: Followed, job: str, *, as_json: bool) -> None:
+    """Print how the followed run ended, was recorded and was estimated."""
+    from jobcast.app.followed_run import seconds_off
+
     if as_json:
-        emit_json_line(summary)
+        emit_json_line(followed.summary())
         return
-    if loop is not None:
+    for loop in followed.warnings:
         err_console.print(f"[yellow]warning:[/] {plain(loop)}")
     recorded = {
         None: ".",
@@ -342,133 +291,27 @@ def watch(
         "import?): nothing more was written.",
     }
     console.print(
-        f"{run.app_id} ended after {run.gross_runtime_s:.1f} s with {len(everything)} "
-        f"iteration(s)" + recorded[stored]
+        f"{followed.execution} ended after {followed.actual_s:.1f} s with "
+        f"{len(followed.iterations)} iteration(s)" + recorded[followed.recorded]
     )
-    if not len(everything):
+    if not len(followed.iterations):
         console.print(
             "[yellow]No iteration was found[/]: nothing recorded. Check --iterations "
             "(auto, jobs, job-groups or a REGEX matching the job descriptions)."
         )
-    if estimates:
-        end = run.finished_at
+    if followed.estimates:
+        end = followed.finished_at
+        share = max(followed.actual_s, 1e-9)
         table(
             f"Estimated finish against the actual end ({end:%H:%M:%S} UTC, "
-            f"{run.gross_runtime_s:.1f} s after the start)",
+            f"{followed.actual_s:.1f} s after the start)",
             ["after iteration", "estimated finish", "error (share of the run)"],
             [
                 (
                     e["iterations_done"],
                     e["finish_at"][11:19],
-                    f"{render.off(e['finish_at'], end) / max(run.gross_runtime_s, 1e-9):.1%}",
+                    f"{seconds_off(e['finish_at'], end) / share:.1%}",
                 )
-                for e in estimates
+                for e in followed.estimates
             ],
         )
-
-
-def _hidden_loop(iterations: pd.DataFrame) -> str | None:
-    if not len(iterations) or "tasks" not in iterations.columns:
-        return None
-    from jobcast.collect.grouping import hidden_loop
-
-    return hidden_loop(iterations["duration_s"].tolist(), iterations["tasks"].tolist())
-
-
-def _timeout_reason(timeout: float, stale: str | None) -> str:
-    """Why ``watch`` gave up: the timeout, and whether the log looked abandoned."""
-    if stale is not None:
-        return (
-            f"the application did not end within --timeout {timeout:g} s, and its log looks "
-            f"abandoned: {stale}; its driver probably stopped without ending the log, so "
-            "nothing was recorded"
-        )
-    return (
-        f"the application did not end within --timeout {timeout:g} s (it was still running; "
-        "nothing was recorded): watch with a longer --timeout, or without one"
-    )
-
-
-def _longest_run(repo: Any, job: str) -> float | None:
-    """The longest recorded run of the job in seconds (None: no finished run)."""
-    import pandas as pd
-
-    try:
-        runs = repo.executions(job)
-    except JobcastError:
-        return None
-    if "gross_runtime" not in runs.columns:
-        return None
-    runtime = pd.to_numeric(runs["gross_runtime"], errors="coerce")
-    return float(runtime.max()) if runtime.notna().any() else None
-
-
-def _store(
-    repo: Any, job: str, run: Any, everything: pd.DataFrame, source: str, context: dict[str, Any]
-) -> str | None:
-    """Record the run: "recorded", "completed" (held as running: now complete), "already"."""
-    from jobcast.collect.store import iteration_table
-
-    if not len(everything):
-        return None
-    try:
-        existing = repo.job(job)
-    except UnknownJobError:
-        existing = None
-    table = iteration_table((run, everything, source), job=job, existing=existing, context=context)
-    try:
-        summary = repo.import_iterations(table, complete_running=True)
-    except InputError:
-        if existing is not None and _holds(repo, job, run.app_id):
-            return "already"  # stored in between, by the workload itself
-        raise
-    if summary.executions:
-        return "recorded"
-    return "completed" if summary.completed else "already"
-
-
-def _holds(repo: Any, job: str, app_id: str) -> bool:
-    runs = repo.executions(job, only_completed=False)
-    return bool((runs["external_id"].astype(str) == app_id).any())
-
-
-def _rule(follower: Any) -> Any:
-    rule = getattr(follower, "rule", None)
-    if rule is None:
-        parser = getattr(follower, "_parser", None)
-        rule = getattr(parser, "rule", None)
-    return rule
-
-
-def _poll(follower: Any, source: str, waited: float, timeout: float | None) -> pd.DataFrame | None:
-    """New iterations, or None while the UI or the log is not there yet (up to the timeout)."""
-    from jobcast.collect import SparkRestError
-
-    limit = 300.0 if timeout is None else timeout
-    try:
-        return follower.poll()  # type: ignore[no-any-return]
-    except (SparkRestError, ImportFormatError) as e:
-        if _app_start(follower) is not None or waited > limit:
-            raise
-        logger.info("waiting for %s: %s", source, e)
-        return None
-
-
-def _app_start(follower: Any) -> datetime | None:
-    started = getattr(follower, "started_at", None)
-    if started is not None:
-        return started  # type: ignore[no-any-return]
-    try:
-        return follower.run.started_at  # type: ignore[no-any-return]
-    except (JobcastError, AttributeError):
-        return None
-
-
-def _ended(follower: Any) -> bool:
-    done = getattr(follower, "ended", None)
-    return bool(follower.completed if done is None else done)
-
-
-def _app_end(follower: Any) -> datetime:
-    run = follower.application_run() if hasattr(follower, "application_run") else follower.run
-    return run.finished_at  # type: ignore[no-any-return]
