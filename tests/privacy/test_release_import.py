@@ -8,7 +8,7 @@ import pytest
 
 from jobcast.app.share_import import import_share
 from jobcast.errors import ImportFormatError, InputError, UnknownJobError
-from jobcast.privacy.history_io import share_job_name
+from jobcast.privacy.share_schema import share_job_name
 
 from .test_release import _import, _release
 

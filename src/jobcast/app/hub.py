@@ -373,7 +373,7 @@ def pull(
         For a share that does not verify or has no differential privacy.
     """
     from jobcast.app.share_import import claimed_import, not_new
-    from jobcast.privacy.history_io import share_table
+    from jobcast.privacy.share_schema import share_table
 
     out: list[dict[str, Any]] = []
     with _talking_to(url, token) as c:

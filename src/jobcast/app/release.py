@@ -44,7 +44,6 @@ from jobcast.history import HistoryRepository, JobSpec
 from jobcast.history.ledger import ReleaseLease
 from jobcast.privacy.consistency import MachineFacts
 from jobcast.privacy.domain import Domain
-from jobcast.privacy.history_io import job_roles
 from jobcast.privacy.interrupts import interrupted_by, signals_as_interrupts
 from jobcast.privacy.registry import DEFAULT_METHOD
 from jobcast.privacy.release import (
@@ -57,6 +56,7 @@ from jobcast.privacy.release import (
 )
 from jobcast.privacy.release_checks import runtime_output_warnings
 from jobcast.privacy.share import create_share, write_share_files
+from jobcast.privacy.share_schema import job_roles
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -3,7 +3,7 @@
 ``import share`` (:func:`import_share`) and the hub's pull
 (:func:`jobcast.app.hub.pull`) both go through :func:`not_new` and
 :func:`claimed_import`; the share's rows become executions by
-:func:`jobcast.privacy.history_io.share_table`.
+:func:`jobcast.privacy.share_schema.share_table`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 
 from jobcast.errors import InputError, UnknownJobError
 from jobcast.history import ExecutionTable, HistoryRepository, ImportSummary, JobSpec
-from jobcast.privacy.history_io import share_job_name, share_table
 from jobcast.privacy.interrupts import signals_as_interrupts
 from jobcast.privacy.share import SharePackage, read_share
+from jobcast.privacy.share_schema import share_job_name, share_table
 
 __all__ = ["import_share", "claimed_import", "not_new"]
 
@@ -76,7 +76,7 @@ def import_share(
         The share package's folder (``manifest.json`` and ``rows.csv``).
     job
         Name of the new job (default
-        :func:`~jobcast.privacy.history_io.share_job_name`); it must not exist yet.
+        :func:`~jobcast.privacy.share_schema.share_job_name`); it must not exist yet.
     merge_into
         Add the rows to this existing job instead (its attributes must match).
     take_over
@@ -144,7 +144,7 @@ def claimed_import(
         The share's ``manifest_sha256``, the key of its claim.
     table
         The share's rows as executions (see
-        :func:`~jobcast.privacy.history_io.share_table`).
+        :func:`~jobcast.privacy.share_schema.share_table`).
     take_over
         Take over a claim an interrupted import left.
 

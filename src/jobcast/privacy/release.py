@@ -32,7 +32,6 @@ from jobcast.history import JobSpec
 from jobcast.history.values import check_epsilon
 from jobcast.privacy.consistency import MachineFacts, split_declaration
 from jobcast.privacy.domain import Domain, read_domain_json
-from jobcast.privacy.history_io import schema_domain
 from jobcast.privacy.interrupts import interrupted_by
 from jobcast.privacy.registry import DEFAULT_METHOD, METHODS, make_synthesizer
 from jobcast.privacy.release_checks import (
@@ -41,6 +40,7 @@ from jobcast.privacy.release_checks import (
     warn_unbound_resources,
 )
 from jobcast.privacy.share import MANIFEST_FILE, read_share
+from jobcast.privacy.share_schema import schema_domain
 from jobcast.privacy.verify import MIN_EPSILON
 
 __all__ = [
