@@ -320,11 +320,7 @@ def _holds(repo: HistoryRepository, job: str, app_id: str) -> bool:
 
 def iteration_rule(follower: Any) -> Any:
     """The follower's :class:`~jobcast.collect.grouping.IterationRule` (None: none yet)."""
-    rule = getattr(follower, "rule", None)
-    if rule is None:
-        parser = getattr(follower, "_parser", None)
-        rule = getattr(parser, "rule", None)
-    return rule
+    return getattr(follower, "rule", None)
 
 
 def poll_new(

@@ -17,6 +17,7 @@ import pandas as pd
 from jobcast.collect.grouping import (
     DEFAULT_ITERATIONS,
     IterationMode,
+    IterationRule,
     iteration_regex,
     no_iteration_found,
 )
@@ -340,6 +341,11 @@ class EventLogFollower:
     def context(self) -> dict[str, float | str]:
         """Context attributes the application carries (:attr:`SparkSettings.context`)."""
         return self.settings.context
+
+    @property
+    def rule(self) -> IterationRule:
+        """How iterations are found (``auto`` says which it chose once it has seen jobs)."""
+        return self._parser.rule
 
     def _source(self) -> EventLogSource:
         p = self.path
