@@ -102,9 +102,19 @@ def test_an_overrunning_iteration_holds_the_later_ones(repo: HistoryRepository) 
     # in the last iteration only the tail follows
     _record(repo, "end", durations[:9], start=start, finish=False)
     last = start + timedelta(seconds=sum(durations[:9]) + 8 * GAP)
-    assert eta(repo, "loop", "end", now=last + timedelta(seconds=600)).remaining_s == (
-        pytest.approx(TAIL, rel=0.15)
-    )
+    stuck = eta(repo, "loop", "end", now=last + timedelta(seconds=600))
+    assert stuck.remaining_s == pytest.approx(TAIL, rel=0.15)
+    # it may run on as long again: the interval is not the tail alone (a zero width made
+    # the deadline risk jump from 0 % to 100 % the moment the deadline passed the tail)
+    assert stuck.interval_s[1] >= stuck.remaining_s + 600
+    elapsed = stuck.elapsed_s
+    risks = [
+        eta(repo, "loop", "end", now=last + timedelta(seconds=600), deadline_s=elapsed + d)
+        .deadline_risk
+        for d in (2 * TAIL, 60.0, 600.0, 6000.0)
+    ]
+    assert all(r is not None for r in risks), risks
+    assert risks == sorted(risks, reverse=True) and 0.1 < risks[1] < 0.9 and risks[3] < 0.1
 
 
 def test_deadline_risk_and_running(repo: HistoryRepository) -> None:
@@ -181,18 +191,32 @@ def test_deadline_risk_ignores_an_interval_reaching_down_to_zero() -> None:
     assert miss_probability(0.0, 12.5, (0.0, 50.0), 30.0) > risks[2]
 
 
-def test_few_runs_interval_reaches_at_most_twice_their_largest_miss() -> None:
+def test_one_outlying_run_among_few_does_not_blow_up_the_interval() -> None:
     # three runs: one missed by a factor 4 where its similar runs agreed (spread at the
-    # floor: score 28); the others within 5 %
+    # floor: score 28); the others' scores within one spread
     score = np.array([0.5, -0.4, 0.3, -0.6, np.log(4.0) / 0.05, 0.2])
     spread = np.array([0.1, 0.1, 0.1, 0.1, 0.05, 0.05])
     runs = np.array([0, 0, 1, 1, 2, 2])
     cal = calibrate(score, groups=runs, spreads=spread)
-    assert cal.max_log == pytest.approx(2 * np.log(4.0))
+    # winsorised: the outlying score no longer sets the width (the ±2 z floor does)
+    assert cal.high == pytest.approx(2 * 1.2815515655446004)
+    assert cal.interval(10.0, 0.7)[1] < 10.0 * np.exp(3 * 0.7)
+    # the scores stay one-sided when every run missed the same way (not winsorised away)
+    late = calibrate(np.array([3.0, 3.5, 4.0, 3.2, 3.8, 3.6]), groups=runs)
+    assert late.high > 3.6 and late.low < 0
+
+
+def test_few_runs_interval_reaches_at_most_twice_their_largest_miss() -> None:
+    # every run missed by 2.5-3.5 times where its similar runs agreed: scores 18-30
+    score = np.array([20.0, -25.0, 28.0, -22.0, 30.0, -18.0])
+    runs = np.array([0, 0, 1, 1, 2, 2])
+    spread = np.full(6, 0.05)
+    cal = calibrate(score, groups=runs, spreads=spread)
+    assert cal.max_log == pytest.approx(2 * 30.0 * 0.05)
     low, high = cal.interval(10.0, 0.7)
-    assert high == pytest.approx(10.0 * 16.0) and low == pytest.approx(10.0 / 16.0)
-    # unbounded without the spreads: the live spread times the score reached 10^5
-    assert calibrate(score, groups=runs).interval(10.0, 0.7)[1] > 1e4
+    assert high == pytest.approx(10.0 * np.exp(3.0)) and low == pytest.approx(10.0 / np.exp(3.0))
+    # unbounded without the spreads: the live spread times the score reached 10^13
+    assert calibrate(score, groups=runs).interval(10.0, 0.7)[1] > 1e10
     # within the bound the interval is as before, and ten or more runs are not bounded
     assert cal.interval(10.0, 0.01) == calibrate(score, groups=runs).interval(10.0, 0.01)
     many = calibrate(np.tile(score, 4), groups=np.arange(24), spreads=np.tile(spread, 4))

@@ -325,7 +325,10 @@ class WallClockEstimator(BaseEstimator):
             max(lo - since, lo_it * later * gap + tail),
             max(hi - since, hi_it * later * gap + tail),
         )
-        interval = (min(interval[0], remaining), max(interval[1], remaining))
+        # an iteration past its interval's upper end may run on as long again as it has
+        overrun = since > hi_it * (1.0 - later) * gap
+        upper = remaining + since if overrun else interval[1]
+        interval = (min(interval[0], remaining), max(interval[1], remaining, upper))
         ended = self._ended_here(current, done)
         if ended is not None:
             remaining, interval = with_end(ended, since, remaining, interval, self.level)
@@ -341,15 +344,16 @@ class WallClockEstimator(BaseEstimator):
         )
         checks = (self.scale_out_warning(current), self.pace_warning(current, started_at))
         warnings = [w for w in checks if w is not None]
-        if since > hi_it * (1.0 - later) * gap:  # beyond the interval's upper end for it
+        if overrun:
             warnings.append(
                 f"iteration {done + 1} is taking longer than the similar runs took for it; "
-                "the estimate counts only the iterations after it"
+                "the estimate counts only the iterations after it, the interval that it "
+                "may run on as long again"
             )
         return replace(result, warnings=tuple(warnings)) if warnings else result
 
     def _ended_here(self, current: pd.DataFrame, done: int) -> tuple[float, float, float] | None:
-        """How likely the run ends after iteration ``done``, and the tails of runs that did.
+        """How likely the run ends after iteration ``done``, and the tails of runs that ended.
 
         The iteration-wise estimate after ``done`` iterations compares only runs that went
         on past it (the run is taken to go on): where the runs most similar one iteration
