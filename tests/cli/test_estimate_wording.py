@@ -56,7 +56,28 @@ def test_estimate_reads_decimal_commas_with_the_option_its_error_names(
     assert isinstance(refused.exception, ImportFormatError)
     message = " ".join(str(refused.exception).split())
     assert "--decimal ," in message and "line 2" in message
+    assert "--sep" not in message  # an option of the imports, not of estimate
     args = ["estimate", "--job", "it", "--db", db, "--json"]
     read = run(*args, "--current", str(comma), "--decimal", ",")
     assert read == run(*args, "--current", str(plain))
     assert read["elapsed_s"] > 0
+
+
+def test_estimate_errors_name_no_option_or_execution_it_lacks(
+    db: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    gap = tmp_path / "gap.csv"
+    gap.write_text("iteration,duration_s,scale_out\n0,4.1,2\n2,2.2,2\n")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("iteration,duration_s,scale_out\n")
+    cases = (
+        (gap, "the running execution has no iteration 1"),
+        (empty, "add a row per finished iteration"),
+    )
+    for path, expected in cases:
+        got = runner.invoke(app, ["estimate", "--job", "it", "--current", str(path), "--db", db])
+        assert isinstance(got.exception, ImportFormatError)
+        message = " ".join(str(got.exception).split())
+        assert expected in message and "'current'" not in message, message
+        assert "per execution" not in message, message

@@ -20,6 +20,14 @@ CURRENT_FORMAT = (
 )
 
 
+#: The trace reader's words for `import traces`, as they read for ``estimate --current``.
+_OWN_WORDS = (
+    (" (with --sep ';' or another separator than ',')", " (';'-separated fields are found)"),
+    ("add a row per execution (per iteration in a trace)", "add a row per finished iteration"),
+    ("execution 'current' has", "the running execution has"),
+)
+
+
 def read_current(path: Path, *, decimal: str = ".") -> pd.DataFrame:
     """The --current file (``-``: standard input) as the running execution's iterations.
 
@@ -36,9 +44,11 @@ def read_current(path: Path, *, decimal: str = ".") -> pd.DataFrame:
                 file, job="current", single_execution="current", decimal=decimal
             )
     except ImportFormatError as e:
-        # the reader's advice names `import traces` options; estimate has none of them.
-        # Where it found the problem (line, column) is kept.
+        # the reader's advice names `import traces` options and an execution the user
+        # never named; estimate has neither. Where it found the problem is kept.
         why = e.reason.split(". Add the column")[0].rstrip(".")
+        for theirs, ours in _OWN_WORDS:
+            why = why.replace(theirs, ours)
         raise ImportFormatError(
             e.path, f"{why}. {CURRENT_FORMAT}", line=e.line, column=e.column
         ) from e
