@@ -248,6 +248,8 @@ def _show(event: FollowEvent, display: Live, *, as_json: bool) -> None:
     elif isinstance(event, Estimated):
         if as_json:
             emit_json_line(event.estimate)
+        elif not display.console.is_terminal:  # the live line shows only at the end there
+            display.console.print(render.iteration_line(event.estimate), highlight=False)
     elif isinstance(event, RuleChosen):
         if not as_json:
             display.console.print(event.text)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Any
 
     from rich.console import Console
     from rich.live import Live
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
     from jobcast.app.follow import Tick
 
-__all__ = ["live", "tick_line"]
+__all__ = ["iteration_line", "live", "tick_line"]
 
 
 @contextmanager
@@ -72,4 +73,25 @@ def tick_line(tick: Tick) -> Text:
         f"{bar} {est.progress:4.0%}  iterations: {done}  elapsed: {est.elapsed_s:.0f} s  "
         f"remaining: ~{est.remaining_s:.0f} s ({lo:.0f}-{hi:.0f})  "
         f"finish ≈ {est.finish_at:%H:%M:%S} UTC{risk}"
+    )
+
+
+def iteration_line(estimate: dict[str, Any]) -> str:
+    """One plain line per finished iteration, for output that is not a terminal.
+
+    Outside a terminal the live display shows only its last state, so ``watch`` under
+    ``nohup``, cron or CI would print no estimate at all.
+
+    Parameters
+    ----------
+    estimate
+        The estimate's JSON form (:class:`jobcast.app.follow.Estimated`).
+    """
+    lo, hi = estimate["interval_s"]
+    risk = estimate.get("deadline_risk")
+    return (
+        f"after iteration {estimate['iterations_done']}: elapsed {estimate['elapsed_s']:.0f} s, "
+        f"remaining ~{estimate['remaining_s']:.0f} s ({lo:.0f}-{hi:.0f}), finish ≈ "
+        f"{str(estimate['finish_at'])[11:19]} UTC"
+        + ("" if risk is None else f", deadline risk {risk:.0%}")
     )
