@@ -512,3 +512,21 @@ def test_jobs_on_a_mistyped_db_lists_none_and_creates_nothing(tmp_path: Path) ->
     as_json = runner.invoke(app, ["jobs", "--db", f"sqlite:///{missing}", "--json"])
     assert json.loads(as_json.output) == {"jobs": []}
     assert not missing.exists()
+
+
+def test_watch_records_a_logs_absolute_path_as_origin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as `import eventlog` does: the origin names the log whatever the folder watch ran in
+    from sqlalchemy import text
+
+    from jobcast.history import HistoryRepository
+
+    log = _log(tmp_path, "app-1")
+    monkeypatch.chdir(log.parent)
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    args = ["watch", "--eventlog", log.name, "--job", "o", "--interval", "0.05", "--db", url]
+    assert runner.invoke(app, args, catch_exceptions=False).exit_code == 0
+    with HistoryRepository(url) as repo, repo.engine.connect() as conn:
+        both = "select origin from imports union select origin from executions"
+        assert {o for (o,) in conn.execute(text(both))} == {str(log.resolve())}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -421,8 +422,11 @@ def _events(
     yield Ended()
     run = app_run(follower)
     everything = pd.concat(seen, ignore_index=True) if seen else pd.DataFrame()
+    # a log's origin is its absolute path, as `import eventlog` records it (the file
+    # the follower found: Spark renames the .inprogress log at the end)
+    origin = source if eventlog is None else os.path.abspath(getattr(follower, "path", source))
     stored = (
-        record_run(repo, job, run, everything, source=source, context=context) if record else None
+        record_run(repo, job, run, everything, source=origin, context=context) if record else None
     )
     # as `import eventlog` warns: a loop inside one Spark job (MLlib's ALS) hides its iterations
     loop = hidden_loop(everything)
