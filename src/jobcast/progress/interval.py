@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from jobcast.errors import InputError
+from jobcast.progress.combine import weighted_median
 
 __all__ = [
     "MIN_SPREAD",
@@ -336,8 +337,8 @@ def _small_sample(
     if units >= 2:
         from scipy.stats import t as student
 
-        centre = _weighted_median(s, weight)
-        scale = 1.4826 * _weighted_median(np.abs(s - centre), weight)
+        centre = float(weighted_median(s, weight))
+        scale = 1.4826 * float(weighted_median(np.abs(s - centre), weight))
         if scale > 0:
             s = np.clip(s, centre - _WINSOR * scale, centre + _WINSOR * scale)
         mean = float(np.average(s, weights=weight))
@@ -346,13 +347,6 @@ def _small_sample(
         half = float(student.ppf(1.0 - tail, units - 1)) * math.sqrt(var * (1.0 + 1.0 / units))
         low, high = min(low, mean - half), max(high, mean + half)
     return float(min(low, 0.0)), float(max(high, 0.0))
-
-
-def _weighted_median(values: np.ndarray, weight: np.ndarray) -> float:
-    """The smallest value at which the cumulative weight reaches half (values any order)."""
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weight[order])
-    return float(values[order][int(np.searchsorted(cum, 0.5 * cum[-1] - 1e-12))])
 
 
 def _normal_ppf(p: float) -> float:
