@@ -168,12 +168,21 @@ def test_a_refusal_with_no_rows_inside_does_not_blame_the_located_columns():
             ("gross_runtime", NumericDomain(lower=10.0, upper=14400.0, log=True)),
         )
     )
-    # ε = 10: the count's noise has scale about 1, so a noisy count of 0 rows reads as few
-    synth = PerfModelSynthesizer(domain=domain, epsilon=10.0, random_state=0)
-    with pytest.raises(ReleaseRefusedError) as e:
-        synth.fit(frame)
-    text = str(e.value)
-    assert "need not be at fault" in text and "runtime in minutes" in text
+    # ε = 10: the count's noise has scale about 1, so a noisy count of 0 rows reads as few.
+    # With no row inside, the located range is noise: now and then (about 1 fit in 200,
+    # and OpenDP's noise cannot be seeded) noise alone locates one and the release goes
+    # ahead, so the test asks for a refusal in at least 4 of 5 fits (fails ~1 in 4000)
+    # and for the wording in every refusal.
+    texts = []
+    for seed in range(5):
+        synth = PerfModelSynthesizer(domain=domain, epsilon=10.0, random_state=seed)
+        try:
+            synth.fit(frame)
+        except ReleaseRefusedError as e:
+            texts.append(str(e))
+    assert len(texts) >= 4, f"only {len(texts)} of 5 fits refused"
+    for text in texts:
+        assert "need not be at fault" in text and "runtime in minutes" in text
 
 
 def test_an_undeclared_scale_out_is_searched_where_jobcast_accepts_scale_outs():
@@ -215,3 +224,45 @@ def test_an_undeclared_scale_out_is_searched_where_jobcast_accepts_scale_outs():
         released += 1
         assert out["nodes"].between(1, MAX_SCALE_OUT).all()
     assert released >= 4
+
+
+def test_a_release_with_few_rows_inside_the_domain_says_it_may_be_noise(caplog):
+    """All columns declared, 3 of 400 runtimes inside the bounds: no refusal, but a warning."""
+    rng = np.random.default_rng(1)
+    n = 400
+    runtime = rng.uniform(1.0, 8.0, size=n)  # minutes, below the 10 s bound ...
+    runtime[:3] = [60.0, 90.0, 120.0]  # ... but for three runs
+    frame = pd.DataFrame(
+        {"instance_count": rng.choice([2, 4, 8], size=n), "gross_runtime": runtime}
+    )
+    domain = Domain(
+        (
+            ("instance_count", NumericDomain(values=(2, 4, 8), integer=True, log=True)),
+            ("gross_runtime", NumericDomain(lower=10.0, upper=14400.0, log=True)),
+        )
+    )
+    with caplog.at_level(logging.WARNING, logger="jobcast.privacy.perfmodel"):
+        PerfModelSynthesizer(domain=domain, epsilon=10.0, random_state=0).fit(frame)
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "only a handful of executions may lie inside the declared domain" in text
+    assert "runtime in minutes" in text
+
+
+def test_a_release_with_its_rows_inside_the_domain_does_not_warn_of_few(caplog):
+    rng = np.random.default_rng(1)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "instance_count": rng.choice([2, 4, 8], size=n),
+            "gross_runtime": rng.uniform(60.0, 480.0, size=n),
+        }
+    )
+    domain = Domain(
+        (
+            ("instance_count", NumericDomain(values=(2, 4, 8), integer=True, log=True)),
+            ("gross_runtime", NumericDomain(lower=10.0, upper=14400.0, log=True)),
+        )
+    )
+    with caplog.at_level(logging.WARNING, logger="jobcast.privacy.perfmodel"):
+        PerfModelSynthesizer(domain=domain, epsilon=10.0, random_state=0).fit(frame)
+    assert "handful" not in " ".join(r.getMessage() for r in caplog.records)

@@ -104,6 +104,21 @@ def collapsed_error(
     )
 
 
+def few_rows_warning(method: str) -> str:
+    """What a release says when its noisy row count leaves open that few rows fitted.
+
+    Reading the count is post-processing (a DP output the release paid for).
+    """
+    return (
+        f"{method}: the release's noisy row count (a DP output it paid for) says that only "
+        "a handful of executions may lie inside the declared domain, so the share may be "
+        "mostly noise. Rows with a value outside any declared column's domain are left "
+        "out (a runtime in minutes below a 10 s bound, a scale-out off the grid, an "
+        "undeclared category): check the units and the declared bounds, grids and "
+        "categories of every column (runtimes in seconds)"
+    )
+
+
 class BaseSynthesizer(ABC):
     """Base class: subclasses implement :meth:`_fit` and :meth:`_sample`.
 

@@ -54,6 +54,7 @@ of a configuration is ``exp(c + φβ + corrections + jitter * z)``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import numpy as np
@@ -62,7 +63,7 @@ import pandas as pd
 from jobcast.errors import DomainError, InputError
 from jobcast.history.values import MAX_SCALE_OUT
 from jobcast.privacy.accountant import Accountant
-from jobcast.privacy.base import BaseSynthesizer, collapsed_error
+from jobcast.privacy.base import BaseSynthesizer, collapsed_error, few_rows_warning
 from jobcast.privacy.bounds import SEARCH_LOWER, SEARCH_UPPER
 from jobcast.privacy.discretize import Discretizer
 from jobcast.privacy.domain import Domain, NumericDomain
@@ -100,6 +101,9 @@ from jobcast.privacy.perfmodel.locate import (
 from jobcast.privacy.perfmodel.window import RuntimeWindow, runtime_window
 
 __all__ = ["PerfModelSynthesizer"]
+
+
+logger = logging.getLogger(__name__)
 
 
 class PerfModelSynthesizer(BaseSynthesizer):
@@ -309,6 +313,8 @@ class PerfModelSynthesizer(BaseSynthesizer):
                 lost.append(name)
         if lost:  # the noisy count (DP, paid for) tells whether rows were there at all
             raise collapsed_error(lost, spent, few_rows=count.low < FEW_ROWS)
+        if count.low < FEW_ROWS:
+            logger.warning(few_rows_warning(self.method))
 
     def _set_domain(self, domain: Domain) -> None:
         self.domain_ = domain
