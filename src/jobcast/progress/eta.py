@@ -14,18 +14,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from jobcast.errors import InputError, JobcastError, NotEnoughDataError
-from jobcast.progress.combine import case_estimates, set_weights
 from jobcast.progress.estimator import ProgressEstimator
-from jobcast.progress.interval import (
-    IntervalCalibration,
-    calibrate,
-    log_spread,
-    miss_probability,
-    scores,
-)
-from jobcast.progress.matching import match_masks
+from jobcast.progress.eta_calibration import calibrate_interval
+from jobcast.progress.interval import log_spread, miss_probability
 from jobcast.progress.parameters import ProgressParameters
-from jobcast.progress.simulation import sample_iterations, simulate_strengths
 from jobcast.progress.wallclock import WallClockHistory, pace_warning, wall_clock_history, with_end
 
 __all__ = ["WallClockEstimate", "WallClockEstimator"]
@@ -35,21 +27,6 @@ logger = logging.getLogger(__name__)
 # Pseudo-count of the history's gap ratio against the running execution's own so far:
 # after 3 observed gaps the run's own pauses count as much as the history's.
 _GAP_PRIOR = 3.0
-
-# Executions whose leave-one-out estimates calibrate the interval: a few hundred scores
-# place its quantiles as well as thousands, and the fit stays fast on long histories.
-_CALIBRATION_RUNS = 300
-
-# Histories of up to this many executions calibrate on truly held-out estimates: every
-# model refitted without the execution, as ``evaluate progress`` scores them (about 1 s
-# for 32 executions of 35 iterations). On longer ones an execution's share of the fitted
-# scale-out models is small and the fitted estimator leaves only it out as a candidate
-# (on the 65 Ellis gbt runs both give the same quantiles to 0.003; on 2 runs the scale-out
-# model fits each run exactly and the in-sample interval had width 0).
-_HELD_OUT_RUNS = 32
-
-# Share of an execution's iterations left out at each end when placing the sample points.
-_CALIBRATION_PADDING = 0.05
 
 
 @dataclass(frozen=True)
@@ -196,7 +173,12 @@ class WallClockEstimator(BaseEstimator):
         #: what a running execution reported without any scale-out is taken to run with
         self.typical_scale_out_ = float(np.round(np.nanmedian(first))) if first.size else 1.0
         self.wall_clock_: WallClockHistory = wall_clock_history(history, executions)
-        self.calibration_ = self._calibrate()
+        self.calibration_ = calibrate_interval(
+            self.estimator_,
+            level=self.level,
+            n_samples=self.n_samples,
+            scale_out_model=self.scale_out_model,  # type: ignore[arg-type]
+        )
         lengths = np.array([v for v in self.wall_clock_.length.values() if np.isfinite(v)])
         self.lengths_ = (
             lengths
@@ -204,66 +186,6 @@ class WallClockEstimator(BaseEstimator):
             else history.groupby("execution")["duration_s"].sum().to_numpy(dtype=np.float64)
         )
         return self
-
-    def _calibrate(self) -> IntervalCalibration:
-        """The interval's quantiles from leave-one-out estimates of the history's executions."""
-        arrays = self.estimator_.prepared_.arrays
-        if arrays.n_executions <= _HELD_OUT_RUNS:
-            estimate, actual, spread, run = self._held_out_scores()
-        else:
-            estimate, actual, spread, run = self._in_sample_scores()
-        # an execution's sample points are not independent: the quantiles count executions
-        return calibrate(
-            scores(estimate, actual, spread), level=self.level, groups=run, spreads=spread
-        )
-
-    def _held_out_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Estimates, actual remaining times, spreads and executions, models fitted without it.
-
-        The spreads are the ones :meth:`ProgressEstimator.estimate` gives: the similar
-        executions' shrunk towards every candidate's when few match.
-        """
-        params = self.estimator_.params_
-        prepared = self.estimator_.prepared_
-        strength = params.scale_out_strength
-        try:
-            cases = simulate_strengths(
-                prepared.arrays,
-                n_samples=self.n_samples,
-                padding=_CALIBRATION_PADDING,
-                scale_out_model=self.scale_out_model,  # type: ignore[arg-type]
-                nodes=prepared.nodes,
-                strengths=(strength,),
-            )[strength]
-        except NotEnoughDataError:
-            return np.empty(0), np.empty(0), np.empty(0), np.empty(0)
-        estimate = case_estimates(cases, params)
-        keep = np.isfinite(estimate)
-        mask, sim_final, _ = match_masks(cases.similarities, cases.valid, params)
-        weights = set_weights(mask, sim_final, params.exponent)
-        remaining = cases.remaining(params.adjustment, params.length_strength)
-        spread = np.maximum(log_spread(remaining, weights, pool=cases.valid), 1e-9)
-        return estimate[keep], cases.actual_remaining[keep], spread[keep], cases.current[keep]
-
-    def _in_sample_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The same from the fitted estimator (over at most ``_CALIBRATION_RUNS`` runs)."""
-        arrays = self.estimator_.prepared_.arrays
-        n = arrays.n_executions
-        rows = np.unique(np.round(np.linspace(0, n - 1, min(n, _CALIBRATION_RUNS))).astype(int))
-        got: list[tuple[float, float, float, float]] = []
-        for r in rows.tolist():
-            one = arrays.row(r)
-            for i in sample_iterations(
-                int(one.n_iter[0]), self.n_samples, _CALIBRATION_PADDING
-            ).tolist():
-                try:
-                    est = self.estimator_.estimate_arrays(one.head(i))
-                except JobcastError:
-                    continue
-                actual = float(one.runtime[0, i:].sum())
-                got.append((est.remaining_s, actual, max(est.spread, 1e-9), r))
-        estimate, actual, spread, run = np.array(got, dtype=np.float64).reshape(-1, 4).T
-        return estimate, actual, spread, run
 
     def predict(
         self,
