@@ -306,10 +306,7 @@ def follow(
     """
     # read before the first event: a display opened for the events then shows none of it
     longest = longest_run(repo, job)
-    return _events(
-        repo,
-        job,
-        follower,
+    setup = _Setup(
         model=model,
         source=source,
         given=dict(given or {}),
@@ -323,26 +320,30 @@ def follow(
         longest=longest,
         started=time.monotonic(),
     )
+    return _events(repo, job, follower, setup)
+
+@dataclass(frozen=True)
+class _Setup:
+    """What :func:`follow` was asked (see its parameters), the longest run and the start."""
+
+    model: Any
+    source: str
+    given: dict[str, Any]
+    eventlog: Path | None
+    deadline_s: float | None
+    interval_s: float
+    timeout_s: float | None
+    warn_after_s: float
+    record: bool
+    iterations: str
+    longest: float | None  # the job's longest run so far (s), to tell an abandoned log
+    started: float  # time.monotonic() when following began
 
 
 def _events(
-    repo: HistoryRepository,
-    job: str,
-    follower: Any,
-    *,
-    model: Any,
-    source: str,
-    given: dict[str, Any],
-    eventlog: Path | None,
-    deadline_s: float | None,
-    interval_s: float,
-    timeout_s: float | None,
-    warn_after_s: float,
-    record: bool,
-    iterations: str,
-    longest: float | None,
-    started: float,
+    repo: HistoryRepository, job: str, follower: Any, setup: _Setup
 ) -> Iterator[FollowEvent]:
+    model, source, given, deadline_s = setup.model, setup.source, setup.given, setup.deadline_s
     context = dict(given)
     len_estimated = 0
     stale: str | None = None
@@ -362,8 +363,8 @@ def _events(
             warned_of.add(key)
 
     while True:
-        waited = time.monotonic() - started
-        new = poll_new(follower, source, waited, timeout_s)
+        waited = time.monotonic() - setup.started
+        new = poll_new(follower, source, waited, setup.timeout_s)
         if new is not None and len(new):
             seen.append(new)
         rule = iteration_rule(follower)
@@ -406,41 +407,60 @@ def _events(
             stale = stale_reason(
                 app_start,
                 datetime.now(UTC),
-                written_at=log_written_at(eventlog),
-                longest_s=longest,
+                written_at=log_written_at(setup.eventlog),
+                longest_s=setup.longest,
             )
             if stale is not None:  # said once; the timeout's error repeats it
                 yield Abandoned(stale)
-        if not seen and not warned and waited > warn_after_s and app_start is not None:
+        if not seen and not warned and waited > setup.warn_after_s and app_start is not None:
             warned = True
             yield NoIterationYet(waited, told)
         if ended:
             break
-        if timeout_s is not None and waited > timeout_s:
-            raise InputError(_timeout_reason(timeout_s, stale))
-        time.sleep(interval_s)
+        if setup.timeout_s is not None and waited > setup.timeout_s:
+            raise InputError(_timeout_reason(setup.timeout_s, stale))
+        time.sleep(setup.interval_s)
     yield Ended()
+    yield _recorded(repo, job, follower, setup, seen, context, estimates, rule)
+
+
+def _recorded(
+    repo: HistoryRepository,
+    job: str,
+    follower: Any,
+    setup: _Setup,
+    seen: list[pd.DataFrame],
+    context: dict[str, Any],
+    estimates: list[dict[str, Any]],
+    rule: Any,
+) -> Followed:
+    """Record the ended run (unless ``--no-record``): the last event of :func:`follow`."""
     run = app_run(follower)
     everything = pd.concat(seen, ignore_index=True) if seen else pd.DataFrame()
     # a log's origin is its absolute path, as `import eventlog` records it (the file
     # the follower found: Spark renames the .inprogress log at the end)
-    origin = source if eventlog is None else os.path.abspath(getattr(follower, "path", source))
+    origin = (
+        setup.source
+        if setup.eventlog is None
+        else os.path.abspath(getattr(follower, "path", setup.source))
+    )
     stored = (
-        record_run(repo, job, run, everything, source=origin, context=context) if record else None
+        record_run(repo, job, run, everything, source=origin, context=context)
+        if setup.record
+        else None
     )
     # as `import eventlog` warns: a loop inside one Spark job (MLlib's ALS) hides its iterations
     loop = hidden_loop(everything)
-    yield Followed(
+    return Followed(
         execution=run.app_id,
         actual_s=run.gross_runtime_s,
         finished_at=run.finished_at,
         estimates=tuple(estimates),
-        iterations_by=rule.used if rule is not None else iterations,
+        iterations_by=rule.used if rule is not None else setup.iterations,
         recorded=stored,
         warnings=() if loop is None else (loop,),
         iterations=everything,
     )
-
 
 def _timeout_reason(timeout: float, stale: str | None) -> str:
     """Why following gave up: the timeout, and whether the log looked abandoned."""
