@@ -28,3 +28,23 @@ def test_eventlog_context_must_match_the_job(repo: HistoryRepository, tmp_path: 
     other[1] = other[1].replace("app-1", "app-2")
     with pytest.raises(InputError, match="no context attribute 'size'"):
         import_eventlogs(repo, [write(tmp_path / "b", other)], job="j", context={"size": 2})
+
+
+def test_eventlog_results_say_what_became_of_each_run(
+    repo: HistoryRepository, tmp_path: Path
+) -> None:
+    log = write(tmp_path / "app-1", crafted_log())
+    [first] = import_eventlogs(repo, [log], job="c")
+    assert (first.status, first.iterations) == ("recorded", 3)
+    [again] = import_eventlogs(repo, [log], job="c")
+    # held already: nothing written, and the iterations the history holds, not 0
+    assert (again.status, again.skipped, again.iterations) == ("already there", True, 3)
+    assert again.to_dict()["status"] == "already there"
+    # a finished application without iterations, left out rather than refused
+    other = crafted_log()
+    other[1] = other[1].replace("app-1", "app-2")
+    [left] = import_eventlogs(
+        repo, [write(tmp_path / "app-2", other)], job="c", iterations="zzz", refuse_empty=False
+    )
+    assert (left.status, left.skipped, left.iterations) == ("left out", True, 0)
+    assert left.warnings and "left out" in left.warnings[0]

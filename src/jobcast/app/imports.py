@@ -17,6 +17,7 @@ from jobcast.history import (
     ImportSummary,
     JobSpec,
 )
+from jobcast.history.execution_reads import iteration_counts
 from jobcast.history.importers import read_c3o, read_executions
 from jobcast.history.importers.hints import import_hints, trace_hints
 from jobcast.history.importers.traces import TraceColumns, read_traces
@@ -197,13 +198,15 @@ class EventLogResult:
     path, job, execution
         The log, the job it went to, the Spark application id.
     iterations
-        Iterations stored (0 when skipped).
+        Iterations the history holds of this run: those this import stored, or for a
+        run skipped as held already those held before (0 for a run left out).
     completed
         Whether the application had ended (else no runtime is recorded yet).
     corrupt_lines
         Lines of the log that could not be parsed and were skipped.
     skipped
-        True when the history held this run already, so nothing was written.
+        True when nothing was written for this run: the history held it already
+        (:attr:`status` ``"already there"``), or it was left out (``"left out"``).
     updated
         True when the history held this run as still running (imported from the log
         while Spark was writing it) and this import completed it: its iterations, end
@@ -229,9 +232,23 @@ class EventLogResult:
     lost_jobs: int = 0
     warnings: tuple[str, ...] = ()
 
+    @property
+    def status(self) -> str:
+        """What the import did with the run, in a word or two.
+
+        ``"recorded"`` (new), ``"completed"`` (held as still running, now completed from
+        the longer log), ``"already there"`` (held already: nothing written, its held
+        :attr:`iterations` reported) or ``"left out"`` (a finished application without
+        iterations, when the import does not refuse it; the reason in :attr:`warnings`).
+        """
+        if self.skipped:
+            # only a left-out run keeps a warning when skipped (held runs' are dropped)
+            return "left out" if self.warnings else "already there"
+        return "completed" if self.updated else "recorded"
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (``jobcast import eventlog --json``): the fields in order."""
-        return {**asdict(self), "warnings": list(self.warnings)}
+        """JSON-ready dictionary (``jobcast import eventlog --json``): the fields, then status."""
+        return {**asdict(self), "warnings": list(self.warnings), "status": self.status}
 
 
 def finished_runs(repo: HistoryRepository, job: str) -> tuple[JobSpec | None, set[str], set[str]]:
@@ -408,7 +425,24 @@ def import_eventlogs(
         )
         for w in out[k].warnings:
             logger.warning(w)
-    return out
+    return _with_held_iterations(repo, out)
+
+
+def _with_held_iterations(
+    repo: HistoryRepository, results: list[EventLogResult]
+) -> list[EventLogResult]:
+    """Results of runs skipped as held already, given the iterations the history holds."""
+    held: dict[str, set[str]] = {}
+    for r in results:
+        if r.status == "already there":
+            held.setdefault(r.job, set()).add(r.execution)
+    counts = {job: iteration_counts(repo, job, ids) for job, ids in held.items()}
+    return [
+        replace(r, iterations=counts[r.job].get(r.execution, 0))
+        if r.status == "already there"
+        else r
+        for r in results
+    ]
 
 
 def import_dool(

@@ -144,14 +144,10 @@ def import_history_server(
                 "job": r.job,
                 "iterations": r.iterations,
                 "skipped": r.skipped,
-                "status": _status(r.skipped, r.updated),
+                "status": r.status,
             }
         )
     return out
-
-
-def _status(skipped: bool, updated: bool) -> str:
-    return "already there" if skipped else "completed" if updated else "recorded"
 
 
 def import_remote_eventlogs(
@@ -217,10 +213,7 @@ def import_remote_eventlogs(
             origins=origins,
             refuse_empty=refuse_empty,
         )
-    return [
-        {**r.to_dict(), "status": _status(r.skipped, r.updated), "name": _name(r.path)}
-        for r in results
-    ]
+    return [{**r.to_dict(), "name": _name(r.path)} for r in results]
 
 
 def _name(url: str) -> str:

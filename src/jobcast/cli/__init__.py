@@ -24,6 +24,7 @@ __all__ = ["COMMANDS", "GROUPS", "app", "main"]
 #: lists them), so no command pays for the libraries of another. Add a command with a line.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("jobs", "history_cmds:jobs"),
+    ("runs", "history_cmds:runs"),
     ("import c3o", "history_cmds:import_c3o"),
     ("import csv", "history_cmds:import_csv"),
     ("import traces", "history_cmds:import_traces"),

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from jobcast.cli import common as ui
 from jobcast.cli.common import DbOption, IterationsOption, JsonOption
 from jobcast.errors import InputError, NetworkError
+
+if TYPE_CHECKING:
+    from jobcast.app.imports import EventLogResult
 
 __all__ = ["agent", "import_dool", "import_eventlog", "workloads_run"]
 
@@ -33,7 +37,7 @@ def import_eventlog(
 ) -> None:
     """Import Spark event logs (plain, zstd, lz4; rolling eventlog_v2_* folders; .inprogress).
 
-    Runs the history holds already are skipped (and counted), so a log folder can be
+    Runs the history holds already are skipped (and named), so a log folder can be
     imported again as it grows: a run imported while Spark was still writing its log is
     completed from the longer log. All logs are one transaction: nothing is written when
     one fails.
@@ -59,6 +63,15 @@ def import_eventlog(
     if as_json:
         ui.emit_json({"imports": [r.to_dict() for r in results], "skipped": skipped})
         return
+    _report_eventlogs(results)
+
+
+#: Runs named in the line of those skipped; the others are counted.
+_NAMED = 5
+
+
+def _report_eventlogs(results: Sequence[EventLogResult]) -> None:
+    """One line per run imported or completed, one for those the history held already."""
     for r in results:
         if r.skipped:
             continue
@@ -78,8 +91,25 @@ def import_eventlog(
                 "their start or end (corrupt lines): the iterations they belong to are "
                 "missing and the later ones numbered on"
             )
-    if skipped:
-        ui.console.print(f"Skipped {skipped} run(s) the history holds already.")
+    held = [r for r in results if r.status == "already there"]
+    if not held:
+        return
+    named = ", ".join(
+        f"{ui.plain(r.execution)} (job {ui.plain(repr(r.job))}, {r.iterations} iterations"
+        + ("" if r.completed else ", still running")
+        + ")"
+        for r in held[:_NAMED]
+    )
+    more = f", and {len(held) - _NAMED} more" if len(held) > _NAMED else ""
+    if len(held) == 1 and len(results) == 1:
+        ui.console.print(f"Nothing imported: the history holds {named} already.")
+    elif len(held) == len(results):
+        ui.console.print(
+            f"Nothing imported: the history holds all {len(held)} runs already: {named}{more}."
+        )
+    else:
+        runs = "run" if len(held) == 1 else "runs"
+        ui.console.print(f"Skipped {len(held)} {runs} the history holds already: {named}{more}.")
 
 
 def import_dool(

@@ -1,4 +1,4 @@
-"""Commands that read and fill the job history: ``jobs`` and ``import c3o|csv|traces``."""
+"""Commands that read and fill the job history: ``jobs``, ``runs``, ``import c3o|csv|traces``."""
 
 from __future__ import annotations
 
@@ -23,13 +23,22 @@ from jobcast.cli.common import (
     open_repo,
     plain,
     show_jobs,
+    table,
 )
 from jobcast.errors import ImportFormatError
 
 if TYPE_CHECKING:
     from jobcast.history import ImportSummary
 
-__all__ = ["import_c3o", "import_csv", "import_traces", "jobs", "readable", "report_imports"]
+__all__ = [
+    "import_c3o",
+    "import_csv",
+    "import_traces",
+    "jobs",
+    "readable",
+    "report_imports",
+    "runs",
+]
 
 #: How a file given as ``-`` (standard input) is named in messages.
 STDIN = "<stdin>"
@@ -71,6 +80,86 @@ def jobs(db: DbOption = None, as_json: JsonOption = False) -> None:
     with open_repo(db) as repo:
         listing = list_jobs(repo)
     show_jobs(listing, as_json=as_json)
+
+
+def runs(
+    job: Annotated[str, typer.Option("--job", help="The job whose runs to list.")],
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="Only runs that are running, completed or failed."),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit", help="The most recent runs to list (0: all); the left-out ones are counted."
+        ),
+    ] = 20,  # jobcast.app.runs.DEFAULT_LIMIT (not imported here: it loads SQLAlchemy)
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List a job's runs, most recent first: id, status, start, runtime, iterations, origin.
+
+    The origin says where a run came from: an event log's absolute path, <stdin>, the
+    URL of a History Server or a bucket, live (reported to `jobcast serve`).
+    """
+    from jobcast.app.runs import RUN_STATUSES, list_runs
+    from jobcast.errors import InputError
+
+    if limit < 0:
+        raise InputError(f"--limit {limit}: give a number of runs, or 0 for all of them")
+    if status is not None and status not in RUN_STATUSES:
+        raise InputError(f"--status {status!r}: give one of {', '.join(RUN_STATUSES)}")
+    with open_repo(db, existing=True) as repo:
+        listing = list_runs(repo, job, status=status, limit=limit or None)
+    if as_json:
+        emit_json(listing)
+        return
+    _show_runs(listing)
+
+
+#: How "no run ..." ends for a --status.
+_NONE = {None: "is in the history", "running": "is running", "completed": "has completed",
+         "failed": "has failed"}  # fmt: skip
+
+
+def _show_runs(listing: dict[str, Any]) -> None:
+    which = listing["status"]
+    if not listing["runs"]:
+        console.print(f"No run of job {plain(repr(listing['job']))} {_NONE[which]}.")
+        return
+    kind = f"{which} " if which else ""
+    n = listing["shown"]
+    table(
+        (f"The {n} most recent {kind}runs" if n > 1 else f"The most recent {kind}run")
+        + f" of job {listing['job']!r}"
+        if listing["left_out"]
+        else f"The {kind}runs of job {listing['job']!r}, most recent first",
+        ["run", "status", "started (UTC)", "runtime (s)", "iterations", "scale-out", "origin"],
+        [
+            (
+                r["id"],
+                r["status"],
+                _when(r["started_at"]),
+                r["gross_runtime"],
+                r["iterations"],
+                r["scale_out"],
+                r["origin"],
+            )
+            for r in listing["runs"]
+        ],
+    )
+    if listing["left_out"]:
+        console.print(
+            f"{listing['left_out']} more of the job's {listing['total']} {kind}runs left out: "
+            "--limit N lists more, --limit 0 all of them."
+        )
+
+
+def _when(iso: str | None) -> str | None:
+    """An ISO 8601 time in UTC as ``2026-12-07 18:58:42`` (None stays an empty cell)."""
+    if iso is None:
+        return None
+    return iso.replace("T", " ", 1).removesuffix("+00:00").split(".", 1)[0]
 
 
 def import_c3o(

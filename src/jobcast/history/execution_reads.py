@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from jobcast.errors import ConflictError, UnknownExecutionError
@@ -18,8 +18,13 @@ from jobcast.history.schema import ExecutionRow, IterationRow, JobRow, ProgressP
 
 __all__ = [
     "State",
+    "RunStatus",
+    "RUN_STATUSES",
     "StoredExecution",
+    "JobRuns",
     "stored_executions",
+    "job_runs",
+    "iteration_counts",
     "find_execution",
     "execution_with_iterations",
     "finished_version",
@@ -29,6 +34,11 @@ __all__ = [
 ]
 
 State = Literal["running", "finished", "all"]
+
+#: How a run stands: no end and no runtime yet, ended, or ended as failed (live runs only:
+#: an imported run is completed once its trace or log gives an end or a runtime).
+RunStatus = Literal["running", "completed", "failed"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("running", "completed", "failed")
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,13 @@ class StoredExecution:
     source: str
     origin: str | None
     status: str | None
+
+    @property
+    def run_status(self) -> RunStatus:
+        """``running``, ``completed`` or ``failed`` (see :data:`RunStatus`)."""
+        if self.gross_runtime is None and self.finished_at is None:
+            return "running"
+        return "failed" if self.status == "failed" else "completed"
 
 
 def _stored(job: str, e: ExecutionRow) -> StoredExecution:
@@ -122,6 +139,114 @@ def stored_executions(
         q = q.limit(limit)
     with repo.transaction() as s:
         return [_stored(name, e) for name, e in s.execute(q)]
+
+
+def _status_filter(status: RunStatus) -> Any:
+    """The SQL condition of :attr:`StoredExecution.run_status` being ``status``."""
+    running = and_(ExecutionRow.gross_runtime.is_(None), ExecutionRow.finished_at.is_(None))
+    if status == "running":
+        return running
+    failed = ExecutionRow.status == "failed"
+    if status == "failed":
+        return and_(~running, failed)
+    return and_(~running, or_(ExecutionRow.status.is_(None), ~failed))
+
+
+@dataclass(frozen=True)
+class JobRuns:
+    """Runs of one job, most recent first, with their iteration counts.
+
+    Attributes
+    ----------
+    runs
+        The runs read (at most the limit asked for), each with its stored iterations.
+    total
+        How many runs (of the status asked for) the job has, read or not.
+    """
+
+    runs: tuple[tuple[StoredExecution, int], ...]
+    total: int
+
+
+def job_runs(
+    repo: RepositoryBase,
+    job: str,
+    *,
+    status: RunStatus | None = None,
+    limit: int | None = None,
+) -> JobRuns:
+    """The runs of ``job``, most recent first, read in one transaction.
+
+    Most recent is the latest start; runs without a start (a C3O trace records none)
+    come after those with one, the latest stored first.
+
+    Parameters
+    ----------
+    repo
+        The history.
+    job
+        The job's name.
+    status
+        Only runs of this :attr:`StoredExecution.run_status` (None: all).
+    limit
+        At most this many runs (None: all); :attr:`JobRuns.total` counts them all.
+
+    Raises
+    ------
+    jobcast.errors.UnknownJobError
+        When ``job`` is not in the history (the message lists the known ones).
+    """
+    counts = (
+        select(IterationRow.execution_id, func.count(IterationRow.id).label("n"))
+        .group_by(IterationRow.execution_id)
+        .subquery()
+    )
+    where = [JobRow.name == job]
+    if status is not None:
+        where.append(_status_filter(status))
+    q = (
+        select(ExecutionRow, func.coalesce(counts.c.n, 0))
+        .join(JobRow, JobRow.id == ExecutionRow.job_id)
+        .outerjoin(counts, counts.c.execution_id == ExecutionRow.id)
+        .where(*where)
+        # a portable "NULLS LAST": runs with a start first, the latest start first
+        .order_by(
+            ExecutionRow.started_at.is_(None),
+            ExecutionRow.started_at.desc(),
+            ExecutionRow.id.desc(),
+        )
+    )
+    if limit is not None:
+        q = q.limit(limit)
+    total = (
+        select(func.count(ExecutionRow.id))
+        .join(JobRow, JobRow.id == ExecutionRow.job_id)
+        .where(*where)
+    )
+    repo.job(job)  # an unknown job is named as such, with the known ones
+    with repo.transaction() as s:
+        runs = tuple((_stored(job, e), int(n)) for e, n in s.execute(q))
+        return JobRuns(runs=runs, total=int(s.execute(total).scalar_one()))
+
+
+def iteration_counts(
+    repo: RepositoryBase, job: str, external_ids: Collection[str]
+) -> dict[str, int]:
+    """Stored iterations of the runs of ``job`` listed under ``external_ids`` (one query).
+
+    Runs the job does not hold (or an unknown job) are left out of the answer.
+    """
+    if not external_ids:
+        return {}
+    q = (
+        select(ExecutionRow.external_id, func.count(IterationRow.id))
+        .join(JobRow, JobRow.id == ExecutionRow.job_id)
+        .outerjoin(IterationRow, IterationRow.execution_id == ExecutionRow.id)
+        .where(JobRow.name == job, ExecutionRow.external_id.in_([str(x) for x in external_ids]))
+        .group_by(ExecutionRow.id, ExecutionRow.external_id)
+    )
+    with repo.transaction() as s:
+        return {str(ext): int(n) for ext, n in s.execute(q)}
 
 
 def _id_matches(external_id: str) -> Any:
