@@ -117,6 +117,55 @@ def test_an_overrunning_iteration_holds_the_later_ones(repo: HistoryRepository) 
     assert risks == sorted(risks, reverse=True) and 0.1 < risks[1] < 0.9 and risks[3] < 0.1
 
 
+def test_an_iteration_somewhat_slower_than_usual_is_not_called_late(
+    repo: HistoryRepository,
+) -> None:
+    """Was: the next iteration got the remaining ones' relative interval, so one a quarter
+    slower than usual, seen a poll late, was "taking longer" (a real paused PySpark run
+    on track to 0.1 % was warned of); one iteration varies more than six together."""
+    durations = _history(repo)
+    start = T0 + timedelta(days=1)
+    _record(repo, "now", durations[:4], start=start, finish=False)
+    last_end = start + timedelta(seconds=sum(durations[:4]) + 3 * GAP)
+    usual = GAP + durations[4]  # the fifth iteration's finish-to-finish time
+    slow = eta(repo, "loop", "now", now=last_end + timedelta(seconds=1.25 * usual + 1.0))
+    assert slow.warnings == ()
+    late = eta(repo, "loop", "now", now=last_end + timedelta(seconds=3 * usual))
+    assert any("taking longer" in w for w in late.warnings)
+
+
+def test_an_end_seen_late_is_not_called_an_overrun(repo: HistoryRepository) -> None:
+    """A follower sees each end a second or two late (a poll, Spark's log writer)."""
+    from jobcast.app.progress import fit_wall_clock
+
+    durations = _history(repo)
+    start = T0 + timedelta(days=1)
+    _record(repo, "now", durations[:4], start=start, finish=False)
+    rows = repo.iterations("loop", include_running=True)
+    current = rows[rows["execution"].astype(str) == "now"].sort_values("iteration")
+    current = current.assign(scale_out=4)  # as `eta` reads it from the run
+    model = fit_wall_clock(repo, "loop")
+    last_end = start + timedelta(seconds=sum(durations[:4]) + 3 * GAP)
+    step = 0.5
+    t = 0.0
+    while not model.predict(
+        current, started_at=start, now=last_end + timedelta(seconds=t)
+    ).warnings:
+        t += step  # the first moment it is called late
+    at = last_end + timedelta(seconds=t + 1.5)
+    assert model.predict(current, started_at=start, now=at).warnings
+    assert model.predict(current, started_at=start, now=at, lag_s=2.0).warnings == ()
+
+
+def test_next_upper_widens_one_iteration_by_the_root_of_the_iterations_left() -> None:
+    from jobcast.progress.eta import next_upper
+
+    assert next_upper(100.0, 130.0, 1.0) == pytest.approx(130.0)  # the last: as the sum
+    assert next_upper(100.0, 130.0, 0.25) == pytest.approx(25.0 * 1.3**2)
+    assert next_upper(100.0, 90.0, 0.25) == pytest.approx(22.5)  # no interval above: as is
+    assert next_upper(0.0, 0.0, 0.5) == 0.0
+
+
 def test_deadline_risk_and_running(repo: HistoryRepository) -> None:
     durations = _history(repo)
     start = T0 + timedelta(days=1)

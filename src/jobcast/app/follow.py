@@ -24,6 +24,7 @@ from jobcast.app.followed_run import (
     longest_run,
     poll_new,
     record_run,
+    seen_late,
     stale_reason,
 )
 from jobcast.errors import (
@@ -353,6 +354,7 @@ def _events(
     warned_of: set[str] = set()
     rule = iteration_rule(follower)
     told = ""
+    lag = 0.0
 
     def once(payloads: Iterable[dict[str, Any]]) -> Iterator[Warned]:
         for w in (w for p in payloads for w in p.get("warnings", ())):
@@ -367,6 +369,8 @@ def _events(
         new = poll_new(follower, source, waited, setup.timeout_s)
         if new is not None and len(new):
             seen.append(new)
+            # the largest delay seen, so an iteration is not called late for it
+            lag = max(lag, seen_late(new, datetime.now(UTC)))
         rule = iteration_rule(follower)
         if rule is not None and rule.describe() != told and (seen or new is not None):
             told = rule.describe()
@@ -398,7 +402,9 @@ def _events(
                 yield Tick(done=done, started_at=app_start, now=end, ended_at=end)
             else:
                 now = datetime.now(UTC)
-                estimate, problem = live_estimate(model, current, app_start, deadline_s, now=now)
+                estimate, problem = live_estimate(
+                    model, current, app_start, deadline_s, now=now, lag_s=lag
+                )
                 yield Tick(
                     done=done, started_at=app_start, now=now, estimate=estimate, problem=problem
                 )

@@ -34,6 +34,7 @@ __all__ = [
     "poll_new",
     "record_run",
     "seconds_off",
+    "seen_late",
     "stale_reason",
 ]
 
@@ -216,6 +217,7 @@ def live_estimate(
     deadline: float | None,
     *,
     now: datetime,
+    lag_s: float = 0.0,
 ) -> tuple[WallClockEstimate | None, str | None]:
     """The estimate of a running application at ``now``, or why the model made none.
 
@@ -229,6 +231,8 @@ def live_estimate(
         The application's start and the deadline in seconds after it (or None).
     now
         The moment of the estimate.
+    lag_s
+        How late the iterations' ends were seen so far (see :func:`seen_late`).
 
     Returns
     -------
@@ -239,9 +243,26 @@ def live_estimate(
         return None, None
     frame = ordered(current) if current is not None else pd.DataFrame()
     try:
-        return model.predict(frame, started_at=app_start, now=now, deadline_s=deadline), None
+        est = model.predict(
+            frame, started_at=app_start, now=now, deadline_s=deadline, lag_s=lag_s
+        )
+        return est, None
     except JobcastError as e:
         return None, str(e)
+
+
+def seen_late(new: pd.DataFrame, seen_at: datetime) -> float:
+    """How long after its end the latest of the ``new`` iterations was seen (s, >= 0).
+
+    A log is read once per poll and Spark writes its events with a delay, so an end is
+    seen up to a second or two late; until then the iteration looks like it runs on.
+    """
+    if not len(new) or "finished_at" not in new.columns:
+        return 0.0
+    ended = pd.to_datetime(new["finished_at"], utc=True).max()
+    if pd.isna(ended):
+        return 0.0
+    return max((seen_at - ended.to_pydatetime()).total_seconds(), 0.0)
 
 
 def hidden_loop(iterations: pd.DataFrame) -> str | None:
