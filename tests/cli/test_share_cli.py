@@ -170,6 +170,9 @@ def test_domain_init_is_a_loadable_skeleton_from_the_schema(
     assert cols["instance_count"]["integer"] is True
     assert cols["data_size_MB"] == {"type": "numeric", "log": True}  # bought, never read
     assert "data_size_MB" in result.stderr
+    # say that a small job needs the bounds, and that the scale-outs are a placeholder
+    said = " ".join(result.stderr.split())
+    assert "a refused release spends its epsilon" in said and "instance_count: 1-1024" in said
     path = tmp_path / "skeleton.json"
     path.write_text(result.stdout)
     share = ["share", "--job", "sort", "--epsilon", "1", "--rows", "100", "--seed", "0"]

@@ -113,3 +113,21 @@ def test_the_command_line_fails_cleanly_and_documents_domain(data_dir, monkeypat
     assert code == 2 and "Traceback" not in err and "--domain FILE" in err
     code, out, _ = run_main(monkeypatch, capsys, "evaluate", "privacy", "--help")
     assert code == 0 and "--domain" in out and "runtime last" in out
+
+
+def test_the_time_experiment_is_shown_and_the_no_dp_warning_said_once(
+    monkeypatch, capsys, caplog
+):
+    """Was: an empty utility table (the timings only in --json), and the no-DP reference
+    column's warning once per fit (10 times for two sizes)."""
+    data = shared_file("c3o-paper", "sort.csv").parent
+    code, out, err = run_main(
+        monkeypatch, capsys, "evaluate", "privacy", "--data-dir", str(data), "--job", "sort",
+        "--methods", "perfmodel", "--epsilons", "1", "--experiments", "time,train_sizes",
+        "--sizes", "200,1000", "--models", "gbm", "--repeats", "2",
+    )
+    assert code == 0, err
+    assert "Synthesis time" in out and "perfmodel" in out
+    assert "Mean MAPE over jobs" in out
+    said = [r.getMessage() for r in caplog.records]
+    assert sum("WITHOUT differential privacy" in m for m in said) == 1, said

@@ -6,9 +6,12 @@ Thin: parse, call :mod:`jobcast.app.share`, render.
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -316,7 +319,9 @@ def evaluate_privacy_cmd(
 
     size_list = ui.parse_int_list(sizes, option="--sizes") or []
     ui.check_output_file(plot, option="--plot")
-    with ui.progress_callback("privacy experiments", quiet=as_json) as callback:
+    once = _OnceNoDp()  # the no-DP reference column warns once per method, not per fit
+    logging.getLogger("jobcast.privacy.base").addFilter(once)
+    with ui.progress_callback("privacy experiments", quiet=as_json) as callback, _removed(once):
         result = evaluate_privacy(
             job or C3O_PAPER_JOBS,
             methods=[m.strip() for m in methods.split(",") if m.strip()],
@@ -337,12 +342,74 @@ def evaluate_privacy_cmd(
     if as_json:
         ui.emit_json({"summary_gbm_1000_rows": summary, **result.to_dict()})
         return
+    _show_evaluation(result, summary)
+    if plot is not None:
+        ui.console.print(f"Plot written to {plot}")
+
+
+class _OnceNoDp(logging.Filter):
+    """Lets the first "WITHOUT differential privacy" warning of each method through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "WITHOUT differential privacy" not in str(record.msg):
+            return True
+        text = record.getMessage()
+        if text in self.seen:
+            return False
+        self.seen.add(text)
+        return True
+
+
+@contextmanager
+def _removed(flt: logging.Filter) -> Iterator[None]:
+    """Remove ``flt`` from the privacy base logger on the way out."""
+    try:
+        yield
+    finally:
+        logging.getLogger("jobcast.privacy.base").removeFilter(flt)
+
+
+def _show_evaluation(result: Any, summary: dict[str, dict[str, float]]) -> None:
+    """The tables of what was measured (each experiment's records are in ``--json``)."""
     labels = sorted({e for v in summary.values() for e in v}, key=_eps_order)
-    ui.table(
-        "Mean MAPE over jobs: gradient boosting on 1000 synthetic rows",
-        ["method", *(f"ε={e}" if e != "no-dp" else "no DP" for e in labels)],
-        [(m, *(f"{v[e]:.3f}" if e in v else "-" for e in labels)) for m, v in summary.items()],
-    )
+    if summary:
+        ui.table(
+            "Mean MAPE over jobs: gradient boosting on 1000 synthetic rows",
+            ["method", *(f"ε={e}" if e != "no-dp" else "no DP" for e in labels)],
+            [(m, *(f"{v[e]:.3f}" if e in v else "-" for e in labels)) for m, v in summary.items()],
+        )
+    elif result.utility:
+        ui.console.print(
+            "The utility records hold no gradient-boosting figure at 1000 synthetic rows "
+            "(the summary's setting): --json lists every record."
+        )
+    if result.timing:
+        ui.table(
+            "Synthesis time: describe and generate (median seconds)",
+            ["job", "method", "rows", "seconds"],
+            [(r.job, r.method, r.rows, f"{r.seconds:.3f}") for r in result.timing],
+        )
+    if result.risk:
+        ui.table(
+            "Re-identification risk (anonymeter) and distances to the closest record",
+            ["job", "method", "ε", "singling out", "linkability", "inference", "closer (DCR)"],
+            [
+                (
+                    r.job,
+                    r.method,
+                    "no DP" if r.epsilon is None else f"{r.epsilon:g}",
+                    f"{r.singling_out:.3f}",
+                    f"{r.linkability:.3f}",
+                    f"{r.inference:.3f}",
+                    f"{r.closer_than_holdout:.3f}",
+                )
+                for r in result.risk
+            ],
+        )
     if result.secrets:
         ui.table(
             "Secret inference at the risk ε: dataset-size columns",
@@ -359,8 +426,6 @@ def evaluate_privacy_cmd(
                 for r in result.secrets
             ],
         )
-    if plot is not None:
-        ui.console.print(f"Plot written to {plot}")
 
 
 def _eps_order(label: str) -> float:

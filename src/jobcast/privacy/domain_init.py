@@ -9,8 +9,10 @@ and public defaults --
 * a numeric context attribute: ``{"log": true}`` without bounds, so a release locates
   its values inside the public search range with a recorded share of the budget --
   dataset sizes stay secret; declare ``lower``/``upper`` (public, coarse: a decade
-  around your sizes) for better utility, and for a column that can be negative (zeros
-  are clipped into the lowest bin, or make the column linear from 0);
+  around your sizes) unless the job has hundreds of executions (on a few dozen the
+  located range often collapses and the release is refused, its ε spent), and for a
+  column that can be negative (zeros are clipped into the lowest bin, or make the
+  column linear from 0);
 * a categorical column (machine type, a text attribute): an empty ``values`` list that
   must be filled with the labels you offer (categories are never read from your data).
 
@@ -64,12 +66,21 @@ def skeleton_notes(skeleton: dict[str, Any]) -> list[str]:
     for name, col in skeleton["columns"].items():
         if col["type"] == "categorical":
             notes.append(f"{name}: list the labels you offer in 'values' (required)")
+        elif col == SCALE_OUT_DEFAULT:
+            notes.append(
+                f"{name}: 1-1024 is a placeholder: declare the scale-outs your cluster offers "
+                "(a public 'values' grid, e.g. [2, 4, 8, 12]) or a public range near them; "
+                "synthetic scale-outs spread over whatever is declared"
+            )
         elif "lower" not in col:
             notes.append(
-                f"{name}: bounds are bought with budget; declare a coarse public range "
-                "('lower'/'upper') for better utility; if it can be negative, a 'lower' below "
-                "0 with \"log\": false (a log scale holds positive values only: below the "
-                "search range they are released as 0)"
+                f"{name}: declare a coarse public range ('lower'/'upper', e.g. a decade "
+                "around your values) unless the job has hundreds of executions: without "
+                "one, bounds are bought with budget, and on a job of a few dozen runs that "
+                "often fails (C3O sort, 36 runs at epsilon 1: refused in 7 of 10 tries), "
+                "and a refused release spends its epsilon all the same. If it can be "
+                "negative, a 'lower' below 0 with \"log\": false (a log scale holds positive "
+                "values only: below the search range they are released as 0)"
             )
     notes.append("a 'values' grid is published as is: use grids only for public choices")
     return notes
