@@ -19,8 +19,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """What ``serve`` would build and run: create_app's arguments, uvicorn's."""
-    import uvicorn
+    """What ``serve`` would build and run: create_app's arguments, the socket served."""
+    from jobcast.service import serving
 
     seen: dict[str, Any] = {}
 
@@ -28,11 +28,15 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         seen.update(db=db, settings=settings)
         return "the app"
 
-    def run(app: Any, **kwargs: Any) -> None:
-        seen.update(app=app, **kwargs)
+    def run(app: Any, sock: Any, *, on_started: Any = None) -> None:
+        host, port = sock.getsockname()[:2]
+        sock.close()
+        seen.update(app=app, host=host, port=port)
+        if on_started is not None:
+            on_started()
 
     monkeypatch.setattr(jobcast.service, "create_app", create_app)
-    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setattr(serving, "run", run)
     root = logging.getLogger()
     level = root.level
     yield seen

@@ -55,12 +55,11 @@ def test_serve_says_when_it_creates_a_new_history(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Was: `serve --db sqlite:///mistyped.db` silently started on a new, empty history."""
-    import uvicorn
-
     import jobcast.service
+    from jobcast.service import serving
 
     monkeypatch.setattr(jobcast.service, "create_app", lambda db, *, settings: "the app")
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    monkeypatch.setattr(serving, "run", lambda app, sock, **kwargs: sock.close())
     root = logging.getLogger()
     level = root.level
     try:

@@ -79,15 +79,17 @@ def serve(
         ),
     ] = False,
 ) -> None:
-    """Run the service: API (/docs), dashboard (/), metrics, collector, sharing hub."""
-    import logging
+    """Run the service: API (/docs), dashboard (/), metrics, collector, sharing hub.
 
-    import uvicorn
+    The port is taken first: one in use ends the command at once with an error (exit
+    status 2). "jobcast serving on ..." is printed once the service accepts connections.
+    """
+    import logging
 
     from jobcast.cli.common import missing_sqlite, parse_assignments, plain
     from jobcast.errors import InputError
     from jobcast.lean import resolve_url
-    from jobcast.service import create_app
+    from jobcast.service import create_app, serving
     from jobcast.service.logs import configure_json_logging
     from jobcast.service.settings import ServiceSettings
 
@@ -111,6 +113,8 @@ def serve(
         configure_json_logging()
     else:
         logging.getLogger().setLevel(logging.INFO)
+    # the port first: one in use is an error at once, not after the model warm-up
+    sock = serving.bind(host, port)
     new = missing_sqlite(resolve_url(db))
     if new is not None:
         # reading commands refuse a missing file; the service writes (collector, sources,
@@ -122,12 +126,19 @@ def serve(
         )
         logging.getLogger("jobcast.service").warning(note)  # in the service's log too
         console.print(f"[bold yellow]note:[/] {plain(note)}", highlight=False)
-    app = create_app(db, settings=settings)
-    console.print(
-        f"jobcast serving on http://{host}:{port} (dashboard /, API docs /docs, /metrics)",
-        highlight=False,
-    )
-    uvicorn.run(app, host=host, port=port, log_level="info", log_config=None)
+    try:
+        app = create_app(db, settings=settings)
+    except BaseException:
+        sock.close()
+        raise
+
+    def announce() -> None:  # once the start-up (model warm-up) ran and the port listens
+        console.print(
+            f"jobcast serving on http://{host}:{port} (dashboard /, API docs /docs, /metrics)",
+            highlight=False,
+        )
+
+    serving.run(app, sock, on_started=announce)
 
 
 def import_history_server(

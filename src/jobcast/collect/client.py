@@ -163,7 +163,9 @@ class CollectorClient:
         self._on_answer = on_answer
         self.execution: str | None = None
         self._next_iteration = 0
-        self._iteration_started: dict[int, float] = {}
+        # per started iteration: perf_counter then, and its start time (given or now),
+        # and whether that time was given
+        self._iteration_started: dict[int, tuple[float, datetime, bool]] = {}
         self._start_report: ExecutionReport | None = None
 
     # -- reports -------------------------------------------------------------------------
@@ -221,18 +223,23 @@ class CollectorClient:
         scale_out: int | None = None,
         started_at: datetime | None = None,
     ) -> bool:
-        """Report that an iteration starts (the next index when ``iteration`` is None)."""
+        """Report that an iteration starts (the next index when ``iteration`` is None).
+
+        ``started_at`` (default: now) is the start :meth:`iteration_finished` measures
+        the iteration's duration from when either end was given (see there).
+        """
         if iteration is None:
             iteration = self._next_iteration
         self._next_iteration = iteration + 1
-        self._iteration_started[iteration] = time.perf_counter()
+        counter, began = time.perf_counter(), started_at or utc_now()
         report = self._model(
             IterationStart,
             execution=self._execution(execution),
             iteration=iteration,
-            started_at=started_at or utc_now(),
+            started_at=began,
             scale_out=scale_out,
         )
+        self._iteration_started[iteration] = (counter, began, started_at is not None)
         return self._send(ITERATION_START_PATH, report)
 
     def iteration_finished(
@@ -247,16 +254,44 @@ class CollectorClient:
         net: float | None = None,
         finished_at: datetime | None = None,
     ) -> bool:
-        """Report that an iteration ended (the last started one when ``iteration`` is None)."""
+        """Report that an iteration ended (the last started one when ``iteration`` is None).
+
+        Its ``duration_s`` is what the reported times say: ``finished_at`` (default: now)
+        minus the ``started_at`` given to :meth:`iteration_started` (default: the time
+        it was called) when either time was given, as when replaying a run; else the
+        time between the two calls, measured with a monotonic clock. Not sent when this
+        client did not report the iteration's start (the collector then takes its end
+        minus the start it recorded).
+
+        Raises
+        ------
+        InputError
+            ``finished_at`` is before the iteration's start.
+        """
         if iteration is None:
             iteration = max(self._next_iteration - 1, 0)
         began = self._iteration_started.pop(iteration, None)
+        ended = finished_at or utc_now()
+        duration: float | None = None
+        if began is not None:
+            counter, start, given = began
+            if ended.tzinfo is None:  # refused below, as the protocol wants
+                pass
+            elif given or finished_at is not None:
+                duration = (ended - start).total_seconds()
+                if duration < 0:
+                    raise InputError(
+                        f"iteration {iteration}: finished_at {ended.isoformat()} is before "
+                        f"its started_at {start.isoformat()}"
+                    )
+            else:
+                duration = time.perf_counter() - counter
         report = self._model(
             IterationFinish,
             execution=self._execution(execution),
             iteration=iteration,
-            finished_at=finished_at or utc_now(),
-            duration_s=None if began is None else time.perf_counter() - began,
+            finished_at=ended,
+            duration_s=duration,
             records=records,
             scale_out=scale_out,
             cpu=cpu,

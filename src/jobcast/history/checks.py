@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections.abc import Collection, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jobcast.errors import ImportFormatError, InputError
@@ -34,7 +35,9 @@ if TYPE_CHECKING:
 __all__ = [
     "RESERVED_COLUMNS",
     "address_problem",
+    "DURATION_SLACK_S",
     "check_execution_table",
+    "check_iteration_duration",
     "check_iteration_table",
     "check_new_job_name",
     "check_numbers",
@@ -274,3 +277,33 @@ def content_hash(table: ExecutionTable, extra: pd.DataFrame | None = None) -> st
             part = frame.iloc[start : start + _HASH_ROWS, positions]
             h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
     return h.hexdigest()
+
+
+#: Slack (seconds) of :func:`check_iteration_duration` on both sides: an iteration's start,
+#: end and duration are measured apart (two reports, two readings of the clock).
+DURATION_SLACK_S = 1.0
+
+
+def check_iteration_duration(where: str, start: datetime, end: datetime, duration: float) -> None:
+    """Refuse an iteration's ``duration_s`` that contradicts its ``end - start``.
+
+    A Spark job's runtime may be shorter than the wall time between its iteration's start
+    and end (driver work, waits between its Spark jobs), never longer; and a duration
+    under half of that wall time is a mix-up (a duration measured by one clock, times
+    given by another). Allowed: ``wall / 2 - DURATION_SLACK_S <= duration <= wall +
+    DURATION_SLACK_S``.
+
+    Raises
+    ------
+    InputError
+        Naming ``duration_s`` and both values.
+    """
+    wall = (end - start).total_seconds()
+    if wall / 2 - DURATION_SLACK_S <= duration <= wall + DURATION_SLACK_S:
+        return
+    raise InputError(
+        f"{where}: duration_s {duration:g} s contradicts finished_at - started_at = "
+        f"{wall:g} s (started_at {start.isoformat()}, finished_at {end.isoformat()}): "
+        f"duration_s must lie between half of that minus {DURATION_SLACK_S:g} s and that "
+        f"plus {DURATION_SLACK_S:g} s; send the time the iteration ran, or no duration_s"
+    )

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from jobcast.errors import ConflictError, InputError, UnknownJobError
-from jobcast.history.checks import check_new_job_name, check_numbers
+from jobcast.history.checks import check_iteration_duration, check_new_job_name, check_numbers
 from jobcast.history.live_sql import ITERATION_FIELDS, live_statements
 from jobcast.history.records import JobSpec, SourceKind
 from jobcast.history.values import clean, same_value, same_values, utc
@@ -370,12 +370,21 @@ class LiveWriter:
 
     # ---------------------------------------------------------- iterations
     def iteration(
-        self, external_id: str, index: int, values: Mapping[str, Any], *, job: str | None = None
+        self,
+        external_id: str,
+        index: int,
+        values: Mapping[str, Any],
+        *,
+        job: str | None = None,
+        check_duration: bool = False,
     ) -> bool:
         """Record what is known of one iteration; returns False when nothing was new.
 
         A start and a finish may arrive in either order; a value already stored is never
-        changed (the same value again is accepted).
+        changed (the same value again is accepted). With ``check_duration`` (reports of
+        a collector client), a ``duration_s`` that contradicts ``finished_at`` minus
+        ``started_at`` is refused (see
+        :func:`~jobcast.history.checks.check_iteration_duration`).
         """
         unknown = sorted(set(values) - set(ITERATION_FIELDS))
         if unknown:
@@ -426,6 +435,8 @@ class LiveWriter:
                 raise InputError(f"{where}: finished_at {end} is before started_at {start}")
             if merged.get("duration_s") is None:
                 changes["duration_s"] = (end - start).total_seconds()
+            elif check_duration:
+                check_iteration_duration(where, start, end, float(merged["duration_s"]))
         if not changes:
             return False
         row = {**ident, **{k: None for k in ITERATION_FIELDS}, **merged, **changes}

@@ -250,11 +250,12 @@ class Collector:
                     r.execution,
                     r.iteration,
                     {"started_at": r.started_at, "scale_out": r.scale_out},
+                    check_duration=True,  # the finish (with its duration) may come first
                 )
                 return {"execution": r.execution, "iteration": r.iteration, "stored": stored}
             if isinstance(r, IterationFinish):
                 values = r.model_dump(exclude={"execution", "iteration"})
-                stored = w.iteration(r.execution, r.iteration, values)
+                stored = w.iteration(r.execution, r.iteration, values, check_duration=True)
                 return {"execution": r.execution, "iteration": r.iteration, "stored": stored}
             return self._hardware(w, r)
         except JobcastError as e:

@@ -186,6 +186,7 @@ class ModelStore:
         self._pool: Executor | None = None
         self._warming: set[str] = set()
         self._closed = False
+        self._broken_noted = False  # a broken pool was logged (once per pool)
 
     # ------------------------------------------------------------ the worker pool
     def _executor(self) -> Executor:
@@ -200,6 +201,7 @@ class ModelStore:
                     self._pool = ProcessPoolExecutor(
                         self.workers, mp_context=ctx, initializer=_worker_start
                     )
+                    self._broken_noted = False
             return self._pool
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
@@ -210,7 +212,18 @@ class ModelStore:
             logger.warning("a model worker process died; starting new ones")
             with self._lock:
                 self._pool = None
-            return self._executor().submit(fn, self.repo.url, *args)
+        except (EOFError, OSError) as e:
+            # the fork server died while it started (a SIGTERM to the process group during
+            # the warm-up): no traceback out of the start-up, the next pass tries again
+            self._drop_pool()
+            raise JobcastError(f"the model worker processes could not start: {e!r}") from e
+        return self._executor().submit(fn, self.repo.url, *args)
+
+    def _drop_pool(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Stop the workers (fits under way are abandoned)."""
@@ -243,7 +256,15 @@ class ModelStore:
                 entry.wanted = version
                 stale = entry.version != version and entry.pending is None
             if stale:
-                self._fit(job)
+                try:
+                    self._fit(job)
+                except JobcastError as e:
+                    if self._closed:  # stopped while warming up: say nothing more
+                        raise
+                    # no workers (see _submit): one line, not one per job; the
+                    # background pass wants these jobs again
+                    logger.warning("progress models not fitted for now: %s", e)
+                    return
 
     def warm(self, versions: dict[str, Version]) -> None:
         """Fit these jobs' models now; :meth:`status` is not ready until they are done."""
@@ -270,6 +291,21 @@ class ModelStore:
             return
         try:
             got = future.result()
+        except BrokenProcessPool as e:
+            # the workers were killed (a signal to the process group, out of memory): one
+            # line for all the fits under way, not a traceback each; the next fit starts
+            # new workers
+            with self._lock:
+                first, self._broken_noted = not self._broken_noted, True
+            if first:
+                logger.warning("model worker processes ended, fits under way stopped: %s", e)
+            with self._lock:
+                entry = self._progress[job]
+                entry.pending = None
+                entry.failed = _Failed("JobcastError", f"fitting {job!r} stopped: {e}")
+                entry.version = entry.wanted
+                self._warming.discard(job)
+            return
         except BaseException as e:  # a crashed worker or a bug: remembered as this job's error
             logger.exception("fitting the progress model of %s failed", job)
             got = _Failed("JobcastError", f"fitting the progress model of {job!r} failed: {e}")
