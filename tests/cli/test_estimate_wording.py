@@ -81,3 +81,24 @@ def test_estimate_errors_name_no_option_or_execution_it_lacks(
         message = " ".join(str(got.exception).split())
         assert expected in message and "'current'" not in message, message
         assert "per execution" not in message, message
+
+
+def test_a_short_row_is_told_to_be_fixed_without_an_option_estimate_lacks(
+    db: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Was: "fix the row or the separator (--sep)", an option estimate has not."""
+    rows = _current(tmp_path, 1.0).read_text().splitlines()
+    broken = tmp_path / "r_broken.csv"
+    broken.write_text("\n".join([*rows[:2], rows[2].rsplit(",", 1)[0], *rows[3:]]) + "\n")
+    got = runner.invoke(app, ["estimate", "--job", "it", "--current", str(broken), "--db", db])
+    assert isinstance(got.exception, ImportFormatError)
+    message = " ".join(str(got.exception).split())
+    assert "line 3" in message and "3 fields but the header has 4" in message, message
+    assert "--sep" not in message, message
+    assert "fix the row: every row needs 4 fields separated by ','" in message, message
+    # predict --input has no --sep either
+    got = runner.invoke(app, ["predict", "--job", "it", "--input", str(broken), "--db", db])
+    assert isinstance(got.exception, ImportFormatError)
+    message = " ".join(str(got.exception).split())
+    assert "line 3" in message and "--sep" not in message and "fix the row" in message, message

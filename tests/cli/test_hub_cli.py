@@ -62,3 +62,36 @@ def test_a_server_that_is_no_hub(jobcast: Jobcast, tmp_path: Path) -> None:
             code, out, err = jobcast(*args)
             assert code == 1, (args, out, err)
             assert "did not answer as a jobcast hub does" in err and "Traceback" not in err
+
+
+def test_pulling_a_job_the_hub_has_no_shares_of_says_so(
+    jobcast: Jobcast, tmp_path: Path
+) -> None:
+    """Was an empty table and exit status 0, for a misspelt --job too."""
+    from jobcast.app.hub import publish_dir
+    from jobcast.history.tokens import TokenStore
+    from jobcast.service import create_app
+
+    share = _release(tmp_path, "share-a")
+    app = create_app(f"sqlite:///{tmp_path / 'hub.db'}")
+    store: TokenStore = app.state.tokens
+    writer = store.create("collect", organization="acme").token
+    reader = store.create("read", organization="globex").token
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    with running_server(app) as url:
+        pull = ["hub", "pull", "--url", url, "--token", reader, "--db", db]
+        code, out, err = jobcast(*pull, "--job", "sort")
+        assert code == 2 and f"the hub at {url} has no shares of job 'sort'" in err, err
+        assert "it holds no shares yet" in " ".join(err.split())
+        publish_dir(share, url=url, token=writer)
+        code, out, err = jobcast(*pull, "--job", "nope")
+        message = " ".join(err.split())
+        assert code == 2 and "has no shares of job 'nope' (shares of: sort)" in message, err
+        assert "--job" in message and not out.strip()
+        code, out, err = jobcast(*pull, "--job", "sort", "--attribute", "no_such_column")
+        said = "None of the hub's shares of job 'sort' holds column(s) no_such_column; nothing"
+        assert code == 0 and f"{said} was pulled." in " ".join(out.split()), (out, err)
+        code, out, _ = jobcast("hub", "list", "--url", url, "--token", reader, "--job", "nope")
+        assert code == 0 and f"The hub at {url} has no shares of job 'nope'." in out
+        code, out, _ = jobcast(*pull, "--job", "sort")
+        assert code == 0 and "acme" in out

@@ -80,3 +80,59 @@ def test_decimal_commas_need_and_take_the_decimal_option(jobcast: Jobcast, tmp_p
     assert code == 0 and json.loads(out)["imports"][0]["executions"] == 1
     rows = sqlite3.connect(tmp_path / "h.db").execute("SELECT duration_s FROM iterations")
     assert sorted(r[0] for r in rows) == [1.5, 2.0]
+
+
+#: A trace with a column for every role of `import traces`.
+FULL = (
+    "e,i,d,n,rec,c,dk,nt,size,s,f,rs,rf\n"
+    "a,0,1,4,9,0.5,1,1,10,2021-07-04 19:22:18,2021-07-04 19:22:19,"
+    "2021-07-04 19:22:18,2021-07-04 19:22:30\n"
+)
+ROLES = {
+    "--execution": "e", "--iteration": "i", "--duration": "d", "--scale-out": "n",
+    "--records": "rec", "--cpu": "c", "--disk": "dk", "--net": "nt", "--input-size": "size",
+    "--started": "s", "--finished": "f", "--run-started": "rs", "--run-finished": "rf",
+    "--context": "size",
+}  # fmt: skip
+
+
+def _options(help_text: str) -> set[str]:
+    return {w.strip(",.;()[]`'\"") for w in help_text.split() if w.startswith("--")}
+
+
+@pytest.mark.parametrize("wrong", sorted(ROLES))
+def test_a_missing_column_names_the_option_that_picks_it(
+    jobcast: Jobcast, tmp_path: Path, wrong: str
+) -> None:
+    """Was: --started STARTED_AT.2 told to "name the right one with --started-at"."""
+    (tmp_path / "t.csv").write_text(FULL)
+    code, help_text, _ = jobcast("import", "traces", "--help")
+    assert code == 0
+    options = _options(help_text)
+    args = [a for option, column in ROLES.items() for a in (option, column)]
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    code, out, err = jobcast("import", "traces", str(tmp_path / "t.csv"), "--job", "j", *args,
+                             "--db", db, "--json")  # fmt: skip
+    assert code == 0, err
+    at = args.index(wrong) + 1
+    args[at] = "NOPE"
+    code, _, err = jobcast("import", "traces", str(tmp_path / "t.csv"), "--job", "k", *args,
+                           "--db", db)  # fmt: skip
+    message = " ".join(err.split())
+    assert code == 2 and "there is no column 'NOPE'" in message, message
+    named = message.split("name the right one with ")[1].rstrip(".")
+    assert named == wrong and named in options
+
+
+@pytest.mark.parametrize("given", ["--run-started", "--run-finished"])
+def test_one_run_time_column_alone_is_refused(
+    jobcast: Jobcast, tmp_path: Path, given: str
+) -> None:
+    """Was: --run-started alone was ignored, even naming no column of the file."""
+    (tmp_path / "t.csv").write_text(FULL)
+    code, _, err = jobcast("import", "traces", str(tmp_path / "t.csv"), "--job", "j",
+                           "--execution", "e", "--iteration", "i", "--duration", "d",
+                           "--scale-out", "n", given, "NOPE",
+                           "--db", f"sqlite:///{tmp_path / 'h.db'}")  # fmt: skip
+    other = "--run-finished" if given == "--run-started" else "--run-started"
+    assert code == 2 and f"{given} needs {other}" in " ".join(err.split()), err

@@ -96,7 +96,11 @@ def test_an_overrunning_iteration_holds_the_later_ones(repo: HistoryRepository) 
     lo, hi = stalled.interval_s
     assert lo < stalled.remaining_s < hi
     (warning,) = stalled.warnings
-    assert "iteration 5 is taking longer than the similar runs took for it" in warning
+    # numbered as the API numbers iterations (from 0), and counted as the CLI counts them
+    assert (
+        "the running iteration (index 4, after 4 finished) is taking longer than the similar "
+        "runs took for it" in warning
+    )
     on_time = eta(repo, "loop", "now", now=last_end + timedelta(seconds=durations[4]))
     assert on_time.warnings == ()
     # in the last iteration only the tail follows

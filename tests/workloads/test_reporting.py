@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -150,3 +151,19 @@ def test_watch_after_the_workload_says_the_run_is_recorded_already(tmp_path: Pat
     with HistoryRepository(url) as repo:
         runs = repo.executions("kmeans")
     assert runs["external_id"].tolist() == ["local-1"] and runs["input_size"].tolist() == [5000]
+
+
+def test_a_recorded_run_names_its_event_log_by_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Was the relative `spark-events/local-…` of a relative --event-log-dir."""
+    (tmp_path / "spark-events").mkdir()
+    result = _result(tmp_path / "spark-events", "local-1")
+    monkeypatch.chdir(tmp_path)
+    relative = Path("spark-events") / "local-1"
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    with HistoryRepository(url) as repo:
+        record_workload(repo, replace(result, event_log=relative))
+    code, out, _ = _jobcast(monkeypatch, capsys, "runs", "--job", "kmeans", "--db", url, "--json")
+    (run,) = json.loads(out)["runs"]
+    assert run["origin"] == str(tmp_path / "spark-events" / "local-1"), run

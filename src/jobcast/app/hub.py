@@ -291,6 +291,20 @@ def _listed(
     return [_shaped(r, url) for r in shares]
 
 
+def _none_of(client: Any, url: str, job: str) -> None:
+    """Refuse a pull of a job the hub holds no share of, naming the jobs it holds shares of.
+
+    A job with shares (none of them holding every wanted attribute) passes.
+    """
+    held = sorted({r["job"] for r in _listed(client, url, None, ())})
+    if job in held:
+        return
+    which = f"shares of: {', '.join(held)}" if held else "it holds no shares yet"
+    raise InputError(
+        f"the hub at {url} has no shares of job {job!r} ({which}); give a job it shares as --job"
+    )
+
+
 def list_remote(
     *, url: str, token: str, job: str | None = None, attributes: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
@@ -365,7 +379,8 @@ def pull(
     Raises
     ------
     InputError
-        For a malformed address or a request the hub refuses (4xx).
+        For a malformed address, a request the hub refuses (4xx), or a job the hub has
+        no shares of (naming the jobs it has shares of).
     NetworkError
         When the hub cannot be reached, fails (5xx) or answers what no hub does; the
         shares imported before stay imported (a new pull skips them).
@@ -377,7 +392,10 @@ def pull(
 
     out: list[dict[str, Any]] = []
     with _talking_to(url, token) as c:
-        for rec in _listed(c, url, job, attributes):
+        listed = _listed(c, url, job, attributes)
+        if not listed:
+            _none_of(c, url, job)
+        for rec in listed:
             what = f"pulling share {rec['id']} from {url}"
             full = _check(c.get(f"{HUB_PATH}/{rec['id']}"), what, url)
             if not isinstance(full.get("manifest"), dict) or not isinstance(

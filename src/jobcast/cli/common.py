@@ -50,6 +50,7 @@ __all__ = [
     "parse_int_list",
     "parse_name_list",
     "check_seconds",
+    "seconds_parser",
     "check_output_file",
     "show_jobs",
 ]
@@ -318,6 +319,37 @@ def check_seconds(value: float | None, *, option: str, example: str, zero: bool 
             f"{option} must be a finite number of seconds {bound}, e.g. {option} {example}; "
             f"got {value:g}"
         )
+
+
+def seconds_parser(option: str, *, example: str) -> Callable[[Any], float]:
+    """A typer ``parser`` of an option in seconds that says so for text such as ``10min``.
+
+    typer's own float parsing answers only "unable to parse string as a number"; this
+    one names the unit and ``example`` (converting ``10min``, ``2h``, ``90s``, ``500ms``).
+    """
+
+    def parse(value: Any) -> float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+        from jobcast.history.importers.units import DURATION_UNITS
+
+        text = str(value).strip()
+        given = next((u for u in ("ms", "min", "h", "s") if text.endswith(u)), None)
+        try:
+            seconds = float(text[: -len(given)]) * DURATION_UNITS[given] if given else None
+        except ValueError:
+            seconds = None
+        hint = example if seconds is None else f"{seconds:g}"
+        import typer
+
+        raise typer.BadParameter(
+            f"{value!r} is not a number of seconds; give seconds, e.g. {option} {hint}",
+            param_hint=f"'{option}'",
+        )
+
+    return parse
 
 
 def check_output_file(path: Path | None, *, option: str) -> None:

@@ -41,7 +41,7 @@ def read_current(path: Path, *, decimal: str = ".") -> pd.DataFrame:
     try:
         with readable(path) as file:
             table_ = read_traces(
-                file, job="current", single_execution="current", decimal=decimal
+                file, job="current", single_execution="current", decimal=decimal, sep_option=None
             )
     except ImportFormatError as e:
         # the reader's advice names `import traces` options and an execution the user

@@ -76,6 +76,10 @@ def list_hub(
 
     secret = _token(token)
     shares = list_remote(url=url, token=secret, job=job, attributes=attribute or ())
+    if not shares and not as_json:
+        of = "" if job is None else f" of job {job!r}"
+        console.print(f"The hub at {url} has no shares{of}{_holding(attribute)}.", highlight=False)
+        return
     _show_shares(shares, as_json=as_json, title=f"shares at {url}", with_job=True)
 
 
@@ -116,7 +120,19 @@ def pull(
             into_job=into,
             take_over=take_over,
         )
+    if not done and not as_json:  # the hub has shares of the job (else an error), not these
+        console.print(
+            f"None of the hub's shares of job {job!r} holds column(s) "
+            f"{', '.join(attribute or ())}; nothing was pulled.",
+            highlight=False,
+        )
+        return
     _show_shares(done, as_json=as_json, title=f"shares of {job} pulled from {url}", pulled=True)
+
+
+def _holding(attributes: list[str] | None) -> str:
+    """`` holding column(s) a, b`` of ``--attribute a --attribute b`` (nothing without)."""
+    return f" holding column(s) {', '.join(attributes)}" if attributes else ""
 
 
 #: What the table says of a pulled share that was not imported, by why.

@@ -90,7 +90,7 @@ def predict(
 
         from jobcast.history.importers import read_table
 
-        raw = read_table(input_file)
+        raw = read_table(input_file, sep_option=None)  # predict has no --sep
         rows = pd.DataFrame(list(raw.rows), columns=list(raw.header))
         lines = list(raw.lines)
     scale_outs = ui.parse_int_list(scale_out, option="--scale-out")
@@ -137,7 +137,9 @@ def configure_cmd(
     deadline: Annotated[
         float,
         typer.Option(
-            "--deadline", help="Deadline in seconds (a finite number > 0): the bound must meet it."
+            "--deadline",
+            help="Deadline in seconds (a finite number > 0): the bound must meet it.",
+            parser=ui.seconds_parser("--deadline", example="600"),
         ),
     ],
     settings: SetOption = None,

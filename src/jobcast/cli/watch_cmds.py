@@ -20,6 +20,7 @@ from jobcast.cli.common import (
     open_repo,
     parse_assignments,
     plain,
+    seconds_parser,
     table,
 )
 from jobcast.cli.current_file import read_current
@@ -132,7 +133,9 @@ def watch(
     deadline: Annotated[
         float | None,
         typer.Option(
-            "--deadline", help="Seconds after the start (> 0): show the risk of missing it."
+            "--deadline",
+            help="Seconds after the start (> 0): show the risk of missing it.",
+            parser=seconds_parser("--deadline", example="900"),
         ),
     ] = None,
     interval: Annotated[float, typer.Option(help="Seconds between polls (> 0).")] = 1.0,

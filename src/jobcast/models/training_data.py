@@ -66,8 +66,10 @@ class TrainingSet:
         return [
             f"{self.n_left_out} of the {total} completed executions of job {job!r} "
             f"{'was' if self.n_left_out == 1 else 'were'} left out of training: "
-            f"{_missing(self.left_out)}; report every context attribute with each run (the "
-            "collector's params, `jobcast collect --set`) so that such runs count"
+            f"{_missing(self.left_out)}; report every context attribute with each run "
+            "(`jobcast watch --set KEY=VALUE`, `jobcast import eventlog --set KEY=VALUE`, the "
+            "params of a report to the collector's /api/v1/collector/executions) so that "
+            "such runs count"
         ]
 
 

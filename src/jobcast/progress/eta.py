@@ -273,7 +273,8 @@ class WallClockEstimator(BaseEstimator):
         warnings = [w for w in checks if w is not None]
         if overrun:
             warnings.append(
-                f"iteration {done + 1} is taking longer than the similar runs took for it; "
+                f"the running iteration (index {done}, after {done} finished) is taking "
+                "longer than the similar runs took for it; "
                 "the estimate counts only the iterations after it, the interval that it "
                 "may run on as long again"
             )

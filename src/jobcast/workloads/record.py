@@ -104,7 +104,9 @@ def record_workload(
             return AlreadyRecorded(
                 name, result.app_id, missing, None if scale is None or _empty(scale) else int(scale)
             )
-    imported = read_event_log(result.event_log, iterations="job-groups")
+    # the run's origin names the log by its absolute path, as `import eventlog` and
+    # `watch` do (a relative --event-log-dir would name it from wherever it ran)
+    imported = read_event_log(result.event_log.resolve(), iterations="job-groups")
     iterations = imported.iterations.copy()
     if len(iterations) == len(result.records):
         iterations["records"] = [float(r) for r in result.records]

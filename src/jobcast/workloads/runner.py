@@ -148,7 +148,7 @@ def run_workload(
     app = app_name or f"jobcast-{name}"
     job = job or name
     context = workload_attributes(size, cores, merged)
-    log_dir = Path(event_log_dir)
+    log_dir = Path(event_log_dir).resolve()  # the result names its log absolutely
     # the run's job and attributes travel in its Spark settings, so that `jobcast watch`
     # following its event log records the same job, attributes and scale-out
     conf = {f"{CONTEXT_PREFIX}{k}": f"{v:g}" for k, v in context.items()}

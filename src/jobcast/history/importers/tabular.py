@@ -144,12 +144,16 @@ def data_records(
     separator: str,
     before: int,
     header: Sequence[str] | None = None,
+    sep_option: str | None = "--sep",
 ) -> Iterator[tuple[int, list[str]]]:
     """The records of ``reader`` (a ``csv.reader``) that are not blank, with their line.
 
     ``before`` is the number of physical lines of the file before the reader's first
     one; a record's line is the physical line it starts on (quoted fields span lines).
     A record equal to ``header`` (files joined with their headers) is refused as one.
+    ``sep_option`` is the caller's option that sets the separator, which a row with
+    another number of fields than the header is told to check; None when the caller has
+    none (the separator is guessed from the header line): the row is told to fix itself.
 
     Raises
     ------
@@ -168,7 +172,7 @@ def data_records(
                 raise ImportFormatError(
                     path,
                     f"{len(fields)} fields but the header has {width} "
-                    f"(separator {separator!r}); fix the row or the separator (--sep)",
+                    f"(separator {separator!r}); {_fix_width(width, separator, sep_option)}",
                     line=start,
                 )
             if header is not None and fields[0].strip() == header[0]:
@@ -190,6 +194,16 @@ def data_records(
             "in a trace)",
             line=2,
         )
+
+
+def _fix_width(width: int, separator: str, sep_option: str | None) -> str:
+    """How to fix a row with another number of fields than the header's ``width``."""
+    if sep_option is not None:
+        return f"fix the row or the separator ({sep_option})"
+    return (
+        f"fix the row: every row needs {width} fields separated by {separator!r}, the "
+        "header line's separator (quote a field that holds it)"
+    )
 
 
 def _separator(sep: str | None) -> str | None:
@@ -219,7 +233,12 @@ def _dedupe(header: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def read_table(
-    path: str | Path, *, sep: str | None = None, dedupe: bool = False, comma: bool = False
+    path: str | Path,
+    *,
+    sep: str | None = None,
+    dedupe: bool = False,
+    comma: bool = False,
+    sep_option: str | None = "--sep",
 ) -> RawTable:
     """Read a delimited text file with a header line.
 
@@ -235,6 +254,9 @@ def read_table(
     comma
         Whether its numbers are written with decimal commas (``--decimal ,``), which
         needs another field separator than ``,``.
+    sep_option
+        The caller's option that gives ``sep``, named in the error for a row with
+        another number of fields than the header; None when it has none.
 
     Raises
     ------
@@ -256,7 +278,9 @@ def read_table(
     header = read_header(str(p), reader, dedupe=dedupe)
     rows: list[tuple[str, ...]] = []
     numbers: list[int] = []
-    records = data_records(str(p), reader, width=len(header), separator=separator, before=0)
+    records = data_records(
+        str(p), reader, width=len(header), separator=separator, before=0, sep_option=sep_option
+    )
     for lineno, fields in records:
         rows.append(tuple(f.strip() for f in fields))
         numbers.append(lineno)

@@ -21,7 +21,7 @@ from jobcast.history.records import (
     Provenance,
 )
 
-__all__ = ["TraceColumns", "read_traces", "DURATION_UNITS"]
+__all__ = ["TraceColumns", "read_traces", "option_of", "DURATION_UNITS"]
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,15 @@ class TraceColumns:
             )
 
 
-def _optional(table: RawTable, given: str | None, canonical: str) -> str | None:
+def option_of(field_name: str) -> str:
+    """The ``import traces`` option that names the column of a :class:`TraceColumns` field."""
+    return f"--{field_name.replace('_', '-')}"
+
+
+def _optional(table: RawTable, given: str | None, field_name: str, canonical: str) -> str | None:
+    """The column of an optional field: ``given`` (which must exist), or ``canonical`` if any."""
     if given is not None:
-        table.require_column(given, option=f"--{canonical.replace('_', '-')}")
+        table.require_column(given, option=option_of(field_name))
         return given
     return canonical if canonical in table.header else None
 
@@ -270,6 +276,7 @@ def read_traces(
     sep: str | None = None,
     single_execution: str | None = None,
     decimal: str = ".",
+    sep_option: str | None = "--sep",
 ) -> IterationTable:
     """Read an iteration-level trace into executions with their iterations.
 
@@ -289,9 +296,16 @@ def read_traces(
     decimal
         The numbers' decimal mark, ``.`` or ``,`` (with ``,`` a number may be written
         either way, and the field separator must be another one).
+    sep_option
+        The caller's option that gives ``sep``, named when a row has another number of
+        fields than the header; None when the caller has none (the row is to be fixed).
+        A missing column names the ``import traces`` option of its field
+        (:func:`option_of`).
 
     Raises
     ------
+    InputError
+        For only one of ``run_started`` and ``run_finished``.
     ImportFormatError
         With file, line and column for a missing column, a duration that is not a
         number >= 0 (0 is a measurement below the clock's resolution; progress
@@ -314,16 +328,24 @@ def read_traces(
     """
     cols = columns or TraceColumns()
     comma = comma_decimal(decimal)
-    table = read_table(path, sep=sep, dedupe=True, comma=comma)
-    required = [
-        (cols.iteration, "--iteration"),
-        (cols.duration, "--duration"),
-        (cols.scale_out, "--scale-out"),
-    ]
+    table = read_table(path, sep=sep, dedupe=True, comma=comma, sep_option=sep_option)
+    required = ["iteration", "duration", "scale_out"]
     if single_execution is None:
-        required.insert(0, (cols.execution, "--execution"))
-    for name, option in required:  # checked on the file's own header
-        table.require_column(name, option=option)
+        required.insert(0, "execution")
+    if (cols.run_started is None) != (cols.run_finished is None):
+        given, missing = (
+            ("run_started", "run_finished")
+            if cols.run_finished is None
+            else ("run_finished", "run_started")
+        )
+        raise InputError(
+            f"{option_of(given)} needs {option_of(missing)}: a run's span is read from "
+            "both columns; give both, or neither"
+        )
+    if cols.run_started is not None:
+        required += ["run_started", "run_finished"]
+    for field_name in required:  # checked on the file's own header
+        table.require_column(getattr(cols, field_name), option=option_of(field_name))
     if single_execution is not None and cols.execution not in table.header:
         table = RawTable(
             table.path,
@@ -367,17 +389,12 @@ def read_traces(
             column=cols.iteration,
         )
     it = _numbered_from_zero(it, table.path, cols.iteration, running=single_execution is not None)
-    for canonical, given in (
-        ("records", cols.records),
-        ("cpu", cols.cpu),
-        ("disk", cols.disk),
-        ("net", cols.net),
-    ):
-        found = _optional(table, given, canonical)
+    for canonical in ("records", "cpu", "disk", "net"):
+        found = _optional(table, getattr(cols, canonical), canonical, canonical)
         if found is not None:
             it[canonical] = numbers(found, canonical)
-    started = _optional(table, cols.started, "started_at")
-    finished = _optional(table, cols.finished, "finished_at")
+    started = _optional(table, cols.started, "started", "started_at")
+    finished = _optional(table, cols.finished, "finished", "finished_at")
     if started is not None:
         it["started_at"] = _times(table, started, role="iteration start")
     if finished is not None:
@@ -387,13 +404,13 @@ def read_traces(
         _within_span(table, it, cols)
 
     context_names: list[str] = list(cols.context)
-    input_size = _optional(table, cols.input_size, "input_size")
+    input_size = _optional(table, cols.input_size, "input_size", "input_size")
     if input_size is not None and input_size not in context_names:
         context_names.insert(0, input_size)
     context: dict[str, list[float] | list[str]] = {}
     attributes = []
     for name in context_names:
-        table.require_column(name, option="--context")
+        table.require_column(name, option=option_of("context"))
         read = context_values(table.column(name), column=name, comma=comma)
         if isinstance(read, BadCell):
             line = table.lines[read.row]

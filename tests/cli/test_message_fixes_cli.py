@@ -1,0 +1,49 @@
+"""Messages name what exists: commands and options of the CLI, the unit of --deadline."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jobcast.collect.protocol import EXECUTIONS_PATH
+from jobcast.models.training_data import TrainingSet
+from tests.cli.conftest import Jobcast
+
+
+def test_the_left_out_warning_names_real_ways_to_report_attributes(jobcast: Jobcast) -> None:
+    """Was: "the collector's params, `jobcast collect --set`", a command that never existed."""
+    data = TrainingSet(pd.DataFrame({"scale_out": [2]}), np.array([1.0]), (("size", 1),), 1)
+    (warning,) = data.warnings("pagerank")
+    commands = re.findall(r"`jobcast ([^`]+)`", warning)
+    assert commands, warning
+    for command in commands:
+        words = command.split()
+        option = next(w for w in words if w.startswith("--"))
+        code, help_text, err = jobcast(*words[: words.index(option)], "--help")
+        assert code == 0, (command, err)
+        assert f"{option} " in help_text, command
+    assert EXECUTIONS_PATH in warning
+
+
+@pytest.mark.parametrize(
+    ("command", "given", "seconds"),
+    [
+        (("configure", "--job", "j"), "10min", "600"),
+        (("configure", "--job", "j"), "2h", "7200"),
+        (("configure", "--job", "j"), "soon", "600"),
+        (("watch", "--job", "j"), "10min", "600"),
+        (("watch", "--job", "j"), "later", "900"),
+    ],
+)
+def test_a_deadline_with_a_unit_is_told_to_be_seconds(
+    jobcast: Jobcast, command: tuple[str, ...], given: str, seconds: str
+) -> None:
+    """Was: only pydantic's "unable to parse string as a number"."""
+    code, _, err = jobcast(*command, "--deadline", given)
+    message = " ".join(err.split())
+    assert code == 2 and f"'{given}' is not a number of seconds" in message, message
+    assert f"e.g. --deadline {seconds}" in message, message
+    assert "unable to parse" not in message
