@@ -95,3 +95,35 @@ def test_pulling_a_job_the_hub_has_no_shares_of_says_so(
         assert code == 0 and f"The hub at {url} has no shares of job 'nope'." in out
         code, out, _ = jobcast(*pull, "--job", "sort")
         assert code == 0 and "acme" in out
+
+
+def test_a_pull_into_a_job_with_runs_of_its_own_says_they_are_pooled(
+    jobcast: Jobcast, tmp_path: Path
+) -> None:
+    """Was: 1000 shared rows joined the 36 own runs of job sort without a word."""
+    from jobcast.app.hub import publish_dir
+    from jobcast.history.tokens import TokenStore
+    from jobcast.service import create_app
+    from tests.conftest import shared_file
+
+    share = _release(tmp_path, "share-a")
+    app = create_app(f"sqlite:///{tmp_path / 'hub.db'}")
+    store: TokenStore = app.state.tokens
+    writer = store.create("collect", organization="acme").token
+    reader = store.create("read", organization="globex").token
+    own = f"sqlite:///{tmp_path / 'own.db'}"
+    code, _, err = jobcast(
+        "import", "c3o", str(shared_file("c3o-paper", "sort.csv")), "--job", "sort", "--db", own
+    )
+    assert code == 0, err
+    with running_server(app) as url:
+        publish_dir(share, url=url, token=writer)
+        pull = ["hub", "pull", "--url", url, "--token", reader, "--job", "sort"]
+        code, _, err = jobcast(*pull, "--db", own)
+        said = " ".join(err.split())
+        assert code == 0 and "job 'sort' now holds" in said and "beside its 36 own" in said, err
+        assert "--no-include-shared" in said and "--into NAME" in said
+        # into a job of its own: nothing pooled, nothing said
+        apart = f"sqlite:///{tmp_path / 'apart.db'}"
+        code, _, err = jobcast(*pull, "--db", apart)
+        assert code == 0 and "now holds" not in err, err

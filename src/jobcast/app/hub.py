@@ -305,6 +305,25 @@ def _none_of(client: Any, url: str, job: str) -> None:
     )
 
 
+def pooled_with_own(repo: HistoryRepository, job: str, pulled: list[dict[str, Any]]) -> str | None:
+    """A note when a pull added shared executions to a job that holds executions of its own.
+
+    ``pulled`` is :func:`pull`'s answer; None when nothing was added or the job holds
+    only shared executions.
+    """
+    if not sum(int(r.get("imported") or 0) for r in pulled):
+        return None
+    own = len(repo.executions(job, include_shared=False, only_completed=False))
+    if not own:
+        return None
+    shared = len(repo.executions(job, only_completed=False)) - own
+    return (
+        f"job {job!r} now holds {shared} shared execution(s) beside its {own} own: "
+        "predict, configure and train use both (--no-include-shared leaves the shared ones "
+        "out; pull with --into NAME to keep them in a job of their own)"
+    )
+
+
 def list_remote(
     *, url: str, token: str, job: str | None = None, attributes: Sequence[str] = ()
 ) -> list[dict[str, Any]]:

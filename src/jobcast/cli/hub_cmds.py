@@ -8,7 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
-from jobcast.cli.common import DbOption, JsonOption, console, emit_json, open_repo, table
+from jobcast.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    emit_json,
+    err_console,
+    open_repo,
+    table,
+)
 
 __all__ = ["publish", "list_hub", "pull"]
 
@@ -105,7 +113,7 @@ def pull(
     as_json: JsonOption = False,
 ) -> None:
     """Import a hub's shares of a job into the history (provenance kept, each share once)."""
-    from jobcast.app.hub import check_hub_url
+    from jobcast.app.hub import check_hub_url, pooled_with_own
     from jobcast.app.hub import pull as run
 
     secret = _token(token)
@@ -120,6 +128,9 @@ def pull(
             into_job=into,
             take_over=take_over,
         )
+        pooled = pooled_with_own(repo, into or job, done)
+    if pooled is not None:
+        err_console.print(f"note: {pooled}", highlight=False)
     if not done and not as_json:  # the hub has shares of the job (else an error), not these
         console.print(
             f"None of the hub's shares of job {job!r} holds column(s) "
