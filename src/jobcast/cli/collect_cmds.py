@@ -210,12 +210,21 @@ def workloads_run(
     the same job, attributes and scale-out; when the collector refuses the reports or
     cannot be reached, the run is recorded in the local history (--db) instead, and the
     command says so and ends with exit status 1. When `jobcast watch` recorded the run
-    already, a warning says so and nothing more is written.
+    already, a warning says so and nothing more is written. A job whose executions carry
+    other attributes (a C3O trace's) is refused before anything runs: give --job NAME.
     """
     from jobcast.workloads import run_workload
-    from jobcast.workloads.record import AlreadyRecorded, record_workload, workload_context
+    from jobcast.workloads.record import (
+        AlreadyRecorded,
+        check_recordable,
+        record_workload,
+        workload_context,
+    )
 
     params = ui.parse_assignments(param, option="--param")
+    if record and collector is None:  # before minutes of Spark, not after
+        with ui.open_repo(db) as repo:
+            check_recordable(repo, job or name)
     event_log_dir.mkdir(parents=True, exist_ok=True)
 
     def show(i: int, duration: float, records: int) -> None:

@@ -12,7 +12,13 @@ from jobcast.errors import InputError, UnknownJobError
 from jobcast.history import HistoryRepository, ImportSummary
 from jobcast.workloads.base import WorkloadResult
 
-__all__ = ["AlreadyRecorded", "record_workload", "workload_attributes", "workload_context"]
+__all__ = [
+    "AlreadyRecorded",
+    "check_recordable",
+    "record_workload",
+    "workload_attributes",
+    "workload_context",
+]
 
 
 def workload_attributes(size: int, cores: int, params: Mapping[str, Any]) -> dict[str, float]:
@@ -27,6 +33,37 @@ def workload_attributes(size: int, cores: int, params: Mapping[str, Any]) -> dic
         if isinstance(value, int | float) and not isinstance(value, bool) and key != "pause_s":
             context[key] = float(value)
     return context
+
+
+#: The attributes every workload run carries (:func:`workload_attributes`).
+_ALWAYS = ("input_size", "cores")
+
+
+def check_recordable(repo: HistoryRepository, job: str) -> None:
+    """Refuse, before a run, a job whose executions are of another kind than a workload's.
+
+    A job with context attributes of which none is ``input_size`` or ``cores`` (a C3O
+    trace's ``pagerank`` with ``pages``, ``links``) would store the run with those
+    left empty and its own attributes dropped: runtime models then leave it out, and
+    progress training finds one run with iterations among hundreds without.
+
+    Raises
+    ------
+    jobcast.errors.InputError
+        Naming the job's attributes and a job name of its own to use.
+    """
+    try:
+        spec = repo.job(job)
+    except UnknownJobError:
+        return
+    names = spec.attribute_names
+    if names and not any(a in names for a in _ALWAYS):
+        raise InputError(
+            f"job {job!r} holds executions with the attributes {', '.join(names)} (not the "
+            f"{' and '.join(_ALWAYS)} a workload run records): its run would be stored with "
+            f"them empty and its own left out. Record it under a job of its own, e.g. "
+            f"--job {job}-local; nothing was run"
+        )
 
 
 def workload_context(result: WorkloadResult) -> dict[str, float]:
