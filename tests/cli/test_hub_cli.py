@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,11 +65,8 @@ def test_a_server_that_is_no_hub(jobcast: Jobcast, tmp_path: Path) -> None:
             assert "did not answer as a jobcast hub does" in err and "Traceback" not in err
 
 
-def test_pulling_a_job_the_hub_has_no_shares_of_says_so(
-    jobcast: Jobcast, tmp_path: Path
-) -> None:
-    """Was an empty table and exit status 0, for a misspelt --job too."""
-    from jobcast.app.hub import publish_dir
+def _hub(tmp_path: Path) -> tuple[Path, Any, str, str]:
+    """A released share of job sort, a hub service, a publisher's and a reader's token."""
     from jobcast.history.tokens import TokenStore
     from jobcast.service import create_app
 
@@ -77,6 +75,16 @@ def test_pulling_a_job_the_hub_has_no_shares_of_says_so(
     store: TokenStore = app.state.tokens
     writer = store.create("collect", organization="acme").token
     reader = store.create("read", organization="globex").token
+    return share, app, writer, reader
+
+
+def test_pulling_a_job_the_hub_has_no_shares_of_says_so(
+    jobcast: Jobcast, tmp_path: Path
+) -> None:
+    """Was an empty table and exit status 0, for a misspelt --job too."""
+    from jobcast.app.hub import publish_dir
+
+    share, app, writer, reader = _hub(tmp_path)
     db = f"sqlite:///{tmp_path / 'h.db'}"
     with running_server(app) as url:
         pull = ["hub", "pull", "--url", url, "--token", reader, "--db", db]
@@ -102,15 +110,9 @@ def test_a_pull_into_a_job_with_runs_of_its_own_says_they_are_pooled(
 ) -> None:
     """Was: 1000 shared rows joined the 36 own runs of job sort without a word."""
     from jobcast.app.hub import publish_dir
-    from jobcast.history.tokens import TokenStore
-    from jobcast.service import create_app
     from tests.conftest import shared_file
 
-    share = _release(tmp_path, "share-a")
-    app = create_app(f"sqlite:///{tmp_path / 'hub.db'}")
-    store: TokenStore = app.state.tokens
-    writer = store.create("collect", organization="acme").token
-    reader = store.create("read", organization="globex").token
+    share, app, writer, reader = _hub(tmp_path)
     own = f"sqlite:///{tmp_path / 'own.db'}"
     code, _, err = jobcast(
         "import", "c3o", str(shared_file("c3o-paper", "sort.csv")), "--job", "sort", "--db", own
