@@ -136,3 +136,37 @@ def test_one_run_time_column_alone_is_refused(
                            "--db", f"sqlite:///{tmp_path / 'h.db'}")  # fmt: skip
     other = "--run-finished" if given == "--run-started" else "--run-started"
     assert code == 2 and f"{given} needs {other}" in " ".join(err.split()), err
+
+
+@pytest.mark.parametrize("stamp", ["12.07.2021 19:22:18", "07/12/2021 19:22:18", "4.7.21 19:22"])
+def test_a_day_or_month_first_date_is_refused_not_guessed(
+    jobcast: Jobcast, tmp_path: Path, stamp: str
+) -> None:
+    """Was: each value's format guessed on its own, 12.07.2021 stored as 7 December and
+    13.07.2021 as 13 July in one file, with "Imported" and no word."""
+    path = tmp_path / "de.csv"
+    path.write_text(
+        "execution,iteration,duration_s,scale_out,started_at,finished_at\n"
+        "r1,0,1.0,4,2021-07-13 19:22:17,2021-07-13 19:22:18\n"
+        f"r1,1,1.0,4,{stamp},2021-07-13 19:22:20\n"
+    )
+    db = tmp_path / "h.db"
+    code, _, err = jobcast(
+        "import", "traces", str(path), "--job", "j", "--started", "started_at",
+        "--finished", "finished_at", "--db", f"sqlite:///{db}",
+    )
+    said = " ".join(err.split())
+    assert code == 2 and "line 3" in said and "'started_at'" in said, err
+    assert "is not an ISO 8601 time" in said and "year first" in said
+    assert not db.exists()
+
+
+def test_iso_times_with_a_t_a_zone_or_utc_are_read() -> None:
+    from jobcast.history.importers.iso_times import iso_time
+
+    utc = "2021-07-04 17:22:18+00:00"
+    for cell in ("2021-07-04T19:22:18+02:00", "2021-07-04 17:22:18Z", "2021-07-04 17:22:18 UTC"):
+        ts = iso_time(cell)
+        assert ts is not None and str(ts.tz_convert("UTC")) == utc, cell
+    assert iso_time("2021-07-04 19:22:18.08") is not None
+    assert iso_time("2021-13-40") is None and iso_time("2021-07-04 19:22:18 CEST") is None

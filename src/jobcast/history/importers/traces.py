@@ -11,6 +11,7 @@ import pandas as pd
 
 from jobcast.errors import ImportFormatError, InputError
 from jobcast.history.importers.cells import BadCell, comma_decimal, context_values
+from jobcast.history.importers.iso_times import ISO_HINT, iso_time
 from jobcast.history.importers.kinds import infer_attribute
 from jobcast.history.importers.tabular import RawTable, parse_number, read_table
 from jobcast.history.importers.units import DURATION_UNITS
@@ -84,14 +85,11 @@ def _times(
                 line=line,
                 column=column,
             )
-        try:
-            ts: pd.Timestamp | None = pd.Timestamp(cell)
-        except (ValueError, TypeError):
-            ts = None
-        if ts is None or pd.isna(ts):
+        ts = iso_time(cell)
+        if ts is None:
             raise ImportFormatError(
                 table.path,
-                f"{cell!r} is not a timestamp; use ISO format like 2021-07-04 19:22:18.08",
+                f"{cell!r} is not an ISO 8601 time; {ISO_HINT}",
                 line=line,
                 column=column,
             )
