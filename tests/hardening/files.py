@@ -70,5 +70,8 @@ def write_files(folder: Path) -> None:
     for name, content in TEXT.items():
         (folder / name).write_text(content, encoding="utf-8")
     (folder / "latin1.csv").write_bytes("a,t\n\xe9t\xe9,2\n".encode("latin-1"))
+    (folder / "runs.csv.gz").write_bytes(gzip.compress(b"a,t\n1,2\n"))
+    (folder / "utf16.csv").write_bytes("a,t\n1,2\n".encode("utf-16"))
+    (folder / "book.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(128, 256)))
     (folder / "log.gz").write_bytes(gzip.compress(b'{"Event":"SparkListenerLogStart"}\n'))
     (folder / "log.lz4").write_bytes(b"garbage")

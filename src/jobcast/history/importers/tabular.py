@@ -86,8 +86,30 @@ def checked_file(path: str | Path) -> Path:
     return p
 
 
+#: What a file that is not text starts with, and how to make a CSV of it.
+_NOT_TEXT = (
+    (b"\x1f\x8b", "gzip-compressed, not text: decompress it first (zcat FILE | jobcast ... -)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed, not text: decompress it first (zstdcat FILE | ...)"),
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?): export the sheet as UTF-8 CSV"),
+    (b"\xff\xfe", "UTF-16 text, not UTF-8: save it as UTF-8 CSV"),
+    (b"\xfe\xff", "UTF-16 text, not UTF-8: save it as UTF-8 CSV"),
+)
+
+
 def not_utf8(p: Path, e: UnicodeDecodeError) -> ImportFormatError:
-    """The error for a file that is not UTF-8 text."""
+    """The error for a file that is not UTF-8 text (naming compression or UTF-16)."""
+    head = b""
+    try:  # the file's own start (a chunk read later may be anywhere in it)
+        if p.is_file():
+            with p.open("rb") as f:
+                head = f.read(4)
+    except OSError:
+        pass
+    if not head and isinstance(e.object, bytes | bytearray):  # standard input's first chunk
+        head = bytes(e.object[:4])
+    for magic, what in _NOT_TEXT:
+        if head.startswith(magic):
+            return ImportFormatError(str(p), f"the file is {what}")
     return ImportFormatError(str(p), f"not UTF-8 text (byte {e.start}); save the file as UTF-8 CSV")
 
 
