@@ -23,6 +23,8 @@ TEXT: dict[str, str] = {
     "empty.csv": "",
     "header.csv": "a,t\n",
     "fields.csv": "a,t\n1,2\n3\n",
+    "underscore.csv": "a,t\n1,368\n2,3_6_8\n",  # float() reads 3_6_8 as 368
+    "wide_digits.csv": "a,t\n1,368\n2,\uff14\n",  # a full-width 4
     "good.csv": "a,t\n1,10\n2,20\n",
     "rt_text.csv": "a,t\n1,10\n2,abc\n",
     "rt_neg.csv": "a,t\n1,-5\n",

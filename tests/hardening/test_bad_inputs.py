@@ -64,6 +64,8 @@ CASES = [
     _csv("field-count", "fields.csv", "line 3", "--sep"),
     _csv("not-utf8", "latin1.csv", "not UTF-8", "save the file"),
     _csv("gzip-csv", "runs.csv.gz", "gzip-compressed", "zcat"),
+    _csv("underscore-number", "underscore.csv", "line 3", "'3_6_8'", "underscore"),
+    _csv("full-width-digit", "wide_digits.csv", "line 3", "not an ascii digit"),
     _csv("utf16-csv", "utf16.csv", "UTF-16", "save it as UTF-8"),
     _csv("xlsx", "book.xlsx", "zip archive", "export the sheet"),
     _c("no-runtime-col", f"{C}|{{d}}/good.csv|--job|j|--runtime|nope", "'nope'", "--runtime"),

@@ -91,7 +91,11 @@ def cell_number(cell: str, *, comma: bool = False) -> float | None:
     """The number ``cell`` holds (NaN and infinities included), or None for text.
 
     With ``comma`` (``--decimal ,``), a decimal comma reads as a point; a point still does.
+    Only ASCII digits count: Python's ``float`` also reads ``1_0`` as 10 and full-width
+    or Arabic-Indic digits, so a typo became a value without a word.
     """
+    if "_" in cell or not cell.isascii():
+        return None
     try:
         return float(cell.replace(",", ".", 1) if comma and "," in cell else cell)
     except ValueError:
@@ -131,6 +135,11 @@ def bad_cell(text: str, *, column: str, what: str, comma: bool = False) -> str:
         return (
             f"{what} {text!r} is the column's name: this line repeats the header "
             "(files joined with their headers?); remove it"
+        )
+    if "_" in text or not text.isascii():
+        return (
+            f"{what} {text!r} holds an underscore or a character that is not an ASCII "
+            f"digit; write it as {example}"
         )
     if not comma and _DECIMAL_COMMA.match(text):
         return (
