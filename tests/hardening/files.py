@@ -77,3 +77,10 @@ def write_files(folder: Path) -> None:
     (folder / "book.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(128, 256)))
     (folder / "log.gz").write_bytes(gzip.compress(b'{"Event":"SparkListenerLogStart"}\n'))
     (folder / "log.lz4").write_bytes(b"garbage")
+    # an event log whose application start holds a byte that is no UTF-8 (line 2)
+    (folder / "app-damaged").write_bytes(
+        b'{"Event":"SparkListenerLogStart","Spark Version":"4.0.0"}\n'
+        b'{"Event":"SparkListenerApplicationStart","App Name":"p\xff\xfer",'
+        b'"App ID":"app-1","Timestamp":1700000000000}\n'
+        b'{"Event":"SparkListenerApplicationEnd","Timestamp":1700000001000}\n'
+    )

@@ -184,6 +184,10 @@ CASES = [
         "new directory",
     ),
     _c("eventlog-gzip", "import|eventlog|{d}/log.gz|--job|j", "gzip", "decompress"),
+    _c(
+        "eventlog-damaged-start", "import|eventlog|{d}/app-damaged|--job|j", "app-damaged",
+        "line 2", "UnicodeDecodeError", "damaged",
+    ),
     _c("eventlog-bad-lz4", "import|eventlog|{d}/log.lz4|--job|j", "log.lz4", "lz4"),
     _c("dool-twice", "import|dool|{d}/dool.csv|--job|sort|--execution|e1", "stored already"),
 ]

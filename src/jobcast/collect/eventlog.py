@@ -162,9 +162,23 @@ def _no_start(parser: EventLogParser, source: EventLogSource) -> ImportFormatErr
         return ImportFormatError(
             parser.name, f"no SparkListenerApplicationStart event{packed} ({read})"
         )
+    if _damaged(parser):
+        assert parser.first_corrupt is not None
+        line, why = parser.first_corrupt
+        return ImportFormatError(
+            parser.name,
+            f"no SparkListenerApplicationStart event could be read: {parser.corrupt_lines} "
+            f"line(s) are damaged, the first at line {line} ({why}), and it may have held "
+            "it; a log damaged there cannot be imported (is this a Spark event log?)",
+        )
     return ImportFormatError(
         parser.name, "no SparkListenerApplicationStart event; is this a Spark event log?"
     )
+
+
+def _damaged(parser: EventLogParser) -> bool:
+    """Whether the log holds Spark events beside lines that could not be read."""
+    return parser.first_corrupt is not None and parser.lines > parser.corrupt_lines
 
 
 def _read(
@@ -253,7 +267,9 @@ def read_event_logs(
             base = done
             cb = None if callback is None else (lambda n, base=base: callback(base + n))
             try:
-                _, result = _read(source, iterations, cb)
+                parser, result = _read(source, iterations, cb)
+                if result is None and not source.in_progress and _damaged(parser):
+                    raise _no_start(parser, source)  # a log, damaged where its start was
             except ImportFormatError as e:
                 _raise_renamed(e, names)
             shown = _origin(str(source.path), names)

@@ -106,6 +106,8 @@ class EventLogParser:
         self.labels = JobLabels()
         self.lines = 0
         self.corrupt_lines = 0
+        #: the first line skipped and why (a damaged start event explains a log "without" one)
+        self.first_corrupt: tuple[int, str] | None = None
         self.app_id: str | None = None
         self.app_name = ""
         self.spark_version: str | None = None
@@ -178,6 +180,8 @@ class EventLogParser:
 
     def _corrupt(self, why: str) -> None:
         self.corrupt_lines += 1
+        if self.first_corrupt is None:
+            self.first_corrupt = (self.lines, why)
         logger.debug("%s: line %d skipped (%s)", self.name, self.lines, why)
 
     # -- results -------------------------------------------------------------------------
