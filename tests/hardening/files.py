@@ -84,3 +84,13 @@ def write_files(folder: Path) -> None:
         b'"App ID":"app-1","Timestamp":1700000000000}\n'
         b'{"Event":"SparkListenerApplicationEnd","Timestamp":1700000001000}\n'
     )
+    # a Spark job that completes before its submission (a damaged log)
+    (folder / "app-backwards").write_bytes(
+        b'{"Event":"SparkListenerApplicationStart","App Name":"p",'
+        b'"App ID":"app-2","Timestamp":1700000000000}\n'
+        b'{"Event":"SparkListenerJobStart","Job ID":0,"Submission Time":1700000001000,'
+        b'"Stage IDs":[0],"Properties":{}}\n'
+        b'{"Event":"SparkListenerJobEnd","Job ID":0,"Completion Time":1600000002194,'
+        b'"Job Result":{"Result":"JobSucceeded"}}\n'
+        b'{"Event":"SparkListenerApplicationEnd","Timestamp":1700000009000}\n'
+    )

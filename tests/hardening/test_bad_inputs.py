@@ -188,6 +188,10 @@ CASES = [
         "eventlog-damaged-start", "import|eventlog|{d}/app-damaged|--job|j", "app-damaged",
         "line 2", "UnicodeDecodeError", "damaged",
     ),
+    _c(
+        "eventlog-job-ends-first", "import|eventlog|{d}/app-backwards|--job|j",
+        "app-backwards", "before their submission", "damaged",
+    ),
     _c("eventlog-bad-lz4", "import|eventlog|{d}/log.lz4|--job|j", "log.lz4", "lz4"),
     _c("dool-twice", "import|dool|{d}/dool.csv|--job|sort|--execution|e1", "stored already"),
 ]

@@ -245,6 +245,14 @@ class EventLogParser:
             if not self.rule.keeps(it.label):
                 continue
             span = it.last_complete - it.first_submit
+            if span < 0:
+                raise ImportFormatError(
+                    self.name,
+                    f"iteration {it.label!r}: its Spark job(s) complete at "
+                    f"{ms_to_datetime(it.last_complete).isoformat()}, before their submission "
+                    f"at {ms_to_datetime(it.first_submit).isoformat()}: the log is damaged "
+                    "(or the driver's clock jumped back); copy it again from the cluster",
+                )
             scale_out = self.executors.scale_out(it.first_submit, it.last_complete)
             rows.append(
                 {
