@@ -107,8 +107,9 @@ def test_budget_refuses_and_writes_nothing(setup: tuple[str, Path], tmp_path: Pa
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        (["--epsilon", "0"], PrivacyError),
-        (["--epsilon", "-1"], PrivacyError),
+        # bad input, exit 2 like --rows 0 (was a PrivacyError, exit 1)
+        (["--epsilon", "0"], InputError),
+        (["--epsilon", "-1"], InputError),
         (["--epsilon", "1", "--rows", "0"], InputError),
         ([], InputError),
     ],

@@ -136,8 +136,11 @@ def share(
     """
     from jobcast.app.share import release
     from jobcast.errors import ReleaseAbortedError
+    from jobcast.history.values import check_epsilon
     from jobcast.privacy.registry import DEFAULT_METHOD
 
+    if epsilon is not None:  # a bad --epsilon is bad input (exit 2), before any work
+        check_epsilon(epsilon, what="--epsilon", hint="ε = 0.1 to 10 is the useful range")
     try:
         with ui.open_repo(db, existing=True) as repo:
             info = release(
