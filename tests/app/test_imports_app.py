@@ -48,3 +48,19 @@ def test_eventlog_results_say_what_became_of_each_run(
     )
     assert (left.status, left.skipped, left.iterations) == ("left out", True, 0)
     assert left.warnings and "left out" in left.warnings[0]
+
+
+def test_an_application_without_spark_jobs_is_stored_with_a_word(
+    repo: HistoryRepository, tmp_path: Path
+) -> None:
+    """Was: stored as a completed run with 0 iterations and nothing said."""
+    log = tmp_path / "app-nojobs"
+    log.write_bytes(
+        b'{"Event":"SparkListenerApplicationStart","App Name":"p",'
+        b'"App ID":"app-9","Timestamp":1700000000000}\n'
+        b'{"Event":"SparkListenerApplicationEnd","Timestamp":1700000009000}\n'
+    )
+    (result,) = import_eventlogs(repo, [log], job="nj")
+    assert result.status == "recorded" and result.iterations == 0
+    (warning,) = result.warnings
+    assert "ran no Spark job" in warning and "stored with its runtime" in warning

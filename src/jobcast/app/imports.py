@@ -363,6 +363,11 @@ def import_eventlogs(
                 )
             continue
         loop = hidden_loop(imp.iterations["duration_s"].tolist(), imp.iterations["tasks"].tolist())
+        if loop is None and imp.run.completed and imp.iterations.empty:
+            loop = (
+                "the application ran no Spark job: stored with its runtime and no "
+                "iterations (runtime models use it; progress estimation learns nothing from it)"
+            )
         result = EventLogResult(
             path=where,
             job=name,
