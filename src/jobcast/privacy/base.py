@@ -45,6 +45,16 @@ def check_rows(n_rows: Any) -> int:
     return int(n_rows)
 
 
+#: What a release's noisy row count (a DP output it paid for) may say, and why rows are
+#: left out: the one wording of the refusal and of the warning of a release that went ahead.
+_FEW_INSIDE = (
+    "The release's noisy row count (a DP output it paid for) says that only a handful of "
+    "executions may lie inside the declared domain"
+)
+_LEFT_OUT_EXAMPLES = (
+    "(a runtime in minutes below a 10 s bound, a scale-out off the grid, an undeclared category)"
+)
+
 #: Public placeholder bounds of the refusal's example (valid JSON the domain check accepts).
 _EXAMPLE_BOUNDS = {"type": "numeric", "lower": 1, "upper": 1000000, "log": True}
 
@@ -76,14 +86,12 @@ def collapsed_error(
     )
     cause = {
         True: (
-            ". The release's noisy row count (a DP output it paid for) says that only a "
-            "handful of executions may lie inside the declared domain, so these columns "
-            "need not be at fault: rows with a value outside ANY declared column's domain "
-            "(a runtime in minutes below a 10 s bound, a scale-out off the grid, an "
-            "undeclared category) are left out, and which column leaves them out cannot be "
-            "told without reading them. Check the units and the declared bounds, grids and "
-            "categories of every column first (runtimes in seconds); if the job simply has "
-            "few executions, declare bounds for the columns named"
+            f". {_FEW_INSIDE}, so these columns need not be at fault: rows with a value "
+            f"outside ANY declared column's domain {_LEFT_OUT_EXAMPLES} are left out, and "
+            "which column leaves them out cannot be told without reading them. Check the "
+            "units and the declared bounds, grids and categories of every column first "
+            "(runtimes in seconds); if the job simply has few executions, declare bounds "
+            "for the columns named"
         ),
         False: "",
         None: (
@@ -110,12 +118,10 @@ def few_rows_warning(method: str) -> str:
     Reading the count is post-processing (a DP output the release paid for).
     """
     return (
-        f"{method}: the release's noisy row count (a DP output it paid for) says that only "
-        "a handful of executions may lie inside the declared domain, so the share may be "
-        "mostly noise. Rows with a value outside any declared column's domain are left "
-        "out (a runtime in minutes below a 10 s bound, a scale-out off the grid, an "
-        "undeclared category): check the units and the declared bounds, grids and "
-        "categories of every column (runtimes in seconds)"
+        f"{method}: {_FEW_INSIDE[0].lower()}{_FEW_INSIDE[1:]}, so the share may be mostly "
+        f"noise. Rows with a value outside any declared column's domain {_LEFT_OUT_EXAMPLES} "
+        "are left out: check the units and the declared bounds, grids and categories of "
+        "every column (runtimes in seconds)"
     )
 
 
