@@ -47,3 +47,23 @@ def test_a_deadline_with_a_unit_is_told_to_be_seconds(
     assert code == 2 and f"'{given}' is not a number of seconds" in message, message
     assert f"e.g. --deadline {seconds}" in message, message
     assert "unable to parse" not in message
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "given", "seconds"),
+    [
+        (("watch", "--job", "j"), "--interval", "2s", "2"),
+        (("watch", "--job", "j"), "--timeout", "10min", "600"),
+        (("watch", "--job", "j"), "--warn-after", "1h", "3600"),
+        (("agent", "--collector", "http://127.0.0.1:9"), "--interval", "500ms", "0.5"),
+        (("serve",), "--watch-interval", "1min", "60"),
+    ],
+)
+def test_every_option_in_seconds_names_its_unit(
+    jobcast: Jobcast, command: tuple[str, ...], option: str, given: str, seconds: str
+) -> None:
+    """Was: typer's generic "is not a valid float" for --interval and --timeout."""
+    code, _, err = jobcast(*command, option, given)
+    message = " ".join(err.split())
+    assert code == 2 and f"'{given}' is not a number of seconds" in message, message
+    assert f"e.g. {option} {seconds}" in message, message

@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from jobcast.cli.common import DbOption, IterationsOption, JsonOption, console
+from jobcast.cli.common import (
+    DbOption,
+    IterationsOption,
+    JsonOption,
+    console,
+    seconds_parser,
+)
 
 __all__ = ["serve", "import_history_server", "import_remote"]
 
@@ -56,7 +62,11 @@ def serve(
         typer.Option(help="Job name for applications found in --source (default: app name)."),
     ] = None,
     watch_interval: Annotated[
-        float, typer.Option(help="Seconds between passes over running executions and sources.")
+        float,
+        typer.Option(
+            help="Seconds between passes over running executions and sources.",
+            parser=seconds_parser("--watch-interval", example="5"),
+        ),
     ] = 5.0,
     model_workers: Annotated[
         int,

@@ -138,17 +138,27 @@ def watch(
             parser=seconds_parser("--deadline", example="900"),
         ),
     ] = None,
-    interval: Annotated[float, typer.Option(help="Seconds between polls (> 0).")] = 1.0,
+    interval: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between polls (> 0).",
+            parser=seconds_parser("--interval", example="1"),
+        ),
+    ] = 1.0,
     timeout: Annotated[
         float | None,
         typer.Option(
             help="Give up after this many seconds (> 0), also how long to wait for the UI "
-            "or the log to appear (without it: no limit, and 300 s for them to appear)."
+            "or the log to appear (without it: no limit, and 300 s for them to appear).",
+            parser=seconds_parser("--timeout", example="3600"),
         ),
     ] = None,
     warn_after: Annotated[
         float,
-        typer.Option(help="Warn when no iteration was seen after this many seconds (>= 0)."),
+        typer.Option(
+            help="Warn when no iteration was seen after this many seconds (>= 0).",
+            parser=seconds_parser("--warn-after", example="60"),
+        ),
     ] = 60.0,
     record: Annotated[
         bool, typer.Option("--record/--no-record", help="Store the run when it ends.")
