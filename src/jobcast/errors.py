@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 __all__ = [
     "JobcastError",
     "InputError",
@@ -21,6 +24,7 @@ __all__ = [
     "ReleaseRefusedError",
     "ReleaseAbortedError",
     "MissingExtraError",
+    "missing_path_reason",
 ]
 
 
@@ -149,3 +153,22 @@ class MissingExtraError(JobcastError, ImportError):
             f"{purpose} needs the optional package {package!r}. "
             f"Install it with: pip install 'jobcast[{extra}]' (or `make install` in a checkout)."
         )
+
+
+def missing_path_reason(path: str | os.PathLike[str], missing: str) -> str:
+    """Why ``path`` cannot be opened when it is not there: ``missing`` unless it is a link.
+
+    A symbolic link whose target is gone, or that loops, "exists" for neither
+    ``os.path.exists`` nor the reader, so the message says what the link is instead of
+    "no such file" (which sends the user looking for a file they can see in ``ls``).
+    """
+    p = Path(path)
+    if not p.is_symlink():
+        return missing
+    try:
+        p.resolve(strict=True)
+    except RuntimeError:
+        return "is a symbolic link that loops (it leads back to itself); fix or remove the link"
+    except OSError:
+        return f"is a symbolic link to {os.readlink(p)}, which does not exist; fix the link"
+    return missing

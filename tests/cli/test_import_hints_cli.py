@@ -31,9 +31,7 @@ def test_c3o_reads_stdin_in_the_unit_given(
     assert code == 0 and json.loads(out)["predictions"] == [270.0]
 
 
-def test_short_runtimes_and_a_scale_out_column_are_hinted(
-    jobcast: Jobcast, tmp_path: Path
-) -> None:
+def test_short_runtimes_and_a_scale_out_column_are_hinted(jobcast: Jobcast, tmp_path: Path) -> None:
     """Was: runtimes in minutes and a 'nodes' column imported without a word."""
     db = f"sqlite:///{tmp_path / 'h.db'}"
     path = tmp_path / "minutes.csv"
@@ -48,3 +46,27 @@ def test_short_runtimes_and_a_scale_out_column_are_hinted(
                            "--scale-out", "nodes", "--db", db, "--json")  # fmt: skip
     (warning,) = json.loads(out)["warnings"]
     assert "every distributed run (scale-out > 1) took under 10 s" in warning
+
+
+@pytest.mark.parametrize(
+    "command", [("c3o", "--job", "j"), ("traces", "--job", "j"), ("eventlog",)]
+)
+def test_a_broken_link_is_named_as_one(
+    jobcast: Jobcast, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Was: "no such file" for a link the user can see in ``ls``; nothing is created."""
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "dangling").symlink_to("gone.csv")
+    db = tmp_path / "h.db"
+    kind, *rest = command
+    code, _, err = jobcast("import", kind, str(tmp_path / "loop"), *rest, "--db", f"sqlite:///{db}")
+    assert code == 2 and "symbolic link that loops" in err, err
+    code, _, err = jobcast(
+        "import", kind, str(tmp_path / "dangling"), *rest, "--db", f"sqlite:///{db}"
+    )
+    assert code == 2 and "symbolic link to gone.csv, which does not exist" in err, err
+    code, _, err = jobcast(
+        "import", kind, str(tmp_path / "absent"), *rest, "--db", f"sqlite:///{db}"
+    )
+    assert code == 2 and "no such file" in err and "symbolic" not in err, err
+    assert not db.exists()

@@ -456,8 +456,7 @@ def parse_name_list(items: Sequence[str] | None, *, option: str) -> list[str] | 
         parts = [p.strip() for p in item.split(",")]
         if not all(parts):
             raise InputError(
-                f"{option} {item!r} has an empty entry; write names like a,b (or repeat "
-                f"{option})"
+                f"{option} {item!r} has an empty entry; write names like a,b (or repeat {option})"
             )
         for part in parts:
             if part not in out:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from jobcast.errors import ImportFormatError
+from jobcast.errors import ImportFormatError, missing_path_reason
 
 __all__ = [
     "EventLogSource",
@@ -45,6 +45,7 @@ _MAGIC = {
     b"LZ4Block": "lz4",
 }
 _EVENTS_FILE = re.compile(r"^events_(\d+)_(.+?)(\.[a-z0-9]+)?(\.inprogress)?$")
+_NO_SUCH_PATH = "no such file or folder; give a Spark event-log path"
 _LZ4_MAGIC = b"LZ4Block"
 _LZ4_HEADER = struct.Struct("<BiiI")  # token, compressed length, original length, checksum
 _LZ4_RAW = 0x10
@@ -120,7 +121,7 @@ def resolve_event_log(path: str | Path) -> EventLogSource:
     """
     p = Path(path)
     if not p.exists():
-        raise ImportFormatError(str(p), "no such file or folder; give a Spark event-log path")
+        raise ImportFormatError(str(p), missing_path_reason(p, _NO_SUCH_PATH))
     if p.is_file():
         _check_codec(p)
         return EventLogSource(p, (p,), p.name.endswith(INPROGRESS))
@@ -169,7 +170,7 @@ def find_event_logs(path: str | Path) -> list[EventLogSource]:
     """
     p = Path(path)
     if not p.exists():
-        raise ImportFormatError(str(p), "no such file or folder; give a Spark event-log path")
+        raise ImportFormatError(str(p), missing_path_reason(p, _NO_SUCH_PATH))
     if _just_created(p):
         logger.warning("%s: %s", p, LEFT_OUT)
         return []

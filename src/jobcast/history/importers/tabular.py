@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jobcast.errors import ImportFormatError, InputError
+from jobcast.errors import ImportFormatError, InputError, missing_path_reason
 from jobcast.history.importers.cells import bad_cell, cell_number, check_separator
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def checked_file(path: str | Path) -> Path:
     if p.is_dir():
         raise ImportFormatError(str(p), "is a directory, not a file; pass the trace file itself")
     if not p.is_file():
-        raise ImportFormatError(str(p), "no such file; check the path")
+        raise ImportFormatError(str(p), missing_path_reason(p, "no such file; check the path"))
     return p
 
 
