@@ -170,6 +170,10 @@ def test_history_server(runs: list[dict[str, Any]], history_server: str, db_url:
         skipped = {d["execution"] for d in done if d["skipped"]}
         assert skipped == {r["app_id"] for r in kmeans}
         assert {d["status"] for d in done if d["skipped"]} == {"already there"}
+        # a run skipped as held says how many iterations the history holds of it (was 0)
+        held = {d["execution"]: d["iterations"] for d in only}
+        assert all(n > 0 for n in held.values()), held
+        assert {d["execution"]: d["iterations"] for d in done if d["skipped"]} == held
         for r in runs:
             if r["name"] == "kmeans":
                 continue

@@ -17,7 +17,7 @@ from jobcast.history import (
     ImportSummary,
     JobSpec,
 )
-from jobcast.history.execution_reads import iteration_counts
+from jobcast.history.execution_reads import held_iterations
 from jobcast.history.importers import read_c3o, read_executions
 from jobcast.history.importers.hints import import_hints, trace_hints
 from jobcast.history.importers.traces import TraceColumns, read_traces
@@ -356,9 +356,14 @@ def import_eventlogs(
                 logger.warning(left)
                 pending.append(
                     EventLogResult(
-                        path=where, job=name, execution=imp.run.app_id, iterations=0,
-                        completed=imp.run.completed, corrupt_lines=imp.corrupt_lines,
-                        skipped=True, warnings=(left,),
+                        path=where,
+                        job=name,
+                        execution=imp.run.app_id,
+                        iterations=0,
+                        completed=imp.run.completed,
+                        corrupt_lines=imp.corrupt_lines,
+                        skipped=True,
+                        warnings=(left,),
                     )  # fmt: skip
                 )
             continue
@@ -437,13 +442,11 @@ def _with_held_iterations(
     repo: HistoryRepository, results: list[EventLogResult]
 ) -> list[EventLogResult]:
     """Results of runs skipped as held already, given the iterations the history holds."""
-    held: dict[str, set[str]] = {}
-    for r in results:
-        if r.status == "already there":
-            held.setdefault(r.job, set()).add(r.execution)
-    counts = {job: iteration_counts(repo, job, ids) for job, ids in held.items()}
+    held = held_iterations(
+        repo, [(r.job, r.execution) for r in results if r.status == "already there"]
+    )
     return [
-        replace(r, iterations=counts[r.job].get(r.execution, 0))
+        replace(r, iterations=held.get((r.job, r.execution), 0))
         if r.status == "already there"
         else r
         for r in results

@@ -27,6 +27,7 @@ from jobcast.collect.remote import fetch_remote_log, list_remote_logs
 from jobcast.collect.rest import SparkRestError, SparkRestFollower
 from jobcast.errors import InputError, JobcastError, UnknownJobError
 from jobcast.history import HistoryRepository, JobSpec
+from jobcast.history.execution_reads import held_iterations
 from jobcast.history.importers.kinds import live_context, live_job_spec
 
 __all__ = ["import_history_server", "import_remote_eventlogs", "SourceFollower"]
@@ -147,7 +148,22 @@ def import_history_server(
                 "status": r.status,
             }
         )
-    return out
+    return _with_held_iterations(repo, out)
+
+
+def _with_held_iterations(
+    repo: HistoryRepository, entries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``entries`` with the iterations the history holds of each run skipped as held."""
+    held = held_iterations(
+        repo, [(e["job"], e["execution"]) for e in entries if e["status"] == "already there"]
+    )
+    return [
+        {**e, "iterations": held.get((e["job"], e["execution"]), 0)}
+        if e["status"] == "already there"
+        else e
+        for e in entries
+    ]
 
 
 def import_remote_eventlogs(

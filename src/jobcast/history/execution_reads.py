@@ -25,6 +25,7 @@ __all__ = [
     "stored_executions",
     "job_runs",
     "iteration_counts",
+    "held_iterations",
     "find_execution",
     "execution_with_iterations",
     "finished_version",
@@ -247,6 +248,23 @@ def iteration_counts(
     )
     with repo.transaction() as s:
         return {str(ext): int(n) for ext, n in s.execute(q)}
+
+
+def held_iterations(
+    repo: RepositoryBase, runs: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Stored iterations of each ``(job, external_id)`` in ``runs`` (one query per job).
+
+    Runs the history does not hold are left out of the answer.
+    """
+    by_job: dict[str, set[str]] = {}
+    for job, external_id in runs:
+        by_job.setdefault(job, set()).add(external_id)
+    return {
+        (job, ext): n
+        for job, ids in by_job.items()
+        for ext, n in iteration_counts(repo, job, ids).items()
+    }
 
 
 def _id_matches(external_id: str) -> Any:
