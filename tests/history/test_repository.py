@@ -245,3 +245,32 @@ def test_sqlite_uses_wal(sqlite_repo: HistoryRepository) -> None:
     with sqlite_repo.engine.connect() as conn:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
     assert mode == "wal"
+
+
+def test_two_imports_creating_one_job_at_once_both_land(repo: HistoryRepository) -> None:
+    """Was: the second failed with "another import created this job at the same time"."""
+    import threading
+    import time
+
+    spec = _spec("new")
+    results: list[object] = []
+
+    def second() -> None:
+        try:
+            results.append(repo.import_executions(_table(spec, 2)))
+        except Exception as e:  # noqa: BLE001 - the failure is what is asserted
+            results.append(e)
+
+    with repo.transaction() as s:  # the first import, between creating the job and commit
+        _, created = repo._ensure_job(s, spec)
+        assert created
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)
+        assert not results, "the second import did not wait for the job's creation"
+    thread.join(timeout=30)
+    (summary,) = results
+    assert not isinstance(summary, Exception), summary
+    assert summary.executions == 2 and not summary.created_job
+    assert [j.name for j in repo.list_jobs()] == ["new"]
+    assert len(repo.executions("new")) == 2

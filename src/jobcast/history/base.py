@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,6 +25,7 @@ from jobcast.history.database import (
     new_sqlite_file,
     resolve_url,
 )
+from jobcast.history.locks import hold_write_lock
 from jobcast.history.records import Attribute, AttributeKind, JobSpec, JobSummary
 from jobcast.history.schema import AttributeRow, JobRow
 from jobcast.lean import JOB_LISTING, assemble_jobs, migration_heads
@@ -159,6 +161,11 @@ class RepositoryBase:
     def _ensure_job(self, s: Session, spec: JobSpec) -> tuple[JobRow, bool]:
         row = s.scalar(select(JobRow).where(JobRow.name == spec.name))
         if row is None:
+            # two imports creating one job at once: the second waits for the first to
+            # commit and then imports into the job it created (was: a unique-name error)
+            hold_write_lock(s.connection(), key=_job_lock_key(spec.name), table="jobs")
+            row = s.scalar(select(JobRow).where(JobRow.name == spec.name))
+        if row is None:
             check_new_job_name(spec.name)
             row = JobRow(
                 name=spec.name,
@@ -189,3 +196,12 @@ class RepositoryBase:
         """Remove a job with all its executions, iterations and ledger."""
         with self.transaction() as s:
             s.delete(self._job_row(s, name))
+
+
+#: PostgreSQL advisory locks of job creation: this prefix, then the name's CRC-32.
+_PG_JOB_LOCK = 0x6A6A6F62  # "jjob" (the ledger's lock is "jobc")
+
+
+def _job_lock_key(name: str) -> int:
+    """The advisory lock key of creating job ``name`` (other jobs' creations do not wait)."""
+    return (_PG_JOB_LOCK << 32) | zlib.crc32(name.encode("utf-8"))
