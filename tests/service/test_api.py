@@ -60,6 +60,23 @@ def test_running_executions_and_their_eta(db_url: str) -> None:
         assert c.get("/api/v1/jobs/nope/executions").status_code == 404
 
 
+def test_execution_listings_come_in_pages(db_url: str) -> None:
+    """Was: every execution in one answer (69 MB for 300,000 runs)."""
+    _running(db_url)  # 6 finished runs and one running
+    with TestClient(create_app(db_url, settings=ServiceSettings(anonymous_read=True))) as c:
+        everything = c.get("/api/v1/executions").json()
+        assert len(everything["executions"]) == 7 and everything["next_offset"] is None
+        ids, offset = [], 0
+        while offset is not None:
+            page = c.get("/api/v1/jobs/loop/executions", params={"limit": 3, "offset": offset})
+            assert page.status_code == 200
+            ids += [e["id"] for e in page.json()["executions"]]
+            offset = page.json()["next_offset"]
+        assert ids == [e["id"] for e in everything["executions"]]  # newest first, each once
+        for bad in ({"limit": 0}, {"limit": 10_001}, {"offset": -1}):
+            assert c.get("/api/v1/executions", params=bad).status_code == 422
+
+
 def test_predict_and_configure(db_url: str) -> None:
     with HistoryRepository(db_url) as repo:
         repo.import_executions(read_c3o(shared_file("c3o-paper", "sort.csv"), job="sort"))

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "State",
     "list_executions",
+    "execution_page",
     "execution_record",
     "execution_iterations",
     "running_job",
@@ -73,6 +74,7 @@ def list_executions(
     job: str | None = None,
     state: State = "all",
     limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Executions as records (newest first), optionally of one job and in one state.
 
@@ -86,10 +88,30 @@ def list_executions(
         ``running`` (started, no finish and no runtime yet), ``finished`` or ``all``.
     limit
         At most this many records.
+    offset
+        Skip this many of the newest first.
     """
     if state not in ("running", "finished", "all"):
         raise InputError(f"state must be running, finished or all, got {state!r}")
-    return [_record(e) for e in stored_executions(repo, job=job, state=state, limit=limit)]
+    found = stored_executions(repo, job=job, state=state, limit=limit, offset=offset)
+    return [_record(e) for e in found]
+
+
+def execution_page(
+    repo: HistoryRepository,
+    *,
+    job: str | None = None,
+    state: State = "all",
+    limit: int = 1000,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """One page of :func:`list_executions`: ``executions`` and ``next_offset``.
+
+    ``next_offset`` is the ``offset`` of the next page, None on the last one.
+    """
+    found = list_executions(repo, job=job, state=state, limit=limit + 1, offset=offset)
+    more = len(found) > limit
+    return {"executions": found[:limit], "next_offset": offset + limit if more else None}
 
 
 def _running(e: StoredExecution, external_id: str) -> None:

@@ -104,6 +104,7 @@ def stored_executions(
     job: str | None = None,
     state: State = "all",
     limit: int | None = None,
+    offset: int = 0,
 ) -> list[StoredExecution]:
     """Executions, newest first, optionally of one job and in one state.
 
@@ -118,6 +119,8 @@ def stored_executions(
         (checked by the caller).
     limit
         At most this many.
+    offset
+        Skip this many of the newest first (a page of a long listing).
 
     Raises
     ------
@@ -138,6 +141,8 @@ def stored_executions(
     q = q.order_by(ExecutionRow.id.desc())
     if limit is not None:
         q = q.limit(limit)
+    if offset:
+        q = q.offset(offset)
     with repo.transaction() as s:
         return [_stored(name, e) for name, e in s.execute(q)]
 

@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from jobcast.app.jobs import summarize
 from jobcast.app.service_reads import (
     execution_iterations,
+    execution_page,
     execution_record,
     job_version,
-    list_executions,
 )
 from jobcast.history import HistoryRepository
 from jobcast.service.answers import eta_record, jsonable
@@ -24,6 +24,10 @@ from jobcast.service.settings import ServiceSettings
 from jobcast.service.watch import Watcher
 
 __all__ = ["jsonable", "eta_record", "api_router"]
+
+#: Executions per page of the listings unless ``limit`` says otherwise, and at most.
+PAGE_ROWS = 1000
+MAX_PAGE_ROWS = 10_000
 
 #: ``?job=NAME``: the job whose execution an id names (ids are unique within a job only).
 JobQuery = Annotated[
@@ -76,19 +80,25 @@ def api_router(
     def job_executions(
         job: str,
         state: Literal["running", "finished", "all"] = "all",
-        limit: int | None = Query(default=None, gt=0),
+        limit: int = Query(default=PAGE_ROWS, gt=0, le=MAX_PAGE_ROWS),
+        offset: int = Query(default=0, ge=0),
     ) -> dict[str, Any]:
-        """A job's executions, newest first."""
-        return {"executions": list_executions(repo, job=job, state=state, limit=limit)}
+        """A job's executions, newest first, a page at a time (``next_offset``: the next)."""
+        return execution_page(repo, job=job, state=state, limit=limit, offset=offset)
 
     @router.get("/executions", dependencies=[read], tags=["history"])
     def executions(
         state: Literal["running", "finished", "all"] = "all",
         job: str | None = None,
-        limit: int | None = Query(default=None, gt=0),
+        limit: int = Query(default=PAGE_ROWS, gt=0, le=MAX_PAGE_ROWS),
+        offset: int = Query(default=0, ge=0),
     ) -> dict[str, Any]:
-        """Executions of every job (or of ``job``), newest first; ``state=running`` for live."""
-        return {"executions": list_executions(repo, job=job, state=state, limit=limit)}
+        """Executions of every job (or of ``job``), newest first, a page at a time.
+
+        ``state=running`` for live ones; ``next_offset`` is the next page's ``offset``
+        (null on the last page).
+        """
+        return execution_page(repo, job=job, state=state, limit=limit, offset=offset)
 
     @router.get("/executions/{execution}", dependencies=[read], tags=["history"])
     def execution(execution: str, job: JobQuery = None) -> dict[str, Any]:
