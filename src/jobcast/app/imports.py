@@ -207,6 +207,9 @@ class EventLogResult:
     skipped
         True when nothing was written for this run: the history held it already
         (:attr:`status` ``"already there"``), or it was left out (``"left out"``).
+    left_out
+        True for a finished application without iterations that the import left out
+        (when it does not refuse it; the reason in :attr:`warnings`).
     updated
         True when the history held this run as still running (imported from the log
         while Spark was writing it) and this import completed it: its iterations, end
@@ -228,6 +231,7 @@ class EventLogResult:
     completed: bool
     corrupt_lines: int
     skipped: bool = False
+    left_out: bool = False
     updated: bool = False
     lost_jobs: int = 0
     warnings: tuple[str, ...] = ()
@@ -242,8 +246,7 @@ class EventLogResult:
         iterations, when the import does not refuse it; the reason in :attr:`warnings`).
         """
         if self.skipped:
-            # only a left-out run keeps a warning when skipped (held runs' are dropped)
-            return "left out" if self.warnings else "already there"
+            return "left out" if self.left_out else "already there"
         return "completed" if self.updated else "recorded"
 
     def to_dict(self) -> dict[str, Any]:
@@ -363,6 +366,7 @@ def import_eventlogs(
                         completed=imp.run.completed,
                         corrupt_lines=imp.corrupt_lines,
                         skipped=True,
+                        left_out=True,
                         warnings=(left,),
                     )  # fmt: skip
                 )
