@@ -243,9 +243,7 @@ def live_estimate(
         return None, None
     frame = ordered(current) if current is not None else pd.DataFrame()
     try:
-        est = model.predict(
-            frame, started_at=app_start, now=now, deadline_s=deadline, lag_s=lag_s
-        )
+        est = model.predict(frame, started_at=app_start, now=now, deadline_s=deadline, lag_s=lag_s)
         return est, None
     except JobcastError as e:
         return None, str(e)
@@ -314,6 +312,7 @@ def record_run(
     jobcast.errors.InputError
         When the history refuses the run (not because it holds it already).
     """
+    from jobcast.app.imports import holds_run
     from jobcast.collect.store import iteration_table
 
     if not len(everything):
@@ -326,17 +325,12 @@ def record_run(
     try:
         summary = repo.import_iterations(table, complete_running=True)
     except InputError:
-        if existing is not None and _holds(repo, job, run.app_id):
+        if existing is not None and holds_run(repo, job, run.app_id, finished_only=False):
             return "already"  # stored in between, by the workload itself
         raise
     if summary.executions:
         return "recorded"
     return "completed" if summary.completed else "already"
-
-
-def _holds(repo: HistoryRepository, job: str, app_id: str) -> bool:
-    runs = repo.executions(job, only_completed=False)
-    return bool((runs["external_id"].astype(str) == app_id).any())
 
 
 def iteration_rule(follower: Any) -> Any:

@@ -272,6 +272,18 @@ def finished_runs(repo: HistoryRepository, job: str) -> tuple[JobSpec | None, se
     )
 
 
+def holds_run(
+    repo: HistoryRepository, job: str, external_id: str, *, finished_only: bool = True
+) -> bool:
+    """Whether job ``job`` holds run ``external_id`` (finished, or in any state).
+
+    Every route that records runs (imports, the service's sources, ``watch``) asks this
+    one question before it records a run again.
+    """
+    _, finished, running = finished_runs(repo, job)
+    return external_id in finished or (not finished_only and external_id in running)
+
+
 def import_eventlogs(
     repo: HistoryRepository,
     paths: Sequence[str | Path],

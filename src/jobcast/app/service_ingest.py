@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from jobcast.app.imports import finished_runs
+from jobcast.app.imports import finished_runs, holds_run
 from jobcast.collect.grouping import DEFAULT_ITERATIONS
 from jobcast.collect.history_server import (
     Application,
@@ -42,11 +42,6 @@ def _existing(repo: HistoryRepository, job: str) -> JobSpec | None:
         return repo.job(job)
     except UnknownJobError:
         return None
-
-
-def _held(repo: HistoryRepository, job: str, external_id: str) -> bool:
-    """Whether job ``job`` holds run ``external_id`` finished (what every route skips)."""
-    return external_id in finished_runs(repo, job)[1]
 
 
 def history_origin(url: str, app: Application) -> str:
@@ -119,7 +114,7 @@ def import_history_server(
             if not app.completed:
                 out.append({**entry, "status": "running"})
                 continue
-            if _held(repo, name, ext):
+            if holds_run(repo, name, ext):
                 out.append({**entry, "status": "already there"})
                 continue
             try:
@@ -337,7 +332,7 @@ class SourceFollower:
             if app_id in self._live or app_id in self._done:
                 continue
             name = self.job or str(app.get("name") or app_id)
-            if _held(self.repo, name, app_id):
+            if holds_run(self.repo, name, app_id):
                 self._done.add(app_id)
                 continue
             if app.completed:
