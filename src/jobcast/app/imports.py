@@ -363,25 +363,21 @@ def import_eventlogs(
                     "imported: leave --set out, or import into another --job"
                 )
         skipped = imp.run.app_id in finished
+        base = EventLogResult(
+            path=where,
+            job=name,
+            execution=imp.run.app_id,
+            iterations=0,
+            completed=imp.run.completed,
+            corrupt_lines=imp.corrupt_lines,
+        )
         if imp.no_iteration is not None and not skipped:
             if refuse_empty:
                 empty.append(f"{where}: {imp.no_iteration}")
             else:
                 left = f"{where}: left out: {imp.no_iteration}"
                 logger.warning(left)
-                pending.append(
-                    EventLogResult(
-                        path=where,
-                        job=name,
-                        execution=imp.run.app_id,
-                        iterations=0,
-                        completed=imp.run.completed,
-                        corrupt_lines=imp.corrupt_lines,
-                        skipped=True,
-                        left_out=True,
-                        warnings=(left,),
-                    )  # fmt: skip
-                )
+                pending.append(replace(base, skipped=True, left_out=True, warnings=(left,)))
             continue
         loop = hidden_loop(imp.iterations["duration_s"].tolist(), imp.iterations["tasks"].tolist())
         if loop is None and imp.run.completed and imp.iterations.empty:
@@ -389,13 +385,8 @@ def import_eventlogs(
                 "the application ran no Spark job: stored with its runtime and no "
                 "iterations (runtime models use it; progress estimation learns nothing from it)"
             )
-        result = EventLogResult(
-            path=where,
-            job=name,
-            execution=imp.run.app_id,
-            iterations=0,
-            completed=imp.run.completed,
-            corrupt_lines=imp.corrupt_lines,
+        result = replace(
+            base,
             skipped=skipped,
             lost_jobs=imp.lost_jobs,
             warnings=() if skipped or loop is None else (f"{where}: {loop}",),
