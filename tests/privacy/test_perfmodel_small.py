@@ -179,7 +179,7 @@ def test_a_small_job_without_a_domain_file_is_refused_not_released_from_noise(mo
     # stays below the search range's minimum signal, so none is bought and the release
     # is refused naming --domain.  Bought anyway, 4 releases in 300 held runtimes of
     # 10^6 to 10^11 s (a noise run among the search range's 100+ bins).
-    import jobcast.privacy.perfmodel as perfmodel_mod
+    import jobcast.privacy.perfmodel.synthesizer as perfmodel_mod
 
     bought = []
 
