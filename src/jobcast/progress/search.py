@@ -1,12 +1,15 @@
 """The search of one scale-out strength's parameters: thresholds from quality, BOBYQA for the rest.
 
-:func:`jobcast.progress.training.train_report` calls :func:`train_one` per strength and
-composes the result (regularisation, the cross-fitted blend, the report).
+:func:`jobcast.progress.training.train_report` calls :func:`search_strengths`, which runs
+:func:`train_one` per strength and on the chosen one in full, and composes the result
+(regularisation, the cross-fitted blend, the report).
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -24,9 +27,16 @@ __all__ = [
     "EXPONENT_BOUNDS",
     "FINAL_THRESHOLD_GRID",
     "thresholds_from_quality",
+    "search_strengths",
     "train_one",
     "without_measure",
 ]
+
+logger = logging.getLogger(__name__)
+
+#: ``train(cases, starts, random_first, evaluations, final_grid)``: :func:`train_one`
+#: with the training's settings bound, returning the error and the parameters.
+Train = Callable[[SimulationCases, int, bool, int, bool], tuple[float, ProgressParameters]]
 
 #: Bounds of the exponent b searched by BOBYQA (optimised on a log scale).
 EXPONENT_BOUNDS = (1.01, 100.0)
@@ -187,3 +197,57 @@ def train_one(
                 err, params = trial_err, trial
         candidates.append((err, params))
     return min(candidates, key=lambda c: c[0])
+
+
+def search_strengths(
+    by_strength: Mapping[float, SimulationCases],
+    train: Train,
+    *,
+    n_starts: int,
+    maxfun: int,
+    step: Callable[[], object],
+) -> tuple[float, ProgressParameters, SimulationCases, float]:
+    """Steps 1-4 of :func:`jobcast.progress.training.train_report` over the strengths.
+
+    Several strengths: a shorter search (one start, a quarter of ``maxfun``, no
+    ``T_final``) ranks them and the best is searched in full from ``n_starts`` starts.
+    With context attributes the search runs once more without them (one more weight
+    widens BOBYQA's search, which can end in a worse optimum) and the better is kept.
+    ``step`` is called after each strength screened, the full search and the search
+    without the context attributes.
+
+    Returns
+    -------
+    tuple
+        The error, the parameters, the simulations they were trained on (without the
+        context measure when that was better) and the chosen strength.
+    """
+    screen = maxfun if len(by_strength) == 1 else max(1, maxfun // 4)
+    screened = {}
+    for s, c in sorted(by_strength.items()):
+        screened[s] = train(c, 1, False, screen, screen == maxfun)
+        step()
+    strength = min(screened, key=lambda k: screened[k][0])
+    err, params = screened[strength]
+    chosen = by_strength[strength]
+    runs = []
+    if screen < maxfun:
+        runs.append(train(chosen, 1, False, maxfun, True))
+    if n_starts > 1:
+        runs.append(train(chosen, n_starts - 1, True, maxfun, True))
+    for run in runs:
+        if run[0] < err:
+            err, params = run
+    step()
+    if "context" in chosen.available_measures:
+        plain = without_measure(chosen, "context")
+        alt_err, alt = train(plain, n_starts, False, maxfun, True)
+        if alt_err < err:
+            err, params, chosen = alt_err, alt, plain
+            logger.info(
+                "Progress training: the context attributes did not lower the leave-one-out "
+                "error (%.4f without them): not used.",
+                alt_err,
+            )
+    step()
+    return err, params, chosen, strength

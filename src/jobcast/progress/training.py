@@ -39,9 +39,9 @@ from jobcast.progress.report import (
 from jobcast.progress.scaling import ScaleOutModelKind
 from jobcast.progress.search import (
     EXPONENT_BOUNDS,
+    search_strengths,
     thresholds_from_quality,
     train_one,
-    without_measure,
 )
 from jobcast.progress.simulation import STRENGTH_GRID, SimulationCases, simulate_history
 
@@ -291,39 +291,10 @@ def train_report(
             final_grid=grid,
         )
 
-    # several strengths: a shorter search (without T_final) ranks them, the chosen one is
-    # searched in full
-    screen = maxfun if len(by_strength) == 1 else max(1, maxfun // 4)
     step = steps.step if steps is not None else (lambda units=1: None)
-    screened = {}
-    for s, c in sorted(by_strength.items()):
-        screened[s] = train(c, 1, False, screen, screen == maxfun)
-        step()
-    strength = min(screened, key=lambda k: screened[k][0])
-    err, params = screened[strength]
-    chosen = by_strength[strength]
-    runs = []
-    if screen < maxfun:
-        runs.append(train(chosen, 1, False, maxfun))
-    if n_starts > 1:
-        runs.append(train(chosen, n_starts - 1, True, maxfun))
-    for run in runs:
-        if run[0] < err:
-            err, params = run
-    step()
-    if "context" in chosen.available_measures:
-        # one more weight widens BOBYQA's search, which can end in a worse optimum than
-        # without it: train without the context attributes too and keep the better
-        plain = without_measure(chosen, "context")
-        alt_err, alt = train(plain, n_starts, False, maxfun)
-        if alt_err < err:
-            err, params, chosen = alt_err, alt, plain
-            logger.info(
-                "Progress training: the context attributes did not lower the leave-one-out "
-                "error (%.4f without them): not used.",
-                alt_err,
-            )
-    step()
+    err, params, chosen, strength = search_strengths(
+        by_strength, train, n_starts=n_starts, maxfun=maxfun, step=step
+    )
     params, err, notes = regularise(chosen, params, err, bounds=EXPONENT_BOUNDS)
 
     def fit(c: SimulationCases) -> ProgressParameters:  # one start, for folds of runs
