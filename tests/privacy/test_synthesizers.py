@@ -208,3 +208,26 @@ def test_manifest_like_dump_has_no_raw_values(frame, domain):
     s = make_synthesizer("privbayes", domain=domain, epsilon=1.0, random_state=0).fit(frame)
     text = json.dumps([x.to_dict() for x in s.ledger_]) + json.dumps(s.parameters())
     assert str(N_ROWS) not in text
+
+
+def test_the_scored_subset_is_not_drawn_from_the_published_seed(monkeypatch, domain):
+    """Was: the seed (written into the manifest) fixed the subset, so one more row could
+    redraw thousands of scored rows and the score's sensitivity did not hold."""
+    import jobcast.privacy.bayesnet as bayesnet
+
+    drawn: list[tuple[int, ...]] = []
+    original = bayesnet.score_subset
+
+    def spy(n: int, m: int) -> np.ndarray:
+        out = original(n, m)
+        drawn.append(tuple(sorted(out.tolist())))
+        return out
+
+    monkeypatch.setattr(bayesnet, "score_subset", spy)
+    frame = make_frame(400, seed=2)
+    for _ in range(2):  # the same seed twice
+        make_synthesizer(
+            "privbayes", domain=domain, epsilon=1.0, random_state=0, score_rows=50
+        ).fit(frame)
+    assert len(drawn) == 2 and all(len(set(d)) == 50 for d in drawn)
+    assert drawn[0] != drawn[1]  # equal by chance with probability 1 / C(400, 50)

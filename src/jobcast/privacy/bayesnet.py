@@ -21,7 +21,10 @@ Privacy (one execution added or removed):
   Scores are computed on at most ``m = score_rows`` rows: all rows when there are at
   most ``m``, else a uniformly random subset of ``m`` rows.  Adding one row to the data
   either leaves the subset's distribution unchanged or replaces one of its rows
-  (the usual coupling of sampling without replacement), and a table of at most ``m``
+  (the usual coupling of sampling without replacement; the subset is drawn with fresh,
+  secret randomness, never the release's published seed, under which it would be a
+  fixed function of the rows and adding one could redraw thousands of them,
+  :func:`score_subset`), and a table of at most ``m``
   rows changes by at most one addition, so the fixed public bound
   ``Δ = 2 (ln(m + 1) + 1)`` holds in every case (:func:`score_sensitivity`).  This keeps
   the greedy search linear in ``m``, not in the table size.
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +60,7 @@ __all__ = [
     "Conditional",
     "score_sensitivity",
     "mutual_information_scores",
+    "score_subset",
     "greedy_network",
     "noisy_conditionals",
     "sample_network",
@@ -126,6 +131,17 @@ class Conditional:
     table: np.ndarray
 
 
+def score_subset(n: int, m: int) -> np.ndarray:
+    """``m`` of ``n`` row indices uniformly at random, from fresh operating-system entropy.
+
+    Never from the release's seed: the seed is published in the manifest, and with it
+    the subset would be a fixed function of the rows, so that one more row could change
+    thousands of the scored rows and the score's sensitivity would not hold.
+    """
+    fresh = np.random.default_rng(secrets.randbits(128))
+    return fresh.choice(n, size=m, replace=False)
+
+
 def greedy_network(
     codes: np.ndarray,
     card: np.ndarray,
@@ -146,7 +162,8 @@ def greedy_network(
     sets have ``min(k, chosen)`` members; a pair whose table would exceed
     ``max_cells`` cells is not a candidate (fewer parents are tried instead), as
     PrivBayes' θ-usefulness keeps tables small enough for their noise.  Scores are
-    computed on at most ``score_rows`` rows (a random subset when there are more).
+    computed on at most ``score_rows`` rows (a random subset when there are more, drawn
+    by :func:`score_subset`, not from ``rng``).
 
     Returns
     -------
@@ -156,7 +173,7 @@ def greedy_network(
     d = codes.shape[1]
     root = int(rng.integers(d))
     if codes.shape[0] > score_rows:
-        codes = codes[rng.choice(codes.shape[0], size=score_rows, replace=False)]
+        codes = codes[score_subset(codes.shape[0], score_rows)]
     order: list[tuple[int, tuple[int, ...]]] = [(root, ())]
     chosen = [root]
     cache: dict[tuple[int, tuple[int, ...]], float] = {}
