@@ -14,6 +14,7 @@ from jobcast.app.release import release_share
 from jobcast.errors import (
     BudgetExceededError,
     InputError,
+    NotEnoughDataError,
     PrivacyError,
     ReleaseAbortedError,
     ReleaseRefusedError,
@@ -406,3 +407,28 @@ def test_a_lowered_budget_holds_copies_imported_before_the_first_release(repo, t
     # other data is not held to A's budget
     _import(repo, "other", seed=5, scale=1.001)
     assert repo.privacy_budget("other") == 5.0
+
+
+def test_one_execution_without_a_scale_out_does_not_change_the_shares_columns(repo, tmp_path):
+    """Was: one such execution removed the scale-out column from every share of the job."""
+    _import(repo, "sort")
+    one = make_frame(2, seed=9).iloc[:1].rename(columns={"instance_count": "scale_out"})
+    one["scale_out"] = np.nan
+    import_frame(repo, _spec("sort"), one, file="one.csv")
+    assert repo.executions("sort", include_shared=False)["scale_out"].isna().sum() == 1
+    done = _release(repo, tmp_path / "out")
+    share = read_share(done.path)
+    assert list(share.rows.columns) == list(make_domain().names)
+    assert share.rows["instance_count"].notna().all()
+    assert share.manifest["roles"]["scale_out"] == "instance_count"
+
+
+def test_a_job_whose_executions_all_lack_the_scale_out_is_refused_before_anything_runs(
+    repo, tmp_path
+):
+    f = make_frame(10, seed=3).rename(columns={"instance_count": "scale_out"})
+    f["scale_out"] = np.nan
+    import_frame(repo, _spec("sort"), f)
+    with pytest.raises(NotEnoughDataError, match="with values in instance_count, machine_type"):
+        _release(repo, tmp_path / "out")
+    assert repo.releases("sort") == []

@@ -37,6 +37,15 @@ def kill_after(original, sig):
         return result
     return step
 
+def warn_then(original, sig):
+    # a mechanism that says something drawn from its noisy outputs, then is stopped
+    def step(*args, **kwargs):
+        import logging
+        logging.getLogger("jobcast.privacy.perfmodel").warning("NOISY COUNT SAYS FEW")
+        os.kill(os.getpid(), sig)
+        time.sleep(60)
+    return step
+
 def interrupted_read(directory):
     # what pandas makes of Ctrl-C while it reads rows.csv
     try:
@@ -59,6 +68,12 @@ _STEPS = {
     ),
     "ctrl-c-during-mechanism": (
         "release.create_share = kill_after(release.create_share, signal.SIGINT)"
+    ),
+    "ctrl-c-after-a-warning": (
+        "release.create_share = warn_then(release.create_share, signal.SIGINT)"
+    ),
+    "term-after-a-warning": (
+        "release.create_share = warn_then(release.create_share, signal.SIGTERM)"
     ),
     "kill-after-writing": (
         "release.write_share_files = kill_after(release.write_share_files, signal.SIGKILL)"
@@ -115,9 +130,45 @@ def test_ctrl_c_during_the_mechanism_charges_nothing_and_says_so(repo, tmp_path)
 
 
 @pytest.mark.slow
-def test_killed_with_a_complete_package_on_disk_is_charged(
-    repo, tmp_path, monkeypatch, capsys
-):
+@pytest.mark.parametrize("step", ["ctrl-c-after-a-warning", "term-after-a-warning"])
+def test_what_the_mechanism_says_is_not_shown_when_nothing_is_charged(repo, tmp_path, step):
+    """Was: its warnings printed at once, so an interrupt before the charge showed them free."""
+    _import(repo, "sort")
+    done = _share(repo, tmp_path, step)
+    assert done.returncode == 130, done.stderr
+    assert "nothing charged" in " ".join(done.stderr.split())
+    assert "NOISY COUNT SAYS FEW" not in done.stderr + done.stdout
+    assert repo.releases("sort") == [] and _packages(tmp_path) == []
+
+
+def test_what_the_mechanism_says_is_shown_once_it_is_charged(repo, tmp_path, monkeypatch):
+    import jobcast.app.release as release
+
+    _import(repo, "sort")
+    original = release.create_share
+    seen: list[int] = []
+
+    class Spy(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage() == "NOISY COUNT SAYS FEW":
+                seen.append(len(repo.releases("sort")))  # committed entries, when shown
+
+    def create(*args: object, **kwargs: object) -> object:
+        logging.getLogger("jobcast.privacy.perfmodel").warning("NOISY COUNT SAYS FEW")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(release, "create_share", create)
+    spy = Spy(logging.WARNING)
+    logging.getLogger().addHandler(spy)
+    try:
+        _release(repo, tmp_path / "out")
+    finally:
+        logging.getLogger().removeHandler(spy)
+    assert seen == [1]  # shown once, after the charge had committed
+
+
+@pytest.mark.slow
+def test_killed_with_a_complete_package_on_disk_is_charged(repo, tmp_path, monkeypatch, capsys):
     # before the fix the package sat complete in .out.partial-*, the charge rolled back
     _import(repo, "sort")
     done = _share(repo, tmp_path, "kill-after-writing")

@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobcast.app.held_logs import held_logs
 from jobcast.errors import NotEnoughDataError, ReleaseAbortedError, ReleaseRefusedError
 from jobcast.history import HistoryRepository, JobSpec
 from jobcast.history.ledger import ReleaseLease
@@ -80,7 +81,8 @@ def release_frame(repo: HistoryRepository, job: str) -> tuple[JobSpec, pd.DataFr
     -------
     tuple
         The job's schema and its own executions: the scale-out and machine-type columns
-        (when every execution has them), the attributes and the runtime.
+        when the job has them (executions without a value there are left out), the
+        attributes and the runtime.
 
     Raises
     ------
@@ -94,10 +96,19 @@ def release_frame(repo: HistoryRepository, job: str) -> tuple[JobSpec, pd.DataFr
     if own.empty:
         raise NotEnoughDataError(f"job {job!r} has no own executions to share")
     columns: dict[str, str] = {}
-    if spec.scale_out_column and own["scale_out"].notna().all():
+    if spec.scale_out_column:
         columns["scale_out"] = spec.scale_out_column
-    if spec.machine_type_column and own["machine_type"].notna().all():
+    if spec.machine_type_column:
         columns["machine_type"] = spec.machine_type_column
+    # the job's columns, whatever its rows hold: a row without a scale-out or machine
+    # type is left out (a per-row step, as rows outside the domain are), so no single
+    # execution decides which columns a share has
+    own = own.dropna(subset=list(columns))
+    if own.empty:
+        raise NotEnoughDataError(
+            f"job {job!r} has no own executions with values in {', '.join(columns.values())} "
+            "to share (executions without them are left out of a share)"
+        )
     frame = own[[*columns, *spec.attribute_names]].rename(columns=columns)
     frame[spec.runtime_column or "gross_runtime"] = own["gross_runtime"].to_numpy()
     return spec, frame.reset_index(drop=True)
@@ -243,8 +254,9 @@ def release_share(
     was_empty_dir = path.is_dir()
     moved = False
     try:
-        with signals_as_interrupts() as signals:
-            # the lock is held for the check, the mechanism and the charge only
+        with signals_as_interrupts() as signals, held_logs() as held:
+            # the lock is held for the check, the mechanism and the charge only; what the
+            # mechanism logs is shown once its charge is committed (dropped when not)
             with repo.release_lock(job) as lease:
                 lease.check(eps, no_dp=no_dp)
                 try:
@@ -272,6 +284,7 @@ def release_share(
                         destination=str(path),
                     )
                 state = lease.state
+            held.emit()
             if refused is not None:  # raised after the block, so the charge commits
                 raise refused
             # committed: from here on, whatever stops the release leaves a charged entry

@@ -259,7 +259,11 @@ class MachineFacts:
         return -1, ""
 
     def report_private(self, frame: pd.DataFrame) -> None:
-        """Log (for the owner only; nothing is released) how many own rows break the facts."""
+        """Log (for the owner only; nothing is released) whether own rows break the facts.
+
+        Not differentially private: a release shows it only once its spend is charged
+        (:mod:`jobcast.app.held_logs`), and says that it is about the private rows.
+        """
         try:
             types = frame[self._names()[0]].astype(str)
             known = frame[types.isin(list(self.types))]
@@ -269,7 +273,8 @@ class MachineFacts:
         if idx >= 0:
             logger.warning(
                 "some of your executions do not match the declared machine facts (first in "
-                "column %r): the share follows the declaration, check it",
+                "column %r): the share follows the declaration, check it. This line is "
+                "about your private rows, not part of the share: do not pass it on",
                 column,
             )
 
