@@ -348,11 +348,24 @@ def test_watch_scores_one_estimate_per_iteration_none_after_the_end(tmp_path: Pa
     assert "00:00:1" in out  # finish times of the 1970 run, not of today
     # the live line ended without an estimate: elapsed stops at the application's end
     assert "ended after 11 s" in out and "taking longer" not in out, out
+    assert "job 'w' was never trained" in out and "train progress --job w" in out
     # outside a terminal (here) the live line shows only its end: each iteration's
     # estimate is a line of its own, so that a log of `watch` holds them
     lines = [line for line in out.splitlines() if line.startswith("after iteration ")]
     assert [line.split(":")[0] for line in lines] == [f"after iteration {k}" for k in (1, 2, 3)]
     assert all("remaining ~" in line and "finish ≈ 00:00:1" in line for line in lines), lines
+
+
+def test_watch_says_nothing_of_training_once_the_job_was_trained(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    for app_id in ("app-1", "app-2"):
+        assert runner.invoke(app, _watch(tmp_path, app_id, "w", url)).exit_code == 0
+    trained = runner.invoke(app, ["train", "progress", "--job", "w", "--db", url])
+    assert trained.exit_code == 0, trained.output
+    result = runner.invoke(
+        app, _watch(tmp_path, "app-3", "w", url, "--no-record"), catch_exceptions=False
+    )
+    assert result.exit_code == 0 and "never trained" not in result.output, result.output
 
 
 def test_watch_records_a_local_runs_threads_and_carried_attributes(tmp_path: Path) -> None:

@@ -187,7 +187,10 @@ def watch(
     and its run recorded (no estimate until it has two runs); with --no-record it is an
     error.
     """
+    import shlex
+
     from jobcast.app.follow import Ended, Followed, follow, follow_model
+    from jobcast.app.progress import stored_progress
     from jobcast.collect import EventLogFollower, SparkRestFollower
 
     if (spark_ui is None) == (eventlog is None):
@@ -218,6 +221,13 @@ def watch(
         elif why is not None:
             screen.print(
                 f"[yellow]No estimate possible yet:[/] {plain(why.reason)}", highlight=False
+            )
+        elif stored_progress(repo, job).parameters is None:
+            screen.print(
+                f"Note: job {plain(repr(job))} was never trained: its estimates use the "
+                "default parameters, which err more (`jobcast train progress --job "
+                f"{plain(shlex.quote(job))}` once trains them)",
+                highlight=False,
             )
         events = follow(
             repo,
