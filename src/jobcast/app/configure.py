@@ -182,15 +182,18 @@ def _beyond(
     is predicted faster on some machine type.
     """
     largest = max(candidates)
+    seen = int(fitted.X["scale_out"].max())
+    name = fitted.chosen or fitted.model
+    # a tree's "speed-up" beyond the seen range is an artefact (a machine-fixed total
+    # such as slots still grows there): it cannot tell, so it is not asked
+    tree_beyond = largest >= seen and name in _TREE_MODELS
     probe = min(2 * largest, MAX_SCALE_OUT)
-    if probe > largest:
+    if probe > largest and not tree_beyond:
         query, _ = settings_query(fitted, settings, [largest, probe], types)
         predicted = np.asarray(fitted.estimator.predict(query), dtype=float).reshape(-1, 2)
         if bool((predicted[:, 1] < 0.99 * predicted[:, 0]).any()):
             return None
-    seen = int(fitted.X["scale_out"].max())
-    name = fitted.chosen or fitted.model
-    if largest >= seen and name in _TREE_MODELS:
+    if tree_beyond:
         return (
             f"the history has no runs beyond scale-out {seen} and the model ({name}) cannot "
             "extrapolate beyond it (tree models are flat outside the seen range), so allowing "
@@ -202,6 +205,35 @@ def _beyond(
         f"the model ({name}) predicts no speed-up beyond scale-out {largest}{unseen}, so "
         "allowing larger --scale-out would not help"
     )
+
+
+def _judgeable(fitted: FittedJob, candidates: list[int]) -> tuple[list[int], list[str]]:
+    """The candidates the model can judge, and a warning naming those it cannot.
+
+    A tree model (gbm) predicts a scale-out below the history's smallest as that one's
+    runtime, so fewer machines would look as fast and cheaper: such candidates are left
+    out (with all of them below, the call is refused naming models that extrapolate).
+    """
+    name = fitted.chosen or fitted.model
+    smallest = int(fitted.X["scale_out"].min())
+    if name not in _TREE_MODELS or min(candidates) >= smallest:
+        return candidates, []
+    below = [m for m in candidates if m < smallest]
+    kept = [m for m in candidates if m >= smallest]
+    why = (
+        f"the model ({name}) cannot judge scale-outs below {smallest}, the history's "
+        "smallest (a tree model predicts them as fast as that one)"
+    )
+    if not kept:
+        raise InputError(
+            f"{why}; give --scale-out values from {smallest} on, or --model loglinear or "
+            "--model ernest, which extrapolate"
+        )
+    listed = ", ".join(str(m) for m in below)
+    return kept, [
+        f"{why}: scale-out {listed} left out of the candidates (--model loglinear or "
+        "--model ernest extrapolate to them)"
+    ]
 
 
 def _candidate(c: Candidate) -> dict[str, Any]:
@@ -292,7 +324,9 @@ def configure(
     types = check_machine_types(fitted, machine_types)
     for machine_type in types:
         table.price(machine_type)  # a missing price before the cross-validation
+    candidates, below = _judgeable(fitted, candidates)
     query, warnings = settings_query(fitted, dict(settings or {}), candidates, types)
+    warnings = below + warnings
     warnings += _price_warnings(prices, table, types, job)
     # the checked values (numbers as floats), without the machine-fixed attributes
     context = {k: query[k].iloc[0] for k in dict(settings or {}) if k not in fitted.derived}
