@@ -91,3 +91,22 @@ def test_ernest_on_c3o_sort_is_accurate() -> None:
     model = ErnestModel().fit(X, y)
     assert model.size_ == ("data_size_MB",)
     assert np.mean(np.abs(model.predict(X) - y) / y) < 0.08
+
+
+def test_a_cluster_total_is_never_taken_for_the_data_size() -> None:
+    """Was: on the full C3O pagerank trace the size chosen held `slots` (8 per machine), so
+    that size / m no longer depended on m and Ernest predicted one runtime at every m."""
+    from tests.conftest import shared_file
+
+    frame = pd.read_csv(shared_file("c3o", "pagerank.tsv"), sep="\t")
+    frame = frame[frame["machine_type"] == "r4.2xlarge"].drop(columns="machine_type")
+    frame = frame.rename(columns={"instance_count": "scale_out"}).astype(float)
+    y = frame.pop("gross_runtime").to_numpy()
+    model = ErnestModel().fit(frame, y)
+    assert "slots" not in model.size_ and "memory" not in model.size_, model.size_
+    largest = int(frame["data_size_MB"].to_numpy().argmax())
+    at = frame.iloc[[largest, largest]].copy()
+    at["scale_out"] = [2.0, 12.0]
+    at["slots"], at["memory"] = 8.0 * at["scale_out"], 61_000.0 * at["scale_out"]
+    slow, fast = model.predict(at)
+    assert slow > 1.1 * fast  # was one runtime for every scale-out

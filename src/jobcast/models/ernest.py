@@ -245,6 +245,7 @@ class ErnestModel(RuntimeRegressor):
             and frame[label].dtype.kind == "f"
             and np.ptp(frame[label].to_numpy()) > 0
             and np.all(frame[label].to_numpy() > 0)
+            and not _cluster_total(frame[label].to_numpy(), m)
         ]
         best: tuple[Hashable, ...] = ()
         best_error = _cv_relative_error(ernest_features(m), y, relative=relative)
@@ -271,3 +272,15 @@ class ErnestModel(RuntimeRegressor):
         check_is_fitted(self, "coef_")
         frame = check_frame(self, X, reset=False)
         return np.asarray(self._features(frame) @ self.coef_, dtype=np.float64)
+
+
+def _cluster_total(values: np.ndarray, m: np.ndarray) -> bool:
+    """Whether a column grows with the scale-out, as a cluster's total slots or memory do.
+
+    Such a column is no data size: ``size / m`` would not depend on ``m`` and Ernest's
+    fit would lose the scale-out's effect. It is told by its value per machine taking
+    fewer distinct values than the column itself (one per machine type, say), which a
+    data size varied independently of the scale-out never does.
+    """
+    per_machine = np.unique(np.round(values / m, 9)).size
+    return bool(per_machine < np.unique(values).size)
