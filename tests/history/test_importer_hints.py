@@ -54,6 +54,19 @@ def test_a_scale_out_like_column_left_as_context_is_hinted(tmp_path: Path) -> No
     assert import_hints(named, runtime_unit="s", scale_out_given=True) == []
 
 
+def test_numbers_with_a_unit_read_as_text_are_hinted(tmp_path: Path) -> None:
+    """Was: a column of 10GB, 20GB imported as categories without a word."""
+    text = "nodes;input;seconds\n4;10GB;620\n8;10 GB;340\n16;2.5TB;190\n4;20;1210\n"
+    table = read_executions(_write(tmp_path, text), job="j", runtime="seconds", scale_out="nodes")
+    (hint,) = import_hints(table, runtime_unit="s", scale_out_given=True)
+    assert hint.startswith("column 'input' holds numbers with a unit ('10GB'; units GB, TB)")
+    assert "new --job" in hint
+    # a text column of names is no such column
+    names = "nodes;algo;seconds\n4;als;620\n8;k2;340\n16;kmeans;190\n"
+    table = read_executions(_write(tmp_path, names), job="j", runtime="seconds", scale_out="nodes")
+    assert import_hints(table, runtime_unit="s", scale_out_given=True) == []
+
+
 @pytest.mark.parametrize(
     ("text", "line", "says", "never"),
     [

@@ -42,6 +42,8 @@ def import_hints(table: ExecutionTable, *, runtime_unit: str, scale_out_given: b
       another unit than ``runtime_unit`` (``--runtime-unit``).
     * Without ``--scale-out`` (``scale_out_given`` False), a column of whole numbers
       >= 1 named like a scale-out (nodes, instances, executors, workers, machines).
+    * A text column whose values are mostly numbers with a unit (``10GB``): read as
+      categories, not quantities.
 
     Parameters
     ----------
@@ -80,7 +82,34 @@ def import_hints(table: ExecutionTable, *, runtime_unit: str, scale_out_given: b
                     f"scale-out, import the file into a new --job with --scale-out "
                     f"{attribute.name}"
                 )
+    for attribute in table.job.attributes:
+        hint = _number_with_unit(attribute.name, frame[attribute.name])
+        if hint is not None:
+            hints.append(hint)
     return hints
+
+
+#: A number followed by a unit (``10GB``, ``2.5 TB``, ``300ms``): text jobcast reads as a
+#: category, not as a quantity.
+_WITH_UNIT = re.compile(r"^\s*[-+]?\d+(?:[.,]\d+)?\s*([A-Za-z%]+)\s*$")
+
+
+def _number_with_unit(name: str, column: pd.Series) -> str | None:
+    """A hint when most values of a text column are numbers with a unit (``10GB``)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return None
+    values = [str(v) for v in column.dropna()]
+    found = [(v, m.group(1)) for v in values if (m := _WITH_UNIT.match(v)) is not None]
+    if not found or len(found) < 0.5 * len(values):
+        return None
+    example = found[0][0]
+    listed = ", ".join(sorted({unit for _, unit in found}))
+    return (
+        f"column {name!r} holds numbers with a unit ({example!r}; units {listed}), so it "
+        "was imported as text: each value is a category of its own, and a model cannot "
+        "tell that 200GB is more than 20GB. Write the numbers without the unit, all in one "
+        "unit (name the column after it), and import the file into a new --job"
+    )
 
 
 def _whole_positive(column: pd.Series) -> bool:
