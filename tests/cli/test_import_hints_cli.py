@@ -70,3 +70,37 @@ def test_a_broken_link_is_named_as_one(
     )
     assert code == 2 and "no such file" in err and "symbolic" not in err, err
     assert not db.exists()
+
+
+def test_a_row_of_another_width_names_only_options_the_command_has(
+    jobcast: Jobcast, tmp_path: Path
+) -> None:
+    """Was: `import c3o` told to fix "the separator (--sep)", an option it does not have."""
+    path = tmp_path / "bad.csv"
+    path.write_text("instance_count,data_size_MB,gross_runtime\n2,100,45\n4,100,25,9\n")
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    code, _, err = jobcast("import", "c3o", str(path), "--job", "j", "--db", db)
+    assert code == 2 and "line 3: 4 fields but the header has 3" in err, err
+    assert "--sep" not in err and "every row needs 3 fields" in err
+    code, _, err = jobcast(
+        "import", "csv", str(path), "--job", "j", "--runtime", "gross_runtime", "--db", db
+    )
+    assert code == 2 and "(--sep)" in err, err
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("4.5", "is no whole number"), ("0", "is below 1"), ("200000", "is more than 100000")],
+)
+def test_a_bad_scale_out_says_what_is_wrong_with_it(
+    jobcast: Jobcast, tmp_path: Path, value: str, says: str
+) -> None:
+    """Was: "'4.5' must be > 0" for a value that is > 0 but no whole number."""
+    path = tmp_path / "so.csv"
+    path.write_text(f"nodes,rt\n2,90\n{value},100\n")
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    code, _, err = jobcast(
+        "import", "csv", str(path), "--job", "j", "--runtime", "rt", "--scale-out", "nodes",
+        "--db", db,
+    )  # fmt: skip
+    assert code == 2 and f"line 3, column 'nodes': scale-out '{value}' {says}" in err, err

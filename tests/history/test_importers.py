@@ -46,7 +46,7 @@ def test_c3o_csv_and_tsv(tmp_path: Path) -> None:
         ("instance_count,gross_runtime\n2,0\n", 2, "gross_runtime", "must be > 0"),
         ("instance_count,gross_runtime\n2,-3\n", 2, "gross_runtime", "must be > 0"),
         ("instance_count,gross_runtime\n2.5,3\n", 2, "instance_count", "whole number"),
-        ("instance_count,gross_runtime\n0,3\n", 2, "instance_count", "must be > 0"),
+        ("instance_count,gross_runtime\n0,3\n", 2, "instance_count", "is below 1"),
         ("instance_count,gross_runtime\nfour,3\n", 2, "instance_count", "not a number"),
         ("instance_count,gross_runtime\n2,3,4\n", 2, None, "3 fields but the header has 2"),
         ("instance_count,size,gross_runtime\n2,,3\n", 2, "size", "empty value"),

@@ -32,7 +32,7 @@ def read_c3o(
     ImportFormatError
         With file, line and column when the file does not follow the format.
     """
-    raw = read_columns(path, decimal=decimal)
+    raw = read_columns(path, decimal=decimal, sep_option=None)  # `import c3o` guesses it
     return executions_from_columns(
         raw,
         job=job,

@@ -113,11 +113,19 @@ class ColumnTable:
         raise ImportFormatError(self.path, message, line=self.lines[row], column=name)
 
 
-def read_columns(path: str | Path, *, sep: str | None = None, decimal: str = ".") -> ColumnTable:
+def read_columns(
+    path: str | Path,
+    *,
+    sep: str | None = None,
+    decimal: str = ".",
+    sep_option: str | None = "--sep",
+) -> ColumnTable:
     """Read a delimited file with a header into typed columns, record by record.
 
     ``decimal`` is the decimal mark of the numbers (``.`` or ``,``; with ``,`` a
     number may be written either way, and the field separator must be another one).
+    ``sep_option`` is the caller's option that sets the separator (None: it has none),
+    named when a row has another number of fields than the header.
 
     Raises
     ------
@@ -131,12 +139,14 @@ def read_columns(path: str | Path, *, sep: str | None = None, decimal: str = "."
     sep = _separator(sep)
     try:
         with p.open(encoding="utf-8-sig", newline="") as f:
-            return _read(p, f, sep, comma=comma)
+            return _read(p, f, sep, comma=comma, sep_option=sep_option)
     except UnicodeDecodeError as e:
         raise not_utf8(p, e) from e
 
 
-def _read(p: Path, f: TextIO, sep: str | None, *, comma: bool) -> ColumnTable:
+def _read(
+    p: Path, f: TextIO, sep: str | None, *, comma: bool, sep_option: str | None
+) -> ColumnTable:
     first = f.readline()
     separator = file_separator(p, first, sep)
     check_separator(str(p), separator, comma=comma)
@@ -146,7 +156,13 @@ def _read(p: Path, f: TextIO, sep: str | None, *, comma: bool) -> ColumnTable:
     lines: array[int] = array("q")
     reader = csv.reader(f, delimiter=separator)
     records = data_records(
-        str(p), reader, width=len(header), separator=separator, before=1, header=header
+        str(p),
+        reader,
+        width=len(header),
+        separator=separator,
+        before=1,
+        header=header,
+        sep_option=sep_option,
     )
     for n, (start, fields) in enumerate(records):
         for col, raw in zip(cols, fields, strict=True):
@@ -250,10 +266,17 @@ def executions_from_columns(
         bad = np.flatnonzero(~((so >= 1) & (np.floor(so) == so) & (so <= MAX_SCALE_OUT)))
         if len(bad):
             x = float(so[bad[0]])
+            why = (
+                "is no whole number"
+                if x >= 1 and np.floor(x) != x
+                else f"is more than {MAX_SCALE_OUT} machines"
+                if x > MAX_SCALE_OUT
+                else "is below 1"
+            )
             raise ImportFormatError(
                 table.path,
-                f"scale-out {_fmt(x)!r} must be > 0: a whole number of machines, at most "
-                f"{MAX_SCALE_OUT}; check the column",
+                f"scale-out {_fmt(x)!r} {why}: a scale-out is a whole number of machines, "
+                f"1 to {MAX_SCALE_OUT}; check the column",
                 line=int(lines[bad[0]]),
                 column=scale_out,
             )
