@@ -49,7 +49,7 @@ def test_the_evaluation_reports_the_baseline_and_auto_choices(rng: np.random.Gen
     assert set(sizes["baseline"]["mape_per_size"]) == {"6", "12"}
     assert sum(sizes["auto_chosen"].values()) == 4
     assert holdout["mape"]["ernest"] > holdout["baseline"]["mape"]
-    assert any("ernest did worse than the baseline" in w for w in result.warnings)
+    assert any("ernest (" in w and "did worse than the baseline" in w for w in result.warnings)
 
 
 def test_auto_worse_than_the_baseline_on_few_rows_is_said() -> None:
@@ -67,3 +67,17 @@ def test_auto_worse_than_the_baseline_on_few_rows_is_said() -> None:
     (note,) = baseline_notes(holdout, sizes, job="j")
     assert note.startswith("job 'j': with 3 (MAPE 0.700 against 0.500) training rows, auto did")
     assert sizes.to_dict()["auto_chosen_per_size"] == {"3": {"loglinear": 1}, "6": {"loglinear": 1}}
+
+
+def test_a_model_equal_to_the_baseline_as_shown_is_not_called_worse() -> None:
+    """Was: "ernest did worse than the baseline" where both showed MAPE 0.176."""
+    from types import SimpleNamespace
+
+    from jobcast.evaluation.models import baseline_notes
+
+    means = {"median": 0.17604, "ernest": 0.17641, "gbm": 0.2}
+    holdout = SimpleNamespace(
+        baseline=[0.17604], mapes=dict.fromkeys(means), mean=means.__getitem__
+    )
+    (note,) = baseline_notes(holdout, None, job="kmeans")  # type: ignore[arg-type]
+    assert "gbm (0.200) did worse" in note and "ernest" not in note

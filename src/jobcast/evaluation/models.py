@@ -404,7 +404,12 @@ def baseline_notes(
     what = f"the baseline ({BASELINE} runtime per scale-out of the training rows"
     if holdout is not None and holdout.baseline:
         base = float(np.mean(holdout.baseline))
-        losing = [m for m in holdout.mapes if m != BASELINE and holdout.mean(m) > base]
+        # worse as shown: to the three digits of the tables (equal there is no worse)
+        losing = [
+            f"{m} ({holdout.mean(m):.3f})"
+            for m in holdout.mapes
+            if m != BASELINE and round(holdout.mean(m), 3) > round(base, 3)
+        ]
         if losing:
             notes.append(
                 f"{who}: on the 80/20 holdout, {', '.join(losing)} did worse than "
@@ -413,7 +418,9 @@ def baseline_notes(
     if sizes is not None and sizes.baseline and "auto" in sizes.mapes:
         pairs = [(s, sizes.mean("auto", s), sizes.baseline_mean(s)) for s in sizes.train_sizes]
         worse = [
-            f"{s} (MAPE {a:.3f} against {b:.3f})" for s, a, b in pairs if b is not None and a > b
+            f"{s} (MAPE {a:.3f} against {b:.3f})"
+            for s, a, b in pairs
+            if b is not None and round(a, 3) > round(b, 3)
         ]
         if worse:
             notes.append(
