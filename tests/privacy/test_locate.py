@@ -171,7 +171,7 @@ def test_zeros_in_an_estimated_column_make_it_linear_not_a_refusal():
 
 
 def test_bounds_protocol_declares_coarse_ranges_only():
-    assert coarse_range(np.array([10_100.0, 20_200.0])) == (1000.0, 300_000.0, True)
+    assert coarse_range(np.array([10_100.0, 20_200.0])) == (1000.0, 1e6, True)
     assert coarse_range(np.array([0.0, 0.25, 1.0])) == (0.0, 10.0, False)
     frame = load_c3o_paper("grep")
     dom = c3o_paper_domain("grep", "bounds", frame)
@@ -180,6 +180,41 @@ def test_bounds_protocol_declares_coarse_ranges_only():
         assert dom[name].kind == "bounded"
     none = c3o_paper_domain("grep", "none")
     assert all(d.kind == "estimated" for _, d in none.columns)
+
+
+def test_a_coarse_range_is_whole_powers_of_ten_a_decade_beyond_the_values():
+    # published as is in every share: it may reveal the decades of the smallest and the
+    # largest value (public knowledge under ``bounds``), never their leading digits
+    sort = load_c3o_paper("sort")["data_size_MB"].to_numpy(dtype=float)  # 9630 .. 19260
+    assert coarse_range(sort) == (100.0, 1e6, True)
+    assert coarse_range(np.array([1000.0, 100_000.0])) == (100.0, 1e6, True)  # exact decades
+    assert coarse_range(np.array([0.002, 0.5])) == (1e-4, 10.0, True)
+    assert coarse_range(np.array([-3.0, 2.0])) == (-100.0, 100.0, False)
+    assert coarse_range(np.array([0.0, 0.0])) == (0.0, 1.0, False)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ((9630.0, 19_260.0), (1000.0, 100_000.0)),  # minima in [1e3, 1e4), maxima in (1e4, 1e5]
+        ((9999.0, 10_001.0), (1001.0, 99_999.0)),
+        ((1.5e8, 3e8), (1.01e8, 9.9e8)),
+        ((0.0, 0.25), (0.0, 0.99)),  # linear: the largest magnitude's decade only
+    ],
+)
+def test_columns_within_the_same_decades_declare_the_same_range(a, b):
+    assert coarse_range(np.array(a)) == coarse_range(np.array(b))
+
+
+def test_the_declared_range_reveals_only_the_decades_of_min_and_max():
+    # every column with its smallest value in [1e3, 1e4) and its largest in (1e4, 1e5]
+    # (sort's sizes, 9630 .. 19260, among them) declares the same range
+    rng = np.random.default_rng(0)
+    lows = 10.0 ** rng.uniform(3, 4, 500)
+    highs = 10.0 ** (5 - rng.uniform(0, 1, 500))
+    cols = [np.array([lo, (lo + hi) / 2, hi]) for lo, hi in zip(lows, highs, strict=True)]
+    ranges = {coarse_range(col) for col in cols}
+    assert ranges == {(100.0, 1e6, True)}
 
 
 def test_a_window_between_two_integers_still_yields_integers_in_the_domain(monkeypatch):

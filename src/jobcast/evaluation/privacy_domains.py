@@ -7,10 +7,10 @@ The privacy experiments run under one of three declarations (``--domains``):
     rent (a grid; :data:`SCALE_OUTS`), plausible runtime bounds of a batch Spark job
     (10 s .. 4 h, log scale) and, for every other numeric column, only a coarse range
     from one decade below its smallest to one decade above its largest value, rounded
-    outwards to one significant digit (log scale when every value is positive, else
-    linear).  Dataset sizes and parameters stay secret: a synthesizer must locate
-    them inside that range with budget.  Categorical columns would be declared as
-    their public options (c3o-paper has none).
+    outwards to whole powers of ten (log scale when every value is positive, else
+    linear; :func:`coarse_range`).  Dataset sizes and parameters stay secret: a
+    synthesizer must locate them inside that range with budget.  Categorical columns
+    would be declared as their public options (c3o-paper has none).
 ``grid``
     The C3O experiment grids written out literally (:data:`GRIDS`): every declared
     grid value is published as is, so the dataset sizes of the job are public.
@@ -18,9 +18,12 @@ The privacy experiments run under one of three declarations (``--domains``):
     No domain file, what ``jobcast share`` does without ``--domain``: every column
     numeric with bounds bought from the budget, the scale-out integer.
 
-The coarse range of ``bounds`` plays the user's rough knowledge ("tens of gigabytes")
-and is computed from the file here only to simulate that knowledge; it never reaches
-a share except as the rounded, widened range a user would write.
+The coarse range of ``bounds`` plays the user's public knowledge ("inputs between 1 GB
+and 1 TB") and is computed from the file here only to simulate that knowledge.  It is
+published as is in every share (differential privacy does not cover it) and reveals
+exactly the order of magnitude (the power-of-ten decade) of the column's smallest and
+largest value, which this protocol treats as public; nothing finer (no leading digit).
+A real user declares such a range from public knowledge, never from their values.
 
 Other jobs of the same kind (:func:`load_job`): a CSV ``JOB.csv`` in the data folder
 with the scale-out first, then the feature columns and the runtime last (as the
@@ -99,28 +102,45 @@ GRIDS: dict[str, dict[str, tuple[tuple[float, ...], bool, bool]]] = {
 }
 
 
-def _round_out(x: float, *, up: bool) -> float:
-    """``x`` rounded away from the data to one significant digit (0 stays 0)."""
-    if x == 0:
-        return 0.0
-    mag = 10.0 ** math.floor(math.log10(abs(x)))
-    f = math.ceil if (x > 0) == up else math.floor
-    return math.copysign(f(abs(x) / mag) * mag, x)
+def _decade(x: float, *, up: bool) -> float:
+    """The power of ten at or below (``up=False``) or at or above (``up=True``) ``x > 0``."""
+    e = math.floor(math.log10(x))
+    # log10 may be off by one ulp near a power of ten: settle the exponent exactly
+    while 10.0**e > x:
+        e -= 1
+    while 10.0 ** (e + 1) <= x:
+        e += 1
+    if up and 10.0**e < x:
+        e += 1
+    return 10.0**e
 
 
 def coarse_range(x: np.ndarray) -> tuple[float, float, bool]:
-    """A user's coarse public range of a column: a decade beyond its values, rounded out.
+    """A user's coarse public range of a column: a decade beyond its values, in powers of ten.
 
-    Returns ``(lower, upper, log)``: ``[min / 10, max * 10]`` on a log scale when every
-    value is positive; otherwise a linear range reaching ten times the largest magnitude
-    on each side that holds values (``[0, 10 max]`` for a column of zeros and positives).
+    Returns ``(lower, upper, log)``.  On a log scale when every value is positive:
+    ``lower = 10**floor(log10(min / 10))`` and ``upper = 10**ceil(log10(max * 10))``, so
+    the range reveals the decade of the smallest value (``min`` in
+    ``[10 lower, 100 lower)``) and of the largest (``max`` in ``(upper / 100, upper / 10]``)
+    and nothing finer: columns whose minima share a decade and whose maxima share a
+    decade get the same range.  Otherwise a linear range reaching the power of ten at or
+    above ten times the largest magnitude on each side that holds values (``[0, 10]``
+    for a column of zeros and values up to 1); it reveals that magnitude's decade and
+    which signs occur.
+
+    Examples
+    --------
+    >>> coarse_range(np.array([9630.0, 19260.0]))
+    (100.0, 1000000.0, True)
+    >>> coarse_range(np.array([0.0, 0.25, 1.0]))
+    (0.0, 10.0, False)
     """
     lo, hi = float(np.min(x)), float(np.max(x))
     if lo > 0:
-        return _round_out(lo / 10.0, up=False), _round_out(hi * 10.0, up=True), True
-    big = 10.0 * max(abs(lo), abs(hi), 1e-12)
-    lower = -_round_out(big, up=True) if lo < 0 else 0.0
-    upper = _round_out(big, up=True) if hi > 0 else 0.0
+        return _decade(lo / 10.0, up=False), _decade(hi * 10.0, up=True), True
+    big = _decade(10.0 * max(abs(lo), abs(hi), 1e-12), up=True)
+    lower = -big if lo < 0 else 0.0
+    upper = big if hi > 0 else 0.0
     if upper <= lower:
         upper = lower + 1.0
     return lower, upper, False

@@ -8,8 +8,10 @@ and public defaults --
   your cluster offers: a ``values`` grid is published as is);
 * a numeric context attribute: ``{"log": true}`` without bounds, so a release locates
   its values inside the public search range with a recorded share of the budget --
-  dataset sizes stay secret; declare ``lower``/``upper`` (public, coarse: a decade
-  around your sizes) unless the job has hundreds of executions (on a few dozen the
+  dataset sizes stay secret; declare ``lower``/``upper`` from public knowledge (what
+  you would tell anyone, e.g. inputs between 1 GB and 10 TB; never computed from your
+  values, not even rounded: bounds are published as is in every share, outside
+  differential privacy) unless the job has hundreds of executions (on a few dozen the
   located range often collapses and the release is refused, its ε spent), and for a
   column that can be negative (zeros are clipped into the lowest bin, or make the
   column linear from 0);
@@ -74,13 +76,15 @@ def skeleton_notes(skeleton: dict[str, Any]) -> list[str]:
             )
         elif "lower" not in col:
             notes.append(
-                f"{name}: declare a coarse public range ('lower'/'upper', e.g. a decade "
-                "around your values) unless the job has hundreds of executions: without "
-                "one, bounds are bought with budget, and on a job of a few dozen runs that "
-                "often fails (C3O sort, 36 runs at epsilon 1: refused in 7 of 10 tries), "
-                "and a refused release spends its epsilon all the same. If it can be "
-                "negative, a 'lower' below 0 with \"log\": false (a log scale holds positive "
-                "values only: below the search range they are released as 0)"
+                f"{name}: declare a public range ('lower'/'upper') from what you would tell "
+                "anyone (e.g. inputs between 1 GB and 10 TB), never computed from your "
+                "values, not even rounded: it is published as is in every share. Do so "
+                "unless the job has hundreds of executions: without one, bounds are bought "
+                "with budget, and on a job of a few dozen runs that often fails (C3O sort, "
+                "36 runs at epsilon 1: refused in 7 of 10 tries), and a refused release "
+                "spends its epsilon all the same. If it can be negative, a 'lower' below 0 "
+                'with "log": false (a log scale holds positive values only: below the '
+                "search range they are released as 0)"
             )
     notes.append("a 'values' grid is published as is: use grids only for public choices")
     return notes
