@@ -69,7 +69,7 @@ $JC evaluate models --job sort --repeats 3 --train-sizes 3,6,...,27 --plot "$OUT
 say "7. A privacy-safe share of the sort history (epsilon = 1, public domains declared)"
 cat > "$OUT/sort-domain.json" <<JSON
 {"columns": {
-  "instance_count": {"type": "numeric", "values": [2, 4, 6, 8, 10, 12], "integer": true},
+  "instance_count": {"type": "numeric", "values": [2, 4, 6, 8, 10, 12], "integer": true, "log": true},
   "data_size_MB":  {"type": "numeric", "lower": 1000, "upper": 100000, "log": true},
   "gross_runtime": {"type": "numeric", "lower": 10, "upper": 14400, "log": true}}}
 JSON

@@ -6,7 +6,8 @@ column of the job's executions::
     {
       "format": "jobcast-domain/1",
       "columns": {
-        "instance_count": {"type": "numeric", "values": [2, 4, 6, 8, 10, 12], "integer": true},
+        "instance_count": {"type": "numeric", "values": [2, 4, 6, 8, 10, 12],
+                           "integer": true, "log": true},
         "machine_type":   {"type": "categorical", "values": ["m5.xlarge", "c5.2xlarge"]},
         "data_size_MB":   {"type": "numeric", "lower": 1000, "upper": 100000, "log": true},
         "gross_runtime":  {"type": "numeric", "lower": 10, "upper": 14400, "log": true}

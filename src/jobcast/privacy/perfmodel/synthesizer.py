@@ -345,20 +345,25 @@ class PerfModelSynthesizer(BaseSynthesizer):
     ) -> tuple[np.ndarray, tuple[int, ...]] | None:
         """The public scale-out prior ``log t = SCALE_OUT_ELASTICITY log m`` as a curve.
 
-        ``None`` when there is no log-scale scale-out column or the user declared its
-        elasticity (then that is the prior).  Public values and the noisy design only.
+        Fitted on the scale-out's features whether the column is declared on a log scale
+        (``log(m)``, ``1/m``) or a linear one (``m``, ``1/m``: a grid of scale-outs
+        written without ``"log": true``, whose slopes were otherwise left at 0 when the
+        noise swamped them, so that small jobs got one runtime in every row).  ``None``
+        when there is no numeric scale-out column or the user declared its elasticity
+        (then that is the prior).  Public values and the noisy design only.
         """
         name = self.scale_out
         if name is None or name not in ctx or name in dict(self.elasticity or {}):
             return None
         dom = self.domain_[name]
         idx = {lab: i for i, lab in enumerate(labels)}
-        if not isinstance(dom, NumericDomain) or not dom.log or f"log({name})" not in idx:
+        own = f"log({name})" if isinstance(dom, NumericDomain) and dom.log else name
+        if not isinstance(dom, NumericDomain) or own not in idx:
             return None
         j = ctx.index(name)
         f = SCALE_OUT_ELASTICITY * np.log(centers[j][design.codes[:, j]].astype(float))
         h = (phi * design.weights[:, None]).T @ f
-        group = tuple(idx[lab] for lab in (f"log({name})", f"1/{name}") if lab in idx)
+        group = tuple(idx[lab] for lab in (own, f"1/{name}") if lab in idx)
         return h, group
 
     def _fit_exact(self, frame: pd.DataFrame, ctx: tuple[str, ...]) -> None:
