@@ -286,3 +286,34 @@ def test_verify_returns_the_manifest(tmp_path, frame, domain):
     m = _sealed(tmp_path, frame, domain)
     assert verify_share(tmp_path) == m
     assert m["manifest_sha256"] == manifest_digest(m)
+
+
+def _one_runtime_package(tmp_path, frame, domain):
+    """A verified DP package whose rows all hold one runtime (as a starved release gives)."""
+    from dataclasses import replace
+
+    from jobcast.privacy.share import write_share_files
+
+    pkg = _share(frame, domain)
+    rows = pkg.rows.copy()
+    rows["gross_runtime"] = 222.0
+    d = tmp_path / "flat"
+    d.mkdir()
+    write_share_files(replace(pkg, rows=rows), d)
+    return d
+
+
+def test_a_share_of_one_runtime_is_not_imported_nor_taken_by_a_hub(tmp_path, frame, domain):
+    """Was: imported and pulled into a team's job, every prediction then about 285 s."""
+    from jobcast.app.hub import validate_package
+    from jobcast.app.share_import import import_share
+    from jobcast.history import HistoryRepository
+
+    d = _one_runtime_package(tmp_path, frame, domain)
+    with HistoryRepository(f"sqlite:///{tmp_path / 'h.db'}") as repo:
+        with pytest.raises(InputError, match=r"holds one value \(222\) in every row"):
+            import_share(repo, d)
+        assert repo.list_jobs() == []
+    manifest = json.loads((d / "manifest.json").read_text())
+    with pytest.raises(InputError, match="the package: its runtime column 'gross_runtime'"):
+        validate_package(manifest, (d / "rows.csv").read_text())

@@ -22,6 +22,7 @@ from jobcast.history import HistoryRepository
 from jobcast.history.hub_store import HubShare, hub_share, hub_shares, store_hub_share
 from jobcast.history.tokens import TokenStore
 from jobcast.history.values import check_epsilon
+from jobcast.privacy.release_checks import refuse_one_runtime
 from jobcast.privacy.share import (
     MANIFEST_FILE,
     ROWS_FILE,
@@ -95,12 +96,20 @@ def validate_package(manifest: dict[str, Any], rows_csv: str) -> SharePackage:
         For a package that does not verify (naming the file and line).
     PrivacyError
         For a package without differential privacy, or a column without a domain.
+    InputError
+        For a package whose rows hold one runtime (it would pull every prediction of
+        whoever pulls it to that value).
     """
     _hub_rules(manifest)
     with tempfile.TemporaryDirectory(prefix="jobcast-hub-") as tmp:
         d = _write(Path(tmp), manifest, rows_csv)
         verify_share(d)
-        return read_share(d)
+        pkg = read_share(d)
+    roles = manifest.get("roles") or {}
+    refuse_one_runtime(
+        pkg.rows, str(roles.get("runtime") or "gross_runtime"), where="the package"
+    )
+    return pkg
 
 
 def _record(share: HubShare) -> dict[str, Any]:

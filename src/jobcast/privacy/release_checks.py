@@ -16,13 +16,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from jobcast.errors import DomainError
+from jobcast.errors import DomainError, InputError
 from jobcast.history import AttributeKind, JobSpec
 from jobcast.privacy.domain import Domain, NumericDomain
 
 __all__ = [
     "check_declared_columns",
     "grid_size_warnings",
+    "one_runtime",
+    "refuse_one_runtime",
     "runtime_output_warnings",
     "warn_unbound_resources",
 ]
@@ -117,6 +119,41 @@ def grid_size_warnings(spec: JobSpec, declared: Domain, *, source: str | None = 
     for text in out:
         logger.warning(text)
     return out
+
+
+def one_runtime(rows: pd.DataFrame, runtime: str) -> float | None:
+    """The one runtime every row of a share holds, or None when they differ.
+
+    Such a share says nothing about how the runtime depends on the configuration:
+    merged into a history it pulls every prediction to that value. Reads only the
+    share's rows (public: post-processing).
+    """
+    if runtime not in rows.columns or len(rows) < 2:
+        return None
+    t = pd.to_numeric(rows[runtime], errors="coerce").to_numpy(dtype=float)
+    t = t[np.isfinite(t)]
+    if t.size < 2 or np.unique(np.round(t, 6)).size > 1:
+        return None
+    return float(t[0])
+
+
+def refuse_one_runtime(rows: pd.DataFrame, runtime: str, *, where: str) -> None:
+    """Refuse a share whose rows hold one runtime (see :func:`one_runtime`).
+
+    Raises
+    ------
+    InputError
+        Naming ``where`` (the package), the value and what to do.
+    """
+    value = one_runtime(rows, runtime)
+    if value is not None:
+        raise InputError(
+            f"{where}: its runtime column {runtime!r} holds one value ({value:.4g}) in "
+            "every row, so it says nothing about how the runtime depends on the "
+            "configuration, and merged into a history it would pull every prediction to "
+            "that value. Not taken: ask its publisher for another release (with a larger "
+            "ε or declared bounds)"
+        )
 
 
 def runtime_output_warnings(rows: pd.DataFrame, runtime: str, *, job: str) -> list[str]:

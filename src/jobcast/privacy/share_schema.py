@@ -14,6 +14,7 @@ import pandas as pd
 from jobcast.errors import DomainError, InputError
 from jobcast.history import ExecutionTable, JobSpec, Provenance, SourceKind
 from jobcast.history.importers.kinds import infer_attribute
+from jobcast.privacy.release_checks import refuse_one_runtime
 from jobcast.privacy.share import ROLES_KEY, SharePackage
 
 __all__ = [
@@ -72,6 +73,7 @@ def share_table(
     )
     if runtime not in rows.columns:
         raise InputError(f"the share has no runtime column {runtime!r}; it cannot be used")
+    refuse_one_runtime(rows, runtime, where=f"share {origin}")
     special = {runtime, scale, mtype}
     attrs = [c for c in rows.columns if c not in special]
     frame = pd.DataFrame({"gross_runtime": rows[runtime].astype(float)})
