@@ -34,6 +34,7 @@ from jobcast.privacy.share import (
 
 __all__ = [
     "HUB_PATH",
+    "MAX_ROWS_CSV",
     "share_digest",
     "validate_package",
     "publish",
@@ -349,6 +350,10 @@ def list_remote(
         return _listed(c, url, job, attributes)
 
 
+#: The most characters of ``rows.csv`` a hub takes (about 300,000 rows of five columns).
+MAX_ROWS_CSV = 20_000_000
+
+
 def publish_dir(
     directory: str | Path, *, url: str, token: str, organization: str | None = None
 ) -> dict[str, Any]:
@@ -360,8 +365,9 @@ def publish_dir(
     Raises
     ------
     InputError
-        For a malformed address, a package that does not verify, or a publication the
-        hub refuses (4xx: token, organization, package).
+        For a malformed address, a package that does not verify or is larger than a hub
+        takes (:data:`MAX_ROWS_CSV`), or a publication the hub refuses (4xx: token,
+        organization, package).
     NetworkError
         When the hub cannot be reached, fails (5xx) or answers what no hub does.
     """
@@ -370,6 +376,14 @@ def publish_dir(
     read_share(d)
     manifest = json.loads((d / MANIFEST_FILE).read_text(encoding="utf-8"))
     rows_csv = (d / ROWS_FILE).read_text(encoding="utf-8")
+    if len(rows_csv) > MAX_ROWS_CSV:
+        rows = max(rows_csv.count("\n") - 1, 1)
+        fits = int(rows * MAX_ROWS_CSV / len(rows_csv))
+        raise InputError(
+            f"{d}: its rows.csv holds {len(rows_csv):,} characters ({rows:,} rows), more "
+            f"than a hub takes ({MAX_ROWS_CSV:,}); nothing was sent. Release a share of "
+            f"at most about {fits:,} rows (`jobcast share --rows`) to publish"
+        )
     body: dict[str, Any] = {"manifest": manifest, "rows_csv": rows_csv}
     if organization is not None:
         body["organization"] = organization

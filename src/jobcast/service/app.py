@@ -11,6 +11,7 @@ from importlib.resources import files
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -33,6 +34,7 @@ from jobcast.service.auth import Authenticator
 from jobcast.service.collector import Collector
 from jobcast.service.collector_http import install_collector
 from jobcast.service.hub import hub_router
+from jobcast.service.limits import BodyLimit, validation_error
 from jobcast.service.logs import ACCESS_LOGGER
 from jobcast.service.metrics import CONTENT_TYPE, ServiceMetrics
 from jobcast.service.models import ModelStore
@@ -194,7 +196,9 @@ def create_app(db_url: str | None = None, *, settings: ServiceSettings | None = 
     # routes, matched first among the app's, answer alike and document them. Installed
     # before _Observe, which so still counts and logs every report
     install_collector(app, collector, create_jobs=_may_create_jobs, guard=auth.require("collect"))
+    app.add_middleware(BodyLimit)
     app.add_middleware(_Observe, metrics=metrics)
+    app.add_exception_handler(RequestValidationError, validation_error)
 
     @app.exception_handler(JobcastError)
     async def _jobcast_error(_request: Request, exc: JobcastError) -> JSONResponse:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobcast.app.hub import HUB_PATH, get_share, list_shares, publish
+from jobcast.app.hub import HUB_PATH, MAX_ROWS_CSV, get_share, list_shares, publish
 from jobcast.errors import InputError
 from jobcast.history import HistoryRepository
 from jobcast.history.tokens import TokenInfo
@@ -15,16 +15,13 @@ from jobcast.service.auth import Authenticator
 
 __all__ = ["PublishRequest", "hub_router"]
 
-_MAX_ROWS_CSV = 20_000_000
-
-
 class PublishRequest(BaseModel):
     """A share package: ``manifest.json`` as an object and ``rows.csv`` as text."""
 
     model_config = ConfigDict(extra="forbid")
 
     manifest: dict[str, Any]
-    rows_csv: str = Field(max_length=_MAX_ROWS_CSV)
+    rows_csv: str = Field(max_length=MAX_ROWS_CSV)
     organization: str | None = Field(
         default=None, description="Must be the token's own organization when given."
     )
