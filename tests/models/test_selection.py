@@ -130,3 +130,21 @@ def test_selection_does_not_import_the_registry() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_a_huge_history_is_chosen_and_fitted_on_a_random_subset() -> None:
+    """Was: auto cross-validated every model on 251,000 rows (a share pulled into the job),
+    and every prediction of the service waited for minutes."""
+    rng = np.random.default_rng(0)
+    m = rng.choice([2.0, 4.0, 8.0], size=3000)
+    size = rng.choice([100.0, 200.0, 400.0], size=3000)
+    X = pd.DataFrame({"scale_out": m, "size": size})
+    y = (10.0 + size / m) * np.exp(rng.normal(0.0, 0.05, 3000))
+    capped = AutoModel(candidates=["loglinear", "median"], max_rows=500, random_state=0).fit(X, y)
+    assert len(capped.cv_errors_) == 500  # every held-out row is one of the 500
+    full = AutoModel(candidates=["loglinear", "median"], random_state=0).fit(X, y)
+    assert len(full.cv_errors_) == 3000
+    at = pd.DataFrame({"scale_out": [2.0, 8.0], "size": [400.0, 400.0]})
+    np.testing.assert_allclose(capped.predict(at), full.predict(at), rtol=0.05)
+    with pytest.raises(InputError, match="max_rows"):
+        AutoModel(max_rows=1).fit(X, y)

@@ -22,7 +22,7 @@ from jobcast.models._data import (
 )
 from jobcast.models.catalog import BASE_MODELS
 
-__all__ = ["AutoModel", "DEFAULT_CANDIDATES", "cross_val_errors", "cv_splits"]
+__all__ = ["AutoModel", "DEFAULT_CANDIDATES", "MAX_ROWS", "cross_val_errors", "cv_splits"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ DEFAULT_CANDIDATES: tuple[str, ...] = (
     "optimistic-gbm",
     "median",
 )
+
+
+#: Training rows :class:`AutoModel` uses at most (a random subset beyond).
+MAX_ROWS = 20_000
 
 
 def cv_splits(
@@ -152,6 +156,11 @@ class AutoModel(RuntimeRegressor):
         Up to this many rows, leave-one-out.
     min_rows_trees
         Fewest training rows with which tree ensembles are candidates.
+    max_rows
+        At most this many training rows, drawn uniformly at random (seeded) when there
+        are more, are used to choose and fit the model: a history swollen by a large
+        share (hundreds of thousands of synthetic rows) would otherwise keep every
+        prediction waiting for minutes, and a runtime model gains little beyond it.
     rule
         ``"one-se"``: the first candidate (in the order of ``candidates``) whose
         error is within one standard error of the lowest error; ``"min"``: the
@@ -191,6 +200,7 @@ class AutoModel(RuntimeRegressor):
         n_folds: int = 5,
         loo_max: int = 20,
         min_rows_trees: int = 50,
+        max_rows: int = MAX_ROWS,
         rule: Literal["one-se", "min"] = "one-se",
         random_state: int | np.random.Generator | None = None,
     ) -> None:
@@ -199,6 +209,7 @@ class AutoModel(RuntimeRegressor):
         self.n_folds = n_folds
         self.loo_max = loo_max
         self.min_rows_trees = min_rows_trees
+        self.max_rows = max_rows
         self.rule = rule
         self.random_state = random_state
 
@@ -252,6 +263,18 @@ class AutoModel(RuntimeRegressor):
             raise InputError(f"n_folds must be an int >= 2, got {self.n_folds!r}.")
         frame = check_frame(self, X, reset=True)
         y_arr = check_target(y, len(frame))
+        if not isinstance(self.max_rows, int) or self.max_rows < 2:
+            raise InputError(f"max_rows must be an int >= 2, got {self.max_rows!r}.")
+        if len(frame) > self.max_rows:
+            # drawn before the folds' generator exists: below the cap nothing changes
+            draw = np.random.default_rng(self.random_state)
+            keep = np.sort(draw.choice(len(frame), size=self.max_rows, replace=False))
+            logger.info(
+                "auto: %d of the %d training rows, drawn at random (max_rows)",
+                self.max_rows,
+                len(frame),
+            )
+            frame, y_arr = frame.iloc[keep].reset_index(drop=True), y_arr[keep]
         # bad input is the caller's error, not a reason to drop every candidate
         label = scale_out_column(frame, self.scale_out)
         check_scale_out(frame[label].to_numpy(), label)
