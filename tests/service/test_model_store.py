@@ -61,3 +61,24 @@ def test_answers_on_one_history_version_share_one_fit(
         assert fits == ["ernest", "ernest", "optimistic"]
     finally:
         store.close()
+
+
+def test_a_worker_ends_once_the_service_is_gone() -> None:
+    """Was: after `kill -9` of `jobcast serve` its model workers ran on for half an hour."""
+    import subprocess
+    import sys
+    import threading
+
+    from jobcast.service.models import _exit_with
+
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
+    left: list[int] = []
+    watch = threading.Thread(
+        target=_exit_with, args=(server.pid,), kwargs={"every_s": 0.05, "leave": left.append}
+    )
+    watch.start()
+    watch.join(0.2)
+    assert left == [] and watch.is_alive()  # the service still runs
+    server.wait()
+    watch.join(5)
+    assert left == [0] and not watch.is_alive()

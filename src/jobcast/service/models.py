@@ -44,12 +44,37 @@ _PRELOAD = ("jobcast.app.progress", "jobcast.service.answers", "jobcast.app.pred
 _repos: dict[str, HistoryRepository] = {}
 
 
-def _worker_start() -> None:
+def _worker_start(server: int | None = None) -> None:
     # fits yield the CPU to the service's requests and to the runs it follows
     try:
         os.nice(10)
     except OSError:  # pragma: no cover - not permitted: run at the same priority
         pass
+    if server is not None:
+        threading.Thread(
+            target=_exit_with, args=(server,), name="jobcast-server-watch", daemon=True
+        ).start()
+
+
+def _exit_with(
+    server: int, *, every_s: float = 2.0, leave: Callable[[int], object] = os._exit
+) -> None:
+    """End this worker once process ``server`` is gone (killed with SIGKILL, say).
+
+    A worker forks from the forkserver, not from the service, so it outlives a service
+    that could not stop it (it ran on for half an hour, with its memory, after a
+    ``kill -9``).
+    """
+    while True:
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            leave(0)
+            return
+        except PermissionError:  # pragma: no cover - another user's process took the pid
+            leave(0)
+            return
+        time.sleep(every_s)
 
 
 def _repo(url: str) -> HistoryRepository:
@@ -199,7 +224,10 @@ class ModelStore:
                     # workers fork from a server that imported the fitting code once
                     ctx.set_forkserver_preload(["jobcast.service.models", *_PRELOAD])
                     self._pool = ProcessPoolExecutor(
-                        self.workers, mp_context=ctx, initializer=_worker_start
+                        self.workers,
+                        mp_context=ctx,
+                        initializer=_worker_start,
+                        initargs=(os.getpid(),),
                     )
                     self._broken_noted = False
             return self._pool
@@ -322,8 +350,12 @@ class ModelStore:
             if isinstance(got, _Failed):
                 again = False
         seconds = time.perf_counter() - started
-        logger.info("progress model of %s: %s in %.1f s", job, got if isinstance(
-            got, _Failed) else "fitted", seconds)
+        logger.info(
+            "progress model of %s: %s in %.1f s",
+            job,
+            got if isinstance(got, _Failed) else "fitted",
+            seconds,
+        )
         if again and not self._closed:
             self._fit(job)
 
@@ -374,11 +406,15 @@ class ModelStore:
         with self._lock:
             jobs = {
                 job: (
-                    "fitting" if e.pending is not None and e.model is None
-                    else "refitting" if e.pending is not None
-                    else "ready" if e.failed is None
+                    "fitting"
+                    if e.pending is not None and e.model is None
+                    else "refitting"
+                    if e.pending is not None
+                    else "ready"
+                    if e.failed is None
                     # a job without iterations (a C3O trace) has no progress model to fit
-                    else "not enough data" if e.failed.kind == "NotEnoughDataError"
+                    else "not enough data"
+                    if e.failed.kind == "NotEnoughDataError"
                     else "failed"
                 )
                 for job, e in sorted(self._progress.items())

@@ -65,7 +65,9 @@ def run(app: Any, sock: socket.socket, *, on_started: Callable[[], None] | None 
             if self.started and not self.should_exit and on_started is not None:
                 on_started()
 
-    config = uvicorn.Config(app, log_level="info", log_config=None)
+    # a SIGTERM stops the service within seconds even while a request waits on a long
+    # fit: after 10 s its requests are cancelled and the workers stopped
+    config = uvicorn.Config(app, log_level="info", log_config=None, timeout_graceful_shutdown=10)
     host, port = sock.getsockname()[:2]
     config.host, config.port = host, port  # for uvicorn's own messages
     try:
