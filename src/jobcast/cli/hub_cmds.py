@@ -139,6 +139,10 @@ def pull(
         )
         return
     _show_shares(done, as_json=as_json, title=f"shares of {job} pulled from {url}", pulled=True)
+    if not as_json:
+        for share in done:
+            if share.get("skipped") == "importing":  # the reason names --take-over
+                err_console.print(f"note: share {share['id']}: {share['reason']}", highlight=False)
 
 
 def _holding(attributes: list[str] | None) -> str:
@@ -149,7 +153,7 @@ def _holding(attributes: list[str] | None) -> str:
 #: What the table says of a pulled share that was not imported, by why.
 _SKIPPED = {
     "imported": "already there",
-    "importing": "being imported (see --json reason)",
+    "importing": "being imported (see the note)",
     "released": "released here",
 }
 
