@@ -136,10 +136,7 @@ def import_dool(
 def agent(
     collector: Annotated[str, typer.Option("--collector", help="URL of `jobcast serve`.")],
     interval: Annotated[
-        float,
-        typer.Option(
-            help="Seconds between samples.", parser=ui.seconds_parser("--interval", example="1")
-        ),
+        float, ui.seconds_option("Seconds between samples.", "--interval", example="1")
     ] = 1.0,
     batch: Annotated[int, typer.Option(help="Samples per request.")] = 10,
     node: Annotated[str | None, typer.Option(help="Node name (default: host name).")] = None,

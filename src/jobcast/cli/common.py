@@ -23,6 +23,7 @@ from jobcast.cli.option_values import (
     parse_assignments,
     parse_int_list,
     parse_name_list,
+    seconds_option,
     seconds_parser,
 )
 from jobcast.errors import InputError
@@ -58,6 +59,7 @@ __all__ = [
     "parse_name_list",
     "check_seconds",
     "seconds_parser",
+    "seconds_option",
     "check_output_file",
     "show_jobs",
 ]

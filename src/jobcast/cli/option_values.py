@@ -20,6 +20,7 @@ __all__ = [
     "parse_name_list",
     "check_seconds",
     "seconds_parser",
+    "seconds_option",
     "check_output_file",
 ]
 
@@ -210,3 +211,13 @@ def parse_name_list(items: Sequence[str] | None, *, option: str) -> list[str] | 
             if part not in out:
                 out.append(part)
     return out
+
+
+def seconds_option(help: str, option: str, *, example: str) -> Any:
+    """A typer option in seconds that names its unit for text such as ``10min``.
+
+    ``option`` is the option's name as typed (``--interval``), ``example`` a value.
+    """
+    import typer
+
+    return typer.Option(option, help=help, parser=seconds_parser(option, example=example))

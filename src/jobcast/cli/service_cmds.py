@@ -11,7 +11,7 @@ from jobcast.cli.common import (
     IterationsOption,
     JsonOption,
     console,
-    seconds_parser,
+    seconds_option,
 )
 
 __all__ = ["serve", "import_history_server", "import_remote"]
@@ -63,9 +63,10 @@ def serve(
     ] = None,
     watch_interval: Annotated[
         float,
-        typer.Option(
-            help="Seconds between passes over running executions and sources.",
-            parser=seconds_parser("--watch-interval", example="5"),
+        seconds_option(
+            "Seconds between passes over running executions and sources.",
+            "--watch-interval",
+            example="5",
         ),
     ] = 5.0,
     model_workers: Annotated[

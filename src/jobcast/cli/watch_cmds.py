@@ -20,6 +20,7 @@ from jobcast.cli.common import (
     open_repo,
     parse_assignments,
     plain,
+    seconds_option,
     seconds_parser,
     table,
 )
@@ -139,25 +140,23 @@ def watch(
         ),
     ] = None,
     interval: Annotated[
-        float,
-        typer.Option(
-            help="Seconds between polls (> 0).",
-            parser=seconds_parser("--interval", example="1"),
-        ),
+        float, seconds_option("Seconds between polls (> 0).", "--interval", example="1")
     ] = 1.0,
     timeout: Annotated[
         float | None,
-        typer.Option(
-            help="Give up after this many seconds (> 0), also how long to wait for the UI "
+        seconds_option(
+            "Give up after this many seconds (> 0), also how long to wait for the UI "
             "or the log to appear (without it: no limit, and 300 s for them to appear).",
-            parser=seconds_parser("--timeout", example="3600"),
+            "--timeout",
+            example="3600",
         ),
     ] = None,
     warn_after: Annotated[
         float,
-        typer.Option(
-            help="Warn when no iteration was seen after this many seconds (>= 0).",
-            parser=seconds_parser("--warn-after", example="60"),
+        seconds_option(
+            "Warn when no iteration was seen after this many seconds (>= 0).",
+            "--warn-after",
+            example="60",
         ),
     ] = 60.0,
     record: Annotated[
