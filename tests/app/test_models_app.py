@@ -460,3 +460,17 @@ def test_a_tree_model_is_not_asked_about_larger_scale_outs(repo: HistoryReposito
     assert not result.feasible
     assert "cannot extrapolate beyond it" in result.message, result.message
     assert "allow larger --scale-out values" not in result.message
+
+
+def test_predict_says_what_the_model_cannot_see(pagerank: HistoryRepository) -> None:
+    """Was: bell, kernel and median ignored the context attributes without a word, and
+    gbm's flat answers beyond the seen scale-outs had only the generic range warning."""
+    ask = {"settings": CONTEXT, "machine_type": "m4.2xlarge"}
+    blind = predict(pagerank, "pagerank", scale_outs=[4], model="median", **ask)
+    assert any("the model (median) predicts from the scale-out alone: it ignores" in w
+               and "pages" in w and "slots" not in w for w in blind.warnings), blind.warnings
+    tree = predict(pagerank, "pagerank", scale_outs=[4, 24], model="gbm", **ask)
+    assert any("the model (gbm) is flat outside the history's scale-outs" in w
+               and "scale-out 24 repeat" in w for w in tree.warnings), tree.warnings
+    plain = predict(pagerank, "pagerank", scale_outs=[4], model="loglinear", **ask)
+    assert not any("the model (" in w for w in plain.warnings), plain.warnings

@@ -25,6 +25,7 @@ from jobcast.history.values import MAX_SCALE_OUT
 from jobcast.models import PriceTable
 from jobcast.models import configure as choose
 from jobcast.models.configurator import Candidate
+from jobcast.models.selection import TREE_MODELS
 from jobcast.models.training_data import held_out_errors
 
 __all__ = ["ConfigurationResult", "configure"]
@@ -165,10 +166,6 @@ def _message(
     return f"{none} Relax the deadline, lower --confidence, or allow larger --scale-out values."
 
 
-#: Models whose predictions stay flat outside the scale-outs they were trained on.
-_TREE_MODELS = frozenset({"gbm", "optimistic-gbm"})
-
-
 def _beyond(
     fitted: FittedJob,
     settings: Mapping[str, Any],
@@ -186,7 +183,7 @@ def _beyond(
     name = fitted.chosen or fitted.model
     # a tree's "speed-up" beyond the seen range is an artefact (a machine-fixed total
     # such as slots still grows there): it cannot tell, so it is not asked
-    tree_beyond = largest >= seen and name in _TREE_MODELS
+    tree_beyond = largest >= seen and name in TREE_MODELS
     probe = min(2 * largest, MAX_SCALE_OUT)
     if probe > largest and not tree_beyond:
         query, _ = settings_query(fitted, settings, [largest, probe], types)
@@ -216,7 +213,7 @@ def _judgeable(fitted: FittedJob, candidates: list[int]) -> tuple[list[int], lis
     """
     name = fitted.chosen or fitted.model
     smallest = int(fitted.X["scale_out"].min())
-    if name not in _TREE_MODELS or min(candidates) >= smallest:
+    if name not in TREE_MODELS or min(candidates) >= smallest:
         return candidates, []
     below = [m for m in candidates if m < smallest]
     kept = [m for m in candidates if m >= smallest]

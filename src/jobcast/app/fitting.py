@@ -14,6 +14,7 @@ from jobcast.history import AttributeKind, HistoryRepository, JobSpec
 from jobcast.history.values import MAX_SCALE_OUT
 from jobcast.models import MachineAttribute, machine_attributes, make_model
 from jobcast.models.machines import machine_row
+from jobcast.models.selection import SCALE_OUT_ONLY, TREE_MODELS
 from jobcast.models.training_data import numeric_attributes, query_frame, training_set
 
 __all__ = [
@@ -341,7 +342,32 @@ def query_warnings(fitted: FittedJob, query: pd.DataFrame) -> list[str]:
                 f"answers for scale-out {_listing(others)} are guesses (often the same "
                 f"runtime as on {only}); import or run executions on other scale-outs"
             )
-    return out + range_warnings(fitted.X, query, skip=skip)
+    return out + _model_warnings(fitted, query) + range_warnings(fitted.X, query, skip=skip)
+
+
+def _model_warnings(fitted: FittedJob, query: pd.DataFrame) -> list[str]:
+    """What the model itself cannot see: context attributes, or scale-outs beyond the seen."""
+    name = fitted.model if fitted.model != "auto" else (fitted.chosen or fitted.model)
+    out = []
+    context = [
+        str(c) for c in fitted.X.columns if c not in ("scale_out", "machine_type", *fitted.derived)
+    ]
+    if name in SCALE_OUT_ONLY and context:
+        out.append(
+            f"the model ({name}) predicts from the scale-out alone: it ignores "
+            f"{_listing(context)}, so its answer is the same whatever they are "
+            "(--model auto or loglinear use them)"
+        )
+    if name in TREE_MODELS and fitted.single_scale_out is None:
+        lo, hi = int(fitted.X["scale_out"].min()), int(fitted.X["scale_out"].max())
+        asked = sorted({int(m) for m in query["scale_out"] if not lo <= int(m) <= hi})
+        if asked:
+            out.append(
+                f"the model ({name}) is flat outside the history's scale-outs {lo} to {hi}: "
+                f"its answers for scale-out {_listing(asked)} repeat the nearest seen one "
+                "(--model loglinear or --model ernest extrapolate)"
+            )
+    return out
 
 
 def history_warnings(fitted: FittedJob) -> list[str]:

@@ -22,12 +22,23 @@ from jobcast.models._data import (
 )
 from jobcast.models.catalog import BASE_MODELS
 
-__all__ = ["AutoModel", "DEFAULT_CANDIDATES", "MAX_ROWS", "cross_val_errors", "cv_splits"]
+__all__ = [
+    "AutoModel",
+    "DEFAULT_CANDIDATES",
+    "MAX_ROWS",
+    "SCALE_OUT_ONLY",
+    "TREE_MODELS",
+    "cross_val_errors",
+    "cv_splits",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Candidates built from regression trees; see ``min_rows_trees`` of :class:`AutoModel`.
 TREE_MODELS = frozenset({"gbm", "optimistic-gbm"})
+
+#: Models of runtime on the scale-out alone: they ignore every context attribute.
+SCALE_OUT_ONLY = frozenset({"bell", "kernel", "median"})
 
 #: The trivial baseline among the candidates (:class:`jobcast.models.baseline.MedianModel`).
 BASELINE = "median"

@@ -7,9 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from jobcast.app.fitting import MAX_QUERIES
+
 __all__ = ["PredictRequest", "ConfigureRequest"]
 
-_MAX_QUERIES = 10_000
+# as many queries as the command line takes
+_MAX_QUERIES = MAX_QUERIES
 
 
 def _boolean_at(value: Any, where: str) -> tuple[str, bool] | None:
@@ -68,7 +71,9 @@ class PredictRequest(BaseModel):
         default=None, description="Context attributes, e.g. {'data_size_MB': 15408}."
     )
     scale_out: list[int] | None = Field(
-        default=None, description="Scale-outs to predict, e.g. [4, 8, 12].", max_length=1000
+        default=None,
+        description="Scale-outs to predict, e.g. [4, 8, 12].",
+        max_length=_MAX_QUERIES,
     )
     machine_type: str | None = None
     rows: list[dict[str, Any]] | None = Field(default=None, max_length=_MAX_QUERIES)
@@ -99,7 +104,7 @@ class ConfigureRequest(BaseModel):
     prices: dict[str, float] | None = Field(
         default=None, description="Price per machine-hour by machine type."
     )
-    scale_outs: list[int] | None = Field(default=None, max_length=1000)
+    scale_outs: list[int] | None = Field(default=None, max_length=_MAX_QUERIES)
     machine_types: list[str] | None = Field(default=None, max_length=100)
     model: str = "auto"
     include_shared: bool = True
