@@ -67,3 +67,23 @@ def test_every_option_in_seconds_names_its_unit(
     message = " ".join(err.split())
     assert code == 2 and f"'{given}' is not a number of seconds" in message, message
     assert f"e.g. {option} {seconds}" in message, message
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ("--test-size", "1.5"),
+            "--test-size is the held-out share of the executions, between 0 and 1",
+        ),
+        (("--repeats", "0"), "--repeats takes a whole number >= 1"),
+        (("--train-sizes", "3,6,..,30"), "a progression like 3,6,...,30"),
+    ],
+)
+def test_evaluate_models_names_a_bad_option_before_it_runs(
+    jobcast: Jobcast, args: tuple[str, ...], says: str
+) -> None:
+    """Was: exit 1 with "cannot be split -50%/150% ... import more executions"."""
+    code, _, err = jobcast("evaluate", "models", "--job", "j", *args)
+    message = " ".join(err.split())
+    assert code == 2 and says in message, message

@@ -328,6 +328,13 @@ def evaluate_models_cmd(
         if models
         else [m for m in MODEL_NAMES if m != "median"]
     )
+    if not 0.0 < test_size < 1.0:
+        raise InputError(
+            f"--test-size is the held-out share of the executions, between 0 and 1 "
+            f"(e.g. 0.2), got {test_size:g}"
+        )
+    if repeats < 1:
+        raise InputError(f"--repeats takes a whole number >= 1 (e.g. 10), got {repeats}")
     sizes = ui.parse_int_list(train_sizes, option="--train-sizes")
     limits = _min_scale_outs(min_scale_out, job)
     ui.check_output_file(plot, option="--plot")

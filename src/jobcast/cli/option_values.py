@@ -176,7 +176,7 @@ def parse_int_list(text: str | None, *, option: str) -> list[int] | None:
         try:
             bounds = (int(lo), int(hi) if hi else int(lo))
         except ValueError:
-            raise InputError(f"{option} takes integers like 2,4,8 or 2-12, got {text!r}") from None
+            raise InputError(f"{option}: {part!r} is no integer; {syntax}, got {text!r}") from None
         if bounds[1] < bounds[0]:
             raise InputError(
                 f"{option} {text!r}: the range {part!r} is reversed; write it as "
