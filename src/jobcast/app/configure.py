@@ -145,8 +145,9 @@ def _message(
     """
     if best is not None:
         where = f" of {best['machine_type']}" if best["machine_type"] else ""
+        machines = "machine" if best["scale_out"] == 1 else "machines"
         return (
-            f"Cheapest: {best['scale_out']} machines{where}, predicted "
+            f"Cheapest: {best['scale_out']} {machines}{where}, predicted "
             f"{best['predicted_s']:.0f} s (at most {best['bound_s']:.0f} s), cost "
             f"{best['cost']:.4g} {currency} (at the bound)."
         )
