@@ -181,7 +181,7 @@ def _beyond(
     """
     largest = max(candidates)
     seen = int(fitted.X["scale_out"].max())
-    name = fitted.chosen or fitted.model
+    name = fitted.answering
     # a tree's "speed-up" beyond the seen range is an artefact (a machine-fixed total
     # such as slots still grows there): it cannot tell, so it is not asked
     tree_beyond = largest >= seen and name in TREE_MODELS
@@ -212,7 +212,7 @@ def _judgeable(fitted: FittedJob, candidates: list[int]) -> tuple[list[int], lis
     runtime, so fewer machines would look as fast and cheaper: such candidates are left
     out (with all of them below, the call is refused naming models that extrapolate).
     """
-    name = fitted.chosen or fitted.model
+    name = fitted.answering
     smallest = int(fitted.X["scale_out"].min())
     if name not in TREE_MODELS or min(candidates) >= smallest:
         return candidates, []

@@ -92,6 +92,16 @@ class FittedJob:
         return None if chosen is None else str(chosen)
 
     @property
+    def answering(self) -> str:
+        """The model that answers: the one named, or the one ``auto`` chose.
+
+        (BELL's own inner choice is not it: a ``bell`` answers as BELL.)
+        """
+        if self.model != "auto":
+            return self.model
+        return self.chosen or self.model
+
+    @property
     def machine_types(self) -> list[str]:
         """The machine types of the history (empty when it records none)."""
         if "machine_type" not in self.X.columns:
@@ -347,7 +357,7 @@ def query_warnings(fitted: FittedJob, query: pd.DataFrame) -> list[str]:
 
 def _model_warnings(fitted: FittedJob, query: pd.DataFrame) -> list[str]:
     """What the model itself cannot see: context attributes, or scale-outs beyond the seen."""
-    name = fitted.model if fitted.model != "auto" else (fitted.chosen or fitted.model)
+    name = fitted.answering
     out = []
     context = [
         str(c) for c in fitted.X.columns if c not in ("scale_out", "machine_type", *fitted.derived)

@@ -105,6 +105,7 @@ def import_history_server(
     out: list[dict[str, Any]] = []
     paths: list[Path] = []
     origins: dict[str, str] = {}
+    held: list[tuple[str, str]] = []  # skipped before download: their held iterations
     apps = list_applications(url, since=since, app_name=app_name)
     with tempfile.TemporaryDirectory(prefix="jobcast-history-") as tmp:
         for k, app in enumerate(apps):
@@ -116,6 +117,7 @@ def import_history_server(
                 continue
             if holds_run(repo, name, ext):
                 out.append({**entry, "status": "already there"})
+                held.append((name, ext))
                 continue
             try:
                 found = download_event_log(url, app, Path(tmp) / str(k))
@@ -143,22 +145,12 @@ def import_history_server(
                 "status": r.status,
             }
         )
-    return _with_held_iterations(repo, out)
-
-
-def _with_held_iterations(
-    repo: HistoryRepository, entries: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """``entries`` with the iterations the history holds of each run skipped as held."""
-    held = held_iterations(
-        repo, [(e["job"], e["execution"]) for e in entries if e["status"] == "already there"]
-    )
-    return [
-        {**e, "iterations": held.get((e["job"], e["execution"]), 0)}
-        if e["status"] == "already there"
-        else e
-        for e in entries
-    ]
+    counts = held_iterations(repo, held)  # the imported ones' results hold theirs
+    for entry in out:
+        key = (entry["job"], entry["execution"])
+        if key in counts and entry["status"] == "already there":
+            entry["iterations"] = counts[key]
+    return out
 
 
 def import_remote_eventlogs(

@@ -128,13 +128,23 @@ def one_runtime(rows: pd.DataFrame, runtime: str) -> float | None:
     merged into a history it pulls every prediction to that value. Reads only the
     share's rows (public: post-processing).
     """
-    if runtime not in rows.columns or len(rows) < 2:
-        return None
-    t = pd.to_numeric(rows[runtime], errors="coerce").to_numpy(dtype=float)
-    t = t[np.isfinite(t)]
-    if t.size < 2 or np.unique(np.round(t, 6)).size > 1:
+    t = _finite_runtimes(rows, runtime)
+    if t.size < 2 or _distinct(t) > 1:
         return None
     return float(t[0])
+
+
+def _finite_runtimes(rows: pd.DataFrame, runtime: str) -> np.ndarray:
+    """The finite values of the share's runtime column (none without the column)."""
+    if runtime not in rows.columns:
+        return np.zeros(0)
+    t = pd.to_numeric(rows[runtime], errors="coerce").to_numpy(dtype=float)
+    return t[np.isfinite(t)]
+
+
+def _distinct(t: np.ndarray) -> int:
+    """Distinct runtimes, to the microsecond."""
+    return int(np.unique(np.round(t, 6)).size)
 
 
 def refuse_one_runtime(rows: pd.DataFrame, runtime: str, *, where: str) -> None:
@@ -161,13 +171,12 @@ def runtime_output_warnings(rows: pd.DataFrame, runtime: str, *, job: str) -> li
 
     Reads only the released rows; the warning is about them, not about the private data.
     """
-    if runtime not in rows.columns or len(rows) < 2 * FEW_RUNTIMES:
+    if len(rows) < 2 * FEW_RUNTIMES:
         return []
-    t = pd.to_numeric(rows[runtime], errors="coerce").to_numpy(dtype=float)
-    t = t[np.isfinite(t)]
+    t = _finite_runtimes(rows, runtime)
     if t.size == 0:
         return []
-    distinct = np.unique(np.round(t, 6)).size
+    distinct = _distinct(t)
     lo, hi = float(t.min()), float(t.max())
     narrow = lo > 0 and hi / lo <= NARROW_SPREAD
     if distinct > FEW_RUNTIMES and not narrow:
